@@ -1,0 +1,60 @@
+# One-command entry points. Everything the build needs is installed from requirements.lock
+# into .venv (no system packages are required; see `make apt-optional` for extras).
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(abspath $(VENV))/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.belmig-installed
+CORES ?= all
+export PATH := $(BIN):$(PATH)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install report test test-fast approve bench lint dag clean apt-optional lock
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+## Build the report (PDF + HTML) through the Snakemake DAG.
+report: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES)
+
+## The whole test suite, including the integration test that runs the DAG in a temporary copy.
+test: $(STAMP)
+	$(PY) -m pytest
+
+## Unit tests only (no DAG run).
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not integration"
+
+## Record the current value ledger as the approved snapshot (after reading the value diff).
+approve: $(STAMP)
+	$(PY) -m belmig.cli approve
+
+## Benchmarks (see benchmarks/README.md); they print and save a results table.
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+lint: $(STAMP)
+	$(BIN)/snakemake --lint
+
+dag: $(STAMP)
+	$(BIN)/snakemake -n
+
+## Optional system tools: R + survey (to regenerate the reference fixtures), poppler (PNG previews).
+apt-optional:
+	apt-get update -qq && apt-get install -y -qq r-base-core r-cran-survey poppler-utils
+
+## Re-resolve the lock from requirements.in (needs network access to PyPI).
+lock:
+	rm -rf .lock-venv && python3 -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet -r requirements.in
+	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^pip==' | LC_ALL=C sort -f > requirements.lock
+	rm -rf .lock-venv
+
+clean:
+	rm -rf data/processed data/release figures/*.svg figures/*.png figures/*.txt notebooks/executed report/report.pdf report/report.html report/_build .snakemake
