@@ -16,7 +16,7 @@ install: $(STAMP)
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements.lock
-	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_path("purelib"), "belmig.pth").write_text(str(pathlib.Path("src").resolve()) + "\n")'
 	@touch $@
 
 ## Build the report (PDF + HTML) through the Snakemake DAG.
@@ -54,6 +54,7 @@ lock:
 	rm -rf .lock-venv && python3 -m venv .lock-venv
 	.lock-venv/bin/pip install --quiet -r requirements.in
 	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^pip==' | LC_ALL=C sort -f > requirements.lock
+	python3 tools/write_environment_yml.py
 	rm -rf .lock-venv
 
 clean:

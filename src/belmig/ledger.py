@@ -60,7 +60,7 @@ class Entry:
     @property
     def source(self) -> str:
         """Link target: the cell of the executed notebook rendered to HTML."""
-        return f"notebooks/executed/{self.notebook}.html#{self.cell}"
+        return f"notebooks/executed/{self.notebook}.html#cell-id={self.cell}"
 
 
 def _clean(x: Any) -> Any:

@@ -1,0 +1,56 @@
+# The survey-to-report pipeline: raw export → ingest → clean → weight → estimate → charts → report.
+# Every stage executes a thin papermill notebook (executed copies: notebooks/executed/) whose
+# logic lives in the belmig package (src/belmig/). See README.md and docs/architecture.md.
+import json
+import os
+from pathlib import Path
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+configfile: "config/config.yaml"
+
+
+# A misspelled or missing key is an error before any rule runs.
+validate(config, "config/config.schema.yaml")
+
+# Jobs use this checkout's code and paths, whichever virtualenv runs them (tests run copies).
+ROOT = Path(workflow.basedir).resolve()
+os.environ["BELMIG_ROOT"] = str(ROOT)
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
+
+CHARTS = [f"{n:02d}" for n in range(1, 19)]
+NB = "notebooks"
+EXE = "notebooks/executed"
+PROC = "data/processed"
+VALUES = f"{PROC}/values"
+CODEBOOK = "config/codebook.yaml"
+PYTHON = "python"
+
+
+def nb_cmd(stage, params):
+    """Shell command that executes notebooks/<stage>.ipynb with the given parameters."""
+    return (
+        f"{PYTHON} -m belmig.nbrun {NB}/{stage}.ipynb {EXE}/{stage}.ipynb {EXE}/{stage}.html "
+        f"--params {json.dumps(json.dumps(params))}"
+    )
+
+
+include: "rules/audit.smk"
+include: "rules/synthesize.smk"
+include: "rules/ingest.smk"
+include: "rules/clean.smk"
+include: "rules/weight.smk"
+include: "rules/estimate.smk"
+include: "rules/charts.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        "report/report.pdf",
+        "report/report.html",
+        "notebooks/executed/index.html",
+        "data/release/datapackage.json",

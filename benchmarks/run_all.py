@@ -1,0 +1,168 @@
+"""Benchmarks of issue 9: print a results table and save it to benchmarks/results.md.
+
+    make bench                       # everything (several minutes)
+    python benchmarks/run_all.py --only report
+    python benchmarks/run_all.py --only scale --sizes 10000 100000
+
+- report: in a temporary copy of the repository, the 335-respondent build: cold (all outputs
+  removed), no-op, after a text-only edit of report.qmd, after editing one chart's code;
+- scale: synthetic exports of 10k / 100k / 1M respondents (synth scale mode), then
+  ingest → clean → weight → all estimates in one process: wall time per step and peak memory;
+- weighting: the project's raking vs a plain vectorised NumPy raking (benchmarks/bench_weighting.py).
+Timings are medians of several runs (these machines are noisy); targets are printed beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO / "tests"))
+from conftest import copy_repo, dag_env  # noqa: E402
+
+BIN = Path(sys.executable).parent
+TARGETS = {"cold build": 20.0, "no-op build": 1.5, "text-only edit": 3.0, "one chart's code edited": None}
+SCALE_TARGET_S, SCALE_TARGET_MIB = 30.0, 3072
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def timed(cmd: list[str], cwd: Path, env: dict) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of the largest child process of one command."""
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return wall, peak
+
+
+def bench_report(runs: int) -> list[dict]:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = copy_repo(Path(tmp) / "repo")
+        env = dag_env(root)
+        snake = [str(BIN / "snakemake"), "--cores", "2", "--quiet", "all"]
+        outputs = ["data/processed", "data/release", "figures", "notebooks/executed", ".snakemake", "logs",
+                   "data/raw/synthetic_export.csv", "data/raw/synthetic_export.csv.meta.yaml"]
+
+        def clear():
+            for o in outputs:
+                p = root / o
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+            (root / "figures").mkdir(exist_ok=True)
+
+        def measure(name, prepare, n):
+            walls = []
+            for _ in range(n):
+                prepare()
+                walls.append(timed(snake, root, env)[0])
+            rows.append({"benchmark": name, "runs": n, "median_s": statistics.median(walls),
+                         "min_s": min(walls), "max_s": max(walls), "target_s": TARGETS[name]})
+
+        measure("cold build", clear, max(1, runs // 2))
+        measure("no-op build", lambda: None, runs)
+        qmd = root / "report/report.qmd"
+        measure("text-only edit", lambda: qmd.write_text(qmd.read_text(encoding="utf-8") + "\n", encoding="utf-8"), runs)
+        spec = root / "src/belmig/charts/specs/chart07.py"
+        measure("one chart's code edited", lambda: spec.write_text(spec.read_text(encoding="utf-8") + "\n", encoding="utf-8"), runs)
+    return rows
+
+
+def bench_scale(sizes: list[int]) -> list[dict]:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+        for n in sizes:
+            csv = Path(tmp) / f"scale_{n}.csv"
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "belmig.synth", "--out", str(csv), "--scale-n", str(n)],
+                           cwd=REPO, env=env, check=True, capture_output=True)
+            gen = time.perf_counter() - t
+            proc = subprocess.run([sys.executable, str(HERE / "scale_pipeline.py"), str(csv)], cwd=REPO, env=env,
+                                  check=True, capture_output=True, text=True)
+            res = json.loads(proc.stdout.strip().splitlines()[-1])
+            rows.append({"respondents": n, "generate_s": round(gen, 2), **res,
+                         "target_s": SCALE_TARGET_S if n == 1_000_000 else None,
+                         "target_mib": SCALE_TARGET_MIB if n == 1_000_000 else None})
+            csv.unlink()
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    if not rows:
+        return ""
+    cols = list(rows[0])
+    fmt = lambda v: f"{v:.2f}" if isinstance(v, float) else ("—" if v is None else str(v))  # noqa: E731
+    out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    out += ["| " + " | ".join(fmt(r.get(c)) for c in cols) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def verdicts(report: list[dict], scale: list[dict]) -> list[str]:
+    lines = []
+    for r in report:
+        if r["target_s"] is not None:
+            gap = r["median_s"] - r["target_s"]
+            lines.append(f"- {r['benchmark']}: median {r['median_s']:.2f} s vs target {r['target_s']} s — "
+                         + ("met" if gap <= 0 else f"MISSED by {gap:.2f} s ({r['median_s'] / r['target_s']:.1f}x)"))
+    for r in scale:
+        if r["target_s"]:
+            lines.append(f"- 1M respondents: {r['total']:.1f} s (target {SCALE_TARGET_S:.0f} s), peak {r['peak_mib']:.0f} MiB "
+                         f"(target {SCALE_TARGET_MIB} MiB) — " + ("met" if r["total"] <= SCALE_TARGET_S and r["peak_mib"] <= SCALE_TARGET_MIB else "MISSED"))
+    by_n = {r["respondents"]: r for r in scale}
+    if 100_000 in by_n and 1_000_000 in by_n:
+        ratio = by_n[1_000_000]["total"] / by_n[100_000]["total"]
+        lines.append(f"- growth 100k → 1M: {ratio:.1f}x time for 10x rows ({'linear or better' if ratio <= 10.5 else 'worse than linear'})")
+    return lines
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", choices=["report", "scale", "weighting"])
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    a = ap.parse_args()
+    report = bench_report(a.runs) if a.only in (None, "report") else []
+    scale = bench_scale(a.sizes) if a.only in (None, "scale") else []
+    weighting = ""
+    if a.only in (None, "weighting") and (HERE / "bench_weighting.py").exists():
+        weighting = subprocess.run([sys.executable, str(HERE / "bench_weighting.py")], cwd=REPO, check=True,
+                                   capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO / "src"))).stdout
+    text = "\n\n".join(filter(None, [
+        "# Benchmark results", f"Machine: {machine()}", f"Command: `python benchmarks/run_all.py {' '.join(sys.argv[1:])}`".strip(),
+        "## The 335-respondent report (seconds, wall clock, median of runs)" if report else "", table(report),
+        "## Scale: raw CSV → every estimate (one process)" if scale else "", table(scale),
+        "## Weighting vs a plain NumPy raking" if weighting else "", f"```\n{weighting.strip()}\n```" if weighting else "",
+        "## Against the targets", "\n".join(verdicts(report, scale)),
+    ]))
+    print(text)
+    (HERE / "results.md").write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+rule audit_published:
+    """Which respondent bases are consistent with each printed figure (GRIM-style)."""
+    input:
+        nb=f"{NB}/01_audit.ipynb",
+        figures="data/published/figures.csv",
+        assumed="data/published/assumed.csv",
+        statements="data/published/statements.csv",
+        codebook=CODEBOOK,
+    output:
+        bases=f"{PROC}/audit_bases.csv",
+        groups=f"{PROC}/audit_groups.csv",
+        values=f"{VALUES}/audit.json",
+        notebook=f"{EXE}/01_audit.ipynb",
+        html=f"{EXE}/01_audit.html",
+    log:
+        "logs/audit_published.log",
+    params:
+        cmd=lambda w, input, output: nb_cmd("01_audit", {
+            "figures": input.figures, "codebook": input.codebook,
+            "out_bases": output.bases, "out_groups": output.groups, "out_values": output.values,
+        }),
+    shell:
+        "{params.cmd} > {log} 2>&1"

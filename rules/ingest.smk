@@ -1,0 +1,20 @@
+rule ingest_export:
+    """Read and validate the raw export against the codebook; drop direct identifiers."""
+    input:
+        nb=f"{NB}/02_ingest.ipynb",
+        export=config["raw_export"],
+        codebook=CODEBOOK,
+    output:
+        ingested=f"{PROC}/ingested.parquet",
+        values=f"{VALUES}/ingest.json",
+        notebook=f"{EXE}/02_ingest.ipynb",
+        html=f"{EXE}/02_ingest.html",
+    log:
+        "logs/ingest_export.log",
+    params:
+        cmd=lambda w, input, output: nb_cmd("02_ingest", {
+            "raw_export": input.export, "codebook": input.codebook,
+            "out_ingested": output.ingested, "out_values": output.values,
+        }),
+    shell:
+        "{params.cmd} > {log} 2>&1"

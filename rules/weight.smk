@@ -1,0 +1,25 @@
+rule rake_weights:
+    """Rake the analysed sample to the population margins under data/external/."""
+    input:
+        nb=f"{NB}/04_weight.ipynb",
+        responses=f"{PROC}/responses.parquet",
+        codebook=CODEBOOK,
+        margins=config["weighting"]["margins"],
+    output:
+        weights=f"{PROC}/weights.parquet",
+        diagnostics=f"{PROC}/weighting_diagnostics.csv",
+        summary=f"{PROC}/weighting_summary.json",
+        values=f"{VALUES}/weight.json",
+        notebook=f"{EXE}/04_weight.ipynb",
+        html=f"{EXE}/04_weight.html",
+    log:
+        "logs/rake_weights.log",
+    params:
+        cmd=lambda w, input, output: nb_cmd("04_weight", {
+            "responses": input.responses, "codebook": input.codebook, "margins": list(input.margins),
+            "weighting": config["weighting"],
+            "out_weights": output.weights, "out_diagnostics": output.diagnostics,
+            "out_summary": output.summary, "out_values": output.values,
+        }),
+    shell:
+        "{params.cmd} > {log} 2>&1"

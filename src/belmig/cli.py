@@ -1,0 +1,80 @@
+"""Command-line entry points used by the Snakemake rules and the Makefile.
+
+    python -m belmig.cli merge-ledger data/processed/values/*.json --out data/processed/ledger.json
+    python -m belmig.cli export --responses ... --weights ... --privacy '{...}' --out-dir data/release
+    python -m belmig.cli index --ledger data/processed/ledger.json --out notebooks/executed/index.html NB...
+    python -m belmig.cli approve
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from belmig import paths
+
+
+def cmd_merge_ledger(a: argparse.Namespace) -> None:
+    from belmig import ledger
+
+    merged = ledger.merge(a.fragments, a.out)
+    print(f"{len(merged)} values from {len(a.fragments)} stages -> {paths.rel(a.out)}")
+
+
+def cmd_export(a: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from belmig import codebook, exports
+
+    responses = pd.read_parquet(a.responses)
+    weights = pd.read_parquet(a.weights) if a.weights else None
+    written = exports.write_release(responses, weights, codebook.load(), json.loads(a.privacy), a.out_dir)
+    for p in written:
+        print(p)
+
+
+def cmd_index(a: argparse.Namespace) -> None:
+    from belmig import index, ledger
+
+    html = index.render_index([Path(n) for n in a.notebooks], ledger.load(a.ledger))
+    tmp = a.out.with_name(a.out.name + ".tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(a.out)
+    print(f"index of {len(a.notebooks)} stages -> {paths.rel(a.out)}")
+
+
+def cmd_approve(a: argparse.Namespace) -> None:
+    from belmig import valuediff
+
+    valuediff.approve()
+    print(f"approved: {paths.rel(paths.LEDGER)} -> {paths.rel(paths.APPROVED_LEDGER)} (commit it)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="belmig")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    m = sub.add_parser("merge-ledger", help="join stage value fragments into the ledger")
+    m.add_argument("fragments", nargs="+", type=Path)
+    m.add_argument("--out", type=Path, required=True)
+    m.set_defaults(func=cmd_merge_ledger)
+    e = sub.add_parser("export", help="write the released microdata")
+    e.add_argument("--responses", type=Path, required=True)
+    e.add_argument("--weights", type=Path)
+    e.add_argument("--privacy", required=True, help="JSON of the config's privacy section")
+    e.add_argument("--out-dir", type=Path, required=True)
+    e.set_defaults(func=cmd_export)
+    i = sub.add_parser("index", help="reviewers' index of the executed notebooks")
+    i.add_argument("notebooks", nargs="+")
+    i.add_argument("--ledger", type=Path, required=True)
+    i.add_argument("--out", type=Path, required=True)
+    i.set_defaults(func=cmd_index)
+    p = sub.add_parser("approve", help="record the current ledger as the approved snapshot")
+    p.set_defaults(func=cmd_approve)
+    a = ap.parse_args(argv)
+    a.func(a)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,178 @@
+"""Render report/report.qmd to PDF (pandoc → Typst → typst compiler) and self-contained HTML.
+
+The Quarto CLI is not available offline, so this does what Quarto would, with plain pandoc:
+
+1. expand ``{{< include file >}}`` and replace every ``{{< var key >}}`` with the ledger's
+   formatted text, linked to the executed-notebook cell that computed it;
+2. pandoc with ``report/filters/crossref.lua`` (cross-references, interview blocks, claim
+   spans) and ``report/template.typ`` → ``report/report.typ`` → PDF with Typst's embedded
+   fonts only (same PDF on every machine; fixed timestamp);
+3. pandoc → self-contained HTML (PNG figures, ``report/style.css``), optionally DOCX.
+
+The source stays Quarto-compatible: a user with Quarto can run ``quarto render report.qmd``
+after the pipeline has written ``report/_variables.yml``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+import yaml
+
+from belmig import paths
+from belmig.ledger import Entry
+
+VAR_RE = re.compile(r"\{\{<\s*var\s+([A-Za-z0-9_.]+)\s*>\}\}")
+INCLUDE_RE = re.compile(r"^\{\{<\s*include\s+(\S+)\s*>\}\}\s*$", re.M)
+# Fixed PDF timestamp: the publication date of the 2022 report (no build time in outputs).
+PDF_TIMESTAMP = int(dt.datetime(2022, 11, 3, tzinfo=dt.timezone.utc).timestamp())
+
+
+class RenderError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Expanded:
+    markdown: str
+    used_keys: tuple[str, ...]
+
+
+def expand_includes(text: str, base: Path, _depth: int = 0) -> str:
+    """Inline Quarto ``{{< include path >}}`` lines (paths relative to `base`)."""
+    if _depth > 5:
+        raise RenderError("includes nested more than 5 deep")
+
+    def sub(m: re.Match) -> str:
+        target = (base / m.group(1)).resolve()
+        if not target.exists():
+            raise RenderError(f"{base}: include {m.group(1)!r} not found ({target})")
+        return expand_includes(target.read_text(encoding="utf-8"), target.parent, _depth + 1)
+
+    return INCLUDE_RE.sub(sub, text)
+
+
+def value_link(entry: Entry, link_prefix: str) -> str:
+    """Markdown for one value: its text, linked to the notebook cell that computed it."""
+    text = entry.text.replace("\\", "\\\\").replace("<", "\\<").replace("*", "\\*").replace("_", "\\_")
+    return f"[{text}]({link_prefix}{entry.source}){{.value}}"
+
+
+def substitute_values(text: str, ledger: Mapping[str, Entry], link_prefix: str, source: str) -> Expanded:
+    used: list[str] = []
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        def sub(m: re.Match, lineno=i + 1) -> str:
+            key = m.group(1)
+            if key not in ledger:
+                raise RenderError(f"{source}:{lineno}: {{{{< var {key} >}}}} is not in the value ledger")
+            used.append(key)
+            return value_link(ledger[key], link_prefix)
+
+        lines[i] = VAR_RE.sub(sub, line)
+    return Expanded("\n".join(lines), tuple(dict.fromkeys(used)))
+
+
+def write_quarto_variables(ledger: Mapping[str, Entry], path: Path) -> None:
+    """report/_variables.yml for Quarto users: the ledger's texts nested by the key's dots."""
+    tree: dict = {}
+    for key in sorted(ledger):
+        node = tree
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = ledger[key].text
+    _atomic_write(path, yaml.safe_dump(tree, allow_unicode=True, sort_keys=True, default_style=None))
+
+
+def _atomic_write(path: Path, text: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    if isinstance(text, bytes):
+        tmp.write_bytes(text)
+    else:
+        tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def _pandoc(args: list[str], input_text: str) -> str:
+    import pypandoc
+
+    try:
+        return pypandoc.convert_text(input_text, to=args[0], format="markdown", extra_args=args[1:], sandbox=False)
+    except RuntimeError as exc:
+        raise RenderError(f"pandoc failed: {exc}") from None
+
+
+def front_matter(text: str) -> dict:
+    m = re.match(r"^---\n(.*?)\n---\n", text, re.S)
+    return yaml.safe_load(m.group(1)) if m else {}
+
+
+def render(
+    qmd: Path,
+    ledger: Mapping[str, Entry],
+    *,
+    out_pdf: Path,
+    out_html: Path,
+    provenance: list[dict[str, str]],
+    out_docx: Path | None = None,
+) -> Expanded:
+    """Render the report; returns the expanded Markdown and the ledger keys it used."""
+    import typst
+
+    report_dir = qmd.parent
+    source = paths.rel(qmd) if qmd.is_relative_to(paths.ROOT) else str(qmd)
+    text = expand_includes(qmd.read_text(encoding="utf-8"), report_dir)
+    # Links are relative to the report's folder (report/report.pdf, report/report.html).
+    expanded = substitute_values(text, ledger, "../", source)
+    lua = str(report_dir / "filters" / "crossref.lua")
+    meta = ["--metadata-file", str(_provenance_file(report_dir, provenance))]
+
+    typ = _pandoc(["typst", "--standalone", f"--template={report_dir / 'template.typ'}", f"--lua-filter={lua}", *meta], expanded.markdown)
+    typ_path = report_dir / "report.typ"
+    _atomic_write(typ_path, typ)
+    pdf_tmp = out_pdf.with_name(out_pdf.name + ".tmp")
+    try:
+        typst.compile(str(typ_path), output=str(pdf_tmp), root=str(paths.ROOT), font_paths=[], ignore_system_fonts=True, timestamp=PDF_TIMESTAMP)
+    except Exception as exc:  # typst raises its own error type with the diagnostics
+        pdf_tmp.unlink(missing_ok=True)
+        raise RenderError(f"typst could not compile {paths.rel(typ_path)}: {exc}") from None
+    pdf_tmp.replace(out_pdf)
+
+    fm = front_matter(text)
+    before = report_dir / "_build" / "before-body.html"
+    _atomic_write(before, _html_banner(fm, provenance))
+    html_text = _pandoc(
+        ["html5", "--standalone", "--embed-resources", f"--css={report_dir / 'style.css'}", f"--lua-filter={lua}",
+         "--toc", "--toc-depth=2", f"--resource-path={report_dir}", f"--include-before-body={before}", *meta],
+        expanded.markdown,
+    )
+    _atomic_write(out_html, html_text)
+    if out_docx is not None:
+        import pypandoc
+
+        tmp = out_docx.with_name(out_docx.name + ".tmp.docx")
+        pypandoc.convert_text(expanded.markdown, to="docx", format="markdown", outputfile=str(tmp),
+                              extra_args=[f"--lua-filter={lua}", f"--resource-path={report_dir}", *meta], sandbox=False)
+        tmp.replace(out_docx)
+    return expanded
+
+
+def _provenance_file(report_dir: Path, provenance: list[dict[str, str]]) -> Path:
+    path = report_dir / "_build" / "provenance.yaml"
+    _atomic_write(path, yaml.safe_dump({"provenance": provenance}, allow_unicode=True, sort_keys=False))
+    return path
+
+
+def _html_banner(fm: dict, provenance: list[dict[str, str]]) -> str:
+    notice = html.escape(str(fm.get("synthetic-notice", "")))
+    title = html.escape(str(fm.get("synthetic-notice-title", "")))
+    prov = "<br>".join(f"{html.escape(p['label'])}: {html.escape(p['value'])}" for p in provenance)
+    return (f'<div class="synthetic-notice"><strong>{title}</strong><br>{notice}</div>\n'
+            f'<p class="provenance">{prov}</p>\n')

@@ -1,0 +1,185 @@
+"""Unit tests of the spine: config schema, codebook, ledger, claims, render pre-pass, value diff."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import nbformat
+import pytest
+import yaml
+
+from belmig import claims, codebook, config, ledger, nbrun, paths, render, valuediff
+from belmig.schema import SchemaError
+
+
+# ---------------------------------------------------------------- config
+def test_config_validates():
+    cfg = config.load()
+    assert cfg["privacy"]["min_cell"] == 5
+
+
+def test_misspelled_config_key_is_an_error():
+    cfg = yaml.safe_load(paths.CONFIG.read_text(encoding="utf-8"))
+    cfg["cleaning"]["speeder_fractoin"] = 0.3
+    with pytest.raises(SchemaError, match="speeder_fractoin"):
+        config.validate_config(cfg)
+
+
+def test_missing_config_key_is_an_error():
+    cfg = yaml.safe_load(paths.CONFIG.read_text(encoding="utf-8"))
+    del cfg["privacy"]["min_cell"]
+    with pytest.raises(SchemaError, match="min_cell"):
+        config.validate_config(cfg)
+
+
+def test_override_merges_nested_and_is_validated():
+    cfg = config.load(overrides={"charts": {"language": "ru"}})
+    assert cfg["charts"]["language"] == "ru" and cfg["charts"]["png_dpi"] == 200
+    with pytest.raises(SchemaError, match="language"):
+        config.load(overrides={"charts": {"language": "de"}})
+
+
+# ---------------------------------------------------------------- codebook
+def test_codebook_has_18_charts_in_order():
+    cb = codebook.load()
+    assert [c.number for c in cb.charts] == list(range(1, 19))
+    assert cb.chart(16).question == "health_problems"
+    assert cb["health_problems"].universe == codebook.Universe("health_used", ("yes",))
+
+
+def test_codebook_rejects_duplicate_option_keys():
+    raw = yaml.safe_load(paths.CODEBOOK.read_text(encoding="utf-8"))
+    raw = copy.deepcopy(raw)
+    q = next(q for q in raw["questions"] if q["id"] == "sex")
+    q["options"][1]["key"] = "female"
+    with pytest.raises(codebook.CodebookError, match="sex.*repeats option key"):
+        codebook.from_dict(raw)
+
+
+def test_codebook_rejects_universe_on_later_question():
+    raw = yaml.safe_load(paths.CODEBOOK.read_text(encoding="utf-8"))
+    q = next(q for q in raw["questions"] if q["id"] == "citizen_by")
+    q["universe"] = {"question": "return_plans", "in": ["yes"]}
+    with pytest.raises(codebook.CodebookError, match="not an earlier question"):
+        codebook.from_dict(raw)
+
+
+# ---------------------------------------------------------------- ledger
+def test_ledger_formats_once():
+    assert ledger.format_value(18.699186, "pct") == "18.70"
+    assert ledger.format_value(31280, "count") == "31,280"
+    assert ledger.format_value(0.0004, "pvalue") == "< 0.001"
+    assert ledger.format_value(float("nan"), "pct") == "n/a"
+
+
+def test_ledger_rejects_bad_and_colliding_keys(tmp_path):
+    v = ledger.Values("estimate", "05_estimate")
+    with pytest.raises(ledger.LedgerError, match="does not match"):
+        v.add("Bad Key", 1, "int", cell="c")
+    v.add("pct.sex.female", 50.0, "pct", cell="c")
+    v.add("pct.sex.female.extra", 1.0, "pct", cell="c")
+    with pytest.raises(ledger.LedgerError, match="prefix"):
+        v.write(tmp_path / "v.json")
+
+
+def test_ledger_merge_refuses_a_key_from_two_stages(tmp_path):
+    a, b = ledger.Values("a", "01_a"), ledger.Values("b", "02_b")
+    a.add("flow.analysed", 335, "count", cell="x")
+    b.add("flow.analysed", 334, "count", cell="y")
+    a.write(tmp_path / "a.json"), b.write(tmp_path / "b.json")
+    with pytest.raises(ledger.LedgerError, match="already recorded by stage 'a'"):
+        ledger.merge([tmp_path / "a.json", tmp_path / "b.json"], tmp_path / "ledger.json")
+    assert not (tmp_path / "ledger.json").exists()
+
+
+def test_ledger_source_links_to_the_cell():
+    v = ledger.Values("estimate", "05_estimate")
+    e = v.add("mean.security_lt", 8.8059, "mean", cell="estimate-values", n=330)
+    assert e.text == "8.81" and e.source == "notebooks/executed/05_estimate.html#cell-id=estimate-values"
+
+
+# ---------------------------------------------------------------- claims
+VALUES = {"pct.a.yes": 69.49, "pct.a.no": 30.51, "mean.x": 8.81, "mean.y": 4.17}
+
+
+@pytest.mark.parametrize("expr, expected", [
+    ("pct.a.yes > 50", True),
+    ("pct.a.yes + pct.a.no == 100", True),
+    ("mean.x > mean.y and not mean.y > 5", True),
+    ("30 < pct.a.no < 31", True),
+    ("abs(pct.a.yes - 70) <= 0.5", False),
+    ("max(mean.x, mean.y) / 2 > 4.5", False),
+])
+def test_claims_evaluate(expr, expected):
+    assert claims.evaluate(expr, VALUES) is expected
+
+
+def test_claims_name_keys_and_reject_code():
+    assert claims.names("pct.a.yes - min(mean.x, 3) > 0") == {"pct.a.yes", "mean.x"}
+    with pytest.raises(claims.ClaimError, match="not in the ledger"):
+        claims.evaluate("pct.zzz.yes > 1", VALUES)
+    with pytest.raises(claims.ClaimError, match="not allowed"):
+        claims.evaluate("__import__('os').system('true')", VALUES)
+
+
+# ---------------------------------------------------------------- render pre-pass
+def _entries():
+    v = ledger.Values("estimate", "05_estimate")
+    v.add("pct.a.yes", 69.4915, "pct", cell="estimate-values")
+    v.add("pby.sex.a.yes", 0.0001, "pvalue", cell="estimate-values")
+    return v.entries
+
+
+def test_var_shortcodes_become_linked_values():
+    out = render.substitute_values("Yes: {{< var pct.a.yes >}}%, p {{< var pby.sex.a.yes >}}.", _entries(), "../", "r.qmd")
+    assert out.markdown == ("Yes: [69.49](../notebooks/executed/05_estimate.html#cell-id=estimate-values){.value}%, "
+                            "p [\\< 0.001](../notebooks/executed/05_estimate.html#cell-id=estimate-values){.value}.")
+    assert out.used_keys == ("pct.a.yes", "pby.sex.a.yes")
+
+
+def test_unknown_var_names_line():
+    with pytest.raises(render.RenderError, match=r"r.qmd:2: .*pct.a.maybe"):
+        render.substitute_values("ok\nsee {{< var pct.a.maybe >}}", _entries(), "", "r.qmd")
+
+
+def test_includes_are_expanded(tmp_path):
+    (tmp_path / "_generated").mkdir()
+    (tmp_path / "_generated" / "t.md").write_text("| a |\n|---|\n| 1 |\n", encoding="utf-8")
+    text = render.expand_includes("before\n{{< include _generated/t.md >}}\nafter", tmp_path)
+    assert text == "before\n| a |\n|---|\n| 1 |\n\nafter"
+    with pytest.raises(render.RenderError, match="missing.md"):
+        render.expand_includes("{{< include missing.md >}}", tmp_path)
+
+
+def test_quarto_variables_are_nested(tmp_path):
+    render.write_quarto_variables(_entries(), tmp_path / "_variables.yml")
+    tree = yaml.safe_load((tmp_path / "_variables.yml").read_text(encoding="utf-8"))
+    assert tree["pct"]["a"]["yes"] == "69.49"
+
+
+# ---------------------------------------------------------------- value diff
+def test_value_diff_names_sentences_and_charts():
+    changes = valuediff.compare({"pct.income_regular.yes": "70.10", "n.x": "3"}, {"pct.income_regular.yes": "69.49", "n.y": "4"})
+    assert [(c.key, c.kind) for c in changes] == [("n.x", "added"), ("n.y", "removed"), ("pct.income_regular.yes", "changed")]
+    qmd = "Intro.\nMost have income ({{< var pct.income_regular.yes >}}%).\n[most]{.claim when=\"pct.income_regular.yes > 50\"}\n"
+    md = valuediff.diff_markdown(changes, qmd, {"income_regular": 7})
+    row = next(ln for ln in md.splitlines() if "pct.income_regular.yes" in ln)
+    assert "69.49 | 70.10 | changed" in row and "line 2:" in row and "line 3:" in row and "Chart 7" in row
+    assert "No value differs" in valuediff.diff_markdown([], qmd, {})
+
+
+# ---------------------------------------------------------------- executed notebooks
+def test_normalise_strips_timings_and_pins_the_injected_cell_id():
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x = 1")
+    cell.metadata["tags"] = ["injected-parameters"]
+    cell.metadata["papermill"] = {"start_time": "2026-01-01", "duration": 0.1, "status": "completed"}
+    cell.metadata["execution"] = {"iopub.status.busy": "2026"}
+    nb.cells = [cell]
+    nb.metadata["papermill"] = {"input_path": "/tmp/a", "output_path": "/tmp/b", "duration": 1.0, "parameters": {"x": 1}}
+    out = nbrun.normalise(nb)
+    assert out.cells[0].id == "injected-parameters"
+    assert out.metadata["papermill"] == {"parameters": {"x": 1}}
+    assert "execution" not in out.cells[0].metadata and out.cells[0].metadata["papermill"] == {}
+    json.dumps(out)
