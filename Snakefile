@@ -1,7 +1,6 @@
 # The survey-to-report pipeline: raw export → ingest → clean → weight → estimate → charts → report.
 # Every stage executes a thin papermill notebook (executed copies: notebooks/executed/) whose
 # logic lives in the belmig package (src/belmig/). See README.md and docs/architecture.md.
-import json
 import os
 from pathlib import Path
 
@@ -20,23 +19,7 @@ ROOT = Path(workflow.basedir).resolve()
 os.environ["BELMIG_ROOT"] = str(ROOT)
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
 
-CHARTS = [f"{n:02d}" for n in range(1, 19)]
-NB = "notebooks"
-EXE = "notebooks/executed"
-PROC = "data/processed"
-VALUES = f"{PROC}/values"
-CODEBOOK = "config/codebook.yaml"
-PYTHON = "python"
-
-
-def nb_cmd(stage, params):
-    """Shell command that executes notebooks/<stage>.ipynb with the given parameters."""
-    return (
-        f"{PYTHON} -m belmig.nbrun {NB}/{stage}.ipynb {EXE}/{stage}.ipynb {EXE}/{stage}.html "
-        f"--params {json.dumps(json.dumps(params))}"
-    )
-
-
+include: "rules/common.smk"
 include: "rules/audit.smk"
 include: "rules/synthesize.smk"
 include: "rules/ingest.smk"

@@ -12,6 +12,8 @@ rule audit_published:
         values=f"{VALUES}/audit.json",
         notebook=f"{EXE}/01_audit.ipynb",
         html=f"{EXE}/01_audit.html",
+    conda:
+        "../environment.yml"
     log:
         "logs/audit_published.log",
     params:

@@ -15,6 +15,8 @@ rule draw_chart:
         data="figures/chart{n}.json",
     wildcard_constraints:
         n=r"\d\d",
+    conda:
+        "../environment.yml"
     log:
         "logs/draw_chart_{n}.log",
     params:
@@ -22,7 +24,7 @@ rule draw_chart:
         whiskers=int(config["charts"]["ci_whiskers"]),
         dpi=config["charts"]["png_dpi"],
     shell:
-        "{PYTHON} -m belmig.charts --chart {wildcards.n} --estimates {input.estimates} --lang {params.lang} "
+        "python -m belmig.charts --chart {wildcards.n} --estimates {input.estimates} --lang {params.lang} "
         "--ci-whiskers {params.whiskers} --dpi {params.dpi} --out-dir figures > {log} 2>&1"
 
 
@@ -38,6 +40,8 @@ rule review_charts:
         values=f"{VALUES}/charts.json",
         notebook=f"{EXE}/06_charts.ipynb",
         html=f"{EXE}/06_charts.html",
+    conda:
+        "../environment.yml"
     log:
         "logs/review_charts.log",
     params:

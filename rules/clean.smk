@@ -13,6 +13,8 @@ rule clean_responses:
         values=f"{VALUES}/clean.json",
         notebook=f"{EXE}/03_clean.ipynb",
         html=f"{EXE}/03_clean.html",
+    conda:
+        "../environment.yml"
     log:
         "logs/clean_responses.log",
     params:
@@ -34,10 +36,12 @@ rule export_microdata:
         codebook=CODEBOOK,
     output:
         datapackage="data/release/datapackage.json",
+    conda:
+        "../environment.yml"
     log:
         "logs/export_microdata.log",
     params:
         privacy=json.dumps(config["privacy"]),
     shell:
-        "{PYTHON} -m belmig.cli export --responses {input.responses} --weights {input.weights} "
+        "python -m belmig.cli export --responses {input.responses} --weights {input.weights} "
         "--privacy {params.privacy:q} --out-dir data/release > {log} 2>&1"

@@ -13,6 +13,8 @@ rule estimate_values:
         values=f"{VALUES}/estimate.json",
         notebook=f"{EXE}/05_estimate.ipynb",
         html=f"{EXE}/05_estimate.html",
+    conda:
+        "../environment.yml"
     log:
         "logs/estimate_values.log",
     params:

@@ -9,6 +9,8 @@ rule ingest_export:
         values=f"{VALUES}/ingest.json",
         notebook=f"{EXE}/02_ingest.ipynb",
         html=f"{EXE}/02_ingest.html",
+    conda:
+        "../environment.yml"
     log:
         "logs/ingest_export.log",
     params:

@@ -7,10 +7,12 @@ rule merge_ledger:
         STAGE_VALUES,
     output:
         ledger=f"{PROC}/ledger.json",
+    conda:
+        "../environment.yml"
     log:
         "logs/merge_ledger.log",
     shell:
-        "{PYTHON} -m belmig.cli merge-ledger {input} --out {output.ledger} > {log} 2>&1"
+        "python -m belmig.cli merge-ledger {input} --out {output.ledger} > {log} 2>&1"
 
 
 rule render_report:
@@ -35,6 +37,8 @@ rule render_report:
         diff=f"{PROC}/ledger_diff.md",
         notebook=f"{EXE}/07_report.ipynb",
         nbhtml=f"{EXE}/07_report.html",
+    conda:
+        "../environment.yml"
     log:
         "logs/render_report.log",
     params:
@@ -53,7 +57,9 @@ rule index_notebooks:
         notebooks=expand(f"{EXE}/{{s}}.ipynb", s=("01_audit", "02_ingest", "03_clean", "04_weight", "05_estimate", "06_charts")),
     output:
         f"{EXE}/index.html",
+    conda:
+        "../environment.yml"
     log:
         "logs/index_notebooks.log",
     shell:
-        "{PYTHON} -m belmig.cli index --ledger {input.ledger} --out {output} {input.notebooks} > {log} 2>&1"
+        "python -m belmig.cli index --ledger {input.ledger} --out {output} {input.notebooks} > {log} 2>&1"

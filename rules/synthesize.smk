@@ -9,11 +9,13 @@ rule synthesize_export:
     output:
         export="data/raw/synthetic_export.csv",
         meta="data/raw/synthetic_export.csv.meta.yaml",
+    conda:
+        "../environment.yml"
     log:
         "logs/synthesize_export.log",
     params:
         seed=config["seed"],
-        scale=("--scale-n " + str(config["synthetic"]["scale_n"])) if config["synthetic"]["scale_n"] else "",
+        scale=f"--scale-n {config['synthetic']['scale_n']}" if config["synthetic"]["scale_n"] else "",
     shell:
-        "{PYTHON} -m belmig.synth --out {output.export} --seed {params.seed} {params.scale} "
+        "python -m belmig.synth --out {output.export} --seed {params.seed} {params.scale} "
         "--figures {input.figures} --assumed {input.assumed} --bases {input.bases} > {log} 2>&1"

@@ -12,6 +12,8 @@ rule rake_weights:
         values=f"{VALUES}/weight.json",
         notebook=f"{EXE}/04_weight.ipynb",
         html=f"{EXE}/04_weight.html",
+    conda:
+        "../environment.yml"
     log:
         "logs/rake_weights.log",
     params:
