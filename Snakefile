@@ -11,6 +11,9 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+report: "report/captions/workflow.rst"
+
+
 # A misspelled or missing key is an error before any rule runs.
 validate(config, "config/config.schema.yaml")
 

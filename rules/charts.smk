@@ -1,3 +1,8 @@
+import yaml
+
+with open(CODEBOOK, encoding="utf-8") as _fh:
+    CHART_TITLES = {f"{c['number']:02d}": c["title_en"] for c in yaml.safe_load(_fh)["charts"]}
+
 CHART_CODE = ["src/belmig/charts/base.py", "src/belmig/charts/theme.py", "src/belmig/charts/__init__.py"]
 
 
@@ -23,6 +28,7 @@ rule draw_chart:
         lang=config["charts"]["language"],
         whiskers=int(config["charts"]["ci_whiskers"]),
         dpi=config["charts"]["png_dpi"],
+        title=lambda w: CHART_TITLES[w.n],
     shell:
         "python -m belmig.charts --chart {wildcards.n} --estimates {input.estimates} --lang {params.lang} "
         "--ci-whiskers {params.whiskers} --dpi {params.dpi} --out-dir figures > {log} 2>&1"
