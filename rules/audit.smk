@@ -18,7 +18,7 @@ rule audit_published:
         "logs/audit_published.log",
     params:
         cmd=lambda w, input, output: nb_cmd("01_audit", {
-            "figures": input.figures, "codebook": input.codebook,
+            "figures": input.figures, "assumed": input.assumed, "codebook": input.codebook,
             "out_bases": output.bases, "out_groups": output.groups, "out_values": output.values,
         }),
     shell:
