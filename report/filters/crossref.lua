@@ -4,7 +4,7 @@
 -- does what Quarto would: numbers figures (#fig-...) and tables (#tbl-...) in document order
 -- and turns @fig-x / @tbl-x / @sec-x into clickable references. It also
 --   * unwraps claim guards  [text]{.claim when="..."}  (checked in Python before rendering),
---   * renders  ::: {.interview}  blocks (paraphrased interview excerpts),
+--   * renders  ::: {.interview}  blocks (paraphrased interview excerpts) and Quarto callouts,
 --   * reads a table id from a caption ending in {#tbl-x} (Quarto syntax),
 --   * uses PNG instead of SVG figures for HTML and DOCX.
 
@@ -88,6 +88,18 @@ local function Span(s)
 end
 
 local function Div(d)
+  for _, cls in ipairs(d.classes) do
+    if cls:match("^callout") then
+      if is_typst() then
+        local blocks = pandoc.List({ pandoc.RawBlock("typst", "#callout[") })
+        blocks:extend(d.content)
+        blocks:insert(pandoc.RawBlock("typst", "]"))
+        return blocks
+      end
+      d.classes:insert("callout")
+      return d
+    end
+  end
   if d.classes:includes("interview") then
     if is_typst() then
       local blocks = pandoc.List({ pandoc.RawBlock("typst", "#interview[") })
