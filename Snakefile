@@ -20,6 +20,7 @@ validate(config, "config/config.schema.yaml")
 # Jobs use this checkout's code and paths, whichever virtualenv runs them (tests run copies).
 ROOT = Path(workflow.basedir).resolve()
 os.environ["BELMIG_ROOT"] = str(ROOT)
+os.environ["NBFORMAT_VALIDATOR"] = "fastjsonschema"  # jsonschema's import alone takes seconds
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
 
 include: "rules/common.smk"

@@ -3,7 +3,10 @@ import yaml
 with open(CODEBOOK, encoding="utf-8") as _fh:
     CHART_TITLES = {f"{c['number']:02d}": c["title_en"] for c in yaml.safe_load(_fh)["charts"]}
 
-CHART_CODE = ["src/belmig/charts/base.py", "src/belmig/charts/theme.py", "src/belmig/charts/__init__.py"]
+# Code every chart uses; a chart's own spec (specs/chartNN.py) is a separate input.
+CHART_CODE = [f"src/belmig/charts/{m}.py" for m in ("__init__", "__main__", "base", "build", "cli", "strings", "theme")] + [
+    "src/belmig/charts/specs/__init__.py"
+]
 
 
 rule draw_chart:
@@ -38,7 +41,7 @@ rule review_charts:
     """Stage notebook: every chart with its numbers checked against the estimates."""
     input:
         nb=f"{NB}/06_charts.ipynb",
-        estimates=f"{PROC}/estimates.parquet",
+        values=f"{VALUES}/estimate.json",
         data=expand("figures/chart{n}.json", n=CHARTS),
         png=expand("figures/chart{n}.png", n=CHARTS),
         codebook=CODEBOOK,
@@ -52,7 +55,7 @@ rule review_charts:
         "logs/review_charts.log",
     params:
         cmd=lambda w, input, output: nb_cmd("06_charts", {
-            "estimates": input.estimates, "codebook": input.codebook, "chart_data": list(input.data),
+            "estimate_values": input.values, "codebook": input.codebook, "chart_data": list(input.data),
             "chart_png": list(input.png), "out_values": output.values,
         }),
     shell:

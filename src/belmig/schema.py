@@ -1,11 +1,16 @@
-"""JSON Schema validation with messages that name the file and the offending key."""
+"""JSON Schema validation with messages that name the file and the offending key.
+
+Uses fastjsonschema (compiled validators): importing `jsonschema` costs seconds on these
+machines (its format checkers build a grammar at import), and every stage job validates.
+"""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-import jsonschema
+import fastjsonschema
 import yaml
 
 
@@ -18,14 +23,15 @@ def load_schema(path: Path) -> dict[str, Any]:
         return yaml.safe_load(fh)
 
 
+@lru_cache(maxsize=8)
+def _validator(path: str) -> Callable[[Any], Any]:
+    return fastjsonschema.compile(load_schema(Path(path)), use_default=False)
+
+
 def validate(instance: Any, schema_path: Path, source: str) -> None:
-    """Validate `instance` against the schema at `schema_path`; raise SchemaError naming every problem."""
-    schema = load_schema(schema_path)
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
-    if errors:
-        lines = []
-        for err in errors:
-            where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
-            lines.append(f"  {where}: {err.message}")
-        raise SchemaError(f"{source} does not match {schema_path.name}:\n" + "\n".join(lines))
+    """Validate `instance` against the schema at `schema_path`; raise SchemaError naming the problem."""
+    try:
+        _validator(str(schema_path))(instance)
+    except fastjsonschema.JsonSchemaValueException as err:
+        where = "/".join(str(p) for p in (err.path or [])[1:]) or "(top level)"
+        raise SchemaError(f"{source} does not match {Path(schema_path).name}:\n  {where}: {err.message}") from None
