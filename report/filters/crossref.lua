@@ -10,7 +10,7 @@
 
 local numbers = {}   -- id -> figure/table number
 local headings = {}  -- id -> heading text
-local kinds = { fig = "Figure", tbl = "Table" }
+local kinds = { fig = "Chart", tbl = "Table" }  -- the 2022 report calls its figures "Chart N"
 
 local function is_typst() return FORMAT:match("typst") ~= nil end
 
