@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -134,33 +135,43 @@ def render(
     lua = str(report_dir / "filters" / "crossref.lua")
     meta = ["--metadata-file", str(_provenance_file(report_dir, provenance))]
 
-    typ = _pandoc(["typst", "--standalone", f"--template={report_dir / 'template.typ'}", f"--lua-filter={lua}", *meta], expanded.markdown)
-    typ_path = report_dir / "report.typ"
-    _atomic_write(typ_path, typ)
-    pdf_tmp = out_pdf.with_name(out_pdf.name + ".tmp")
-    try:
-        typst.compile(str(typ_path), output=str(pdf_tmp), root=str(paths.ROOT), font_paths=[], ignore_system_fonts=True, timestamp=PDF_TIMESTAMP)
-    except Exception as exc:  # typst raises its own error type with the diagnostics
-        pdf_tmp.unlink(missing_ok=True)
-        raise RenderError(f"typst could not compile {paths.rel(typ_path)}: {exc}") from None
-    pdf_tmp.replace(out_pdf)
-
     fm = front_matter(text)
     before = report_dir / "_build" / "before-body.html"
     _atomic_write(before, _html_banner(fm, provenance))
-    html_text = _pandoc(
-        ["html5", "--standalone", "--embed-resources", f"--css={report_dir / 'style.css'}", f"--lua-filter={lua}",
-         "--toc", "--toc-depth=2", f"--resource-path={report_dir}", f"--include-before-body={before}", *meta],
-        expanded.markdown,
-    )
-    _atomic_write(out_html, html_text)
-    if out_docx is not None:
+
+    def pdf() -> None:
+        typ = _pandoc(["typst", "--standalone", f"--template={report_dir / 'template.typ'}", f"--lua-filter={lua}", *meta], expanded.markdown)
+        typ_path = report_dir / "report.typ"
+        _atomic_write(typ_path, typ)
+        pdf_tmp = out_pdf.with_name(out_pdf.name + ".tmp")
+        try:
+            typst.compile(str(typ_path), output=str(pdf_tmp), root=str(paths.ROOT), font_paths=[], ignore_system_fonts=True, timestamp=PDF_TIMESTAMP)
+        except Exception as exc:  # typst raises its own error type with the diagnostics
+            pdf_tmp.unlink(missing_ok=True)
+            raise RenderError(f"typst could not compile {paths.rel(typ_path)}: {exc}") from None
+        pdf_tmp.replace(out_pdf)
+
+    def html_out() -> None:
+        html_text = _pandoc(
+            ["html5", "--standalone", "--embed-resources", f"--css={report_dir / 'style.css'}", f"--lua-filter={lua}",
+             "--toc", "--toc-depth=2", f"--resource-path={report_dir}", f"--include-before-body={before}", *meta],
+            expanded.markdown,
+        )
+        _atomic_write(out_html, html_text)
+
+    def docx() -> None:
         import pypandoc
 
         tmp = out_docx.with_name(out_docx.name + ".tmp.docx")
         pypandoc.convert_text(expanded.markdown, to="docx", format="markdown", outputfile=str(tmp),
                               extra_args=[f"--lua-filter={lua}", f"--resource-path={report_dir}", *meta], sandbox=False)
         tmp.replace(out_docx)
+
+    # The three outputs are independent subprocess/compiler runs: render them concurrently.
+    jobs = [pdf, html_out] + ([docx] if out_docx is not None else [])
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        for fut in [pool.submit(j) for j in jobs]:
+            fut.result()
     return expanded
 
 
