@@ -1,0 +1,218 @@
+"""The released microdata: k-anonymous, no free text, four formats with labels, datapackage."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pyreadstat
+import pytest
+
+import exportkit as ek
+from belmig import clean, codebook, coding, config, exports, ingest, paths, privacy
+from belmig.exports import ExportError
+
+CB = codebook.load()
+CFG = config.load()
+PRIV = CFG["privacy"]
+QIS = PRIV["quasi_identifiers"]
+N = 150
+FILES = ["microdata.parquet", "microdata.csv", "microdata.sav", "microdata.dta", "datapackage.json",
+         "variables.csv", "kanonymity_report.csv", "README.txt"]
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    d = tmp_path_factory.mktemp("release_src")
+    raw = ek.build_export(CB, N, seed=9)
+    ing = ingest.read_export(ek.write_csv(raw, d / "export.csv"), CB)
+    rules = coding.load_rules(paths.CODING_DIR / "keywords.yaml", paths.CODING_DIR / "manual.csv", CB)
+    res = clean.clean(ing, CB, CFG["cleaning"], rules)
+    return raw, ing, res.responses
+
+
+@pytest.fixture(scope="module")
+def release(source, tmp_path_factory):
+    out = tmp_path_factory.mktemp("release")
+    written = exports.write_release(source[2], None, CB, PRIV, out)
+    return out, written
+
+
+def test_files_written(release):
+    out, written = release
+    assert [p.name for p in written] == FILES
+    assert sorted(p.name for p in out.iterdir()) == sorted(FILES)  # no temp files left
+
+
+def _released_frames(out):
+    csv = pd.read_csv(out / "microdata.csv", dtype=str, keep_default_na=False).replace("", None)
+    parquet = pd.read_parquet(out / "microdata.parquet")
+    sav, _ = pyreadstat.read_sav(str(out / "microdata.sav"))
+    dta, _ = pyreadstat.read_dta(str(out / "microdata.dta"))
+    return {"csv": csv, "parquet": parquet, "sav": sav, "dta": dta}
+
+
+def test_every_released_file_is_k_anonymous(release):
+    out, _ = release
+    frames = _released_frames(out)
+    snames = pd.read_csv(out / "variables.csv").set_index("name")["stata_name"]
+    for fmt, df in frames.items():
+        cols = [snames[q] for q in QIS] if fmt == "dta" else QIS
+        ok, smallest = privacy.check_k_anonymity(df, cols, PRIV["k_anonymity"])
+        assert ok, f"{fmt}: smallest class {smallest}"
+    assert len(frames["csv"]) == N
+
+
+def test_the_original_data_was_not_k_anonymous(source):
+    # otherwise the test above proves nothing
+    assert not privacy.check_k_anonymity(source[2], QIS, PRIV["k_anonymity"])[0]
+
+
+def test_report_documents_recoding_and_suppression(release, source):
+    out, _ = release
+    report = pd.read_csv(out / "kanonymity_report.csv")
+    assert list(report.columns) == ["step", "variable", "detail", "rows_affected", "violating_after"]
+    assert report["step"].iloc[0] == "check" and report["step"].iloc[-1] == "check"
+    assert report["violating_after"].iloc[0] > 0
+    parquet = pd.read_parquet(out / "microdata.parquet")
+    responses = source[2]
+    blanked = (parquet[QIS].isna() & responses[QIS].notna()).sum()
+    sup = report[(report["step"] == "suppress") & report["variable"].notna()].set_index("variable")["rows_affected"]
+    assert blanked[blanked > 0].to_dict() == sup.to_dict()
+    for q in QIS:  # every released category is an original key or a merge of keys
+        for cat in parquet[q].dropna().unique():
+            assert set(str(cat).split("+")) <= set(CB[q].keys)
+    readme = (out / "README.txt").read_text(encoding="utf-8")
+    for detail in report.loc[report["step"].isin(["recode", "suppress"]), "detail"]:
+        assert detail in readme
+
+
+def test_no_free_text_and_no_identifiers(release, source):
+    out, _ = release
+    raw, ing, responses = source
+    allowed = set(responses.columns)
+    texts = set()
+    for c in clean.open_text_columns(CB):
+        texts |= set(ing[c].dropna())
+        texts |= set(raw[CB[c.split("__")[0]].other_column if c.endswith("__other_text") else CB[c].column]) - {""}
+    idents = set()
+    for c in CB.identifier_columns():
+        idents |= set(raw[c.column]) - {""}
+    assert texts and idents
+    for fmt, df in _released_frames(out).items():
+        if fmt != "dta":
+            assert set(df.columns) <= allowed, fmt
+        cells = {str(v) for v in df.to_numpy().ravel() if v is not None and not pd.isna(v)}
+        assert not cells & texts, fmt
+        assert not cells & idents, fmt
+    blob = "".join((out / f).read_text(encoding="utf-8") for f in FILES if f.endswith((".csv", ".json", ".txt")))
+    for value in texts | idents:
+        assert value not in blob
+    for col in ("response_id", "started_at", "submitted_at", "duration_sec", "row"):
+        assert col not in _released_frames(out)["parquet"].columns
+
+
+def test_datapackage_validates(release):
+    from frictionless import validate
+
+    out, _ = release
+    report = validate(str(out / "datapackage.json"))
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
+    pkg = json.loads((out / "datapackage.json").read_text(encoding="utf-8"))
+    fields = {f["name"]: f for f in pkg["resources"][0]["schema"]["fields"]}
+    assert fields["security_lt"]["type"] == "integer" and fields["security_lt"]["constraints"] == {"minimum": 1, "maximum": 10}
+    assert fields["reasons_exit__political"]["type"] == "boolean"
+    assert fields["return_plans"]["constraints"]["enum"] == ["yes", "no", "cant_say"]
+    assert fields["return_plans"]["description"].startswith("Are you planning to go back to Belarus")
+    assert pkg["resources"][0]["schema"]["missingValues"] == [""]
+
+
+def test_spss_and_stata_labels(release):
+    out, _ = release
+    _, sav = pyreadstat.read_sav(str(out / "microdata.sav"))
+    labels = dict(zip(sav.column_names, sav.column_labels))
+    assert labels["return_plans"] == "Are you planning to go back to Belarus if the opportunity arises?"
+    assert sav.variable_value_labels["return_plans"] == {1.0: "Yes", 2.0: "No", 3.0: "Cannot say"}
+    assert sav.variable_value_labels["reasons_exit__political"] == {0.0: "not selected", 1.0: "selected"}
+    _, dta = pyreadstat.read_dta(str(out / "microdata.dta"))
+    assert all(len(n) <= 32 for n in dta.column_names) and len(set(dta.column_names)) == len(dta.column_names)
+    assert all(len(lab) <= exports.STATA_LABEL_MAX for lab in dta.column_labels)
+    assert any(lab.endswith("...") for lab in dta.column_labels)  # long question texts were shortened
+    names = pd.read_csv(out / "variables.csv").set_index("name")["stata_name"]
+    assert names["education_problems__language_adaptation"] != "education_problems__language_adaptation"
+    assert dta.variable_value_labels[names["return_plans"]] == {1: "Yes", 2: "No", 3: "Cannot say"}
+
+
+def test_formats_hold_the_same_values(release):
+    out, _ = release
+    f = _released_frames(out)
+    codes = {o.key: o.code for o in CB["return_plans"].options}
+    assert f["csv"]["return_plans"].map(codes).astype(float).tolist() == f["sav"]["return_plans"].tolist()
+    assert (f["parquet"]["security_lt"].astype(float) == f["dta"]["security_lt"]).all()
+    assert f["csv"]["reasons_exit__political"].map({"true": 1.0, "false": 0.0}).tolist() == \
+        f["sav"]["reasons_exit__political"].tolist()
+
+
+def test_readme_says_synthetic_only_for_the_synthetic_export(source, release, tmp_path):
+    out, _ = release
+    assert "SYNTHETIC" not in (out / "README.txt").read_text(encoding="utf-8")
+    responses = source[2].copy()
+    responses.attrs = {"belmig": {**source[2].attrs["belmig"], "synthetic": True}}
+    exports.write_release(responses, None, CB, PRIV, tmp_path)
+    readme = (tmp_path / "README.txt").read_text(encoding="utf-8")
+    assert readme.startswith("SYNTHETIC DATA - NOT REAL SURVEY RESPONSES.")
+    assert "SYNTHETIC" in json.loads((tmp_path / "datapackage.json").read_text(encoding="utf-8"))["title"]
+    assert "Weights: not included" in readme
+
+
+def test_weights_are_released_without_revealing_categories(source, tmp_path):
+    responses = source[2]
+    # raking to municipality margins: every municipality has its own weight
+    per_muni = {o.key: 1.0 + o.code / 10 for o in CB["municipality"].options}
+    w = pd.DataFrame({"resp_id": responses["resp_id"], "weight": responses["municipality"].astype(str).map(per_muni)})
+    exports.write_release(responses, w, CB, PRIV, tmp_path)
+    parquet = pd.read_parquet(tmp_path / "microdata.parquet")
+    assert parquet["weight"].sum() == pytest.approx(w["weight"].sum())
+    # the raw weights differ inside a released class (they tell merged municipalities apart);
+    # the released weights are one value per released combination of quasi-identifiers
+    def distinct_per_class(weights):
+        keys = parquet[QIS].astype(object).where(parquet[QIS].notna(), "(blank)")
+        return keys.assign(w=weights.round(9)).groupby(QIS, observed=True)["w"].nunique().max()
+
+    assert distinct_per_class(pd.Series(w["weight"].to_numpy())) > 1
+    assert distinct_per_class(parquet["weight"]) == 1
+    csv = pd.read_csv(tmp_path / "microdata.csv")
+    assert csv["weight"].to_numpy() == pytest.approx(parquet["weight"].to_numpy())
+    pkg = json.loads((tmp_path / "datapackage.json").read_text(encoding="utf-8"))
+    assert pkg["resources"][0]["schema"]["fields"][-1]["name"] == "weight"
+    assert pkg["resources"][0]["schema"]["fields"][-1]["type"] == "number"
+    assert "averaged within the k-anonymous classes" in (tmp_path / "README.txt").read_text(encoding="utf-8")
+
+
+def _without_attrs(df: pd.DataFrame) -> pd.DataFrame:
+    df.attrs = {}
+    return df
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda r, w: (r.assign(note=["x"] * len(r)), None), "column 'note' is not a codebook variable"),
+        (lambda r, w: (r, w.iloc[1:]), "weights: resp_id does not match"),
+        (lambda r, w: (r, w.assign(weight=0.0)), "every weight must be > 0"),
+        (lambda r, w: (_without_attrs(r), None), "lacks provenance"),
+    ],
+)
+def test_refusals_write_nothing(source, tmp_path, change, message):
+    responses = source[2]
+    w = pd.DataFrame({"resp_id": responses["resp_id"], "weight": 1.0})
+    r, weights = change(responses.copy(), w)
+    with pytest.raises(ExportError, match=message):
+        exports.write_release(r, weights, CB, PRIV, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_stata_names():
+    names = exports.stata_names(["a" * 40, "a" * 40 + "b", "short"], limit=30)
+    assert names == {"a" * 40: "a" * 30, "a" * 40 + "b": "a" * 28 + "_1", "short": "short"}
+    assert exports.stata_name_limit(60) == 30 and exports.stata_name_limit(5) == 31

@@ -1,0 +1,227 @@
+"""Ingestion: the three readers, the contract, identifiers, redaction, the malformed corpus."""
+
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+import exportkit as ek
+from belmig import clean, codebook, coding, config, ingest, paths
+from belmig.ingest import IngestError
+
+sys.path.insert(0, str(Path(__file__).parent / "data"))
+import make_malformed as mm  # noqa: E402
+
+CB = codebook.load()
+CFG = config.load()
+N = 12
+
+
+@pytest.fixture(scope="module")
+def export_df() -> pd.DataFrame:
+    return ek.build_export(CB, N, seed=5)
+
+
+@pytest.fixture(scope="module")
+def files(export_df, tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("exports")
+    return {
+        "csv": ek.write_csv(export_df, d / "export.csv"),
+        "csv_bom_semicolon_crlf": ek.write_csv(export_df, d / "export2.csv", sep=";", bom=True, crlf=True),
+        "xlsx": ek.write_xlsx(export_df, d / "export.xlsx", CB),
+        "sav": ek.write_sav(export_df, d / "export.sav", CB),
+    }
+
+
+@pytest.fixture(scope="module")
+def ingested(files) -> pd.DataFrame:
+    return ingest.read_export(files["csv"], CB)
+
+
+def test_contract_columns_and_types(ingested):
+    df = ingested
+    assert list(df.columns[:5]) == ["row", "response_id", "started_at", "submitted_at", "duration_sec"]
+    assert df["row"].tolist() == list(range(1, N + 1))
+    assert str(df["duration_sec"].dtype) == "Int64"
+    assert (df["duration_sec"] == (df["submitted_at"] - df["started_at"]).dt.total_seconds()).all()
+    for q in CB.questions:
+        if q.type == "single":
+            assert df[q.id].dtype == "str" and set(df[q.id].dropna()) <= set(q.keys)
+        elif q.type == "multi":
+            for c in q.multi_columns():
+                assert str(df[c].dtype) == "boolean"
+            block = df[q.multi_columns()]
+            assert (block.isna().all(axis=1) | block.notna().all(axis=1)).all()  # all NA when empty
+        elif q.type == "scale":
+            assert str(df[q.id].dtype) == "Int64"
+        elif q.type == "text":
+            assert df[q.id].dtype == "str"
+        if q.other_column:
+            assert df[ingest.other_text_column(q.id)].dtype == "str"
+
+
+def test_values_match_the_export(export_df, ingested):
+    sex = export_df[CB["sex"].column].tolist()
+    label_to_key = {o.label_ru: o.key for o in CB["sex"].options}
+    assert ingested["sex"].tolist() == [label_to_key[s] for s in sex]
+    first = export_df[CB["reasons_exit"].column].iloc[0].split(";")
+    ticked = [o.key for o in CB["reasons_exit"].options if o.label_ru in first]
+    assert [k for k in CB["reasons_exit"].keys if ingested.loc[0, f"reasons_exit__{k}"]] == ticked
+    assert ingested["security_lt"].tolist() == [int(v) for v in export_df[CB["security_lt"].column]]
+
+
+@pytest.mark.parametrize("fmt", ["csv_bom_semicolon_crlf", "xlsx", "sav"])
+def test_formats_give_identical_ingested_data(files, ingested, fmt):
+    other = ingest.read_export(files[fmt], CB)
+    pd.testing.assert_frame_equal(other, ingested)
+
+
+def test_formats_give_identical_cleaned_data(files):
+    rules = coding.load_rules(paths.CODING_DIR / "keywords.yaml", paths.CODING_DIR / "manual.csv", CB)
+    results = {f: clean.clean(ingest.read_export(files[f], CB), CB, CFG["cleaning"], rules) for f in ("csv", "xlsx", "sav")}
+    for f in ("xlsx", "sav"):
+        pd.testing.assert_frame_equal(results[f].responses, results["csv"].responses)
+        pd.testing.assert_frame_equal(results[f].flow, results["csv"].flow)
+        pd.testing.assert_frame_equal(results[f].other_coding, results["csv"].other_coding)
+    assert len(results["csv"].responses) == N
+
+
+def test_sav_truncated_value_labels_are_matched(tmp_path):
+    import pyreadstat
+
+    # a codebook whose label is longer than SPSS's 120-byte value labels
+    raw = copy.deepcopy(yaml.safe_load(paths.CODEBOOK.read_text(encoding="utf-8")))
+    status = next(q for q in raw["questions"] if q["id"] == "legal_status")
+    asylum = next(o for o in status["options"] if o["key"] == "asylum")
+    asylum["label_ru"] += ", включая дополнительную защиту"
+    cb = codebook.from_dict(raw, source="edited codebook")
+    df = ek.build_export(cb, 40, seed=2)
+    assert (df[cb["legal_status"].column] == asylum["label_ru"]).any()
+    path = ek.write_sav(df, tmp_path / "long.sav", cb)
+    _, meta = pyreadstat.read_sav(str(path), metadataonly=True)
+    name = meta.column_names[meta.column_labels.index(cb["legal_status"].column)]
+    stored = meta.variable_value_labels[name][float(asylum["code"])]
+    assert stored != asylum["label_ru"] and asylum["label_ru"].startswith(stored)  # SPSS cut it
+    got = ingest.read_export(path, cb)["legal_status"]
+    want = ingest.read_export(ek.write_csv(df, tmp_path / "long.csv"), cb)["legal_status"]
+    assert (got == "asylum").any()
+    pd.testing.assert_series_equal(got, want)
+
+
+def test_identifiers_never_get_past_ingestion(export_df, files):
+    for fmt in ("csv", "xlsx", "sav"):
+        df = ingest.read_export(files[fmt], CB)
+        for c in CB.identifier_columns():
+            assert c.id not in df.columns and c.column not in df.columns
+        cells = {v for v in df.select_dtypes(include=["str", "object"]).to_numpy().ravel() if isinstance(v, str)}
+        for c in CB.identifier_columns():
+            raw = {v for v in export_df[c.column] if v}
+            assert raw and not raw & cells
+            assert not any(v in cell for v in raw for cell in cells)
+
+
+def test_free_text_is_redacted(export_df, ingested):
+    col = CB["security_by_comment"].column
+    raw = export_df[col]
+    i = raw[raw.str.contains("@example.com")].index[0]
+    assert ingested.loc[i, "security_by_comment"] == "Боялся ареста после протестов, писать на [removed]"
+    j = export_df[export_df[CB["war_impact_comment"].column].str.contains(r"\+370")].index[0]
+    assert "[removed]" in ingested.loc[j, "war_impact_comment"] and "34567" not in ingested.loc[j, "war_impact_comment"]
+    texts = ingested.select_dtypes(include="str").stack()
+    assert not texts.str.contains(r"@\w|https?://|\+\d{3}").any()
+
+
+def test_aliases_come_from_the_codebook(tmp_path, export_df):
+    df = export_df.copy()
+    ek.set_answer(df, CB, 2, "sex", "Мужчина")
+    path = ek.write_csv(df, tmp_path / "alias.csv")
+    with pytest.raises(IngestError, match="unknown answer label 'Мужчина'"):
+        ingest.read_export(path, CB)
+    raw = yaml.safe_load(paths.CODEBOOK.read_text(encoding="utf-8"))
+    raw = copy.deepcopy(raw)
+    sex = next(q for q in raw["questions"] if q["id"] == "sex")
+    next(o for o in sex["options"] if o["key"] == "male")["aliases"] = ["Мужчина"]
+    cb2 = codebook.from_dict(raw, source="edited codebook")
+    assert ingest.read_export(path, cb2).loc[1, "sex"] == "male"
+
+
+def test_synthetic_flag_from_sidecar(tmp_path, export_df):
+    path = ek.write_csv(export_df, tmp_path / "synthetic_export.csv")
+    assert ingest.read_export(path, CB).attrs["belmig"]["synthetic"] is False
+    side = tmp_path / "synthetic_export.csv.meta.yaml"
+    side.write_text("seed: 1\n", encoding="utf-8")
+    with pytest.raises(IngestError, match="synthetic_export.csv.meta.yaml: the sidecar of the export must say"):
+        ingest.read_export(path, CB)
+    side.write_text("synthetic: true\n", encoding="utf-8")
+    df = ingest.read_export(path, CB)
+    assert df.attrs["belmig"] == {"source": "synthetic_export.csv", "format": "csv", "synthetic": True}
+    out = tmp_path / "ingested.parquet"
+    ingest.write_ingested(df, out)
+    assert pd.read_parquet(out).attrs["belmig"]["synthetic"] is True
+
+
+def test_write_ingested_is_atomic(tmp_path, ingested):
+    out = tmp_path / "ingested.parquet"
+    bad = ingested.assign(bad=[object()] * len(ingested))  # pyarrow cannot store it
+    with pytest.raises(Exception):
+        ingest.write_ingested(bad, out)
+    assert list(tmp_path.iterdir()) == []
+    ingest.write_ingested(ingested, out)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), ingested)
+    assert [p.name for p in tmp_path.iterdir()] == ["ingested.parquet"]
+
+
+# --------------------------------------------------------------------------- malformed corpus
+
+INGEST_CASES = [c for c in mm.CASES if c.stage == "ingest"]
+
+
+def test_corpus_is_large_enough():
+    assert len([c for c in mm.CASES if c.stage != "ok"]) >= 20
+
+
+@pytest.mark.parametrize("case", INGEST_CASES, ids=[c.name for c in INGEST_CASES])
+def test_malformed_export_is_rejected(case, tmp_path, capsys, monkeypatch):
+    path = mm.OUT / case.name
+    with pytest.raises(IngestError) as err:
+        ingest.read_export(path, CB)
+    msg = str(err.value)
+    for fragment in case.expect:
+        assert fragment in msg, f"{fragment!r} not in {msg!r}"
+    # the CLI writes nothing on error
+    monkeypatch.setattr(codebook, "load", lambda *a, **k: CB)  # (parsing the YAML again is slow)
+    out = tmp_path / "ingested.parquet"
+    assert ingest.main([str(path), "--out", str(out)]) == 1
+    assert list(tmp_path.iterdir()) == []
+    assert case.name in capsys.readouterr().out
+
+
+def test_all_ineligible_fails_in_cleaning(tmp_path):
+    case = next(c for c in mm.CASES if c.name == "all_ineligible.csv")
+    df = ingest.read_export(mm.OUT / case.name, CB)
+    rules = coding.load_rules(paths.CODING_DIR / "keywords.yaml", paths.CODING_DIR / "manual.csv", CB)
+    with pytest.raises(clean.CleanError) as err:
+        clean.clean(df, CB, CFG["cleaning"], rules)
+    for fragment in case.expect:
+        assert fragment in str(err.value)
+
+
+def test_semicolon_bom_crlf_variant_succeeds():
+    a = ingest.read_export(mm.OUT / "semicolon_bom_crlf.csv", CB)
+    b = ingest.read_export(mm.OUT / "valid.csv", CB)
+    a.attrs, b.attrs = {}, {}
+    pd.testing.assert_frame_equal(a, b)
+    assert len(a) == mm.N
+
+
+def test_corpus_matches_its_generator(tmp_path):
+    written = mm.write_all(tmp_path)
+    assert sorted(p.name for p in written) == sorted(p.name for p in mm.OUT.iterdir() if p.is_file())
+    for p in written:
+        if p.suffix in (".csv", ".txt"):  # xlsx / sav carry creation timestamps
+            assert p.read_bytes() == (mm.OUT / p.name).read_bytes(), f"{p.name}: re-run tests/data/make_malformed.py"
