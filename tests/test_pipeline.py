@@ -80,3 +80,15 @@ def test_two_clean_builds_are_byte_identical(built_repo, tmp_path):
     differing = sorted(k for k in a if a[k] != b.get(k))
     assert set(a) == set(b)
     assert not differing, differing
+
+
+def test_snakemake_report_bundles_every_chart_with_its_caption(built_repo, tmp_path):
+    import zipfile
+
+    out = tmp_path / "snakemake-report.zip"
+    run_snakemake(built_repo, "--report", str(out))
+    with zipfile.ZipFile(out) as z:
+        names = z.namelist()
+        html = next(z.read(n).decode("utf-8") for n in names if n.endswith("report.html"))
+    assert sum(n.endswith(".svg") for n in names) == 18
+    assert "Chart 14. Need for support" in html and "synthetic reconstruction" in html
