@@ -15,7 +15,7 @@ install: $(STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install -qq -r requirements.lock
 	$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_path("purelib"), "belmig.pth").write_text(str(pathlib.Path("src").resolve()) + "\n")'
 	@touch $@
 
