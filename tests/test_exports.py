@@ -216,3 +216,21 @@ def test_stata_names():
     names = exports.stata_names(["a" * 40, "a" * 40 + "b", "short"], limit=30)
     assert names == {"a" * 40: "a" * 30, "a" * 40 + "b": "a" * 28 + "_1", "short": "short"}
     assert exports.stata_name_limit(60) == 30 and exports.stata_name_limit(5) == 31
+
+
+def test_spss_and_stata_headers_carry_a_fixed_timestamp(tmp_path):
+    """ReadStat stamps the write time; the release pins it so rebuilds are byte-identical."""
+    import pyreadstat
+
+    from belmig.exports import pin_dta_timestamp, pin_sav_timestamp
+
+    df = pd.DataFrame({"a": [1.0, 2.0, 3.0]})
+    pyreadstat.write_sav(df, tmp_path / "x.sav")
+    pyreadstat.write_dta(df, tmp_path / "x.dta")
+    pin_sav_timestamp(tmp_path / "x.sav")
+    pin_dta_timestamp(tmp_path / "x.dta")
+    back, meta = pyreadstat.read_sav(tmp_path / "x.sav")
+    assert str(meta.creation_time) == "2022-11-03 00:00:00"
+    assert back["a"].tolist() == [1.0, 2.0, 3.0]
+    _, meta = pyreadstat.read_dta(tmp_path / "x.dta")
+    assert str(meta.creation_time) == "2022-11-03 00:00:00"

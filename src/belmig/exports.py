@@ -378,6 +378,8 @@ def write_release(responses: pd.DataFrame, weights: pd.DataFrame | None, codeboo
             column_labels={snames[c]: _truncate(lab, STATA_LABEL_MAX) for c, lab in vars_.items()},
             variable_value_labels={snames[c]: {int(code): lab for code, lab in v.items()} for c, v in vlabels.items()},
         )
+        pin_sav_timestamp(tmp / names[2])
+        pin_dta_timestamp(tmp / names[3])
         (tmp / names[4]).write_text(json.dumps(_datapackage(variables, synthetic, k, qis), ensure_ascii=False, indent=2)
                                     + "\n", encoding="utf-8")
         _variables_table(variables, snames).to_csv(tmp / names[5], index=False, lineterminator="\n")
@@ -390,3 +392,32 @@ def write_release(responses: pd.DataFrame, weights: pd.DataFrame | None, codeboo
         return written
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ReadStat stamps the time of writing into SPSS and Stata headers; two builds of the same
+# commit must give the same bytes, so the stamp is pinned to the 2022 report's publication date.
+SAV_STAMP = b"03 Nov 2200:00:00"  # creation date "dd mmm yy" (9 bytes) + time "hh:mm:ss" (8 bytes)
+DTA_STAMP = b"03 Nov 2022 00:00"
+
+
+def pin_sav_timestamp(path: Path) -> None:
+    """Overwrite the creation date/time of an SPSS .sav header (bytes 92–108 of the header record)."""
+    data = bytearray(Path(path).read_bytes())
+    if data[:4] not in (b"$FL2", b"$FL3"):
+        raise ExportError(f"{path}: not an SPSS system file")
+    data[92:109] = SAV_STAMP
+    Path(path).write_bytes(bytes(data))
+
+
+def pin_dta_timestamp(path: Path) -> None:
+    """Overwrite the <timestamp> of a Stata 118/119 .dta header."""
+    data = bytearray(Path(path).read_bytes())
+    i = data.find(b"<timestamp>")
+    if i < 0:
+        raise ExportError(f"{path}: no <timestamp> in the Stata header")
+    length = data[i + 11]
+    if length:
+        if length != len(DTA_STAMP):
+            raise ExportError(f"{path}: unexpected Stata timestamp length {length}")
+        data[i + 12:i + 12 + length] = DTA_STAMP
+    Path(path).write_bytes(bytes(data))
