@@ -2,9 +2,10 @@
 # Every stage executes a thin papermill notebook (executed copies: notebooks/executed/) whose
 # logic lives in the belmig package (src/belmig/). See README.md and docs/architecture.md.
 import os
+import sys
 from pathlib import Path
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
@@ -14,14 +15,17 @@ configfile: "config/config.yaml"
 report: "report/captions/workflow.rst"
 
 
-# A misspelled or missing key is an error before any rule runs.
-validate(config, "config/config.schema.yaml")
-
 # Jobs use this checkout's code and paths, whichever virtualenv runs them (tests run copies).
 ROOT = Path(workflow.basedir).resolve()
+sys.path.insert(0, str(ROOT / "src"))
 os.environ["BELMIG_ROOT"] = str(ROOT)
 os.environ["NBFORMAT_VALIDATOR"] = "fastjsonschema"  # jsonschema's import alone takes seconds
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
+from belmig.config import validate_config  # noqa: E402
+
+# A misspelled or missing key is an error before any rule runs. (Same JSON Schema as
+# snakemake.utils.validate, checked with fastjsonschema: importing jsonschema takes seconds.)
+validate_config(config, "config/config.yaml + --config overrides")
 
 include: "rules/common.smk"
 include: "rules/audit.smk"

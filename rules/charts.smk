@@ -1,7 +1,6 @@
-import yaml
+from belmig.schema import load_yaml
 
-with open(CODEBOOK, encoding="utf-8") as _fh:
-    CHART_TITLES = {f"{c['number']:02d}": c["title_en"] for c in yaml.safe_load(_fh)["charts"]}
+CHART_TITLES = {f"{c['number']:02d}": c["title_en"] for c in load_yaml(CODEBOOK)["charts"]}
 
 # Code every chart uses; a chart's own spec (specs/chartNN.py) is a separate input.
 CHART_CODE = [f"src/belmig/charts/{m}.py" for m in ("__init__", "__main__", "base", "build", "cli", "strings", "theme")] + [

@@ -13,10 +13,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from belmig import paths
-from belmig.schema import validate
+from belmig.schema import load_yaml, validate
 
 CHOICE_TYPES = ("single", "multi")
 
@@ -277,7 +276,6 @@ def _cross_check(cb: Codebook) -> None:
 
 def load(path: Path | None = None) -> Codebook:
     path = Path(path or paths.CODEBOOK)
-    with open(path, encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh)
+    raw = load_yaml(path)
     src = str(path.relative_to(paths.ROOT)) if path.is_relative_to(paths.ROOT) else str(path)
     return from_dict(raw, source=src)

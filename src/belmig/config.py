@@ -6,10 +6,9 @@ import copy
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from belmig import paths
-from belmig.schema import validate
+from belmig.schema import load_yaml, validate
 
 
 def validate_config(cfg: dict[str, Any], source: str = "config/config.yaml") -> dict[str, Any]:
@@ -20,8 +19,7 @@ def validate_config(cfg: dict[str, Any], source: str = "config/config.yaml") -> 
 def load(path: Path | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Read the config file, apply (nested) overrides, validate, and return it."""
     path = Path(path or paths.CONFIG)
-    with open(path, encoding="utf-8") as fh:
-        cfg = yaml.safe_load(fh)
+    cfg = load_yaml(path)
     cfg = merge(cfg, overrides or {})
     return validate_config(cfg, str(path))
 
