@@ -87,26 +87,24 @@ local function Span(s)
   if s.classes:includes("claim") then return s.content end
 end
 
+-- Wrap a Div's blocks in a call of a function defined in report/template.typ.
+local function typst_call(name, content)
+  local blocks = pandoc.List({ pandoc.RawBlock("typst", "#" .. name .. "[") })
+  blocks:extend(content)
+  blocks:insert(pandoc.RawBlock("typst", "]"))
+  return blocks
+end
+
 local function Div(d)
   for _, cls in ipairs(d.classes) do
     if cls:match("^callout") then
-      if is_typst() then
-        local blocks = pandoc.List({ pandoc.RawBlock("typst", "#callout[") })
-        blocks:extend(d.content)
-        blocks:insert(pandoc.RawBlock("typst", "]"))
-        return blocks
-      end
+      if is_typst() then return typst_call("callout", d.content) end
       d.classes:insert("callout")
       return d
     end
   end
   if d.classes:includes("interview") then
-    if is_typst() then
-      local blocks = pandoc.List({ pandoc.RawBlock("typst", "#interview[") })
-      blocks:extend(d.content)
-      blocks:insert(pandoc.RawBlock("typst", "]"))
-      return blocks
-    end
+    if is_typst() then return typst_call("interview", d.content) end
     return d
   end
 end

@@ -122,6 +122,16 @@ def _check_ids(path: Path, df: pd.DataFrame) -> None:
         seen[v] = i
 
 
+def _check_question_option(path: Path, i: int, r: dict, codebook: Codebook) -> None:
+    """The row's question is in the codebook and its option(s) belong to it."""
+    if r["question"] not in codebook.by_id:
+        raise _err(path, i, "question", r["question"], f"not a question of {codebook.source}")
+    try:
+        _options(codebook, r["question"], r["option"], r["stat"])
+    except KeyError as exc:
+        raise _err(path, i, "option", r["option"], exc.args[0]) from None
+
+
 def _options(cb: Codebook, qid: str, opt: str, stat: str) -> list[str]:
     """Option keys named by an option cell ("a+b" allowed); raises KeyError with a reason."""
     q = cb[qid]
@@ -169,12 +179,7 @@ def validate_figures(df: pd.DataFrame, codebook: Codebook, path: Path | str = "f
             continue
         if r["stat"] != r["unit"]:
             raise _err(path, i, "unit", r["unit"], f"survey figures with stat {r['stat']!r} need unit {r['stat']!r}")
-        if r["question"] not in codebook.by_id:
-            raise _err(path, i, "question", r["question"], f"not a question of {codebook.source}")
-        try:
-            _options(codebook, r["question"], r["option"], r["stat"])
-        except KeyError as exc:
-            raise _err(path, i, "option", r["option"], exc.args[0]) from None
+        _check_question_option(path, i, r, codebook)
         if r["stat"] == "pct" and not r["share_of"]:
             raise _err(path, i, "share_of", r["share_of"], "say what the percentage is a share of")
         if bool(r["by"]) != bool(r["level"]):
@@ -242,12 +247,7 @@ def read_assumed(path: Path | str, codebook: Codebook) -> pd.DataFrame:
     for i, r in enumerate(df.to_dict("records")):
         if r["stat"] not in ASSUMED_STATS:
             raise _err(path, i, "stat", r["stat"], f"must be one of {', '.join(ASSUMED_STATS)}")
-        if r["question"] not in codebook.by_id:
-            raise _err(path, i, "question", r["question"], f"not a question of {codebook.source}")
-        try:
-            _options(codebook, r["question"], r["option"], r["stat"])
-        except KeyError as exc:
-            raise _err(path, i, "option", r["option"], exc.args[0]) from None
+        _check_question_option(path, i, r, codebook)
         if r["by"] and r["by"] not in codebook.by_id:
             raise _err(path, i, "by", r["by"], f"not a question of {codebook.source}")
         if r["by"] and r["level"] not in codebook[r["by"]].keys:
