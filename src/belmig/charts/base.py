@@ -358,8 +358,14 @@ def _line_width(text: str, prop: FontProperties) -> float:
     return _MEASURED[key][0]
 
 
+# Text is measured unhinted at 72 dpi; hinted rendering at low resolutions runs a little wider,
+# so lines are wrapped with a small safety margin (a 100-dpi preview clipped the Russian source line).
+WRAP_SAFETY = 0.97
+
+
 def wrap(text: str, width_in: float, prop: FontProperties) -> str:
     """Greedy word wrap to a width in inches (a word longer than the width gets its own line)."""
+    width_in *= WRAP_SAFETY
     lines: list[str] = []
     for para in text.split("\n"):
         cur = ""
