@@ -19,6 +19,8 @@ report: "report/captions/workflow.rst"
 ROOT = Path(workflow.basedir).resolve()
 sys.path.insert(0, str(ROOT / "src"))
 os.environ["BELMIG_ROOT"] = str(ROOT)
+# Jobs call `python`: make it the interpreter that runs Snakemake, even if the venv is not activated.
+os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
 os.environ["NBFORMAT_VALIDATOR"] = "fastjsonschema"  # jsonschema's import alone takes seconds
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
 from belmig.config import validate_config  # noqa: E402

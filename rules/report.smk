@@ -43,7 +43,7 @@ rule render_report:
         "logs/render_report.log",
     params:
         cmd=lambda w, input, output: nb_cmd("07_report", {
-            "qmd": input.qmd, "ledger": input.ledger, "allowlist": input.allowlist, "raw_export": input.raw,
+            "qmd": input.qmd, "ledger_path": input.ledger, "allowlist": input.allowlist, "raw_export": input.raw,
             "config": config, "out_pdf": output.pdf, "out_html": output.html, "out_docx": output.docx,
         }),
     shell:

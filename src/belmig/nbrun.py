@@ -16,7 +16,12 @@ import json
 import sys
 from pathlib import Path
 
-import nbformat
+# jsonschema (imported by nbformat/papermill) builds an RFC 3987 grammar at import when the
+# optional `rfc3987_syntax` package is present (~1.5–5 s here). We never validate IRI formats:
+# mark the optional module as absent so jsonschema skips that format checker.
+sys.modules.setdefault("rfc3987_syntax", None)
+
+import nbformat  # noqa: E402
 
 from belmig import paths
 

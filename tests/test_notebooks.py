@@ -1,0 +1,39 @@
+"""Every parameter a rule passes to a stage notebook is declared in its parameters cell."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGES = sorted(p.stem for p in (ROOT / "notebooks").glob("0*.ipynb"))
+
+
+def declared(stage: str) -> set[str]:
+    nb = nbformat.read(ROOT / "notebooks" / f"{stage}.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    return {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign) for t in node.targets}
+
+
+def passed(stage: str) -> set[str]:
+    for rules in (ROOT / "rules").glob("*.smk"):
+        m = re.search(r'nb_cmd\("' + stage + r'", \{(.*?)\}\)', rules.read_text(encoding="utf-8"), re.S)
+        if m:
+            return set(re.findall(r'"(\w+)":', m.group(1)))
+    raise AssertionError(f"no rule runs {stage}")
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_rule_parameters_match_the_notebook(stage):
+    assert passed(stage) == declared(stage)
+
+
+def test_notebooks_are_committed_without_outputs():
+    for stage in STAGES:
+        nb = nbformat.read(ROOT / "notebooks" / f"{stage}.ipynb", as_version=4)
+        assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
+        assert not any(c.cell_type == "code" and re.search(r"^\s*def ", c.source, re.M) for c in nb.cells), "no functions in notebooks"
