@@ -92,12 +92,12 @@ def write_generated_tables(out_dir: Path, entries: Mapping[str, Entry], used_key
     est = pd.read_parquet(p / "estimates.parquet")
     tables = {
         "cleaning_flow.md": report_tables.cleaning_flow_md(pd.read_csv(p / "cleaning_flow.csv")),
-        "weighting.md": report_tables.weighting_md(pd.read_csv(p / "weighting_diagnostics.csv"), summary),
+        "weighting.md": report_tables.weighting_md(pd.read_csv(p / "weighting_diagnostics.csv"), summary, min_cell=min_cell),
         "audit.md": report_tables.audit_md(pd.read_csv(p / "audit_bases.csv", keep_default_na=False),
-                                           pd.read_csv(p / "audit_groups.csv", keep_default_na=False)),
+                                           pd.read_csv(p / "audit_groups.csv", keep_default_na=False), min_cell=min_cell),
         "reproduction.md": report_tables.reproduction_md(pd.read_csv(p / "reproduction.csv", dtype={"printed": str, "recomputed": str}, keep_default_na=False)),
-        "weighted_vs_unweighted.md": report_tables.weighted_vs_unweighted_md(est, cb, list(HEADLINE_KEYS)),
-        "values.md": report_tables.values_md(entries, used_keys),
+        "weighted_vs_unweighted.md": report_tables.weighted_vs_unweighted_md(est, cb, list(HEADLINE_KEYS), min_cell=min_cell),
+        "values.md": report_tables.values_md(entries, used_keys, min_cell=min_cell),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, md in tables.items():
