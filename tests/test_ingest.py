@@ -225,3 +225,106 @@ def test_corpus_matches_its_generator(tmp_path):
     for p in written:
         if p.suffix in (".csv", ".txt"):  # xlsx / sav carry creation timestamps
             assert p.read_bytes() == (mm.OUT / p.name).read_bytes(), f"{p.name}: re-run tests/data/make_malformed.py"
+
+
+# --------------------------------------------------------------------------- CSV readers agree
+# The columnar CSV reader must read exactly what the record-by-record reader reads, and leave
+# every file it cannot vouch for to it (so errors name the same row, column and value).
+
+
+def _outcome(path: Path, monkeypatch, fast: bool):
+    monkeypatch.setattr(ingest, "FAST_CSV", fast)
+    try:
+        return "ok", ingest.read_export(path, CB)
+    except IngestError as e:
+        return "error", str(e)
+
+
+def _assert_readers_agree(path: Path, monkeypatch) -> str:
+    (ka, a), (kb, b) = _outcome(path, monkeypatch, True), _outcome(path, monkeypatch, False)
+    assert ka == kb, (a, b)
+    if ka == "ok":
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+        assert a.attrs == b.attrs
+    else:
+        assert a == b
+    return ka
+
+
+CSV_CASES = [c for c in mm.CASES if c.name.endswith(".csv")]
+
+
+@pytest.mark.parametrize("case", CSV_CASES, ids=[c.name for c in CSV_CASES])
+def test_csv_readers_agree_on_the_corpus(case, monkeypatch):
+    _assert_readers_agree(mm.OUT / case.name, monkeypatch)
+
+
+def test_well_formed_csv_takes_the_fast_path(files):
+    for key in ("csv", "csv_bom_semicolon_crlf"):
+        raw = ingest._read_csv_fast(files[key], CB)
+        assert raw.nrows == N and raw.rows is None
+
+
+def _lines(export_df) -> list[str]:
+    return export_df.to_csv(index=False, lineterminator="\n").split("\n")
+
+
+def _edit_field(line: str, j: int, value: str) -> str:
+    fields = line.split(",")  # the base export has no quoted commas in its first columns
+    fields[j] = value
+    return ",".join(fields)
+
+
+EDGE_CASES = {
+    # quoting the record-by-record reader refuses (strict) or reads literally
+    "junk_after_quote": lambda L: L[:2] + [_edit_field(L[2], 0, '"R1"x')] + L[3:],
+    "quote_inside_unquoted": lambda L: L[:2] + [_edit_field(L[2], 0, 'R"1')] + L[3:],
+    "empty_quoted_then_junk": lambda L: L[:2] + [_edit_field(L[2], 0, '""x')] + L[3:],
+    "unterminated_last_quote": lambda L: L[:-2] + [_edit_field(L[-2], 0, '"R1')] + L[-1:],
+    # blank and empty records
+    "blank_line_inside": lambda L: L[:3] + [""] + L[3:],
+    "blank_lines_at_end": lambda L: L + ["", "", ""],
+    "spaces_line_at_end": lambda L: L[:-1] + ["   ", ""],
+    "empty_fields_record_inside": lambda L: L[:3] + ["," * (len(CB.export_headers()) - 1)] + L[3:],
+    "blank_fields_record_at_end": lambda L: L[:-1] + [" ," * 2 + "," * 100, ""],
+    "no_final_line_end": lambda L: L[:-1],
+    "cr_line_ends": lambda L: ["\r".join(L)],
+    # values the cell parsers strip or refuse
+    "unicode_space_around_id": lambda L: L[:2] + [_edit_field(L[2], 0, "\u00a0R1 ")] + L[3:],
+    "fullwidth_digits_in_time": lambda L: L[:2] + [_edit_field(L[2], 1, "２０２３-05-01 10:00:00")] + L[3:],
+    "space_around_time": lambda L: L[:2] + [_edit_field(L[2], 2, " 2023-05-01 11:00:00\t")] + L[3:],
+    "nul_in_id": lambda L: L[:2] + [_edit_field(L[2], 0, "R\x001")] + L[3:],
+}
+
+
+@pytest.mark.parametrize("name", sorted(EDGE_CASES))
+def test_csv_readers_agree_on_edge_cases(name, export_df, tmp_path, monkeypatch):
+    lines = EDGE_CASES[name](_lines(export_df))
+    path = tmp_path / f"{name}.csv"
+    path.write_bytes("\n".join(lines).encode("utf-8"))
+    _assert_readers_agree(path, monkeypatch)
+
+
+def test_csv_readers_agree_on_quoted_free_text(export_df, tmp_path, monkeypatch):
+    df = export_df.copy()
+    q = next(q for q in CB.questions if q.type == "text")
+    ek.set_answer(df, CB, 2, q.id, 'он сказал "нет", а потом\n\n"да"')
+    ek.set_answer(df, CB, 3, q.id, '"""')
+    ek.set_answer(df, CB, 4, q.id, "строка,\r\nещё; строка")
+    assert _assert_readers_agree(ek.write_csv(df, tmp_path / "quoted.csv"), monkeypatch) == "ok"
+    ingest._read_csv_fast(tmp_path / "quoted.csv", CB)  # well formed: no fallback
+
+
+def test_csv_readers_agree_on_the_field_size_limit(export_df, tmp_path, monkeypatch):
+    import csv
+
+    df = export_df.copy()
+    q = next(q for q in CB.questions if q.type == "text")
+    ek.set_answer(df, CB, 3, q.id, "а" * 3000)
+    path = ek.write_csv(df, tmp_path / "long.csv")
+    old = csv.field_size_limit()
+    try:
+        csv.field_size_limit(2000)
+        assert _assert_readers_agree(path, monkeypatch) == "error"
+    finally:
+        csv.field_size_limit(old)

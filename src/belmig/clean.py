@@ -136,9 +136,21 @@ def applicable(df: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
                 ticked = df[[multi_column(parent.id, k) for k in q.universe.values]].fillna(False).astype(bool)
                 inside = ticked.any(axis=1)
             else:
-                inside = df[parent.id].astype("object").isin(list(q.universe.values))
+                inside = _isin(df[parent.id], q.universe.values)
             out[q.id] = inside & out[parent.id]
     return pd.DataFrame(out, index=df.index)
+
+
+def _isin(s: pd.Series, values) -> pd.Series:
+    """``s.astype("object").isin(values)`` without converting every cell to a Python object."""
+    if s.dtype == object:
+        return s.isin(list(values))
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    hit = pd.Index(uniques, dtype=object).isin(list(values)) if len(uniques) else np.zeros(0, dtype=bool)
+    out = np.zeros(len(s), dtype=bool)
+    ok = codes >= 0
+    out[ok] = hit[codes[ok]]
+    return pd.Series(out, index=s.index)
 
 
 def answered(df: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
@@ -170,7 +182,7 @@ def clear_out_of_universe(df: pd.DataFrame, cb: Codebook) -> tuple[pd.DataFrame,
             if q.type == "multi":
                 chosen = out[[multi_column(q.id, k) for k in other_keys]].fillna(False).astype(bool).any(axis=1)
             else:
-                chosen = out[q.id].astype("object").isin(other_keys)
+                chosen = _isin(out[q.id], other_keys)
             orphan = ~chosen & out[tcol].notna()
             cleared[tcol] = cleared[tcol] | orphan
             if orphan.any():
@@ -178,10 +190,12 @@ def clear_out_of_universe(df: pd.DataFrame, cb: Codebook) -> tuple[pd.DataFrame,
     return out, pd.DataFrame(cleared, index=df.index)
 
 
-def completeness(df: pd.DataFrame, cb: Codebook) -> pd.Series:
-    """Share of applicable closed questions answered (answers outside universes do not count)."""
+def completeness(df: pd.DataFrame, cb: Codebook, asked: pd.DataFrame | None = None) -> pd.Series:
+    """Share of applicable closed questions answered (answers outside universes do not count).
+
+    `asked`: ``applicable(df, cb)`` when the caller has it already."""
     closed = [q.id for q in cb.questions if q.type in CLOSED_TYPES]
-    asked = applicable(df, cb)[closed]
+    asked = (applicable(df, cb) if asked is None else asked)[closed]
     ans = answered(df, cb)[closed] & asked
     n = asked.sum(axis=1)
     return (ans.sum(axis=1) / n.where(n > 0)).fillna(0.0)
@@ -194,8 +208,31 @@ def duplicate_flags(df: pd.DataFrame, cb: Codebook) -> pd.Series:
     """True for a submission identical (on every answer) to an earlier one."""
     cols = answer_columns(cb)
     has_answer = df[cols].notna().any(axis=1)
-    key = pd.util.hash_pandas_object(df[cols].astype("object"), index=False)
+    key = pd.util.hash_pandas_object(pd.DataFrame({c: _object_categorical(df[c]) for c in cols}, index=df.index),
+                                     index=False)
     return key.duplicated(keep="first") & has_answer
+
+
+def _object_categorical(s: pd.Series) -> pd.Categorical:
+    """The categorical ``hash_array`` builds from ``s.astype("object")`` (same categories, so the
+    same hashes), without converting every cell to a Python object: the column is factorised in
+    its own dtype and only the first occurrence of each distinct value is converted."""
+    codes, _ = pd.factorize(s, use_na_sentinel=True)
+    codes = np.asarray(codes, dtype=np.intp)
+    k = int(codes.max()) + 1 if len(codes) else 0
+    # factorize numbers the values in order of first appearance: a code first appears where
+    # the running maximum grows
+    grows = np.diff(np.maximum.accumulate(codes), prepend=-1) > 0 if len(codes) else np.zeros(0, dtype=bool)
+    first = np.flatnonzero(grows)
+    if len(first) != k or not np.array_equal(codes[first], np.arange(k)):
+        uniq, first = np.unique(codes, return_index=True)
+        first = first[uniq >= 0]
+    small = s.iloc[first].astype("object").to_numpy()
+    ocodes, ouniques = pd.factorize(small, sort=False)  # as hash_array does on the object column
+    to_obj = np.asarray(ocodes, dtype=np.intp)
+    cell = np.where(codes >= 0, to_obj[np.maximum(codes, 0)] if k else -1, -1)
+    dtype = pd.CategoricalDtype(categories=pd.Index(ouniques, copy=False), ordered=False)
+    return pd.Categorical.from_codes(cell, dtype=dtype)
 
 
 def test_flags(df: pd.DataFrame, cb: Codebook, markers: list[str]) -> pd.Series:
@@ -226,9 +263,10 @@ def speeder_flags(durations: pd.Series, fraction: float) -> tuple[pd.Series, flo
     return (d < cut).astype(bool), cut
 
 
-def straightline_flags(df: pd.DataFrame, cb: Codebook, grids: list[list[str]], min_items: int) -> pd.Series:
+def straightline_flags(df: pd.DataFrame, cb: Codebook, grids: list[list[str]], min_items: int,
+                       asked: pd.DataFrame | None = None) -> pd.Series:
     """True when, on any grid, >= min_items applicable items are answered and all are identical."""
-    asked = applicable(df, cb)
+    asked = applicable(df, cb) if asked is None else asked
     flag = pd.Series(False, index=df.index)
     for grid in grids:
         vals = pd.DataFrame({q: df[q].where(asked[q]) for q in grid}, index=df.index).astype("Float64")
@@ -283,7 +321,8 @@ def clean(ingested: pd.DataFrame, codebook: Codebook, cleaning_cfg: dict[str, An
          f"{CITIZENSHIP_QUESTION} not in {list(cfg['eligible_citizenship'])} or "
          f"{ARRIVAL_QUESTION} not in {list(cfg['eligible_arrival'])}",
          ineligible_flags(df, cfg))
-    share = completeness(df, cb)
+    asked = applicable(df, cb)
+    share = completeness(df, cb, asked)
     step("incomplete", f"answered < {cfg['completeness_threshold']:.0%} of the closed questions asked",
          share < cfg["completeness_threshold"])
     fast, cut = speeder_flags(df.loc[keep, "duration_sec"], cfg["speeder_fraction"])
@@ -292,7 +331,7 @@ def clean(ingested: pd.DataFrame, codebook: Codebook, cleaning_cfg: dict[str, An
          fast.reindex(df.index, fill_value=False))
     step("straightlining",
          f"same answer on all of >= {cfg['straightline_min_items']} answered items of a grid ({grids})",
-         straightline_flags(df, cb, cfg["straightline_grids"], cfg["straightline_min_items"]))
+         straightline_flags(df, cb, cfg["straightline_grids"], cfg["straightline_min_items"], asked))
     flow.append(dict(step="analysed", description="respondents analysed", removed=0, remaining=int(keep.sum())))
     flow_df = pd.DataFrame(flow, columns=FLOW_COLUMNS).astype({"removed": "int64", "remaining": "int64"})
 
@@ -319,6 +358,17 @@ def _diagnose(step: str, df: pd.DataFrame, cfg: dict[str, Any]) -> str:
     return "Check the export and the cleaning settings in config/config.yaml."
 
 
+def _categorical(s: pd.Series, categories: list[str]) -> pd.Categorical:
+    """``pd.Categorical(s.astype("object"), categories=categories)``, mapping each distinct value once."""
+    if s.dtype == object:
+        return pd.Categorical(s.where(s.notna(), None), categories=categories)
+    dtype = pd.CategoricalDtype(categories=categories, ordered=False)
+    at, uniques = pd.factorize(s, use_na_sentinel=True)
+    to_cat = dtype.categories.get_indexer(pd.Index(uniques, dtype=object)) if len(uniques) else np.zeros(0, dtype=np.intp)
+    codes = np.where(at >= 0, to_cat[np.maximum(at, 0)] if len(uniques) else -1, -1)
+    return pd.Categorical.from_codes(codes, dtype=dtype)
+
+
 def build_responses(kept: pd.DataFrame, codes: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
     """The ``responses.parquet`` frame from cleaned ingested rows and their coded open answers."""
     n = len(kept)
@@ -328,8 +378,7 @@ def build_responses(kept: pd.DataFrame, codes: pd.DataFrame, cb: Codebook) -> pd
     cols: dict[str, Any] = {"resp_id": pd.Series([f"r{i:0{width}d}" for i in range(1, n + 1)], dtype="str")}
     for q in cb.questions:
         if q.type == "single":
-            vals = kept[q.id].astype("object").where(kept[q.id].notna(), None)
-            cols[q.id] = pd.Series(pd.Categorical(vals, categories=q.keys))
+            cols[q.id] = pd.Series(_categorical(kept[q.id], q.keys))
         elif q.type == "multi":
             for c in q.multi_columns():
                 cols[c] = kept[c].astype("boolean")

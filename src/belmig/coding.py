@@ -25,6 +25,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -190,7 +191,6 @@ def code_answers(texts: pd.DataFrame, codebook: Codebook, rules: CodingRules) ->
     if "response_id" not in texts.columns:
         raise CodingError("code_answers: the data has no response_id column")
     rids = texts["response_id"].astype("str")
-    known = set(rids)
     codes = {}
     counts = []
     for q in codable_questions(codebook):
@@ -198,12 +198,16 @@ def code_answers(texts: pd.DataFrame, codebook: Codebook, rules: CodingRules) ->
         if col not in texts.columns:
             raise CodingError(f"code_answers: the data has no column {col!r} (open answer of {q.id!r})")
         s = texts[col]
-        lookup = {t: rules.code_one(q.id, str(t)) for t in s.dropna().unique()}  # each distinct text once
-        codes[code_column(q.id)] = s.map(lookup).astype("str")
+        at, uniques = pd.factorize(s, use_na_sentinel=True)  # each distinct text coded once
+        coded = pd.array([rules.code_one(q.id, str(t)) for t in uniques], dtype="str")
+        codes[code_column(q.id)] = pd.Series(coded.take(at, allow_fill=True), index=s.index)
         counts.append(q.id)
     codes_df = pd.DataFrame(codes, index=texts.index)
     # the manual table wins
-    pos = {rid: i for i, rid in enumerate(rids.tolist())}
+    wanted = list({rid for rid, _qid in rules.manual})
+    hits = np.flatnonzero(rids.isin(wanted).to_numpy(dtype=bool))
+    pos = dict(zip(rids.iloc[hits].tolist(), hits.tolist()))  # the last of repeated ids, as before
+    known = pos
     for (rid, qid), (cat, line) in rules.manual.items():
         if rid not in known:
             # coded for a submission of another export or removed from this one: checked by caller
@@ -220,7 +224,8 @@ def code_answers(texts: pd.DataFrame, codebook: Codebook, rules: CodingRules) ->
 
 def check_manual_ids(rules: CodingRules, response_ids: pd.Series) -> None:
     """Every manual coding row must refer to a submission of this export."""
-    known = set(response_ids.astype("str"))
+    ids = response_ids.astype("str")
+    known = set(ids[ids.isin(list({rid for rid, _qid in rules.manual}))])
     for (rid, _qid), (_cat, line) in sorted(rules.manual.items(), key=lambda kv: kv[1][1]):
         if rid not in known:
             raise CodingError(f"{rules.manual_source}: line {line}: response {rid!r} is not in the export")
