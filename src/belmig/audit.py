@@ -55,6 +55,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from belmig import atomic
 from belmig import published as pub
 from belmig.codebook import Codebook
 from belmig.ledger import Values
@@ -642,11 +643,7 @@ def write(result: AuditResult, bases_path: Path | str, groups_path: Path | str, 
     if counts_path is not None:
         outs.append((result.counts, counts_path))
     for df, path in outs:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        df.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
-        tmp.replace(path)
+        atomic.write_via(path, lambda tmp, df=df: df.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n"))
 
 
 def to_values(result: AuditResult, figures: pd.DataFrame, vals: Values) -> Values:

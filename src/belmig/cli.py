@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from belmig import paths
+from belmig import atomic, paths
 
 
 def cmd_merge_ledger(a: argparse.Namespace) -> None:
@@ -39,9 +39,7 @@ def cmd_index(a: argparse.Namespace) -> None:
     from belmig import index, ledger
 
     html = index.render_index([Path(n) for n in a.notebooks], ledger.load(a.ledger))
-    tmp = a.out.with_name(a.out.name + ".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(a.out)
+    atomic.write_text(a.out, html)
     print(f"index of {len(a.notebooks)} stages -> {paths.rel(a.out)}")
 
 

@@ -35,9 +35,7 @@ import datetime as dt
 import difflib
 import io
 import math
-import os
 import re
-import tempfile
 import threading
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
@@ -49,6 +47,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from belmig import atomic
 from belmig.codebook import Codebook, Question, multi_column
 from belmig.privacy import redact
 
@@ -894,15 +893,7 @@ def write_ingested(df: pd.DataFrame, path: Path | str) -> None:
 
 
 def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        df.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic.write_via(path, lambda tmp: df.to_parquet(tmp, index=False))
 
 
 def main(argv: list[str] | None = None) -> int:

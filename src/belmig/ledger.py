@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from belmig import atomic
+
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 KINDS = ("pct", "mean", "count", "int", "float", "pvalue", "text")
 
@@ -152,10 +154,4 @@ def load(path: Path) -> dict[str, Entry]:
 
 
 def _atomic_write_json(path: Path, obj: Any) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, ensure_ascii=False, indent=1, sort_keys=True)
-        fh.write("\n")
-    tmp.replace(path)
+    atomic.write_json(path, obj)

@@ -25,7 +25,7 @@ from typing import Mapping
 
 import yaml
 
-from belmig import paths
+from belmig import atomic, paths
 from belmig.ledger import Entry
 
 VAR_RE = re.compile(r"\{\{<\s*var\s+([A-Za-z0-9_.]+)\s*>\}\}")
@@ -91,14 +91,8 @@ def write_quarto_variables(ledger: Mapping[str, Entry], path: Path) -> None:
     _atomic_write(path, yaml.safe_dump(tree, allow_unicode=True, sort_keys=True, default_style=None))
 
 
-def _atomic_write(path: Path, text: str | bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    if isinstance(text, bytes):
-        tmp.write_bytes(text)
-    else:
-        tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+def _atomic_write(path: Path, text: str) -> None:
+    atomic.write_text(path, text)
 
 
 def _pandoc(args: list[str], input_text: str) -> str:

@@ -32,8 +32,6 @@ import argparse
 import hashlib
 import io
 import math
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -47,7 +45,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import yaml
 
-from belmig import paths
+from belmig import atomic, paths
 from belmig import published as pub
 from belmig.codebook import Codebook, Question, multi_column
 
@@ -1629,24 +1627,8 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
     return buf.getvalue()
 
 
-def _umask_mode() -> int:
-    """Permissions a plainly created file gets (mkstemp's files are private: 0600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, _umask_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic.write_bytes(path, data)
 
 
 class _HashingFile:
@@ -1671,18 +1653,13 @@ class _HashingFile:
 def _atomic_csv(path: Path, df: pd.DataFrame) -> str:
     """Write the CSV to a temporary file next to `path` (hashing it on the way), rename it;
     return the sha256."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
+    def write(tmp: Path) -> str:
+        with open(tmp, "wb") as fh:
             out = _HashingFile(fh)
             pa_csv.write_csv(_csv_table(df), out, pa_csv.WriteOptions(batch_size=1 << 16, **CSV_OPTIONS))
-        os.chmod(tmp, _umask_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out.sha.hexdigest()
+        return out.sha.hexdigest()
+
+    return atomic.write_via(path, write)
 
 
 def meta_path(path: Path) -> Path:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from belmig import claims, paths
+from belmig import atomic, claims, paths
 from belmig.ledger import Entry
 
 VAR_RE = re.compile(r"\{\{<\s*var\s+([A-Za-z0-9_.]+)\s*>\}\}")
@@ -104,10 +104,7 @@ def write_diff(entries: Mapping[str, Entry], approved: Path, qmd: Path, out: Pat
     cb = codebook.load()
     changes = compare(_texts(entries), load_texts(approved))
     md = diff_markdown(changes, qmd.read_text(encoding="utf-8"), {c.question: c.number for c in cb.charts})
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(md, encoding="utf-8")
-    tmp.replace(out)
+    atomic.write_text(out, md)
     return changes
 
 

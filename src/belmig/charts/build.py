@@ -8,7 +8,6 @@ byte-identical across runs: fixed SVG hash salt and metadata (no date), PNG with
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -16,6 +15,7 @@ import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
+from belmig import atomic
 from belmig.charts import base, specs, theme
 from belmig.charts.strings import LANGS, t
 from belmig.codebook import Codebook
@@ -125,15 +125,7 @@ def caption(number: int, codebook: Codebook, lang: str) -> str:
 
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        tmp.replace(path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    atomic.write_via(path, write)
 
 
 def _write_text(path: Path, text: str) -> None:
