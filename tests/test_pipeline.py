@@ -92,3 +92,14 @@ def test_snakemake_report_bundles_every_chart_with_its_caption(built_repo, tmp_p
         html = next(z.read(n).decode("utf-8") for n in names if n.endswith("report.html"))
     assert sum(n.endswith(".svg") for n in names) == 18
     assert "Chart 14. Need for support" in html and "synthetic reconstruction" in html
+
+
+def test_every_value_link_reaches_its_notebook_cell(built_repo):
+    import re
+
+    html = (built_repo / "report/report.html").read_text(encoding="utf-8")
+    links = set(re.findall(r'href="\.\./(notebooks/executed/[\w.]+\.html)#(cell-id=[\w-]+)"', html))
+    assert len(links) >= 3  # values come from several stages
+    for page, anchor in links:
+        target = (built_repo / page).read_text(encoding="utf-8")
+        assert f'id="{anchor}"' in target, f"{page}#{anchor} does not exist"
