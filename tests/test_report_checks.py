@@ -255,12 +255,16 @@ def test_every_claim_in_the_real_report_parses_and_uses_ledger_keys(report_text,
     assert problems == [], "\n".join(map(str, problems))
 
 
-def test_claims_are_written_as_the_value_diff_reads_them(report_text):
-    """valuediff.py finds claim keys line by line with {.claim when="…"}; keep claims in that form."""
-    from belmig import valuediff
+def test_the_value_diff_sees_every_claim(report_text):
+    """Every key of every claim guard is attributed to the claim's line in the value diff."""
+    from belmig import claims, valuediff
 
-    seen = [cond for line in report_text.splitlines() for cond in valuediff.CLAIM_RE.findall(line)]
-    assert sorted(seen) == sorted(c.condition for c in rc.find_claims(report_text))
+    use = valuediff.usages(report_text)
+    found = rc.find_claims(report_text)
+    assert found
+    for c in found:
+        for key in claims.names(c.condition):
+            assert any(u.startswith(f"line {c.line}:") for u in use.get(key, [])), (c.line, key)
 
 
 def _published_values(cb) -> dict[str, float]:

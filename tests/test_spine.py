@@ -141,6 +141,9 @@ def test_var_shortcodes_become_linked_values():
 def test_unknown_var_names_line():
     with pytest.raises(render.RenderError, match=r"r.qmd:2: .*pct.a.maybe"):
         render.substitute_values("ok\nsee {{< var pct.a.maybe >}}", _entries(), "", "r.qmd")
+    # a malformed key must fail too, never reach the output as a literal shortcode
+    with pytest.raises(render.RenderError, match=r"pct.a-yes"):
+        render.substitute_values("{{< var pct.a-yes >}}", _entries(), "", "r.qmd")
 
 
 def test_includes_are_expanded(tmp_path):

@@ -28,7 +28,9 @@ import yaml
 from belmig import atomic, paths
 from belmig.ledger import Entry
 
-VAR_RE = re.compile(r"\{\{<\s*var\s+([A-Za-z0-9_.]+)\s*>\}\}")
+# The one definition of a value shortcode (the lint and the value diff use it too). Any
+# non-space key matches, so a malformed key fails as "not in the ledger" instead of passing through.
+VAR_RE = re.compile(r"\{\{<\s*var\s+([^\s>]+)\s*>\}\}")
 INCLUDE_RE = re.compile(r"^\{\{<\s*include\s+(\S+)\s*>\}\}\s*$", re.M)
 # Fixed PDF timestamp: the publication date of the 2022 report (no build time in outputs).
 PDF_TIMESTAMP = int(dt.datetime(2022, 11, 3, tzinfo=dt.timezone.utc).timestamp())

@@ -28,6 +28,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import yaml
 
+from belmig.render import VAR_RE
 from belmig import claims as claims_mod
 from belmig.ledger import KEY_RE
 
@@ -79,7 +80,6 @@ FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\n.*?\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)",
 FENCE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})[^\n]*\n.*?^[ \t]*\1[ \t]*$", re.S | re.M)
 COMMENT_RE = re.compile(r"<!--.*?-->", re.S)
 SHORTCODE_RE = re.compile(r"\{\{[<%].*?[>%]\}\}", re.S)
-VAR_RE = re.compile(r"\{\{<\s*var\s+([^\s>]+)\s*>\}\}")
 INLINE_CODE_RE = re.compile(r"(`+)(?!`).+?(?<!`)\1")
 LINK_TARGET_RE = re.compile(r"\]\([^)\n]*\)")
 AUTOLINK_RE = re.compile(r"<(?:https?|ftp|mailto):[^>\s]+>")

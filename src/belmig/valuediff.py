@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Mapping
 
 from belmig import atomic, claims, paths
+from belmig.render import VAR_RE
 from belmig.ledger import Entry
 
-VAR_RE = re.compile(r"\{\{<\s*var\s+([A-Za-z0-9_.]+)\s*>\}\}")
-CLAIM_RE = re.compile(r'\{\.claim\s+when="([^"]+)"\}')
 
 
 @dataclass(frozen=True)
@@ -41,14 +40,17 @@ def compare(current: Mapping[str, str], approved: Mapping[str, str]) -> list[Cha
 
 def usages(qmd_text: str) -> dict[str, list[str]]:
     """key -> lines of the report ("line N: sentence…") that print it or use it in a claim guard."""
+    from belmig.report_checks import find_claims
+
+    claim_keys: dict[int, set[str]] = {}
+    for c in find_claims(qmd_text):
+        try:
+            claim_keys.setdefault(c.line, set()).update(claims.names(c.condition or ""))
+        except claims.ClaimError:
+            continue
     out: dict[str, list[str]] = {}
     for i, line in enumerate(qmd_text.splitlines(), start=1):
-        keys = set(VAR_RE.findall(line))
-        for cond in CLAIM_RE.findall(line):
-            try:
-                keys |= claims.names(cond)
-            except claims.ClaimError:
-                continue
+        keys = set(VAR_RE.findall(line)) | claim_keys.get(i, set())
         snippet = VAR_RE.sub(lambda m: f"[{m.group(1)}]", line.strip())
         snippet = snippet if len(snippet) <= 140 else snippet[:137] + "…"
         for k in keys:
