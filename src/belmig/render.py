@@ -18,8 +18,10 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
 
@@ -97,13 +99,33 @@ def _atomic_write(path: Path, text: str) -> None:
     atomic.write_text(path, text)
 
 
-def _pandoc(args: list[str], input_text: str) -> str:
+@lru_cache(maxsize=1)
+def pandoc_binary() -> str:
+    """The pandoc shipped by pypandoc_binary (pinned in the lock), never one found on PATH.
+
+    pypandoc's own lookup searches PATH lazily and is not thread-safe: with a system pandoc 2.x
+    installed, concurrent conversions picked it and failed on --embed-resources.
+    """
     import pypandoc
 
-    try:
-        return pypandoc.convert_text(input_text, to=args[0], format="markdown", extra_args=args[1:], sandbox=False)
-    except RuntimeError as exc:
-        raise RenderError(f"pandoc failed: {exc}") from None
+    bundled = Path(pypandoc.__file__).parent / "files" / "pandoc"
+    binary = str(bundled) if bundled.exists() else pypandoc.get_pandoc_path()
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True).stdout
+    version = out.split()[1]
+    if int(version.split(".")[0]) < 3:
+        raise RenderError(f"pandoc {version} at {binary} is too old: the report needs pandoc 3 (pypandoc_binary)")
+    return binary
+
+
+def _pandoc(args: list[str], input_text: str, output: Path | None = None) -> str:
+    """Run pandoc (markdown → args[0]); returns stdout, or writes `output` when given."""
+    cmd = [pandoc_binary(), "--from=markdown", f"--to={args[0]}", *args[1:]]
+    if output is not None:
+        cmd.append(f"--output={output}")
+    proc = subprocess.run(cmd, input=input_text, capture_output=True, text=True, encoding="utf-8")
+    if proc.returncode != 0:
+        raise RenderError(f"pandoc failed ({proc.returncode}): {proc.stderr.strip()}")
+    return proc.stdout
 
 
 def front_matter(text: str) -> dict:
@@ -156,13 +178,10 @@ def render(
         _atomic_write(out_html, html_text)
 
     def docx() -> None:
-        import pypandoc
+        atomic.write_via(out_docx, lambda tmp: _pandoc(
+            ["docx", f"--lua-filter={lua}", f"--resource-path={report_dir}", *meta], expanded.markdown, output=tmp))
 
-        tmp = out_docx.with_name(out_docx.name + ".tmp.docx")
-        pypandoc.convert_text(expanded.markdown, to="docx", format="markdown", outputfile=str(tmp),
-                              extra_args=[f"--lua-filter={lua}", f"--resource-path={report_dir}", *meta], sandbox=False)
-        tmp.replace(out_docx)
-
+    pandoc_binary()  # resolve once, before the threads
     # The three outputs are independent subprocess/compiler runs: render them concurrently.
     jobs = [pdf, html_out] + ([docx] if out_docx is not None else [])
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
