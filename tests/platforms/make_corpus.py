@@ -319,6 +319,10 @@ class Table:
     bom: bool = False
     trailer: str = ""
 
+    def dialect(self) -> dict[str, Any]:
+        return {"sep": self.sep, "bom": self.bom, "quoting": self.quote,
+                "line_end": "CRLF" if self.eol == "\r\n" else "LF", "header_rows": len(self.header)}
+
     def copy(self) -> "Table":
         return copy.deepcopy(self)
 
@@ -558,22 +562,32 @@ GF_SHEET = "Ответы на форму (1)"
 GF_TS_FORMAT = "dd.mm.yyyy h:mm:ss"
 
 
+GOOGLE_CONSEQUENCES = (
+    "no start time: durations are unknown, so the speeder step must be skipped (and said so on the "
+    "console, in the cleaning-flow table and in the methods appendix): the submissions the default "
+    "build removes as speeders stay in, every other step removes the same rows; no response id: ids "
+    "are generated (and the appendix says so); no IP address: nothing changes (identifier only)")
+
+
 def build_google(c: Corpus, book: Book, resps: list[Resp]) -> dict[str, Table]:
     lacks = ["response_id", "started_at", "ip_address"]
     ru = google_table(book, resps, locale="ru")
     c.add("google_forms.csv", ru.csv_bytes(), "google_forms", respondents=len(resps), lacks=lacks,
-          header_rows=1, needs_definition=None,
+          header_rows=1, needs_definition=None, csv=ru.dialect(), time_zone="Europe/Vilnius (sheet; not stated)",
+          consequences=GOOGLE_CONSEQUENCES,
           layout="Google Sheets CSV download, Russian locale: 'Отметка времени' (submission time "
                  "only, dd.mm.yyyy H:MM:SS, sheet time zone Europe/Vilnius); question titles as "
                  "headers; checkbox answers joined by ', ' in form order; the 'Other' text typed in "
                  "place of the Other option (inline, last); no response id, no start time, no IP")
     en = google_table(book, resps, locale="en")
     c.add("google_forms_en.csv", en.csv_bytes(), "google_forms", respondents=len(resps), lacks=lacks,
-          header_rows=1, needs_definition=None,
+          header_rows=1, needs_definition=None, csv=en.dialect(), time_zone="Europe/Vilnius (sheet; not stated)",
+          consequences=GOOGLE_CONSEQUENCES,
           layout="as google_forms.csv from an en-US spreadsheet: 'Timestamp', M/D/YYYY H:MM:SS")
     c.add("google_forms.xlsx",
           xlsx_bytes([(GF_SHEET, google_xlsx_rows(book, resps), {0: GF_TS_FORMAT})]),
           "google_forms", respondents=len(resps), lacks=lacks, header_rows=1, needs_definition=None,
+          time_zone="Europe/Vilnius (sheet; not stated)", consequences=GOOGLE_CONSEQUENCES,
           layout="Google Sheets .xlsx download: sheet 'Ответы на форму (1)', timestamps as real "
                  "date cells (Vilnius wall clock, no zone), linear-scale answers as numbers")
     return {"ru": ru}
@@ -646,7 +660,8 @@ def surveymonkey_table(book: Book, resps: list[Resp]) -> Table:
 def build_surveymonkey(c: Corpus, book: Book, resps: list[Resp]) -> dict[str, Table]:
     t = surveymonkey_table(book, resps)
     c.add("surveymonkey.csv", t.csv_bytes(), "surveymonkey", respondents=len(resps), lacks=[],
-          header_rows=2, needs_definition=None,
+          header_rows=2, needs_definition=None, csv=t.dialect(),
+          time_zone="Europe/Vilnius (account setting; not stated)",
           layout="'All individual responses', expanded columns: row 1 = metadata names and each "
                  "question's text over its first column; row 2 = 'Response' / 'Open-Ended "
                  "Response' / the option text of each multiple-choice column / 'Other (please "
@@ -942,11 +957,13 @@ def build_qualtrics(c: Corpus, book: Book, resps: list[Resp]) -> dict[str, Table
               "multiple choice as one column per choice Q<n>_<choice id>; 'Other' text in "
               "Q<n>_<choice>_TEXT; e-mail in RecipientEmail; LocationLatitude/Longitude present")
     c.add("qualtrics_text.csv", text.csv_bytes(), "qualtrics", respondents=len(resps), lacks=[],
-          header_rows=3, needs_definition=None, time_zone=QX_TZ_TEXT,
+          header_rows=3, needs_definition=None, time_zone=QX_TZ_TEXT + " (stated in the ImportId row)",
+          csv=text.dialect(),
           layout=common + "; 'Use choice text': answers as choice text, Status 'IP Address', "
                           "Finished 'True'; dates in Europe/Vilnius")
     c.add("qualtrics_values.csv", vals.csv_bytes(), "qualtrics", respondents=len(resps), lacks=[],
-          header_rows=3, needs_definition="qualtrics.qsf", time_zone=QX_TZ_VALUES,
+          header_rows=3, needs_definition="qualtrics.qsf", time_zone=QX_TZ_VALUES + " (stated in the ImportId row)",
+          csv=vals.dialect(),
           layout=common + "; 'Use numeric values': recode values (yes/no questions recoded "
                           "1 = Да, 0 = Нет), ticked choice = 1, Status 0, Finished 1; dates in UTC")
     c.add("qualtrics.qsf", qualtrics_qsf(book), "qualtrics", role="definition",
@@ -1287,20 +1304,22 @@ def build_limesurvey(c: Corpus, book: Book, resps: list[Resp]) -> dict[str, Tabl
               "ipaddr (server time, Europe/Vilnius, YYYY-MM-DD HH:MM:SS); UTF-8 with BOM, every "
               "non-NULL field quoted, NULL (question not displayed) bare, CRLF, one empty line at the end")
     c.add("limesurvey_codes.csv", codes.csv_bytes(), "limesurvey", respondents=len(resps), lacks=[],
-          header_rows=1, needs_definition="limesurvey.lss",
+          header_rows=1, needs_definition="limesurvey.lss", csv=codes.dialect(),
+          time_zone="Europe/Vilnius (server; not stated)",
           layout="Export responses → CSV, headings 'Question code', responses 'Answer codes': Q01…Q29, "
                  "Q03[SQ001] per multiple-choice option ('Y' ticked, '' not), Q03[other] / Q16[other] "
                  "holding the 'Other' text, list answers A1…An, '-oth-' for Other, EMAIL/CONTACT "
                  "questions; comma separated; " + common)
     c.add("limesurvey_text.csv", text.csv_bytes(), "limesurvey", respondents=len(resps), lacks=[],
-          header_rows=1, needs_definition=None,
+          header_rows=1, needs_definition=None, csv=text.dialect(),
+          time_zone="Europe/Vilnius (server; not stated)",
           layout="Export responses → CSV, headings 'Full question text', responses 'Full answers': "
                  "admin headings in English ('Response ID', 'Date submitted', …); multiple choice as "
                  "'question [option]' columns holding 'Да'/'Нет' ('N/A' when not displayed); 'Other' "
                  "chosen in a list written as 'Другое' (LimeSurvey's own word, not the question's "
                  "other_replace_text); semicolon separated; " + common)
     c.add("limesurvey.sav", limesurvey_sav(book, resps), "limesurvey", respondents=len(resps),
-          lacks=[], needs_definition=None,
+          lacks=[], needs_definition=None, time_zone="Europe/Vilnius (server; not stated)",
           layout="what SPSS saves after running LimeSurvey's 'SPSS' export syntax (.sps + .dat): "
                  "variables Q01, Q03_SQ001, Q03_other …; variable labels '[option] question'; list "
                  "answers as strings A1… with value labels (the '-oth-' code unlabelled); multiple "
@@ -1496,7 +1515,10 @@ def build_kobo(c: Corpus, book: Book, resps: list[Resp]) -> dict[str, Table]:
     lab = kobo_table(book, resps, labels=True)
     ts_cols = {0: KOBO_TS_FORMAT, 1: KOBO_TS_FORMAT, lab.header[0].index("_submission_time"): KOBO_TS_FORMAT}
     c.add("kobo_xml.csv", xml.csv_bytes(), "kobo", respondents=len(resps), lacks=["ip_address"],
-          header_rows=1, needs_definition="kobo_xlsform.xlsx",
+          header_rows=1, needs_definition="kobo_xlsform.xlsx", csv=xml.dialect(),
+          time_zone="start/end with offset +03:00; _submission_time UTC",
+          consequences="no IP address: nothing changes (identifier only); use end, not "
+                       "_submission_time, as the submission time (the latter is the server receipt)",
           layout="KPI export → CSV, 'XML values and headers', 'Include groups in headers' (group/"
                  "name), select_multiple 'both': a space-separated summary cell plus one "
                  "group/name/choice column of 1/0 per choice ('' when not answered); 'Other' text "
@@ -1506,6 +1528,8 @@ def build_kobo(c: Corpus, book: Book, resps: list[Resp]) -> dict[str, Table]:
                  "field quoted; no IP address")
     c.add("kobo_labels.xlsx", xlsx_bytes([(KOBO_FORM_TITLE, lab.header + lab.rows, ts_cols)]), "kobo",
           respondents=len(resps), lacks=["ip_address"], header_rows=1, needs_definition=None,
+          time_zone="start/end: Vilnius wall clock (offset dropped); _submission_time: UTC",
+          consequences="no IP address: nothing changes (identifier only)",
           layout="KPI export → XLS, 'Labels', no group names, 'Store date and number responses as "
                  "text' off: headers are question labels and 'label/choice label'; cells hold "
                  "choice labels (the summary joins labels with spaces, so only the 1/0 columns "
@@ -1587,6 +1611,7 @@ def build_spss_stata(c: Corpus, book: Book, resps: list[Resp]) -> None:
     c.add("generic.sav", sav_bytes(df, labels=labels, value_labels=vlabels, mr_sets=mr_sets,
                                    file_label=book.title_ru[:64], measure=measure),
           "spss", respondents=len(resps), lacks=[], needs_definition=None,
+          time_zone="Europe/Vilnius (wall clock; not stated)",
           layout="a researcher's SPSS file: resp_id, start, submit (DATETIME, Vilnius wall clock), "
                  "email, ip, contact; q01…q29 with the question text as variable label; single "
                  "choice coded with the codebook codes + value labels; 1–10 scales numeric with "
@@ -1597,6 +1622,7 @@ def build_spss_stata(c: Corpus, book: Book, resps: list[Resp]) -> None:
     df, labels, vlabels, _, _ = generic_frame(book, resps, stata=True)
     c.add("generic.dta", dta_bytes(df, labels=labels, value_labels=vlabels, file_label=book.title_ru[:80]),
           "stata", respondents=len(resps), lacks=[], needs_definition=None,
+          time_zone="Europe/Vilnius (wall clock; not stated)",
           layout="the same variables as generic.sav written as Stata 15 (.dta 118): variable labels "
                  "cut to Stata's 80 characters (most question texts are longer), value labels on "
                  "integers, dichotomies 0/1, no multiple-response sets (Stata has none), datetimes %tc")
@@ -1916,7 +1942,11 @@ def manifest(c: Corpus, export: Path, book: Book, resps: list[Resp]) -> bytes:
                           "header rows",
         "files": files,
     }
-    return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100).encode("utf-8")
+    class NoAliases(yaml.SafeDumper):
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    return yaml.dump(doc, Dumper=NoAliases, allow_unicode=True, sort_keys=False, width=100).encode("utf-8")
 
 
 def write(c: Corpus, out: Path) -> None:
