@@ -34,7 +34,6 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
-from xml.sax.saxutils import escape as xml_escape
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -505,9 +504,6 @@ class Corpus:
 
 
 # =========================================================================== Google Forms
-
-
-GF_OTHER_RU = "Другое:"  # the fixed label of Google Forms' own "Other" option (Russian UI)
 
 
 def _gf_cells(book: Book, r: Resp, *, numbers: bool) -> list[Any]:
