@@ -357,13 +357,25 @@ def id_rank(ids: list[str]) -> np.ndarray:
 
 
 def match_release_to_truth(release: Release, truth: pd.DataFrame) -> dict[int, int]:
-    """Release row -> truth row, where the unprotected answers identify one respondent."""
+    """Release row -> truth row, where the answers identify one respondent.
+
+    Unprotected answers must be equal; protected ones compatible (merged category containing the
+    true value, or blank)."""
     rk = answer_keys(release.frame, release, truth)
     tk = answer_keys(truth, release, truth)
     pos: dict[tuple, list[int]] = {}
     for i, k in enumerate(tk):
         pos.setdefault(k, []).append(i)
-    return {i: pos[k][0] for i, k in enumerate(rk) if len(pos.get(k, [])) == 1}
+    prot = [v for v in sorted(release.protected) if v in truth.columns and v in release.frame.columns]
+    rsets = {v: release.value_sets(v) for v in prot}
+    tvals = {v: [_norm(x) for x in truth[v].tolist()] for v in prot}
+    out = {}
+    for i, k in enumerate(rk):
+        cands = [j for j in pos.get(k, [])
+                 if all(rsets[v][i] is None or tvals[v][j] in rsets[v][i] for v in prot)]
+        if len(cands) == 1:
+            out[i] = cands[0]
+    return out
 
 
 def submission_order(truth: pd.DataFrame) -> np.ndarray | None:

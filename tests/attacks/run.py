@@ -262,6 +262,18 @@ def _primary_cells(rep: Report, e: D.Engine, facts: pd.DataFrame, min_cell: int)
         else:
             how = f"{r.key} = {r.text} ({'base' if r.stat == 'n' else 'count'})"
         cells.setdefault(target, []).append(f"{how} [{r.file} {r.where}]")
+    # weighted shares, intervals and means resting on such a cell (or base)
+    other_stats = ["wpct", "wci", "mean", "wmean", "wci_mean"]
+    for r in facts[facts.stat.isin(other_stats)].drop_duplicates(["key", "text"]).itertuples(index=False):
+        cc = D.fact_cells(r)
+        if cc is None:
+            continue
+        c, base = cc
+        target = base if r.stat in ("mean", "wmean", "wci_mean") else c
+        v = e.fixed(target)
+        if v is not None and 0 < v < min_cell:
+            what = "a mean over" if target is base else "a weighted share or interval of"
+            cells.setdefault(target, []).append(f"{r.key} = {r.text} ({what} {v} respondents) [{r.file} {r.where}]")
     for c, hows in cells.items():
         rep.add("primary.published", f"{D.describe(c)} = {e.fixed(c)}", "; ".join(sorted(set(hows))[:4]))
     # counts of coded open answers (other.q.coded / uncoded) are counts of respondents too
