@@ -569,3 +569,44 @@ def suppressed_recovered(e: Engine, suppressed: list[dict]) -> list[dict]:
         if v is not None:
             out.append({**s, "cell": describe(c), "value": v, "proof": e.equation(e.index[c])})
     return out
+
+
+def true_count(c: CellKey, truth: pd.DataFrame, st: Structure) -> int | None:
+    """The true count of a cell in the oracle (None when the oracle lacks a variable)."""
+    mask = np.ones(len(truth), bool)
+    for v, o in c:
+        q = st.get(v)
+        multi = [col for col in truth.columns if col.startswith(v + "__") and not col.endswith("__code")]
+        if q is not None and q.type == "multi" or (v not in truth.columns and multi):
+            if not multi:
+                return None
+            ans = truth[multi].notna().any(axis=1).to_numpy()
+            if o == ANS:
+                m = ans
+            elif o == NA:
+                m = ~ans
+            else:
+                parts = derived_parts(q, o) or [o]
+                cols = [f"{v}__{p}" for p in parts]
+                if not all(col in truth.columns for col in cols):
+                    return None
+                m = np.zeros(len(truth), bool)
+                for col in cols:
+                    m |= truth[col].fillna(False).astype(bool).to_numpy()
+        else:
+            if v not in truth.columns:
+                return None
+            col = truth[v]
+            if o == ANS:
+                m = col.notna().to_numpy()
+            elif o == NA:
+                m = col.isna().to_numpy()
+            else:
+                parts = derived_parts(q, o) or [o]
+                if q is not None and q.type == "scale":
+                    vals = [int(p[1:]) for p in parts]
+                    m = col.isin(vals).fillna(False).to_numpy(dtype=bool)
+                else:
+                    m = col.astype("string").isin(parts).fillna(False).to_numpy(dtype=bool)
+        mask &= m
+    return int(mask.sum())

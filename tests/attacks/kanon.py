@@ -28,7 +28,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -307,6 +306,11 @@ def weight_attack(release: Release, tables, st: Structure, qis: list[str], min_c
             best = (consistent, model, res)
     consistent, model, res = best
     wa = WeightAttack(var, wcat, model, len(uniq), consistent=consistent)
+    identified_n = sum(1 for r in res if r[4])
+    if identified_n and consistent < 0.8 * identified_n:
+        # the weights do not follow the model (e.g. re-raked on the released categories): no attack
+        wa.note = f"model rejected: {consistent} of {identified_n} identified classes have an integer mix"
+        res = [(i, cats, [], False, ident) for i, cats, _s, _c, ident in res]
     excl = np.zeros((len(truth) if truth is not None else 0, len(df)), bool)
     tvals = [_norm(x) for x in truth[var].tolist()] if truth is not None and var in truth.columns else None
     for i, cats, sols, complete, ident in res:

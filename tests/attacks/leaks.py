@@ -202,8 +202,11 @@ class Secrets:
             self.hashes = np.unique(np.concatenate(hs)) if hs else np.zeros(0, dtype=np.uint64)
 
 
-def secrets_from_export(export: Path, codebook: Path | None) -> Secrets:
-    """Free text and identifiers of the raw export (the internal oracle of what must not leak)."""
+def secrets_from_export(export: Path, codebook: Path | None, public_texts: list[str] = ()) -> Secrets:
+    """Free text and identifiers of the raw export (the internal oracle of what must not leak).
+
+    Windows that also occur in the public repository's own text (the questionnaire, the coding
+    rules: ``public_texts``) are no respondent's secret and are left out."""
     df = pd.read_csv(export, dtype=str, keep_default_na=False)
     free_cols: list[str] = []
     ident_cols: list[str] = []
@@ -246,6 +249,9 @@ def secrets_from_export(export: Path, codebook: Path | None) -> Secrets:
                 parts = [p.strip() for p in t.split(sep)] if t else []
                 if any(p not in labs and not p.isdigit() for p in parts) and len(t) >= WINDOW:
                     add_text(t, c)
+    if public_texts:
+        pub = "\n".join(norm(t) for t in public_texts)
+        windows = {w: c for w, c in windows.items() if w not in pub}
     idents: dict[str, str] = {}
     emails: set[str] = set()
     phones: set[str] = set()

@@ -9,7 +9,6 @@ a blank (not asked or not answered).
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,14 +108,3 @@ def configured_qis(root: Path) -> list[str]:
         return []
     cfg = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
     return list((cfg.get("privacy") or {}).get("quasi_identifiers") or [])
-
-
-def configured(root: Path, key: str, default):
-    p = root / "config" / "config.yaml"
-    if not p.is_file():
-        return default
-    cfg = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    return (cfg.get("privacy") or {}).get(key, default)
-
-
-README_RESPONDENTS = re.compile(r"Respondents:\s*(\d+)")

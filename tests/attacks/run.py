@@ -130,9 +130,10 @@ def attack(root: Path, min_cell: int | None = None, k: int | None = None, manife
         rep.info["conflicts"] = e.conflicts[:20]
         primary_cells = _primary_cells(rep, e, facts, min_cell)
         seen = set()
+        truth_df = _truth(root, truth_path)
         for r in D.recoveries(e, min_cell):
             seen.add(r.cell)
-            if r.cell in primary_cells:
+            if r.cell in primary_cells or _unsound(rep, r, truth_df, st):
                 continue
             attack_id = "differencing.nonresponse" if r.nonresponse else f"differencing.{'within' if r.kind in ('within', 'share', 'published') else 'across'}"
             rep.add(attack_id, f"{D.describe(r.cell)} = {r.value}", r.proof, r.facts[:25])
@@ -142,7 +143,7 @@ def attack(root: Path, min_cell: int | None = None, k: int | None = None, manife
         if rel is not None:
             e2 = D.build(facts, st, rel, root_count)
             for r in D.recoveries(e2, min_cell, rel):
-                if r.cell in seen or r.cell in primary_cells:
+                if r.cell in seen or r.cell in primary_cells or _unsound(rep, r, truth_df, st):
                     continue
                 attack_id = "differencing.nonresponse" if r.nonresponse else "differencing.release"
                 rep.add(attack_id, f"{D.describe(r.cell)} = {r.value}", r.proof, r.facts[:25])
@@ -170,7 +171,9 @@ def attack(root: Path, min_cell: int | None = None, k: int | None = None, manife
         if wa is not None:
             rep.info["weights"] = {"variable": wa.variable, "model": wa.model, "classes": wa.classes,
                                    "mixed_classes": wa.mixed_classes, "solved": wa.solved, "known": wa.known,
-                                   "unidentified": wa.unidentified}
+                                   "unidentified": wa.unidentified, "note": wa.note}
+            if truth is not None:
+                _verify_mixes(rep, wa, rel, truth)
             if wa.solved:
                 rep.add("weights.mix_solved",
                         f"{wa.solved} of {wa.mixed_classes} classes with a merged or blank {wa.variable} have their "
@@ -185,8 +188,8 @@ def attack(root: Path, min_cell: int | None = None, k: int | None = None, manife
             for name, ex in kanon.EXTRAS.items():
                 if ex[0] not in rel.frame.columns or ex[0] not in truth.columns:
                     continue
-                if ex[1] is None and ex[0] in qis:
-                    continue
+                if ex[0] in qis:
+                    continue        # already a quasi-identifier (asylum is part of the legal status)
                 kx = kanon.attacker_k(rel, truth, qis, k, st, ex)
                 rep.info[f"kanon_{name}"] = kx.summary()
                 if kx.below:
@@ -204,13 +207,27 @@ def attack(root: Path, min_cell: int | None = None, k: int | None = None, manife
     ex = export_path or _export(root, cfg)
     if ex is not None and ex.is_file():
         cb = root / "config" / "codebook.yaml"
-        sec = leaks.secrets_from_export(ex, cb if cb.is_file() else None)
+        public_repo = [cb] + sorted((root / "config" / "coding").glob("*")) if (root / "config").is_dir() else []
+        texts = [p.read_text(encoding="utf-8", errors="replace") for p in public_repo if p.is_file()]
+        sec = leaks.secrets_from_export(ex, cb if cb.is_file() else None, texts)
     for lk in leaks.scan(root, m.files, sec):
         attack_id = {"free_text": "leaks.free_text", "identifier": "leaks.identifier", "abs_path": "leaks.abs_path",
                      "failed_notebook": "leaks.failed_notebook"}.get(lk.kind, "leaks.shape")
         rep.add(attack_id, f"{lk.where}: {lk.snippet}")
     rep.seconds = time.time() - t0
     return rep
+
+
+def _unsound(rep: Report, r: D.Recovery, truth: pd.DataFrame | None, st: structure.Structure) -> bool:
+    """A 'recovered' count that the oracle contradicts: a broken assumption of the attack model
+    (recorded, not reported as a leak)."""
+    if truth is None:
+        return False
+    t = D.true_count(r.cell, truth, st)
+    if t is None or t == r.value:
+        return False
+    rep.info.setdefault("unsound", []).append(f"{D.describe(r.cell)}: derived {r.value}, true {t}")
+    return True
 
 
 def _truth(root: Path, truth_path: Path | None) -> pd.DataFrame | None:
@@ -234,6 +251,33 @@ def _report_tables(root: Path, files: list[str]):
             tables, _, _ = extract.html_tables_and_text((root / f).read_text(encoding="utf-8", errors="replace"))
             out += tables
     return out
+
+
+def _verify_mixes(rep: Report, wa, rel, truth: pd.DataFrame) -> None:
+    """Keep the solved mixes the oracle confirms; a wrong 'solution' leaks nothing."""
+    mp = kanon.match_release_to_truth(rel, truth)
+    if wa.variable not in truth.columns:
+        return
+    tv = truth[wa.variable].astype("string").tolist()
+    good, wrong, unknown = [], 0, 0
+    for mx in wa.mixes:
+        if not all(r in mp for r in mx["rows"]):
+            unknown += 1
+            good.append(mx)
+            continue
+        true = {}
+        for r in mx["rows"]:
+            true[tv[mp[r]]] = true.get(tv[mp[r]], 0) + 1
+        if true == {c: x for c, x in mx["mix"].items() if x}:
+            good.append(mx)
+        else:
+            wrong += 1
+    rep.info["weights"]["verified"] = len(good) - unknown
+    rep.info["weights"]["wrong"] = wrong
+    wa.solved = len(good)
+    rep.info["weights"]["solved"] = wa.solved
+    if wrong:
+        wa.excluded = None      # a wrong mix could rule out the target's own record
 
 
 def _primary_cells(rep: Report, e: D.Engine, facts: pd.DataFrame, min_cell: int) -> set:
@@ -356,21 +400,25 @@ def render(rep: Report, limit: int = 12) -> str:
     lines.append("")
     if "kanon" in info:
         lines.append(f"k-anonymity, attacker's count: {info['kanon']['qis']}; candidates per target {info['kanon']['distribution']}")
-        for kx in [v for kk, v in info.items() if kk.startswith("kanon_")]:
-            lines.append(f"  + {kx}")
+        for kk, kx in info.items():
+            if kk.startswith("kanon_"):
+                lines.append(f"  {'after the weights' if kk == 'kanon_weights' else '+ ' + kk[6:]}: {kx}")
     if "individual_risk" in info:
         r = info["individual_risk"]
         lines.append(f"individual risk (sdcMicro approx., release view): max {r['max']:.4f}, mean {r['mean']:.4f}, "
                      f"p90 {r['p90']:.4f}, p99 {r['p99']:.4f}, records above 0.1: {r['above_0.1']}")
     if "weights" in info:
         w = info["weights"]
-        lines.append(f"weights: {w['solved']} of {w['mixed_classes']} mixed classes solved; mix known for {w['known']} "
-                     f"of {w['classes']} classes; {w['unidentified']} mixed classes not identified ({w['model']})")
+        lines.append(f"weights: {w['solved']} of {w['mixed_classes']} mixed classes solved (verified {w.get('verified', '-')}, "
+                     f"wrong {w.get('wrong', '-')}); mix known for {w['known']} of {w['classes']} classes; "
+                     f"{w['unidentified']} mixed classes not identified ({w['model']}) {w.get('note', '')}")
     if "order" in info:
         lines.append(f"order: {info['order']}")
     for g in info.get("small_groups", []):
         lines.append(f"small group {g['group']} n={g['size']}: {g['profile_cells']} pinned answer counts, "
                      f"{g['candidates']} candidates, {g['fitting_sets']} fitting set(s), singled out: {g['singled_out']}")
+    if info.get("unsound"):
+        lines.append(f"derivations the oracle contradicts (model assumption broken, not counted): {info['unsound'][:5]}")
     if info.get("conflicts"):
         lines.append(f"inconsistent published facts: {info['conflicts'][:3]}")
     for a in ATTACKS:

@@ -319,6 +319,23 @@ def test_share_bounds_are_exact():
     assert e.fixed(D.cell(("q", "a"))) is None
 
 
+def test_merged_level_keys_are_unions():
+    # female 10 and "male+other" 10 of 20: the merged level is the sum of its parts, and nothing
+    # pins "other" alone; adding the male level pins it (20 - 10 - 8 = 2)
+    st = structure.Structure({"sex": structure.Question("sex", "single", ["female", "male", "other"]),
+                              "q1": structure.Question("q1", "single", ["yes", "no"])})
+    rows = [("n.sex", "20"), ("count.sex.female", "10"), ("nby.sex.male+other.q1", "10"),
+            ("pctby.sex.male+other.q1.yes", "50.00"), ("nby.sex.female.q1", "10"), ("n.q1", "20")]
+    facts = pd.DataFrame([{"key": k, "text": v, **extract.parse_key(k), "file": "f", "where": ""} for k, v in rows])
+    e = D.build(facts, st, root_count=20)
+    assert e.fixed(D.cell(("sex", "male+other"), ("q1", "yes"))) == 5
+    assert e.fixed(D.cell(("sex", "other"))) is None
+    assert D.recoveries(e, 5) == []
+    more = pd.concat([facts, pd.DataFrame([{"key": "count.sex.male", "text": "8", **extract.parse_key("count.sex.male"),
+                                            "file": "f", "where": ""}])])
+    assert D.build(more, st, root_count=20).fixed(D.cell(("sex", "other"))) == 2
+
+
 def test_extract_reads_tables_text_and_zip(tmp_path):
     html = ("<table><thead><tr><th>Ledger key</th><th>Value</th><th>CI</th><th>Base n</th></tr></thead>"
             "<tbody><tr><td><code>pct.q1.yes</code></td><td>50.00</td><td>30.1–69.9</td><td>20</td></tr>"
