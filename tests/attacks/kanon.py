@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -243,11 +244,34 @@ def _solve_mix(n: int, S: float, cats: list[str], w: dict[str, float], limit: in
     return sols, budget[0] > 0
 
 
+def raking_from_margins(margin_files: list[Path], facts: pd.DataFrame, st: Structure) -> tuple[str, dict[str, float]] | None:
+    """(variable, N/n per category) from the public margins (repository ``data/external``) and the
+    published counts of the respondents per category."""
+    for f in margin_files:
+        try:
+            m = pd.read_csv(f)
+        except (ValueError, OSError):
+            continue
+        if m.shape[1] < 2:
+            continue
+        var, tcol = m.columns[0], m.columns[-1]
+        if st.get(var) is None:
+            continue
+        w = {}
+        for cat, N in zip(m[var].astype(str), pd.to_numeric(m[tcol], errors="coerce")):
+            hit = facts[(facts.key == f"count.{var}.{cat}") & facts.value.notna()]
+            if len(hit) and hit.value.iloc[0] > 0 and N == N:
+                w[cat] = float(N) / float(hit.value.iloc[0])
+        if len(w) == len(m):
+            return var, w
+    return None
+
+
 def weight_attack(release: Release, tables, st: Structure, qis: list[str], min_cell: int,
-                  truth: pd.DataFrame | None = None) -> WeightAttack | None:
+                  truth: pd.DataFrame | None = None, raking: tuple[str, dict[str, float]] | None = None) -> WeightAttack | None:
     if release.weight is None:
         return None
-    rt = raking_table(tables, st)
+    rt = raking_table(tables, st) or raking
     if rt is None:
         return None
     var, wcat = rt

@@ -167,7 +167,9 @@ def attack(root: Path, min_cell: int | None = None, k: int | None = None, manife
                                        "p99": float(np.quantile(risk, .99)), "above_0.1": int((risk > .1).sum())}
         wa = None
         html_tables = _report_tables(root, m.files)
-        wa = kanon.weight_attack(rel, html_tables, st, qis, min_cell, truth)
+        margins = sorted((root / "data" / "external").glob("margins_*.csv"))
+        raking = kanon.raking_from_margins(margins, facts, st) if len(facts) else None
+        wa = kanon.weight_attack(rel, html_tables, st, qis, min_cell, truth, raking)
         if wa is not None:
             rep.info["weights"] = {"variable": wa.variable, "model": wa.model, "classes": wa.classes,
                                    "mixed_classes": wa.mixed_classes, "solved": wa.solved, "known": wa.known,

@@ -303,6 +303,19 @@ def test_planted_numbers_are_the_hand_checked_ones(tmp_path):
     assert wt.info["weights"]["solved"] == 2 and wt.info["weights"]["mixed_classes"] == 2   # male+other × age
 
 
+def test_weights_attack_uses_public_margins_without_a_raking_table(tmp_path):
+    root = make_build(tmp_path, "weights.mix_solved")
+    (root / "report" / "report.html").write_text("<html><body>no raking table</body></html>", encoding="utf-8")
+    assert "weights" not in run.attack(root).info
+    (root / "data" / "external").mkdir(parents=True)
+    (root / "data" / "external" / "margins_sex.csv").write_text("sex,target\nfemale,1000\nmale,960\nother,400\n")
+    v = yaml.safe_load((root / "report" / "_variables.yml").read_text(encoding="utf-8"))
+    v["count"]["sex"] = {"female": "10", "male": "8", "other": "2"}
+    (root / "report" / "_variables.yml").write_text(yaml.safe_dump(v), encoding="utf-8")
+    rep = run.attack(root)
+    assert rep.info["weights"]["solved"] == 2 and rep.count("weights.mix_solved") == 1
+
+
 def test_share_bounds_are_exact():
     # 43.33% of 90 allows exactly 39; 0.30% of 335 exactly 1; 50.00% of an unknown base is open
     st = structure.Structure({"q": structure.Question("q", "multi", ["a"])})
