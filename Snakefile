@@ -23,7 +23,7 @@ os.environ["BELMIG_ROOT"] = str(ROOT)
 os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
 os.environ["NBFORMAT_VALIDATOR"] = "fastjsonschema"  # jsonschema's import alone takes seconds
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
-from belmig.config import validate_config  # noqa: E402
+from belmig.core.config import validate_config  # noqa: E402
 
 # A misspelled or missing key is an error before any rule runs. (Same JSON Schema as
 # snakemake.utils.validate, checked with fastjsonschema: importing jsonschema takes seconds.)

@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from belmig import codebook as cbm
+from belmig.core import codebook as cbm
 from belmig import estimate, weight
-from belmig.codebook import Codebook, multi_column
+from belmig.core.codebook import Codebook, multi_column
 
 ROOT = Path(__file__).resolve().parents[1]
 MUNICIPALITY = ROOT / "data" / "external" / "margins_municipality_2022-11.csv"

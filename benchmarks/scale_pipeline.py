@@ -13,7 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from belmig import clean, codebook, coding, config, estimate, ingest, paths, weight
+from belmig import clean, coding, estimate, ingest, weight
+from belmig.core import codebook, config, paths
 
 
 def main(export: Path) -> dict:

@@ -1,4 +1,4 @@
-from belmig.schema import load_yaml
+from belmig.core.schema import load_yaml
 
 CHART_TITLES = {f"{c['number']:02d}": c["title_en"] for c in load_yaml(CODEBOOK)["charts"]}
 

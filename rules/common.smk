@@ -12,6 +12,6 @@ CODEBOOK = "config/codebook.yaml"
 def nb_cmd(stage, params):
     """Shell command that executes notebooks/<stage>.ipynb with the given parameters."""
     return (
-        f"python -m belmig.nbrun {NB}/{stage}.ipynb {EXE}/{stage}.ipynb {EXE}/{stage}.html "
+        f"python -m belmig.core.nbrun {NB}/{stage}.ipynb {EXE}/{stage}.ipynb {EXE}/{stage}.html "
         f"--params {json.dumps(json.dumps(params))}"
     )

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from belmig.codebook import Codebook, Question
+from belmig.core.codebook import Codebook, Question
 
 START = dt.datetime(2022, 6, 1, 8, 0, 0)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from belmig import audit, codebook, paths
+from belmig import audit
+from belmig.core import codebook, paths
 from belmig import published as pub
-from belmig.ledger import Values
+from belmig.core.ledger import Values
 
 
 @pytest.fixture(scope="module")

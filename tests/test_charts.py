@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from belmig import codebook as codebook_mod
+from belmig.core import codebook as codebook_mod
 from belmig.charts import base, build, caption, draw, main
 from belmig.charts.strings import SUPPRESSED_MARK
-from belmig.ledger import format_value
+from belmig.core.ledger import format_value
 
 CHARTS = range(1, 19)
 MIN_CELL = 5

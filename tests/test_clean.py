@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 import exportkit as ek
-from belmig import clean, codebook, coding, config, ingest, ledger, paths
+from belmig import clean, coding, ingest
+from belmig.core import codebook, config, ledger, paths
 from belmig.clean import CleanError
 
 CB = codebook.load()

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from belmig import codebook, coding, paths
+from belmig.core import codebook, paths
+from belmig import coding
 from belmig.coding import UNCODED, CodingError
 
 CB = codebook.load()

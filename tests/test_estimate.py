@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from belmig import codebook as cbm
-from belmig import estimate, ledger, weight
-from belmig.codebook import multi_column
+from belmig.core import codebook as cbm
+from belmig import estimate, weight
+from belmig.core import ledger
+from belmig.core.codebook import multi_column
 from belmig.estimate import EstimateError
 
 ROOT = Path(__file__).resolve().parents[1]

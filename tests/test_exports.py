@@ -9,7 +9,8 @@ import pyreadstat
 import pytest
 
 import exportkit as ek
-from belmig import clean, codebook, coding, config, exports, ingest, paths, privacy
+from belmig import clean, coding, exports, ingest, privacy
+from belmig.core import codebook, config, paths
 from belmig.exports import ExportError
 
 CB = codebook.load()

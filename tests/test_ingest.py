@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 import exportkit as ek
-from belmig import clean, codebook, coding, config, ingest, paths
+from belmig import clean, coding, ingest
+from belmig.core import codebook, config, paths
 from belmig.ingest import IngestError
 
 sys.path.insert(0, str(Path(__file__).parent / "data"))

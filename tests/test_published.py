@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from belmig import codebook, paths
+from belmig.core import codebook, paths
 from belmig import published as pub
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from belmig import codebook as cbm
-from belmig import claims, paths, report_checks as rc, report_tables as rt
-from belmig.ledger import KEY_RE, Entry
+from belmig.core import codebook as cbm
+from belmig import claims, report_checks as rc, report_tables as rt
+from belmig.core import paths
+from belmig.core.ledger import KEY_RE, Entry
 
 REPORT = paths.REPORT / "report.qmd"
 ALLOWLIST = paths.REPORT / "number-allowlist.yaml"

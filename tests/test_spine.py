@@ -9,8 +9,9 @@ import nbformat
 import pytest
 import yaml
 
-from belmig import claims, codebook, config, ledger, nbrun, paths, render, valuediff
-from belmig.schema import SchemaError
+from belmig import claims, render, valuediff
+from belmig.core import codebook, config, ledger, nbrun, paths
+from belmig.core.schema import SchemaError
 
 
 # ---------------------------------------------------------------- config

@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from belmig import audit, claims, codebook, coding, config, paths, synth
+from belmig import audit, claims, coding, synth
+from belmig.core import codebook, config, paths
 from belmig import published as pub
 
 CB = codebook.load()

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from belmig import codebook as cbm
-from belmig import ledger, weight
+from belmig.core import codebook as cbm
+from belmig.core import ledger
+from belmig import weight
 from belmig.weight import MarginError, RakeError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -55,10 +55,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from belmig import atomic
+from belmig.core import atomic
 from belmig import published as pub
-from belmig.codebook import Codebook
-from belmig.ledger import Values
+from belmig.core.codebook import Codebook
+from belmig.core.ledger import Values
 
 CELL = "audit-values"
 BASES_COLUMNS = ["question", "by", "level", "figures", "consistent_bases", "chosen_base", "status", "note"]

@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from belmig import coding as coding_mod
-from belmig.codebook import Codebook, Question, multi_column
+from belmig.core.codebook import Codebook, Question, multi_column
 from belmig.ingest import other_text_column
 
 CITIZENSHIP_QUESTION = "citizen_by"

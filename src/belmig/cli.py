@@ -13,11 +13,11 @@ import json
 import sys
 from pathlib import Path
 
-from belmig import atomic, paths
+from belmig.core import atomic, paths
 
 
 def cmd_merge_ledger(a: argparse.Namespace) -> None:
-    from belmig import ledger
+    from belmig.core import ledger
 
     merged = ledger.merge(a.fragments, a.out)
     print(f"{len(merged)} values from {len(a.fragments)} stages -> {paths.rel(a.out)}")
@@ -26,7 +26,8 @@ def cmd_merge_ledger(a: argparse.Namespace) -> None:
 def cmd_export(a: argparse.Namespace) -> None:
     import pandas as pd
 
-    from belmig import codebook, exports
+    from belmig.core import codebook
+    from belmig import exports
 
     responses = pd.read_parquet(a.responses)
     weights = pd.read_parquet(a.weights) if a.weights else None
@@ -36,7 +37,8 @@ def cmd_export(a: argparse.Namespace) -> None:
 
 
 def cmd_index(a: argparse.Namespace) -> None:
-    from belmig import index, ledger
+    from belmig import index
+    from belmig.core import ledger
 
     html = index.render_index([Path(n) for n in a.notebooks], ledger.load(a.ledger))
     atomic.write_text(a.out, html)

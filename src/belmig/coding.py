@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from belmig.codebook import Codebook, Question
+from belmig.core.codebook import Codebook, Question
 
 UNCODED = "uncoded"
 CODE_SUFFIX = "code"

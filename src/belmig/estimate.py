@@ -63,8 +63,8 @@ import pandas as pd
 from scipy import special, stats
 
 from belmig import weight as wt
-from belmig.codebook import Codebook, Question, multi_column
-from belmig.ledger import format_value
+from belmig.core.codebook import Codebook, Question, multi_column
+from belmig.core.ledger import format_value
 
 TOP_BOX = 8  # "8 or higher": the top-box share the 2022 report prints for 1–10 scales
 CI_METHODS = ("logit", "beta")

@@ -37,7 +37,7 @@ from typing import Any
 import pandas as pd
 
 from belmig import privacy
-from belmig.codebook import Codebook, Question, multi_column
+from belmig.core.codebook import Codebook, Question, multi_column
 
 BASENAME = "microdata"
 # Stata allows 32-character names; readstat names the value label set of a variable after it

@@ -15,7 +15,7 @@ from typing import Mapping
 
 import nbformat
 
-from belmig.ledger import Entry
+from belmig.core.ledger import Entry
 
 
 def injected_parameters(nb: nbformat.NotebookNode) -> dict[str, object]:

@@ -47,8 +47,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from belmig import atomic
-from belmig.codebook import Codebook, Question, multi_column
+from belmig.core import atomic
+from belmig.core.codebook import Codebook, Question, multi_column
 from belmig.privacy import redact
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -898,7 +898,7 @@ def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m belmig.ingest EXPORT --out ingested.parquet``: validate and write."""
-    from belmig import codebook as cbm
+    from belmig.core import codebook as cbm
 
     ap = argparse.ArgumentParser(prog="belmig.ingest", description=__doc__.split("\n")[0])
     ap.add_argument("export", type=Path)

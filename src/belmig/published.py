@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from belmig import claims
-from belmig.codebook import Codebook
+from belmig.core.codebook import Codebook
 
 FIGURE_COLUMNS = [
     "id", "printed", "unit", "stat", "question", "option", "by", "level",

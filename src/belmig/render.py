@@ -27,8 +27,8 @@ from typing import Mapping
 
 import yaml
 
-from belmig import atomic, paths
-from belmig.ledger import Entry
+from belmig.core import atomic, paths
+from belmig.core.ledger import Entry
 
 # The one definition of a value shortcode (the lint and the value diff use it too). Any
 # non-space key matches, so a malformed key fails as "not in the ledger" instead of passing through.

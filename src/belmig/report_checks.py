@@ -30,7 +30,7 @@ import yaml
 
 from belmig.render import VAR_RE
 from belmig import claims as claims_mod
-from belmig.ledger import KEY_RE
+from belmig.core.ledger import KEY_RE
 
 DEFAULT_SOURCE = "report/report.qmd"
 
@@ -219,7 +219,7 @@ class AllowRule:
 def load_allowlist(path: Path | str | None = None) -> list[AllowRule]:
     """The rules of ``report/number-allowlist.yaml`` (``rules: [{pattern, reason}, …]``)."""
     if path is None:
-        from belmig import paths
+        from belmig.core import paths
 
         path = paths.REPORT / "number-allowlist.yaml"
     with open(path, encoding="utf-8") as fh:

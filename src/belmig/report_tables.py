@@ -39,7 +39,7 @@ DASH = "–"
 def _min_cell(min_cell: int | None) -> int:
     if min_cell is not None:
         return int(min_cell)
-    from belmig import config
+    from belmig.core import config
 
     return int(config.load()["privacy"]["min_cell"])
 

@@ -19,8 +19,9 @@ from typing import Any, Mapping
 import pandas as pd
 import yaml
 
-from belmig import paths, render, valuediff
-from belmig.ledger import Entry
+from belmig.core import paths
+from belmig import render, valuediff
+from belmig.core.ledger import Entry
 
 HEADLINE_KEYS = (
     "reasons_exit.political", "reasons_exit.economic", "reasons_lithuania.visa", "legal_status.residence_permit",
@@ -84,7 +85,8 @@ def provenance(raw_export: Path, cfg: Mapping[str, Any]) -> list[dict[str, str]]
 
 def write_generated_tables(out_dir: Path, entries: Mapping[str, Entry], used_keys: list[str], min_cell: int) -> None:
     """Appendix tables as Markdown, from the processed data (included by report.qmd)."""
-    from belmig import codebook, report_tables
+    from belmig.core import codebook
+    from belmig import report_tables
 
     p = paths.PROCESSED
     cb = codebook.load()

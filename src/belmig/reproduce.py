@@ -26,7 +26,7 @@ import pandas as pd
 
 from belmig import claims
 from belmig import published as pub
-from belmig.ledger import Values
+from belmig.core.ledger import Values
 
 CELL = "repro-values"
 COLUMNS = ["id", "printed", "comparator", "recomputed", "match", "note", "kind"]

@@ -45,9 +45,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import yaml
 
-from belmig import atomic, paths
+from belmig.core import atomic, paths
 from belmig import published as pub
-from belmig.codebook import Codebook, Question, multi_column
+from belmig.core.codebook import Codebook, Question, multi_column
 
 GENERATOR = "belmig.synth"
 STATEMENT = (
@@ -1757,8 +1757,8 @@ def build(codebook: Codebook, figures: Path, assumed: Path, bases: Path, seed: i
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m belmig.synth --out PATH [--scale-n N] [--seed S] [--figures F] [--assumed A] [--bases B]``"""
-    from belmig import codebook as codebook_mod
-    from belmig import config
+    from belmig.core import codebook as codebook_mod
+    from belmig.core import config
 
     ap = argparse.ArgumentParser(prog="python -m belmig.synth", description="Write the SYNTHETIC raw export.")
     ap.add_argument("--out", type=Path, required=True, help="CSV to write (a .meta.yaml sidecar goes next to it)")

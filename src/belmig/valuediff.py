@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from belmig import atomic, claims, paths
+from belmig.core import atomic, paths
+from belmig import claims
 from belmig.render import VAR_RE
-from belmig.ledger import Entry
+from belmig.core.ledger import Entry
 
 
 
@@ -101,7 +102,7 @@ def load_texts(path: Path) -> dict[str, str]:
 
 
 def write_diff(entries: Mapping[str, Entry], approved: Path, qmd: Path, out: Path) -> list[Change]:
-    from belmig import codebook
+    from belmig.core import codebook
 
     cb = codebook.load()
     changes = compare(_texts(entries), load_texts(approved))

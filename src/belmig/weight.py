@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from belmig.codebook import Codebook
+from belmig.core.codebook import Codebook
 
 TARGET_COLUMN = "target"
 MISSING = "(missing)"

@@ -23,7 +23,7 @@ sys.path.insert(0, str(HERE.parent))  # tests/ (exportkit)
 import pandas as pd  # noqa: E402
 
 import exportkit as ek  # noqa: E402
-from belmig import codebook as cbm  # noqa: E402
+from belmig.core import codebook as cbm  # noqa: E402
 
 N = 6
 SEED = 7

@@ -3,7 +3,7 @@
 A chart is described by a :class:`ChartSpec` in ``specs/chartNN.py``. :func:`select` turns the
 spec, the estimates table (contract "estimates.parquet" in docs/architecture.md) and the codebook
 into a :class:`ChartData`: the plotted points in drawing order, every number already formatted
-with :func:`belmig.ledger.format_value` (the text the report prints). :func:`figure` draws it:
+with :func:`belmig.core.ledger.format_value` (the text the report prints). :func:`figure` draws it:
 
 - ``kind="bars"``: horizontal bars, one per answer option, value label at the end of each bar;
   sorted by size when the codebook chart has ``sort: true`` (answers flagged ``other`` or
@@ -34,8 +34,8 @@ from matplotlib.font_manager import FontProperties
 
 from belmig.charts import theme
 from belmig.charts.strings import SUPPRESSED_MARK, t
-from belmig.codebook import Chart, Codebook, Question
-from belmig.ledger import format_value
+from belmig.core.codebook import Chart, Codebook, Question
+from belmig.core.ledger import format_value
 
 KINDS = ("bars", "scale")
 REQUIRED_COLUMNS = (

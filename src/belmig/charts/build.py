@@ -15,10 +15,10 @@ import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
-from belmig import atomic
+from belmig.core import atomic
 from belmig.charts import base, specs, theme
 from belmig.charts.strings import LANGS, t
-from belmig.codebook import Codebook
+from belmig.core.codebook import Codebook
 
 
 def _check_lang(lang: str) -> None:

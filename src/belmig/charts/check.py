@@ -8,7 +8,7 @@ from typing import Mapping
 
 import pandas as pd
 
-from belmig.ledger import Entry
+from belmig.core.ledger import Entry
 
 
 def check_against_ledger(records: list[Path], entries: Mapping[str, Entry]) -> pd.DataFrame:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from belmig import codebook as codebook_mod
-from belmig import paths
+from belmig.core import codebook as codebook_mod
+from belmig.core import paths
 
 
 def parser() -> argparse.ArgumentParser:

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 # The root can be overridden (tests run the DAG in a temporary copy).
-ROOT = Path(os.environ.get("BELMIG_ROOT", Path(__file__).resolve().parents[2])).resolve()
+ROOT = Path(os.environ.get("BELMIG_ROOT", Path(__file__).resolve().parents[3])).resolve()  # src/belmig/core/paths.py
 
 CONFIG_DIR = ROOT / "config"
 CONFIG = CONFIG_DIR / "config.yaml"

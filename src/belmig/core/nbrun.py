@@ -1,6 +1,6 @@
 """Execute a stage notebook with papermill, then render it to HTML for reviewers.
 
-    python -m belmig.nbrun notebooks/03_clean.ipynb notebooks/executed/03_clean.ipynb \
+    python -m belmig.core.nbrun notebooks/03_clean.ipynb notebooks/executed/03_clean.ipynb \
         --params '{"ingested": "data/processed/ingested.parquet", ...}'
 
 The executed notebook keeps its injected-parameters cell (with a fixed cell id, so links and
@@ -23,7 +23,7 @@ sys.modules.setdefault("rfc3987_syntax", None)
 
 import nbformat  # noqa: E402
 
-from belmig import paths
+from belmig.core import paths
 
 INJECTED_ID = "injected-parameters"
 _VOLATILE_NB_META = ("start_time", "end_time", "duration", "exception", "input_path", "output_path", "environment_variables", "version")

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 
-from belmig import paths
-from belmig.schema import load_yaml, validate
+from belmig.core import paths
+from belmig.core.schema import load_yaml, validate
 
 
 def validate_config(cfg: dict[str, Any], source: str = "config/config.yaml") -> dict[str, Any]:

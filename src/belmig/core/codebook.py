@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 
-from belmig import paths
-from belmig.schema import load_yaml, validate
+from belmig.core import paths
+from belmig.core.schema import load_yaml, validate
 
 CHOICE_TYPES = ("single", "multi")
 

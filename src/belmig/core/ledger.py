@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from belmig import atomic
+from belmig.core import atomic
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 KINDS = ("pct", "mean", "count", "int", "float", "pvalue", "text")
