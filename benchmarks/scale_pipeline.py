@@ -13,7 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from belmig import clean, coding, estimate, ingest, weight
+from belmig import clean, estimate, ingest, weight
+from belmig.clean import coding
 from belmig.core import codebook, config, paths
 
 

@@ -1,13 +1,13 @@
-"""belmig.audit: GRIM-style base inference, base choice, conflicts and cross-checks."""
+"""belmig.integrity.audit: GRIM-style base inference, base choice, conflicts and cross-checks."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from belmig import audit
+from belmig.integrity import audit
 from belmig.core import codebook, paths
-from belmig import published as pub
+from belmig.integrity import published as pub
 from belmig.core.ledger import Values
 
 

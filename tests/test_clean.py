@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 import exportkit as ek
-from belmig import clean, coding, ingest
+from belmig import clean, ingest
+from belmig.clean import coding
 from belmig.core import codebook, config, ledger, paths
 from belmig.clean import CleanError
 
@@ -227,7 +228,8 @@ def test_ledger_values(result):
 
 def test_synthetic_export_cleans_to_335(tmp_path, rules):
     """The project's synthetic export: exactly 335 analysed, each noise kind removed by its step."""
-    from belmig import audit, published, synth
+    from belmig.integrity import audit, published
+    from belmig import synth
 
     figs = published.read_figures(paths.PUBLISHED_FIGURES, CB)
     assumed = published.read_assumed(paths.ASSUMED_FIGURES, CB)

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from belmig.core import codebook, paths
-from belmig import coding
-from belmig.coding import UNCODED, CodingError
+from belmig.clean import coding
+from belmig.clean.coding import UNCODED, CodingError
 
 CB = codebook.load()
 KEYWORDS = paths.CODING_DIR / "keywords.yaml"

@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 import exportkit as ek
-from belmig import clean, coding, ingest
+from belmig import clean, ingest
+from belmig.clean import coding
 from belmig.core import codebook, config, paths
 from belmig.ingest import IngestError
 

@@ -1,4 +1,4 @@
-"""belmig.published: printed strings, comparator tolerances, and validation of the three tables."""
+"""belmig.integrity.published: printed strings, comparator tolerances, and validation of the three tables."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fractions import Fraction
 import pytest
 
 from belmig.core import codebook, paths
-from belmig import published as pub
+from belmig.integrity import published as pub
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from belmig.core import codebook as cbm
-from belmig import claims, report_checks as rc, report_tables as rt
+from belmig.report import claims, checks as rc, tables as rt
 from belmig.core import paths
 from belmig.core.ledger import KEY_RE, Entry
 
@@ -258,7 +258,7 @@ def test_every_claim_in_the_real_report_parses_and_uses_ledger_keys(report_text,
 
 def test_the_value_diff_sees_every_claim(report_text):
     """Every key of every claim guard is attributed to the claim's line in the value diff."""
-    from belmig import claims, valuediff
+    from belmig.report import claims, valuediff
 
     use = valuediff.usages(report_text)
     found = rc.find_claims(report_text)
@@ -270,7 +270,7 @@ def test_the_value_diff_sees_every_claim(report_text):
 
 def _published_values(cb) -> dict[str, float]:
     """Ledger-style values from the printed figures and our assumptions (no pipeline run)."""
-    from belmig import published as pub
+    from belmig.integrity import published as pub
 
     vals: dict[str, float] = {}
     figs = pub.read_figures(paths.PUBLISHED_FIGURES, cb)

@@ -1,13 +1,13 @@
-"""belmig.reproduce: published figures against recomputed values, and statements."""
+"""belmig.integrity.reproduce: published figures against recomputed values, and statements."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from belmig import audit, reproduce
+from belmig.integrity import audit, reproduce
 from belmig.core import codebook, paths
-from belmig import published as pub
+from belmig.integrity import published as pub
 from belmig.core.ledger import Values
 
 

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 import yaml
 
-from belmig import claims, render, valuediff
+from belmig.report import claims, render, valuediff
 from belmig.core import codebook, config, ledger, nbrun, paths
 from belmig.core.schema import SchemaError
 

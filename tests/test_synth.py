@@ -16,9 +16,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from belmig import audit, claims, coding, synth
+from belmig.integrity import audit
+from belmig.report import claims
+from belmig.clean import coding
+from belmig import synth
 from belmig.core import codebook, config, paths
-from belmig import published as pub
+from belmig.integrity import published as pub
 
 CB = codebook.load()
 SEED = 20220903

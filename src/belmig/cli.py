@@ -27,17 +27,17 @@ def cmd_export(a: argparse.Namespace) -> None:
     import pandas as pd
 
     from belmig.core import codebook
-    from belmig import exports
+    from belmig.release import microdata
 
     responses = pd.read_parquet(a.responses)
     weights = pd.read_parquet(a.weights) if a.weights else None
-    written = exports.write_release(responses, weights, codebook.load(), json.loads(a.privacy), a.out_dir)
+    written = microdata.write_release(responses, weights, codebook.load(), json.loads(a.privacy), a.out_dir)
     for p in written:
         print(p)
 
 
 def cmd_index(a: argparse.Namespace) -> None:
-    from belmig import index
+    from belmig.report import index
     from belmig.core import ledger
 
     html = index.render_index([Path(n) for n in a.notebooks], ledger.load(a.ledger))
@@ -46,7 +46,7 @@ def cmd_index(a: argparse.Namespace) -> None:
 
 
 def cmd_approve(a: argparse.Namespace) -> None:
-    from belmig import valuediff
+    from belmig.report import valuediff
 
     valuediff.approve()
     print(f"approved: {paths.rel(paths.LEDGER)} -> {paths.rel(paths.APPROVED_LEDGER)} (commit it)")

@@ -46,7 +46,7 @@ import pyarrow.csv as pa_csv
 import yaml
 
 from belmig.core import atomic, paths
-from belmig import published as pub
+from belmig.integrity import published as pub
 from belmig.core.codebook import Codebook, Question, multi_column
 
 GENERATOR = "belmig.synth"
@@ -407,7 +407,7 @@ def share(k: int, n: int) -> Fraction:
 
 
 def satisfies(value: Fraction | float, printed: str, comparator: str) -> bool:
-    """Does a true value reproduce a printed figure? (the report's reading, belmig.published)"""
+    """Does a true value reproduce a printed figure? (the report's reading, belmig.integrity.published)"""
     return pub.comparator_holds(value, printed, comparator)
 
 

@@ -9,12 +9,12 @@ Values are looked up by ledger key (``docs/architecture.md``):
 - a share within some levels of the same question (``by`` == ``question``, e.g. NGO users among
   all programme users): ``100 * pct.<q>.<opt> / sum(pct.<q>.<level>)``.
 
-Whether a recomputed value matches is decided by :func:`belmig.published.comparator_holds`:
+Whether a recomputed value matches is decided by :func:`belmig.integrity.published.comparator_holds`:
 "=" and "only" mean equal at the printed precision (within half a unit of the last printed digit,
 ends included); "about" within 3 percentage points; "almost" below the printed value by less than
 3 points; "more_than" strictly above; "slightly_more_than" above by at most 1 point.
 
-Statements (``statements.csv``) are evaluated with :func:`belmig.claims.evaluate`. A key missing
+Statements (``statements.csv``) are evaluated with :func:`belmig.report.claims.evaluate`. A key missing
 from the values makes the row fail with a note saying which key; nothing is filled in silently.
 """
 
@@ -24,8 +24,8 @@ from typing import Mapping
 
 import pandas as pd
 
-from belmig import claims
-from belmig import published as pub
+from belmig.report import claims
+from belmig.integrity import published as pub
 from belmig.core.ledger import Values
 
 CELL = "repro-values"

@@ -8,7 +8,7 @@ so and names them precisely (line, sentence, number or condition, values):
 * :func:`lint_numbers` — digits typed into the prose that are not allowed by the allowlist
   (``report/number-allowlist.yaml``: years, chart numbers, dates, scale ends …);
 * :func:`check_claims` — every ``[text]{.claim when="condition"}`` span evaluated on ledger
-  values with :func:`belmig.claims.evaluate`;
+  values with :func:`belmig.report.claims.evaluate`;
 * :func:`missing_keys` — keys the report uses that the ledger does not hold;
 * :func:`key_grammar_problems` — keys that cannot be ledger keys (wrong family, unknown
   question or option of the codebook), found before any data exists;
@@ -28,8 +28,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import yaml
 
-from belmig.render import VAR_RE
-from belmig import claims as claims_mod
+from belmig.report.render import VAR_RE
+from belmig.report import claims as claims_mod
 from belmig.core.ledger import KEY_RE
 
 DEFAULT_SOURCE = "report/report.qmd"
@@ -394,7 +394,7 @@ _SCALE_OPTS = {f"v{i}" for i in range(1, 11)} | {"ge8"}
 # Families whose segments are chosen by the stage that records them (cleaning steps, published
 # figure ids, external statistics, audit results, per-stage counters).
 _FREE_FAMILIES = {"flow", "pub", "ext", "audit", "ingest", "charts"}
-_REPRO_STATS = {"figures", "matched", "statements", "statements_held"}  # belmig.reproduce.to_values
+_REPRO_STATS = {"figures", "matched", "statements", "statements_held"}  # belmig.integrity.reproduce.to_values
 _WEIGHT_STATS = {"deff", "n_eff", "efficiency", "min", "max", "iterations"}
 
 

@@ -56,7 +56,7 @@ from pathlib import Path
 import pandas as pd
 
 from belmig.core import atomic
-from belmig import published as pub
+from belmig.integrity import published as pub
 from belmig.core.codebook import Codebook
 from belmig.core.ledger import Values
 

@@ -5,7 +5,7 @@ Three hand-transcribed tables live in ``data/published/`` (see ``docs/architectu
 - ``figures.csv``: every number the 2022 report prints, exactly as printed ("18.70", "31,280",
   "a quarter"), mapped to codebook question/option keys;
 - ``statements.csv``: qualitative claims of the report with a machine-checkable condition in
-  the syntax of :mod:`belmig.claims`;
+  the syntax of :mod:`belmig.report.claims`;
 - ``assumed.csv``: values the report does not print but synthetic data needs (OUR assumptions).
 
 Readers validate and raise :class:`PublishedError` naming file, data row (1-based, header not
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from belmig import claims
+from belmig.report import claims
 from belmig.core.codebook import Codebook
 
 FIGURE_COLUMNS = [

@@ -29,7 +29,7 @@ empty dataset.
 
 ``responses`` has ``resp_id`` ("r0001"… in submission order) and per question: single →
 ``category`` with the codebook keys in codebook order; multi → nullable boolean ``q__key``;
-scale → ``Int64``; open answers → ``q__code`` (see :mod:`belmig.coding`); no free text.
+scale → ``Int64``; open answers → ``q__code`` (see :mod:`belmig.clean.coding`); no free text.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from belmig import coding as coding_mod
+from belmig.clean import coding as coding_mod
 from belmig.core.codebook import Codebook, Question, multi_column
 from belmig.ingest import other_text_column
 

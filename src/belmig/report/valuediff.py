@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Mapping
 
 from belmig.core import atomic, paths
-from belmig import claims
-from belmig.render import VAR_RE
+from belmig.report import claims
+from belmig.report.render import VAR_RE
 from belmig.core.ledger import Entry
 
 
@@ -41,7 +41,7 @@ def compare(current: Mapping[str, str], approved: Mapping[str, str]) -> list[Cha
 
 def usages(qmd_text: str) -> dict[str, list[str]]:
     """key -> lines of the report ("line N: sentence…") that print it or use it in a claim guard."""
-    from belmig.report_checks import find_claims
+    from belmig.report.checks import find_claims
 
     claim_keys: dict[int, set[str]] = {}
     for c in find_claims(qmd_text):

@@ -20,7 +20,7 @@ import pandas as pd
 import yaml
 
 from belmig.core import paths
-from belmig import render, valuediff
+from belmig.report import render, valuediff
 from belmig.core.ledger import Entry
 
 HEADLINE_KEYS = (
@@ -41,16 +41,16 @@ def numeric_values(entries: Mapping[str, Entry]) -> dict[str, float]:
 
 def check(qmd: Path, entries: Mapping[str, Entry], allowlist: Path, report_cfg: Mapping[str, Any]) -> list[str]:
     """Run the number lint and the claim guards; raise ReportCheckError listing every problem."""
-    from belmig import report_checks
+    from belmig.report import checks
 
     text = qmd.read_text(encoding="utf-8")
     problems: list[str] = []
-    problems += [str(p) for p in report_checks.missing_keys(text, set(entries))]
+    problems += [str(p) for p in checks.missing_keys(text, set(entries))]
     if report_cfg["lint_numbers"]:
         allow = yaml.safe_load(allowlist.read_text(encoding="utf-8"))
-        problems += [str(p) for p in report_checks.lint_numbers(text, allow)]
+        problems += [str(p) for p in checks.lint_numbers(text, allow)]
     if report_cfg["enforce_claims"]:
-        problems += [str(p) for p in report_checks.check_claims(text, numeric_values(entries))]
+        problems += [str(p) for p in checks.check_claims(text, numeric_values(entries))]
     if problems:
         raise ReportCheckError(f"{paths.rel(qmd)}: {len(problems)} problem(s):\n" + "\n".join(problems))
     return problems
@@ -86,32 +86,32 @@ def provenance(raw_export: Path, cfg: Mapping[str, Any]) -> list[dict[str, str]]
 def write_generated_tables(out_dir: Path, entries: Mapping[str, Entry], used_keys: list[str], min_cell: int) -> None:
     """Appendix tables as Markdown, from the processed data (included by report.qmd)."""
     from belmig.core import codebook
-    from belmig import report_tables
+    from belmig.report import tables
 
     p = paths.PROCESSED
     cb = codebook.load()
     summary = json.loads((p / "weighting_summary.json").read_text(encoding="utf-8"))
     est = pd.read_parquet(p / "estimates.parquet")
-    tables = {
-        "cleaning_flow.md": report_tables.cleaning_flow_md(pd.read_csv(p / "cleaning_flow.csv")),
-        "weighting.md": report_tables.weighting_md(pd.read_csv(p / "weighting_diagnostics.csv"), summary, min_cell=min_cell),
-        "audit.md": report_tables.audit_md(pd.read_csv(p / "audit_bases.csv", keep_default_na=False),
+    generated = {
+        "cleaning_flow.md": tables.cleaning_flow_md(pd.read_csv(p / "cleaning_flow.csv")),
+        "weighting.md": tables.weighting_md(pd.read_csv(p / "weighting_diagnostics.csv"), summary, min_cell=min_cell),
+        "audit.md": tables.audit_md(pd.read_csv(p / "audit_bases.csv", keep_default_na=False),
                                            pd.read_csv(p / "audit_groups.csv", keep_default_na=False), min_cell=min_cell),
-        "reproduction.md": report_tables.reproduction_md(pd.read_csv(p / "reproduction.csv", dtype={"printed": str, "recomputed": str}, keep_default_na=False)),
-        "weighted_vs_unweighted.md": report_tables.weighted_vs_unweighted_md(est, cb, list(HEADLINE_KEYS), min_cell=min_cell),
-        "values.md": report_tables.values_md(entries, used_keys, min_cell=min_cell),
+        "reproduction.md": tables.reproduction_md(pd.read_csv(p / "reproduction.csv", dtype={"printed": str, "recomputed": str}, keep_default_na=False)),
+        "weighted_vs_unweighted.md": tables.weighted_vs_unweighted_md(est, cb, list(HEADLINE_KEYS), min_cell=min_cell),
+        "values.md": tables.values_md(entries, used_keys, min_cell=min_cell),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name, md in tables.items():
+    for name, md in generated.items():
         render._atomic_write(out_dir / name, md if md.endswith("\n") else md + "\n")
 
 
 def build(qmd: Path, entries: Mapping[str, Entry], raw_export: Path, cfg: Mapping[str, Any],
           out_pdf: Path, out_html: Path, out_docx: Path | None) -> tuple[str, ...]:
-    from belmig import report_checks
+    from belmig.report import checks
 
     text = qmd.read_text(encoding="utf-8")
-    used = report_checks.used_keys(text)
+    used = checks.used_keys(text)
     write_generated_tables(qmd.parent / "_generated", entries, used, cfg["privacy"]["min_cell"])
     render.write_quarto_variables(entries, qmd.parent / "_variables.yml")
     valuediff.write_diff(entries, paths.APPROVED_LEDGER, qmd, paths.PROCESSED / "ledger_diff.md")
