@@ -14,7 +14,7 @@ import exportkit as ek
 from belmig import clean, ingest
 from belmig.clean import coding
 from belmig.core import codebook, config, paths
-from belmig.ingest import IngestError
+from belmig.ingest import IngestError, csv_fast
 
 sys.path.insert(0, str(Path(__file__).parent / "data"))
 import make_malformed as mm  # noqa: E402
@@ -235,7 +235,7 @@ def test_corpus_matches_its_generator(tmp_path):
 
 
 def _outcome(path: Path, monkeypatch, fast: bool):
-    monkeypatch.setattr(ingest, "FAST_CSV", fast)
+    monkeypatch.setattr(csv_fast, "FAST_CSV", fast)
     try:
         return "ok", ingest.read_export(path, CB)
     except IngestError as e:
@@ -263,7 +263,7 @@ def test_csv_readers_agree_on_the_corpus(case, monkeypatch):
 
 def test_well_formed_csv_takes_the_fast_path(files):
     for key in ("csv", "csv_bom_semicolon_crlf"):
-        raw = ingest._read_csv_fast(files[key], CB)
+        raw = csv_fast._read_csv_fast(files[key], CB)
         assert raw.nrows == N and raw.rows is None
 
 
@@ -314,7 +314,7 @@ def test_csv_readers_agree_on_quoted_free_text(export_df, tmp_path, monkeypatch)
     ek.set_answer(df, CB, 3, q.id, '"""')
     ek.set_answer(df, CB, 4, q.id, "строка,\r\nещё; строка")
     assert _assert_readers_agree(ek.write_csv(df, tmp_path / "quoted.csv"), monkeypatch) == "ok"
-    ingest._read_csv_fast(tmp_path / "quoted.csv", CB)  # well formed: no fallback
+    csv_fast._read_csv_fast(tmp_path / "quoted.csv", CB)  # well formed: no fallback
 
 
 def test_csv_readers_agree_on_the_field_size_limit(export_df, tmp_path, monkeypatch):
