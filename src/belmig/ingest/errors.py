@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from belmig.privacy import redact
+from belmig.privacy.redaction import redact
 
 
 class IngestError(ValueError):

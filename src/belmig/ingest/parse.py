@@ -12,7 +12,7 @@ from belmig.core.codebook import Question, multi_column
 from belmig.ingest.errors import IngestError, _Problem
 from belmig.ingest.labels import _Labels
 from belmig.ingest.raw import TIMESTAMP_FORMAT, _Raw
-from belmig.privacy import redact
+from belmig.privacy.redaction import redact
 
 _TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 _INT_RE = re.compile(r"^[+-]?\d+$")

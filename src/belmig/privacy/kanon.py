@@ -1,17 +1,5 @@
-"""Protecting the respondents: redaction of free text, small-cell suppression, k-anonymity.
-
-The respondents fled political persecution; every public output is treated as published to an
-adversary who knows some respondents' background (age group, sex, municipality, arrival year,
-legal status) and wants to find their answers.
-
-* :func:`redact` replaces contact details (e-mail addresses, phone numbers, @handles, URLs) in
-  free text by ``[removed]``. Ingestion applies it to every free-text answer.
-* :func:`suppress_small_cells` blanks the counts (and any derived columns) of table cells with
-  fewer than ``min_cell`` respondents.
-* :func:`k_anonymize` makes microdata k-anonymous on the quasi-identifiers, first by recoding
-  (merging rare categories; the combination of merges that loses the least information), then
-  by local suppression (blanking quasi-identifier values of the records still in too small
-  equivalence classes). :func:`check_k_anonymity` verifies it.
+"""k-anonymity of the released microdata: recoding, local suppression, the check, and the
+weights released next to it.
 
 Equivalence classes follow the usual convention for locally suppressed data (as in sdcMicro):
 a missing quasi-identifier value matches any value, so the class of a record is the set of
@@ -21,91 +9,11 @@ records that agree with it on every quasi-identifier where both are known.
 from __future__ import annotations
 
 import itertools
-import re
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
-
-REMOVED = "[removed]"
-
-_URL = re.compile(
-    r"(?:https?://|www\.)\S+"
-    r"|\b(?:t\.me|telegram\.me|vk\.com|instagram\.com|facebook\.com|fb\.com|linkedin\.com)/\S*"
-    r"|\b[a-z0-9][a-z0-9.-]*\.(?:com|org|net|by|lt|ru|ua|pl|eu|io|me|info|de|uk)(?:/\S*)?(?![\w.])",
-    re.IGNORECASE,
-)
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_]{3,}")
-# A run of digits with the separators people type in phone numbers; its digit count decides.
-_PHONE = re.compile(r"(?<![\w+])\+?\(?\d[\d\s().\-]{4,}\d(?!\w)")
-
-
-_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(?!\d)|\d{1,2}[./]\d{1,2}[./]\d{2,4}(?!\d)")
-
-
-def _phone(m: re.Match) -> str:
-    s = m.group(0)
-    if _DATE.match(s):  # "2022-06-01 10", "01.06.2022 10": a date and time, not a phone number
-        return s
-    digits = sum(ch.isdigit() for ch in s)
-    # International (+...) numbers from 7 digits, anything else from 9 digits
-    # (Lithuanian mobiles "8 612 34567" have 9; years like "2020-2022" have 8).
-    if digits >= (7 if s.startswith("+") else 9):
-        return REMOVED
-    return s
-
-
-def redact(text: str) -> str:
-    """Replace e-mail addresses, URLs, @handles and phone numbers in `text` by ``[removed]``."""
-    if not isinstance(text, str):
-        raise TypeError(f"redact() needs a str, got {type(text).__name__}")
-    out = _EMAIL.sub(REMOVED, text)
-    out = _URL.sub(REMOVED, out)
-    out = _HANDLE.sub(REMOVED, out)
-    out = _PHONE.sub(_phone, out)
-    return out
-
-
-# --------------------------------------------------------------------------- small cells
-
-
-def suppress_small_cells(
-    table: pd.DataFrame, count_col: str, min_cell: int, blank: Sequence[str] = ()
-) -> tuple[pd.DataFrame, int]:
-    """Mark and blank table cells with 0 < count < `min_cell`.
-
-    Returns a copy of `table` with a boolean column ``suppressed`` and `count_col` plus every
-    column in `blank` (percentages, intervals … derived from the count) set to NA on the
-    suppressed rows, and the number of suppressed rows. Zero counts are not suppressed (they
-    identify nobody). Complementary suppression (a blanked cell recoverable from a total) is
-    the caller's responsibility.
-    """
-    if count_col not in table.columns:
-        raise KeyError(f"suppress_small_cells: no count column {count_col!r} in {list(table.columns)}")
-    missing = [c for c in blank if c not in table.columns]
-    if missing:
-        raise KeyError(f"suppress_small_cells: columns to blank {missing} not in the table")
-    if min_cell < 1:
-        raise ValueError(f"suppress_small_cells: min_cell must be >= 1, got {min_cell}")
-    out = table.copy()
-    counts = pd.to_numeric(out[count_col])
-    small = (counts > 0) & (counts < min_cell)
-    small = small.fillna(False).astype(bool)
-    out["suppressed"] = small
-    for col in (count_col, *blank):
-        if not small.any():
-            break
-        if out[col].dtype.kind in "iub":
-            out[col] = out[col].astype("Int64" if out[col].dtype.kind != "b" else "boolean")
-        elif out[col].dtype.kind == "f":
-            out[col] = out[col].astype("Float64")
-        out.loc[small, col] = pd.NA
-    return out, int(small.sum())
-
-
-# --------------------------------------------------------------------------- k-anonymity
 
 
 def _codes(df: pd.DataFrame, qis: Sequence[str]) -> np.ndarray:
