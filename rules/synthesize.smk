@@ -1,3 +1,7 @@
+# The synthesizer's code and texts: editing any of them regenerates the export.
+SYNTH_CODE = sorted(str(p) for p in Path("src/belmig/synth").iterdir() if p.suffix in (".py", ".yaml"))
+
+
 rule synthesize_export:
     """The SYNTHETIC raw export, generated from the published figures (default raw_export)."""
     input:
@@ -5,7 +9,7 @@ rule synthesize_export:
         figures="data/published/figures.csv",
         assumed="data/published/assumed.csv",
         bases=f"{PROC}/audit_bases.csv",
-        code="src/belmig/synth.py",
+        code=SYNTH_CODE,
     output:
         export="data/raw/synthetic_export.csv",
         meta="data/raw/synthetic_export.csv.meta.yaml",

@@ -354,7 +354,7 @@ def test_export_reads_and_cleans_back_to_the_respondents(tmp_path, export, resp)
 # ------------------------------------------------------------------------ free texts
 def test_text_bank_codes_as_filed_by_the_keyword_dictionary():
     rules = coding.load_rules(paths.CODING_DIR / "keywords.yaml", paths.CODING_DIR / "manual.csv", CB)
-    wrong = [(q, code, t, rules.code_one(q, t)) for q, bank in synth.TEXT_BANK.items()
+    wrong = [(q, code, t, rules.code_one(q, t)) for q, bank in synth.texts.load().bank.items()
              for code, texts in bank.items() for t in texts if rules.code_one(q, t) != code]
     assert wrong == []
 
@@ -362,7 +362,7 @@ def test_text_bank_codes_as_filed_by_the_keyword_dictionary():
 def test_genuine_texts_carry_no_test_marker(rows):
     markers = config.load()["cleaning"]["test_markers"]
     pattern = re.compile("|".join(re.escape(m) for m in markers))  # anywhere, even inside a word
-    bank = [t for b in synth.TEXT_BANK.values() for ts in b.values() for t in ts]
+    bank = [t for b in synth.texts.load().bank.values() for ts in b.values() for t in ts]
     assert not [t for t in bank if pattern.search(t.casefold())]
     gen = rows[rows["kind"] == "genuine"]
     for c in [c for c in rows.columns if c.endswith("_text") or c in ("email", "contact")]:
