@@ -28,7 +28,8 @@ import pandas as pd
 
 from belmig.core import codebook as cbm
 from belmig import estimate, weight
-from belmig.core.codebook import Codebook, multi_column
+from belmig.core.codebook import Codebook
+from belmig.core.keys import multi_column
 
 ROOT = Path(__file__).resolve().parents[1]
 MUNICIPALITY = ROOT / "data" / "external" / "margins_municipality_2022-11.csv"

@@ -108,7 +108,7 @@ def test_keyword_file_errors(tmp_path, edit, message):
 
 
 def _texts(rows: list[dict]) -> pd.DataFrame:
-    cols = ["response_id"] + [coding.text_column(q) for q in coding.codable_questions(CB)]
+    cols = ["response_id"] + [coding.open_answer_column(q) for q in coding.codable_questions(CB)]
     df = pd.DataFrame(rows).reindex(columns=cols)
     return df.astype({c: "str" for c in cols})
 

@@ -15,7 +15,7 @@ import pytest
 from belmig.core import codebook as cbm
 from belmig import estimate, weight
 from belmig.core import ledger
-from belmig.core.codebook import multi_column
+from belmig.core.keys import multi_column
 from belmig.estimate import EstimateError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,7 +13,7 @@ import yaml
 import exportkit as ek
 from belmig import clean, ingest
 from belmig.clean import coding
-from belmig.core import codebook, config, paths
+from belmig.core import codebook, config, keys, paths
 from belmig.ingest import IngestError, csv_fast
 
 sys.path.insert(0, str(Path(__file__).parent / "data"))
@@ -64,7 +64,7 @@ def test_contract_columns_and_types(ingested):
         elif q.type == "text":
             assert df[q.id].dtype == "str"
         if q.other_column:
-            assert df[ingest.other_text_column(q.id)].dtype == "str"
+            assert df[keys.other_text_column(q.id)].dtype == "str"
 
 
 def test_values_match_the_export(export_df, ingested):

@@ -11,7 +11,8 @@ import pytest
 from belmig.core import codebook as cbm
 from belmig.report import claims, checks as rc, tables as rt
 from belmig.core import paths
-from belmig.core.ledger import KEY_RE, Entry
+from belmig.core.keys import KEY_RE
+from belmig.core.ledger import Entry
 
 REPORT = paths.REPORT / "report.qmd"
 ALLOWLIST = paths.REPORT / "number-allowlist.yaml"

@@ -286,7 +286,7 @@ def _clean_steps(rows: pd.DataFrame) -> pd.Series:
     """The cleaning rules of the brief, applied in order to the submissions; the step removing each."""
     cfg = config.load()["cleaning"]
     texts = [c for c in rows.columns if c.endswith("__text") or c.endswith("__other_text")]
-    answers = synth.answer_columns(CB) + texts
+    answers = synth.closed_answer_columns(CB) + texts
     step = pd.Series("kept", index=rows.index, dtype=object)
     keep = pd.Series(True, index=rows.index)
 

@@ -63,7 +63,9 @@ import pandas as pd
 from scipy import special, stats
 
 from belmig import weight as wt
-from belmig.core.codebook import Codebook, Question, multi_column
+from belmig.core.codebook import Codebook, Question
+from belmig.core import keys
+from belmig.core.keys import multi_column
 from belmig.core.ledger import format_value
 
 TOP_BOX = 8  # "8 or higher": the top-box share the 2022 report prints for 1–10 scales
@@ -631,26 +633,26 @@ def to_values(estimates: pd.DataFrame, vals) -> None:
         q, o = r.question, r.option
         ci = f"{r.ci_method} {format_value(r.ci_low, r.stat)}–{format_value(r.ci_high, r.stat)}"
         if r.stat == "pct" and not r.weighted:
-            add(f"pct.{q}.{o}", r.estimate, "pct", f"{q} = {o}: unweighted percent of the base", r)
-            add(f"count.{q}.{o}", int(r.k), "count", f"{q} = {o}: respondents", n=int(r.n))
-            if f"n.{q}" not in vals.entries:
-                add(f"n.{q}", int(r.n), "count", f"{q}: base (asked and answered)")
+            add(keys.pct(q, o), r.estimate, "pct", f"{q} = {o}: unweighted percent of the base", r)
+            add(keys.count(q, o), int(r.k), "count", f"{q} = {o}: respondents", n=int(r.n))
+            if keys.n(q) not in vals.entries:
+                add(keys.n(q), int(r.n), "count", f"{q}: base (asked and answered)")
         elif r.stat == "pct":
-            add(f"wpct.{q}.{o}", r.estimate, "pct", f"{q} = {o}: weighted percent ({ci})", r)
-            add(f"wci.{q}.{o}", _ci_text(r.ci_low, r.ci_high, "pct"), "text", f"{q} = {o}: {r.ci_method} CI of wpct", r)
+            add(keys.wpct(q, o), r.estimate, "pct", f"{q} = {o}: weighted percent ({ci})", r)
+            add(keys.wci(q, o), _ci_text(r.ci_low, r.ci_high, "pct"), "text", f"{q} = {o}: {r.ci_method} CI of wpct", r)
         elif not r.weighted:
-            add(f"mean.{q}", r.estimate, "mean", f"{q}: unweighted mean", r)
+            add(keys.mean(q), r.estimate, "mean", f"{q}: unweighted mean", r)
         else:
-            add(f"wmean.{q}", r.estimate, "mean", f"{q}: weighted mean ({ci})", r)
-            add(f"wci_mean.{q}", _ci_text(r.ci_low, r.ci_high, "mean"), "text", f"{q}: normal CI of wmean", r)
+            add(keys.wmean(q), r.estimate, "mean", f"{q}: weighted mean ({ci})", r)
+            add(keys.wci_mean(q), _ci_text(r.ci_low, r.ci_high, "mean"), "text", f"{q}: normal CI of wmean", r)
     sub = estimates[(estimates["by"] != "") & (estimates["stat"] == "pct")]
     for r in sub[~sub["weighted"]].itertuples(index=False):
-        nkey = f"nby.{r.by}.{r.level}.{r.question}"
+        nkey = keys.nby(r.by, r.level, r.question)
         if nkey not in vals.entries:
             add(nkey, int(r.n), "count", f"{r.question}: base among {r.by} = {r.level}")
         if not r.suppressed:
-            add(f"pctby.{r.by}.{r.level}.{r.question}.{r.option}", r.estimate, "pct",
+            add(keys.pctby(r.by, r.level, r.question, r.option), r.estimate, "pct",
                 f"{r.question} = {r.option} among {r.by} = {r.level}: unweighted percent", r)  # fmt: skip
     for r in sub[sub["weighted"]].drop_duplicates(["by", "question", "option"]).itertuples(index=False):
-        add(f"pby.{r.by}.{r.question}.{r.option}", r.p_diff, "pvalue",
+        add(keys.pby(r.by, r.question, r.option), r.p_diff, "pvalue",
             f"{r.question} = {r.option} by {r.by}: p of the Rao–Scott test (weighted)", weighted=True)  # fmt: skip

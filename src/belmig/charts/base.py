@@ -34,6 +34,7 @@ from matplotlib.font_manager import FontProperties
 
 from belmig.charts import theme
 from belmig.charts.strings import SUPPRESSED_MARK, t
+from belmig.core import keys
 from belmig.core.codebook import Chart, Codebook, Question
 from belmig.core.ledger import format_value
 
@@ -158,10 +159,10 @@ def _one(rows: dict[str, list[dict[str, Any]]], option: str, what: str) -> dict[
 def _ledger_key(q: str, option: str, by: str, level: str, weighted: bool) -> str | None:
     """The ledger key under which the report prints this estimate (docs: "Ledger keys")."""
     if by:
-        return None if (weighted or option == "") else f"pctby.{by}.{level}.{q}.{option}"
+        return None if (weighted or option == "") else keys.pctby(by, level, q, option)
     if option == "":
-        return f"wmean.{q}" if weighted else f"mean.{q}"
-    return f"wpct.{q}.{option}" if weighted else f"pct.{q}.{option}"
+        return keys.wmean(q) if weighted else keys.mean(q)
+    return keys.wpct(q, option) if weighted else keys.pct(q, option)
 
 
 def _float(x: Any, what: str) -> float:

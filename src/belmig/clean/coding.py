@@ -30,9 +30,9 @@ import pandas as pd
 import yaml
 
 from belmig.core.codebook import Codebook, Question
+from belmig.core.keys import code_column, other_text_column
 
 UNCODED = "uncoded"
-CODE_SUFFIX = "code"
 _RESERVED = {UNCODED, "coded"}
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 MANUAL_COLUMNS = ["response_id", "question", "category", "note"]
@@ -42,14 +42,9 @@ class CodingError(ValueError):
     """The coding rules are malformed or do not fit the codebook / the data."""
 
 
-def code_column(question_id: str) -> str:
-    """Column of the coded open answer of a question in ``responses.parquet``."""
-    return f"{question_id}__{CODE_SUFFIX}"
-
-
-def text_column(q: Question) -> str:
+def open_answer_column(q: Question) -> str:
     """Ingested column holding the open answer that is coded for question `q`."""
-    return q.id if q.type == "text" else f"{q.id}__other_text"
+    return q.id if q.type == "text" else other_text_column(q.id)
 
 
 def codable_questions(cb: Codebook) -> list[Question]:
@@ -194,7 +189,7 @@ def code_answers(texts: pd.DataFrame, codebook: Codebook, rules: CodingRules) ->
     codes = {}
     counts = []
     for q in codable_questions(codebook):
-        col = text_column(q)
+        col = open_answer_column(q)
         if col not in texts.columns:
             raise CodingError(f"code_answers: the data has no column {col!r} (open answer of {q.id!r})")
         s = texts[col]

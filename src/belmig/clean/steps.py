@@ -45,8 +45,8 @@ import numpy as np
 import pandas as pd
 
 from belmig.clean import coding as coding_mod
-from belmig.core.codebook import Codebook, Question, multi_column
-from belmig.ingest import other_text_column
+from belmig.core.codebook import Codebook, Question
+from belmig.core.keys import code_column, multi_column, other_text_column
 
 CITIZENSHIP_QUESTION = "citizen_by"
 ARRIVAL_QUESTION = "arrival_year"
@@ -81,10 +81,11 @@ def question_columns(q: Question) -> list[str]:
 
 
 def open_text_columns(cb: Codebook) -> list[str]:
-    return [coding_mod.text_column(q) for q in coding_mod.codable_questions(cb)]
+    return [coding_mod.open_answer_column(q) for q in coding_mod.codable_questions(cb)]
 
 
-def answer_columns(cb: Codebook) -> list[str]:
+def ingested_answer_columns(cb: Codebook) -> list[str]:
+    """Ingested columns holding answers: every question's columns and its "Other" text."""
     cols = []
     for q in cb.questions:
         cols += question_columns(q)
@@ -94,7 +95,7 @@ def answer_columns(cb: Codebook) -> list[str]:
 
 
 def _check_ingested(df: pd.DataFrame, cb: Codebook, source: str) -> None:
-    need = ["row", "response_id", "duration_sec", *answer_columns(cb)]
+    need = ["row", "response_id", "duration_sec", *ingested_answer_columns(cb)]
     missing = [c for c in need if c not in df.columns]
     if missing:
         raise CleanError(f"{source}: column {missing[0]!r} is missing from the ingested data "
@@ -206,7 +207,7 @@ def completeness(df: pd.DataFrame, cb: Codebook, asked: pd.DataFrame | None = No
 
 def duplicate_flags(df: pd.DataFrame, cb: Codebook) -> pd.Series:
     """True for a submission identical (on every answer) to an earlier one."""
-    cols = answer_columns(cb)
+    cols = ingested_answer_columns(cb)
     has_answer = df[cols].notna().any(axis=1)
     key = pd.util.hash_pandas_object(pd.DataFrame({c: _object_categorical(df[c]) for c in cols}, index=df.index),
                                      index=False)
@@ -387,7 +388,7 @@ def build_responses(kept: pd.DataFrame, codes: pd.DataFrame, cb: Codebook) -> pd
         elif q.type == "number":
             cols[q.id] = kept[q.id].astype("Float64")
         if q.type == "text" or q.other_column:
-            col = coding_mod.code_column(q.id)
+            col = code_column(q.id)
             if col in cols:
                 raise CleanError(f"{cb.source}: column {col!r} of question {q.id!r} collides with an option column")
             cols[col] = codes[col].astype("str")

@@ -15,6 +15,7 @@ from typing import Any
 
 
 from belmig.core import paths
+from belmig.core.keys import multi_column
 from belmig.core.schema import load_yaml, validate
 
 CHOICE_TYPES = ("single", "multi")
@@ -109,11 +110,6 @@ class Chart:
     @property
     def id(self) -> str:
         return f"chart{self.number:02d}"
-
-
-def multi_column(question_id: str, key: str) -> str:
-    """Cleaned-data column of one option of a multiple-choice question."""
-    return f"{question_id}__{key}"
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 from belmig.core import atomic
+from belmig.core.keys import KEY_RE
 
-KEY_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 KINDS = ("pct", "mean", "count", "int", "float", "pvalue", "text")
 
 

@@ -34,14 +34,13 @@ path off.
 
 from belmig.ingest.errors import IngestError
 from belmig.ingest.raw import TIMESTAMP_FORMAT
-from belmig.ingest.read import READERS, main, other_text_column, read_export, write_ingested, write_parquet_atomic
+from belmig.ingest.read import READERS, main, read_export, write_ingested, write_parquet_atomic
 
 __all__ = [
     "READERS",
     "TIMESTAMP_FORMAT",
     "IngestError",
     "main",
-    "other_text_column",
     "read_export",
     "write_ingested",
     "write_parquet_atomic",

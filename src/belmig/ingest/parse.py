@@ -8,7 +8,8 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from belmig.core.codebook import Question, multi_column
+from belmig.core.codebook import Question
+from belmig.core.keys import multi_column
 from belmig.ingest.errors import IngestError, _Problem
 from belmig.ingest.labels import _Labels
 from belmig.ingest.raw import TIMESTAMP_FORMAT, _Raw

@@ -12,6 +12,7 @@ import yaml
 
 from belmig.core import atomic
 from belmig.core.codebook import Codebook
+from belmig.core.keys import other_text_column
 from belmig.ingest import csv_fast
 from belmig.ingest.csv_fast import _NotFast, _read_csv_fast
 from belmig.ingest.csv_records import _read_csv_records
@@ -200,11 +201,6 @@ def read_export(path: Path | str, codebook: Codebook) -> pd.DataFrame:
     df = df.reset_index(drop=True)
     df.attrs["belmig"] = {"source": path.name, "format": raw.fmt, "synthetic": raw.synthetic}
     return df
-
-
-def other_text_column(question_id: str) -> str:
-    """Ingested column holding the (redacted) free text of a question's "Other" answer."""
-    return f"{question_id}__other_text"
 
 
 def write_ingested(df: pd.DataFrame, path: Path | str) -> None:

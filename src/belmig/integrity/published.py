@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from belmig.report import claims
+from belmig.core import keys
 from belmig.core.codebook import Codebook
 
 FIGURE_COLUMNS = [
@@ -225,13 +226,13 @@ def read_statements(path: Path | str) -> pd.DataFrame:
             if not r[col]:
                 raise _err(path, i, col, r[col], "must not be empty")
         try:
-            keys = claims.names(r["condition"])
+            names = claims.names(r["condition"])
         except claims.ClaimError as exc:
             raise _err(path, i, "condition", r["condition"], str(exc)) from None
-        if not keys:
+        if not names:
             raise _err(path, i, "condition", r["condition"], "a condition must refer to at least one ledger key")
-        for k in keys:
-            if k.split(".")[0] not in ("pct", "pctby", "mean", "count", "n", "nby", "wpct", "wmean"):
+        for k in names:
+            if keys.family(k) not in ("pct", "pctby", "mean", "count", "n", "nby", "wpct", "wmean"):
                 raise _err(path, i, "condition", r["condition"], f"{k!r} is not a survey ledger key")
     return df
 

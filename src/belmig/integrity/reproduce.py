@@ -26,6 +26,7 @@ import pandas as pd
 
 from belmig.report import claims
 from belmig.integrity import published as pub
+from belmig.core import keys
 from belmig.core.ledger import Values
 
 CELL = "repro-values"
@@ -55,28 +56,28 @@ def figure_keys(fig: Mapping[str, str]) -> list[str]:
     """The ledger keys a survey figure is recomputed from (in the order they are combined)."""
     q, opts = fig["question"], fig["option"].split(pub.OPTION_SEP)
     if fig["stat"] == "mean":
-        return [f"mean.{q}"]
+        return [keys.mean(q)]
     if not fig["by"]:
-        return [f"pct.{q}.{o}" for o in opts]
+        return [keys.pct(q, o) for o in opts]
     if fig["by"] == q:
-        return [f"pct.{q}.{o}" for o in opts] + [f"pct.{q}.{lv}" for lv in fig["level"].split(pub.OPTION_SEP)]
-    return [f"pctby.{fig['by']}.{fig['level']}.{q}.{o}" for o in opts]
+        return [keys.pct(q, o) for o in opts] + [keys.pct(q, lv) for lv in fig["level"].split(pub.OPTION_SEP)]
+    return [keys.pctby(fig["by"], fig["level"], q, o) for o in opts]
 
 
 def recompute(fig: Mapping[str, str], values: Mapping[str, float]) -> float:
     """The recomputed value of one survey figure; raises KeyError naming a missing ledger key."""
     q, opts = fig["question"], fig["option"].split(pub.OPTION_SEP)
     if fig["stat"] == "mean":
-        return _get(values, f"mean.{q}")
+        return _get(values, keys.mean(q))
     if fig["by"] == q:
-        num = sum(_get(values, f"pct.{q}.{o}") for o in opts)
-        den = sum(_get(values, f"pct.{q}.{lv}") for lv in fig["level"].split(pub.OPTION_SEP))
+        num = sum(_get(values, keys.pct(q, o)) for o in opts)
+        den = sum(_get(values, keys.pct(q, lv)) for lv in fig["level"].split(pub.OPTION_SEP))
         return 100.0 * num / den if den else float("nan")
     if fig["by"]:
         if pub.OPTION_SEP in fig["level"]:
             raise ValueError(f"figure {fig['id']!r}: a subgroup over several levels has no ledger key")
-        return sum(_get(values, f"pctby.{fig['by']}.{fig['level']}.{q}.{o}") for o in opts)
-    return sum(_get(values, f"pct.{q}.{o}") for o in opts)
+        return sum(_get(values, keys.pctby(fig["by"], fig["level"], q, o)) for o in opts)
+    return sum(_get(values, keys.pct(q, o)) for o in opts)
 
 
 def _fmt(x: float, printed: str) -> str:

@@ -37,7 +37,8 @@ from typing import Any
 import pandas as pd
 
 from belmig import privacy
-from belmig.core.codebook import Codebook, Question, multi_column
+from belmig.core.codebook import Codebook, Question
+from belmig.core.keys import coded_question
 
 BASENAME = "microdata"
 # Stata allows 32-character names; readstat names the value label set of a variable after it
@@ -46,7 +47,6 @@ STATA_NAME_MAX = 32
 STATA_LABEL_MAX = 80
 MULTI_LABELS = {0: "not selected", 1: "selected"}
 PRIVACY_KEYS = ("min_cell", "k_anonymity", "quasi_identifiers")
-CODE_SUFFIX = "__code"
 
 SYNTHETIC_NOTICE = (
     "SYNTHETIC DATA - NOT REAL SURVEY RESPONSES.\n"
@@ -142,8 +142,8 @@ def _variables(release: pd.DataFrame, cb: Codebook, qi_labels: dict[str, dict[st
             out.append(dict(name=col, kind="number", values=None,
                             label="Survey weight (raked, then averaged within k-anonymous classes)"))
             continue
-        if col.endswith(CODE_SUFFIX) and col[: -len(CODE_SUFFIX)] in cb.by_id:
-            q = cb[col[: -len(CODE_SUFFIX)]]
+        if coded_question(col) in cb.by_id:
+            q = cb[coded_question(col)]
             labels = coded_labels.get(q.id)
             if labels is None:
                 raise ExportError(f"responses: no category labels for coded column {col!r} (attrs['belmig']['coded_labels'])")
@@ -193,8 +193,8 @@ def release_frame(responses: pd.DataFrame, weights: pd.DataFrame | None, codeboo
         raise ExportError("responses: resp_id missing or not unique")
     # only codebook variables go out; anything else (free text, timestamps) is refused
     _variables(responses, cb, {}, meta["coded_labels"])
-    for col in [c for c in responses.columns if c.endswith(CODE_SUFFIX)]:
-        allowed = set(meta["coded_labels"][col[: -len(CODE_SUFFIX)]])
+    for col in [c for c in responses.columns if coded_question(c) is not None]:
+        allowed = set(meta["coded_labels"][coded_question(col)])
         bad = set(responses[col].dropna().astype(str)) - allowed
         if bad:
             raise ExportError(f"responses: column {col!r} holds values that are not coded categories ({len(bad)} distinct)")

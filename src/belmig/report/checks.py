@@ -30,7 +30,8 @@ import yaml
 
 from belmig.report.render import VAR_RE
 from belmig.report import claims as claims_mod
-from belmig.core.ledger import KEY_RE
+from belmig.core.keys import KEY_RE, SHAPES
+from belmig.core.keys import parse as parse_key
 
 DEFAULT_SOURCE = "report/report.qmd"
 
@@ -388,8 +389,7 @@ def missing_keys(qmd_text: str, ledger_keys: Iterable[str], source: str = DEFAUL
     return problems
 
 
-# The key families of docs/architecture.md ("Ledger keys"): family -> number of segments
-# after the family, and what they are.
+# The survey key families and their parts: belmig.core.keys.SHAPES. Options of scale questions:
 _SCALE_OPTS = {f"v{i}" for i in range(1, 11)} | {"ge8"}
 # Families whose segments are chosen by the stage that records them (cleaning steps, published
 # figure ids, external statistics, audit results, per-stage counters).
@@ -424,7 +424,8 @@ def key_grammar_problems(keys: Iterable[str] | str, codebook: Any | None = None,
 def _key_problem(key: str, cb: Any | None) -> str | None:
     if not KEY_RE.match(key):
         return f"does not match {KEY_RE.pattern}"
-    fam, *rest = key.split(".")
+    parsed = parse_key(key)
+    fam, rest = parsed.family, list(parsed.parts)
 
     def q_ok(qid: str) -> str | None:
         if cb is None:
@@ -449,11 +450,7 @@ def _key_problem(key: str, cb: Any | None) -> str | None:
             return f"question {qid!r} has no option {opt!r}"
         return None
 
-    shapes = {
-        "pct": 2, "count": 2, "wpct": 2, "wci": 2,
-        "n": 1, "mean": 1, "wmean": 1, "wci_mean": 1,
-        "pctby": 4, "nby": 3, "pby": 3,
-    }
+    shapes = {f: len(parts) for f, parts in SHAPES.items()}
     if fam in shapes:
         if len(rest) != shapes[fam]:
             return f"{fam}.* keys have {shapes[fam]} segments after {fam!r}, this one has {len(rest)}"

@@ -29,6 +29,9 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from belmig.core.keys import family as key_family
+from belmig.core.keys import parse as parse_key
+
 SUPPRESSED = "suppressed"
 MAX_DASHES = 40  # widest relative column width in a pipe table
 DASH = "–"
@@ -428,11 +431,12 @@ def reproduction_md(repro_df: pd.DataFrame) -> str:
 
 def _parse_headline(key: str) -> tuple[str, str, str]:
     """'pct.q.opt' | 'mean.q' | 'q.opt' -> (stat, question, option)."""
-    parts = key.split(".")
-    if parts[0] in ("pct", "wpct") and len(parts) == 3:
-        return "pct", parts[1], parts[2]
-    if parts[0] in ("mean", "wmean") and len(parts) == 2:
-        return "mean", parts[1], ""
+    k = parse_key(key)
+    if k.family in ("pct", "wpct") and len(k.parts) == 2:
+        return "pct", k.parts[0], k.parts[1]
+    if k.family in ("mean", "wmean") and len(k.parts) == 1:
+        return "mean", k.parts[0], ""
+    parts = key.split(".")  # the short forms
     if len(parts) == 2:
         return "pct", parts[0], parts[1]
     if len(parts) == 1:
@@ -564,7 +568,7 @@ def values_md(
             continue
         text = _entry_get(e, "text")
         value = _entry_get(e, "value")
-        family = key.split(".")[0]
+        family = key_family(key)
         if family in ("count", "nby") and not _missing(value) and 0 < float(value) < mc:
             text = SUPPRESSED
         lo, hi = _entry_get(e, "ci_low"), _entry_get(e, "ci_high")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from belmig.core import atomic, paths
+from belmig.core import atomic, keys, paths
 from belmig.report import claims
 from belmig.report.render import VAR_RE
 from belmig.core.ledger import Entry
@@ -59,17 +59,6 @@ def usages(qmd_text: str) -> dict[str, list[str]]:
     return out
 
 
-def _question_of(key: str) -> str | None:
-    parts = key.split(".")
-    if parts[0] in ("pctby", "nby") and len(parts) >= 4:
-        return parts[3]
-    if parts[0] == "pby" and len(parts) >= 3:
-        return parts[2]
-    if parts[0] in ("pct", "wpct", "wci", "count", "n", "mean", "wmean", "wci_mean") and len(parts) >= 2:
-        return parts[1]
-    return None
-
-
 def diff_markdown(changes: list[Change], qmd_text: str, charts_by_question: Mapping[str, int]) -> str:
     if not changes:
         return "# Value diff\n\nNo value differs from the approved snapshot.\n"
@@ -85,7 +74,7 @@ def diff_markdown(changes: list[Change], qmd_text: str, charts_by_question: Mapp
     ]
     for c in changes:
         where = "<br>".join(use.get(c.key, [])) or "not printed"
-        q = _question_of(c.key)
+        q = keys.question_of(c.key)
         chart = f"Chart {charts_by_question[q]}" if q in charts_by_question else ""
         lines.append(f"| `{c.key}` | {c.old or ''} | {c.new or ''} | {c.kind} | {where.replace('|', '/')} | {chart} |")
     return "\n".join(lines) + "\n"

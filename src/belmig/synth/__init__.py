@@ -48,7 +48,7 @@ from belmig.synth.common import (
 )
 from belmig.synth.export import csv_bytes, meta_path, to_export, write_export
 from belmig.synth.respondents import generate, generate_scaled
-from belmig.synth.noise import add_noise_rows, answer_columns, fingerprint, noise_counts_for
+from belmig.synth.noise import add_noise_rows, closed_answer_columns, fingerprint, noise_counts_for
 from belmig.synth.counts import Adjustment, Cell, Targets, Unmet, figure_value, targets
 
 __all__ = [
@@ -65,9 +65,9 @@ __all__ = [
     "Targets",
     "Unmet",
     "add_noise_rows",
-    "answer_columns",
     "apportion",
     "build",
+    "closed_answer_columns",
     "csv_bytes",
     "figure_value",
     "fingerprint",

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from belmig.core.codebook import Codebook, Question
+from belmig.core.keys import code_column
 from belmig.integrity import published as pub
 from belmig.synth import texts
 from belmig.synth.common import SCALE_KEYS, SCALE_VALUES, SynthError, apportion
@@ -556,14 +557,14 @@ def _text_cells(codebook: Codebook, t: Targets, b: _Builder) -> list[Cell]:
                 base = int(round(tx.comment_rate[q.id] * pool))
                 counts = dict(zip(shares, apportion(base, list(shares.values()))))
                 for code in counts:
-                    b.src(f"{q.id}__code", by, level, code, "synth texts.yaml plan")
-                cells.append(Cell(f"{q.id}__code", "code", by, level, base, counts))
+                    b.src(code_column(q.id), by, level, code, "synth texts.yaml plan")
+                cells.append(Cell(code_column(q.id), "code", by, level, base, counts))
             if len(cells) > 1 or cells[0].by:
                 tot: dict[str, int] = {}
                 for c in cells:
                     for k, v in c.counts.items():
                         tot[k] = tot.get(k, 0) + v
-                cells.insert(0, Cell(f"{q.id}__code", "code", "", "", sum(c.base for c in cells), tot))
+                cells.insert(0, Cell(code_column(q.id), "code", "", "", sum(c.base for c in cells), tot))
             out.extend(cells)
         else:
             other = [o.key for o in q.options if o.other]
@@ -572,6 +573,6 @@ def _text_cells(codebook: Codebook, t: Targets, b: _Builder) -> list[Cell]:
             base = t.cell(q.id).counts[other[0]]
             counts = dict(zip(plan[""], apportion(base, list(plan[""].values()))))
             for code in counts:
-                b.src(f"{q.id}__code", "", "", code, "synth texts.yaml plan")
-            out.append(Cell(f"{q.id}__code", "code", "", "", base, counts))
+                b.src(code_column(q.id), "", "", code, "synth texts.yaml plan")
+            out.append(Cell(code_column(q.id), "code", "", "", base, counts))
     return out

@@ -16,7 +16,8 @@ import yaml
 from belmig.core import atomic
 from belmig.core.codebook import Codebook
 from belmig.synth.common import GENERATOR, SCALE_VALUES, STATEMENT, SynthError, label_cells
-from belmig.synth.noise import other_text_column, text_column
+from belmig.core.keys import other_text_column
+from belmig.synth.noise import text_column
 
 
 def _arrow(values: pd.Series) -> pa.Array:
@@ -63,7 +64,7 @@ def to_export(rows: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
         else:
             raise SynthError(f"cannot export question type {q.type!r} ({q.id})")
         if q.other_column:
-            col = other_text_column(q)
+            col = other_text_column(q.id)
             if col not in rows.columns:
                 raise SynthError(f"rows lack the free-text column {col!r}")
             out[q.other_column] = _export_text(rows[col])

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from belmig.core.codebook import Codebook, Question
+from belmig.core.keys import code_column, coded_question, other_text_column
 from belmig.synth import texts
 from belmig.synth.common import (
     MAX_SAME_SCALE_ANSWER,
@@ -39,8 +40,12 @@ EMAIL_SHARE = 0.4  # share of genuine respondents who leave an email
 CONTACT_SHARE = 0.12  # share who leave a phone/Telegram contact for an interview
 
 
-def answer_columns(codebook: Codebook) -> list[str]:
-    """Coded answer columns of a respondents frame (what the duplicate fingerprint covers)."""
+TEXT_SUFFIX = "__text"
+
+
+def closed_answer_columns(codebook: Codebook) -> list[str]:
+    """Closed-answer columns of a respondents frame (single, multi indicators, scale): what the
+    duplicate fingerprint covers."""
     cols: list[str] = []
     for q in codebook.questions:
         if q.type == "multi":
@@ -51,18 +56,15 @@ def answer_columns(codebook: Codebook) -> list[str]:
 
 
 def text_column(q: Question) -> str:
-    return f"{q.id}__text"
-
-
-def other_text_column(q: Question) -> str:
-    return f"{q.id}__other_text"
+    """Column of a text question's free text in the rows frame (synth only: ingestion names it q.id)."""
+    return f"{q.id}{TEXT_SUFFIX}"
 
 
 def fingerprint(frame: pd.DataFrame, codebook: Codebook) -> np.ndarray:
     """A 64-bit hash of each row's coded answers (NA-aware; numpy only, so fast at scale)."""
     h = np.full(len(frame), 0xCBF29CE484222325, dtype=np.uint64)
     prime = np.uint64(0x100000001B3)
-    for c in answer_columns(codebook):
+    for c in closed_answer_columns(codebook):
         s = frame[c]
         if isinstance(s.dtype, pd.CategoricalDtype):
             v = s.cat.codes.to_numpy().astype(np.int64)
@@ -81,11 +83,13 @@ def _texts(frame: pd.DataFrame, codebook: Codebook, rng: np.random.Generator, co
     out = frame.copy()
     tx = texts.load()
     texts_: dict[str, tuple[np.ndarray, list[str]]] = {}
+    code_of: dict[str, str] = {}  # text column -> its code column
     for q in codebook.questions:
         if q.type != "text" and not q.other_column:
             continue
-        col = text_column(q) if q.type == "text" else other_text_column(q)
-        cq = f"{q.id}__code"
+        col = text_column(q) if q.type == "text" else other_text_column(q.id)
+        cq = code_column(q.id)
+        code_of[col] = cq
         idx = np.full(len(frame), -1, dtype=np.int64)
         variants: list[str] = []
         if cq in frame.columns:
@@ -100,12 +104,11 @@ def _texts(frame: pd.DataFrame, codebook: Codebook, rng: np.random.Generator, co
                 variants.extend(vs)
         texts_[col] = (idx, variants)
     # a few coded texts carry fake contact details (to be redacted by ingestion)
-    targets_ = [c for c in ("reasons_lithuania__other_text", "war_impact_comment__text") if c in texts_]
+    targets_ = [c for c in (other_text_column("reasons_lithuania"), f"war_impact_comment{TEXT_SUFFIX}") if c in texts_]
     done = 0
     for col, m in zip(targets_, apportion(contacts, [1] * len(targets_)) if targets_ else []):
         idx, variants = texts_[col]
-        code_col = col.replace("__other_text", "__code").replace("__text", "__code")
-        coded = np.flatnonzero((out[code_col] != UNCODED).fillna(False).to_numpy(dtype=bool) & (idx >= 0))
+        coded = np.flatnonzero((out[code_of[col]] != UNCODED).fillna(False).to_numpy(dtype=bool) & (idx >= 0))
         pick = np.sort(coded[rng.permutation(coded.size)[:m]])
         for j, r in enumerate(pick):
             variants.append(variants[idx[r]] + tx.contact_suffixes[(done + j) % len(tx.contact_suffixes)])
@@ -214,7 +217,7 @@ def add_noise_rows(respondents: pd.DataFrame, codebook: Codebook, seed: int, cou
     n = len(respondents)
     grid = _grid(codebook)
     gen, contacts_in_text = _texts(respondents, codebook, rng, TEXTS_WITH_CONTACTS if exact else max(TEXTS_WITH_CONTACTS, n // 100))
-    gen = gen.drop(columns=[c for c in gen.columns if c.endswith("__code")])  # the texts stand in for them
+    gen = gen.drop(columns=[c for c in gen.columns if coded_question(c) is not None])  # the texts stand in for them
     gen.insert(0, "kind", arrow_strings(np.zeros(n, dtype=np.int64), ["genuine"]))
     sub = _spread_times(rng, n)
     dur = _durations(rng, n)
@@ -298,7 +301,7 @@ def add_noise_rows(respondents: pd.DataFrame, codebook: Codebook, seed: int, cou
         for q in codebook.questions:
             keep = position[q.id] < stop
             cols = q.multi_columns() if q.type == "multi" else [] if q.type == "text" else [q.id]
-            cols += [c for c in (text_column(q), other_text_column(q)) if c in rows.columns]
+            cols += [c for c in (text_column(q), other_text_column(q.id)) if c in rows.columns]
             for c in cols:
                 rows[c] = rows[c].where(keep)
         made.append(rows)

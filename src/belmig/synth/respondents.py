@@ -10,7 +10,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from belmig.core.codebook import Codebook, Question, multi_column
+from belmig.core.codebook import Codebook, Question
+from belmig.core.keys import code_column, multi_column
 from belmig.synth.common import (
     MAX_SAME_SCALE_ANSWER,
     RESPONDENTS,
@@ -276,7 +277,7 @@ def _repair(state: _State, codebook: Codebook, rng: np.random.Generator, strict:
 
 def _assign_codes(codebook: Codebook, t: Targets, state: _State, rng: np.random.Generator, strict: bool) -> None:
     for q in codebook.questions:
-        cq = f"{q.id}__code"
+        cq = code_column(q.id)
         if not t.has(cq):
             continue
         arr = np.full(state.n, -1, dtype=np.int16)
@@ -328,7 +329,7 @@ def _build(codebook: Codebook, t: Targets, state: _State) -> pd.DataFrame:
         elif q.type == "scale":
             v = state.scale[q.id].astype(np.int64)
             data[q.id] = pd.arrays.IntegerArray(v, v == 0)
-        cq = f"{q.id}__code"
+        cq = code_column(q.id)
         if cq in state.codes:
             data[cq] = arrow_strings(state.codes[cq], list(t.cell(cq).counts))
     return pd.DataFrame(data)
