@@ -2,11 +2,11 @@ rule estimate_values:
     """Shares and means, unweighted and weighted, with calibration-aware SEs and CIs; reproduction table."""
     input:
         nb=f"{NB}/05_estimate.ipynb",
-        responses=f"{PROC}/responses.parquet",
-        weights=f"{PROC}/weights.parquet",
+        responses=rules.clean_responses.output.responses,
+        weights=rules.rake_weights.output.weights,
         codebook=CODEBOOK,
-        figures="data/published/figures.csv",
-        statements="data/published/statements.csv",
+        figures=PUBLISHED_FIGURES,
+        statements=PUBLISHED_STATEMENTS,
     output:
         estimates=f"{PROC}/estimates.parquet",
         reproduction=f"{PROC}/reproduction.csv",
@@ -26,4 +26,4 @@ rule estimate_values:
             "out_values": output.values,
         }),
     shell:
-        "{params.cmd} > {log} 2>&1"
+        '"$PYTHON" {params.cmd} > {log:q} 2>&1'

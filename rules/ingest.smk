@@ -19,4 +19,4 @@ rule ingest_export:
             "out_ingested": output.ingested, "out_values": output.values,
         }),
     shell:
-        "{params.cmd} > {log} 2>&1"
+        '"$PYTHON" {params.cmd} > {log:q} 2>&1'

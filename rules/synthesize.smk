@@ -6,20 +6,22 @@ rule synthesize_export:
     """The SYNTHETIC raw export, generated from the published figures (default raw_export)."""
     input:
         codebook=CODEBOOK,
-        figures="data/published/figures.csv",
-        assumed="data/published/assumed.csv",
-        bases=f"{PROC}/audit_bases.csv",
+        figures=PUBLISHED_FIGURES,
+        assumed=ASSUMED_FIGURES,
+        bases=rules.audit_published.output.bases,
         code=SYNTH_CODE,
     output:
-        export="data/raw/synthetic_export.csv",
-        meta="data/raw/synthetic_export.csv.meta.yaml",
+        export=paths.rel(paths.SYNTHETIC_EXPORT),
+        meta=paths.rel(paths.SYNTHETIC_EXPORT) + ".meta.yaml",
     conda:
         "../environment.yml"
     log:
         "logs/synthesize_export.log",
     params:
-        seed=config["seed"],
-        scale=f"--scale-n {config['synthetic']['scale_n']}" if config["synthetic"]["scale_n"] else "",
+        cmd=lambda w, input, output: py_cmd(
+            "belmig.synth", "--out", output.export, "--seed", config["seed"],
+            *(["--scale-n", config["synthetic"]["scale_n"]] if config["synthetic"]["scale_n"] else []),
+            "--figures", input.figures, "--assumed", input.assumed, "--bases", input.bases,
+        ),
     shell:
-        "python -m belmig.synth --out {output.export} --seed {params.seed} {params.scale} "
-        "--figures {input.figures} --assumed {input.assumed} --bases {input.bases} > {log} 2>&1"
+        '"$PYTHON" {params.cmd} > {log:q} 2>&1'

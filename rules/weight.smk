@@ -2,7 +2,7 @@ rule rake_weights:
     """Rake the analysed sample to the population margins under data/external/."""
     input:
         nb=f"{NB}/04_weight.ipynb",
-        responses=f"{PROC}/responses.parquet",
+        responses=rules.clean_responses.output.responses,
         codebook=CODEBOOK,
         margins=config["weighting"]["margins"],
     output:
@@ -24,4 +24,4 @@ rule rake_weights:
             "out_summary": output.summary, "out_values": output.values,
         }),
     shell:
-        "{params.cmd} > {log} 2>&1"
+        '"$PYTHON" {params.cmd} > {log:q} 2>&1'
