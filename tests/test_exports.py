@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 
+import exportkit as ek
 import pandas as pd
 import pyreadstat
 import pytest
 
-import exportkit as ek
 from belmig import clean, ingest, privacy
 from belmig.clean import coding
-from belmig.release import microdata
 from belmig.core import codebook, config, paths
+from belmig.release import microdata
 from belmig.release.microdata import ExportError
 
 CB = codebook.load()
@@ -20,8 +20,16 @@ CFG = config.load()
 PRIV = CFG["privacy"]
 QIS = PRIV["quasi_identifiers"]
 N = 150
-FILES = ["microdata.parquet", "microdata.csv", "microdata.sav", "microdata.dta", "datapackage.json",
-         "variables.csv", "kanonymity_report.csv", "README.txt"]
+FILES = [
+    "microdata.parquet",
+    "microdata.csv",
+    "microdata.sav",
+    "microdata.dta",
+    "datapackage.json",
+    "variables.csv",
+    "kanonymity_report.csv",
+    "README.txt",
+]
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +131,10 @@ def test_datapackage_validates(release):
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
     pkg = json.loads((out / "datapackage.json").read_text(encoding="utf-8"))
     fields = {f["name"]: f for f in pkg["resources"][0]["schema"]["fields"]}
-    assert fields["security_lt"]["type"] == "integer" and fields["security_lt"]["constraints"] == {"minimum": 1, "maximum": 10}
+    assert fields["security_lt"]["type"] == "integer" and fields["security_lt"]["constraints"] == {
+        "minimum": 1,
+        "maximum": 10,
+    }
     assert fields["reasons_exit__political"]["type"] == "boolean"
     assert fields["return_plans"]["constraints"]["enum"] == ["yes", "no", "cant_say"]
     assert fields["return_plans"]["description"].startswith("Are you planning to go back to Belarus")
@@ -152,8 +163,10 @@ def test_formats_hold_the_same_values(release):
     codes = {o.key: o.code for o in CB["return_plans"].options}
     assert f["csv"]["return_plans"].map(codes).astype(float).tolist() == f["sav"]["return_plans"].tolist()
     assert (f["parquet"]["security_lt"].astype(float) == f["dta"]["security_lt"]).all()
-    assert f["csv"]["reasons_exit__political"].map({"true": 1.0, "false": 0.0}).tolist() == \
-        f["sav"]["reasons_exit__political"].tolist()
+    assert (
+        f["csv"]["reasons_exit__political"].map({"true": 1.0, "false": 0.0}).tolist()
+        == f["sav"]["reasons_exit__political"].tolist()
+    )
 
 
 def test_readme_says_synthetic_only_for_the_synthetic_export(source, release, tmp_path):
@@ -176,6 +189,7 @@ def test_weights_are_released_without_revealing_categories(source, tmp_path):
     microdata.write_release(responses, w, CB, PRIV, tmp_path)
     parquet = pd.read_parquet(tmp_path / "microdata.parquet")
     assert parquet["weight"].sum() == pytest.approx(w["weight"].sum())
+
     # the raw weights differ inside a released class (they tell merged municipalities apart);
     # the released weights are one value per released combination of quasi-identifiers
     def distinct_per_class(weights):

@@ -6,18 +6,18 @@ import copy
 import sys
 from pathlib import Path
 
+import exportkit as ek
 import pandas as pd
 import pytest
 import yaml
 
-import exportkit as ek
 from belmig import clean, ingest
 from belmig.clean import coding
 from belmig.core import codebook, config, keys, paths
 from belmig.ingest import IngestError, csv_fast
 
 sys.path.insert(0, str(Path(__file__).parent / "data"))
-import make_malformed as mm  # noqa: E402
+import make_malformed as mm
 
 CB = codebook.load()
 CFG = config.load()
@@ -85,7 +85,9 @@ def test_formats_give_identical_ingested_data(files, ingested, fmt):
 
 def test_formats_give_identical_cleaned_data(files):
     rules = coding.load_rules(paths.CODING_DIR / "keywords.yaml", paths.CODING_DIR / "manual.csv", CB)
-    results = {f: clean.clean(ingest.read_export(files[f], CB), CB, CFG["cleaning"], rules) for f in ("csv", "xlsx", "sav")}
+    results = {
+        f: clean.clean(ingest.read_export(files[f], CB), CB, CFG["cleaning"], rules) for f in ("csv", "xlsx", "sav")
+    }
     for f in ("xlsx", "sav"):
         pd.testing.assert_frame_equal(results[f].responses, results["csv"].responses)
         pd.testing.assert_frame_equal(results[f].flow, results["csv"].flow)
@@ -170,7 +172,7 @@ def test_synthetic_flag_from_sidecar(tmp_path, export_df):
 def test_write_ingested_is_atomic(tmp_path, ingested):
     out = tmp_path / "ingested.parquet"
     bad = ingested.assign(bad=[object()] * len(ingested))  # pyarrow cannot store it
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError):  # pyarrow.ArrowInvalid
         ingest.write_ingested(bad, out)
     assert list(tmp_path.iterdir()) == []
     ingest.write_ingested(ingested, out)

@@ -9,15 +9,13 @@ import shlex
 import stat
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-
 from conftest import copy_repo, run_snakemake
 
 # A raw export path a shell would run code from, if a rule spliced it into its command unquoted
 # or inside double quotes: command substitution both ways, a single and a double quote, spaces.
-EVIL = "data/raw/it's a \"test\" $(touch pwned_dollar) `touch pwned_tick`.csv"
+EVIL = 'data/raw/it\'s a "test" $(touch pwned_dollar) `touch pwned_tick`.csv'
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +48,12 @@ def test_a_hostile_raw_export_path_is_inert(printed_commands, tmp_path):
     (work / "logs").mkdir(parents=True)
     seen = []
     for cmd in printed_commands:
-        subprocess.run(["bash", "-c", f"set -euo pipefail; PYTHON={shlex.quote(str(record))}; {cmd}"],
-                       cwd=work, check=True, env={"PATH": os.environ["PATH"]})
+        subprocess.run(
+            ["bash", "-c", f"set -euo pipefail; PYTHON={shlex.quote(str(record))}; {cmd}"],
+            cwd=work,
+            check=True,
+            env={"PATH": os.environ["PATH"]},
+        )
         log = shlex.split(cmd)[-2]  # "... > logs/<rule>.log 2>&1"
         argv = json.loads((work / log).read_text(encoding="utf-8"))
         if "--params" in argv:

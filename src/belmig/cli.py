@@ -1,9 +1,9 @@
 """Command-line entry points used by the Snakemake rules and the Makefile.
 
-    python -m belmig.cli merge-ledger data/processed/values/*.json --out data/processed/ledger.json
-    python -m belmig.cli export --responses ... --weights ... --privacy '{...}' --out-dir data/release
-    python -m belmig.cli index --ledger data/processed/ledger.json --out notebooks/executed/index.html NB...
-    python -m belmig.cli approve
+python -m belmig.cli merge-ledger data/processed/values/*.json --out data/processed/ledger.json
+python -m belmig.cli export --responses ... --weights ... --privacy '{...}' --out-dir data/release
+python -m belmig.cli index --ledger data/processed/ledger.json --out notebooks/executed/index.html NB...
+python -m belmig.cli approve
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ def cmd_export(a: argparse.Namespace) -> None:
 
 
 def cmd_index(a: argparse.Namespace) -> None:
-    from belmig.report import index
     from belmig.core import ledger
+    from belmig.report import index
 
     html = index.render_index([Path(n) for n in a.notebooks], ledger.load(a.ledger))
     atomic.write_text(a.out, html)

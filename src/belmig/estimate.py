@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +63,8 @@ import pandas as pd
 from scipy import special, stats
 
 from belmig import weight as wt
-from belmig.core.codebook import Codebook, Question
 from belmig.core import keys
+from belmig.core.codebook import Codebook, Question
 from belmig.core.keys import multi_column
 from belmig.core.ledger import format_value
 
@@ -123,7 +123,9 @@ def _align_weights(responses: pd.DataFrame, weights: pd.DataFrame) -> np.ndarray
         raise EstimateError(f"weights repeat resp_id {wi[wi.duplicated()].iloc[0]!r}")
     w = pd.Series(weights["weight"].to_numpy(dtype=float), index=wi.to_numpy()).reindex(ids.to_numpy())
     if w.isna().any():
-        raise EstimateError(f"{int(w.isna().sum())} respondents have no weight (e.g. {ids[w.isna().to_numpy()].iloc[0]!r})")
+        raise EstimateError(
+            f"{int(w.isna().sum())} respondents have no weight (e.g. {ids[w.isna().to_numpy()].iloc[0]!r})"
+        )
     if len(wi) != len(ids):
         raise EstimateError(f"{len(wi) - len(ids)} weights belong to no respondent")
     w = w.to_numpy()
@@ -184,10 +186,7 @@ def _lincov(
     Returns (..., J) variances if ``diag`` else (..., J, J) covariances.
     """
     S2a = S2.sum(0)
-    if diag:
-        cross = (e * e) @ S2a
-    else:
-        cross = (e * S2a) @ np.swapaxes(e, -1, -2)
+    cross = (e * e) @ S2a if diag else (e * S2a) @ np.swapaxes(e, -1, -2)
     sw = e @ S1.sum(0)
     if Q is not None:
         h = (e @ N.T) @ Q.T  # (..., J, G)
@@ -335,7 +334,7 @@ def _prop_ci(p, var, n, n_eff_kish, nrow, level, method):
 # ---------------------------------------------------------------- tests of difference
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cmat(nr: int, nc: int) -> np.ndarray:
     """R svychisq's contrast matrix: interaction columns residualised on the main effects
     (cells in R's interaction order, rows fastest)."""
@@ -561,7 +560,9 @@ def estimate_all(
                     levels = codebook[by].keys
                     L, lvl = len(levels), bg_level[by]
                 flat = ((bg_g * (L + 1) + lvl)[:, None] * V + np.arange(V)).ravel()
-                Tb = np.stack([np.bincount(flat, weights=T[i].ravel(), minlength=des.G * (L + 1) * V) for i in range(3)])
+                Tb = np.stack(
+                    [np.bincount(flat, weights=T[i].ravel(), minlength=des.G * (L + 1) * V) for i in range(3)]
+                )
                 Tb = Tb.reshape(3, des.G, L + 1, V)
                 for weighted in (False, True):
                     res = _block(item, Tb, des, weighted, test=by != "")

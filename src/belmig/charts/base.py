@@ -197,7 +197,9 @@ def _point(
         text=text,
         suppressed=suppressed,
         residual=residual,
-        ledger_key=None if suppressed else _ledger_key(q, key, by, level, False),  # suppressed cells are not in the ledger
+        ledger_key=None
+        if suppressed
+        else _ledger_key(q, key, by, level, False),  # suppressed cells are not in the ledger
         w_value=w_value,
         w_low=w_low,
         w_high=w_high,
@@ -259,7 +261,9 @@ def select(spec: ChartSpec, estimates: pd.DataFrame, codebook: Codebook, *, lang
 
     if chart.sort:
         ranked = [p for p in points if not p.residual]
-        ranked.sort(key=lambda p: -math.inf if p.value is None else p.value, reverse=True)  # stable: ties keep codebook order
+        ranked.sort(
+            key=lambda p: -math.inf if p.value is None else p.value, reverse=True
+        )  # stable: ties keep codebook order
         points = ranked + [p for p in points if p.residual]
     return ChartData(
         spec=spec, chart=chart, question=q, lang=lang, ci_whiskers=ci_whiskers, n=ns[0],
@@ -287,7 +291,9 @@ def note(data: ChartData, codebook: Codebook, *, marks: bool) -> str:
     more = []
     if data.spec.subgroup:
         by, level = data.spec.subgroup
-        more.append(t(lang, "subgroup", levels=_levels_text(codebook, by, (level,), lang), question=codebook[by].text(lang)))
+        more.append(
+            t(lang, "subgroup", levels=_levels_text(codebook, by, (level,), lang), question=codebook[by].text(lang))
+        )
     elif q.universe is not None and set(q.universe.values) != set(codebook[q.universe.question].keys):
         u = q.universe
         more.append(t(lang, "universe", levels=_levels_text(codebook, u.question, u.values, lang),
@@ -508,9 +514,18 @@ def _bars_body(data: ChartData, text_w: float) -> dict[str, Any]:
                 _whisker(ax, p.w_value, yy, horizontal=True, low=p.w_low, high=p.w_high, value=p.w_value)
             end = 0.0 if p.suppressed else max(p.value, p.w_high if p.w_high is not None else -math.inf)
             values.append(
-                ax.annotate(drawn_value(p), xy=(end, yy), xytext=(VALUE_OFFSET_PT, 0), textcoords="offset points",
-                            ha="left", va="center_baseline", fontproperties=val_prop, color=theme.INK,
-                            annotation_clip=False, parse_math=False)  # fmt: skip
+                ax.annotate(
+                    drawn_value(p),
+                    xy=(end, yy),
+                    xytext=(VALUE_OFFSET_PT, 0),
+                    textcoords="offset points",
+                    ha="left",
+                    va="center_baseline",
+                    fontproperties=val_prop,
+                    color=theme.INK,
+                    annotation_clip=False,
+                    parse_math=False,
+                )  # fmt: skip
             )
         handles["values"] = values
 
@@ -569,10 +584,20 @@ def _scale_body(data: ChartData, text_w: float) -> dict[str, Any]:
                 _whisker(ax, x, p.w_value, horizontal=False, low=p.w_low, high=p.w_high, value=p.w_value)
             end = 0.0 if p.suppressed else max(p.value, p.w_high if p.w_high is not None else -math.inf)
             values.append(
-                ax.annotate(drawn_value(p), xy=(x, end), xytext=(0, 2), textcoords="offset points", ha="center",
-                            va="bottom", fontproperties=val_prop, color=theme.INK, annotation_clip=False,
-                            parse_math=False, zorder=5,
-                            bbox={"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none"})  # fmt: skip
+                ax.annotate(
+                    drawn_value(p),
+                    xy=(x, end),
+                    xytext=(0, 2),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom",
+                    fontproperties=val_prop,
+                    color=theme.INK,
+                    annotation_clip=False,
+                    parse_math=False,
+                    zorder=5,
+                    bbox={"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none"},
+                )  # fmt: skip
             )
         if m.w_value is not None:
             _whisker(ax, m.w_value, 1.0, horizontal=True, low=m.w_low, high=m.w_high, value=m.w_value,

@@ -114,8 +114,10 @@ def load_rules(keywords: Path, manual: Path, codebook: Codebook) -> CodingRules:
     codable = {q.id: q for q in codable_questions(codebook)}
     unknown = sorted(set(raw) - set(codable))
     if unknown:
-        raise CodingError(f"{keywords}: {unknown[0]!r} is not a question with an open answer in {codebook.source} "
-                          f"(codable: {sorted(codable)})")
+        raise CodingError(
+            f"{keywords}: {unknown[0]!r} is not a question with an open answer in {codebook.source} "
+            f"(codable: {sorted(codable)})"
+        )
     missing = [q for q in codable if q not in raw]
     if missing:
         raise CodingError(f"{keywords}: no categories for question {missing[0]!r} (it has an open answer)")
@@ -139,9 +141,7 @@ def load_rules(keywords: Path, manual: Path, codebook: Codebook) -> CodingRules:
         if q.type == "text":
             got, want = [c.key for c in out], list(q.coded_as)
             if set(got) != set(want):
-                raise CodingError(
-                    f"{keywords}: {qid}: categories {got} must be exactly the codebook's coded_as {want}"
-                )
+                raise CodingError(f"{keywords}: {qid}: categories {got} must be exactly the codebook's coded_as {want}")
         cats[qid] = tuple(out)
     rules = CodingRules(cats, _load_manual(manual, cats), str(keywords), str(manual))
     return rules
@@ -169,8 +169,10 @@ def _load_manual(path: Path, cats: dict[str, tuple[Category, ...]]) -> dict[tupl
             if cat not in allowed:
                 raise CodingError(f"{path}: line {line}: category {cat!r} is not one of {allowed} for {qid!r}")
             if (rid, qid) in out:
-                raise CodingError(f"{path}: line {line}: response {rid!r}, question {qid!r} already coded "
-                                  f"on line {out[(rid, qid)][1]}")
+                raise CodingError(
+                    f"{path}: line {line}: response {rid!r}, question {qid!r} already coded "
+                    f"on line {out[(rid, qid)][1]}"
+                )
             out[(rid, qid)] = (cat, line)
     return out
 

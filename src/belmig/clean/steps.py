@@ -52,8 +52,13 @@ CITIZENSHIP_QUESTION = "citizen_by"
 ARRIVAL_QUESTION = "arrival_year"
 CLOSED_TYPES = ("single", "multi", "scale", "number")
 CONFIG_KEYS = (
-    "eligible_arrival", "eligible_citizenship", "completeness_threshold", "speeder_fraction",
-    "straightline_grids", "straightline_min_items", "test_markers",
+    "eligible_arrival",
+    "eligible_citizenship",
+    "completeness_threshold",
+    "speeder_fraction",
+    "straightline_grids",
+    "straightline_min_items",
+    "test_markers",
 )
 STEPS = ("received", "duplicates", "test_entries", "ineligible", "incomplete", "speeders", "straightlining", "analysed")
 FLOW_COLUMNS = ["step", "description", "removed", "remaining"]
@@ -98,8 +103,10 @@ def _check_ingested(df: pd.DataFrame, cb: Codebook, source: str) -> None:
     need = ["row", "response_id", "duration_sec", *ingested_answer_columns(cb)]
     missing = [c for c in need if c not in df.columns]
     if missing:
-        raise CleanError(f"{source}: column {missing[0]!r} is missing from the ingested data "
-                         f"({len(missing)} missing); re-run ingestion with this codebook ({cb.source})")
+        raise CleanError(
+            f"{source}: column {missing[0]!r} is missing from the ingested data "
+            f"({len(missing)} missing); re-run ingestion with this codebook ({cb.source})"
+        )
 
 
 def _check_config(cfg: dict[str, Any], cb: Codebook) -> None:
@@ -209,8 +216,9 @@ def duplicate_flags(df: pd.DataFrame, cb: Codebook) -> pd.Series:
     """True for a submission identical (on every answer) to an earlier one."""
     cols = ingested_answer_columns(cb)
     has_answer = df[cols].notna().any(axis=1)
-    key = pd.util.hash_pandas_object(pd.DataFrame({c: _object_categorical(df[c]) for c in cols}, index=df.index),
-                                     index=False)
+    key = pd.util.hash_pandas_object(
+        pd.DataFrame({c: _object_categorical(df[c]) for c in cols}, index=df.index), index=False
+    )
     return key.duplicated(keep="first") & has_answer
 
 
@@ -264,8 +272,9 @@ def speeder_flags(durations: pd.Series, fraction: float) -> tuple[pd.Series, flo
     return (d < cut).astype(bool), cut
 
 
-def straightline_flags(df: pd.DataFrame, cb: Codebook, grids: list[list[str]], min_items: int,
-                       asked: pd.DataFrame | None = None) -> pd.Series:
+def straightline_flags(
+    df: pd.DataFrame, cb: Codebook, grids: list[list[str]], min_items: int, asked: pd.DataFrame | None = None
+) -> pd.Series:
     """True when, on any grid, >= min_items applicable items are answered and all are identical."""
     asked = applicable(df, cb) if asked is None else asked
     flag = pd.Series(False, index=df.index)
@@ -285,8 +294,9 @@ def _source(df: pd.DataFrame) -> str:
     return f"ingested data of {meta['source']}" if meta.get("source") else "ingested data"
 
 
-def clean(ingested: pd.DataFrame, codebook: Codebook, cleaning_cfg: dict[str, Any],
-          coding: coding_mod.CodingRules) -> CleanResult:
+def clean(
+    ingested: pd.DataFrame, codebook: Codebook, cleaning_cfg: dict[str, Any], coding: coding_mod.CodingRules
+) -> CleanResult:
     """Apply the cleaning steps in order; return the analysed responses, the flow and the coding counts."""
     cb, cfg = codebook, cleaning_cfg
     source = _source(ingested)
@@ -312,27 +322,35 @@ def clean(ingested: pd.DataFrame, codebook: Codebook, cleaning_cfg: dict[str, An
         if left == 0:
             raise CleanError(
                 f"{source}: no submission left after step {name!r} ({description}); "
-                f"it removed all {int(removed.sum())} remaining of {len(df)} submissions. "
-                + _diagnose(name, df, cfg)
+                f"it removed all {int(removed.sum())} remaining of {len(df)} submissions. " + _diagnose(name, df, cfg)
             )
 
     step("duplicates", "identical answers to an earlier submission", duplicate_flags(df, cb))
     step("test_entries", f"open answer contains a test marker ({markers})", test_flags(df, cb, cfg["test_markers"]))
-    step("ineligible",
-         f"{CITIZENSHIP_QUESTION} not in {list(cfg['eligible_citizenship'])} or "
-         f"{ARRIVAL_QUESTION} not in {list(cfg['eligible_arrival'])}",
-         ineligible_flags(df, cfg))
+    step(
+        "ineligible",
+        f"{CITIZENSHIP_QUESTION} not in {list(cfg['eligible_citizenship'])} or "
+        f"{ARRIVAL_QUESTION} not in {list(cfg['eligible_arrival'])}",
+        ineligible_flags(df, cfg),
+    )
     asked = applicable(df, cb)
     share = completeness(df, cb, asked)
-    step("incomplete", f"answered < {cfg['completeness_threshold']:.0%} of the closed questions asked",
-         share < cfg["completeness_threshold"])
+    step(
+        "incomplete",
+        f"answered < {cfg['completeness_threshold']:.0%} of the closed questions asked",
+        share < cfg["completeness_threshold"],
+    )
     fast, cut = speeder_flags(df.loc[keep, "duration_sec"], cfg["speeder_fraction"])
-    step("speeders",
-         f"duration < {cfg['speeder_fraction']} × median of complete submissions ({cut:.0f} s)",
-         fast.reindex(df.index, fill_value=False))
-    step("straightlining",
-         f"same answer on all of >= {cfg['straightline_min_items']} answered items of a grid ({grids})",
-         straightline_flags(df, cb, cfg["straightline_grids"], cfg["straightline_min_items"], asked))
+    step(
+        "speeders",
+        f"duration < {cfg['speeder_fraction']} × median of complete submissions ({cut:.0f} s)",
+        fast.reindex(df.index, fill_value=False),
+    )
+    step(
+        "straightlining",
+        f"same answer on all of >= {cfg['straightline_min_items']} answered items of a grid ({grids})",
+        straightline_flags(df, cb, cfg["straightline_grids"], cfg["straightline_min_items"], asked),
+    )
     flow.append(dict(step="analysed", description="respondents analysed", removed=0, remaining=int(keep.sum())))
     flow_df = pd.DataFrame(flow, columns=FLOW_COLUMNS).astype({"removed": "int64", "remaining": "int64"})
 
@@ -353,9 +371,11 @@ def _diagnose(step: str, df: pd.DataFrame, cfg: dict[str, Any]) -> str:
     if step == "ineligible":
         cit = df[CITIZENSHIP_QUESTION].astype("object").fillna("(no answer)").value_counts().to_dict()
         arr = df[ARRIVAL_QUESTION].astype("object").fillna("(no answer)").value_counts().to_dict()
-        return (f"Answers in the export: {CITIZENSHIP_QUESTION} {cit}, {ARRIVAL_QUESTION} {arr}; eligible are "
-                f"cleaning.eligible_citizenship={cfg['eligible_citizenship']} and "
-                f"cleaning.eligible_arrival={cfg['eligible_arrival']}.")
+        return (
+            f"Answers in the export: {CITIZENSHIP_QUESTION} {cit}, {ARRIVAL_QUESTION} {arr}; eligible are "
+            f"cleaning.eligible_citizenship={cfg['eligible_citizenship']} and "
+            f"cleaning.eligible_arrival={cfg['eligible_arrival']}."
+        )
     return "Check the export and the cleaning settings in config/config.yaml."
 
 
@@ -365,7 +385,9 @@ def _categorical(s: pd.Series, categories: list[str]) -> pd.Categorical:
         return pd.Categorical(s.where(s.notna(), None), categories=categories)
     dtype = pd.CategoricalDtype(categories=categories, ordered=False)
     at, uniques = pd.factorize(s, use_na_sentinel=True)
-    to_cat = dtype.categories.get_indexer(pd.Index(uniques, dtype=object)) if len(uniques) else np.zeros(0, dtype=np.intp)
+    to_cat = (
+        dtype.categories.get_indexer(pd.Index(uniques, dtype=object)) if len(uniques) else np.zeros(0, dtype=np.intp)
+    )
     codes = np.where(at >= 0, to_cat[np.maximum(at, 0)] if len(uniques) else -1, -1)
     return pd.Categorical.from_codes(codes, dtype=dtype)
 
@@ -418,11 +440,13 @@ def _atomic(paths_writers: list[tuple[Path, Any]]) -> None:
 
 def write(result: CleanResult, responses_path: Path, flow_path: Path, other_path: Path) -> None:
     """Write responses (Parquet), the cleaning flow and the coding counts (CSV), atomically."""
-    _atomic([
-        (Path(responses_path), lambda p: result.responses.to_parquet(p, index=False)),
-        (Path(flow_path), lambda p: result.flow.to_csv(p, index=False, lineterminator="\n")),
-        (Path(other_path), lambda p: result.other_coding.to_csv(p, index=False, lineterminator="\n")),
-    ])
+    _atomic(
+        [
+            (Path(responses_path), lambda p: result.responses.to_parquet(p, index=False)),
+            (Path(flow_path), lambda p: result.flow.to_csv(p, index=False, lineterminator="\n")),
+            (Path(other_path), lambda p: result.other_coding.to_csv(p, index=False, lineterminator="\n")),
+        ]
+    )
 
 
 def to_values(result: CleanResult, vals: Any, cell: str = "clean-values") -> None:

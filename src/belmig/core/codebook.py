@@ -13,7 +13,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-
 from belmig.core import paths
 from belmig.core.keys import multi_column
 from belmig.core.schema import load_yaml, validate
@@ -253,8 +252,7 @@ def _cross_check(cb: Codebook) -> None:
         if q.universe is not None:
             if q.universe.question not in seen_ids:
                 raise CodebookError(
-                    f"{src}: universe of {q.id!r} refers to {q.universe.question!r}, "
-                    "which is not an earlier question"
+                    f"{src}: universe of {q.id!r} refers to {q.universe.question!r}, which is not an earlier question"
                 )
             parent = cb.by_id[q.universe.question]
             bad = set(q.universe.values) - set(parent.keys)

@@ -6,7 +6,6 @@ import copy
 from pathlib import Path
 from typing import Any
 
-
 from belmig.core import paths
 from belmig.core.schema import load_yaml, validate
 

@@ -23,10 +23,19 @@ sys.modules.setdefault("rfc3987_syntax", None)
 
 import nbformat  # noqa: E402
 
-from belmig.core import paths
+from belmig.core import paths  # noqa: E402
 
 INJECTED_ID = "injected-parameters"
-_VOLATILE_NB_META = ("start_time", "end_time", "duration", "exception", "input_path", "output_path", "environment_variables", "version")
+_VOLATILE_NB_META = (
+    "start_time",
+    "end_time",
+    "duration",
+    "exception",
+    "input_path",
+    "output_path",
+    "environment_variables",
+    "version",
+)
 
 
 def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -57,14 +66,21 @@ def run(notebook: Path, out_ipynb: Path, out_html: Path, params: dict) -> None:
     tmp = out_ipynb.with_name(out_ipynb.stem + ".running.ipynb")
     try:
         pm.execute_notebook(
-            str(notebook), str(tmp), parameters=params, cwd=str(paths.ROOT),
-            progress_bar=False, log_output=False, kernel_name="python3",
+            str(notebook),
+            str(tmp),
+            parameters=params,
+            cwd=str(paths.ROOT),
+            progress_bar=False,
+            log_output=False,
+            kernel_name="python3",
         )
     except pm.PapermillExecutionError as exc:
         failed = out_ipynb.with_name(out_ipynb.stem + ".failed.ipynb")
         tmp.replace(failed)
-        sys.stderr.write(f"\nstage notebook {paths.rel(notebook)} failed in cell {exc.exec_count}:\n"
-                         f"{exc.ename}: {exc.evalue}\n(executed copy: {paths.rel(failed)})\n")
+        sys.stderr.write(
+            f"\nstage notebook {paths.rel(notebook)} failed in cell {exc.exec_count}:\n"
+            f"{exc.ename}: {exc.evalue}\n(executed copy: {paths.rel(failed)})\n"
+        )
         raise SystemExit(1) from None
     nb = normalise(nbformat.read(tmp, as_version=4))
     nbformat.write(nb, tmp)

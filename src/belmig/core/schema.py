@@ -6,9 +6,10 @@ machines (its format checkers build a grammar at import), and every stage job va
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import fastjsonschema
 import yaml
@@ -24,7 +25,7 @@ SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def load_yaml(path: Path | str) -> Any:
     with open(path, encoding="utf-8") as fh:
-        return yaml.load(fh, Loader=SafeLoader)  # noqa: S506 - a safe loader
+        return yaml.load(fh, Loader=SafeLoader)
 
 
 def load_schema(path: Path) -> dict[str, Any]:

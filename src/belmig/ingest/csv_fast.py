@@ -56,7 +56,7 @@ def _quotes_well_formed(path: Path, start: int, delim: str, stop: threading.Even
             a = np.frombuffer(prev + buf + (nxt[:1] or b"\n"), dtype=np.uint8)
             idx = np.flatnonzero(a[1:-1] == 34) + 1
             s = count & 1
-            if not ok[a[idx[s::2] - 1]].all() or not ok[a[idx[1 - s::2] + 1]].all():
+            if not ok[a[idx[s::2] - 1]].all() or not ok[a[idx[1 - s :: 2] + 1]].all():
                 return False
             count += len(idx)
             prev, buf = buf[-1:], nxt
@@ -80,7 +80,7 @@ def _read_csv_fast(path: Path, cb: Codebook) -> _Raw:
     if not head.strip(b" \t\r\n" + codecs.BOM_UTF8):
         raise _NotFast
     # one line end at most after the last record (blank lines are not records)
-    trailing = tail[len(tail.rstrip(b"\r\n")):]
+    trailing = tail[len(tail.rstrip(b"\r\n")) :]
     if trailing not in (b"", b"\n", b"\r\n", b"\r"):
         raise _NotFast
     bom = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
@@ -131,8 +131,9 @@ def _read_csv_arrow(path: Path, cb: Codebook, first: list[str], delim: str, know
     encode = {j for j in keep if _norm(header[j]) not in plain}
 
     def too_long(values) -> bool:  # csv.reader refuses fields above its size limit
-        return ((pc.max(pc.binary_length(values)).as_py() or 0) > limit
-                and (pc.max(pc.utf8_length(values)).as_py() or 0) > limit)
+        return (pc.max(pc.binary_length(values)).as_py() or 0) > limit and (
+            pc.max(pc.utf8_length(values)).as_py() or 0
+        ) > limit
 
     n = 0
     last_row: list[str] | None = None
@@ -140,11 +141,19 @@ def _read_csv_arrow(path: Path, cb: Codebook, first: list[str], delim: str, know
         reader = pacsv.open_csv(
             path,
             read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=_BLOCK_BYTES),
-            parse_options=pacsv.ParseOptions(delimiter=delim, quote_char='"', double_quote=True,
-                                             escape_char=False, newlines_in_values=True,
-                                             ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in names},
-                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delim,
+                quote_char='"',
+                double_quote=True,
+                escape_char=False,
+                newlines_in_values=True,
+                ignore_empty_lines=False,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
         )
         if reader.schema.names != names:
             raise _NotFast
@@ -191,8 +200,11 @@ def _read_csv_arrow(path: Path, cb: Codebook, first: list[str], delim: str, know
             if arr.num_chunks and too_long(arr.chunk(0).dictionary):
                 raise _NotFast
             cats = arr.chunk(0).dictionary.to_pylist() if arr.num_chunks else []
-            codes = (np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in arr.chunks])
-                     if arr.num_chunks else np.zeros(0, dtype=np.int32))
+            codes = (
+                np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in arr.chunks])
+                if arr.num_chunks
+                else np.zeros(0, dtype=np.int32)
+            )
             cat = pd.Categorical.from_codes(codes, categories=pd.Index(cats, dtype=object), validate=False)
             series[h] = pd.Series(cat, index=index)
         chunks[j] = []

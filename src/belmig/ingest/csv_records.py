@@ -15,7 +15,7 @@ DELIMITERS = (",", ";", "\t")
 
 
 def _decode(path: Path, data: bytes) -> str:
-    body = data[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data
+    body = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
     offset = len(data) - len(body)
     try:
         return body.decode("utf-8")
@@ -37,8 +37,7 @@ def _decode(path: Path, data: bytes) -> str:
         where = f"data row {row}" if row >= 1 else "the header"
         colpart = f", column {col!r}" if col else ""
         raise IngestError(
-            f"{path}: not valid UTF-8 at byte {pos} (line {line}, {where}{colpart}): "
-            f"byte 0x{data[pos]:02x} ({hint})"
+            f"{path}: not valid UTF-8 at byte {pos} (line {line}, {where}{colpart}): byte 0x{data[pos]:02x} ({hint})"
         ) from None
 
 
@@ -96,5 +95,6 @@ def _check_field_counts(path: Path, header: list[str], rows: list[list[str]], de
         last = " (the last row: the file looks truncated)" if i == len(rows) and n < len(header) else ""
         raise IngestError(
             f"{path}: data row {i}: has {n} fields, the header has {len(header)}{last}; "
-            f"delimiter {delim!r}" + (f"; {len(bad) - 1} more row(s) with the wrong number of fields" if len(bad) > 1 else "")
+            f"delimiter {delim!r}"
+            + (f"; {len(bad) - 1} more row(s) with the wrong number of fields" if len(bad) > 1 else "")
         )

@@ -21,8 +21,16 @@ def _show(value: Any, limit: int = 60) -> str:
     return repr(s)
 
 
-def _fail(path: Path, problem: str, *, row: int | None = None, column: str | None = None,
-          value: Any = None, more: int = 0, hint: str = "") -> IngestError:
+def _fail(
+    path: Path,
+    problem: str,
+    *,
+    row: int | None = None,
+    column: str | None = None,
+    value: Any = None,
+    more: int = 0,
+    hint: str = "",
+) -> IngestError:
     where = [str(path)]
     if row is not None:
         where.append(f"data row {row}")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,7 +45,9 @@ def _parse_single(raw: _Raw, q: Question, cells: pd.Series, problems: list[_Prob
     for u, text in enumerate(parsed):
         if parsed[text] == _UNKNOWN:
             for i in cells.index[codes.to_numpy() == u]:
-                problems.append(_Problem(i, q.column, "unknown answer label", text, f"expected one of {labels.expected()}"))
+                problems.append(
+                    _Problem(i, q.column, "unknown answer label", text, f"expected one of {labels.expected()}")
+                )
     vals = pd.array([v if v != _UNKNOWN else None for v in parsed.values()], dtype="str")
     return pd.Series(vals.take(codes.to_numpy()), index=cells.index)
 
@@ -100,11 +103,19 @@ def _parse_multi(raw: _Raw, q: Question, cells: pd.Series, sep: str, problems: l
         elif isinstance(p, tuple):
             for i in cells.index[codes.to_numpy() == u]:
                 if p[0] == "bad":
-                    problems.append(_Problem(i, q.column, "unknown answer label in a multiple answer:", p[1],
-                                             f"separator {sep!r}; expected labels {labels.expected()}"))
+                    problems.append(
+                        _Problem(
+                            i,
+                            q.column,
+                            "unknown answer label in a multiple answer:",
+                            p[1],
+                            f"separator {sep!r}; expected labels {labels.expected()}",
+                        )
+                    )
                 else:
-                    problems.append(_Problem(i, q.column, "exclusive option combined with other answers:",
-                                             q.option(p[1]).label_ru))
+                    problems.append(
+                        _Problem(i, q.column, "exclusive option combined with other answers:", q.option(p[1]).label_ru)
+                    )
     rows = table[codes.to_numpy()]
     out = {}
     for j, o in enumerate(q.options):

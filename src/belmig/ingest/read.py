@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import difflib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 import yaml
@@ -73,7 +73,11 @@ def _check_header(raw: _Raw, cb: Codebook) -> None:
             sug = f"the export has {close[0]!r} instead, which looks like a renamed version of it"
         else:
             near = difflib.get_close_matches(h, raw.header, n=1, cutoff=0.0)
-            sug = f"no similar unknown header is present; the closest header is {near[0]!r}" if near else "no headers present"
+            sug = (
+                f"no similar unknown header is present; the closest header is {near[0]!r}"
+                if near
+                else "no headers present"
+            )
         more = f"; {len(missing) - 1} more expected column(s) missing" if len(missing) > 1 else ""
         raise IngestError(f"{path}: column {h!r} (codebook) is missing from the header: {sug}{more}")
     if unknown:
@@ -193,10 +197,15 @@ def read_export(path: Path | str, codebook: Codebook) -> pd.DataFrame:
     neg = dur[dur < 0]
     if len(neg):
         i = int(neg.index[0])
-        raise _fail(raw.path, "submitted before it was started:", row=i,
-                    column=codebook.admin_column("submitted_at").column,
-                    value=submitted[i].strftime(TIMESTAMP_FORMAT),
-                    hint=f"started {started[i].strftime(TIMESTAMP_FORMAT)}", more=len(neg) - 1)
+        raise _fail(
+            raw.path,
+            "submitted before it was started:",
+            row=i,
+            column=codebook.admin_column("submitted_at").column,
+            value=submitted[i].strftime(TIMESTAMP_FORMAT),
+            hint=f"started {started[i].strftime(TIMESTAMP_FORMAT)}",
+            more=len(neg) - 1,
+        )
     df.insert(df.columns.get_loc("submitted_at") + 1, "duration_sec", dur.round().astype("Int64"))
     df = df.reset_index(drop=True)
     df.attrs["belmig"] = {"source": path.name, "format": raw.fmt, "synthetic": raw.synthetic}
@@ -216,7 +225,9 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m belmig.ingest EXPORT --out ingested.parquet``: validate and write."""
     from belmig.core import codebook as cbm
 
-    ap = argparse.ArgumentParser(prog="belmig.ingest", description="Read and validate a raw survey export; write ingested.parquet.")
+    ap = argparse.ArgumentParser(
+        prog="belmig.ingest", description="Read and validate a raw survey export; write ingested.parquet."
+    )
     ap.add_argument("export", type=Path)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--codebook", type=Path, default=None)
@@ -230,4 +241,3 @@ def main(argv: list[str] | None = None) -> int:
     write_ingested(df, a.out)
     print(f"{len(df)} submissions -> {a.out}")
     return 0
-

@@ -38,7 +38,7 @@ def _read_xlsx(path: Path, cb: Codebook) -> _Raw:
             raise IngestError(f"{path}: header cell {j} is empty")
     rows = []
     for i, r in enumerate(raw_rows[1:], start=1):
-        extra = [v for v in r[len(header):] if v is not None and _cell_text(v).strip()]
+        extra = [v for v in r[len(header) :] if v is not None and _cell_text(v).strip()]
         if extra:
             raise IngestError(
                 f"{path}: data row {i}: has values in {len(header) + len(extra)} or more columns, "

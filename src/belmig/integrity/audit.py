@@ -56,9 +56,9 @@ from pathlib import Path
 import pandas as pd
 
 from belmig.core import atomic
-from belmig.integrity import published as pub
 from belmig.core.codebook import Codebook
 from belmig.core.ledger import Values
+from belmig.integrity import published as pub
 
 CELL = "audit-values"
 BASES_COLUMNS = ["question", "by", "level", "figures", "consistent_bases", "chosen_base", "status", "note"]
@@ -72,7 +72,7 @@ class AuditError(ValueError):
 
 # ------------------------------------------------------------------------- GRIM primitives
 def _scaled(printed: str) -> tuple[int, int]:
-    """"18.70" -> (1870, 2): the printed value times 10**d, and d."""
+    """ "18.70" -> (1870, 2): the printed value times 10**d, and d."""
     d = pub.decimals(printed)
     return int(printed.strip().replace(",", "").replace(".", "")), d
 
@@ -116,7 +116,9 @@ def nearest_count(printed: str, n: int) -> int:
     return min(cands, key=lambda k: (abs(k * scale - p * n), k))
 
 
-def consistent_bases(printed: list[str], n_max: int, *, stat: str = "pct", scale: tuple[int, int] = (1, 10)) -> list[int]:
+def consistent_bases(
+    printed: list[str], n_max: int, *, stat: str = "pct", scale: tuple[int, int] = (1, 10)
+) -> list[int]:
     """Bases 1..n_max consistent with every printed value (options of one question).
 
     >>> consistent_bases(["34.48", "20.69", "44.83"], 100)
@@ -223,7 +225,9 @@ def _rows(figures: pd.DataFrame, codebook: Codebook) -> dict[tuple[str, str, str
         opts = [] if r["stat"] == "mean" else r["option"].split(pub.OPTION_SEP)
         f = _Fig(r["id"], r["printed"], r["comparator"], r["stat"], opts)
         same = rows[key].exact + rows[key].worded
-        if any((g.printed, g.comparator, g.options, g.stat) == (f.printed, f.comparator, f.options, f.stat) for g in same):
+        if any(
+            (g.printed, g.comparator, g.options, g.stat) == (f.printed, f.comparator, f.options, f.stat) for g in same
+        ):
             continue  # the same figure printed again (summary, cover): one test is enough
         (rows[key].exact if r["comparator"] in pub.EXACT_COMPARATORS else rows[key].worded).append(f)
     for r in rows.values():  # most precise print first: counts are taken from it
@@ -387,9 +391,17 @@ class _Solver:
             row = self.rows[(q.id, "", "")]
             key = (q.id, "", "")
             self.universe[key] = U
-            subs = [r for k, r in self.rows.items() if k[0] == q.id and k[1] and k[1] == (q.universe.question if q.universe else None)]
-            if not row.exact and subs and q.universe is not None and \
-                    {lv for r in subs for lv in r.level.split(pub.OPTION_SEP)} == set(q.universe.values):
+            subs = [
+                r
+                for k, r in self.rows.items()
+                if k[0] == q.id and k[1] and k[1] == (q.universe.question if q.universe else None)
+            ]
+            if (
+                not row.exact
+                and subs
+                and q.universe is not None
+                and {lv for r in subs for lv in r.level.split(pub.OPTION_SEP)} == set(q.universe.values)
+            ):
                 self.base[key] = sum(self.base[r.key] for r in subs)  # e.g. income_source: sum of its subgroups
                 continue
             cands = range(1, U + 1) if (row.exact or self._dependents(q.id) or self._own_subgroups(q.id)) else [U]
@@ -414,7 +426,7 @@ class _Solver:
                 if dep.by == q.id:
                     u = sum(self.need_count(q.id, lv, best, f"subgroup {dep.key}") for lv in levels)
                     self.base[dep.key], self.universe[dep.key] = dep.best_upto(u)[1], u
-        for k, r in self.rows.items():
+        for k in self.rows:
             if k not in self.base:
                 raise AuditError(f"subgroup {k} got no base (is its grouping question audited?)")
 
@@ -434,17 +446,28 @@ def _bases_table(s: _Solver) -> pd.DataFrame:
         n = s.base[key]
         U = s.universe.get(key, n)
         q, by, lev = key
-        figs = list(dict.fromkeys([f.printed for f in row.exact] + [f"{f.comparator.replace('_', ' ')} {f.printed}" for f in row.worded]))
+        figs = list(
+            dict.fromkeys(
+                [f.printed for f in row.exact] + [f"{f.comparator.replace('_', ' ')} {f.printed}" for f in row.worded]
+            )
+        )
         cons = [m for m in range(1, max(U, 1) + 1) if row.sat[m] == len(row.exact)] if row.exact else []
         notes = []
         if not row.exact:
             subs = [r for k, r in s.rows.items() if k[0] == q and k[1]]
-            if subs and by == "" and s.cb[q].universe is not None and n == sum(s.base[r.key] for r in subs if r.by == s.cb[q].universe.question):
+            if (
+                subs
+                and by == ""
+                and s.cb[q].universe is not None
+                and n == sum(s.base[r.key] for r in subs if r.by == s.cb[q].universe.question)
+            ):
                 status = "ok"
                 notes.append("no figure for the whole question; base = sum of its published subgroup bases")
             else:
                 status = "assumed"
-                notes.append(f"no exact figure fixes the base; assumed all {U} in the universe answered (no item nonresponse)")
+                notes.append(
+                    f"no exact figure fixes the base; assumed all {U} in the universe answered (no item nonresponse)"
+                )
                 if by == "" and any(k[0] == q for k in s.assumed_pct):
                     notes.append("answer split taken from assumed.csv")
         else:
@@ -455,7 +478,9 @@ def _bases_table(s: _Solver) -> pd.DataFrame:
                 for f in missed:
                     if f.stat == "pct":
                         k = nearest_count(f.printed, n)
-                        alt.append(f"{f.printed} (nearest {k}/{n} = {Fraction(100 * k, n).__float__():.2f}; fits n = {compact(consistent_bases([f.printed], U), 6)})")
+                        alt.append(
+                            f"{f.printed} (nearest {k}/{n} = {Fraction(100 * k, n).__float__():.2f}; fits n = {compact(consistent_bases([f.printed], U), 6)})"
+                        )
                     else:
                         alt.append(f.printed)
                 notes.append(
@@ -469,18 +494,27 @@ def _bases_table(s: _Solver) -> pd.DataFrame:
             if n < U:
                 notes.append(f"base {n} < universe {U}: {U - n} in the universe did not answer")
                 if row.sat[U] < len(row.exact) and not missed:
-                    notes.append(f"the figures cannot hold at {U} (everyone in the universe), so some must have skipped")
+                    notes.append(
+                        f"the figures cannot hold at {U} (everyone in the universe), so some must have skipped"
+                    )
             for m, why in s.rejected.get(key, []):
                 notes.append(f"consistent base {m} rejected: {why}")
         for f in row.worded:
             w = _worded_note(f, n)
             if w and w not in notes:
                 notes.append(w)
-        out.append({
-            "question": q, "by": by, "level": lev, "figures": ";".join(figs),
-            "consistent_bases": compact(cons) if row.exact else "",
-            "chosen_base": int(n), "status": status, "note": "; ".join(notes),
-        })
+        out.append(
+            {
+                "question": q,
+                "by": by,
+                "level": lev,
+                "figures": ";".join(figs),
+                "consistent_bases": compact(cons) if row.exact else "",
+                "chosen_base": int(n),
+                "status": status,
+                "note": "; ".join(notes),
+            }
+        )
     df = pd.DataFrame(out, columns=BASES_COLUMNS)
     df["chosen_base"] = df["chosen_base"].astype("int64")
     return df
@@ -496,22 +530,44 @@ def _counts_table(s: _Solver) -> pd.DataFrame:
                 continue
             seen.add(tuple(f.options))
             k = nearest_count(f.printed, n)
-            out.append({"figure": f.id, "question": key[0], "by": key[1], "level": key[2], "option": "+".join(f.options),
-                        "printed": f.printed, "base": n, "k": k, "achieved": round(100 * k / n, 4),
-                        "consistent": row.meets(f, n)})
-    return pd.DataFrame(out, columns=["figure", "question", "by", "level", "option", "printed", "base", "k", "achieved", "consistent"])
+            out.append(
+                {
+                    "figure": f.id,
+                    "question": key[0],
+                    "by": key[1],
+                    "level": key[2],
+                    "option": "+".join(f.options),
+                    "printed": f.printed,
+                    "base": n,
+                    "k": k,
+                    "achieved": round(100 * k / n, 4),
+                    "consistent": row.meets(f, n),
+                }
+            )
+    return pd.DataFrame(
+        out, columns=["figure", "question", "by", "level", "option", "printed", "base", "k", "achieved", "consistent"]
+    )
 
 
 def _check(out, name, key, values, ok, meaning):
-    out.append({"check": name, "question": key[0], "by": key[1], "level": key[2], "values": values,
-                "result": "pass" if ok else "fail", "meaning": meaning})
+    out.append(
+        {
+            "check": name,
+            "question": key[0],
+            "by": key[1],
+            "level": key[2],
+            "values": values,
+            "result": "pass" if ok else "fail",
+            "meaning": meaning,
+        }
+    )
 
 
 def _groups_table(s: _Solver) -> pd.DataFrame:
     out: list[dict] = []
     cb = s.cb
     # 1. follow-up questions and subgroups fit into the group they are asked of
-    for key, row in s.rows.items():
+    for key in s.rows:
         q = cb[key[0]]
         n = s.base[key]
         if key[1] == "" and q.universe is not None:
@@ -520,15 +576,22 @@ def _groups_table(s: _Solver) -> pd.DataFrame:
             levs = "/".join(q.universe.values)
             if n <= u:
                 meaning = f"{q.id} was asked of the {u} respondents with {p} = {levs}; " + (
-                    "all of them answered" if n == u else f"{u - n} of them skipped it")
+                    "all of them answered" if n == u else f"{u - n} of them skipped it"
+                )
             else:
                 meaning = f"more respondents answered {q.id} ({n}) than were asked it ({u})"
             _check(out, "base_within_universe", key, f"{n} <= {u} ({p} in {levs})", n <= u, meaning)
         if key[1]:
             u = s.universe[key]
-            _check(out, "subgroup_within_level", key, f"{n} <= {u}", n <= u,
-                   f"the {key[2]} group of {key[1]} answering {key[0]} ({n}) fits the {u} respondents of that group"
-                   + ("" if n == u else f"; {u - n} of them skipped {key[0]}"))
+            _check(
+                out,
+                "subgroup_within_level",
+                key,
+                f"{n} <= {u}",
+                n <= u,
+                f"the {key[2]} group of {key[1]} answering {key[0]} ({n}) fits the {u} respondents of that group"
+                + ("" if n == u else f"; {u - n} of them skipped {key[0]}"),
+            )
     # 2. subgroups over the levels of a grouping question add up (counts too)
     for q in cb.of_type(*AUDITED_TYPES):
         n = s.base[(q.id, "", "")]
@@ -540,10 +603,15 @@ def _groups_table(s: _Solver) -> pd.DataFrame:
             total = sum(s.base[r.key] for r in rows)
             levels = sorted({lv for r in rows for lv in r.level.split(pub.OPTION_SEP)})
             rest = n - total
-            _check(out, "subgroup_bases_add_up", (q.id, b, "+".join(levels)),
-                   f"{'+'.join(str(s.base[r.key]) for r in rows)} = {total} <= {n}; remainder {rest}",
-                   0 <= rest, f"{q.id} answered by {n}: {total} of them are {'/'.join(levels)} by {b}; the other {rest} "
-                   f"must be in the unpublished levels of {b} or have skipped {b}")
+            _check(
+                out,
+                "subgroup_bases_add_up",
+                (q.id, b, "+".join(levels)),
+                f"{'+'.join(str(s.base[r.key]) for r in rows)} = {total} <= {n}; remainder {rest}",
+                rest >= 0,
+                f"{q.id} answered by {n}: {total} of them are {'/'.join(levels)} by {b}; the other {rest} "
+                f"must be in the unpublished levels of {b} or have skipped {b}",
+            )
             for opt in q.keys:
                 ks = []
                 for r in rows:
@@ -554,11 +622,16 @@ def _groups_table(s: _Solver) -> pd.DataFrame:
                 if not ks or kq is None:
                     continue
                 ok = sum(ks) <= kq and kq - sum(ks) <= rest
-                _check(out, "subgroup_counts_add_up", (q.id, b, "+".join(levels)),
-                       f"{q.id}={opt}: {'+'.join(map(str, ks))} = {sum(ks)} of {kq}; remainder {kq - sum(ks)} among {rest}",
-                       ok, f"of the {kq} answering {opt}, {sum(ks)} are in the published {b} groups; the other "
-                       f"{kq - sum(ks)} must come from the {rest} respondents outside them"
-                       + (" (so none of those has this answer)" if kq - sum(ks) == 0 and rest > 0 else ""))
+                _check(
+                    out,
+                    "subgroup_counts_add_up",
+                    (q.id, b, "+".join(levels)),
+                    f"{q.id}={opt}: {'+'.join(map(str, ks))} = {sum(ks)} of {kq}; remainder {kq - sum(ks)} among {rest}",
+                    ok,
+                    f"of the {kq} answering {opt}, {sum(ks)} are in the published {b} groups; the other "
+                    f"{kq - sum(ks)} must come from the {rest} respondents outside them"
+                    + (" (so none of those has this answer)" if kq - sum(ks) == 0 and rest > 0 else ""),
+                )
     # 3. subgroups defined by the levels of the universe question: sizes and their sum
     for q in cb.of_type(*AUDITED_TYPES):
         if q.universe is None:
@@ -567,10 +640,15 @@ def _groups_table(s: _Solver) -> pd.DataFrame:
         if subs:
             n = s.base[(q.id, "", "")]
             u = s.universe[(q.id, "", "")]
-            _check(out, "subgroup_bases_vs_parent", (q.id, q.universe.question, ""),
-                   f"{'+'.join(str(s.base[r.key]) for r in subs)} = {n} of {u}", n <= u,
-                   f"{q.id} is published separately for {', '.join(r.level for r in subs)}; together {n} of the {u} "
-                   f"respondents asked answered it" + ("" if n == u else f" ({u - n} skipped it)"))
+            _check(
+                out,
+                "subgroup_bases_vs_parent",
+                (q.id, q.universe.question, ""),
+                f"{'+'.join(str(s.base[r.key]) for r in subs)} = {n} of {u}",
+                n <= u,
+                f"{q.id} is published separately for {', '.join(r.level for r in subs)}; together {n} of the {u} "
+                f"respondents asked answered it" + ("" if n == u else f" ({u - n} skipped it)"),
+            )
     # 4. single choice: published counts never exceed the base; complete questions add up to it
     for key, row in s.rows.items():
         q = cb[key[0]]
@@ -583,9 +661,19 @@ def _groups_table(s: _Solver) -> pd.DataFrame:
             tot = sum(byopt.values())
             complete = set(byopt) == set(q.keys)
             ok = tot == n if complete else tot <= n
-            _check(out, "single_choice_sum", key, f"{'+'.join(map(str, byopt.values()))} = {tot} {'=' if complete else '<='} {n}",
-                   ok, f"the published options of {q.id} account for {tot} of {n} answers"
-                   + ("" if complete else f"; {n - tot} fall in unpublished options ({', '.join(o for o in q.keys if o not in byopt)})"))
+            _check(
+                out,
+                "single_choice_sum",
+                key,
+                f"{'+'.join(map(str, byopt.values()))} = {tot} {'=' if complete else '<='} {n}",
+                ok,
+                f"the published options of {q.id} account for {tot} of {n} answers"
+                + (
+                    ""
+                    if complete
+                    else f"; {n - tot} fall in unpublished options ({', '.join(o for o in q.keys if o not in byopt)})"
+                ),
+            )
             for f in row.worded:
                 if f.stat != "pct" or len(f.options) != 1 or f.options[0] in byopt:
                     continue
@@ -594,11 +682,17 @@ def _groups_table(s: _Solver) -> pd.DataFrame:
                 rest = n - tot
                 ok = lo is not None and lo <= rest
                 left = [o for o in q.keys if o not in byopt and o != f.options[0]]
-                _check(out, "single_choice_residual", key,
-                       f"{f.options[0]} {f.comparator.replace('_', ' ')} {f.printed}: needs {lo if fits else 'no'} .. {max(fits) if fits else '-'} of {rest} left",
-                       ok, f"after the exact options, {rest} answers remain; {f.options[0]} needs at least {lo}, leaving at most "
-                       f"{rest - lo if ok else 0} for {', '.join(left) or 'nothing else'}" if ok else
-                       f"the {rest} answers left after the exact options cannot hold {f.options[0]} at {f.comparator} {f.printed}")
+                _check(
+                    out,
+                    "single_choice_residual",
+                    key,
+                    f"{f.options[0]} {f.comparator.replace('_', ' ')} {f.printed}: needs {lo if fits else 'no'} .. {max(fits) if fits else '-'} of {rest} left",
+                    ok,
+                    f"after the exact options, {rest} answers remain; {f.options[0]} needs at least {lo}, leaving at most "
+                    f"{rest - lo if ok else 0} for {', '.join(left) or 'nothing else'}"
+                    if ok
+                    else f"the {rest} answers left after the exact options cannot hold {f.options[0]} at {f.comparator} {f.printed}",
+                )
         if q.type == "multi":
             ex = [o.key for o in q.options if o.exclusive]
             fs = {}
@@ -607,19 +701,36 @@ def _groups_table(s: _Solver) -> pd.DataFrame:
             for e in ex:
                 if e in fs and len(fs) > 1:
                     other = max(v for o, v in fs.items() if o != e)
-                    _check(out, "exclusive_option", key, f"{fs[e]} + {other} <= {n}", fs[e] + other <= n,
-                           f"{e!r} excludes every other answer, so its {fs[e]} respondents and the {other} of the most "
-                           f"frequent other answer must be different people")
+                    _check(
+                        out,
+                        "exclusive_option",
+                        key,
+                        f"{fs[e]} + {other} <= {n}",
+                        fs[e] + other <= n,
+                        f"{e!r} excludes every other answer, so its {fs[e]} respondents and the {other} of the most "
+                        f"frequent other answer must be different people",
+                    )
             if len(fs) >= 2 and not ex:
                 tot = sum(fs.values())
                 if tot > n:
-                    _check(out, "multi_overlap", key, f"{'+'.join(map(str, fs.values()))} = {tot} > {n}", True,
-                           f"the published answers of {q.id} exceed its {n} respondents by {tot - n}; one person adds at most "
-                           f"{len(fs) - 1} extra, so at least {-(-(tot - n) // (len(fs) - 1))} respondents chose two or more of "
-                           "them (allowed: several answers possible)")
+                    _check(
+                        out,
+                        "multi_overlap",
+                        key,
+                        f"{'+'.join(map(str, fs.values()))} = {tot} > {n}",
+                        True,
+                        f"the published answers of {q.id} exceed its {n} respondents by {tot - n}; one person adds at most "
+                        f"{len(fs) - 1} extra, so at least {-(-(tot - n) // (len(fs) - 1))} respondents chose two or more of "
+                        "them (allowed: several answers possible)",
+                    )
     # 5. known relations between questions
-    rel = [(("diaspora_involved", "yes"), ("diaspora_known", "yes"),
-            "people taking part in diaspora organisations should be among those who know them")]
+    rel = [
+        (
+            ("diaspora_involved", "yes"),
+            ("diaspora_known", "yes"),
+            "people taking part in diaspora organisations should be among those who know them",
+        )
+    ]
     for (qa, oa), (qb, ob), meaning in rel:
         if qa in cb.by_id and qb in cb.by_id:
             ka = s.count(qa, oa, s.base[(qa, "", "")])
@@ -630,14 +741,18 @@ def _groups_table(s: _Solver) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------- public API
-def run(figures: pd.DataFrame, codebook: Codebook, n_analysed: int = 335, assumed: pd.DataFrame | None = None) -> AuditResult:
+def run(
+    figures: pd.DataFrame, codebook: Codebook, n_analysed: int = 335, assumed: pd.DataFrame | None = None
+) -> AuditResult:
     """Audit the published figures; see the module docstring for the rounding convention and base rule."""
     s = _Solver(figures, codebook, n_analysed, assumed)
     s.solve()
     return AuditResult(bases=_bases_table(s), groups=_groups_table(s), counts=_counts_table(s))
 
 
-def write(result: AuditResult, bases_path: Path | str, groups_path: Path | str, counts_path: Path | str | None = None) -> None:
+def write(
+    result: AuditResult, bases_path: Path | str, groups_path: Path | str, counts_path: Path | str | None = None
+) -> None:
     """Write the bases and cross-check tables (and, if asked, the implied counts) as UTF-8 CSV."""
     outs = [(result.bases, bases_path), (result.groups, groups_path)]
     if counts_path is not None:
@@ -649,10 +764,20 @@ def write(result: AuditResult, bases_path: Path | str, groups_path: Path | str, 
 def to_values(result: AuditResult, figures: pd.DataFrame, vals: Values) -> Values:
     """Record audit.questions, audit.conflicts, pub.<figure_id> (as printed) and ext.<name>."""
     b = result.bases
-    vals.add("audit.questions", int((b["by"] == "").sum()), "int", cell=CELL,
-             description="codebook questions with a chosen base")
-    vals.add("audit.conflicts", int((b["status"] == "conflict").sum()), "int", cell=CELL,
-             description="audit rows where no base meets every printed figure")
+    vals.add(
+        "audit.questions",
+        int((b["by"] == "").sum()),
+        "int",
+        cell=CELL,
+        description="codebook questions with a chosen base",
+    )
+    vals.add(
+        "audit.conflicts",
+        int((b["status"] == "conflict").sum()),
+        "int",
+        cell=CELL,
+        description="audit rows where no base meets every printed figure",
+    )
     ext_seen: dict[str, str] = {}
     for r in figures.to_dict("records"):
         vals.add(f"pub.{r['id']}", r["printed"], "text", cell=CELL, description=r["text"])
@@ -666,8 +791,20 @@ def to_values(result: AuditResult, figures: pd.DataFrame, vals: Values) -> Value
         ext_seen[name] = r["printed"]
         v = pub.value(r["printed"])
         if r["unit"] == "pct":
-            vals.add(f"ext.{name}", v, "pct", cell=CELL, description=r["share_of"] or r["text"], decimals=pub.decimals(r["printed"]))
+            vals.add(
+                f"ext.{name}",
+                v,
+                "pct",
+                cell=CELL,
+                description=r["share_of"] or r["text"],
+                decimals=pub.decimals(r["printed"]),
+            )
         else:
-            vals.add(f"ext.{name}", int(v), "count" if r["unit"] == "count" else "int", cell=CELL,
-                     description=r["share_of"] or r["text"])
+            vals.add(
+                f"ext.{name}",
+                int(v),
+                "count" if r["unit"] == "count" else "int",
+                cell=CELL,
+                description=r["share_of"] or r["text"],
+            )
     return vals

@@ -22,13 +22,24 @@ from pathlib import Path
 
 import pandas as pd
 
-from belmig.report import claims
 from belmig.core import keys
 from belmig.core.codebook import Codebook
+from belmig.report import claims
 
 FIGURE_COLUMNS = [
-    "id", "printed", "unit", "stat", "question", "option", "by", "level",
-    "comparator", "chart", "section", "share_of", "text",
+    "id",
+    "printed",
+    "unit",
+    "stat",
+    "question",
+    "option",
+    "by",
+    "level",
+    "comparator",
+    "chart",
+    "section",
+    "share_of",
+    "text",
 ]
 STATEMENT_COLUMNS = ["id", "text", "condition", "section"]
 ASSUMED_COLUMNS = ["question", "option", "by", "level", "stat", "value", "constraint", "reason"]
@@ -184,8 +195,9 @@ def validate_figures(df: pd.DataFrame, codebook: Codebook, path: Path | str = "f
         if r["stat"] == "pct" and not r["share_of"]:
             raise _err(path, i, "share_of", r["share_of"], "say what the percentage is a share of")
         if bool(r["by"]) != bool(r["level"]):
-            raise _err(path, i, "level" if r["by"] else "by", r["level"] if r["by"] else r["by"],
-                       "by and level go together")
+            raise _err(
+                path, i, "level" if r["by"] else "by", r["level"] if r["by"] else r["by"], "by and level go together"
+            )
         if r["by"]:
             if r["by"] not in codebook.by_id:
                 raise _err(path, i, "by", r["by"], f"not a question of {codebook.source}")
@@ -196,7 +208,13 @@ def validate_figures(df: pd.DataFrame, codebook: Codebook, path: Path | str = "f
                 if lev not in byq.keys:
                     raise _err(path, i, "level", r["level"], f"question {byq.id!r} has no option {lev!r}")
             if r["by"] == r["question"] and r["option"] not in r["level"].split(OPTION_SEP):
-                raise _err(path, i, "option", r["option"], "a share within levels of the same question must be one of those levels")
+                raise _err(
+                    path,
+                    i,
+                    "option",
+                    r["option"],
+                    "a share within levels of the same question must be one of those levels",
+                )
     return df
 
 
@@ -273,8 +291,13 @@ def read_assumed(path: Path | str, codebook: Codebook) -> pd.DataFrame:
     for (q, by, lev), g in singles.groupby(["question", "by", "level"], sort=False):
         if g["value_num"].sum() > 100 + 0.005 * len(g) + 1e-9:  # each value rounded to 2 decimals
             i = int(g.index[-1])
-            raise _err(path, i, "value", g.iloc[-1]["value"],
-                       f"shares of {q!r} (by {by!r} {lev!r}) add up to {g['value_num'].sum():.2f} > 100")
+            raise _err(
+                path,
+                i,
+                "value",
+                g.iloc[-1]["value"],
+                f"shares of {q!r} (by {by!r} {lev!r}) add up to {g['value_num'].sum():.2f} > 100",
+            )
     return df
 
 

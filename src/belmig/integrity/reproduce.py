@@ -20,14 +20,14 @@ from the values makes the row fail with a note saying which key; nothing is fill
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import pandas as pd
 
-from belmig.report import claims
-from belmig.integrity import published as pub
 from belmig.core import keys
 from belmig.core.ledger import Values
+from belmig.integrity import published as pub
+from belmig.report import claims
 
 CELL = "repro-values"
 COLUMNS = ["id", "printed", "comparator", "recomputed", "match", "note", "kind"]
@@ -94,15 +94,33 @@ def reproduction_table(figures: pd.DataFrame, statements: pd.DataFrame, values: 
         try:
             x = recompute(f, values)
         except _Missing as exc:
-            rows.append({"id": f["id"], "printed": f["printed"], "comparator": f["comparator"], "recomputed": "n/a",
-                         "match": False, "note": f"not computed: ledger key {exc.args[0]!r} is missing", "kind": "figure"})
+            rows.append(
+                {
+                    "id": f["id"],
+                    "printed": f["printed"],
+                    "comparator": f["comparator"],
+                    "recomputed": "n/a",
+                    "match": False,
+                    "note": f"not computed: ledger key {exc.args[0]!r} is missing",
+                    "kind": "figure",
+                }
+            )
             continue
         ok = x == x and pub.comparator_holds(x, f["printed"], f["comparator"])
         note = TOLERANCE_NOTE[f["comparator"]]
         if not ok:
             note += f"; differs by {x - pub.value(f['printed']):+.3f}"
-        rows.append({"id": f["id"], "printed": f["printed"], "comparator": f["comparator"], "recomputed": _fmt(x, f["printed"]),
-                     "match": bool(ok), "note": note, "kind": "figure"})
+        rows.append(
+            {
+                "id": f["id"],
+                "printed": f["printed"],
+                "comparator": f["comparator"],
+                "recomputed": _fmt(x, f["printed"]),
+                "match": bool(ok),
+                "note": note,
+                "kind": "figure",
+            }
+        )
     for s in statements.to_dict("records"):
         try:
             held = claims.evaluate(s["condition"], values)
@@ -110,8 +128,17 @@ def reproduction_table(figures: pd.DataFrame, statements: pd.DataFrame, values: 
             rec = "true" if held else "false"
         except claims.ClaimError as exc:
             held, rec, note = False, "n/a", f"not evaluated: {exc}"
-        rows.append({"id": s["id"], "printed": s["condition"], "comparator": "claim", "recomputed": rec,
-                     "match": bool(held), "note": note, "kind": "statement"})
+        rows.append(
+            {
+                "id": s["id"],
+                "printed": s["condition"],
+                "comparator": "claim",
+                "recomputed": rec,
+                "match": bool(held),
+                "note": note,
+                "kind": "statement",
+            }
+        )
     df = pd.DataFrame(rows, columns=COLUMNS)
     df["match"] = df["match"].astype(bool)
     return df
@@ -122,7 +149,19 @@ def to_values(table: pd.DataFrame, vals: Values) -> Values:
     fig = table[table["kind"] == "figure"]
     st = table[table["kind"] == "statement"]
     vals.add("repro.figures", len(fig), "int", cell=CELL, description="published survey figures recomputed")
-    vals.add("repro.matched", int(fig["match"].sum()), "int", cell=CELL, description="recomputed figures that match as printed")
+    vals.add(
+        "repro.matched",
+        int(fig["match"].sum()),
+        "int",
+        cell=CELL,
+        description="recomputed figures that match as printed",
+    )
     vals.add("repro.statements", len(st), "int", cell=CELL, description="qualitative statements checked")
-    vals.add("repro.statements_held", int(st["match"].sum()), "int", cell=CELL, description="statements that hold in our data")
+    vals.add(
+        "repro.statements_held",
+        int(st["match"].sum()),
+        "int",
+        cell=CELL,
+        description="statements that hold in our data",
+    )
     return vals

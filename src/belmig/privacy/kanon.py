@@ -9,8 +9,8 @@ records that agree with it on every quasi-identifier where both are known.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -98,7 +98,7 @@ def hierarchy(values: pd.Series, qi: QuasiIdentifier) -> list[Level]:
             lo, hi = sorted((i, j))
             merged = groups[lo] + groups[hi]
             steps.append(f"merged {name(groups[lo])} and {name(groups[hi])} into {name(merged)}")
-            groups[lo:hi + 1] = [merged]
+            groups[lo : hi + 1] = [merged]
         else:
             pool = next((g for g in groups if qi.pool in g), None)
             movable = [g for g in groups if g is not pool]
@@ -234,7 +234,7 @@ def k_anonymize(
         return np.column_stack([level_codes[i][j][first] for i, j in enumerate(combo)])
 
     scored = []
-    for combo in itertools.product(*[range(len(l)) for l in ladders]):
+    for combo in itertools.product(*[range(len(ladder)) for ladder in ladders]):
         n_bad = int(counts[_pattern_sizes(patterns(combo), counts) < k].sum())
         estimate = sum(level_bits[i][j] for i, j in enumerate(combo)) + n_bad * blank_bits
         scored.append((round(estimate, 9), sum(combo), combo, n_bad))
@@ -252,8 +252,15 @@ def k_anonymize(
     levels = [ladders[i][j] for i, j in enumerate(combo)]
 
     out = df.copy()
-    rows: list[dict] = [dict(step="check", variable="", detail=f"before: {before} records in classes smaller than k={k}",
-                             rows_affected=0, violating_after=before)]
+    rows: list[dict] = [
+        dict(
+            step="check",
+            variable="",
+            detail=f"before: {before} records in classes smaller than k={k}",
+            rows_affected=0,
+            violating_after=before,
+        )
+    ]
     for j, (q, lv) in enumerate(zip(qis, levels)):
         released = [lv.mapping.get(v, v) if v is not None else None for v in vals[q.name]]
         released = [None if blanked[i, j] else v for i, v in enumerate(released)]
@@ -266,17 +273,36 @@ def k_anonymize(
     if blanked.any():
         for j, n in enumerate(names):
             if blanked[:, j].any():
-                rows.append(dict(step="suppress", variable=n,
-                                 detail=f"blanked {int(blanked[:, j].sum())} values of {n} (local suppression)",
-                                 rows_affected=int(blanked[:, j].sum()), violating_after=0))
-        rows.append(dict(step="suppress", variable="", detail="records with at least one blanked quasi-identifier",
-                         rows_affected=int(blanked.any(axis=1).sum()), violating_after=0))
+                rows.append(
+                    dict(
+                        step="suppress",
+                        variable=n,
+                        detail=f"blanked {int(blanked[:, j].sum())} values of {n} (local suppression)",
+                        rows_affected=int(blanked[:, j].sum()),
+                        violating_after=0,
+                    )
+                )
+        rows.append(
+            dict(
+                step="suppress",
+                variable="",
+                detail="records with at least one blanked quasi-identifier",
+                rows_affected=int(blanked.any(axis=1).sum()),
+                violating_after=0,
+            )
+        )
     ok, smallest = check_k_anonymity(out, names, k)
     if not ok:  # pragma: no cover - guarded by _local_suppression
         raise RuntimeError(f"k_anonymize: smallest class {smallest} < k={k} after suppression")
-    rows.append(dict(step="check", variable="",
-                     detail=f"after: smallest equivalence class {smallest} (k={k}); information loss {loss:.1f} bits",
-                     rows_affected=0, violating_after=0))
+    rows.append(
+        dict(
+            step="check",
+            variable="",
+            detail=f"after: smallest equivalence class {smallest} (k={k}); information loss {loss:.1f} bits",
+            rows_affected=0,
+            violating_after=0,
+        )
+    )
     report = pd.DataFrame(rows, columns=["step", "variable", "detail", "rows_affected", "violating_after"])
     report = report.astype({"rows_affected": "int64", "violating_after": "int64"})
     report.attrs["recodes"] = {q.name: {c: r for c, r in lv.mapping.items() if c != r} for q, lv in zip(qis, levels)}

@@ -75,7 +75,7 @@ def _truncate(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     cut = text[: limit - 3]
-    if " " in cut[limit // 2:]:
+    if " " in cut[limit // 2 :]:
         cut = cut[: cut.rindex(" ")]
     return cut.rstrip(" ,;:-") + "..."
 
@@ -130,8 +130,12 @@ def _qi_value_labels(q: Question, recodes: dict[str, str]) -> dict[str, tuple[in
     return dict(sorted(out.items(), key=lambda kv: kv[1][0]))
 
 
-def _variables(release: pd.DataFrame, cb: Codebook, qi_labels: dict[str, dict[str, tuple[int, str]]],
-               coded_labels: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
+def _variables(
+    release: pd.DataFrame,
+    cb: Codebook,
+    qi_labels: dict[str, dict[str, tuple[int, str]]],
+    coded_labels: dict[str, dict[str, str]],
+) -> list[dict[str, Any]]:
     """One record per released column: name, kind, label, value labels {key: (code, label)}."""
     out = []
     for col in release.columns:
@@ -139,14 +143,22 @@ def _variables(release: pd.DataFrame, cb: Codebook, qi_labels: dict[str, dict[st
             out.append(dict(name=col, kind="id", label="Respondent id (r0001... in submission order)", values=None))
             continue
         if col == "weight":
-            out.append(dict(name=col, kind="number", values=None,
-                            label="Survey weight (raked, then averaged within k-anonymous classes)"))
+            out.append(
+                dict(
+                    name=col,
+                    kind="number",
+                    values=None,
+                    label="Survey weight (raked, then averaged within k-anonymous classes)",
+                )
+            )
             continue
         if coded_question(col) in cb.by_id:
             q = cb[coded_question(col)]
             labels = coded_labels.get(q.id)
             if labels is None:
-                raise ExportError(f"responses: no category labels for coded column {col!r} (attrs['belmig']['coded_labels'])")
+                raise ExportError(
+                    f"responses: no category labels for coded column {col!r} (attrs['belmig']['coded_labels'])"
+                )
             vals = {k: (i, v) for i, (k, v) in enumerate(labels.items(), start=1)}
             what = "open answer" if q.type == "text" else "'Other' answer"
             out.append(dict(name=col, kind="category", label=f"{_short_text(q)} - {what}, coded", values=vals))
@@ -157,8 +169,16 @@ def _variables(release: pd.DataFrame, cb: Codebook, qi_labels: dict[str, dict[st
                 vals = qi_labels.get(q.id) or {o.key: (o.code, o.label_en) for o in q.options}
                 out.append(dict(name=col, kind="category", label=_short_text(q), values=vals))
             elif q.type == "scale":
-                out.append(dict(name=col, kind="integer", label=_short_text(q), values=None,
-                                min=int(q.scale["min"]), max=int(q.scale["max"])))
+                out.append(
+                    dict(
+                        name=col,
+                        kind="integer",
+                        label=_short_text(q),
+                        values=None,
+                        min=int(q.scale["min"]),
+                        max=int(q.scale["max"]),
+                    )
+                )
             elif q.type == "number":
                 out.append(dict(name=col, kind="number", label=_short_text(q), values=None))
             else:
@@ -166,9 +186,10 @@ def _variables(release: pd.DataFrame, cb: Codebook, qi_labels: dict[str, dict[st
             continue
         owner = next((q for q in cb.questions if q.type == "multi" and col in q.multi_columns()), None)
         if owner is not None:
-            key = col[len(owner.id) + 2:]
-            out.append(dict(name=col, kind="boolean", label=f"{_short_text(owner)}: {owner.option(key).label_en}",
-                            values=None))
+            key = col[len(owner.id) + 2 :]
+            out.append(
+                dict(name=col, kind="boolean", label=f"{_short_text(owner)}: {owner.option(key).label_en}", values=None)
+            )
             continue
         raise ExportError(f"responses: column {col!r} is not a codebook variable; refusing to release it")
     return out
@@ -177,8 +198,9 @@ def _variables(release: pd.DataFrame, cb: Codebook, qi_labels: dict[str, dict[st
 # --------------------------------------------------------------------------- the release frame
 
 
-def release_frame(responses: pd.DataFrame, weights: pd.DataFrame | None, codebook: Codebook,
-                  privacy_cfg: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame, list[dict[str, Any]]]:
+def release_frame(
+    responses: pd.DataFrame, weights: pd.DataFrame | None, codebook: Codebook, privacy_cfg: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame, list[dict[str, Any]]]:
     """(k-anonymous release frame, k-anonymity report, variable descriptions)."""
     cb = codebook
     missing = [k for k in PRIVACY_KEYS if k not in privacy_cfg]
@@ -187,8 +209,10 @@ def release_frame(responses: pd.DataFrame, weights: pd.DataFrame | None, codeboo
     k = int(privacy_cfg["k_anonymity"])
     meta = responses.attrs.get("belmig") or {}
     if "coded_labels" not in meta or "synthetic" not in meta:
-        raise ExportError("responses: attrs['belmig'] lacks provenance ('synthetic', 'coded_labels'); "
-                          "write responses with belmig.clean")
+        raise ExportError(
+            "responses: attrs['belmig'] lacks provenance ('synthetic', 'coded_labels'); "
+            "write responses with belmig.clean"
+        )
     if "resp_id" not in responses.columns or responses["resp_id"].duplicated().any():
         raise ExportError("responses: resp_id missing or not unique")
     # only codebook variables go out; anything else (free text, timestamps) is refused
@@ -197,7 +221,9 @@ def release_frame(responses: pd.DataFrame, weights: pd.DataFrame | None, codeboo
         allowed = set(meta["coded_labels"][coded_question(col)])
         bad = set(responses[col].dropna().astype(str)) - allowed
         if bad:
-            raise ExportError(f"responses: column {col!r} holds values that are not coded categories ({len(bad)} distinct)")
+            raise ExportError(
+                f"responses: column {col!r} holds values that are not coded categories ({len(bad)} distinct)"
+            )
     rel = responses.copy()
     rel.attrs = {}
     if weights is not None:
@@ -248,7 +274,11 @@ def _coded_frame(df: pd.DataFrame, variables: list[dict[str, Any]]) -> tuple[pd.
         labels[name] = v["label"]
         if v["kind"] == "category":
             codes = {key: code for key, (code, _) in v["values"].items()}
-            out[name] = s.astype("object").map(lambda x, c=codes: float(c[x]) if pd.notna(x) else float("nan")).astype("float64")
+            out[name] = (
+                s.astype("object")
+                .map(lambda x, c=codes: float(c[x]) if pd.notna(x) else float("nan"))
+                .astype("float64")
+            )
             vlabels[name] = {float(code): lab for code, lab in v["values"].values()}
         elif v["kind"] == "boolean":
             out[name] = s.astype("boolean").astype("Float64").astype("float64")
@@ -276,8 +306,10 @@ def _datapackage(variables: list[dict[str, Any]], synthetic: bool, k: int, qis: 
         else:
             f.update(type="number")
         fields.append(f)
-    desc = (f"Respondent-level data of the survey, k-anonymous (k={k}) on {', '.join(qis)}; "
-            "no free text (open answers are coded). Empty cell = not asked / no answer / suppressed.")
+    desc = (
+        f"Respondent-level data of the survey, k-anonymous (k={k}) on {', '.join(qis)}; "
+        "no free text (open answers are coded). Empty cell = not asked / no answer / suppressed."
+    )
     if synthetic:
         desc = "SYNTHETIC DATA - NOT REAL SURVEY RESPONSES (synthetic reconstruction). " + desc
     return {
@@ -285,15 +317,17 @@ def _datapackage(variables: list[dict[str, Any]], synthetic: bool, k: int, qis: 
         "title": "Migration from Belarus and integration in Lithuania (2022 survey): released microdata"
         + (" [SYNTHETIC]" if synthetic else ""),
         "description": desc,
-        "resources": [{
-            "name": "microdata",
-            "path": f"{BASENAME}.csv",
-            "format": "csv",
-            "mediatype": "text/csv",
-            "encoding": "utf-8",
-            "description": desc,
-            "schema": {"fields": fields, "missingValues": [""], "primaryKey": ["resp_id"]},
-        }],
+        "resources": [
+            {
+                "name": "microdata",
+                "path": f"{BASENAME}.csv",
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "description": desc,
+                "schema": {"fields": fields, "missingValues": [""], "primaryKey": ["resp_id"]},
+            }
+        ],
     }
 
 
@@ -323,10 +357,14 @@ def _readme(n: int, synthetic: bool, k: int, qis: list[str], report: pd.DataFram
         "Files: microdata.csv (+ datapackage.json), microdata.parquet, microdata.sav (SPSS),",
         "microdata.dta (Stata; long names shortened, see variables.csv), variables.csv,",
         "kanonymity_report.csv.",
-        "Weights: " + ("column 'weight': the raking weights averaged within the k-anonymous classes of the\n"
-                       "quasi-identifiers (so they cannot reveal a recoded or blanked category) and rescaled to\n"
-                       "the same total; they no longer match the raking margins exactly."
-                       if weights else "not included (weighting had not run)."),
+        "Weights: "
+        + (
+            "column 'weight': the raking weights averaged within the k-anonymous classes of the\n"
+            "quasi-identifiers (so they cannot reveal a recoded or blanked category) and rescaled to\n"
+            "the same total; they no longer match the raking margins exactly."
+            if weights
+            else "not included (weighting had not run)."
+        ),
         "",
         "Protection of the respondents:",
         "- no free text: open answers are coded into categories (columns *__code);",
@@ -344,8 +382,13 @@ def _readme(n: int, synthetic: bool, k: int, qis: list[str], report: pd.DataFram
     return "\n".join(lines)
 
 
-def write_release(responses: pd.DataFrame, weights: pd.DataFrame | None, codebook: Codebook,
-                  privacy_cfg: dict[str, Any], outdir: Path | str) -> list[Path]:
+def write_release(
+    responses: pd.DataFrame,
+    weights: pd.DataFrame | None,
+    codebook: Codebook,
+    privacy_cfg: dict[str, Any],
+    outdir: Path | str,
+) -> list[Path]:
     """Write the released microdata into `outdir`; return the paths written.
 
     All files are written to a temporary folder first and moved into `outdir` only when every
@@ -363,25 +406,38 @@ def write_release(responses: pd.DataFrame, weights: pd.DataFrame | None, codeboo
     snames = stata_names([v["name"] for v in variables], stata_name_limit(n_labelled))
     outdir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".release.", dir=outdir))
-    names = [f"{BASENAME}.parquet", f"{BASENAME}.csv", f"{BASENAME}.sav", f"{BASENAME}.dta",
-             "datapackage.json", "variables.csv", "kanonymity_report.csv", "README.txt"]
+    names = [
+        f"{BASENAME}.parquet",
+        f"{BASENAME}.csv",
+        f"{BASENAME}.sav",
+        f"{BASENAME}.dta",
+        "datapackage.json",
+        "variables.csv",
+        "kanonymity_report.csv",
+        "README.txt",
+    ]
     try:
         rel.to_parquet(tmp / names[0], index=False)
         _csv_frame(rel, variables).to_csv(tmp / names[1], index=False, lineterminator="\n", encoding="utf-8")
         coded, vlabels, vars_ = _coded_frame(rel, variables)
         title = "Belarusian migrants in Lithuania 2022: microdata" + (" [SYNTHETIC]" if synthetic else "")
-        pyreadstat.write_sav(coded, str(tmp / names[2]), file_label=title, column_labels=vars_,
-                             variable_value_labels=vlabels)
+        pyreadstat.write_sav(
+            coded, str(tmp / names[2]), file_label=title, column_labels=vars_, variable_value_labels=vlabels
+        )
         st = coded.rename(columns=snames)
         pyreadstat.write_dta(
-            st, str(tmp / names[3]), file_label=_truncate(title, STATA_LABEL_MAX),
+            st,
+            str(tmp / names[3]),
+            file_label=_truncate(title, STATA_LABEL_MAX),
             column_labels={snames[c]: _truncate(lab, STATA_LABEL_MAX) for c, lab in vars_.items()},
             variable_value_labels={snames[c]: {int(code): lab for code, lab in v.items()} for c, v in vlabels.items()},
         )
         pin_sav_timestamp(tmp / names[2])
         pin_dta_timestamp(tmp / names[3])
-        (tmp / names[4]).write_text(json.dumps(_datapackage(variables, synthetic, k, qis), ensure_ascii=False, indent=2)
-                                    + "\n", encoding="utf-8")
+        (tmp / names[4]).write_text(
+            json.dumps(_datapackage(variables, synthetic, k, qis), ensure_ascii=False, indent=2) + "\n",
+            encoding="utf-8",
+        )
         _variables_table(variables, snames).to_csv(tmp / names[5], index=False, lineterminator="\n")
         report.to_csv(tmp / names[6], index=False, lineterminator="\n")
         (tmp / names[7]).write_text(_readme(len(rel), synthetic, k, qis, report, weights is not None), encoding="utf-8")
@@ -419,5 +475,5 @@ def pin_dta_timestamp(path: Path) -> None:
     if length:
         if length != len(DTA_STAMP):
             raise ExportError(f"{path}: unexpected Stata timestamp length {length}")
-        data[i + 12:i + 12 + length] = DTA_STAMP
+        data[i + 12 : i + 12 + length] = DTA_STAMP
     Path(path).write_bytes(bytes(data))

@@ -13,21 +13,32 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 import yaml
 
 from belmig.core import paths
-from belmig.report import render, valuediff
 from belmig.core.ledger import Entry
+from belmig.report import render, valuediff
 
 HEADLINE_KEYS = (
-    "reasons_exit.political", "reasons_exit.economic", "reasons_lithuania.visa", "legal_status.residence_permit",
-    "legal_status.humanitarian_visa", "income_regular.yes", "support_programs.no", "discrimination.no",
-    "war_impact.negative", "support_needs.language", "health_used.yes", "diaspora_known.yes",
-    "diaspora_involved.yes", "return_plans.yes",
+    "reasons_exit.political",
+    "reasons_exit.economic",
+    "reasons_lithuania.visa",
+    "legal_status.residence_permit",
+    "legal_status.humanitarian_visa",
+    "income_regular.yes",
+    "support_programs.no",
+    "discrimination.no",
+    "war_impact.negative",
+    "support_needs.language",
+    "health_used.yes",
+    "diaspora_known.yes",
+    "diaspora_involved.yes",
+    "return_plans.yes",
 )
 
 
@@ -36,7 +47,9 @@ class ReportCheckError(RuntimeError):
 
 
 def numeric_values(entries: Mapping[str, Entry]) -> dict[str, float]:
-    return {k: e.value for k, e in entries.items() if isinstance(e.value, (int, float)) and not isinstance(e.value, bool)}
+    return {
+        k: e.value for k, e in entries.items() if isinstance(e.value, (int, float)) and not isinstance(e.value, bool)
+    }
 
 
 def check(qmd: Path, entries: Mapping[str, Entry], allowlist: Path, report_cfg: Mapping[str, Any]) -> list[str]:
@@ -95,9 +108,14 @@ def write_generated_tables(out_dir: Path, entries: Mapping[str, Entry], used_key
     generated = {
         "cleaning_flow.md": tables.cleaning_flow_md(pd.read_csv(p / "cleaning_flow.csv")),
         "weighting.md": tables.weighting_md(pd.read_csv(p / "weighting_diagnostics.csv"), summary, min_cell=min_cell),
-        "audit.md": tables.audit_md(pd.read_csv(p / "audit_bases.csv", keep_default_na=False),
-                                           pd.read_csv(p / "audit_groups.csv", keep_default_na=False), min_cell=min_cell),
-        "reproduction.md": tables.reproduction_md(pd.read_csv(p / "reproduction.csv", dtype={"printed": str, "recomputed": str}, keep_default_na=False)),
+        "audit.md": tables.audit_md(
+            pd.read_csv(p / "audit_bases.csv", keep_default_na=False),
+            pd.read_csv(p / "audit_groups.csv", keep_default_na=False),
+            min_cell=min_cell,
+        ),
+        "reproduction.md": tables.reproduction_md(
+            pd.read_csv(p / "reproduction.csv", dtype={"printed": str, "recomputed": str}, keep_default_na=False)
+        ),
         "weighted_vs_unweighted.md": tables.weighted_vs_unweighted_md(est, cb, list(HEADLINE_KEYS), min_cell=min_cell),
         "values.md": tables.values_md(entries, used_keys, min_cell=min_cell),
     }
@@ -106,8 +124,15 @@ def write_generated_tables(out_dir: Path, entries: Mapping[str, Entry], used_key
         render._atomic_write(out_dir / name, md if md.endswith("\n") else md + "\n")
 
 
-def build(qmd: Path, entries: Mapping[str, Entry], raw_export: Path, cfg: Mapping[str, Any],
-          out_pdf: Path, out_html: Path, out_docx: Path | None) -> tuple[str, ...]:
+def build(
+    qmd: Path,
+    entries: Mapping[str, Entry],
+    raw_export: Path,
+    cfg: Mapping[str, Any],
+    out_pdf: Path,
+    out_html: Path,
+    out_docx: Path | None,
+) -> tuple[str, ...]:
     from belmig.report import checks
 
     text = qmd.read_text(encoding="utf-8")
@@ -115,6 +140,7 @@ def build(qmd: Path, entries: Mapping[str, Entry], raw_export: Path, cfg: Mappin
     write_generated_tables(qmd.parent / "_generated", entries, used, cfg["privacy"]["min_cell"])
     render.write_quarto_variables(entries, qmd.parent / "_variables.yml")
     valuediff.write_diff(entries, paths.APPROVED_LEDGER, qmd, paths.PROCESSED / "ledger_diff.md")
-    expanded = render.render(qmd, entries, out_pdf=out_pdf, out_html=out_html, out_docx=out_docx,
-                             provenance=provenance(raw_export, cfg))
+    expanded = render.render(
+        qmd, entries, out_pdf=out_pdf, out_html=out_html, out_docx=out_docx, provenance=provenance(raw_export, cfg)
+    )
     return expanded.used_keys

@@ -22,16 +22,16 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import yaml
 
-from belmig.report.render import VAR_RE
+from belmig.core.keys import KEY_RE, SHAPES, parse as parse_key
 from belmig.report import claims as claims_mod
-from belmig.core.keys import KEY_RE, SHAPES
-from belmig.core.keys import parse as parse_key
+from belmig.report.render import VAR_RE
 
 DEFAULT_SOURCE = "report/report.qmd"
 
@@ -159,7 +159,7 @@ def _paragraph_bounds(text: str, offset: int) -> tuple[int, int]:
 
     def line(i: int) -> str:
         end = starts[i + 1] - 1 if i + 1 < len(starts) else len(text)
-        return text[starts[i]:end]
+        return text[starts[i] : end]
 
     lo = idx
     if not _is_break_line(line(idx)):
@@ -199,7 +199,7 @@ class AllowRule:
     reason: str
 
     @classmethod
-    def make(cls, spec: "AllowRule | str | Mapping[str, Any] | re.Pattern") -> "AllowRule":
+    def make(cls, spec: AllowRule | str | Mapping[str, Any] | re.Pattern) -> AllowRule:
         if isinstance(spec, AllowRule):
             return spec
         if isinstance(spec, re.Pattern):
@@ -248,7 +248,9 @@ def _rules(allowlist: Iterable[Any] | Path | str | None) -> list[AllowRule]:
 # ----------------------------------------------------------------------------- number lint
 
 
-def lint_numbers(qmd_text: str, allowlist: Iterable[Any] | Path | str | None, source: str = DEFAULT_SOURCE) -> list[Problem]:
+def lint_numbers(
+    qmd_text: str, allowlist: Iterable[Any] | Path | str | None, source: str = DEFAULT_SOURCE
+) -> list[Problem]:
     """Digits typed into the prose that are neither a ledger value nor allowlisted.
 
     Front matter, code, comments, shortcodes (``{{< var >}}``, ``{{< include >}}``), URLs,
@@ -321,27 +323,56 @@ def check_claims(qmd_text: str, values: Mapping[str, float], source: str = DEFAU
     for c in find_claims(qmd_text):
         if not c.condition:
             problems.append(
-                Problem("claim-error", c.line, f"claim [{c.text}] has no condition (when=\"…\")",
-                        sentence=c.sentence, source=source)
+                Problem(
+                    "claim-error",
+                    c.line,
+                    f'claim [{c.text}] has no condition (when="…")',
+                    sentence=c.sentence,
+                    source=source,
+                )
             )
             continue
         try:
             keys = sorted(claims_mod.names(c.condition))
         except claims_mod.ClaimError as exc:
-            problems.append(Problem("claim-error", c.line, f"claim [{c.text}]: {exc}", sentence=c.sentence,
-                                    condition=c.condition, source=source))
+            problems.append(
+                Problem(
+                    "claim-error",
+                    c.line,
+                    f"claim [{c.text}]: {exc}",
+                    sentence=c.sentence,
+                    condition=c.condition,
+                    source=source,
+                )
+            )
             continue
         involved = {k: values.get(k) for k in keys}
         try:
             ok = claims_mod.evaluate(c.condition, values)
         except (claims_mod.ClaimError, ZeroDivisionError, TypeError) as exc:
-            problems.append(Problem("claim-error", c.line, f"claim [{c.text}] cannot be evaluated: {exc}",
-                                    sentence=c.sentence, condition=c.condition, values=involved, source=source))
+            problems.append(
+                Problem(
+                    "claim-error",
+                    c.line,
+                    f"claim [{c.text}] cannot be evaluated: {exc}",
+                    sentence=c.sentence,
+                    condition=c.condition,
+                    values=involved,
+                    source=source,
+                )
+            )
             continue
         if not ok:
             problems.append(
-                Problem("claim", c.line, f"claim [{c.text}] is no longer supported by the data",
-                        sentence=c.sentence, condition=c.condition, values=involved, source=source)
+                Problem(
+                    "claim",
+                    c.line,
+                    f"claim [{c.text}] is no longer supported by the data",
+                    sentence=c.sentence,
+                    condition=c.condition,
+                    values=involved,
+                    source=source,
+                )
             )
     return problems
 
@@ -384,8 +415,11 @@ def missing_keys(qmd_text: str, ledger_keys: Iterable[str], source: str = DEFAUL
         if key in have or key in seen:
             continue
         seen.add(key)
-        problems.append(Problem("missing-key", line, f"ledger key {key!r} is used but not in the value ledger",
-                                key=key, source=source))
+        problems.append(
+            Problem(
+                "missing-key", line, f"ledger key {key!r} is used but not in the value ledger", key=key, source=source
+            )
+        )
     return problems
 
 
@@ -398,7 +432,9 @@ _REPRO_STATS = {"figures", "matched", "statements", "statements_held"}  # belmig
 _WEIGHT_STATS = {"deff", "n_eff", "efficiency", "min", "max", "iterations"}
 
 
-def key_grammar_problems(keys: Iterable[str] | str, codebook: Any | None = None, source: str = DEFAULT_SOURCE) -> list[Problem]:
+def key_grammar_problems(
+    keys: Iterable[str] | str, codebook: Any | None = None, source: str = DEFAULT_SOURCE
+) -> list[Problem]:
     """Keys that cannot be ledger keys.
 
     `keys` is a list of keys or the report text (then every used key is checked, with its
@@ -417,7 +453,9 @@ def key_grammar_problems(keys: Iterable[str] | str, codebook: Any | None = None,
     for key, line in items:
         why = _key_problem(key, codebook)
         if why:
-            problems.append(Problem("key-grammar", line, f"{key!r} is not a valid ledger key: {why}", key=key, source=source))
+            problems.append(
+                Problem("key-grammar", line, f"{key!r} is not a valid ledger key: {why}", key=key, source=source)
+            )
     return problems
 
 

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import ast
 import operator
-from typing import Mapping
+from collections.abc import Mapping
 
 _CMP = {
-    ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt,
-    ast.GtE: operator.ge, ast.Eq: operator.eq, ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
 }
 _BIN = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
 _FUNCS = {"abs": abs, "min": min, "max": max}
@@ -91,7 +95,12 @@ def evaluate(expr: str, values: Mapping[str, float]) -> bool:
                     return False
                 left = right
             return True
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCS and not node.keywords:
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in _FUNCS
+            and not node.keywords
+        ):
             return _FUNCS[node.func.id](*[ev(a) for a in node.args])
         raise ClaimError(f"condition {expr!r}: {ast.dump(node)[:60]} is not allowed")
 

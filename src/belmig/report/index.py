@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import ast
 import html
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import nbformat
 
@@ -91,7 +91,9 @@ def render_index(notebooks: list[Path], entries: Mapping[str, Entry]) -> str:
         parts.append(f"<p>{len(vals)} value(s) in the ledger.</p>")
         if vals:
             shown = vals[:400]
-            parts.append("<details><summary>values</summary><table><tr><th>key</th><th>value</th><th>base n</th><th>cell</th></tr>")
+            parts.append(
+                "<details><summary>values</summary><table><tr><th>key</th><th>value</th><th>base n</th><th>cell</th></tr>"
+            )
             for e in shown:
                 parts.append(
                     f"<tr><td><code>{html.escape(e.key)}</code></td><td>{html.escape(e.text)}</td>"

@@ -19,11 +19,11 @@ import datetime as dt
 import html
 import re
 import subprocess
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping
 
 import yaml
 
@@ -35,7 +35,7 @@ from belmig.core.ledger import Entry
 VAR_RE = re.compile(r"\{\{<\s*var\s+([^\s>]+)\s*>\}\}")
 INCLUDE_RE = re.compile(r"^\{\{<\s*include\s+(\S+)\s*>\}\}\s*$", re.M)
 # Fixed PDF timestamp: the publication date of the 2022 report (no build time in outputs).
-PDF_TIMESTAMP = int(dt.datetime(2022, 11, 3, tzinfo=dt.timezone.utc).timestamp())
+PDF_TIMESTAMP = int(dt.datetime(2022, 11, 3, tzinfo=dt.UTC).timestamp())
 
 
 class RenderError(RuntimeError):
@@ -72,6 +72,7 @@ def substitute_values(text: str, ledger: Mapping[str, Entry], link_prefix: str, 
     used: list[str] = []
     lines = text.split("\n")
     for i, line in enumerate(lines):
+
         def sub(m: re.Match, lineno=i + 1) -> str:
             key = m.group(1)
             if key not in ledger:
@@ -158,12 +159,22 @@ def render(
     _atomic_write(before, _html_banner(fm, provenance))
 
     def pdf() -> None:
-        typ = _pandoc(["typst", "--standalone", f"--template={report_dir / 'template.typ'}", f"--lua-filter={lua}", *meta], expanded.markdown)
+        typ = _pandoc(
+            ["typst", "--standalone", f"--template={report_dir / 'template.typ'}", f"--lua-filter={lua}", *meta],
+            expanded.markdown,
+        )
         typ_path = report_dir / "report.typ"
         _atomic_write(typ_path, typ)
         pdf_tmp = out_pdf.with_name(out_pdf.name + ".tmp")
         try:
-            typst.compile(str(typ_path), output=str(pdf_tmp), root=str(paths.ROOT), font_paths=[], ignore_system_fonts=True, timestamp=PDF_TIMESTAMP)
+            typst.compile(
+                str(typ_path),
+                output=str(pdf_tmp),
+                root=str(paths.ROOT),
+                font_paths=[],
+                ignore_system_fonts=True,
+                timestamp=PDF_TIMESTAMP,
+            )
         except Exception as exc:  # typst raises its own error type with the diagnostics
             pdf_tmp.unlink(missing_ok=True)
             raise RenderError(f"typst could not compile {paths.rel(typ_path)}: {exc}") from None
@@ -171,15 +182,29 @@ def render(
 
     def html_out() -> None:
         html_text = _pandoc(
-            ["html5", "--standalone", "--embed-resources", f"--css={report_dir / 'style.css'}", f"--lua-filter={lua}",
-             "--toc", "--toc-depth=2", f"--resource-path={report_dir}", f"--include-before-body={before}", *meta],
+            [
+                "html5",
+                "--standalone",
+                "--embed-resources",
+                f"--css={report_dir / 'style.css'}",
+                f"--lua-filter={lua}",
+                "--toc",
+                "--toc-depth=2",
+                f"--resource-path={report_dir}",
+                f"--include-before-body={before}",
+                *meta,
+            ],
             expanded.markdown,
         )
         _atomic_write(out_html, html_text)
 
     def docx() -> None:
-        atomic.write_via(out_docx, lambda tmp: _pandoc(
-            ["docx", f"--lua-filter={lua}", f"--resource-path={report_dir}", *meta], expanded.markdown, output=tmp))
+        atomic.write_via(
+            out_docx,
+            lambda tmp: _pandoc(
+                ["docx", f"--lua-filter={lua}", f"--resource-path={report_dir}", *meta], expanded.markdown, output=tmp
+            ),
+        )
 
     pandoc_binary()  # resolve once, before the threads
     # The three outputs are independent subprocess/compiler runs: render them concurrently.
@@ -200,5 +225,6 @@ def _html_banner(fm: dict, provenance: list[dict[str, str]]) -> str:
     notice = html.escape(str(fm.get("synthetic-notice", "")))
     title = html.escape(str(fm.get("synthetic-notice-title", "")))
     prov = "<br>".join(f"{html.escape(p['label'])}: {html.escape(p['value'])}" for p in provenance)
-    return (f'<div class="synthetic-notice"><strong>{title}</strong><br>{notice}</div>\n'
-            f'<p class="provenance">{prov}</p>\n')
+    return (
+        f'<div class="synthetic-notice"><strong>{title}</strong><br>{notice}</div>\n<p class="provenance">{prov}</p>\n'
+    )

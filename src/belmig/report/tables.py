@@ -23,14 +23,13 @@ values_md                      ledger entries + keys the report uses   tbl-value
 
 from __future__ import annotations
 
-import math
 import re
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
-from belmig.core.keys import family as key_family
-from belmig.core.keys import parse as parse_key
+from belmig.core.keys import family as key_family, parse as parse_key
 
 SUPPRESSED = "suppressed"
 MAX_DASHES = 40  # widest relative column width in a pipe table
@@ -131,6 +130,7 @@ def pipe_table(
             raise ValueError(f"row {r!r} has {len(r)} cells, the table has {len(headers)} columns")
     if not rows:
         rows = [[DASH] * len(headers)]
+
     # Pandoc sizes wide pipe tables by the dashes of the separator line: make them proportional
     # to the longest cell of each column (clamped), so long notes get room and numbers do not.
     def measure(text: str) -> int:
@@ -224,7 +224,9 @@ _SUMMARY_LABELS = {
 }
 
 
-def _generic_rows(df: pd.DataFrame, headers: Mapping[str, str], min_cell: int) -> tuple[list[str], list[list[str]], str]:
+def _generic_rows(
+    df: pd.DataFrame, headers: Mapping[str, str], min_cell: int
+) -> tuple[list[str], list[list[str]], str]:
     cols = list(df.columns)
     out_headers, align = [], ""
     for c in cols:
@@ -302,25 +304,33 @@ def weighting_md(diagnostics_df: pd.DataFrame, summary: Mapping[str, Any], *, mi
             row = []
             for col, _h, kind in known:
                 v = r[col]
-                row.append({"text": cell, "count": lambda x: count(x, mc), "share": _share_pct,
-                            "int": lambda x: count(x)}[kind](v))
+                row.append(
+                    {"text": cell, "count": lambda x: count(x, mc), "share": _share_pct, "int": lambda x: count(x)}[
+                        kind
+                    ](v)
+                )
             rows.append(row)
         headers = [h for _c, h, _k in known]
         align = "".join("l" if k == "text" else "r" for _c, _h, k in known)
     else:
         headers, rows, align = _generic_rows(diagnostics_df, _WEIGHT_HEADERS, mc)
     margins = pipe_table(
-        headers, rows,
+        headers,
+        rows,
         caption="Raking margins: population shares, sample shares before weighting and weighted shares",
-        tbl_id="tbl-weighting-margins", align=align,
+        tbl_id="tbl-weighting-margins",
+        align=align,
     )
     srows = []
     for k, v in summary.items():
         label = _SUMMARY_LABELS.get(k, str(k).replace("_", " ").capitalize())
         srows.append([cell(label), _summary_value(k, v)])
     stats = pipe_table(
-        ["Statistic", "Value"], srows,
-        caption="Summary of the survey weights", tbl_id="tbl-weighting-summary", align="lr",
+        ["Statistic", "Value"],
+        srows,
+        caption="Summary of the survey weights",
+        tbl_id="tbl-weighting-summary",
+        align="lr",
     )
     return margins + "\n" + stats
 
@@ -339,21 +349,32 @@ def audit_md(bases_df: pd.DataFrame, groups_df: pd.DataFrame | None, *, min_cell
     """The audit of the published figures: for every question (and subgroup) the printed
     figures, the respondent bases consistent with all of them, and the base chosen."""
     mc = _min_cell(min_cell)
-    _require(bases_df, ["question", "by", "level", "figures", "consistent_bases", "chosen_base", "status", "note"], "audit bases")
+    _require(
+        bases_df,
+        ["question", "by", "level", "figures", "consistent_bases", "chosen_base", "status", "note"],
+        "audit bases",
+    )
     rows = []
     for r in bases_df.itertuples(index=False):
         sub = "all respondents" if _missing(r.by) or str(r.by) == "" else f"{r.by} = {r.level}"
         base = count(r.chosen_base, mc if sub != "all respondents" else None)
-        rows.append([
-            code(r.question), cell(sub), cell(_truncate(r.figures if not _missing(r.figures) else "", 60)),
-            cell(_truncate(r.consistent_bases if not _missing(r.consistent_bases) else "")), base,
-            _STATUS.get(str(r.status), cell(r.status)), cell(r.note),
-        ])
+        rows.append(
+            [
+                code(r.question),
+                cell(sub),
+                cell(_truncate(r.figures if not _missing(r.figures) else "", 60)),
+                cell(_truncate(r.consistent_bases if not _missing(r.consistent_bases) else "")),
+                base,
+                _STATUS.get(str(r.status), cell(r.status)),
+                cell(r.note),
+            ]
+        )
     out = pipe_table(
         ["Question", "Respondents", "Printed figures", "Bases consistent with them", "Chosen base", "Status", "Note"],
         rows,
         caption="Audit of the published figures: which respondent bases reproduce every printed percentage",
-        tbl_id="tbl-audit-bases", align="lllllll",
+        tbl_id="tbl-audit-bases",
+        align="lllllll",
     )
     out += "\n" + _audit_groups(groups_df, mc)
     return out
@@ -363,18 +384,38 @@ def _audit_groups(groups_df: pd.DataFrame | None, mc: int) -> str:
     cols = ["check", "question", "by", "level", "values", "result", "meaning"]
     caption = "Audit cross-checks: subgroups and follow-up questions fit the groups they belong to"
     if groups_df is None or not len(groups_df):
-        return pipe_table(["Check", "Question", "Respondents", "Values", "Result", "Meaning"], [],
-                          caption=caption, tbl_id="tbl-audit-groups", align="llllll")
+        return pipe_table(
+            ["Check", "Question", "Respondents", "Values", "Result", "Meaning"],
+            [],
+            caption=caption,
+            tbl_id="tbl-audit-groups",
+            align="llllll",
+        )
     if set(cols) <= set(groups_df.columns):
         rows = []
         for r in groups_df.itertuples(index=False):
             sub = "all respondents" if _missing(r.by) or str(r.by) == "" else f"{r.by} = {r.level}"
             res = str(r.result)
-            rows.append([cell(str(r.check).replace("_", " ")), code(r.question), cell(sub), cell(r.values),
-                         "**fail**" if res == "fail" else cell(res), cell(r.meaning)])
-        return pipe_table(["Check", "Question", "Respondents", "Values", "Result", "Meaning"], rows,
-                          caption=caption, tbl_id="tbl-audit-groups", align="llllll")
-    headers, grows, align = _generic_rows(groups_df, {"question": "Question", "by": "Subgroup question", "level": "Group"}, mc)
+            rows.append(
+                [
+                    cell(str(r.check).replace("_", " ")),
+                    code(r.question),
+                    cell(sub),
+                    cell(r.values),
+                    "**fail**" if res == "fail" else cell(res),
+                    cell(r.meaning),
+                ]
+            )
+        return pipe_table(
+            ["Check", "Question", "Respondents", "Values", "Result", "Meaning"],
+            rows,
+            caption=caption,
+            tbl_id="tbl-audit-groups",
+            align="llllll",
+        )
+    headers, grows, align = _generic_rows(
+        groups_df, {"question": "Question", "by": "Subgroup question", "level": "Group"}, mc
+    )
     return pipe_table(headers, grows, caption=caption, tbl_id="tbl-audit-groups", align=align)
 
 
@@ -401,16 +442,27 @@ def reproduction_md(repro_df: pd.DataFrame) -> str:
     for r in figs.itertuples(index=False):
         ok = _truthy(r.match)
         matched += ok
-        rec = num(r.recomputed) if isinstance(r.recomputed, (int, float)) and not isinstance(r.recomputed, bool) else cell(r.recomputed)
-        rows.append([
-            code(r.id), cell(str(r.printed)), cell(_COMPARATOR.get(str(r.comparator), r.comparator)), rec,
-            "yes" if ok else "**no**", cell(r.note),
-        ])
+        rec = (
+            num(r.recomputed)
+            if isinstance(r.recomputed, (int, float)) and not isinstance(r.recomputed, bool)
+            else cell(r.recomputed)
+        )
+        rows.append(
+            [
+                code(r.id),
+                cell(str(r.printed)),
+                cell(_COMPARATOR.get(str(r.comparator), r.comparator)),
+                rec,
+                "yes" if ok else "**no**",
+                cell(r.note),
+            ]
+        )
     out = pipe_table(
         ["Figure", "Printed in 2022", "Wording", "Recomputed", "Match", "Note"],
         rows,
         caption=f"Reproduction of the survey figures printed in the 2022 report ({matched} of {len(rows)} match)",
-        tbl_id="tbl-reproduction", align="lrlrll",
+        tbl_id="tbl-reproduction",
+        align="lrlrll",
     )
     srows, held = [], 0
     for r in stmts.itertuples(index=False):
@@ -421,7 +473,8 @@ def reproduction_md(repro_df: pd.DataFrame) -> str:
         ["Statement", "What the 2022 report says", "Condition on our values", "Holds"],
         srows,
         caption=f"Qualitative statements of the 2022 report checked on our data ({held} of {len(srows)} hold)",
-        tbl_id="tbl-reproduction-statements", align="lllc",
+        tbl_id="tbl-reproduction-statements",
+        align="lllc",
     )
     return out
 
@@ -472,7 +525,14 @@ def _pick(est: pd.DataFrame, q: str, opt: str, stat: str, weighted: bool) -> pd.
     by = est["by"].fillna("") if "by" in est else ""
     level = est["level"].fillna("") if "level" in est else ""
     option = est["option"].fillna("")
-    m = (est["question"] == q) & (option == opt) & (est["stat"] == stat) & (by == "") & (level == "") & (est["weighted"].astype(bool) == weighted)
+    m = (
+        (est["question"] == q)
+        & (option == opt)
+        & (est["stat"] == stat)
+        & (by == "")
+        & (level == "")
+        & (est["weighted"].astype(bool) == weighted)
+    )
     hit = est[m]
     if hit.empty:
         return None
@@ -491,7 +551,11 @@ def weighted_vs_unweighted_md(
     unweighted base n and the effective n of the weighted estimate.
 
     `keys`: ``pct.<q>.<opt>`` / ``mean.<q>`` (or ``<q>.<opt>``), in the order to print."""
-    _require(estimates_df, ["question", "option", "stat", "by", "level", "weighted", "estimate", "ci_low", "ci_high", "n", "n_eff"], "estimates")
+    _require(
+        estimates_df,
+        ["question", "option", "stat", "by", "level", "weighted", "estimate", "ci_low", "ci_high", "n", "n_eff"],
+        "estimates",
+    )
     mc = _min_cell(min_cell)
     rows = []
     for key in keys:
@@ -505,11 +569,11 @@ def weighted_vs_unweighted_md(
                 return DASH, DASH
             small = bool(r.get("suppressed", False)) if not _missing(r.get("suppressed", None)) else False
             k = r.get("k", None)
-            if stat == "pct" and not _missing(k) and 0 < float(k) < mc:
+            if stat == "pct" and not _missing(k) and 0 < float(k) < mc:  # noqa: B023 (called in this iteration)
                 small = True
             if small:
                 return SUPPRESSED, SUPPRESSED
-            return f"{num(r['estimate'])}{unit}", f"{num(r['ci_low'])}{DASH}{num(r['ci_high'])}"
+            return f"{num(r['estimate'])}{unit}", f"{num(r['ci_low'])}{DASH}{num(r['ci_high'])}"  # noqa: B023
 
         ue, uci = fmt(u)
         we, wci = fmt(w)
@@ -522,9 +586,12 @@ def weighted_vs_unweighted_md(
     return pipe_table(
         ["Figure", "Unweighted", f"{level}", "n", "Weighted", f"{level}", "Effective n"],
         rows,
-        caption=(f"Headline figures without and with weights ({level.replace('CI', 'confidence intervals')}; "
-                 "n is the unweighted base, effective n that of the weighted estimate)"),
-        tbl_id="tbl-weighted", align="lrrrrrr",
+        caption=(
+            f"Headline figures without and with weights ({level.replace('CI', 'confidence intervals')}; "
+            "n is the unweighted base, effective n that of the weighted estimate)"
+        ),
+        tbl_id="tbl-weighted",
+        align="lrrrrrr",
     )
 
 
@@ -589,5 +656,6 @@ def values_md(
         ["Ledger key", "Value", "CI", "Base n", "Computed in"],
         rows,
         caption="Every value used in this report, with its confidence interval, its base and the notebook cell that computed it",
-        tbl_id="tbl-values", align="lrrrl",
+        tbl_id="tbl-values",
+        align="lrrrl",
     )

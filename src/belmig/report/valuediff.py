@@ -9,17 +9,15 @@ print it or guard a claim with it, and the charts of the question it belongs to.
 from __future__ import annotations
 
 import json
-import re
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from belmig.core import atomic, keys, paths
+from belmig.core.ledger import Entry
 from belmig.report import claims
 from belmig.report.render import VAR_RE
-from belmig.core.ledger import Entry
-
 
 
 @dataclass(frozen=True)

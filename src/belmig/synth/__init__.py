@@ -46,10 +46,10 @@ from belmig.synth.common import (
     SynthError,
     apportion,
 )
-from belmig.synth.export import csv_bytes, meta_path, to_export, write_export
-from belmig.synth.respondents import generate, generate_scaled
-from belmig.synth.noise import add_noise_rows, closed_answer_columns, fingerprint, noise_counts_for
 from belmig.synth.counts import Adjustment, Cell, Targets, Unmet, figure_value, targets
+from belmig.synth.export import csv_bytes, meta_path, to_export, write_export
+from belmig.synth.noise import add_noise_rows, closed_answer_columns, fingerprint, noise_counts_for
+from belmig.synth.respondents import generate, generate_scaled
 
 __all__ = [
     "MAX_SAME_SCALE_ANSWER",

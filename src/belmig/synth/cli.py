@@ -5,25 +5,33 @@ from __future__ import annotations
 import argparse
 import hashlib
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 
 from belmig.core import paths
 from belmig.core.codebook import Codebook
-from belmig.synth.export import to_export, write_export
-from belmig.synth.respondents import generate, generate_scaled
-from belmig.synth.noise import add_noise_rows
 from belmig.synth.counts import targets
+from belmig.synth.export import to_export, write_export
+from belmig.synth.noise import add_noise_rows
+from belmig.synth.respondents import generate, generate_scaled
 
 
 def _sha(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def build(codebook: Codebook, figures: Path, assumed: Path, bases: Path, seed: int, scale_n: int | None,
-          codebook_path: Path | None = None, timings: dict[str, float] | None = None) -> pd.DataFrame:
+def build(
+    codebook: Codebook,
+    figures: Path,
+    assumed: Path,
+    bases: Path,
+    seed: int,
+    scale_n: int | None,
+    codebook_path: Path | None = None,
+    timings: dict[str, float] | None = None,
+) -> pd.DataFrame:
     """Inputs -> export frame (with provenance in ``attrs["synth"]``); phase times go to `timings`."""
     clock = time.perf_counter()
 
@@ -49,18 +57,38 @@ def build(codebook: Codebook, figures: Path, assumed: Path, bases: Path, seed: i
         for p in (figures, assumed, bases, Path(codebook_path or paths.CODEBOOK))
     }
     info["unmet_figures"] = [
-        {"figure": u.figure, "printed": u.printed, "comparator": u.comparator, "synthetic": round(u.achieved, 4), "reason": u.reason}
+        {
+            "figure": u.figure,
+            "printed": u.printed,
+            "comparator": u.comparator,
+            "synthetic": round(u.achieved, 4),
+            "reason": u.reason,
+        }
         for u in t.unmet
     ]
     derived = {(q, by, lv): src for q, by, lv, o, src in t.sources if o == "(base)"}
     info["subgroup_cells"] = [
-        {"question": c.question, "by": c.by, "level": c.level, "base": c.base,
-         "base_from": "assumed.csv (" + derived[c.key] + ")" if c.key in derived else "audit_bases.csv"}
-        for c in t.cells if c.by and c.kind != "code"
+        {
+            "question": c.question,
+            "by": c.by,
+            "level": c.level,
+            "base": c.base,
+            "base_from": "assumed.csv (" + derived[c.key] + ")" if c.key in derived else "audit_bases.csv",
+        }
+        for c in t.cells
+        if c.by and c.kind != "code"
     ]
     if scale_n is None:
         info["adjustments"] = [
-            {"question": a.question, "by": a.by, "level": a.level, "option": a.option, "start": a.start, "final": a.final, "reason": a.reason}
+            {
+                "question": a.question,
+                "by": a.by,
+                "level": a.level,
+                "option": a.option,
+                "start": a.start,
+                "final": a.final,
+                "reason": a.reason,
+            }
             for a in t.adjustments
         ]
     return df
@@ -68,8 +96,7 @@ def build(codebook: Codebook, figures: Path, assumed: Path, bases: Path, seed: i
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m belmig.synth --out PATH [--scale-n N] [--seed S] [--figures F] [--assumed A] [--bases B]``"""
-    from belmig.core import codebook as codebook_mod
-    from belmig.core import config
+    from belmig.core import codebook as codebook_mod, config
 
     ap = argparse.ArgumentParser(prog="python -m belmig.synth", description="Write the SYNTHETIC raw export.")
     ap.add_argument("--out", type=Path, required=True, help="CSV to write (a .meta.yaml sidecar goes next to it)")

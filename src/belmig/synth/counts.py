@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -136,7 +136,14 @@ def _norm(df: pd.DataFrame, required: Sequence[str], name: str) -> list[_Rec]:
         raise SynthError(f"{name} lacks columns {missing}")
     out = []
     for rec in df[list(required)].astype("object").to_dict("records"):
-        out.append(_Rec({k: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip() for k, v in rec.items()}))
+        out.append(
+            _Rec(
+                {
+                    k: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip()
+                    for k, v in rec.items()
+                }
+            )
+        )
     return out
 
 
@@ -163,7 +170,9 @@ def _is_exact(comparator: str) -> bool:
     return comparator in pub.EXACT_COMPARATORS
 
 
-def _exact_k(q: str, by: str, level: str, base: int, figs: Sequence[_Rec], prefer: float, conflict: bool, b: _Builder) -> int:
+def _exact_k(
+    q: str, by: str, level: str, base: int, figs: Sequence[_Rec], prefer: float, conflict: bool, b: _Builder
+) -> int:
     """The count of `base` that reproduces every exact figure of one option (closest to `prefer`).
 
     When no count reproduces them all and the audit marked the row as a conflict, the count that
@@ -180,13 +189,27 @@ def _exact_k(q: str, by: str, level: str, base: int, figs: Sequence[_Rec], prefe
     k = min((k for k, s in score.items() if s == best), key=lambda k: (abs(k - prefer), k))
     for r in rows:
         if not satisfies(share(k, base), r.printed, r.comparator):
-            b.unmet.append(Unmet(r.id, r.printed, r.comparator, float(share(k, base)),
-                                 f"no count of the audited base {base} reproduces it together with the other figures (audit: conflict)"))
+            b.unmet.append(
+                Unmet(
+                    r.id,
+                    r.printed,
+                    r.comparator,
+                    float(share(k, base)),
+                    f"no count of the audited base {base} reproduces it together with the other figures (audit: conflict)",
+                )
+            )
     return k
 
 
 def _partial_choice(
-    q: Question, by: str, level: str, base: int, figs: Sequence[_Rec], ass: Sequence[_Rec], conflict: bool, b: _Builder,
+    q: Question,
+    by: str,
+    level: str,
+    base: int,
+    figs: Sequence[_Rec],
+    ass: Sequence[_Rec],
+    conflict: bool,
+    b: _Builder,
 ) -> tuple[dict[str, int | None], dict[str, float]]:
     """Counts of one cell from exact published figures and assumed shares; None where neither.
 
@@ -224,7 +247,11 @@ def _check_multi(q: Question, base: int, counts: Mapping[str, int], what: str) -
     excl = [o.key for o in q.options if o.exclusive]
     k_ex = sum(counts[o] for o in excl)
     nonex = sum(v for o, v in counts.items() if o not in excl)
-    if any(v < 0 for v in counts.values()) or k_ex > base or any(v > base - k_ex for o, v in counts.items() if o not in excl):
+    if (
+        any(v < 0 for v in counts.values())
+        or k_ex > base
+        or any(v > base - k_ex for o, v in counts.items() if o not in excl)
+    ):
         raise SynthError(f"{what}: counts {dict(counts)} do not fit base {base} with exclusive options")
     if base - k_ex > 0 and nonex < base - k_ex:
         raise SynthError(f"{what}: {base - k_ex} respondents need >= 1 option but only {nonex} ticks")
@@ -232,7 +259,9 @@ def _check_multi(q: Question, base: int, counts: Mapping[str, int], what: str) -
         raise SynthError(f"{what}: ticks without respondents")
 
 
-def _joint_fill(q: Question, marg: Mapping[str, int], cells: list[tuple[str, str, int, dict]], b: _Builder) -> list[dict[str, int]]:
+def _joint_fill(
+    q: Question, marg: Mapping[str, int], cells: list[tuple[str, str, int, dict]], b: _Builder
+) -> list[dict[str, int]]:
     """Fill the unknown counts of the subgroup cells and of the rest of the sample so that the
     cells add up to the whole-sample counts: proportional to the cells' remaining room, integer
     by largest remainder, then single-choice columns evened out by moving single answers."""
@@ -245,7 +274,9 @@ def _joint_fill(q: Question, marg: Mapping[str, int], cells: list[tuple[str, str
     if q.type == "single":
         row_rem = [bs - sum(v for v in r.values() if v is not None) for r, bs in zip(rows, bases)]
         if any(v < 0 for v in row_rem) or sum(row_rem) != sum(col_rem.values()):
-            raise SynthError(f"{q.id}: subgroup cells cannot add up to the whole sample (rows {row_rem}, columns {col_rem})")
+            raise SynthError(
+                f"{q.id}: subgroup cells cannot add up to the whole sample (rows {row_rem}, columns {col_rem})"
+            )
         for r, rem in zip(rows, row_rem):
             free = [o for o in keys if r[o] is None]
             if not free:
@@ -259,8 +290,16 @@ def _joint_fill(q: Question, marg: Mapping[str, int], cells: list[tuple[str, str
             under = [o for o in keys if diff[o] < 0]
             if not over:
                 break
-            move = next(((i, o, u) for o in over for u in under for i, c in enumerate(cells)
-                         if c[3][o] is None and c[3][u] is None and rows[i][o] > 0), None)
+            move = next(
+                (
+                    (i, o, u)
+                    for o in over
+                    for u in under
+                    for i, c in enumerate(cells)
+                    if c[3][o] is None and c[3][u] is None and rows[i][o] > 0
+                ),
+                None,
+            )
             if move is None:
                 raise SynthError(f"{q.id}: cannot even out the subgroup cells ({diff})")
             i, o, u = move
@@ -274,7 +313,7 @@ def _joint_fill(q: Question, marg: Mapping[str, int], cells: list[tuple[str, str
             caps = [bases[i] for i in free]
             ks = apportion(col_rem[o], caps if sum(caps) > 0 else [1] * len(free))
             spill = 0
-            for j, i in enumerate(free):
+            for j in range(len(free)):
                 over = max(0, ks[j] - caps[j])
                 ks[j] -= over
                 spill += over
@@ -286,7 +325,7 @@ def _joint_fill(q: Question, marg: Mapping[str, int], cells: list[tuple[str, str
                 raise SynthError(f"{q.id}.{o}: {col_rem[o]} ticks do not fit into the subgroup cells")
             for j, i in enumerate(free):
                 rows[i][o] = ks[j]
-    for (by, level, bs, given), r in zip(cells, rows):
+    for by, level, _base, given in cells:
         for o in keys:
             if given[o] is None:
                 b.src(q.id, by, level, o, "filled from the whole-sample counts")
@@ -313,10 +352,15 @@ def _derive_scale(q: Question, base: int, figs: Sequence[_Rec], ass: Sequence[_R
     if exact_means:
         vals = np.array(SCALE_VALUES)
         centre = int(float(pub.exact(exact_means[0].printed)) * base)
-        feasible = [s for s in range(max(base, centre - 3), min(10 * base, centre + 4) + 1)
-                    if all(satisfies(Fraction(s, base), r.printed, "=") for r in exact_means)]
+        feasible = [
+            s
+            for s in range(max(base, centre - 3), min(10 * base, centre + 4) + 1)
+            if all(satisfies(Fraction(s, base), r.printed, "=") for r in exact_means)
+        ]
         if not feasible:
-            raise SynthError(f"{q.id}: no sum of {base} answers has the printed mean(s) {[r.printed for r in exact_means]}")
+            raise SynthError(
+                f"{q.id}: no sum of {base} answers has the printed mean(s) {[r.printed for r in exact_means]}"
+            )
         total = int(vals @ counts)
         goal = min(feasible, key=lambda s: (abs(s - total), s))
         while total != goal:
@@ -432,12 +476,15 @@ def targets(codebook: Codebook, figures: pd.DataFrame, assumed: pd.DataFrame, ba
             done[q.id] = cell
             _verify(codebook, Targets(n, tuple(cells)), qf_all, b)
             continue
-        groups = list(dict.fromkeys(
-            [(r.by, r.level) for r in _sel(bas, question=q.id) if r.by]
-            + [(r.by, r.level) for r in qa if r.by]
-        ))
+        groups = list(
+            dict.fromkeys(
+                [(r.by, r.level) for r in _sel(bas, question=q.id) if r.by] + [(r.by, r.level) for r in qa if r.by]
+            )
+        )
         if len({g[0] for g in groups}) > 1:
-            raise SynthError(f"{q.id}: subgroups by several questions {sorted({g[0] for g in groups})} are not supported")
+            raise SynthError(
+                f"{q.id}: subgroups by several questions {sorted({g[0] for g in groups})} are not supported"
+            )
         sub_base: dict[tuple[str, str], tuple[int, bool]] = {}
         for g in groups:
             if audit_row(q.id, *g) is not None:
@@ -445,7 +492,10 @@ def targets(codebook: Codebook, figures: pd.DataFrame, assumed: pd.DataFrame, ba
             else:
                 sub_base[g] = (_derived_base(q, g, marg_base, in_cell(qa, *g), done, codebook, n, b), False)
         marg, _ = _partial_choice(q, "", "", marg_base, in_cell(qf, "", ""), in_cell(qa, "", ""), marg_conflict, b)
-        subs = {g: _partial_choice(q, *g, sub_base[g][0], in_cell(qf, *g), in_cell(qa, *g), sub_base[g][1], b)[0] for g in groups}
+        subs = {
+            g: _partial_choice(q, *g, sub_base[g][0], in_cell(qf, *g), in_cell(qa, *g), sub_base[g][1], b)[0]
+            for g in groups
+        }
         missing = [o for o, v in marg.items() if v is None]
         if missing:
             by_vars = {g[0] for g in groups}
@@ -470,11 +520,17 @@ def targets(codebook: Codebook, figures: pd.DataFrame, assumed: pd.DataFrame, ba
         rest_base = marg_base - sum(sub_base[g][0] for g in groups)
         if rest_base < 0:
             raise SynthError(f"{q.id}: subgroup bases exceed the whole-sample base {marg_base}")
-        filled = _joint_fill(
-            q, marg,
-            [(g[0], g[1], sub_base[g][0], subs[g]) for g in groups] + [("*rest*", "", rest_base, {o: None for o in q.keys})],
-            b,
-        ) if groups else []
+        filled = (
+            _joint_fill(
+                q,
+                marg,
+                [(g[0], g[1], sub_base[g][0], subs[g]) for g in groups]
+                + [("*rest*", "", rest_base, {o: None for o in q.keys})],
+                b,
+            )
+            if groups
+            else []
+        )
         cell = Cell(q.id, q.type, "", "", marg_base, dict(marg))
         cells.append(cell)
         done[q.id] = cell
@@ -487,7 +543,9 @@ def targets(codebook: Codebook, figures: pd.DataFrame, assumed: pd.DataFrame, ba
         _verify(codebook, Targets(n, tuple(cells)), qf_all, b)
     t = Targets(n=n, cells=tuple(cells))
     cells.extend(_text_cells(codebook, t, b))
-    return Targets(n=n, cells=tuple(cells), adjustments=tuple(b.adjustments), sources=tuple(b.sources), unmet=tuple(b.unmet))
+    return Targets(
+        n=n, cells=tuple(cells), adjustments=tuple(b.adjustments), sources=tuple(b.sources), unmet=tuple(b.unmet)
+    )
 
 
 def _verify(codebook: Codebook, t: Targets, figs: Sequence[_Rec], b: _Builder) -> None:
@@ -502,8 +560,16 @@ def _verify(codebook: Codebook, t: Targets, figs: Sequence[_Rec], b: _Builder) -
             )
 
 
-def _derived_base(q: Question, g: tuple[str, str], marg_base: int, ass: Sequence[_Rec], done: Mapping[str, Cell],
-                  codebook: Codebook, n: int, b: _Builder) -> int:
+def _derived_base(
+    q: Question,
+    g: tuple[str, str],
+    marg_base: int,
+    ass: Sequence[_Rec],
+    done: Mapping[str, Cell],
+    codebook: Codebook,
+    n: int,
+    b: _Builder,
+) -> int:
     """Base of a subgroup cell only assumed.csv names: closest to the proportional share of the
     question's base that reproduces every assumed share of the cell at two decimals."""
     by, level = g
@@ -520,8 +586,13 @@ def _derived_base(q: Question, g: tuple[str, str], marg_base: int, ass: Sequence
     values = [float(r.value) for r in ass]
 
     def fits(base: int) -> bool:
-        return all(any(abs(float(share(k, base)) - v) <= 0.005 + 1e-9 for k in (math.floor(v * base / 100), math.ceil(v * base / 100)))
-                   for v in values)
+        return all(
+            any(
+                abs(float(share(k, base)) - v) <= 0.005 + 1e-9
+                for k in (math.floor(v * base / 100), math.ceil(v * base / 100))
+            )
+            for v in values
+        )
 
     ok = [m for m in range(1, pool + 1) if fits(m)]
     if not ok:
@@ -549,7 +620,9 @@ def _text_cells(codebook: Codebook, t: Targets, b: _Builder) -> list[Cell]:
             for level, shares in plan.items():
                 if level == "":
                     if q.universe is not None:
-                        raise SynthError(f"{texts.TEXTS_FILE.name}: plan {q.id}: give a plan per level of {q.universe.question}")
+                        raise SynthError(
+                            f"{texts.TEXTS_FILE.name}: plan {q.id}: give a plan per level of {q.universe.question}"
+                        )
                     by, pool = "", t.n
                 else:
                     by = q.universe.question

@@ -15,13 +15,17 @@ import yaml
 
 from belmig.core import atomic
 from belmig.core.codebook import Codebook
-from belmig.synth.common import GENERATOR, SCALE_VALUES, STATEMENT, SynthError, label_cells
 from belmig.core.keys import other_text_column
+from belmig.synth.common import GENERATOR, SCALE_VALUES, STATEMENT, SynthError, label_cells
 from belmig.synth.noise import text_column
 
 
 def _arrow(values: pd.Series) -> pa.Array:
-    arr = pa.array(values.array) if isinstance(values.dtype, pd.StringDtype) else pa.array(values.to_numpy(dtype=object, na_value=None), pa.string())
+    arr = (
+        pa.array(values.array)
+        if isinstance(values.dtype, pd.StringDtype)
+        else pa.array(values.to_numpy(dtype=object, na_value=None), pa.string())
+    )
     return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
@@ -58,7 +62,9 @@ def to_export(rows: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
             inv = inv.ravel()
             out[q.column] = label_cells(np.where(mask == 0, -1, inv), labels)
         elif q.type == "scale":
-            out[q.column] = label_cells(rows[q.id].fillna(0).to_numpy(dtype=np.int64) - 1, [str(v) for v in SCALE_VALUES])
+            out[q.column] = label_cells(
+                rows[q.id].fillna(0).to_numpy(dtype=np.int64) - 1, [str(v) for v in SCALE_VALUES]
+            )
         elif q.type == "text":
             out[q.column] = _export_text(rows[text_column(q)])
         else:
@@ -71,7 +77,9 @@ def to_export(rows: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     heads = codebook.export_headers()
     if list(out) != heads:
         raise SynthError("export columns do not follow codebook.export_headers()")
-    df = pd.DataFrame({h: pd.array(out[h], dtype="str") if isinstance(out[h], (pa.Array, pa.ChunkedArray)) else out[h] for h in heads})
+    df = pd.DataFrame(
+        {h: pd.array(out[h], dtype="str") if isinstance(out[h], (pa.Array, pa.ChunkedArray)) else out[h] for h in heads}
+    )
     df.attrs = {"synth": dict(rows.attrs.get("synth", {}))}
     return df
 
@@ -117,6 +125,7 @@ class _HashingFile:
 def _atomic_csv(path: Path, df: pd.DataFrame) -> str:
     """Write the CSV to a temporary file next to `path` (hashing it on the way), rename it;
     return the sha256."""
+
     def write(tmp: Path) -> str:
         with open(tmp, "wb") as fh:
             out = _HashingFile(fh)
@@ -155,7 +164,11 @@ def write_export(df: pd.DataFrame, path: Path | str) -> Path:
         "texts_with_contact_details": int(info.get("texts_with_contacts", 0)),
         "noise_rows_matching_another_row": int(info.get("noise_collisions", 0)),
         "genuine_respondents_identical_to_another": int(info.get("genuine_identical", 0)),
-        "csv": {"encoding": "utf-8", "line_ending": "CRLF", "quoting": "every non-empty field quoted; empty fields bare"},
+        "csv": {
+            "encoding": "utf-8",
+            "line_ending": "CRLF",
+            "quoting": "every non-empty field quoted; empty fields bare",
+        },
         "sha256": digest,
     }
     for key in ("inputs", "unmet_figures", "subgroup_cells", "adjustments"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -77,7 +77,9 @@ def fingerprint(frame: pd.DataFrame, codebook: Codebook) -> np.ndarray:
     return h
 
 
-def _texts(frame: pd.DataFrame, codebook: Codebook, rng: np.random.Generator, contacts: int) -> tuple[pd.DataFrame, int]:
+def _texts(
+    frame: pd.DataFrame, codebook: Codebook, rng: np.random.Generator, contacts: int
+) -> tuple[pd.DataFrame, int]:
     """Free texts from the code columns (one bank spelling of ``texts.yaml`` per coded text); `contacts` coded
     texts get fake contact details appended. Returns the frame and the number so marked."""
     out = frame.copy()
@@ -161,7 +163,9 @@ def _identifiers(rng: np.random.Generator, size: int, tag: str):
     email = pc.if_else(pa.array(rng.random(size) < EMAIL_SHARE), email, pa.scalar(None, pa.string()))
     kind = rng.random(size)
     has = rng.random(size) < CONTACT_SHARE
-    phone = pc.binary_join_element_wise("+1 202 555 01", pc.utf8_lpad(pa.array(rng.integers(0, 100, size)).cast(pa.string()), 2, "0"), "")
+    phone = pc.binary_join_element_wise(
+        "+1 202 555 01", pc.utf8_lpad(pa.array(rng.integers(0, 100, size)).cast(pa.string()), 2, "0"), ""
+    )
     handle = pc.binary_join_element_wise(f"@synthetic_{tag}", num, "")
     tg = pc.binary_join_element_wise("Telegram: ", handle, "")
     contact = pc.if_else(pa.array(kind < 0.5), phone, pc.if_else(pa.array(kind < 0.8), handle, tg))
@@ -169,7 +173,9 @@ def _identifiers(rng: np.random.Generator, size: int, tag: str):
     return pd.array(email, dtype="str"), pd.array(contact, dtype="str")
 
 
-def _perturb_scales(rows: pd.DataFrame, donors: pd.DataFrame, grid: Sequence[str], rng: np.random.Generator) -> pd.DataFrame:
+def _perturb_scales(
+    rows: pd.DataFrame, donors: pd.DataFrame, grid: Sequence[str], rng: np.random.Generator
+) -> pd.DataFrame:
     """Replace every answered grid value by that of a random genuine respondent."""
     out = rows.copy()
     for g in grid:
@@ -195,8 +201,14 @@ def noise_counts_for(n: int) -> dict[str, int]:
 ADMIN_ROW_COLUMNS = ["kind", "resp_id", "response_id", "started_at", "submitted_at", "email", "ip_address", "contact"]
 
 
-def add_noise_rows(respondents: pd.DataFrame, codebook: Codebook, seed: int, counts: Mapping[str, int] | None = None,
-                   *, exact: bool = True) -> pd.DataFrame:
+def add_noise_rows(
+    respondents: pd.DataFrame,
+    codebook: Codebook,
+    seed: int,
+    counts: Mapping[str, int] | None = None,
+    *,
+    exact: bool = True,
+) -> pd.DataFrame:
     """All submissions of the export, in submission order: the genuine respondents (with free
     texts and admin fields) plus the rows cleaning must remove.
 
@@ -216,7 +228,9 @@ def add_noise_rows(respondents: pd.DataFrame, codebook: Codebook, seed: int, cou
     rng = np.random.default_rng([seed, 1])
     n = len(respondents)
     grid = _grid(codebook)
-    gen, contacts_in_text = _texts(respondents, codebook, rng, TEXTS_WITH_CONTACTS if exact else max(TEXTS_WITH_CONTACTS, n // 100))
+    gen, contacts_in_text = _texts(
+        respondents, codebook, rng, TEXTS_WITH_CONTACTS if exact else max(TEXTS_WITH_CONTACTS, n // 100)
+    )
     gen = gen.drop(columns=[c for c in gen.columns if coded_question(c) is not None])  # the texts stand in for them
     gen.insert(0, "kind", arrow_strings(np.zeros(n, dtype=np.int64), ["genuine"]))
     sub = _spread_times(rng, n)
@@ -279,7 +293,9 @@ def add_noise_rows(respondents: pd.DataFrame, codebook: Codebook, seed: int, cou
     if k:
         rows = _perturb_scales(fresh_admin(gen.iloc[templates(k)], "test"), respondents, grid, rng)
         tx = texts.load()
-        rows[text_column(codebook["security_by_comment"])] = arrow_strings(np.arange(k) % len(tx.test_texts), tx.test_texts)
+        rows[text_column(codebook["security_by_comment"])] = arrow_strings(
+            np.arange(k) % len(tx.test_texts), tx.test_texts
+        )
         rows["email"] = arrow_strings(np.arange(k) % len(tx.test_emails), tx.test_emails)
         made.append(rows)
     arrival, citizen = codebook["arrival_year"], codebook["citizen_by"]
@@ -307,7 +323,9 @@ def add_noise_rows(respondents: pd.DataFrame, codebook: Codebook, seed: int, cou
         made.append(rows)
     k = counts.get("speeder", 0)
     if k:
-        made.append(_perturb_scales(fresh_admin(gen.iloc[templates(k)], "speeder", *SPEEDER_SEC), respondents, grid, rng))
+        made.append(
+            _perturb_scales(fresh_admin(gen.iloc[templates(k)], "speeder", *SPEEDER_SEC), respondents, grid, rng)
+        )
     k = counts.get("straightliner", 0)
     if k:
         rows = fresh_admin(gen.iloc[templates(k, need_full_grid=True)], "straightliner")
@@ -324,7 +342,9 @@ def add_noise_rows(respondents: pd.DataFrame, codebook: Codebook, seed: int, cou
     kind_rank = rows["kind"].map({"genuine": 0}).fillna(1).to_numpy()
     order = np.lexsort((kind_rank, rows["submitted_at"].to_numpy()))
     rows = rows.take(order).reset_index(drop=True)
-    rows["response_id"] = pd.array(pc.binary_join_element_wise("SYN-", _numbers(FIRST_RESPONSE_NUMBER, len(rows), 6), ""), dtype="str")
+    rows["response_id"] = pd.array(
+        pc.binary_join_element_wise("SYN-", _numbers(FIRST_RESPONSE_NUMBER, len(rows), 6), ""), dtype="str"
+    )
     rows = rows[ADMIN_ROW_COLUMNS + [c for c in rows.columns if c not in ADMIN_ROW_COLUMNS]]
     rows.attrs = {
         "synth": {
@@ -339,8 +359,15 @@ def add_noise_rows(respondents: pd.DataFrame, codebook: Codebook, seed: int, cou
     return rows
 
 
-def _make_unique(noise: pd.DataFrame, taken: np.ndarray, codebook: Codebook, grid: Sequence[str], donors: pd.DataFrame,
-                 rng: np.random.Generator, exact: bool) -> tuple[pd.DataFrame, int]:
+def _make_unique(
+    noise: pd.DataFrame,
+    taken: np.ndarray,
+    codebook: Codebook,
+    grid: Sequence[str],
+    donors: pd.DataFrame,
+    rng: np.random.Generator,
+    exact: bool,
+) -> tuple[pd.DataFrame, int]:
     """Re-draw scale answers of noise rows that collide with another row or straight-line by
     accident (straight-liners instead move their line to the next value). Returns the rows and
     the number still colliding (always 0 when `exact`, which raises instead)."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -140,10 +140,14 @@ def _multi_ticks(q: Question, cell: Cell, m: int, rng: np.random.Generator, stri
     return ticks
 
 
-def _fill(q: Question, cell: Cell, pool: np.ndarray, state: _State, rng: np.random.Generator, strict: bool, cell_id: int) -> None:
+def _fill(
+    q: Question, cell: Cell, pool: np.ndarray, state: _State, rng: np.random.Generator, strict: bool, cell_id: int
+) -> None:
     if len(pool) < cell.base:
         if strict:
-            raise SynthError(f"{q.id} {cell.by}={cell.level}: {cell.base} answers needed, only {len(pool)} respondents in the group")
+            raise SynthError(
+                f"{q.id} {cell.by}={cell.level}: {cell.base} answers needed, only {len(pool)} respondents in the group"
+            )
         cell = _shrink(cell, len(pool))
     if not strict and q.type in ("single", "scale") and sum(cell.counts.values()) != cell.base:
         w = list(cell.counts.values())  # scale mode: rounding left the counts off the base
@@ -168,7 +172,9 @@ def _fill(q: Question, cell: Cell, pool: np.ndarray, state: _State, rng: np.rand
             col[who] = new
 
 
-def _assign_question(q: Question, codebook: Codebook, t: Targets, state: _State, rng: np.random.Generator, strict: bool) -> None:
+def _assign_question(
+    q: Question, codebook: Codebook, t: Targets, state: _State, rng: np.random.Generator, strict: bool
+) -> None:
     n = state.n
     if q.type == "single":
         state.single[q.id] = np.full(n, -1, dtype=np.int16)
@@ -181,7 +187,9 @@ def _assign_question(q: Question, codebook: Codebook, t: Targets, state: _State,
     marg = t.cell(q.id)
     subs = t.subgroups(q.id)
     if len({s.by for s in subs}) > 1:
-        raise SynthError(f"{q.id}: subgroup cells by several questions ({sorted({s.by for s in subs})}) are not supported")
+        raise SynthError(
+            f"{q.id}: subgroup cells by several questions ({sorted({s.by for s in subs})}) are not supported"
+        )
     covered = np.zeros(n, dtype=bool)
     for cid, s in enumerate(subs):
         by = codebook[s.by]
