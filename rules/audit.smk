@@ -12,14 +12,21 @@ rule audit_published:
         values=f"{VALUES}/audit.json",
         notebook=f"{EXE}/01_audit.ipynb",
         html=f"{EXE}/01_audit.html",
-    conda:
-        "../environment.yml"
     log:
         "logs/audit_published.log",
+    conda:
+        "../environment.yml"
     params:
-        cmd=lambda w, input, output: nb_cmd("01_audit", {
-            "figures": input.figures, "assumed": input.assumed, "codebook": input.codebook,
-            "out_bases": output.bases, "out_groups": output.groups, "out_values": output.values,
-        }),
+        cmd=lambda w, input, output: nb_cmd(
+            "01_audit",
+            {
+                "figures": input.figures,
+                "assumed": input.assumed,
+                "codebook": input.codebook,
+                "out_bases": output.bases,
+                "out_groups": output.groups,
+                "out_values": output.values,
+            },
+        ),
     shell:
         '"$PYTHON" {params.cmd} > {log:q} 2>&1'

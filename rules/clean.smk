@@ -13,16 +13,24 @@ rule clean_responses:
         values=f"{VALUES}/clean.json",
         notebook=f"{EXE}/03_clean.ipynb",
         html=f"{EXE}/03_clean.html",
-    conda:
-        "../environment.yml"
     log:
         "logs/clean_responses.log",
+    conda:
+        "../environment.yml"
     params:
-        cmd=lambda w, input, output: nb_cmd("03_clean", {
-            "ingested": input.ingested, "codebook": input.codebook, "cleaning": config["cleaning"],
-            "keywords": input.keywords, "manual": input.manual,
-            "out_responses": output.responses, "out_flow": output.flow, "out_other": output.other,
-            "out_values": output.values,
-        }),
+        cmd=lambda w, input, output: nb_cmd(
+            "03_clean",
+            {
+                "ingested": input.ingested,
+                "codebook": input.codebook,
+                "cleaning": config["cleaning"],
+                "keywords": input.keywords,
+                "manual": input.manual,
+                "out_responses": output.responses,
+                "out_flow": output.flow,
+                "out_other": output.other,
+                "out_values": output.values,
+            },
+        ),
     shell:
         '"$PYTHON" {params.cmd} > {log:q} 2>&1'

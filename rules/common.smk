@@ -33,6 +33,10 @@ def py_cmd(module, *args):
 def nb_cmd(stage, params):
     """Command that executes notebooks/<stage>.ipynb with the given parameters (belmig.core.nbrun)."""
     return py_cmd(
-        "belmig.core.nbrun", f"{NB}/{stage}.ipynb", f"{EXE}/{stage}.ipynb", f"{EXE}/{stage}.html",
-        "--params", json.dumps(params),
+        "belmig.core.nbrun",
+        f"{NB}/{stage}.ipynb",
+        f"{EXE}/{stage}.ipynb",
+        f"{EXE}/{stage}.html",
+        "--params",
+        json.dumps(params),
     )

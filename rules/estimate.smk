@@ -13,17 +13,25 @@ rule estimate_values:
         values=f"{VALUES}/estimate.json",
         notebook=f"{EXE}/05_estimate.ipynb",
         html=f"{EXE}/05_estimate.html",
-    conda:
-        "../environment.yml"
     log:
         "logs/estimate_values.log",
+    conda:
+        "../environment.yml"
     params:
-        cmd=lambda w, input, output: nb_cmd("05_estimate", {
-            "responses": input.responses, "weights": input.weights, "codebook": input.codebook,
-            "figures": input.figures, "statements": input.statements,
-            "estimation": config["estimation"], "min_cell": config["privacy"]["min_cell"],
-            "out_estimates": output.estimates, "out_reproduction": output.reproduction,
-            "out_values": output.values,
-        }),
+        cmd=lambda w, input, output: nb_cmd(
+            "05_estimate",
+            {
+                "responses": input.responses,
+                "weights": input.weights,
+                "codebook": input.codebook,
+                "figures": input.figures,
+                "statements": input.statements,
+                "estimation": config["estimation"],
+                "min_cell": config["privacy"]["min_cell"],
+                "out_estimates": output.estimates,
+                "out_reproduction": output.reproduction,
+                "out_values": output.values,
+            },
+        ),
     shell:
         '"$PYTHON" {params.cmd} > {log:q} 2>&1'

@@ -6,14 +6,22 @@ rule export_microdata:
         codebook=CODEBOOK,
     output:
         datapackage=f"{paths.rel(paths.RELEASE)}/datapackage.json",
-    conda:
-        "../environment.yml"
     log:
         "logs/export_microdata.log",
+    conda:
+        "../environment.yml"
     params:
         cmd=lambda w, input: py_cmd(
-            "belmig.cli", "export", "--responses", input.responses, "--weights", input.weights,
-            "--privacy", json.dumps(config["privacy"]), "--out-dir", paths.rel(paths.RELEASE),
+            "belmig.cli",
+            "export",
+            "--responses",
+            input.responses,
+            "--weights",
+            input.weights,
+            "--privacy",
+            json.dumps(config["privacy"]),
+            "--out-dir",
+            paths.rel(paths.RELEASE),
         ),
     shell:
         '"$PYTHON" {params.cmd} > {log:q} 2>&1'

@@ -15,10 +15,10 @@ rule merge_ledger:
         STAGE_VALUES,
     output:
         ledger=paths.rel(paths.LEDGER),
-    conda:
-        "../environment.yml"
     log:
         "logs/merge_ledger.log",
+    conda:
+        "../environment.yml"
     params:
         cmd=lambda w, input, output: py_cmd("belmig.cli", "merge-ledger", *input, "--out", output.ledger),
     shell:
@@ -54,15 +54,24 @@ rule render_report:
         diff=f"{PROC}/ledger_diff.md",
         notebook=f"{EXE}/07_report.ipynb",
         nbhtml=f"{EXE}/07_report.html",
-    conda:
-        "../environment.yml"
     log:
         "logs/render_report.log",
+    conda:
+        "../environment.yml"
     params:
-        cmd=lambda w, input, output: nb_cmd("07_report", {
-            "qmd": input.qmd, "ledger_path": input.ledger, "allowlist": input.allowlist, "raw_export": input.raw,
-            "config": config, "out_pdf": output.pdf, "out_html": output.html, "out_docx": output.docx,
-        }),
+        cmd=lambda w, input, output: nb_cmd(
+            "07_report",
+            {
+                "qmd": input.qmd,
+                "ledger_path": input.ledger,
+                "allowlist": input.allowlist,
+                "raw_export": input.raw,
+                "config": config,
+                "out_pdf": output.pdf,
+                "out_html": output.html,
+                "out_docx": output.docx,
+            },
+        ),
     shell:
         '"$PYTHON" {params.cmd} > {log:q} 2>&1'
 
@@ -81,10 +90,10 @@ rule index_notebooks:
         ],
     output:
         index=f"{EXE}/index.html",
-    conda:
-        "../environment.yml"
     log:
         "logs/index_notebooks.log",
+    conda:
+        "../environment.yml"
     params:
         cmd=lambda w, input, output: py_cmd(
             "belmig.cli", "index", "--ledger", input.ledger, "--out", output.index, *input.notebooks

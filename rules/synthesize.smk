@@ -13,15 +13,24 @@ rule synthesize_export:
     output:
         export=paths.rel(paths.SYNTHETIC_EXPORT),
         meta=paths.rel(paths.SYNTHETIC_EXPORT) + ".meta.yaml",
-    conda:
-        "../environment.yml"
     log:
         "logs/synthesize_export.log",
+    conda:
+        "../environment.yml"
     params:
         cmd=lambda w, input, output: py_cmd(
-            "belmig.synth", "--out", output.export, "--seed", config["seed"],
+            "belmig.synth",
+            "--out",
+            output.export,
+            "--seed",
+            config["seed"],
             *(["--scale-n", config["synthetic"]["scale_n"]] if config["synthetic"]["scale_n"] else []),
-            "--figures", input.figures, "--assumed", input.assumed, "--bases", input.bases,
+            "--figures",
+            input.figures,
+            "--assumed",
+            input.assumed,
+            "--bases",
+            input.bases,
         ),
     shell:
         '"$PYTHON" {params.cmd} > {log:q} 2>&1'
