@@ -374,7 +374,7 @@ def test_real_report_cross_references_resolve(report_text):
     sections = set(re.findall(r"\{#(sec-[\w-]+)\}", prose))
     for ref in set(re.findall(r"@(sec-[\w-]+)", prose)):
         assert ref in sections, ref
-    # table ids come from the generated includes (report_tables)
+    # table ids come from the generated includes (belmig.report.tables)
     produced = set(re.findall(r"\{#(tbl-[\w-]+)\}", _all_generated_tables()))
     for ref in set(re.findall(r"@(tbl-[\w-]+)", prose)):
         assert ref in produced, ref

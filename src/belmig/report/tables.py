@@ -19,6 +19,9 @@ reproduction_md                reproduction.csv                        tbl-repro
 weighted_vs_unweighted_md      estimates.parquet + codebook            tbl-weighted
 values_md                      ledger entries + keys the report uses   tbl-values
 =============================  =====================================  ===================
+
+Size: one builder per appendix table sharing the pipe-table and suppression helpers, a little
+above 600 lines; the disclosure-control work (issue on small cells) reshapes it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Targets: exact integer counts per question/option and per published subgroup cell."""
+"""Targets: exact integer counts per question/option and per published subgroup cell.
+
+Size: one derivation (published and assumed counts, subgroup fills, scale means, text codes)
+over the shared builder state, a little above 600 lines.
+"""
 
 from __future__ import annotations
 
