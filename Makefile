@@ -9,7 +9,7 @@ CORES ?= all
 export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install report test test-fast approve bench lint dag clean apt-optional lock
+.PHONY: install report test test-fast approve bench lint format dag clean apt-optional lock
 
 install: $(STAMP)
 
@@ -39,8 +39,18 @@ approve: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
 
+## Lint and format checks: ruff (Python, notebooks), snakefmt (Snakefile, rules), snakemake --lint.
 lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check Snakefile rules
 	$(BIN)/snakemake --lint
+
+## Apply the formatters (ruff format + safe fixes, snakefmt).
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	$(BIN)/snakefmt Snakefile rules
 
 dag: $(STAMP)
 	$(BIN)/snakemake -n

@@ -26,9 +26,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from belmig import codebook as cbm
 from belmig import estimate, weight
-from belmig.codebook import Codebook, multi_column
+from belmig.core import codebook as cbm
+from belmig.core.codebook import Codebook
+from belmig.core.keys import multi_column
 
 ROOT = Path(__file__).resolve().parents[1]
 MUNICIPALITY = ROOT / "data" / "external" / "margins_municipality_2022-11.csv"
@@ -70,10 +71,12 @@ def numpy_rake(codes: list[np.ndarray], targets: list[np.ndarray], max_iter: int
     """The floor: IPF directly on the row weights with np.bincount (no cell compression)."""
     n = len(codes[0])
     w = np.full(n, targets[0].sum() / n)
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 (the sweep count is returned)
         for c, t in zip(codes, targets):
             w *= (t / np.bincount(c, weights=w, minlength=len(t)))[c]
-        gap = max(float(np.max(np.abs(np.bincount(c, weights=w, minlength=len(t)) - t) / t)) for c, t in zip(codes, targets))
+        gap = max(
+            float(np.max(np.abs(np.bincount(c, weights=w, minlength=len(t)) - t) / t)) for c, t in zip(codes, targets)
+        )
         if gap < tolerance:
             break
     return w, it
@@ -88,7 +91,9 @@ def extra_margins(cb: Codebook, tmp: Path, total: float) -> list[Path]:
     share = np.array([0.2, 0.35, 0.25, 0.12, 0.08])
     age.write_text("age_group,target\n" + "".join(f"{k},{total * s}\n" for k, s in zip(cb["age_group"].keys, share)))
     for p in (sex, age):
-        p.with_suffix(".meta.yaml").write_text("source: benchmark\nreference_date: none\nrounding: none\nlicence: none\n")
+        p.with_suffix(".meta.yaml").write_text(
+            "source: benchmark\nreference_date: none\nrounding: none\nlicence: none\n"
+        )
         paths.append(p)
     return paths
 
@@ -96,7 +101,9 @@ def extra_margins(cb: Codebook, tmp: Path, total: float) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    ap.add_argument("--margins", type=int, choices=(1, 3), default=3, help="1 = municipality; 3 = + sex, age (invented)")
+    ap.add_argument(
+        "--margins", type=int, choices=(1, 3), default=3, help="1 = municipality; 3 = + sex, age (invented)"
+    )
     ap.add_argument("--seed", type=int, default=20220903)
     args = ap.parse_args(argv)
     cb = cbm.load()
@@ -128,7 +135,10 @@ def main(argv: list[str] | None = None) -> int:
         t_est, c_est = time.perf_counter() - t0, time.process_time() - c0
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB on Linux
         est_rows.append({"n": n, "estimate_all_s": t_est, "cpu_s": c_est, "rows": len(est), "peak_rss_mib": peak})
-        print(f"n={n:>9,}: rake {t_rake:.3f}s, floor {t_floor:.3f}s, estimate_all {t_est:.2f}s ({len(est):,} rows), peak RSS {peak:,.0f} MiB", file=sys.stderr)
+        print(
+            f"n={n:>9,}: rake {t_rake:.3f}s, floor {t_floor:.3f}s, estimate_all {t_est:.2f}s ({len(est):,} rows), peak RSS {peak:,.0f} MiB",
+            file=sys.stderr,
+        )
     with pd.option_context("display.width", 160, "display.float_format", "{:.4g}".format):
         print("\nRaking: belmig.weight.rake vs a plain vectorised NumPy IPF on the rows")
         print(pd.DataFrame(rake_rows).to_string(index=False))

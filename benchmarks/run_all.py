@@ -67,8 +67,16 @@ def bench_report(runs: int) -> list[dict]:
         root = copy_repo(Path(tmp) / "repo")
         env = dag_env(root)
         snake = [str(BIN / "snakemake"), "--cores", "2", "--quiet", "all"]
-        outputs = ["data/processed", "data/release", "figures", "notebooks/executed", ".snakemake", "logs",
-                   "data/raw/synthetic_export.csv", "data/raw/synthetic_export.csv.meta.yaml"]
+        outputs = [
+            "data/processed",
+            "data/release",
+            "figures",
+            "notebooks/executed",
+            ".snakemake",
+            "logs",
+            "data/raw/synthetic_export.csv",
+            "data/raw/synthetic_export.csv.meta.yaml",
+        ]
 
         def clear():
             for o in outputs:
@@ -81,15 +89,29 @@ def bench_report(runs: int) -> list[dict]:
             for _ in range(n):
                 prepare()
                 walls.append(timed(snake, root, env)[0])
-            rows.append({"benchmark": name, "runs": n, "median_s": statistics.median(walls),
-                         "min_s": min(walls), "max_s": max(walls), "target_s": TARGETS[name]})
+            rows.append(
+                {
+                    "benchmark": name,
+                    "runs": n,
+                    "median_s": statistics.median(walls),
+                    "min_s": min(walls),
+                    "max_s": max(walls),
+                    "target_s": TARGETS[name],
+                }
+            )
 
         measure("cold build", clear, max(1, runs // 2))
         measure("no-op build", lambda: None, runs)
         qmd = root / "report/report.qmd"
-        measure("text-only edit", lambda: qmd.write_text(qmd.read_text(encoding="utf-8") + "\n", encoding="utf-8"), runs)
+        measure(
+            "text-only edit", lambda: qmd.write_text(qmd.read_text(encoding="utf-8") + "\n", encoding="utf-8"), runs
+        )
         spec = root / "src/belmig/charts/specs/chart07.py"
-        measure("one chart's code edited", lambda: spec.write_text(spec.read_text(encoding="utf-8") + "\n", encoding="utf-8"), runs)
+        measure(
+            "one chart's code edited",
+            lambda: spec.write_text(spec.read_text(encoding="utf-8") + "\n", encoding="utf-8"),
+            runs,
+        )
     return rows
 
 
@@ -100,15 +122,32 @@ def bench_scale(sizes: list[int]) -> list[dict]:
         for n in sizes:
             csv = Path(tmp) / f"scale_{n}.csv"
             t = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "belmig.synth", "--out", str(csv), "--scale-n", str(n)],
-                           cwd=REPO, env=env, check=True, capture_output=True)
+            subprocess.run(
+                [sys.executable, "-m", "belmig.synth", "--out", str(csv), "--scale-n", str(n)],
+                cwd=REPO,
+                env=env,
+                check=True,
+                capture_output=True,
+            )
             gen = time.perf_counter() - t
-            proc = subprocess.run([sys.executable, str(HERE / "scale_pipeline.py"), str(csv)], cwd=REPO, env=env,
-                                  check=True, capture_output=True, text=True)
+            proc = subprocess.run(
+                [sys.executable, str(HERE / "scale_pipeline.py"), str(csv)],
+                cwd=REPO,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
             res = json.loads(proc.stdout.strip().splitlines()[-1])
-            rows.append({"respondents": n, "generate_s": round(gen, 2), **res,
-                         "target_s": SCALE_TARGET_S if n == 1_000_000 else None,
-                         "target_mib": SCALE_TARGET_MIB if n == 1_000_000 else None})
+            rows.append(
+                {
+                    "respondents": n,
+                    "generate_s": round(gen, 2),
+                    **res,
+                    "target_s": SCALE_TARGET_S if n == 1_000_000 else None,
+                    "target_mib": SCALE_TARGET_MIB if n == 1_000_000 else None,
+                }
+            )
             csv.unlink()
     return rows
 
@@ -128,16 +167,23 @@ def verdicts(report: list[dict], scale: list[dict]) -> list[str]:
     for r in report:
         if r["target_s"] is not None:
             gap = r["median_s"] - r["target_s"]
-            lines.append(f"- {r['benchmark']}: median {r['median_s']:.2f} s vs target {r['target_s']} s — "
-                         + ("met" if gap <= 0 else f"MISSED by {gap:.2f} s ({r['median_s'] / r['target_s']:.1f}x)"))
+            lines.append(
+                f"- {r['benchmark']}: median {r['median_s']:.2f} s vs target {r['target_s']} s — "
+                + ("met" if gap <= 0 else f"MISSED by {gap:.2f} s ({r['median_s'] / r['target_s']:.1f}x)")
+            )
     for r in scale:
         if r["target_s"]:
-            lines.append(f"- 1M respondents: {r['total']:.1f} s (target {SCALE_TARGET_S:.0f} s), peak {r['peak_mib']:.0f} MiB "
-                         f"(target {SCALE_TARGET_MIB} MiB) — " + ("met" if r["total"] <= SCALE_TARGET_S and r["peak_mib"] <= SCALE_TARGET_MIB else "MISSED"))
+            lines.append(
+                f"- 1M respondents: {r['total']:.1f} s (target {SCALE_TARGET_S:.0f} s), peak {r['peak_mib']:.0f} MiB "
+                f"(target {SCALE_TARGET_MIB} MiB) — "
+                + ("met" if r["total"] <= SCALE_TARGET_S and r["peak_mib"] <= SCALE_TARGET_MIB else "MISSED")
+            )
     by_n = {r["respondents"]: r for r in scale}
     if 100_000 in by_n and 1_000_000 in by_n:
         ratio = by_n[1_000_000]["total"] / by_n[100_000]["total"]
-        lines.append(f"- growth 100k → 1M: {ratio:.1f}x time for 10x rows ({'linear or better' if ratio <= 10.5 else 'worse than linear'})")
+        lines.append(
+            f"- growth 100k → 1M: {ratio:.1f}x time for 10x rows ({'linear or better' if ratio <= 10.5 else 'worse than linear'})"
+        )
     return lines
 
 
@@ -151,15 +197,32 @@ def main() -> None:
     scale = bench_scale(a.sizes) if a.only in (None, "scale") else []
     weighting = ""
     if a.only in (None, "weighting") and (HERE / "bench_weighting.py").exists():
-        weighting = subprocess.run([sys.executable, str(HERE / "bench_weighting.py")], cwd=REPO, check=True,
-                                   capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO / "src"))).stdout
-    text = "\n\n".join(filter(None, [
-        "# Benchmark results", f"Machine: {machine()}", f"Command: `python benchmarks/run_all.py {' '.join(sys.argv[1:])}`".strip(),
-        "## The 335-respondent report (seconds, wall clock, median of runs)" if report else "", table(report),
-        "## Scale: raw CSV → every estimate (one process)" if scale else "", table(scale),
-        "## Weighting vs a plain NumPy raking" if weighting else "", f"```\n{weighting.strip()}\n```" if weighting else "",
-        "## Against the targets", "\n".join(verdicts(report, scale)),
-    ]))
+        weighting = subprocess.run(
+            [sys.executable, str(HERE / "bench_weighting.py")],
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, PYTHONPATH=str(REPO / "src")),
+        ).stdout
+    text = "\n\n".join(
+        filter(
+            None,
+            [
+                "# Benchmark results",
+                f"Machine: {machine()}",
+                f"Command: `python benchmarks/run_all.py {' '.join(sys.argv[1:])}`".strip(),
+                "## The 335-respondent report (seconds, wall clock, median of runs)" if report else "",
+                table(report),
+                "## Scale: raw CSV → every estimate (one process)" if scale else "",
+                table(scale),
+                "## Weighting vs a plain NumPy raking" if weighting else "",
+                f"```\n{weighting.strip()}\n```" if weighting else "",
+                "## Against the targets",
+                "\n".join(verdicts(report, scale)),
+            ],
+        )
+    )
     print(text)
     (HERE / "results.md").write_text(text + "\n", encoding="utf-8")
 

@@ -13,7 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-from belmig import clean, codebook, coding, config, estimate, ingest, paths, weight
+from belmig import clean, estimate, ingest, weight
+from belmig.clean import coding
+from belmig.core import codebook, config, paths
 
 
 def main(export: Path) -> dict:
@@ -37,8 +39,14 @@ def main(export: Path) -> dict:
     est = estimate.estimate_all(res.responses, wdf, cb, cfg["estimation"], cfg["privacy"]["min_cell"])
     times["estimate"] = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"rows_raw": int(len(df)), "rows_analysed": int(len(res.responses)), "estimates": int(len(est)),
-            **{k: round(v, 3) for k, v in times.items()}, "total": round(sum(times.values()), 3), "peak_mib": round(peak, 1)}
+    return {
+        "rows_raw": int(len(df)),
+        "rows_analysed": int(len(res.responses)),
+        "estimates": int(len(est)),
+        **{k: round(v, 3) for k, v in times.items()},
+        "total": round(sum(times.values()), 3),
+        "peak_mib": round(peak, 1),
+    }
 
 
 if __name__ == "__main__":

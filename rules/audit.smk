@@ -2,9 +2,9 @@ rule audit_published:
     """Which respondent bases are consistent with each printed figure (GRIM-style)."""
     input:
         nb=f"{NB}/01_audit.ipynb",
-        figures="data/published/figures.csv",
-        assumed="data/published/assumed.csv",
-        statements="data/published/statements.csv",
+        figures=PUBLISHED_FIGURES,
+        assumed=ASSUMED_FIGURES,
+        statements=PUBLISHED_STATEMENTS,
         codebook=CODEBOOK,
     output:
         bases=f"{PROC}/audit_bases.csv",
@@ -12,14 +12,21 @@ rule audit_published:
         values=f"{VALUES}/audit.json",
         notebook=f"{EXE}/01_audit.ipynb",
         html=f"{EXE}/01_audit.html",
-    conda:
-        "../environment.yml"
     log:
         "logs/audit_published.log",
+    conda:
+        "../environment.yml"
     params:
-        cmd=lambda w, input, output: nb_cmd("01_audit", {
-            "figures": input.figures, "assumed": input.assumed, "codebook": input.codebook,
-            "out_bases": output.bases, "out_groups": output.groups, "out_values": output.values,
-        }),
+        cmd=lambda w, input, output: nb_cmd(
+            "01_audit",
+            {
+                "figures": input.figures,
+                "assumed": input.assumed,
+                "codebook": input.codebook,
+                "out_bases": output.bases,
+                "out_groups": output.groups,
+                "out_values": output.values,
+            },
+        ),
     shell:
-        "{params.cmd} > {log} 2>&1"
+        '"$PYTHON" {params.cmd} > {log:q} 2>&1'

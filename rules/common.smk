@@ -1,17 +1,42 @@
-# Shared constants and the helper that builds a notebook stage's command line.
+# Shared paths (from belmig.core.paths, relative to the root the Snakefile runs from), the chart
+# list (from the codebook) and the helpers that build a job's command line.
+#
+# Commands are built as argument lists and joined with shlex.join: a path or a parameter is one
+# shell word whatever it contains (spaces, quotes, "$(...)", backticks), never shell code. Every
+# rule's shell is '"$PYTHON" {params.cmd} > {log:q} 2>&1' ($PYTHON: see the Snakefile).
 import json
+import shlex
 
-CHARTS = [f"{n:02d}" for n in range(1, 19)]
-NB = "notebooks"
-EXE = "notebooks/executed"
-PROC = "data/processed"
-VALUES = f"{PROC}/values"
-CODEBOOK = "config/codebook.yaml"
+from belmig.core import codebook as codebook_mod
+from belmig.core import paths
+
+NB = paths.rel(paths.NOTEBOOKS)
+EXE = paths.rel(paths.EXECUTED)
+PROC = paths.rel(paths.PROCESSED)
+VALUES = paths.rel(paths.VALUES)
+CODEBOOK = paths.rel(paths.CODEBOOK)
+FIGURES = paths.rel(paths.FIGURES)
+PUBLISHED_FIGURES = paths.rel(paths.PUBLISHED_FIGURES)
+ASSUMED_FIGURES = paths.rel(paths.ASSUMED_FIGURES)
+PUBLISHED_STATEMENTS = paths.rel(paths.PUBLISHED_STATEMENTS)
+
+# The charts of the report, as the codebook lists them: {"01": "title", ...}
+CHART_TITLES = {f"{c.number:02d}": c.title_en for c in codebook_mod.load(paths.CODEBOOK).charts}
+CHARTS = list(CHART_TITLES)
+
+
+def py_cmd(module, *args):
+    """`-m <module> <args>` for "$PYTHON", every argument one shell word."""
+    return shlex.join(["-m", module, *map(str, args)])
 
 
 def nb_cmd(stage, params):
-    """Shell command that executes notebooks/<stage>.ipynb with the given parameters."""
-    return (
-        f"python -m belmig.nbrun {NB}/{stage}.ipynb {EXE}/{stage}.ipynb {EXE}/{stage}.html "
-        f"--params {json.dumps(json.dumps(params))}"
+    """Command that executes notebooks/<stage>.ipynb with the given parameters (belmig.core.nbrun)."""
+    return py_cmd(
+        "belmig.core.nbrun",
+        f"{NB}/{stage}.ipynb",
+        f"{EXE}/{stage}.ipynb",
+        f"{EXE}/{stage}.html",
+        "--params",
+        json.dumps(params),
     )

@@ -9,14 +9,19 @@ rule ingest_export:
         values=f"{VALUES}/ingest.json",
         notebook=f"{EXE}/02_ingest.ipynb",
         html=f"{EXE}/02_ingest.html",
-    conda:
-        "../environment.yml"
     log:
         "logs/ingest_export.log",
+    conda:
+        "../environment.yml"
     params:
-        cmd=lambda w, input, output: nb_cmd("02_ingest", {
-            "raw_export": input.export, "codebook": input.codebook,
-            "out_ingested": output.ingested, "out_values": output.values,
-        }),
+        cmd=lambda w, input, output: nb_cmd(
+            "02_ingest",
+            {
+                "raw_export": input.export,
+                "codebook": input.codebook,
+                "out_ingested": output.ingested,
+                "out_values": output.values,
+            },
+        ),
     shell:
-        "{params.cmd} > {log} 2>&1"
+        '"$PYTHON" {params.cmd} > {log:q} 2>&1'

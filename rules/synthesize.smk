@@ -1,21 +1,36 @@
+# The synthesizer's code and texts: editing any of them regenerates the export.
+SYNTH_CODE = sorted(str(p) for p in Path("src/belmig/synth").iterdir() if p.suffix in (".py", ".yaml"))
+
+
 rule synthesize_export:
     """The SYNTHETIC raw export, generated from the published figures (default raw_export)."""
     input:
         codebook=CODEBOOK,
-        figures="data/published/figures.csv",
-        assumed="data/published/assumed.csv",
-        bases=f"{PROC}/audit_bases.csv",
-        code="src/belmig/synth.py",
+        figures=PUBLISHED_FIGURES,
+        assumed=ASSUMED_FIGURES,
+        bases=rules.audit_published.output.bases,
+        code=SYNTH_CODE,
     output:
-        export="data/raw/synthetic_export.csv",
-        meta="data/raw/synthetic_export.csv.meta.yaml",
-    conda:
-        "../environment.yml"
+        export=paths.rel(paths.SYNTHETIC_EXPORT),
+        meta=paths.rel(paths.SYNTHETIC_EXPORT) + ".meta.yaml",
     log:
         "logs/synthesize_export.log",
+    conda:
+        "../environment.yml"
     params:
-        seed=config["seed"],
-        scale=f"--scale-n {config['synthetic']['scale_n']}" if config["synthetic"]["scale_n"] else "",
+        cmd=lambda w, input, output: py_cmd(
+            "belmig.synth",
+            "--out",
+            output.export,
+            "--seed",
+            config["seed"],
+            *(["--scale-n", config["synthetic"]["scale_n"]] if config["synthetic"]["scale_n"] else []),
+            "--figures",
+            input.figures,
+            "--assumed",
+            input.assumed,
+            "--bases",
+            input.bases,
+        ),
     shell:
-        "python -m belmig.synth --out {output.export} --seed {params.seed} {params.scale} "
-        "--figures {input.figures} --assumed {input.assumed} --bases {input.bases} > {log} 2>&1"
+        '"$PYTHON" {params.cmd} > {log:q} 2>&1'

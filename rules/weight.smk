@@ -2,7 +2,7 @@ rule rake_weights:
     """Rake the analysed sample to the population margins under data/external/."""
     input:
         nb=f"{NB}/04_weight.ipynb",
-        responses=f"{PROC}/responses.parquet",
+        responses=rules.clean_responses.output.responses,
         codebook=CODEBOOK,
         margins=config["weighting"]["margins"],
     output:
@@ -12,16 +12,23 @@ rule rake_weights:
         values=f"{VALUES}/weight.json",
         notebook=f"{EXE}/04_weight.ipynb",
         html=f"{EXE}/04_weight.html",
-    conda:
-        "../environment.yml"
     log:
         "logs/rake_weights.log",
+    conda:
+        "../environment.yml"
     params:
-        cmd=lambda w, input, output: nb_cmd("04_weight", {
-            "responses": input.responses, "codebook": input.codebook, "margins": list(input.margins),
-            "weighting": config["weighting"],
-            "out_weights": output.weights, "out_diagnostics": output.diagnostics,
-            "out_summary": output.summary, "out_values": output.values,
-        }),
+        cmd=lambda w, input, output: nb_cmd(
+            "04_weight",
+            {
+                "responses": input.responses,
+                "codebook": input.codebook,
+                "margins": list(input.margins),
+                "weighting": config["weighting"],
+                "out_weights": output.weights,
+                "out_diagnostics": output.diagnostics,
+                "out_summary": output.summary,
+                "out_values": output.values,
+            },
+        ),
     shell:
-        "{params.cmd} > {log} 2>&1"
+        '"$PYTHON" {params.cmd} > {log:q} 2>&1'

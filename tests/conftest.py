@@ -16,8 +16,9 @@ BIN = Path(sys.executable).parent
 
 def repo_files(root: Path = REPO) -> list[str]:
     """Files a fresh clone would have plus uncommitted, non-ignored ones (never build outputs)."""
-    out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=root, check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=root, check=True, capture_output=True, text=True
+    ).stdout
     return [f for f in out.splitlines() if (root / f).is_file()]
 
 
@@ -38,8 +39,9 @@ def dag_env(root: Path) -> dict[str, str]:
 
 
 def run_snakemake(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([str(BIN / "snakemake"), "--cores", "2", *args], cwd=root, env=dag_env(root),
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(BIN / "snakemake"), "--cores", "2", *args], cwd=root, env=dag_env(root), capture_output=True, text=True
+    )
     if check and proc.returncode != 0:
         logs = ""
         for log in sorted((root / "logs").glob("*.log")):

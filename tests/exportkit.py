@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from belmig.codebook import Codebook, Question
+from belmig.core.codebook import Codebook, Question
 
 START = dt.datetime(2022, 6, 1, 8, 0, 0)
 
@@ -141,8 +141,9 @@ def set_answer(df: pd.DataFrame, cb: Codebook, row: int, qid: str, value: str) -
 # --------------------------------------------------------------------------- writers
 
 
-def write_csv(df: pd.DataFrame, path: Path, *, sep: str = ",", bom: bool = False, crlf: bool = False,
-              encoding: str = "utf-8") -> Path:
+def write_csv(
+    df: pd.DataFrame, path: Path, *, sep: str = ",", bom: bool = False, crlf: bool = False, encoding: str = "utf-8"
+) -> Path:
     text = df.to_csv(index=False, sep=sep, lineterminator="\r\n" if crlf else "\n")
     data = text.encode(encoding)
     if bom:
@@ -195,7 +196,7 @@ def write_sav(df: pd.DataFrame, path: Path, cb: Codebook) -> Path:
         if col in singles:
             q = singles[col]
             code = {o.label_ru: float(o.code) for o in q.options}
-            data[name] = s.map(lambda v: code[v] if v else float("nan")).astype("float64")
+            data[name] = s.map(lambda v: code[v] if v else float("nan")).astype("float64")  # noqa: B023 (used at once)
             value_labels[name] = {float(o.code): o.label_ru for o in q.options}
         elif col in scale_cols:
             data[name] = s.map(lambda v: float(v) if v else float("nan")).astype("float64")

@@ -1,13 +1,13 @@
-"""belmig.audit: GRIM-style base inference, base choice, conflicts and cross-checks."""
+"""belmig.integrity.audit: GRIM-style base inference, base choice, conflicts and cross-checks."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from belmig import audit, codebook, paths
-from belmig import published as pub
-from belmig.ledger import Values
+from belmig.core import codebook, paths
+from belmig.core.ledger import Values
+from belmig.integrity import audit, published as pub
 
 
 @pytest.fixture(scope="module")
@@ -20,23 +20,58 @@ def figs(*rows: dict) -> pd.DataFrame:
     full = []
     for i, r in enumerate(rows):
         stat = r.get("stat", "pct")
-        full.append({"id": r.get("id", f"f{i}"), "printed": r["printed"], "unit": stat if stat != "external" else r.get("unit", "count"),
-                     "stat": stat, "question": r.get("question", ""), "option": r.get("option", ""),
-                     "by": r.get("by", ""), "level": r.get("level", ""), "comparator": r.get("comparator", "="),
-                     "chart": "", "section": "s", "share_of": "x" if stat == "pct" else "", "text": "t"})
+        full.append(
+            {
+                "id": r.get("id", f"f{i}"),
+                "printed": r["printed"],
+                "unit": stat if stat != "external" else r.get("unit", "count"),
+                "stat": stat,
+                "question": r.get("question", ""),
+                "option": r.get("option", ""),
+                "by": r.get("by", ""),
+                "level": r.get("level", ""),
+                "comparator": r.get("comparator", "="),
+                "chart": "",
+                "section": "s",
+                "share_of": "x" if stat == "pct" else "",
+                "text": "t",
+            }
+        )
     return pd.DataFrame(full, columns=pub.FIGURE_COLUMNS, dtype="str")
 
 
 def assumed(*rows: tuple[str, str, str]) -> pd.DataFrame:
-    return pd.DataFrame([{"question": q, "option": o, "by": "", "level": "", "stat": "pct", "value": v,
-                          "constraint": "none", "reason": "test"} for q, o, v in rows], columns=pub.ASSUMED_COLUMNS)
+    return pd.DataFrame(
+        [
+            {
+                "question": q,
+                "option": o,
+                "by": "",
+                "level": "",
+                "stat": "pct",
+                "value": v,
+                "constraint": "none",
+                "reason": "test",
+            }
+            for q, o, v in rows
+        ],
+        columns=pub.ASSUMED_COLUMNS,
+    )
 
 
 # Follow-up questions need the size of their universe; without a printed figure it is assumed.
-PARENTS = (("income_regular", "yes", "70"), ("income_regular", "no", "30"), ("health_used", "yes", "50"),
-           ("health_used", "no", "50"), ("education_used", "yes", "30"), ("education_used", "no", "70"))
+PARENTS = (
+    ("income_regular", "yes", "70"),
+    ("income_regular", "no", "30"),
+    ("health_used", "yes", "50"),
+    ("health_used", "no", "50"),
+    ("education_used", "yes", "30"),
+    ("education_used", "no", "70"),
+)
 BASE = assumed(*PARENTS)
-SEX = assumed(("sex", "female", "58.51"), ("sex", "male", "40.90"), ("sex", "other", "0.60"), *PARENTS)  # 196/137/2 of 335
+SEX = assumed(
+    ("sex", "female", "58.51"), ("sex", "male", "40.90"), ("sex", "other", "0.60"), *PARENTS
+)  # 196/137/2 of 335
 
 
 def row(result, question, by="", level=""):
@@ -79,19 +114,35 @@ def test_compact():
 
 # ------------------------------------------------------------------ base choice
 def test_largest_consistent_base_not_above_universe(cb):
-    res = audit.run(figs({"printed": "34.48", "question": "return_plans", "option": "yes"},
-                         {"printed": "20.69", "question": "return_plans", "option": "no"},
-                         {"printed": "44.83", "question": "return_plans", "option": "cant_say"}), cb, 335, assumed=BASE)
+    res = audit.run(
+        figs(
+            {"printed": "34.48", "question": "return_plans", "option": "yes"},
+            {"printed": "20.69", "question": "return_plans", "option": "no"},
+            {"printed": "44.83", "question": "return_plans", "option": "cant_say"},
+        ),
+        cb,
+        335,
+        assumed=BASE,
+    )
     r = row(res, "return_plans")
     assert (r.chosen_base, r.status) == (319, "ok")
     assert row(res, "war_impact").status == "assumed" and row(res, "war_impact").chosen_base == 335
-    assert set(res.bases.loc[res.bases["by"] == "", "question"]) == {q.id for q in cb.of_type("single", "multi", "scale")}
+    assert set(res.bases.loc[res.bases["by"] == "", "question"]) == {
+        q.id for q in cb.of_type("single", "multi", "scale")
+    }
 
 
 def test_conflict_legal_status(cb):
-    res = audit.run(figs({"printed": "67.75", "question": "legal_status", "option": "residence_permit"},
-                         {"printed": "14.58", "question": "legal_status", "option": "humanitarian_visa"},
-                         {"printed": "9.49", "question": "legal_status", "option": "study_work_visa"}), cb, 335, assumed=BASE)
+    res = audit.run(
+        figs(
+            {"printed": "67.75", "question": "legal_status", "option": "residence_permit"},
+            {"printed": "14.58", "question": "legal_status", "option": "humanitarian_visa"},
+            {"printed": "9.49", "question": "legal_status", "option": "study_work_visa"},
+        ),
+        cb,
+        335,
+        assumed=BASE,
+    )
     r = row(res, "legal_status")
     # 14.58 and 9.49 share only 295 (43 and 28); 67.75 needs 276 or 307
     assert (r.chosen_base, r.status, r.consistent_bases) == (295, "conflict", "none")
@@ -100,9 +151,16 @@ def test_conflict_legal_status(cb):
 
 def test_follow_up_base_forces_parent_choice(cb):
     # 55.71% fits 280 (156 users) and 289 (161 users); 160 answered the problems question.
-    res = audit.run(figs({"printed": "55.71", "question": "health_used", "option": "yes"},
-                         {"printed": "22.50", "question": "health_problems", "option": "none"},
-                         {"printed": "43.75", "question": "health_problems", "option": "waiting"}), cb, 335, assumed=BASE)
+    res = audit.run(
+        figs(
+            {"printed": "55.71", "question": "health_used", "option": "yes"},
+            {"printed": "22.50", "question": "health_problems", "option": "none"},
+            {"printed": "43.75", "question": "health_problems", "option": "waiting"},
+        ),
+        cb,
+        335,
+        assumed=BASE,
+    )
     assert row(res, "health_used").chosen_base == 289
     assert row(res, "health_problems").chosen_base == 160
     g = res.groups
@@ -113,8 +171,20 @@ def test_follow_up_base_forces_parent_choice(cb):
 INCOME = (
     {"printed": "69.49", "question": "income_regular", "option": "yes"},
     {"printed": "79.31", "question": "income_source", "option": "employment", "by": "income_regular", "level": "yes"},
-    {"printed": "21.67", "question": "income_source", "option": "self_employed", "by": "income_regular", "level": "yes"},
-    {"printed": "61.11", "question": "income_source", "option": "savings_relatives", "by": "income_regular", "level": "no"},
+    {
+        "printed": "21.67",
+        "question": "income_source",
+        "option": "self_employed",
+        "by": "income_regular",
+        "level": "yes",
+    },
+    {
+        "printed": "61.11",
+        "question": "income_source",
+        "option": "savings_relatives",
+        "by": "income_regular",
+        "level": "no",
+    },
     {"printed": "43.33", "question": "income_source", "option": "partner", "by": "income_regular", "level": "no"},
     {"printed": "39.41", "question": "income_regular", "option": "no", "by": "sex", "level": "female"},
     {"printed": "18.70", "question": "income_regular", "option": "no", "by": "sex", "level": "male"},
@@ -144,17 +214,30 @@ def test_subgroup_sizes_need_assumed_split(cb):
 
 def test_impossible_subgroup_is_a_conflict(cb):
     # nobody of 10 lacks income, yet half of the women do: no subgroup base can hold that
-    res = audit.run(figs({"printed": "0.00", "question": "income_regular", "option": "no"},
-                         {"printed": "50.00", "question": "income_regular", "option": "no", "by": "sex", "level": "female"}),
-                    cb, 10, assumed=assumed(("sex", "female", "50"), ("sex", "male", "50"), ("sex", "other", "0"), *PARENTS))
+    res = audit.run(
+        figs(
+            {"printed": "0.00", "question": "income_regular", "option": "no"},
+            {"printed": "50.00", "question": "income_regular", "option": "no", "by": "sex", "level": "female"},
+        ),
+        cb,
+        10,
+        assumed=assumed(("sex", "female", "50"), ("sex", "male", "50"), ("sex", "other", "0"), *PARENTS),
+    )
     women = row(res, "income_regular", "sex", "female")
     assert women.status == "conflict" and "50.00" in women.note
 
 
 def test_failing_cross_check(cb):
     # two options of one single-choice question at 60% each cannot both hold
-    res = audit.run(figs({"printed": "60", "question": "war_impact", "option": "negative"},
-                         {"printed": "60", "question": "war_impact", "option": "none"}), cb, 10, assumed=BASE)
+    res = audit.run(
+        figs(
+            {"printed": "60", "question": "war_impact", "option": "negative"},
+            {"printed": "60", "question": "war_impact", "option": "none"},
+        ),
+        cb,
+        10,
+        assumed=BASE,
+    )
     g = res.groups
     bad = g[(g["check"] == "single_choice_sum") & (g["question"] == "war_impact")].iloc[0]
     assert bad["result"] == "fail" and bad["values"] == "6+6 = 12 <= 10"
@@ -162,10 +245,12 @@ def test_failing_cross_check(cb):
 
 # ------------------------------------------------------------------ outputs
 def test_write_and_values(tmp_path, cb):
-    f = figs({"id": "return_yes", "printed": "34.48", "question": "return_plans", "option": "yes"},
-             {"id": "respondents", "printed": "335", "stat": "external"},
-             {"id": "respondents__intro", "printed": "335", "stat": "external"},
-             {"id": "political_prisoners", "printed": "1,300", "stat": "external", "comparator": "more_than"})
+    f = figs(
+        {"id": "return_yes", "printed": "34.48", "question": "return_plans", "option": "yes"},
+        {"id": "respondents", "printed": "335", "stat": "external"},
+        {"id": "respondents__intro", "printed": "335", "stat": "external"},
+        {"id": "political_prisoners", "printed": "1,300", "stat": "external", "comparator": "more_than"},
+    )
     res = audit.run(f, cb, 335, assumed=BASE)
     audit.write(res, tmp_path / "b.csv", tmp_path / "g.csv")
     back = pd.read_csv(tmp_path / "b.csv", keep_default_na=False)

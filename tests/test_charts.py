@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from belmig import codebook as codebook_mod
 from belmig.charts import base, build, caption, draw, main
 from belmig.charts.strings import SUPPRESSED_MARK
-from belmig.ledger import format_value
+from belmig.core import codebook as codebook_mod
+from belmig.core.ledger import format_value
 
 CHARTS = range(1, 19)
 MIN_CELL = 5
@@ -56,8 +56,19 @@ COUNTS: dict[tuple[str, str, str], tuple[int, dict[str, int]]] = {
     ("war_impact", "", ""): (310, {"negative": 164, "positive": 22, "none": 78, "cant_say": 46}),
     ("support_needs", "", ""): (
         266,
-        {"language": 182, "medical": 123, "legal": 117, "job": 80, "psychological": 67, "housing": 64,
-         "financial": 58, "business": 50, "school": 39, "qualifications": 37, "other": 15},
+        {
+            "language": 182,
+            "medical": 123,
+            "legal": 117,
+            "job": 80,
+            "psychological": 67,
+            "housing": 64,
+            "financial": 58,
+            "business": 50,
+            "school": 39,
+            "qualifications": 37,
+            "other": 15,
+        },
     ),  # fmt: skip
     ("support_sought", "", ""): (
         260,
@@ -202,7 +213,7 @@ def test_every_chart_writes_its_files(drawn, lang):
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
 def test_plotted_numbers_are_the_ledger_text_of_the_estimates(drawn, estimates, lang):
-    for n, rec in drawn[lang][1].items():
+    for rec in drawn[lang][1].values():
         for bar in rec["bars"]:
             row = _lookup(estimates, rec["question"], bar["option"], "pct", rec["by"], rec["level"], False)
             assert bar["value"] == (None if row["suppressed"] else pytest.approx(row["estimate"], abs=0))
@@ -230,14 +241,19 @@ def test_published_figures_appear_as_printed(drawn):
     assert texts(14)["language"] == "68.42" and texts(14)["medical"] == "46.24" and recs[14]["n"] == 266
     assert texts(18) == {"yes": "34.48", "no": "20.69", "cant_say": "44.83"}
     assert texts(8)["employment"] == "79.31" and texts(8)["self_employed"] == "21.67"
-    assert recs[3]["mean"]["text"] == "4.17" and recs[10]["mean"]["text"] == "8.81" and recs[11]["mean"]["text"] == "7.62"
+    assert (
+        recs[3]["mean"]["text"] == "4.17" and recs[10]["mean"]["text"] == "8.81" and recs[11]["mean"]["text"] == "7.62"
+    )
 
 
 def test_ledger_keys(drawn):
     recs = drawn["en"][1]
     assert recs[14]["bars"][0]["ledger_key"] == "pct.support_needs.language"
     assert {b["option"]: b["ledger_key"] for b in recs[8]["bars"]} == {
-        **{k: f"pctby.income_regular.yes.income_source.{k}" for k in ("employment", "self_employed", "savings_relatives", "partner")},
+        **{
+            k: f"pctby.income_regular.yes.income_source.{k}"
+            for k in ("employment", "self_employed", "savings_relatives", "partner")
+        },
         "benefits": None,  # suppressed: not in the ledger, not printed
         "other": None,
     }
@@ -318,7 +334,7 @@ def test_russian_build_has_no_latin_letters(drawn, cb):
 
 
 def test_english_build_shows_base_and_source(drawn):
-    for n, rec in drawn["en"][1].items():
+    for rec in drawn["en"][1].values():
         assert rec["note"].startswith(f"n = {rec['n']:,}; ")
         assert rec["source"] == "Source: synthetic reconstruction of the EESC 2022 survey (not the original data)"
     assert "several answers possible" in drawn["en"][1][14]["note"]
@@ -358,10 +374,15 @@ def test_ci_whiskers_come_from_the_weighted_estimates(estimates, cb, tmp_path):
     row = _lookup(estimates, "support_needs", bar["option"], "pct", "", "", True)
     assert bar["weighted"] == {"value": row["estimate"], "ci_low": row["ci_low"], "ci_high": row["ci_high"],
                                "ledger_key": "wpct.support_needs.language"}  # fmt: skip
-    assert bar["text"] == format_value(_lookup(estimates, "support_needs", "language", "pct", "", "", False)["estimate"], "pct")
+    assert bar["text"] == format_value(
+        _lookup(estimates, "support_needs", "language", "pct", "", "", False)["estimate"], "pct"
+    )
     assert "95% confidence interval" in recs[14]["note"]
     wm = _lookup(estimates, "security_lt", "", "mean", "", "", True)
-    assert f"{format_value(wm['ci_low'], 'mean')}–{format_value(wm['ci_high'], 'mean')}" in recs[10]["mean"]["weighted"]["ci_drawn"]
+    assert (
+        f"{format_value(wm['ci_low'], 'mean')}–{format_value(wm['ci_high'], 'mean')}"
+        in recs[10]["mean"]["weighted"]["ci_drawn"]
+    )
     no_w = estimates.loc[~estimates["weighted"]]
     with pytest.raises(base.ChartError, match="weighted"):
         build(14, no_w, cb, lang="en", ci_whiskers=True)
@@ -400,7 +421,20 @@ def test_cli_writes_the_four_files(estimates, tmp_path):
     pq = tmp_path / "estimates.parquet"
     estimates.to_parquet(pq)
     out = tmp_path / "figures"
-    argv = ["--chart", "7", "--estimates", str(pq), "--lang", "ru", "--ci-whiskers", "0", "--dpi", "72", "--out-dir", str(out)]
+    argv = [
+        "--chart",
+        "7",
+        "--estimates",
+        str(pq),
+        "--lang",
+        "ru",
+        "--ci-whiskers",
+        "0",
+        "--dpi",
+        "72",
+        "--out-dir",
+        str(out),
+    ]
     assert main(argv) == 0
     assert sorted(p.name for p in out.iterdir()) == ["chart07.alt.txt", "chart07.json", "chart07.png", "chart07.svg"]
     rec = json.loads((out / "chart07.json").read_text(encoding="utf-8"))
@@ -414,10 +448,14 @@ def _overlaps(fig) -> list[str]:
 
     r = FigureCanvasAgg(fig).get_renderer()
     W, H = fig.bbox.width, fig.bbox.height
-    boxes = [(a.get_text(), a.get_window_extent(renderer=r)) for a in fig.findobj(Text) if a.get_visible() and a.get_text().strip()]
+    boxes = [
+        (a.get_text(), a.get_window_extent(renderer=r))
+        for a in fig.findobj(Text)
+        if a.get_visible() and a.get_text().strip()
+    ]
     bad = [f"outside: {s!r}" for s, b in boxes if b.x0 < 0 or b.y0 < 0 or b.x1 > W or b.y1 > H]
     for i, (s1, b1) in enumerate(boxes):
-        for s2, b2 in boxes[i + 1:]:
+        for s2, b2 in boxes[i + 1 :]:
             if b1.x0 < b2.x1 and b2.x0 < b1.x1 and b1.y0 < b2.y1 and b2.y0 < b1.y1:
                 bad.append(f"overlap: {s1!r} / {s2!r}")
     return bad

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import exportkit as ek
 import pandas as pd
 import pytest
 
-import exportkit as ek
-from belmig import clean, codebook, coding, config, ingest, ledger, paths
-from belmig.clean import CleanError
+from belmig import clean, ingest
+from belmig.clean import CleanError, coding
+from belmig.core import codebook, config, ledger, paths
 
 CB = codebook.load()
 CFG = config.load()
@@ -125,7 +124,9 @@ def test_answers_outside_the_universe_are_cleared_and_counted(ingested, result):
     assert pd.isna(result.responses.loc[kept.index(13), "health_rating"])
     assert ingested.loc[13, "reasons_lithuania__other_text"] == "Близко к дому"
     assert pd.isna(result.responses.loc[kept.index(14), "reasons_lithuania__code"])
-    assert result.responses["reasons_lithuania__code"].notna().sum() == result.responses["reasons_lithuania__other"].sum()
+    assert (
+        result.responses["reasons_lithuania__code"].notna().sum() == result.responses["reasons_lithuania__other"].sum()
+    )
     cleared = result.cleared.set_index("column")["cleared"].to_dict()
     assert cleared == {"health_rating": 1, "reasons_lithuania__other_text": 1}
 
@@ -173,7 +174,9 @@ def test_other_coding_counts_the_analysed(result):
 def test_everyone_removed_is_an_error(ingested, rules, tmp_path):
     # nobody is a non-citizen who arrived before 2020 (rows 7 and 8 each break one condition)
     cfg = {**CFG["cleaning"], "eligible_arrival": ["before2020"], "eligible_citizenship": ["no"]}
-    with pytest.raises(CleanError, match=r"no submission left after step 'ineligible'.*eligible_arrival=\['before2020'\]"):
+    with pytest.raises(
+        CleanError, match=r"no submission left after step 'ineligible'.*eligible_arrival=\['before2020'\]"
+    ):
         clean.clean(ingested, CB, cfg, rules)
 
 
@@ -226,7 +229,8 @@ def test_ledger_values(result):
 
 def test_synthetic_export_cleans_to_335(tmp_path, rules):
     """The project's synthetic export: exactly 335 analysed, each noise kind removed by its step."""
-    from belmig import audit, published, synth
+    from belmig import synth
+    from belmig.integrity import audit, published
 
     figs = published.read_figures(paths.PUBLISHED_FIGURES, CB)
     assumed = published.read_assumed(paths.ASSUMED_FIGURES, CB)

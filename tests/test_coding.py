@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from belmig import codebook, coding, paths
-from belmig.coding import UNCODED, CodingError
+from belmig.clean import coding
+from belmig.clean.coding import UNCODED, CodingError
+from belmig.core import codebook, paths
 
 CB = codebook.load()
 KEYWORDS = paths.CODING_DIR / "keywords.yaml"
@@ -31,7 +32,12 @@ def test_every_open_answer_has_categories(rules):
 
 def test_reasons_lithuania_categories(rules):
     assert rules.keys("reasons_lithuania") == [
-        "employer_relocation", "language_experience", "proximity", "no_choice", UNCODED]
+        "employer_relocation",
+        "language_experience",
+        "proximity",
+        "no_choice",
+        UNCODED,
+    ]
 
 
 @pytest.mark.parametrize(
@@ -82,6 +88,7 @@ def test_phrase_gap_and_whole_word(tmp_path):
             "a": {"label_en": "A", "label_ru": "А", "keywords": ["нет барьер"]},
             "b": {"label_en": "B", "label_ru": "Б", "keywords": ["=eu"]},
         }
+
     rules = coding.load_rules(_write_keywords(tmp_path, edit), MANUAL, CB)
     assert rules.code_one("reasons_exit", "нет языкового барьера") == "a"  # one word between
     assert rules.code_one("reasons_exit", "нет совсем никакого языкового барьера") == UNCODED  # three between
@@ -94,10 +101,15 @@ def test_phrase_gap_and_whole_word(tmp_path):
     "edit, message",
     [
         (lambda r: r.pop("reasons_lithuania"), "no categories for question 'reasons_lithuania'"),
-        (lambda r: r.update(sex={"x": {"label_en": "X", "label_ru": "Х", "keywords": ["x"]}}), "'sex' is not a question"),
+        (
+            lambda r: r.update(sex={"x": {"label_en": "X", "label_ru": "Х", "keywords": ["x"]}}),
+            "'sex' is not a question",
+        ),
         (lambda r: r["security_by_comment"].pop("war"), "must be exactly the codebook's coded_as"),
-        (lambda r: r["reasons_exit"].update(uncoded={"label_en": "U", "label_ru": "U", "keywords": ["u"]}),
-         "reasons_exit.uncoded: category key"),
+        (
+            lambda r: r["reasons_exit"].update(uncoded={"label_en": "U", "label_ru": "U", "keywords": ["u"]}),
+            "reasons_exit.uncoded: category key",
+        ),
         (lambda r: r["reasons_exit"]["freedom"].update(keywords=[]), "reasons_exit.freedom: keywords"),
     ],
 )
@@ -107,24 +119,26 @@ def test_keyword_file_errors(tmp_path, edit, message):
 
 
 def _texts(rows: list[dict]) -> pd.DataFrame:
-    cols = ["response_id"] + [coding.text_column(q) for q in coding.codable_questions(CB)]
+    cols = ["response_id"] + [coding.open_answer_column(q) for q in coding.codable_questions(CB)]
     df = pd.DataFrame(rows).reindex(columns=cols)
     return df.astype({c: "str" for c in cols})
 
 
 def _manual(tmp_path: Path, lines: list[str]) -> Path:
     p = tmp_path / "manual.csv"
-    p.write_text("response_id,question,category,note\n" + "".join(l + "\n" for l in lines), encoding="utf-8")
+    p.write_text("response_id,question,category,note\n" + "".join(line + "\n" for line in lines), encoding="utf-8")
     return p
 
 
 def test_code_answers_manual_wins_and_counts(tmp_path):
-    texts = _texts([
-        {"response_id": "A", "reasons_lithuania__other_text": "Близко к дому"},
-        {"response_id": "B", "reasons_lithuania__other_text": "Случайно"},
-        {"response_id": "C", "reasons_lithuania__other_text": "Случайно вышло"},
-        {"response_id": "D", "security_by_comment": "Просто так"},
-    ])
+    texts = _texts(
+        [
+            {"response_id": "A", "reasons_lithuania__other_text": "Близко к дому"},
+            {"response_id": "B", "reasons_lithuania__other_text": "Случайно"},
+            {"response_id": "C", "reasons_lithuania__other_text": "Случайно вышло"},
+            {"response_id": "D", "security_by_comment": "Просто так"},
+        ]
+    )
     manual = _manual(tmp_path, ["B,reasons_lithuania,no_choice,reviewer: 'случайно' = no real choice"])
     rules = coding.load_rules(KEYWORDS, manual, CB)
     codes, counts = coding.code_answers(texts, CB, rules)
@@ -132,8 +146,13 @@ def test_code_answers_manual_wins_and_counts(tmp_path):
     assert codes["reasons_lithuania__code"].isna().tolist() == [False, False, False, True]
     assert codes["security_by_comment__code"].tolist()[3] == UNCODED
     rl = counts[counts["question"] == "reasons_lithuania"].set_index("category")
-    assert rl["count"].to_dict() == {"employer_relocation": 0, "language_experience": 0, "proximity": 1,
-                                     "no_choice": 1, UNCODED: 1}
+    assert rl["count"].to_dict() == {
+        "employer_relocation": 0,
+        "language_experience": 0,
+        "proximity": 1,
+        "no_choice": 1,
+        UNCODED: 1,
+    }
     assert rl["uncoded"].to_dict()[UNCODED] and not rl["uncoded"].to_dict()["proximity"]
     assert list(counts.columns) == ["question", "category", "count", "uncoded"]
     # the counts never carry the texts

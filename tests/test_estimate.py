@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from belmig import codebook as cbm
-from belmig import estimate, ledger, weight
-from belmig.codebook import multi_column
+from belmig import estimate, weight
+from belmig.core import codebook as cbm, ledger
+from belmig.core.keys import multi_column
 from belmig.estimate import EstimateError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +33,9 @@ def cb():
 
 
 def sub_codebook(cb, ids):
-    return dataclasses.replace(cb, questions=tuple(cb[q] for q in ids), charts=tuple(c for c in cb.charts if c.question in ids))
+    return dataclasses.replace(
+        cb, questions=tuple(cb[q] for q in ids), charts=tuple(c for c in cb.charts if c.question in ids)
+    )
 
 
 def cfg(method="logit", subgroups=("sex", "age_group")):
@@ -59,7 +61,9 @@ def fixture(cb, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("margins")
     sex = tmp / "sex.csv"
     sex.write_text(f"sex,target\nfemale,24000\nmale,{TOTAL - 24000:g}\n")
-    sex.with_suffix(".meta.yaml").write_text("source: fixture only\nreference_date: none\nrounding: none\nlicence: none\n")
+    sex.with_suffix(".meta.yaml").write_text(
+        "source: fixture only\nreference_date: none\nrounding: none\nlicence: none\n"
+    )
     margins = weight.read_margins([MUNICIPALITY, sex], cb)
     df = fixture_responses(cb)
     res = weight.rake(df, margins, max_iter=500, tolerance=1e-12, trim_cap=None)
@@ -121,7 +125,9 @@ def test_unweighted_shares_are_simple_counts(fixture, estimates):
     col = df[multi_column("income_source", "benefits")]
     assert overall.loc[("income_source", "benefits"), "k"] == int(col.sum())
     assert overall.loc[("income_source", "benefits"), "n"] == int(col.notna().sum())
-    by = est[(est["by"] == "sex") & ~est["weighted"] & (est["question"] == "income_regular")].set_index(["level", "option"])
+    by = est[(est["by"] == "sex") & ~est["weighted"] & (est["question"] == "income_regular")].set_index(
+        ["level", "option"]
+    )
     tab = pd.crosstab(df["sex"], df["income_regular"])
     for sex in ("female", "male"):
         assert by.loc[(sex, "yes"), "k"] == tab.loc[sex, "yes"]
@@ -130,8 +136,10 @@ def test_unweighted_shares_are_simple_counts(fixture, estimates):
 
 def test_scale_points_add_up(estimates):
     est = estimates["logit"]
-    ql = est[(est["question"] == "quality_life") & (est["stat"] == "pct")].set_index(["by", "level", "weighted", "option"])["estimate"]
-    for (by, level, weighted), grp in ql.groupby(level=[0, 1, 2]):
+    ql = est[(est["question"] == "quality_life") & (est["stat"] == "pct")].set_index(
+        ["by", "level", "weighted", "option"]
+    )["estimate"]
+    for _, grp in ql.groupby(level=[0, 1, 2]):
         g = grp.droplevel([0, 1, 2])
         if np.isnan(g["v1"]):
             continue  # an empty subgroup level
@@ -169,7 +177,16 @@ def _compare(estimates) -> dict[str, tuple[float, int]]:
 
 def test_estimates_ses_and_intervals_equal_r(estimates):
     diffs = _compare(estimates)
-    expected = {"estimate": 500, "se": 500, "logit_low": 400, "logit_high": 400, "beta_low": 400, "beta_high": 400, "normal_low": 18, "normal_high": 18}
+    expected = {
+        "estimate": 500,
+        "se": 500,
+        "logit_low": 400,
+        "logit_high": 400,
+        "beta_low": 400,
+        "beta_high": 400,
+        "normal_low": 18,
+        "normal_high": 18,
+    }
     for q, at_least in expected.items():
         worst, count = diffs[q]
         assert count >= at_least, f"only {count} {q} values compared"
@@ -229,14 +246,21 @@ def test_svy_agrees_on_calibrated_ses_and_logit_intervals(fixture, estimates):
     ctrl_m = {k: float(v) * (1 - share_missing) for k, v in zip(mun["municipality"], mun["target"])}
     ctrl_m["(missing)"] = TOTAL * share_missing
     sample = svy.Sample(d, svy.Design(wgt="w0"))
-    sample = sample.weighting.rake(controls={"municipality_r": ctrl_m, "sex": {"female": 24000.0, "male": TOTAL - 24000}}, wgt_name="rk")
+    sample = sample.weighting.rake(
+        controls={"municipality_r": ctrl_m, "sex": {"female": 24000.0, "male": TOTAL - 24000}}, wgt_name="rk"
+    )
     est = estimates["logit"].set_index(["question", "option", "by", "level", "weighted"])
     overall = sample.estimation.prop("income_regular", drop_nulls=True).to_polars()
     by_age = sample.estimation.prop("income_regular", by="age_group", drop_nulls=True).to_polars()
     compared = 0
     for row in overall.iter_rows(named=True):
         ours = est.loc[("income_regular", row["income_regular"], "", "", True)]
-        for col, theirs in (("estimate", row["est"]), ("se", row["se"]), ("ci_low", row["lci"]), ("ci_high", row["uci"])):
+        for col, theirs in (
+            ("estimate", row["est"]),
+            ("se", row["se"]),
+            ("ci_low", row["lci"]),
+            ("ci_high", row["uci"]),
+        ):
             assert ours[col] / 100 == pytest.approx(theirs, abs=TOL)
             compared += 1
     for row in by_age.iter_rows(named=True):
@@ -299,7 +323,10 @@ def test_every_choice_and_scale_question_is_estimated(cb, full):
             levels = [""] if by == "" else cb[by].keys
             for weighted in (False, True):
                 sel = est[(est["question"] == q.id) & (est["by"] == by) & (est["weighted"] == weighted)]
-                assert sorted(zip(sel["level"], sel["option"])) == sorted((lv, o) for lv in levels for o in opts), (q.id, by)
+                assert sorted(zip(sel["level"], sel["option"])) == sorted((lv, o) for lv in levels for o in opts), (
+                    q.id,
+                    by,
+                )
     assert set(est["ci_method"]) <= {"logit", "normal", "clopper-pearson"}
     assert est["k"].isna().equals(est["stat"] == "mean")
     sub = est[est["by"] != ""]
@@ -330,7 +357,9 @@ def test_ledger_keys(cb, full, tmp_path):
     assert vals.entries["wci.return_plans.yes"].text == f"{e.ci_low:.2f}–{e.ci_high:.2f}"
     assert vals.entries["pct.return_plans.yes"].weighted is False
     shown = est[(est["by"] != "") & ~est["weighted"] & (est["stat"] == "pct") & ~est["suppressed"]]
-    assert {k for k in keys if k.startswith("pctby.")} == {f"pctby.{r.by}.{r.level}.{r.question}.{r.option}" for r in shown.itertuples()}
+    assert {k for k in keys if k.startswith("pctby.")} == {
+        f"pctby.{r.by}.{r.level}.{r.question}.{r.option}" for r in shown.itertuples()
+    }
     vals.write(tmp_path / "estimate.json")  # no key is a prefix of another
 
 

@@ -4,21 +4,32 @@ from __future__ import annotations
 
 import json
 
+import exportkit as ek
 import pandas as pd
 import pyreadstat
 import pytest
 
-import exportkit as ek
-from belmig import clean, codebook, coding, config, exports, ingest, paths, privacy
-from belmig.exports import ExportError
+from belmig import clean, ingest, privacy
+from belmig.clean import coding
+from belmig.core import codebook, config, paths
+from belmig.release import microdata
+from belmig.release.microdata import ExportError
 
 CB = codebook.load()
 CFG = config.load()
 PRIV = CFG["privacy"]
 QIS = PRIV["quasi_identifiers"]
 N = 150
-FILES = ["microdata.parquet", "microdata.csv", "microdata.sav", "microdata.dta", "datapackage.json",
-         "variables.csv", "kanonymity_report.csv", "README.txt"]
+FILES = [
+    "microdata.parquet",
+    "microdata.csv",
+    "microdata.sav",
+    "microdata.dta",
+    "datapackage.json",
+    "variables.csv",
+    "kanonymity_report.csv",
+    "README.txt",
+]
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +45,7 @@ def source(tmp_path_factory):
 @pytest.fixture(scope="module")
 def release(source, tmp_path_factory):
     out = tmp_path_factory.mktemp("release")
-    written = exports.write_release(source[2], None, CB, PRIV, out)
+    written = microdata.write_release(source[2], None, CB, PRIV, out)
     return out, written
 
 
@@ -120,7 +131,10 @@ def test_datapackage_validates(release):
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
     pkg = json.loads((out / "datapackage.json").read_text(encoding="utf-8"))
     fields = {f["name"]: f for f in pkg["resources"][0]["schema"]["fields"]}
-    assert fields["security_lt"]["type"] == "integer" and fields["security_lt"]["constraints"] == {"minimum": 1, "maximum": 10}
+    assert fields["security_lt"]["type"] == "integer" and fields["security_lt"]["constraints"] == {
+        "minimum": 1,
+        "maximum": 10,
+    }
     assert fields["reasons_exit__political"]["type"] == "boolean"
     assert fields["return_plans"]["constraints"]["enum"] == ["yes", "no", "cant_say"]
     assert fields["return_plans"]["description"].startswith("Are you planning to go back to Belarus")
@@ -136,7 +150,7 @@ def test_spss_and_stata_labels(release):
     assert sav.variable_value_labels["reasons_exit__political"] == {0.0: "not selected", 1.0: "selected"}
     _, dta = pyreadstat.read_dta(str(out / "microdata.dta"))
     assert all(len(n) <= 32 for n in dta.column_names) and len(set(dta.column_names)) == len(dta.column_names)
-    assert all(len(lab) <= exports.STATA_LABEL_MAX for lab in dta.column_labels)
+    assert all(len(lab) <= microdata.STATA_LABEL_MAX for lab in dta.column_labels)
     assert any(lab.endswith("...") for lab in dta.column_labels)  # long question texts were shortened
     names = pd.read_csv(out / "variables.csv").set_index("name")["stata_name"]
     assert names["education_problems__language_adaptation"] != "education_problems__language_adaptation"
@@ -149,8 +163,10 @@ def test_formats_hold_the_same_values(release):
     codes = {o.key: o.code for o in CB["return_plans"].options}
     assert f["csv"]["return_plans"].map(codes).astype(float).tolist() == f["sav"]["return_plans"].tolist()
     assert (f["parquet"]["security_lt"].astype(float) == f["dta"]["security_lt"]).all()
-    assert f["csv"]["reasons_exit__political"].map({"true": 1.0, "false": 0.0}).tolist() == \
-        f["sav"]["reasons_exit__political"].tolist()
+    assert (
+        f["csv"]["reasons_exit__political"].map({"true": 1.0, "false": 0.0}).tolist()
+        == f["sav"]["reasons_exit__political"].tolist()
+    )
 
 
 def test_readme_says_synthetic_only_for_the_synthetic_export(source, release, tmp_path):
@@ -158,7 +174,7 @@ def test_readme_says_synthetic_only_for_the_synthetic_export(source, release, tm
     assert "SYNTHETIC" not in (out / "README.txt").read_text(encoding="utf-8")
     responses = source[2].copy()
     responses.attrs = {"belmig": {**source[2].attrs["belmig"], "synthetic": True}}
-    exports.write_release(responses, None, CB, PRIV, tmp_path)
+    microdata.write_release(responses, None, CB, PRIV, tmp_path)
     readme = (tmp_path / "README.txt").read_text(encoding="utf-8")
     assert readme.startswith("SYNTHETIC DATA - NOT REAL SURVEY RESPONSES.")
     assert "SYNTHETIC" in json.loads((tmp_path / "datapackage.json").read_text(encoding="utf-8"))["title"]
@@ -170,9 +186,10 @@ def test_weights_are_released_without_revealing_categories(source, tmp_path):
     # raking to municipality margins: every municipality has its own weight
     per_muni = {o.key: 1.0 + o.code / 10 for o in CB["municipality"].options}
     w = pd.DataFrame({"resp_id": responses["resp_id"], "weight": responses["municipality"].astype(str).map(per_muni)})
-    exports.write_release(responses, w, CB, PRIV, tmp_path)
+    microdata.write_release(responses, w, CB, PRIV, tmp_path)
     parquet = pd.read_parquet(tmp_path / "microdata.parquet")
     assert parquet["weight"].sum() == pytest.approx(w["weight"].sum())
+
     # the raw weights differ inside a released class (they tell merged municipalities apart);
     # the released weights are one value per released combination of quasi-identifiers
     def distinct_per_class(weights):
@@ -208,21 +225,21 @@ def test_refusals_write_nothing(source, tmp_path, change, message):
     w = pd.DataFrame({"resp_id": responses["resp_id"], "weight": 1.0})
     r, weights = change(responses.copy(), w)
     with pytest.raises(ExportError, match=message):
-        exports.write_release(r, weights, CB, PRIV, tmp_path)
+        microdata.write_release(r, weights, CB, PRIV, tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_stata_names():
-    names = exports.stata_names(["a" * 40, "a" * 40 + "b", "short"], limit=30)
+    names = microdata.stata_names(["a" * 40, "a" * 40 + "b", "short"], limit=30)
     assert names == {"a" * 40: "a" * 30, "a" * 40 + "b": "a" * 28 + "_1", "short": "short"}
-    assert exports.stata_name_limit(60) == 30 and exports.stata_name_limit(5) == 31
+    assert microdata.stata_name_limit(60) == 30 and microdata.stata_name_limit(5) == 31
 
 
 def test_spss_and_stata_headers_carry_a_fixed_timestamp(tmp_path):
     """ReadStat stamps the write time; the release pins it so rebuilds are byte-identical."""
     import pyreadstat
 
-    from belmig.exports import pin_dta_timestamp, pin_sav_timestamp
+    from belmig.release.microdata import pin_dta_timestamp, pin_sav_timestamp
 
     df = pd.DataFrame({"a": [1.0, 2.0, 3.0]})
     pyreadstat.write_sav(df, tmp_path / "x.sav")

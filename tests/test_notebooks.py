@@ -21,7 +21,7 @@ def declared(stage: str) -> set[str]:
 
 def passed(stage: str) -> set[str]:
     for rules in (ROOT / "rules").glob("*.smk"):
-        m = re.search(r'nb_cmd\("' + stage + r'", \{(.*?)\}\)', rules.read_text(encoding="utf-8"), re.S)
+        m = re.search(r'nb_cmd\(\s*"' + stage + r'",\s*\{(.*?)\}\s*,?\s*\)', rules.read_text(encoding="utf-8"), re.S)
         if m:
             return set(re.findall(r'"(\w+)":', m.group(1)))
     raise AssertionError(f"no rule runs {stage}")
@@ -36,4 +36,6 @@ def test_notebooks_are_committed_without_outputs():
     for stage in STAGES:
         nb = nbformat.read(ROOT / "notebooks" / f"{stage}.ipynb", as_version=4)
         assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
-        assert not any(c.cell_type == "code" and re.search(r"^\s*def ", c.source, re.M) for c in nb.cells), "no functions in notebooks"
+        assert not any(c.cell_type == "code" and re.search(r"^\s*def ", c.source, re.M) for c in nb.cells), (
+            "no functions in notebooks"
+        )

@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from pypdf import PdfReader
-
 from conftest import copy_repo, run_snakemake
+from pypdf import PdfReader
 
 pytestmark = pytest.mark.integration
 
@@ -67,9 +66,14 @@ def test_text_edit_reruns_only_the_render_step(built_repo):
 
 
 def _checksums(root: Path) -> dict[str, str]:
-    files = [*sorted((root / "data/processed").rglob("*")), *sorted((root / "figures").glob("chart*")),
-             root / "report/report.pdf", root / "report/report.html", *sorted((root / "data/release").glob("*")),
-             *sorted((root / "notebooks/executed").glob("*.ipynb"))]
+    files = [
+        *sorted((root / "data/processed").rglob("*")),
+        *sorted((root / "figures").glob("chart*")),
+        root / "report/report.pdf",
+        root / "report/report.html",
+        *sorted((root / "data/release").glob("*")),
+        *sorted((root / "notebooks/executed").glob("*.ipynb")),
+    ]
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files if p.is_file()}
 
 

@@ -32,8 +32,16 @@ def test_redact_removes_contact_details(text, expected):
 
 @pytest.mark.parametrize(
     "text",
-    ["с 2020-2022 жила в Минске", "оценка 8 из 10", "01.06.2022 10:00", "2022-06-01 10:00:00", "в 2021 году, 3 раза",
-     "Нет языкового барьера", "e-mail не дам", "@ один"],
+    [
+        "с 2020-2022 жила в Минске",
+        "оценка 8 из 10",
+        "01.06.2022 10:00",
+        "2022-06-01 10:00:00",
+        "в 2021 году, 3 раза",
+        "Нет языкового барьера",
+        "e-mail не дам",
+        "@ один",
+    ],
 )
 def test_redact_keeps_ordinary_text(text):
     assert redact(text) == text
@@ -133,11 +141,13 @@ def test_hierarchy_never_collapses_to_one_category():
 
 
 def test_k_anonymize_result_is_k_anonymous_on_several_qis():
-    df = pd.DataFrame({
-        "age": ["a1", "a1", "a1", "a2", "a2", "a2", "a3", "a1", "a2", "a3", "a3", "a1"],
-        "sex": ["f", "m", "f", "f", "m", "m", "f", "f", "f", "m", "m", "m"],
-        "answer": range(12),
-    })
+    df = pd.DataFrame(
+        {
+            "age": ["a1", "a1", "a1", "a2", "a2", "a2", "a3", "a1", "a2", "a3", "a3", "a1"],
+            "sex": ["f", "m", "f", "f", "m", "m", "f", "f", "f", "m", "m", "m"],
+            "answer": range(12),
+        }
+    )
     qis = [QuasiIdentifier("age", ("a1", "a2", "a3"), True), QuasiIdentifier("sex", ("f", "m"), False, pool="other")]
     out, report = k_anonymize(df, qis, 3)
     assert check_k_anonymity(out, ["age", "sex"], 3)[0]

@@ -1,4 +1,4 @@
-"""belmig.published: printed strings, comparator tolerances, and validation of the three tables."""
+"""belmig.integrity.published: printed strings, comparator tolerances, and validation of the three tables."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from fractions import Fraction
 
 import pytest
 
-from belmig import codebook, paths
-from belmig import published as pub
+from belmig.core import codebook, paths
+from belmig.integrity import published as pub
 
 
 @pytest.fixture(scope="module")
@@ -18,9 +18,19 @@ def cb():
 
 FIG_HEADER = pub.FIGURE_COLUMNS
 GOOD = {
-    "id": "income_none_men", "printed": "18.70", "unit": "pct", "stat": "pct", "question": "income_regular",
-    "option": "no", "by": "sex", "level": "male", "comparator": "=", "chart": "", "section": "myth2",
-    "share_of": "men who answered", "text": "Men without income.",
+    "id": "income_none_men",
+    "printed": "18.70",
+    "unit": "pct",
+    "stat": "pct",
+    "question": "income_regular",
+    "option": "no",
+    "by": "sex",
+    "level": "male",
+    "comparator": "=",
+    "chart": "",
+    "section": "myth2",
+    "share_of": "men who answered",
+    "text": "Men without income.",
 }
 
 
@@ -33,9 +43,16 @@ def write_csv(path, header, rows):
 
 
 # ------------------------------------------------------------------ printed strings
-@pytest.mark.parametrize("printed, d, v", [
-    ("18.70", 2, 18.7), ("49.2", 1, 49.2), ("5", 0, 5.0), ("31,280", 0, 31280.0), ("0.5", 1, 0.5),
-])
+@pytest.mark.parametrize(
+    "printed, d, v",
+    [
+        ("18.70", 2, 18.7),
+        ("49.2", 1, 49.2),
+        ("5", 0, 5.0),
+        ("31,280", 0, 31280.0),
+        ("0.5", 1, 0.5),
+    ],
+)
 def test_decimals_and_value(printed, d, v):
     assert pub.decimals(printed) == d
     assert pub.value(printed) == v
@@ -50,21 +67,24 @@ def test_worded_values_are_exact_and_have_no_precision():
         pub.value("some")
 
 
-@pytest.mark.parametrize("x, printed, comp, ok", [
-    (Fraction(100 * 23, 123), "18.70", "=", True),   # 18.699...
-    (Fraction(100 * 22, 122), "18.70", "=", False),  # 18.03
-    (Fraction(25, 2), "13", "=", True),              # 12.5: ends included
-    (Fraction(25, 2), "12", "=", True),
-    (86.07, "86", "about", True),
-    (82.9, "86", "about", False),
-    (69.49, "70", "almost", True),
-    (70.2, "70", "almost", False),
-    (8.14, "8", "slightly_more_than", True),
-    (8.0, "8", "slightly_more_than", False),
-    (9.2, "8", "slightly_more_than", False),
-    (24.24, "a quarter", "about", True),
-    (1300.5, "1,300", "more_than", True),
-])
+@pytest.mark.parametrize(
+    "x, printed, comp, ok",
+    [
+        (Fraction(100 * 23, 123), "18.70", "=", True),  # 18.699...
+        (Fraction(100 * 22, 122), "18.70", "=", False),  # 18.03
+        (Fraction(25, 2), "13", "=", True),  # 12.5: ends included
+        (Fraction(25, 2), "12", "=", True),
+        (86.07, "86", "about", True),
+        (82.9, "86", "about", False),
+        (69.49, "70", "almost", True),
+        (70.2, "70", "almost", False),
+        (8.14, "8", "slightly_more_than", True),
+        (8.0, "8", "slightly_more_than", False),
+        (9.2, "8", "slightly_more_than", False),
+        (24.24, "a quarter", "about", True),
+        (1300.5, "1,300", "more_than", True),
+    ],
+)
 def test_comparator_holds(x, printed, comp, ok):
     assert pub.comparator_holds(x, printed, comp) is ok
 
@@ -75,15 +95,18 @@ def test_valid_figure_file_reads(tmp_path, cb):
     assert df.loc[0, "printed"] == "18.70"  # kept as printed, trailing zero included
 
 
-@pytest.mark.parametrize("change, column", [
-    ({"question": "income_regularly"}, "question"),
-    ({"option": "maybe"}, "option"),
-    ({"printed": "18,7"}, "printed"),
-    ({"level": "females"}, "level"),
-    ({"comparator": "roughly"}, "comparator"),
-    ({"printed": "a quarter"}, "printed"),  # "=" needs a numeral
-    ({"unit": "mean"}, "unit"),
-])
+@pytest.mark.parametrize(
+    "change, column",
+    [
+        ({"question": "income_regularly"}, "question"),
+        ({"option": "maybe"}, "option"),
+        ({"printed": "18,7"}, "printed"),
+        ({"level": "females"}, "level"),
+        ({"comparator": "roughly"}, "comparator"),
+        ({"printed": "a quarter"}, "printed"),  # "=" needs a numeral
+        ({"unit": "mean"}, "unit"),
+    ],
+)
 def test_figure_errors_name_file_row_column_value(tmp_path, cb, change, column):
     bad = {**GOOD, "id": "second", **change}
     path = write_csv(tmp_path / "f.csv", FIG_HEADER, [GOOD, bad])
@@ -120,10 +143,14 @@ def test_real_figures_file(cb):
 
 # ------------------------------------------------------------------ statements.csv / assumed.csv
 def test_statement_errors(tmp_path):
-    path = write_csv(tmp_path / "s.csv", pub.STATEMENT_COLUMNS, [
-        {"id": "a", "text": "t", "condition": "pct.war_impact.negative > 50", "section": "living"},
-        {"id": "b", "text": "t", "condition": "pct.war_impact.negative >", "section": "living"},
-    ])
+    path = write_csv(
+        tmp_path / "s.csv",
+        pub.STATEMENT_COLUMNS,
+        [
+            {"id": "a", "text": "t", "condition": "pct.war_impact.negative > 50", "section": "living"},
+            {"id": "b", "text": "t", "condition": "pct.war_impact.negative >", "section": "living"},
+        ],
+    )
     with pytest.raises(pub.PublishedError, match=r"s\.csv: row 2, column 'condition'"):
         pub.read_statements(path)
 
@@ -134,15 +161,28 @@ def test_real_statements_file():
 
 
 def _assumed_row(**kw):
-    base = {"question": "war_impact", "option": "negative", "by": "", "level": "", "stat": "pct", "value": "56.12",
-            "constraint": "none", "reason": "r"}
+    base = {
+        "question": "war_impact",
+        "option": "negative",
+        "by": "",
+        "level": "",
+        "stat": "pct",
+        "value": "56.12",
+        "constraint": "none",
+        "reason": "r",
+    }
     return {**base, **kw}
 
 
 def test_assumed_shares_over_100_rejected(tmp_path, cb):
-    path = write_csv(tmp_path / "a.csv", pub.ASSUMED_COLUMNS, [
-        _assumed_row(), _assumed_row(option="none", value="50.00"),
-    ])
+    path = write_csv(
+        tmp_path / "a.csv",
+        pub.ASSUMED_COLUMNS,
+        [
+            _assumed_row(),
+            _assumed_row(option="none", value="50.00"),
+        ],
+    )
     with pytest.raises(pub.PublishedError, match=r"row 2, column 'value'.*106.12 > 100"):
         pub.read_assumed(path, cb)
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from belmig import codebook as cbm
-from belmig import claims, paths, report_checks as rc, report_tables as rt
-from belmig.ledger import KEY_RE, Entry
+from belmig.core import codebook as cbm, paths
+from belmig.core.keys import KEY_RE
+from belmig.core.ledger import Entry
+from belmig.report import checks as rc, claims, tables as rt
 
 REPORT = paths.REPORT / "report.qmd"
 ALLOWLIST = paths.REPORT / "number-allowlist.yaml"
@@ -76,7 +76,7 @@ def test_markup_is_not_prose(allow):
     text = doc(
         "![Caption without digits](../figures/chart01.svg){#fig-chart01}",
         "",
-        "As @fig-chart01 and @tbl-weighting-summary show, [most]{.claim when=\"pct.income_regular.yes > 50\"} work.[^n3]",
+        'As @fig-chart01 and @tbl-weighting-summary show, [most]{.claim when="pct.income_regular.yes > 50"} work.[^n3]',
         "",
         "1. First item of an ordered list.",
         "2. Second item.",
@@ -103,8 +103,9 @@ def test_markup_is_not_prose(allow):
 
 
 def test_numbers_in_captions_and_footnote_text_are_prose(allow):
-    problems = rc.lint_numbers(doc("![Rated by 335 people](../figures/chart03.svg){#fig-chart03}", "",
-                                   "[^a]: Source with 77 pages."), allow)
+    problems = rc.lint_numbers(
+        doc("![Rated by 335 people](../figures/chart03.svg){#fig-chart03}", "", "[^a]: Source with 77 pages."), allow
+    )
     assert [(p.number, p.line) for p in problems] == [("335", 7), ("77", 9)]
 
 
@@ -153,7 +154,7 @@ VALUES = {
 def test_planted_false_claim_names_sentence_condition_and_values():
     text = doc(
         "Income differs by sex.",
-        "Among those without income there are [fewer women than men]{.claim when=\"pctby.sex.female.income_regular.no < pctby.sex.male.income_regular.no\"}, it seems.",
+        'Among those without income there are [fewer women than men]{.claim when="pctby.sex.female.income_regular.no < pctby.sex.male.income_regular.no"}, it seems.',
     )
     problems = rc.check_claims(text, VALUES)
     assert len(problems) == 1
@@ -171,7 +172,7 @@ def test_planted_false_claim_names_sentence_condition_and_values():
 
 def test_true_claim_passes():
     text = doc(
-        "[The absolute majority]{.claim when=\"pct.age_group.age18_25 + pct.age_group.age26_35 + pct.age_group.age36_45 > 50\"}",
+        '[The absolute majority]{.claim when="pct.age_group.age18_25 + pct.age_group.age26_35 + pct.age_group.age36_45 > 50"}',
         "are aged 18–45, and [more women than men]{.claim when='pctby.sex.female.income_regular.no > pctby.sex.male.income_regular.no'} lack income.",
     )
     assert len(rc.find_claims(text)) == 2
@@ -180,8 +181,8 @@ def test_true_claim_passes():
 
 def test_claim_with_unknown_key_or_bad_syntax_or_no_condition_is_an_error():
     text = doc(
-        "[a]{.claim when=\"pct.nope.x > 1\"} and",
-        "[b]{.claim when=\"pct.age_group.age18_25 >> 1\"} and",
+        '[a]{.claim when="pct.nope.x > 1"} and',
+        '[b]{.claim when="pct.age_group.age18_25 >> 1"} and',
         "[c]{.claim} end.",
     )
     problems = rc.check_claims(text, VALUES)
@@ -196,7 +197,7 @@ def test_non_claim_spans_and_links_are_ignored():
 
 
 def test_claims_in_comments_and_code_are_ignored():
-    text = doc("<!-- [x]{.claim when=\"pct.q.o > 1\"} -->", "```", "[y]{.claim when=\"pct.q.o > 1\"}", "```")
+    text = doc('<!-- [x]{.claim when="pct.q.o > 1"} -->', "```", '[y]{.claim when="pct.q.o > 1"}', "```")
     assert rc.find_claims(text) == []
 
 
@@ -206,7 +207,7 @@ def test_claims_in_comments_and_code_are_ignored():
 def test_used_keys_in_order_without_repeats_including_claim_keys():
     text = doc(
         "{{< var pct.b.x >}} and {{< var pct.a.y >}} and again {{< var pct.b.x >}}.",
-        "[most]{.claim when=\"pct.c.z > pct.a.y\"}.",
+        '[most]{.claim when="pct.c.z > pct.a.y"}.',
         "<!-- {{< var pct.hidden.k >}} -->",
     )
     assert rc.used_keys(text) == ["pct.b.x", "pct.a.y", "pct.c.z"]
@@ -214,21 +215,41 @@ def test_used_keys_in_order_without_repeats_including_claim_keys():
 
 
 def test_missing_keys_names_key_and_first_line():
-    text = doc("{{< var pct.a.x >}}", "{{< var pct.b.y >}} {{< var pct.b.y >}}", "[c]{.claim when=\"pct.c.z > 1\"}")
+    text = doc("{{< var pct.a.x >}}", "{{< var pct.b.y >}} {{< var pct.b.y >}}", '[c]{.claim when="pct.c.z > 1"}')
     problems = rc.missing_keys(text, {"pct.a.x"})
     assert [(p.key, p.line) for p in problems] == [("pct.b.y", 8), ("pct.c.z", 9)]
     assert "pct.b.y" in str(problems[0])
 
 
 def test_key_grammar_catches_typos(cb):
-    bad = ["pct.reasons_exit.politcal", "pctby.sex.female.income_regular", "mean.income_regular",
-           "foo.bar", "pct.nosuch.yes", "Pct.x.y", "weight.median", "pctby.sex.woman.income_regular.no"]
+    bad = [
+        "pct.reasons_exit.politcal",
+        "pctby.sex.female.income_regular",
+        "mean.income_regular",
+        "foo.bar",
+        "pct.nosuch.yes",
+        "Pct.x.y",
+        "weight.median",
+        "pctby.sex.woman.income_regular.no",
+    ]
     found = {p.key for p in rc.key_grammar_problems(bad, cb)}
     assert found == set(bad)
-    good = ["pct.reasons_exit.political", "pctby.sex.female.income_regular.no", "mean.security_lt",
-            "pct.quality_life.ge8", "wci.income_regular.yes", "wci_mean.security_lt", "ext.respondents",
-            "flow.analysed", "weight.deff", "repro.matched", "other.security_by_comment.coded", "n.support_needs",
-            "pby.sex.income_regular.no", "nby.sex.female.income_regular"]
+    good = [
+        "pct.reasons_exit.political",
+        "pctby.sex.female.income_regular.no",
+        "mean.security_lt",
+        "pct.quality_life.ge8",
+        "wci.income_regular.yes",
+        "wci_mean.security_lt",
+        "ext.respondents",
+        "flow.analysed",
+        "weight.deff",
+        "repro.matched",
+        "other.security_by_comment.coded",
+        "n.support_needs",
+        "pby.sex.income_regular.no",
+        "nby.sex.female.income_regular",
+    ]
     assert rc.key_grammar_problems(good, cb) == []
 
 
@@ -257,7 +278,7 @@ def test_every_claim_in_the_real_report_parses_and_uses_ledger_keys(report_text,
 
 def test_the_value_diff_sees_every_claim(report_text):
     """Every key of every claim guard is attributed to the claim's line in the value diff."""
-    from belmig import claims, valuediff
+    from belmig.report import claims, valuediff
 
     use = valuediff.usages(report_text)
     found = rc.find_claims(report_text)
@@ -269,7 +290,7 @@ def test_the_value_diff_sees_every_claim(report_text):
 
 def _published_values(cb) -> dict[str, float]:
     """Ledger-style values from the printed figures and our assumptions (no pipeline run)."""
-    from belmig import published as pub
+    from belmig.integrity import published as pub
 
     vals: dict[str, float] = {}
     figs = pub.read_figures(paths.PUBLISHED_FIGURES, cb)
@@ -285,8 +306,11 @@ def _published_values(cb) -> dict[str, float]:
         vals.setdefault(key, pub.value(f["printed"]))
     assumed = pub.read_assumed(paths.ASSUMED_FIGURES, cb)
     for a in assumed.to_dict("records"):
-        key = (f"pctby.{a['by']}.{a['level']}.{a['question']}.{a['option']}" if a["by"]
-               else f"pct.{a['question']}.{a['option']}")
+        key = (
+            f"pctby.{a['by']}.{a['level']}.{a['question']}.{a['option']}"
+            if a["by"]
+            else f"pct.{a['question']}.{a['option']}"
+        )
         vals.setdefault(key, a["value_num"])
     for q in cb.of_type("scale"):
         pts = [vals.get(f"pct.{q.id}.v{i}") for i in (8, 9, 10)]
@@ -309,17 +333,26 @@ def test_claims_of_the_real_report_hold_on_the_published_figures(report_text, cb
         checked += 1
         assert claims.evaluate(c.condition, vals), (
             f"line {c.line}: [{c.text}] fails on the published figures: {c.condition} with "
-            + ", ".join(f"{k} = {vals[k]}" for k in sorted(keys)))
+            + ", ".join(f"{k} = {vals[k]}" for k in sorted(keys))
+        )
     assert checked >= 20
 
 
 def test_real_report_structure(report_text):
     heads = [h.strip() for h in re.findall(r"^# (.+?)(?:\{#[^}]+\})?$", report_text, re.M)]
-    expected = ["Summary", "Introduction", "Myth 1: Belarusians choose Lithuania only out of necessity",
-                "Myth 2: Belarusians in Lithuania are a burden on the budget", "Living in Lithuania",
-                "What help do Belarusians need?", "Education and health services",
-                "Activism in the diaspora and plans for Belarus", "Conclusions and recommendations", "Endnotes",
-                "Methods appendix"]
+    expected = [
+        "Summary",
+        "Introduction",
+        "Myth 1: Belarusians choose Lithuania only out of necessity",
+        "Myth 2: Belarusians in Lithuania are a burden on the budget",
+        "Living in Lithuania",
+        "What help do Belarusians need?",
+        "Education and health services",
+        "Activism in the diaspora and plans for Belarus",
+        "Conclusions and recommendations",
+        "Endnotes",
+        "Methods appendix",
+    ]
     assert len(heads) == len(expected)
     for h, e in zip(heads, expected):
         assert h.startswith(e), (h, e)
@@ -341,7 +374,7 @@ def test_real_report_cross_references_resolve(report_text):
     sections = set(re.findall(r"\{#(sec-[\w-]+)\}", prose))
     for ref in set(re.findall(r"@(sec-[\w-]+)", prose)):
         assert ref in sections, ref
-    # table ids come from the generated includes (report_tables)
+    # table ids come from the generated includes (belmig.report.tables)
     produced = set(re.findall(r"\{#(tbl-[\w-]+)\}", _all_generated_tables()))
     for ref in set(re.findall(r"@(tbl-[\w-]+)", prose)):
         assert ref in produced, ref
@@ -389,25 +422,113 @@ def _pipe_tables(md: str) -> list[tuple[list[str], list[list[str]], str]]:
 
 
 def _flow_df():
-    return pd.DataFrame({
-        "step": ["received", "duplicates", "test_entries", "analysed"],
-        "description": ["submissions in the export", "identical | repeated", "test marker", "respondents analysed"],
-        "removed": [0, 6, 4, 0],
-        "remaining": [345, 339, 335, 335],
-    })
+    return pd.DataFrame(
+        {
+            "step": ["received", "duplicates", "test_entries", "analysed"],
+            "description": ["submissions in the export", "identical | repeated", "test marker", "respondents analysed"],
+            "removed": [0, 6, 4, 0],
+            "remaining": [345, 339, 335, 335],
+        }
+    )
 
 
 def _estimates_df():
     base = dict(by="", level="", se=1.0, ci_method="logit", p_diff=float("nan"))
     rows = [
-        dict(question="income_regular", option="yes", stat="pct", weighted=False, estimate=69.49, ci_low=64.1, ci_high=74.4, n=295, k=205, n_eff=295.0, suppressed=False),
-        dict(question="income_regular", option="yes", stat="pct", weighted=True, estimate=67.2, ci_low=60.0, ci_high=73.7, n=295, k=205, n_eff=170.4, suppressed=False),
-        dict(question="security_lt", option="", stat="mean", weighted=False, estimate=8.81, ci_low=8.6, ci_high=9.0, n=335, k=float("nan"), n_eff=335.0, suppressed=False),
-        dict(question="security_lt", option="", stat="mean", weighted=True, estimate=8.7, ci_low=8.4, ci_high=9.0, n=335, k=float("nan"), n_eff=190.0, suppressed=False),
-        dict(question="legal_status", option="other", stat="pct", weighted=False, estimate=0.9, ci_low=0.1, ci_high=2.0, n=295, k=3, n_eff=295.0, suppressed=True),
-        dict(question="legal_status", option="other", stat="pct", weighted=True, estimate=0.8, ci_low=0.1, ci_high=2.0, n=295, k=3, n_eff=170.0, suppressed=True),
+        dict(
+            question="income_regular",
+            option="yes",
+            stat="pct",
+            weighted=False,
+            estimate=69.49,
+            ci_low=64.1,
+            ci_high=74.4,
+            n=295,
+            k=205,
+            n_eff=295.0,
+            suppressed=False,
+        ),
+        dict(
+            question="income_regular",
+            option="yes",
+            stat="pct",
+            weighted=True,
+            estimate=67.2,
+            ci_low=60.0,
+            ci_high=73.7,
+            n=295,
+            k=205,
+            n_eff=170.4,
+            suppressed=False,
+        ),
+        dict(
+            question="security_lt",
+            option="",
+            stat="mean",
+            weighted=False,
+            estimate=8.81,
+            ci_low=8.6,
+            ci_high=9.0,
+            n=335,
+            k=float("nan"),
+            n_eff=335.0,
+            suppressed=False,
+        ),
+        dict(
+            question="security_lt",
+            option="",
+            stat="mean",
+            weighted=True,
+            estimate=8.7,
+            ci_low=8.4,
+            ci_high=9.0,
+            n=335,
+            k=float("nan"),
+            n_eff=190.0,
+            suppressed=False,
+        ),
+        dict(
+            question="legal_status",
+            option="other",
+            stat="pct",
+            weighted=False,
+            estimate=0.9,
+            ci_low=0.1,
+            ci_high=2.0,
+            n=295,
+            k=3,
+            n_eff=295.0,
+            suppressed=True,
+        ),
+        dict(
+            question="legal_status",
+            option="other",
+            stat="pct",
+            weighted=True,
+            estimate=0.8,
+            ci_low=0.1,
+            ci_high=2.0,
+            n=295,
+            k=3,
+            n_eff=170.0,
+            suppressed=True,
+        ),
         # a subgroup row must not be picked for the headline
-        dict(question="income_regular", option="yes", stat="pct", weighted=False, estimate=1.0, ci_low=0.0, ci_high=2.0, n=9, k=1, n_eff=9.0, suppressed=True, by="sex", level="other"),
+        dict(
+            question="income_regular",
+            option="yes",
+            stat="pct",
+            weighted=False,
+            estimate=1.0,
+            ci_low=0.0,
+            ci_high=2.0,
+            n=9,
+            k=1,
+            n_eff=9.0,
+            suppressed=True,
+            by="sex",
+            level="other",
+        ),
     ]
     return pd.DataFrame([{**base, **r} for r in rows])
 
@@ -415,21 +536,69 @@ def _estimates_df():
 def _all_generated_tables() -> str:
     cb = cbm.load()
     entries = {
-        "pct.income_regular.yes": Entry("pct.income_regular.yes", 69.49, "69.49", "pct", "estimate", "05_estimate", "estimate-values",
-                                        n=295, ci_low=64.1, ci_high=74.4),
+        "pct.income_regular.yes": Entry(
+            "pct.income_regular.yes",
+            69.49,
+            "69.49",
+            "pct",
+            "estimate",
+            "05_estimate",
+            "estimate-values",
+            n=295,
+            ci_low=64.1,
+            ci_high=74.4,
+        ),
     }
-    return "\n".join([
-        rt.cleaning_flow_md(_flow_df()),
-        rt.weighting_md(pd.DataFrame({"margin": ["municipality"], "category": ["vilnius_city"], "n": [235],
-                                      "sample_share": [0.7], "target_share": [0.42], "weighted_share": [0.42]}),
-                        {"deff": 1.7, "n_eff": 197.0, "iterations": 6}, min_cell=5),
-        rt.audit_md(pd.DataFrame({"question": ["sex"], "by": [""], "level": [""], "figures": [""], "consistent_bases": [""],
-                                  "chosen_base": [335], "status": ["assumed"], "note": [""]}), None, min_cell=5),
-        rt.reproduction_md(pd.DataFrame({"id": ["a"], "printed": ["1"], "comparator": ["="], "recomputed": ["1"],
-                                         "match": [True], "note": [""], "kind": ["figure"]})),
-        rt.weighted_vs_unweighted_md(_estimates_df(), cb, ["income_regular.yes"], min_cell=5),
-        rt.values_md(entries, ["pct.income_regular.yes"], min_cell=5),
-    ])
+    return "\n".join(
+        [
+            rt.cleaning_flow_md(_flow_df()),
+            rt.weighting_md(
+                pd.DataFrame(
+                    {
+                        "margin": ["municipality"],
+                        "category": ["vilnius_city"],
+                        "n": [235],
+                        "sample_share": [0.7],
+                        "target_share": [0.42],
+                        "weighted_share": [0.42],
+                    }
+                ),
+                {"deff": 1.7, "n_eff": 197.0, "iterations": 6},
+                min_cell=5,
+            ),
+            rt.audit_md(
+                pd.DataFrame(
+                    {
+                        "question": ["sex"],
+                        "by": [""],
+                        "level": [""],
+                        "figures": [""],
+                        "consistent_bases": [""],
+                        "chosen_base": [335],
+                        "status": ["assumed"],
+                        "note": [""],
+                    }
+                ),
+                None,
+                min_cell=5,
+            ),
+            rt.reproduction_md(
+                pd.DataFrame(
+                    {
+                        "id": ["a"],
+                        "printed": ["1"],
+                        "comparator": ["="],
+                        "recomputed": ["1"],
+                        "match": [True],
+                        "note": [""],
+                        "kind": ["figure"],
+                    }
+                )
+            ),
+            rt.weighted_vs_unweighted_md(_estimates_df(), cb, ["income_regular.yes"], min_cell=5),
+            rt.values_md(entries, ["pct.income_regular.yes"], min_cell=5),
+        ]
+    )
 
 
 def test_cleaning_flow_table():
@@ -444,12 +613,24 @@ def test_cleaning_flow_table():
 
 
 def test_weighting_tables_suppress_small_cells():
-    diag = pd.DataFrame({"margin": ["municipality"] * 2, "variables": ["municipality"] * 2,
-                         "category": ["vilnius_city", "kaunas_district"], "n": [235, 3],
-                         "sample_share": [0.70, 0.01], "target_share": [0.42, 0.035], "weighted_share": [0.42, 0.035],
-                         "target_count": [19000.0, 1600.0], "weighted_count": [19000.0, 1600.0]})
-    md = rt.weighting_md(diag, {"deff": 1.713, "n_eff": 195.6, "efficiency": 0.584, "iterations": 7,
-                                "converged": True, "unclassified": {}}, min_cell=5)
+    diag = pd.DataFrame(
+        {
+            "margin": ["municipality"] * 2,
+            "variables": ["municipality"] * 2,
+            "category": ["vilnius_city", "kaunas_district"],
+            "n": [235, 3],
+            "sample_share": [0.70, 0.01],
+            "target_share": [0.42, 0.035],
+            "weighted_share": [0.42, 0.035],
+            "target_count": [19000.0, 1600.0],
+            "weighted_count": [19000.0, 1600.0],
+        }
+    )
+    md = rt.weighting_md(
+        diag,
+        {"deff": 1.713, "n_eff": 195.6, "efficiency": 0.584, "iterations": 7, "converged": True, "unclassified": {}},
+        min_cell=5,
+    )
     (h1, b1, c1), (h2, b2, c2) = _pipe_tables(md)
     assert h1[:3] == ["Margin", "Category", "Respondents"]
     assert b1[0][2] == "235" and b1[1][2] == "suppressed"
@@ -462,11 +643,29 @@ def test_weighting_tables_suppress_small_cells():
 
 
 def test_audit_tables():
-    bases = pd.DataFrame({"question": ["income_regular", "income_regular"], "by": ["", "sex"], "level": ["", "other"],
-                          "figures": ["69.49", ""], "consistent_bases": ["59,118,177,236,295", ""],
-                          "chosen_base": [295, 2], "status": ["ok", "conflict"], "note": ["", "forced"]})
-    groups = pd.DataFrame({"check": ["base_within_universe"], "question": ["income_source"], "by": [""], "level": [""],
-                           "values": ["293 <= 295"], "result": ["pass"], "meaning": ["fits"]})
+    bases = pd.DataFrame(
+        {
+            "question": ["income_regular", "income_regular"],
+            "by": ["", "sex"],
+            "level": ["", "other"],
+            "figures": ["69.49", ""],
+            "consistent_bases": ["59,118,177,236,295", ""],
+            "chosen_base": [295, 2],
+            "status": ["ok", "conflict"],
+            "note": ["", "forced"],
+        }
+    )
+    groups = pd.DataFrame(
+        {
+            "check": ["base_within_universe"],
+            "question": ["income_source"],
+            "by": [""],
+            "level": [""],
+            "values": ["293 <= 295"],
+            "result": ["pass"],
+            "meaning": ["fits"],
+        }
+    )
     (h1, b1, c1), (h2, b2, c2) = _pipe_tables(rt.audit_md(bases, groups, min_cell=5))
     assert b1[0][4] == "295" and b1[1][4] == "suppressed"  # subgroup base below min_cell
     assert b1[1][5] == "**conflict**"
@@ -475,15 +674,21 @@ def test_audit_tables():
 
 
 def test_reproduction_tables_count_matches():
-    df = pd.DataFrame({
-        "id": ["reasons_exit_political", "legal_residence_permit", "political_majority"],
-        "printed": ["86.07", "67.75", "pct.reasons_exit.political > 50"],
-        "comparator": ["=", "=", "claim"],
-        "recomputed": ["86.07", "67.80", "true"],
-        "match": ["True", "False", "True"],  # as read from CSV without dtype
-        "note": ["equal at the printed precision", "differs by +0.050", "An absolute majority left for political reasons."],
-        "kind": ["figure", "figure", "statement"],
-    })
+    df = pd.DataFrame(
+        {
+            "id": ["reasons_exit_political", "legal_residence_permit", "political_majority"],
+            "printed": ["86.07", "67.75", "pct.reasons_exit.political > 50"],
+            "comparator": ["=", "=", "claim"],
+            "recomputed": ["86.07", "67.80", "true"],
+            "match": ["True", "False", "True"],  # as read from CSV without dtype
+            "note": [
+                "equal at the printed precision",
+                "differs by +0.050",
+                "An absolute majority left for political reasons.",
+            ],
+            "kind": ["figure", "figure", "statement"],
+        }
+    )
     (h1, b1, c1), (h2, b2, c2) = _pipe_tables(rt.reproduction_md(df))
     assert [r[4] for r in b1] == ["yes", "**no**"]
     assert "(1 of 2 match)" in c1 and "{#tbl-reproduction}" in c1
@@ -492,8 +697,12 @@ def test_reproduction_tables_count_matches():
 
 
 def test_weighted_vs_unweighted_table(cb):
-    md = rt.weighted_vs_unweighted_md(_estimates_df(), cb, ["income_regular.yes", "mean.security_lt", "pct.legal_status.other",
-                                                            "pct.support_needs.language"], min_cell=5)
+    md = rt.weighted_vs_unweighted_md(
+        _estimates_df(),
+        cb,
+        ["income_regular.yes", "mean.security_lt", "pct.legal_status.other", "pct.support_needs.language"],
+        min_cell=5,
+    )
     [(header, body, cap)] = _pipe_tables(md)
     assert header == ["Figure", "Unweighted", "95% CI", "n", "Weighted", "95% CI", "Effective n"]
     assert body[0] == ["Regular income: Yes", "69.49%", "64.10–74.40", "295", "67.20%", "60.00–73.70", "170"]
@@ -505,20 +714,45 @@ def test_weighted_vs_unweighted_table(cb):
 
 def test_values_table_lists_every_used_key_with_source_link():
     entries = [
-        Entry("pct.income_regular.yes", 69.49, "69.49", "pct", "estimate", "05_estimate", "estimate-values",
-              n=295, ci_low=64.123, ci_high=74.456),
+        Entry(
+            "pct.income_regular.yes",
+            69.49,
+            "69.49",
+            "pct",
+            "estimate",
+            "05_estimate",
+            "estimate-values",
+            n=295,
+            ci_low=64.123,
+            ci_high=74.456,
+        ),
         Entry("count.legal_status.other", 3, "3", "count", "estimate", "05_estimate", "estimate-values", n=295),
-        Entry("pctby.sex.other.income_regular.no", 0.0, "0.00", "pct", "estimate", "05_estimate", "estimate-values", n=2),
+        Entry(
+            "pctby.sex.other.income_regular.no", 0.0, "0.00", "pct", "estimate", "05_estimate", "estimate-values", n=2
+        ),
         Entry("flow.analysed", 335, "335", "count", "clean", "03_clean", "clean-values"),
     ]
-    md = rt.values_md(entries, ["pct.income_regular.yes", "count.legal_status.other", "pctby.sex.other.income_regular.no",
-                                "flow.analysed", "pct.not.there", "pct.income_regular.yes"], min_cell=5)
+    md = rt.values_md(
+        entries,
+        [
+            "pct.income_regular.yes",
+            "count.legal_status.other",
+            "pctby.sex.other.income_regular.no",
+            "flow.analysed",
+            "pct.not.there",
+            "pct.income_regular.yes",
+        ],
+        min_cell=5,
+    )
     [(header, body, cap)] = _pipe_tables(md)
     assert header == ["Ledger key", "Value", "CI", "Base n", "Computed in"]
     assert len(body) == 5  # repeats dropped
     assert body[0][:4] == ["`pct.income_regular.yes`", "69.49", "64.12–74.46", "295"]
-    assert body[0][4] == "[05\\_estimate](../notebooks/executed/05_estimate.html#estimate-values)" or \
-        body[0][4].startswith("[05") and "05_estimate.html#" in body[0][4]
+    assert (
+        body[0][4] == "[05\\_estimate](../notebooks/executed/05_estimate.html#estimate-values)"
+        or body[0][4].startswith("[05")
+        and "05_estimate.html#" in body[0][4]
+    )
     assert body[1][1] == "suppressed"  # a count below min_cell
     assert body[2][1] == "suppressed" and body[2][3] == "suppressed"  # subgroup of 2 people
     assert body[3][1] == "335"  # cleaning counts are not subgroup cells

@@ -1,35 +1,59 @@
-"""belmig.reproduce: published figures against recomputed values, and statements."""
+"""belmig.integrity.reproduce: published figures against recomputed values, and statements."""
 
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
-from belmig import audit, codebook, paths, reproduce
-from belmig import published as pub
-from belmig.ledger import Values
+from belmig.core import codebook, paths
+from belmig.core.ledger import Values
+from belmig.integrity import audit, published as pub, reproduce
 
 
 def fig(id, printed, question, option="", by="", level="", comparator="=", stat="pct"):
-    return {"id": id, "printed": printed, "unit": stat, "stat": stat, "question": question, "option": option,
-            "by": by, "level": level, "comparator": comparator, "chart": "", "section": "s", "share_of": "x", "text": "t"}
+    return {
+        "id": id,
+        "printed": printed,
+        "unit": stat,
+        "stat": stat,
+        "question": question,
+        "option": option,
+        "by": by,
+        "level": level,
+        "comparator": comparator,
+        "chart": "",
+        "section": "s",
+        "share_of": "x",
+        "text": "t",
+    }
 
 
-FIGS = pd.DataFrame([
-    fig("men", "18.70", "income_regular", "no", "sex", "male"),
-    fig("use", "10", "support_programs", "state+ngo", comparator="only"),
-    fig("ngo", "a quarter", "support_programs", "ngo", "support_programs", "state+ngo", comparator="about"),
-    fig("qol", "7.62", "quality_life", stat="mean"),
-    fig("asylum", "8", "legal_status", "asylum", comparator="slightly_more_than"),
-    fig("war", "56.12", "war_impact", "negative"),
-    {**fig("ext", "335", ""), "stat": "external", "unit": "count", "share_of": ""},
-], columns=pub.FIGURE_COLUMNS, dtype="str")
+FIGS = pd.DataFrame(
+    [
+        fig("men", "18.70", "income_regular", "no", "sex", "male"),
+        fig("use", "10", "support_programs", "state+ngo", comparator="only"),
+        fig("ngo", "a quarter", "support_programs", "ngo", "support_programs", "state+ngo", comparator="about"),
+        fig("qol", "7.62", "quality_life", stat="mean"),
+        fig("asylum", "8", "legal_status", "asylum", comparator="slightly_more_than"),
+        fig("war", "56.12", "war_impact", "negative"),
+        {**fig("ext", "335", ""), "stat": "external", "unit": "count", "share_of": ""},
+    ],
+    columns=pub.FIGURE_COLUMNS,
+    dtype="str",
+)
 
-STATEMENTS = pd.DataFrame([
-    {"id": "women", "text": "more women without income", "condition": "pctby.sex.female.income_regular.no > pctby.sex.male.income_regular.no", "section": "s"},
-    {"id": "half", "text": "over half worse off", "condition": "pct.war_impact.negative > 60", "section": "s"},
-    {"id": "missing", "text": "needs a key we lack", "condition": "pct.quality_life.ge8 > 50", "section": "s"},
-], dtype="str")
+STATEMENTS = pd.DataFrame(
+    [
+        {
+            "id": "women",
+            "text": "more women without income",
+            "condition": "pctby.sex.female.income_regular.no > pctby.sex.male.income_regular.no",
+            "section": "s",
+        },
+        {"id": "half", "text": "over half worse off", "condition": "pct.war_impact.negative > 60", "section": "s"},
+        {"id": "missing", "text": "needs a key we lack", "condition": "pct.quality_life.ge8 > 50", "section": "s"},
+    ],
+    dtype="str",
+)
 
 VALUES = {
     "pctby.sex.male.income_regular.no": 100 * 23 / 123,  # 18.699 -> 18.70

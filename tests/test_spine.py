@@ -9,8 +9,9 @@ import nbformat
 import pytest
 import yaml
 
-from belmig import claims, codebook, config, ledger, nbrun, paths, render, valuediff
-from belmig.schema import SchemaError
+from belmig.core import codebook, config, ledger, nbrun, paths
+from belmig.core.schema import SchemaError
+from belmig.report import claims, render, valuediff
 
 
 # ---------------------------------------------------------------- config
@@ -103,14 +104,17 @@ def test_ledger_source_links_to_the_cell():
 VALUES = {"pct.a.yes": 69.49, "pct.a.no": 30.51, "mean.x": 8.81, "mean.y": 4.17}
 
 
-@pytest.mark.parametrize("expr, expected", [
-    ("pct.a.yes > 50", True),
-    ("pct.a.yes + pct.a.no == 100", True),
-    ("mean.x > mean.y and not mean.y > 5", True),
-    ("30 < pct.a.no < 31", True),
-    ("abs(pct.a.yes - 70) <= 0.5", False),
-    ("max(mean.x, mean.y) / 2 > 4.5", False),
-])
+@pytest.mark.parametrize(
+    "expr, expected",
+    [
+        ("pct.a.yes > 50", True),
+        ("pct.a.yes + pct.a.no == 100", True),
+        ("mean.x > mean.y and not mean.y > 5", True),
+        ("30 < pct.a.no < 31", True),
+        ("abs(pct.a.yes - 70) <= 0.5", False),
+        ("max(mean.x, mean.y) / 2 > 4.5", False),
+    ],
+)
 def test_claims_evaluate(expr, expected):
     assert claims.evaluate(expr, VALUES) is expected
 
@@ -132,9 +136,13 @@ def _entries():
 
 
 def test_var_shortcodes_become_linked_values():
-    out = render.substitute_values("Yes: {{< var pct.a.yes >}}%, p {{< var pby.sex.a.yes >}}.", _entries(), "../", "r.qmd")
-    assert out.markdown == ("Yes: [69.49](../notebooks/executed/05_estimate.html#cell-id=estimate-values){.value}%, "
-                            "p [\\< 0.001](../notebooks/executed/05_estimate.html#cell-id=estimate-values){.value}.")
+    out = render.substitute_values(
+        "Yes: {{< var pct.a.yes >}}%, p {{< var pby.sex.a.yes >}}.", _entries(), "../", "r.qmd"
+    )
+    assert out.markdown == (
+        "Yes: [69.49](../notebooks/executed/05_estimate.html#cell-id=estimate-values){.value}%, "
+        "p [\\< 0.001](../notebooks/executed/05_estimate.html#cell-id=estimate-values){.value}."
+    )
     assert out.used_keys == ("pct.a.yes", "pby.sex.a.yes")
 
 
@@ -163,9 +171,15 @@ def test_quarto_variables_are_nested(tmp_path):
 
 # ---------------------------------------------------------------- value diff
 def test_value_diff_names_sentences_and_charts():
-    changes = valuediff.compare({"pct.income_regular.yes": "70.10", "n.x": "3"}, {"pct.income_regular.yes": "69.49", "n.y": "4"})
-    assert [(c.key, c.kind) for c in changes] == [("n.x", "added"), ("n.y", "removed"), ("pct.income_regular.yes", "changed")]
-    qmd = "Intro.\nMost have income ({{< var pct.income_regular.yes >}}%).\n[most]{.claim when=\"pct.income_regular.yes > 50\"}\n"
+    changes = valuediff.compare(
+        {"pct.income_regular.yes": "70.10", "n.x": "3"}, {"pct.income_regular.yes": "69.49", "n.y": "4"}
+    )
+    assert [(c.key, c.kind) for c in changes] == [
+        ("n.x", "added"),
+        ("n.y", "removed"),
+        ("pct.income_regular.yes", "changed"),
+    ]
+    qmd = 'Intro.\nMost have income ({{< var pct.income_regular.yes >}}%).\n[most]{.claim when="pct.income_regular.yes > 50"}\n'
     md = valuediff.diff_markdown(changes, qmd, {"income_regular": 7})
     row = next(ln for ln in md.splitlines() if "pct.income_regular.yes" in ln)
     assert "69.49 | 70.10 | changed" in row and "line 2:" in row and "line 3:" in row and "Chart 7" in row
@@ -180,7 +194,12 @@ def test_normalise_strips_timings_and_pins_the_injected_cell_id():
     cell.metadata["papermill"] = {"start_time": "2026-01-01", "duration": 0.1, "status": "completed"}
     cell.metadata["execution"] = {"iopub.status.busy": "2026"}
     nb.cells = [cell]
-    nb.metadata["papermill"] = {"input_path": "/tmp/a", "output_path": "/tmp/b", "duration": 1.0, "parameters": {"x": 1}}
+    nb.metadata["papermill"] = {
+        "input_path": "/tmp/a",
+        "output_path": "/tmp/b",
+        "duration": 1.0,
+        "parameters": {"x": 1},
+    }
     out = nbrun.normalise(nb)
     assert out.cells[0].id == "injected-parameters"
     assert out.metadata["papermill"] == {"parameters": {"x": 1}}

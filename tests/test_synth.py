@@ -16,8 +16,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from belmig import audit, claims, codebook, coding, config, paths, synth
-from belmig import published as pub
+from belmig import synth
+from belmig.clean import coding
+from belmig.core import codebook, config, paths
+from belmig.integrity import audit, published as pub
+from belmig.report import claims
 
 CB = codebook.load()
 SEED = 20220903
@@ -132,16 +135,28 @@ def test_targets_hand_checked(tgt):
     no_inc = tgt.cell("income_source", "income_regular", "no")
     assert (no_inc.base, no_inc.counts["savings_relatives"], no_inc.counts["partner"]) == (90, 55, 39)  # 61.11, 43.33
     hp = tgt.cell("health_problems")
-    assert hp.base == 160 and [hp.counts[k] for k in ("none", "waiting", "language", "information", "no_insurance")] == [36, 70, 59, 59, 30]
+    assert hp.base == 160 and [
+        hp.counts[k] for k in ("none", "waiting", "language", "information", "no_insurance")
+    ] == [36, 70, 59, 59, 30]
     ep = tgt.cell("education_problems")
-    assert ep.base == 81 and [ep.counts[k] for k in ("none", "language_adaptation", "information", "admin", "psych_support", "other")] == [41, 16, 8, 12, 7, 7]
+    assert ep.base == 81 and [
+        ep.counts[k] for k in ("none", "language_adaptation", "information", "admin", "psych_support", "other")
+    ] == [41, 16, 8, 12, 7, 7]
     assert tgt.cell("support_needs").base == 266 and tgt.cell("reasons_lithuania").base == 272
     assert tgt.cell("return_plans").base % 29 == 0
     housing_w = tgt.cell("discrimination", "sex", "female")
     assert housing_w.counts["housing"] == 24 and housing_w.base == 196  # 12.24% of women
-    means = {q: Fraction(tgt.cell(q).total(), tgt.cell(q).base) for q in ("security_by", "security_lt", "quality_life", "health_rating", "education_rating")}
+    means = {
+        q: Fraction(tgt.cell(q).total(), tgt.cell(q).base)
+        for q in ("security_by", "security_lt", "quality_life", "health_rating", "education_rating")
+    }
     assert {q: f"{float(v):.2f}" for q, v in means.items()} == {
-        "security_by": "4.17", "security_lt": "8.81", "quality_life": "7.62", "health_rating": "7.25", "education_rating": "8.01"}
+        "security_by": "4.17",
+        "security_lt": "8.81",
+        "quality_life": "7.62",
+        "health_rating": "7.25",
+        "education_rating": "8.01",
+    }
 
 
 def test_only_the_audited_conflict_is_unmet(tgt, inputs):
@@ -282,7 +297,7 @@ def _clean_steps(rows: pd.DataFrame) -> pd.Series:
     """The cleaning rules of the brief, applied in order to the submissions; the step removing each."""
     cfg = config.load()["cleaning"]
     texts = [c for c in rows.columns if c.endswith("__text") or c.endswith("__other_text")]
-    answers = synth.answer_columns(CB) + texts
+    answers = synth.closed_answer_columns(CB) + texts
     step = pd.Series("kept", index=rows.index, dtype=object)
     keep = pd.Series(True, index=rows.index)
 
@@ -294,10 +309,17 @@ def _clean_steps(rows: pd.DataFrame) -> pd.Series:
     key = pd.util.hash_pandas_object(rows[answers].astype("object"), index=False)
     drop("duplicate", key.duplicated(keep="first"))
     marker = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(m) for m in cfg["test_markers"]) + ")")
-    has_marker = rows[texts].apply(lambda s: s.map(lambda t: bool(marker.search(str(t).casefold())) if pd.notna(t) else False)).any(axis=1)
+    has_marker = (
+        rows[texts]
+        .apply(lambda s: s.map(lambda t: bool(marker.search(str(t).casefold())) if pd.notna(t) else False))
+        .any(axis=1)
+    )
     drop("test", has_marker)
-    drop("ineligible", ~rows["citizen_by"].astype("object").isin(cfg["eligible_citizenship"])
-         | ~rows["arrival_year"].astype("object").isin(cfg["eligible_arrival"]))
+    drop(
+        "ineligible",
+        ~rows["citizen_by"].astype("object").isin(cfg["eligible_citizenship"])
+        | ~rows["arrival_year"].astype("object").isin(cfg["eligible_arrival"]),
+    )
     closed = [q for q in CB.questions if q.type != "text"]
     asked = pd.concat([in_universe(rows, q) for q in closed], axis=1).to_numpy()
     ans = pd.concat([answered(rows, q) for q in closed], axis=1).to_numpy() & asked
@@ -314,15 +336,25 @@ def _clean_steps(rows: pd.DataFrame) -> pd.Series:
 
 def test_each_noise_row_breaks_exactly_its_rule(rows):
     step = _clean_steps(rows)
-    rule = {"genuine": "kept", "duplicate": "duplicate", "test": "test", "ineligible_arrival": "ineligible",
-            "ineligible_citizenship": "ineligible", "partial": "incomplete", "speeder": "speeder", "straightliner": "straightliner"}
+    rule = {
+        "genuine": "kept",
+        "duplicate": "duplicate",
+        "test": "test",
+        "ineligible_arrival": "ineligible",
+        "ineligible_citizenship": "ineligible",
+        "partial": "incomplete",
+        "speeder": "speeder",
+        "straightliner": "straightliner",
+    }
     assert set(rule) == {"genuine", *synth.NOISE_COUNTS}
     expected = rows["kind"].map(rule)
     assert (step.to_numpy() == expected.to_numpy()).all(), pd.crosstab(rows["kind"], step).to_string()
     # and no genuine submission comes near the speeder cut-off
     dur = (rows["submitted_at"] - rows["started_at"]).dt.total_seconds()
     gen = rows["kind"] == "genuine"
-    assert dur[gen].min() >= 0.55 * dur[gen].median() and dur[rows["kind"] == "speeder"].max() <= 0.2 * dur[gen].median()
+    assert (
+        dur[gen].min() >= 0.55 * dur[gen].median() and dur[rows["kind"] == "speeder"].max() <= 0.2 * dur[gen].median()
+    )
 
 
 def test_export_reads_and_cleans_back_to_the_respondents(tmp_path, export, resp):
@@ -334,8 +366,16 @@ def test_export_reads_and_cleans_back_to_the_respondents(tmp_path, export, resp)
     rules = coding.load_rules(paths.CODING_DIR / "keywords.yaml", paths.CODING_DIR / "manual.csv", CB)
     res = clean.clean(ing, CB, config.load()["cleaning"], rules)
     flow = dict(zip(res.flow["step"], res.flow["removed"]))
-    assert flow == {"received": 0, "duplicates": 6, "test_entries": 4, "ineligible": 9, "incomplete": 12,
-                    "speeders": 5, "straightlining": 3, "analysed": 0}
+    assert flow == {
+        "received": 0,
+        "duplicates": 6,
+        "test_entries": 4,
+        "ineligible": 9,
+        "incomplete": 12,
+        "speeders": 5,
+        "straightlining": 3,
+        "analysed": 0,
+    }
     out = res.responses
     assert len(out) == 335
     assert list(out.columns) == list(resp.columns)
@@ -350,15 +390,20 @@ def test_export_reads_and_cleans_back_to_the_respondents(tmp_path, export, resp)
 # ------------------------------------------------------------------------ free texts
 def test_text_bank_codes_as_filed_by_the_keyword_dictionary():
     rules = coding.load_rules(paths.CODING_DIR / "keywords.yaml", paths.CODING_DIR / "manual.csv", CB)
-    wrong = [(q, code, t, rules.code_one(q, t)) for q, bank in synth.TEXT_BANK.items()
-             for code, texts in bank.items() for t in texts if rules.code_one(q, t) != code]
+    wrong = [
+        (q, code, t, rules.code_one(q, t))
+        for q, bank in synth.texts.load().bank.items()
+        for code, texts in bank.items()
+        for t in texts
+        if rules.code_one(q, t) != code
+    ]
     assert wrong == []
 
 
 def test_genuine_texts_carry_no_test_marker(rows):
     markers = config.load()["cleaning"]["test_markers"]
     pattern = re.compile("|".join(re.escape(m) for m in markers))  # anywhere, even inside a word
-    bank = [t for b in synth.TEXT_BANK.values() for ts in b.values() for t in ts]
+    bank = [t for b in synth.texts.load().bank.values() for ts in b.values() for t in ts]
     assert not [t for t in bank if pattern.search(t.casefold())]
     gen = rows[rows["kind"] == "genuine"]
     for c in [c for c in rows.columns if c.endswith("_text") or c in ("email", "contact")]:
@@ -425,7 +470,11 @@ def test_scale_mode_shape_and_proportions(tgt):
         got_base = int(answered(big, q).sum())
         assert abs(got_base - c.base * 20) <= 2, qid
         for opt, k in c.counts.items():
-            got = big[f"{qid}__{opt}"].fillna(False).sum() if q.type == "multi" else (big[qid].astype("object") == opt).sum()
+            got = (
+                big[f"{qid}__{opt}"].fillna(False).sum()
+                if q.type == "multi"
+                else (big[qid].astype("object") == opt).sum()
+            )
             assert abs(100 * got / got_base - 100 * k / c.base) < 0.5, (qid, opt)
     for qid in ("security_lt", "quality_life"):
         assert abs(big[qid].mean() - tgt.cell(qid).total() / tgt.cell(qid).base) < 0.01
@@ -435,7 +484,8 @@ def test_scale_mode_shape_and_proportions(tgt):
     assert noise == {k: v * 20 for k, v in synth.NOISE_COUNTS.items()}
     out = synth.to_export(rows, CB)
     assert out.shape == (n + sum(noise.values()), len(CB.export_headers()))
-    assert synth.csv_bytes(out) == synth.csv_bytes(synth.to_export(synth.add_noise_rows(
-        synth.generate_scaled(CB, tgt, n, SEED), CB, SEED, exact=False), CB))  # deterministic too
+    assert synth.csv_bytes(out) == synth.csv_bytes(
+        synth.to_export(synth.add_noise_rows(synth.generate_scaled(CB, tgt, n, SEED), CB, SEED, exact=False), CB)
+    )  # deterministic too
     with pytest.raises(synth.SynthError, match="at least 335"):
         synth.generate_scaled(CB, tgt, 100, SEED)

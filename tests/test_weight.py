@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from belmig import codebook as cbm
-from belmig import ledger, weight
+from belmig import weight
+from belmig.core import codebook as cbm, ledger
 from belmig.weight import MarginError, RakeError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,7 +68,9 @@ def test_committed_municipality_margin(cb):
 
 
 def test_joint_margin_is_read_as_combinations(cb, tmp_path):
-    p = margin_file(tmp_path, "sex_age", "sex,age_group,target\nfemale,age18_25,100\nmale,age18_25,50\nfemale,age26_35,30\n")
+    p = margin_file(
+        tmp_path, "sex_age", "sex,age_group,target\nfemale,age18_25,100\nmale,age18_25,50\nfemale,age26_35,30\n"
+    )
     (m,) = weight.read_margins([p], cb)
     assert m.variables == ("sex", "age_group")
     assert m.categories == (("female", "age18_25"), ("male", "age18_25"), ("female", "age26_35"))
@@ -82,7 +84,11 @@ def test_joint_margin_is_read_as_combinations(cb, tmp_path):
         ("municipality,target\nvilnius,19000\n", META, r"line 2: 'vilnius' is not an option of 'municipality'"),
         ("municipality,target\nvilnius_city,0\n", META, r"line 2, target: target '0' must be a positive number"),
         ("municipality,target\nvilnius_city,-5\n", META, r"line 2, target: target '-5' must be a positive number"),
-        ("municipality,target\nvilnius_city,\"19,000\"\n", META, r"line 2, target: target '19,000' must be a plain number"),
+        (
+            'municipality,target\nvilnius_city,"19,000"\n',
+            META,
+            r"line 2, target: target '19,000' must be a plain number",
+        ),
         ("municipality,target\nvilnius_city,many\n", META, r"line 2, target: target 'many' is not a number"),
         ("municipality,count\nvilnius_city,1\n", META, r"line 1: no 'target' column"),
         ("town,target\nvilnius_city,1\n", META, r"line 1: column 'town' is not a question of the codebook"),
@@ -91,7 +97,11 @@ def test_joint_margin_is_read_as_combinations(cb, tmp_path):
         ("municipality,target\nother,1,2\n", META, r"line 2: 3 fields, header has 2"),
         ("municipality,target\n", META, r"no categories"),
         ("municipality,target\nother,1\n", None, r"provenance sidecar bad\.meta\.yaml not found"),
-        ("municipality,target\nother,1\n", "source: x\n", r"missing provenance keys \['reference_date', 'rounding', 'licence'\]"),
+        (
+            "municipality,target\nother,1\n",
+            "source: x\n",
+            r"missing provenance keys \['reference_date', 'rounding', 'licence'\]",
+        ),
         ("municipality,target\nother,1\n", META + "total: 2\n", r"targets sum to 1 but bad\.meta\.yaml states total 2"),
     ],
 )
@@ -104,7 +114,10 @@ def test_bad_margin_files_name_file_row_and_value(cb, tmp_path, text, meta, mess
 
 def test_margins_must_agree_on_the_total(cb, tmp_path):
     sex = margin_file(tmp_path, "sex", "sex,target\nfemale,24000\nmale,21000\n")
-    with pytest.raises(MarginError, match=r"disagree on the population total: .*margins_municipality_2022-11\.csv sums to 45,398, .*sex\.csv to 45,000"):
+    with pytest.raises(
+        MarginError,
+        match=r"disagree on the population total: .*margins_municipality_2022-11\.csv sums to 45,398, .*sex\.csv to 45,000",
+    ):
         weight.read_margins([MUNICIPALITY, sex], cb)
 
 
@@ -118,7 +131,12 @@ def test_no_margin_files_is_an_error(cb):
 
 def test_one_margin_is_poststratification_by_hand(cb):
     # 4 in Vilnius city, 2 in "other", one in each remaining municipality
-    df = frame(cb, municipality=["vilnius_city"] * 4 + ["other"] * 2 + ["vilnius_district", "kaunas_city", "kaunas_district", "siauliai_city"])
+    df = frame(
+        cb,
+        municipality=["vilnius_city"] * 4
+        + ["other"] * 2
+        + ["vilnius_district", "kaunas_city", "kaunas_district", "siauliai_city"],
+    )
     margins = weight.read_margins([MUNICIPALITY], cb)
     res = weight.rake(df, margins, max_iter=50, tolerance=1e-12, trim_cap=None)
     assert res.converged and res.iterations == 1
@@ -195,7 +213,15 @@ def test_a_cap_that_does_not_bind_changes_nothing(cb, two_margins):
 
 def test_infeasible_cap_is_reported_not_hidden(cb, tmp_path):
     # Kaunas district (1,600 of 45,398) has 1 respondent in 40: weight 1,600 = 1.41 × the mean
-    df = frame(cb, municipality=["vilnius_city"] * 17 + ["other"] * 15 + ["vilnius_district"] * 3 + ["kaunas_city"] * 2 + ["kaunas_district"] + ["siauliai_city"] * 2)
+    df = frame(
+        cb,
+        municipality=["vilnius_city"] * 17
+        + ["other"] * 15
+        + ["vilnius_district"] * 3
+        + ["kaunas_city"] * 2
+        + ["kaunas_district"]
+        + ["siauliai_city"] * 2,
+    )
     margins = weight.read_margins([MUNICIPALITY], cb)
     res = weight.rake(df, margins, max_iter=30, tolerance=1e-10, trim_cap=1.2)
     assert not res.converged
@@ -217,7 +243,9 @@ def test_too_few_sweeps_is_reported(cb, two_margins):
 def test_category_absent_from_the_margin_file_is_an_error(cb, tmp_path):
     p = margin_file(tmp_path, "sex", "sex,target\nfemale,100\nmale,100\n")
     df = frame(cb, sex=["female", "male", "other", "other"])
-    with pytest.raises(RakeError, match=r"sex\.csv: respondents in categories the margin does not list: other \(2 respondents\)"):
+    with pytest.raises(
+        RakeError, match=r"sex\.csv: respondents in categories the margin does not list: other \(2 respondents\)"
+    ):
         weight.rake(df, weight.read_margins([p], cb), max_iter=10, tolerance=1e-10, trim_cap=None)
 
 
@@ -229,9 +257,18 @@ def test_target_without_respondents_is_an_error(cb, tmp_path):
 
 
 def test_joint_margin_is_met(cb, tmp_path):
-    rows = [("female", "age18_25")] * 3 + [("male", "age18_25")] * 2 + [("female", "age26_35")] * 4 + [("male", "age26_35")]
+    rows = (
+        [("female", "age18_25")] * 3
+        + [("male", "age18_25")] * 2
+        + [("female", "age26_35")] * 4
+        + [("male", "age26_35")]
+    )
     df = frame(cb, sex=[r[0] for r in rows], age_group=[r[1] for r in rows])
-    p = margin_file(tmp_path, "sa", "sex,age_group,target\nfemale,age18_25,60\nmale,age18_25,20\nfemale,age26_35,40\nmale,age26_35,10\n")
+    p = margin_file(
+        tmp_path,
+        "sa",
+        "sex,age_group,target\nfemale,age18_25,60\nmale,age18_25,20\nfemale,age26_35,40\nmale,age26_35,10\n",
+    )
     res = weight.rake(df, weight.read_margins([p], cb), max_iter=10, tolerance=1e-12, trim_cap=None)
     np.testing.assert_allclose(res.weights.to_numpy(), [20] * 3 + [10] * 2 + [10] * 4 + [10])
 

@@ -1,6 +1,6 @@
 """Write environment.yml (conda) from requirements.lock so both pin the same packages.
 
-    python tools/write_environment_yml.py     (run by `make lock`; tests/test_environment.py checks it)
+python tools/write_environment_yml.py     (run by `make lock`; tests/test_environment.py checks it)
 """
 
 from pathlib import Path

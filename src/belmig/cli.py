@@ -1,9 +1,9 @@
 """Command-line entry points used by the Snakemake rules and the Makefile.
 
-    python -m belmig.cli merge-ledger data/processed/values/*.json --out data/processed/ledger.json
-    python -m belmig.cli export --responses ... --weights ... --privacy '{...}' --out-dir data/release
-    python -m belmig.cli index --ledger data/processed/ledger.json --out notebooks/executed/index.html NB...
-    python -m belmig.cli approve
+python -m belmig.cli merge-ledger data/processed/values/*.json --out data/processed/ledger.json
+python -m belmig.cli export --responses ... --weights ... --privacy '{...}' --out-dir data/release
+python -m belmig.cli index --ledger data/processed/ledger.json --out notebooks/executed/index.html NB...
+python -m belmig.cli approve
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import json
 import sys
 from pathlib import Path
 
-from belmig import atomic, paths
+from belmig.core import atomic, paths
 
 
 def cmd_merge_ledger(a: argparse.Namespace) -> None:
-    from belmig import ledger
+    from belmig.core import ledger
 
     merged = ledger.merge(a.fragments, a.out)
     print(f"{len(merged)} values from {len(a.fragments)} stages -> {paths.rel(a.out)}")
@@ -26,17 +26,19 @@ def cmd_merge_ledger(a: argparse.Namespace) -> None:
 def cmd_export(a: argparse.Namespace) -> None:
     import pandas as pd
 
-    from belmig import codebook, exports
+    from belmig.core import codebook
+    from belmig.release import microdata
 
     responses = pd.read_parquet(a.responses)
     weights = pd.read_parquet(a.weights) if a.weights else None
-    written = exports.write_release(responses, weights, codebook.load(), json.loads(a.privacy), a.out_dir)
+    written = microdata.write_release(responses, weights, codebook.load(), json.loads(a.privacy), a.out_dir)
     for p in written:
         print(p)
 
 
 def cmd_index(a: argparse.Namespace) -> None:
-    from belmig import index, ledger
+    from belmig.core import ledger
+    from belmig.report import index
 
     html = index.render_index([Path(n) for n in a.notebooks], ledger.load(a.ledger))
     atomic.write_text(a.out, html)
@@ -44,7 +46,7 @@ def cmd_index(a: argparse.Namespace) -> None:
 
 
 def cmd_approve(a: argparse.Namespace) -> None:
-    from belmig import valuediff
+    from belmig.report import valuediff
 
     valuediff.approve()
     print(f"approved: {paths.rel(paths.LEDGER)} -> {paths.rel(paths.APPROVED_LEDGER)} (commit it)")

@@ -48,13 +48,16 @@ Method (checked against R's survey 4.1 to 1e-6 by tests/test_estimate.py; see te
 Speed: respondents are grouped once into "background cells" (calibration cell × subgroup
 levels); every question then costs three ``np.bincount`` passes over the rows and the rest is
 algebra on cell tables, so 1,000,000 respondents take seconds (benchmarks/bench_weighting.py).
+
+Size: kept whole (a little above 600 lines) by the package reorganisation of issue 12; the
+estimation work restructures it.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +66,10 @@ import pandas as pd
 from scipy import special, stats
 
 from belmig import weight as wt
-from belmig.codebook import Codebook, Question, multi_column
-from belmig.ledger import format_value
+from belmig.core import keys
+from belmig.core.codebook import Codebook, Question
+from belmig.core.keys import multi_column
+from belmig.core.ledger import format_value
 
 TOP_BOX = 8  # "8 or higher": the top-box share the 2022 report prints for 1–10 scales
 CI_METHODS = ("logit", "beta")
@@ -121,7 +126,9 @@ def _align_weights(responses: pd.DataFrame, weights: pd.DataFrame) -> np.ndarray
         raise EstimateError(f"weights repeat resp_id {wi[wi.duplicated()].iloc[0]!r}")
     w = pd.Series(weights["weight"].to_numpy(dtype=float), index=wi.to_numpy()).reindex(ids.to_numpy())
     if w.isna().any():
-        raise EstimateError(f"{int(w.isna().sum())} respondents have no weight (e.g. {ids[w.isna().to_numpy()].iloc[0]!r})")
+        raise EstimateError(
+            f"{int(w.isna().sum())} respondents have no weight (e.g. {ids[w.isna().to_numpy()].iloc[0]!r})"
+        )
     if len(wi) != len(ids):
         raise EstimateError(f"{len(wi) - len(ids)} weights belong to no respondent")
     w = w.to_numpy()
@@ -182,10 +189,7 @@ def _lincov(
     Returns (..., J) variances if ``diag`` else (..., J, J) covariances.
     """
     S2a = S2.sum(0)
-    if diag:
-        cross = (e * e) @ S2a
-    else:
-        cross = (e * S2a) @ np.swapaxes(e, -1, -2)
+    cross = (e * e) @ S2a if diag else (e * S2a) @ np.swapaxes(e, -1, -2)
     sw = e @ S1.sum(0)
     if Q is not None:
         h = (e @ N.T) @ Q.T  # (..., J, G)
@@ -333,7 +337,7 @@ def _prop_ci(p, var, n, n_eff_kish, nrow, level, method):
 # ---------------------------------------------------------------- tests of difference
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cmat(nr: int, nc: int) -> np.ndarray:
     """R svychisq's contrast matrix: interaction columns residualised on the main effects
     (cells in R's interaction order, rows fastest)."""
@@ -559,7 +563,9 @@ def estimate_all(
                     levels = codebook[by].keys
                     L, lvl = len(levels), bg_level[by]
                 flat = ((bg_g * (L + 1) + lvl)[:, None] * V + np.arange(V)).ravel()
-                Tb = np.stack([np.bincount(flat, weights=T[i].ravel(), minlength=des.G * (L + 1) * V) for i in range(3)])
+                Tb = np.stack(
+                    [np.bincount(flat, weights=T[i].ravel(), minlength=des.G * (L + 1) * V) for i in range(3)]
+                )
                 Tb = Tb.reshape(3, des.G, L + 1, V)
                 for weighted in (False, True):
                     res = _block(item, Tb, des, weighted, test=by != "")
@@ -631,26 +637,26 @@ def to_values(estimates: pd.DataFrame, vals) -> None:
         q, o = r.question, r.option
         ci = f"{r.ci_method} {format_value(r.ci_low, r.stat)}–{format_value(r.ci_high, r.stat)}"
         if r.stat == "pct" and not r.weighted:
-            add(f"pct.{q}.{o}", r.estimate, "pct", f"{q} = {o}: unweighted percent of the base", r)
-            add(f"count.{q}.{o}", int(r.k), "count", f"{q} = {o}: respondents", n=int(r.n))
-            if f"n.{q}" not in vals.entries:
-                add(f"n.{q}", int(r.n), "count", f"{q}: base (asked and answered)")
+            add(keys.pct(q, o), r.estimate, "pct", f"{q} = {o}: unweighted percent of the base", r)
+            add(keys.count(q, o), int(r.k), "count", f"{q} = {o}: respondents", n=int(r.n))
+            if keys.n(q) not in vals.entries:
+                add(keys.n(q), int(r.n), "count", f"{q}: base (asked and answered)")
         elif r.stat == "pct":
-            add(f"wpct.{q}.{o}", r.estimate, "pct", f"{q} = {o}: weighted percent ({ci})", r)
-            add(f"wci.{q}.{o}", _ci_text(r.ci_low, r.ci_high, "pct"), "text", f"{q} = {o}: {r.ci_method} CI of wpct", r)
+            add(keys.wpct(q, o), r.estimate, "pct", f"{q} = {o}: weighted percent ({ci})", r)
+            add(keys.wci(q, o), _ci_text(r.ci_low, r.ci_high, "pct"), "text", f"{q} = {o}: {r.ci_method} CI of wpct", r)
         elif not r.weighted:
-            add(f"mean.{q}", r.estimate, "mean", f"{q}: unweighted mean", r)
+            add(keys.mean(q), r.estimate, "mean", f"{q}: unweighted mean", r)
         else:
-            add(f"wmean.{q}", r.estimate, "mean", f"{q}: weighted mean ({ci})", r)
-            add(f"wci_mean.{q}", _ci_text(r.ci_low, r.ci_high, "mean"), "text", f"{q}: normal CI of wmean", r)
+            add(keys.wmean(q), r.estimate, "mean", f"{q}: weighted mean ({ci})", r)
+            add(keys.wci_mean(q), _ci_text(r.ci_low, r.ci_high, "mean"), "text", f"{q}: normal CI of wmean", r)
     sub = estimates[(estimates["by"] != "") & (estimates["stat"] == "pct")]
     for r in sub[~sub["weighted"]].itertuples(index=False):
-        nkey = f"nby.{r.by}.{r.level}.{r.question}"
+        nkey = keys.nby(r.by, r.level, r.question)
         if nkey not in vals.entries:
             add(nkey, int(r.n), "count", f"{r.question}: base among {r.by} = {r.level}")
         if not r.suppressed:
-            add(f"pctby.{r.by}.{r.level}.{r.question}.{r.option}", r.estimate, "pct",
+            add(keys.pctby(r.by, r.level, r.question, r.option), r.estimate, "pct",
                 f"{r.question} = {r.option} among {r.by} = {r.level}: unweighted percent", r)  # fmt: skip
     for r in sub[sub["weighted"]].drop_duplicates(["by", "question", "option"]).itertuples(index=False):
-        add(f"pby.{r.by}.{r.question}.{r.option}", r.p_diff, "pvalue",
+        add(keys.pby(r.by, r.question, r.option), r.p_diff, "pvalue",
             f"{r.question} = {r.option} by {r.by}: p of the Rao–Scott test (weighted)", weighted=True)  # fmt: skip

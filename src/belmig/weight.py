@@ -31,15 +31,16 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from belmig.codebook import Codebook
+from belmig.core.codebook import Codebook
 
 TARGET_COLUMN = "target"
 MISSING = "(missing)"
@@ -147,7 +148,9 @@ def read_margin(path: Path | str, codebook: Codebook) -> Margin:
             raise MarginError(f"{src}, line 1: column {v!r} is not a question of the codebook")
         q = codebook[v]
         if q.type != "single":
-            raise MarginError(f"{src}, line 1: column {v!r} is a {q.type} question; margins need single-choice questions")
+            raise MarginError(
+                f"{src}, line 1: column {v!r} is a {q.type} question; margins need single-choice questions"
+            )
         levels.append(tuple(q.keys))
     t_col = header.index(TARGET_COLUMN)
     v_cols = [header.index(v) for v in variables]
@@ -334,7 +337,9 @@ def calibration(df: pd.DataFrame, margins: Sequence[Margin]) -> Calibration:
         cell_codes.append(rest % k)
         rest //= k
     cell_codes.reverse()
-    return Calibration(cell.astype(np.int64), tuple(cell_codes), tuple(targets), tuple(ncat), tuple(unclassified), total)
+    return Calibration(
+        cell.astype(np.int64), tuple(cell_codes), tuple(targets), tuple(ncat), tuple(unclassified), total
+    )
 
 
 # ---------------------------------------------------------------- raking
@@ -414,7 +419,7 @@ def rake(
     cap = None if trim_cap is None else trim_cap * mean_w
     w = np.full(cal.n_cells, mean_w)
     gap, where, it = math.inf, (-1, -1), 0
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 (the sweep count is reported after the loop)
         for codes, t in zip(cal.cell_codes, cal.targets):
             tot = np.bincount(codes, weights=w * n_cell, minlength=len(t))
             w = w * (t / tot)[codes]
@@ -535,12 +540,16 @@ def to_values(result: RakeResult, vals) -> None:
     result.require_converged()
     s = summary(result)
     cell = "weight-values"
-    vals.add("weight.deff", s["deff"], "float", cell=cell, description="Kish design effect of the raked weights (1 + CV²)")
+    vals.add(
+        "weight.deff", s["deff"], "float", cell=cell, description="Kish design effect of the raked weights (1 + CV²)"
+    )
     vals.add("weight.n_eff", s["n_eff"], "float", cell=cell, decimals=1,
              description="Kish effective sample size (Σw)²/Σw²", n=s["n"])  # fmt: skip
     vals.add("weight.efficiency", 100 * s["efficiency"], "pct", cell=cell,
              description="weighting efficiency n_eff / n, percent", n=s["n"])  # fmt: skip
-    vals.add("weight.min", s["min"], "float", cell=cell, decimals=1, description="smallest weight (persons represented)")
+    vals.add(
+        "weight.min", s["min"], "float", cell=cell, decimals=1, description="smallest weight (persons represented)"
+    )
     vals.add("weight.max", s["max"], "float", cell=cell, decimals=1, description="largest weight (persons represented)")
     vals.add("weight.iterations", s["iterations"], "int", cell=cell, description="raking sweeps until convergence")
 

@@ -12,18 +12,18 @@ tests/exportkit.py (deterministic); all data is invented.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "malformed"
 sys.path.insert(0, str(HERE.parent))  # tests/ (exportkit)
 
+import exportkit as ek  # noqa: E402
 import pandas as pd  # noqa: E402
 
-import exportkit as ek  # noqa: E402
-from belmig import codebook as cbm  # noqa: E402
+from belmig.core import codebook as cbm  # noqa: E402
 
 N = 6
 SEED = 7
@@ -32,7 +32,7 @@ SEED = 7
 @dataclass(frozen=True)
 class Case:
     name: str  # file name in malformed/
-    write: Callable[[Path, "cbm.Codebook"], None]
+    write: Callable[[Path, cbm.Codebook], None]
     expect: tuple[str, ...]  # fragments the error message must contain
     stage: str = "ingest"  # "ingest": read_export raises; "clean": clean raises; "ok": both succeed
     what: str = ""
@@ -63,6 +63,7 @@ def _edited(qid: str, row: int, value: str):
         df = base(cb)
         ek.set_answer(df, cb, row, qid, value)
         ek.write_csv(df, path)
+
     return write
 
 
@@ -200,8 +201,9 @@ def w_sav_unknown_label(path, cb):
     data.loc[2, sex] = 9.0  # data row 3: code 9, labelled "Мужчина" (not in the codebook)
     labels = dict(meta.variable_value_labels)
     labels[sex] = {**labels[sex], 9.0: "Мужчина"}
-    pyreadstat.write_sav(data, str(path), column_labels=dict(zip(meta.column_names, meta.column_labels)),
-                         variable_value_labels=labels)
+    pyreadstat.write_sav(
+        data, str(path), column_labels=dict(zip(meta.column_names, meta.column_labels)), variable_value_labels=labels
+    )
 
 
 def w_not_sav(path, cb):
@@ -224,62 +226,138 @@ def _cases() -> list[Case]:
         Case("empty.csv", w_empty, ("empty.csv", "empty file")),
         Case("blank_lines.csv", w_blank_lines, ("blank_lines.csv", "empty file")),
         Case("header_only.csv", w_header_only, ("header_only.csv", "header only, no submissions")),
-        Case("cp1251.csv", w_cp1251, ("cp1251.csv", "not valid UTF-8 at byte 3", "line 1", "the header", "Windows-1251")),
-        Case("cp1251_row.csv", w_cp1251_row, ("cp1251_row.csv", "not valid UTF-8 at byte", "line 5", "data row 4",
-                                               "Windows-1251")),
-        Case("duplicated_header.csv", w_duplicated_header,
-             ("duplicated_header.csv", f"duplicated header {sex!r}", "columns 16 and 43")),
-        Case("missing_column.csv", w_missing_column,
-             ("missing_column.csv", repr(col(cb, "return_plans")), "is missing", "no similar unknown header")),
-        Case("renamed_column.csv", w_renamed_column,
-             ("renamed_column.csv", repr(age), "is missing", "'Ваша возрастная группа (лет)'", "renamed")),
-        Case("extra_column.csv", w_extra_column,
-             ("extra_column.csv", "'Комментарий модератора'", "not in the codebook")),
-        Case("unknown_label.csv", _edited("sex", 3, "Мужчина"),
-             ("unknown_label.csv", "data row 3", repr(sex), "unknown answer label", "'Мужчина'", "'Мужской'")),
-        Case("unknown_label_in_multi.csv",
-             _edited("reasons_exit", 2, cb["reasons_exit"].option("political").label_ru + ";Политика"),
-             ("unknown_label_in_multi.csv", "data row 2", repr(ex), "unknown answer label in a multiple answer",
-              "'Политика'")),
-        Case("exclusive_combined.csv", _edited("support_sought", 5, f"{health_label};{none_label}"),
-             ("exclusive_combined.csv", "data row 5", repr(sought), "exclusive option combined", repr(none_label))),
-        Case("nonnumeric_scale.csv", _edited("security_lt", 4, "семь"),
-             ("nonnumeric_scale.csv", "data row 4", repr(sec), "non-numeric scale value", "'семь'", "1–10")),
-        Case("out_of_range_scale.csv", _edited("security_lt", 1, "11"),
-             ("out_of_range_scale.csv", "data row 1", repr(sec), "out of range", "'11'")),
-        Case("zero_scale.csv", _edited("quality_life", 6, "0"),
-             ("zero_scale.csv", "data row 6", repr(qual), "out of range", "'0'")),
-        Case("non_integer_scale.csv", _edited("quality_life", 2, "7.5"),
-             ("non_integer_scale.csv", "data row 2", repr(qual), "non-integer scale value", "'7.5'")),
-        Case("bad_timestamp.csv", _edited("started_at", 5, "01.06.2022 10:00"),
-             ("bad_timestamp.csv", "data row 5", repr(start), "unparseable timestamp", "'01.06.2022 10:00'")),
-        Case("impossible_timestamp.csv", _edited("submitted_at", 2, "2022-02-30 10:00:00"),
-             ("impossible_timestamp.csv", "data row 2", repr(sub), "unparseable timestamp", "'2022-02-30 10:00:00'")),
-        Case("missing_timestamp.csv", _edited("submitted_at", 6, ""),
-             ("missing_timestamp.csv", "data row 6", repr(sub), "missing timestamp")),
-        Case("submitted_before_started.csv", w_swap_times,
-             ("submitted_before_started.csv", "data row 4", repr(sub), "submitted before it was started")),
-        Case("duplicate_response_id.csv", w_dup_id,
-             ("duplicate_response_id.csv", "data row 5", repr(rid), "repeats data row 2")),
-        Case("wrong_field_count.csv", w_wrong_fields,
-             ("wrong_field_count.csv", "data row 3", f"has {len(cb.export_headers()) + 1} fields",
-              f"the header has {len(cb.export_headers())}")),
-        Case("truncated.csv", w_truncated,
-             ("truncated.csv", f"data row {N}", "has 10 fields", "truncated")),
-        Case("truncated_in_quote.csv", w_truncated_in_quote,
-             ("truncated_in_quote.csv", f"data row {N}", "malformed CSV record", "truncated")),
+        Case(
+            "cp1251.csv", w_cp1251, ("cp1251.csv", "not valid UTF-8 at byte 3", "line 1", "the header", "Windows-1251")
+        ),
+        Case(
+            "cp1251_row.csv",
+            w_cp1251_row,
+            ("cp1251_row.csv", "not valid UTF-8 at byte", "line 5", "data row 4", "Windows-1251"),
+        ),
+        Case(
+            "duplicated_header.csv",
+            w_duplicated_header,
+            ("duplicated_header.csv", f"duplicated header {sex!r}", "columns 16 and 43"),
+        ),
+        Case(
+            "missing_column.csv",
+            w_missing_column,
+            ("missing_column.csv", repr(col(cb, "return_plans")), "is missing", "no similar unknown header"),
+        ),
+        Case(
+            "renamed_column.csv",
+            w_renamed_column,
+            ("renamed_column.csv", repr(age), "is missing", "'Ваша возрастная группа (лет)'", "renamed"),
+        ),
+        Case(
+            "extra_column.csv", w_extra_column, ("extra_column.csv", "'Комментарий модератора'", "not in the codebook")
+        ),
+        Case(
+            "unknown_label.csv",
+            _edited("sex", 3, "Мужчина"),
+            ("unknown_label.csv", "data row 3", repr(sex), "unknown answer label", "'Мужчина'", "'Мужской'"),
+        ),
+        Case(
+            "unknown_label_in_multi.csv",
+            _edited("reasons_exit", 2, cb["reasons_exit"].option("political").label_ru + ";Политика"),
+            (
+                "unknown_label_in_multi.csv",
+                "data row 2",
+                repr(ex),
+                "unknown answer label in a multiple answer",
+                "'Политика'",
+            ),
+        ),
+        Case(
+            "exclusive_combined.csv",
+            _edited("support_sought", 5, f"{health_label};{none_label}"),
+            ("exclusive_combined.csv", "data row 5", repr(sought), "exclusive option combined", repr(none_label)),
+        ),
+        Case(
+            "nonnumeric_scale.csv",
+            _edited("security_lt", 4, "семь"),
+            ("nonnumeric_scale.csv", "data row 4", repr(sec), "non-numeric scale value", "'семь'", "1–10"),
+        ),
+        Case(
+            "out_of_range_scale.csv",
+            _edited("security_lt", 1, "11"),
+            ("out_of_range_scale.csv", "data row 1", repr(sec), "out of range", "'11'"),
+        ),
+        Case(
+            "zero_scale.csv",
+            _edited("quality_life", 6, "0"),
+            ("zero_scale.csv", "data row 6", repr(qual), "out of range", "'0'"),
+        ),
+        Case(
+            "non_integer_scale.csv",
+            _edited("quality_life", 2, "7.5"),
+            ("non_integer_scale.csv", "data row 2", repr(qual), "non-integer scale value", "'7.5'"),
+        ),
+        Case(
+            "bad_timestamp.csv",
+            _edited("started_at", 5, "01.06.2022 10:00"),
+            ("bad_timestamp.csv", "data row 5", repr(start), "unparseable timestamp", "'01.06.2022 10:00'"),
+        ),
+        Case(
+            "impossible_timestamp.csv",
+            _edited("submitted_at", 2, "2022-02-30 10:00:00"),
+            ("impossible_timestamp.csv", "data row 2", repr(sub), "unparseable timestamp", "'2022-02-30 10:00:00'"),
+        ),
+        Case(
+            "missing_timestamp.csv",
+            _edited("submitted_at", 6, ""),
+            ("missing_timestamp.csv", "data row 6", repr(sub), "missing timestamp"),
+        ),
+        Case(
+            "submitted_before_started.csv",
+            w_swap_times,
+            ("submitted_before_started.csv", "data row 4", repr(sub), "submitted before it was started"),
+        ),
+        Case(
+            "duplicate_response_id.csv",
+            w_dup_id,
+            ("duplicate_response_id.csv", "data row 5", repr(rid), "repeats data row 2"),
+        ),
+        Case(
+            "wrong_field_count.csv",
+            w_wrong_fields,
+            (
+                "wrong_field_count.csv",
+                "data row 3",
+                f"has {len(cb.export_headers()) + 1} fields",
+                f"the header has {len(cb.export_headers())}",
+            ),
+        ),
+        Case("truncated.csv", w_truncated, ("truncated.csv", f"data row {N}", "has 10 fields", "truncated")),
+        Case(
+            "truncated_in_quote.csv",
+            w_truncated_in_quote,
+            ("truncated_in_quote.csv", f"data row {N}", "malformed CSV record", "truncated"),
+        ),
         Case("not_xlsx.xlsx", w_not_xlsx, ("not_xlsx.xlsx", "not a readable .xlsx")),
-        Case("unknown_label.xlsx", w_xlsx_unknown_label,
-             ("unknown_label.xlsx", "data row 2", repr(col(cb, "municipality")), "unknown answer label", "'Клайпеда'")),
-        Case("scale_text.xlsx", w_xlsx_scale_text,
-             ("scale_text.xlsx", "data row 5", repr(qual), "non-numeric scale value", "'отлично'")),
-        Case("unknown_label.sav", w_sav_unknown_label,
-             ("unknown_label.sav", "data row 3", repr(sex), "unknown answer label", "'Мужчина'")),
+        Case(
+            "unknown_label.xlsx",
+            w_xlsx_unknown_label,
+            ("unknown_label.xlsx", "data row 2", repr(col(cb, "municipality")), "unknown answer label", "'Клайпеда'"),
+        ),
+        Case(
+            "scale_text.xlsx",
+            w_xlsx_scale_text,
+            ("scale_text.xlsx", "data row 5", repr(qual), "non-numeric scale value", "'отлично'"),
+        ),
+        Case(
+            "unknown_label.sav",
+            w_sav_unknown_label,
+            ("unknown_label.sav", "data row 3", repr(sex), "unknown answer label", "'Мужчина'"),
+        ),
         Case("not_sav.sav", w_not_sav, ("not_sav.sav", "not a readable SPSS .sav")),
         Case("export.txt", w_txt, ("export.txt", "unsupported export format", "'.txt'")),
-        Case("all_ineligible.csv", w_all_ineligible,
-             ("all_ineligible.csv", "no submission left after step 'ineligible'", "before2020", "eligible_arrival"),
-             stage="clean"),
+        Case(
+            "all_ineligible.csv",
+            w_all_ineligible,
+            ("all_ineligible.csv", "no submission left after step 'ineligible'", "before2020", "eligible_arrival"),
+            stage="clean",
+        ),
         Case("semicolon_bom_crlf.csv", w_semicolon_bom_crlf, (), stage="ok"),
         Case("valid.csv", w_valid, (), stage="ok"),
     ]

@@ -3,7 +3,7 @@
 A chart is described by a :class:`ChartSpec` in ``specs/chartNN.py``. :func:`select` turns the
 spec, the estimates table (contract "estimates.parquet" in docs/architecture.md) and the codebook
 into a :class:`ChartData`: the plotted points in drawing order, every number already formatted
-with :func:`belmig.ledger.format_value` (the text the report prints). :func:`figure` draws it:
+with :func:`belmig.core.ledger.format_value` (the text the report prints). :func:`figure` draws it:
 
 - ``kind="bars"``: horizontal bars, one per answer option, value label at the end of each bar;
   sorted by size when the codebook chart has ``sort: true`` (answers flagged ``other`` or
@@ -18,6 +18,8 @@ weighted estimate (ledger ``wpct.*``, ``wci.*``, ``wmean.*``, ``wci_mean.*``).
 
 Layout is computed in inches from measured text, so nothing overlaps or is cut off whatever the
 label length or language: long labels wrap, the figure grows to fit.
+
+Size: the chart model and its one drawing function, about 600 lines.
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ from matplotlib.font_manager import FontProperties
 
 from belmig.charts import theme
 from belmig.charts.strings import SUPPRESSED_MARK, t
-from belmig.codebook import Chart, Codebook, Question
-from belmig.ledger import format_value
+from belmig.core import keys
+from belmig.core.codebook import Chart, Codebook, Question
+from belmig.core.ledger import format_value
 
 KINDS = ("bars", "scale")
 REQUIRED_COLUMNS = (
@@ -158,10 +161,10 @@ def _one(rows: dict[str, list[dict[str, Any]]], option: str, what: str) -> dict[
 def _ledger_key(q: str, option: str, by: str, level: str, weighted: bool) -> str | None:
     """The ledger key under which the report prints this estimate (docs: "Ledger keys")."""
     if by:
-        return None if (weighted or option == "") else f"pctby.{by}.{level}.{q}.{option}"
+        return None if (weighted or option == "") else keys.pctby(by, level, q, option)
     if option == "":
-        return f"wmean.{q}" if weighted else f"mean.{q}"
-    return f"wpct.{q}.{option}" if weighted else f"pct.{q}.{option}"
+        return keys.wmean(q) if weighted else keys.mean(q)
+    return keys.wpct(q, option) if weighted else keys.pct(q, option)
 
 
 def _float(x: Any, what: str) -> float:
@@ -196,7 +199,9 @@ def _point(
         text=text,
         suppressed=suppressed,
         residual=residual,
-        ledger_key=None if suppressed else _ledger_key(q, key, by, level, False),  # suppressed cells are not in the ledger
+        ledger_key=None
+        if suppressed
+        else _ledger_key(q, key, by, level, False),  # suppressed cells are not in the ledger
         w_value=w_value,
         w_low=w_low,
         w_high=w_high,
@@ -258,7 +263,9 @@ def select(spec: ChartSpec, estimates: pd.DataFrame, codebook: Codebook, *, lang
 
     if chart.sort:
         ranked = [p for p in points if not p.residual]
-        ranked.sort(key=lambda p: -math.inf if p.value is None else p.value, reverse=True)  # stable: ties keep codebook order
+        ranked.sort(
+            key=lambda p: -math.inf if p.value is None else p.value, reverse=True
+        )  # stable: ties keep codebook order
         points = ranked + [p for p in points if p.residual]
     return ChartData(
         spec=spec, chart=chart, question=q, lang=lang, ci_whiskers=ci_whiskers, n=ns[0],
@@ -286,7 +293,9 @@ def note(data: ChartData, codebook: Codebook, *, marks: bool) -> str:
     more = []
     if data.spec.subgroup:
         by, level = data.spec.subgroup
-        more.append(t(lang, "subgroup", levels=_levels_text(codebook, by, (level,), lang), question=codebook[by].text(lang)))
+        more.append(
+            t(lang, "subgroup", levels=_levels_text(codebook, by, (level,), lang), question=codebook[by].text(lang))
+        )
     elif q.universe is not None and set(q.universe.values) != set(codebook[q.universe.question].keys):
         u = q.universe
         more.append(t(lang, "universe", levels=_levels_text(codebook, u.question, u.values, lang),
@@ -507,9 +516,18 @@ def _bars_body(data: ChartData, text_w: float) -> dict[str, Any]:
                 _whisker(ax, p.w_value, yy, horizontal=True, low=p.w_low, high=p.w_high, value=p.w_value)
             end = 0.0 if p.suppressed else max(p.value, p.w_high if p.w_high is not None else -math.inf)
             values.append(
-                ax.annotate(drawn_value(p), xy=(end, yy), xytext=(VALUE_OFFSET_PT, 0), textcoords="offset points",
-                            ha="left", va="center_baseline", fontproperties=val_prop, color=theme.INK,
-                            annotation_clip=False, parse_math=False)  # fmt: skip
+                ax.annotate(
+                    drawn_value(p),
+                    xy=(end, yy),
+                    xytext=(VALUE_OFFSET_PT, 0),
+                    textcoords="offset points",
+                    ha="left",
+                    va="center_baseline",
+                    fontproperties=val_prop,
+                    color=theme.INK,
+                    annotation_clip=False,
+                    parse_math=False,
+                )  # fmt: skip
             )
         handles["values"] = values
 
@@ -568,10 +586,20 @@ def _scale_body(data: ChartData, text_w: float) -> dict[str, Any]:
                 _whisker(ax, x, p.w_value, horizontal=False, low=p.w_low, high=p.w_high, value=p.w_value)
             end = 0.0 if p.suppressed else max(p.value, p.w_high if p.w_high is not None else -math.inf)
             values.append(
-                ax.annotate(drawn_value(p), xy=(x, end), xytext=(0, 2), textcoords="offset points", ha="center",
-                            va="bottom", fontproperties=val_prop, color=theme.INK, annotation_clip=False,
-                            parse_math=False, zorder=5,
-                            bbox={"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none"})  # fmt: skip
+                ax.annotate(
+                    drawn_value(p),
+                    xy=(x, end),
+                    xytext=(0, 2),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom",
+                    fontproperties=val_prop,
+                    color=theme.INK,
+                    annotation_clip=False,
+                    parse_math=False,
+                    zorder=5,
+                    bbox={"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none"},
+                )  # fmt: skip
             )
         if m.w_value is not None:
             _whisker(ax, m.w_value, 1.0, horizontal=True, low=m.w_low, high=m.w_high, value=m.w_value,

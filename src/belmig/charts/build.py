@@ -8,17 +8,18 @@ byte-identical across runs: fixed SVG hash salt and metadata (no date), PNG with
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
-from belmig import atomic
 from belmig.charts import base, specs, theme
 from belmig.charts.strings import LANGS, t
-from belmig.codebook import Codebook
+from belmig.core import atomic
+from belmig.core.codebook import Codebook
 
 
 def _check_lang(lang: str) -> None:
@@ -26,7 +27,9 @@ def _check_lang(lang: str) -> None:
         raise ValueError(f"chart language must be one of {LANGS}, got {lang!r}")
 
 
-def build(number: int, estimates: pd.DataFrame, codebook: Codebook, *, lang: str, ci_whiskers: bool) -> tuple[Figure, dict[str, Any]]:
+def build(
+    number: int, estimates: pd.DataFrame, codebook: Codebook, *, lang: str, ci_whiskers: bool
+) -> tuple[Figure, dict[str, Any]]:
     """The figure of chart `number` and the record of what it shows (texts read back from the figure).
 
     Drawn in the house theme; save it inside ``matplotlib.rc_context(theme.rc())`` (as :func:`draw`
@@ -97,7 +100,9 @@ def alt_text(data: base.ChartData, codebook: Codebook) -> str:
     """E.g. "Chart 1. Entry to Lithuania. Bar chart: When did you arrive in Lithuania? In 2020: 30.15%; …. n = 335; …"."""
     lang, q = data.lang, data.question
     items = [
-        t(lang, "alt_suppressed", label=p.label) if p.suppressed else t(lang, "alt_value", label=p.label, value=base.drawn_value(p))
+        t(lang, "alt_suppressed", label=p.label)
+        if p.suppressed
+        else t(lang, "alt_value", label=p.label, value=base.drawn_value(p))
         for p in data.points
     ]
     if data.spec.kind == "scale":
@@ -151,7 +156,13 @@ def draw(
     """Draw chart `number` from the estimates and write SVG, PNG, alt text and the JSON record."""
     with matplotlib.rc_context(theme.rc()):
         fig, rec = build(number, estimates, codebook, lang=lang, ci_whiskers=ci_whiskers)
-        svg_meta = {"Date": None, "Creator": theme.CREATOR, "Title": rec["title"], "Description": rec["alt"], "Language": lang}
+        svg_meta = {
+            "Date": None,
+            "Creator": theme.CREATOR,
+            "Title": rec["title"],
+            "Description": rec["alt"],
+            "Language": lang,
+        }
         _atomic(out_svg, lambda tmp: fig.savefig(tmp, format="svg", metadata=svg_meta))
         _atomic(out_png, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi, metadata={"Software": None}))
     _write_text(out_alt, rec["alt"] + "\n")

@@ -6,8 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from belmig import codebook as codebook_mod
-from belmig import paths
+from belmig.core import codebook as codebook_mod, paths
 
 
 def parser() -> argparse.ArgumentParser:

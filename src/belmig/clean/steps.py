@@ -1,0 +1,470 @@
+"""Cleaning: from all ingested submissions to the analysed respondents (``responses.parquet``).
+
+Steps, in order, each counted in the cleaning flow (``step, description, removed, remaining``;
+``received`` minus every ``removed`` equals ``analysed``):
+
+1. ``duplicates``: a submission whose answers (every question column, open text included;
+   response id and timestamps excluded) are identical to an earlier submission's. Submissions
+   without any answer are not duplicates of each other (they fail completeness).
+2. ``test_entries``: a word of an open answer (text questions and "Other" text) starts with a
+   test marker (``cleaning.test_markers``), case-insensitively: "тест", "тестовая", "Test"
+   count; "протест" and "аттестат" (the marker inside a word) do not.
+3. ``ineligible``: ``citizen_by`` not in ``cleaning.eligible_citizenship`` or ``arrival_year``
+   not in ``cleaning.eligible_arrival`` (no answer = ineligible).
+4. ``incomplete``: share of applicable closed questions answered below
+   ``cleaning.completeness_threshold``. Closed = single, multi, scale, number (open comments
+   are optional and not counted). A question is applicable when the respondent is in its
+   universe (the answer to the universe question is one of its options; nested universes
+   follow); a multiple-choice question counts as answered when any option was ticked.
+5. ``speeders``: duration below ``cleaning.speeder_fraction`` × the median duration of the
+   submissions still in (i.e. eligible, complete, not duplicates or tests).
+6. ``straightlining``: on any grid of ``cleaning.straightline_grids``, at least
+   ``cleaning.straightline_min_items`` applicable items answered and all answers identical.
+
+Answers given outside a question's universe (and "Other" text without the "Other" option
+ticked) are data errors of the platform's skip logic; they are **cleared** (set to NA) before
+the steps run, and the number cleared per question is returned in ``CleanResult.cleared``.
+If no submission is left after a step, :class:`CleanError` is raised instead of producing an
+empty dataset.
+
+``responses`` has ``resp_id`` ("r0001"… in submission order) and per question: single →
+``category`` with the codebook keys in codebook order; multi → nullable boolean ``q__key``;
+scale → ``Int64``; open answers → ``q__code`` (see :mod:`belmig.clean.coding`); no free text.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from belmig.clean import coding as coding_mod
+from belmig.core.codebook import Codebook, Question
+from belmig.core.keys import code_column, multi_column, other_text_column
+
+CITIZENSHIP_QUESTION = "citizen_by"
+ARRIVAL_QUESTION = "arrival_year"
+CLOSED_TYPES = ("single", "multi", "scale", "number")
+CONFIG_KEYS = (
+    "eligible_arrival",
+    "eligible_citizenship",
+    "completeness_threshold",
+    "speeder_fraction",
+    "straightline_grids",
+    "straightline_min_items",
+    "test_markers",
+)
+STEPS = ("received", "duplicates", "test_entries", "ineligible", "incomplete", "speeders", "straightlining", "analysed")
+FLOW_COLUMNS = ["step", "description", "removed", "remaining"]
+
+
+class CleanError(ValueError):
+    """The ingested data or the cleaning settings do not allow cleaning."""
+
+
+@dataclass(frozen=True)
+class CleanResult:
+    responses: pd.DataFrame
+    flow: pd.DataFrame
+    other_coding: pd.DataFrame
+    # answers cleared because they were given outside the question's universe (analysed rows)
+    cleared: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["question", "cleared"]))
+
+
+# --------------------------------------------------------------------------- columns
+
+
+def question_columns(q: Question) -> list[str]:
+    """Ingested columns holding the answer to `q` (without its "Other" text)."""
+    return q.multi_columns() if q.type == "multi" else [q.id]
+
+
+def open_text_columns(cb: Codebook) -> list[str]:
+    return [coding_mod.open_answer_column(q) for q in coding_mod.codable_questions(cb)]
+
+
+def ingested_answer_columns(cb: Codebook) -> list[str]:
+    """Ingested columns holding answers: every question's columns and its "Other" text."""
+    cols = []
+    for q in cb.questions:
+        cols += question_columns(q)
+        if q.other_column:
+            cols.append(other_text_column(q.id))
+    return cols
+
+
+def _check_ingested(df: pd.DataFrame, cb: Codebook, source: str) -> None:
+    need = ["row", "response_id", "duration_sec", *ingested_answer_columns(cb)]
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise CleanError(
+            f"{source}: column {missing[0]!r} is missing from the ingested data "
+            f"({len(missing)} missing); re-run ingestion with this codebook ({cb.source})"
+        )
+
+
+def _check_config(cfg: dict[str, Any], cb: Codebook) -> None:
+    missing = [k for k in CONFIG_KEYS if k not in cfg]
+    if missing:
+        raise CleanError(f"config cleaning: missing setting {missing[0]!r}")
+    extra = sorted(set(cfg) - set(CONFIG_KEYS))
+    if extra:
+        raise CleanError(f"config cleaning: unknown setting {extra[0]!r}")
+    for key, qid in (("eligible_citizenship", CITIZENSHIP_QUESTION), ("eligible_arrival", ARRIVAL_QUESTION)):
+        q = cb[qid]
+        bad = [v for v in cfg[key] if v not in q.keys]
+        if bad:
+            raise CleanError(f"config cleaning.{key}: {bad[0]!r} is not an option of {qid!r} ({q.keys})")
+    for g, grid in enumerate(cfg["straightline_grids"]):
+        for qid in grid:
+            if qid not in cb.by_id or cb[qid].type != "scale":
+                raise CleanError(f"config cleaning.straightline_grids[{g}]: {qid!r} is not a scale question")
+    if not 0 <= cfg["completeness_threshold"] <= 1 or not 0 <= cfg["speeder_fraction"] <= 1:
+        raise CleanError("config cleaning: completeness_threshold and speeder_fraction must lie in [0, 1]")
+
+
+# --------------------------------------------------------------------------- universes
+
+
+def applicable(df: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
+    """Boolean frame (rows × question ids): was the question asked of the respondent?"""
+    out: dict[str, pd.Series] = {}
+    for q in cb.questions:
+        if q.universe is None:
+            out[q.id] = pd.Series(True, index=df.index)
+        else:
+            parent = cb[q.universe.question]
+            if parent.type == "multi":
+                ticked = df[[multi_column(parent.id, k) for k in q.universe.values]].fillna(False).astype(bool)
+                inside = ticked.any(axis=1)
+            else:
+                inside = _isin(df[parent.id], q.universe.values)
+            out[q.id] = inside & out[parent.id]
+    return pd.DataFrame(out, index=df.index)
+
+
+def _isin(s: pd.Series, values) -> pd.Series:
+    """``s.astype("object").isin(values)`` without converting every cell to a Python object."""
+    if s.dtype == object:
+        return s.isin(list(values))
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    hit = pd.Index(uniques, dtype=object).isin(list(values)) if len(uniques) else np.zeros(0, dtype=bool)
+    out = np.zeros(len(s), dtype=bool)
+    ok = codes >= 0
+    out[ok] = hit[codes[ok]]
+    return pd.Series(out, index=s.index)
+
+
+def answered(df: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
+    """Boolean frame (rows × question ids): did the respondent answer the question?"""
+    return pd.DataFrame({q.id: df[question_columns(q)].notna().any(axis=1) for q in cb.questions}, index=df.index)
+
+
+def clear_out_of_universe(df: pd.DataFrame, cb: Codebook) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Set answers given outside a question's universe (and orphan "Other" text) to NA.
+
+    Returns the cleared frame and a boolean frame (rows × columns) of the cells cleared.
+    """
+    out = df.copy()
+    asked = applicable(df, cb)
+    cleared: dict[str, pd.Series] = {}
+    for q in cb.questions:
+        cols = question_columns(q)
+        if q.other_column:
+            cols = cols + [other_text_column(q.id)]
+        outside = ~asked[q.id]
+        for c in cols:
+            hit = outside & out[c].notna()
+            cleared[c] = hit
+            if hit.any():
+                out.loc[hit, c] = pd.NA
+        if q.other_column:
+            tcol = other_text_column(q.id)
+            other_keys = [o.key for o in q.options if o.other]
+            if q.type == "multi":
+                chosen = out[[multi_column(q.id, k) for k in other_keys]].fillna(False).astype(bool).any(axis=1)
+            else:
+                chosen = _isin(out[q.id], other_keys)
+            orphan = ~chosen & out[tcol].notna()
+            cleared[tcol] = cleared[tcol] | orphan
+            if orphan.any():
+                out.loc[orphan, tcol] = pd.NA
+    return out, pd.DataFrame(cleared, index=df.index)
+
+
+def completeness(df: pd.DataFrame, cb: Codebook, asked: pd.DataFrame | None = None) -> pd.Series:
+    """Share of applicable closed questions answered (answers outside universes do not count).
+
+    `asked`: ``applicable(df, cb)`` when the caller has it already."""
+    closed = [q.id for q in cb.questions if q.type in CLOSED_TYPES]
+    asked = (applicable(df, cb) if asked is None else asked)[closed]
+    ans = answered(df, cb)[closed] & asked
+    n = asked.sum(axis=1)
+    return (ans.sum(axis=1) / n.where(n > 0)).fillna(0.0)
+
+
+# --------------------------------------------------------------------------- flags
+
+
+def duplicate_flags(df: pd.DataFrame, cb: Codebook) -> pd.Series:
+    """True for a submission identical (on every answer) to an earlier one."""
+    cols = ingested_answer_columns(cb)
+    has_answer = df[cols].notna().any(axis=1)
+    key = pd.util.hash_pandas_object(
+        pd.DataFrame({c: _object_categorical(df[c]) for c in cols}, index=df.index), index=False
+    )
+    return key.duplicated(keep="first") & has_answer
+
+
+def _object_categorical(s: pd.Series) -> pd.Categorical:
+    """The categorical ``hash_array`` builds from ``s.astype("object")`` (same categories, so the
+    same hashes), without converting every cell to a Python object: the column is factorised in
+    its own dtype and only the first occurrence of each distinct value is converted."""
+    codes, _ = pd.factorize(s, use_na_sentinel=True)
+    codes = np.asarray(codes, dtype=np.intp)
+    k = int(codes.max()) + 1 if len(codes) else 0
+    # factorize numbers the values in order of first appearance: a code first appears where
+    # the running maximum grows
+    grows = np.diff(np.maximum.accumulate(codes), prepend=-1) > 0 if len(codes) else np.zeros(0, dtype=bool)
+    first = np.flatnonzero(grows)
+    if len(first) != k or not np.array_equal(codes[first], np.arange(k)):
+        uniq, first = np.unique(codes, return_index=True)
+        first = first[uniq >= 0]
+    small = s.iloc[first].astype("object").to_numpy()
+    ocodes, ouniques = pd.factorize(small, sort=False)  # as hash_array does on the object column
+    to_obj = np.asarray(ocodes, dtype=np.intp)
+    cell = np.where(codes >= 0, to_obj[np.maximum(codes, 0)] if k else -1, -1)
+    dtype = pd.CategoricalDtype(categories=pd.Index(ouniques, copy=False), ordered=False)
+    return pd.Categorical.from_codes(cell, dtype=dtype)
+
+
+def test_flags(df: pd.DataFrame, cb: Codebook, markers: list[str]) -> pd.Series:
+    """True when a word of any open answer starts with a test marker (case-insensitive)."""
+    if not markers:
+        return pd.Series(False, index=df.index)
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(m.casefold()) for m in markers) + r")")
+    hit = pd.Series(False, index=df.index)
+    for c in open_text_columns(cb):
+        s = df[c].dropna()
+        marked = {t for t in s.unique() if pattern.search(str(t).casefold())}
+        hit |= df[c].isin(list(marked)) if marked else False
+    return hit.astype(bool)
+
+
+def ineligible_flags(df: pd.DataFrame, cfg: dict[str, Any]) -> pd.Series:
+    cit = df[CITIZENSHIP_QUESTION].astype("object").isin(list(cfg["eligible_citizenship"]))
+    arr = df[ARRIVAL_QUESTION].astype("object").isin(list(cfg["eligible_arrival"]))
+    return ~(cit & arr)
+
+
+def speeder_flags(durations: pd.Series, fraction: float) -> tuple[pd.Series, float]:
+    """True when the duration is below `fraction` × the median duration; also returns the cut-off."""
+    d = durations.astype("Float64")
+    if d.isna().any():
+        raise CleanError("duration_sec is missing for some submissions; cannot detect speeders")
+    cut = fraction * float(d.median())
+    return (d < cut).astype(bool), cut
+
+
+def straightline_flags(
+    df: pd.DataFrame, cb: Codebook, grids: list[list[str]], min_items: int, asked: pd.DataFrame | None = None
+) -> pd.Series:
+    """True when, on any grid, >= min_items applicable items are answered and all are identical."""
+    asked = applicable(df, cb) if asked is None else asked
+    flag = pd.Series(False, index=df.index)
+    for grid in grids:
+        vals = pd.DataFrame({q: df[q].where(asked[q]) for q in grid}, index=df.index).astype("Float64")
+        n = vals.notna().sum(axis=1)
+        same = (vals.max(axis=1, skipna=True) == vals.min(axis=1, skipna=True)).fillna(False)
+        flag |= (n >= min_items) & same
+    return flag.astype(bool)
+
+
+# --------------------------------------------------------------------------- the pipeline
+
+
+def _source(df: pd.DataFrame) -> str:
+    meta = df.attrs.get("belmig", {})
+    return f"ingested data of {meta['source']}" if meta.get("source") else "ingested data"
+
+
+def clean(
+    ingested: pd.DataFrame, codebook: Codebook, cleaning_cfg: dict[str, Any], coding: coding_mod.CodingRules
+) -> CleanResult:
+    """Apply the cleaning steps in order; return the analysed responses, the flow and the coding counts."""
+    cb, cfg = codebook, cleaning_cfg
+    source = _source(ingested)
+    _check_config(cfg, cb)
+    _check_ingested(ingested, cb, source)
+    if len(ingested) == 0:
+        raise CleanError(f"{source}: no submissions to clean")
+    df = ingested.reset_index(drop=True)
+    df, cleared_cells = clear_out_of_universe(df, cb)
+    coding_mod.check_manual_ids(coding, df["response_id"])
+    codes, _ = coding_mod.code_answers(df, cb, coding)
+
+    markers = ", ".join(cfg["test_markers"])
+    grids = "; ".join(", ".join(g) for g in cfg["straightline_grids"])
+    keep = pd.Series(True, index=df.index)
+    flow = [dict(step="received", description="submissions in the export", removed=0, remaining=len(df))]
+
+    def step(name: str, description: str, flags: pd.Series) -> None:
+        removed = flags & keep
+        keep.loc[removed] = False
+        left = int(keep.sum())
+        flow.append(dict(step=name, description=description, removed=int(removed.sum()), remaining=left))
+        if left == 0:
+            raise CleanError(
+                f"{source}: no submission left after step {name!r} ({description}); "
+                f"it removed all {int(removed.sum())} remaining of {len(df)} submissions. " + _diagnose(name, df, cfg)
+            )
+
+    step("duplicates", "identical answers to an earlier submission", duplicate_flags(df, cb))
+    step("test_entries", f"open answer contains a test marker ({markers})", test_flags(df, cb, cfg["test_markers"]))
+    step(
+        "ineligible",
+        f"{CITIZENSHIP_QUESTION} not in {list(cfg['eligible_citizenship'])} or "
+        f"{ARRIVAL_QUESTION} not in {list(cfg['eligible_arrival'])}",
+        ineligible_flags(df, cfg),
+    )
+    asked = applicable(df, cb)
+    share = completeness(df, cb, asked)
+    step(
+        "incomplete",
+        f"answered < {cfg['completeness_threshold']:.0%} of the closed questions asked",
+        share < cfg["completeness_threshold"],
+    )
+    fast, cut = speeder_flags(df.loc[keep, "duration_sec"], cfg["speeder_fraction"])
+    step(
+        "speeders",
+        f"duration < {cfg['speeder_fraction']} × median of complete submissions ({cut:.0f} s)",
+        fast.reindex(df.index, fill_value=False),
+    )
+    step(
+        "straightlining",
+        f"same answer on all of >= {cfg['straightline_min_items']} answered items of a grid ({grids})",
+        straightline_flags(df, cb, cfg["straightline_grids"], cfg["straightline_min_items"], asked),
+    )
+    flow.append(dict(step="analysed", description="respondents analysed", removed=0, remaining=int(keep.sum())))
+    flow_df = pd.DataFrame(flow, columns=FLOW_COLUMNS).astype({"removed": "int64", "remaining": "int64"})
+
+    kept = df.loc[keep]
+    kept_codes = codes.loc[keep]
+    responses = build_responses(kept, kept_codes, cb)
+    meta = dict(ingested.attrs.get("belmig", {}))
+    meta["coded_labels"] = {q.id: coding.labels(q.id) for q in coding_mod.codable_questions(cb)}
+    responses.attrs["belmig"] = meta
+    counts = coding_mod.coding_counts(kept_codes, cb, coding)
+    cl = cleared_cells.loc[keep].sum()
+    cleared = pd.DataFrame({"column": cl.index, "cleared": cl.to_numpy().astype("int64")})
+    cleared = cleared[cleared["cleared"] > 0].reset_index(drop=True)
+    return CleanResult(responses=responses, flow=flow_df, other_coding=counts, cleared=cleared)
+
+
+def _diagnose(step: str, df: pd.DataFrame, cfg: dict[str, Any]) -> str:
+    if step == "ineligible":
+        cit = df[CITIZENSHIP_QUESTION].astype("object").fillna("(no answer)").value_counts().to_dict()
+        arr = df[ARRIVAL_QUESTION].astype("object").fillna("(no answer)").value_counts().to_dict()
+        return (
+            f"Answers in the export: {CITIZENSHIP_QUESTION} {cit}, {ARRIVAL_QUESTION} {arr}; eligible are "
+            f"cleaning.eligible_citizenship={cfg['eligible_citizenship']} and "
+            f"cleaning.eligible_arrival={cfg['eligible_arrival']}."
+        )
+    return "Check the export and the cleaning settings in config/config.yaml."
+
+
+def _categorical(s: pd.Series, categories: list[str]) -> pd.Categorical:
+    """``pd.Categorical(s.astype("object"), categories=categories)``, mapping each distinct value once."""
+    if s.dtype == object:
+        return pd.Categorical(s.where(s.notna(), None), categories=categories)
+    dtype = pd.CategoricalDtype(categories=categories, ordered=False)
+    at, uniques = pd.factorize(s, use_na_sentinel=True)
+    to_cat = (
+        dtype.categories.get_indexer(pd.Index(uniques, dtype=object)) if len(uniques) else np.zeros(0, dtype=np.intp)
+    )
+    codes = np.where(at >= 0, to_cat[np.maximum(at, 0)] if len(uniques) else -1, -1)
+    return pd.Categorical.from_codes(codes, dtype=dtype)
+
+
+def build_responses(kept: pd.DataFrame, codes: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
+    """The ``responses.parquet`` frame from cleaned ingested rows and their coded open answers."""
+    n = len(kept)
+    width = max(4, len(str(n)))
+    kept = kept.reset_index(drop=True)
+    codes = codes.reset_index(drop=True)
+    cols: dict[str, Any] = {"resp_id": pd.Series([f"r{i:0{width}d}" for i in range(1, n + 1)], dtype="str")}
+    for q in cb.questions:
+        if q.type == "single":
+            cols[q.id] = pd.Series(_categorical(kept[q.id], q.keys))
+        elif q.type == "multi":
+            for c in q.multi_columns():
+                cols[c] = kept[c].astype("boolean")
+        elif q.type == "scale":
+            cols[q.id] = kept[q.id].astype("Int64")
+        elif q.type == "number":
+            cols[q.id] = kept[q.id].astype("Float64")
+        if q.type == "text" or q.other_column:
+            col = code_column(q.id)
+            if col in cols:
+                raise CleanError(f"{cb.source}: column {col!r} of question {q.id!r} collides with an option column")
+            cols[col] = codes[col].astype("str")
+    return pd.DataFrame(cols)
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def _atomic(paths_writers: list[tuple[Path, Any]]) -> None:
+    """Write every output to a temp file first; rename all only when all succeeded."""
+    tmps: list[tuple[str, Path]] = []
+    try:
+        for path, writer in paths_writers:
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            os.close(fd)
+            tmps.append((tmp, path))
+            writer(tmp)
+        for tmp, path in tmps:
+            os.replace(tmp, path)
+    finally:
+        for tmp, _ in tmps:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def write(result: CleanResult, responses_path: Path, flow_path: Path, other_path: Path) -> None:
+    """Write responses (Parquet), the cleaning flow and the coding counts (CSV), atomically."""
+    _atomic(
+        [
+            (Path(responses_path), lambda p: result.responses.to_parquet(p, index=False)),
+            (Path(flow_path), lambda p: result.flow.to_csv(p, index=False, lineterminator="\n")),
+            (Path(other_path), lambda p: result.other_coding.to_csv(p, index=False, lineterminator="\n")),
+        ]
+    )
+
+
+def to_values(result: CleanResult, vals: Any, cell: str = "clean-values") -> None:
+    """Ledger values: ``flow.<step>`` (remaining for received/analysed, removed otherwise) and
+    ``other.<q>.coded|uncoded``."""
+    for r in result.flow.itertuples(index=False):
+        value = r.remaining if r.step in ("received", "analysed") else r.removed
+        vals.add(f"flow.{r.step}", int(value), "count", cell=cell, description=r.description)
+    oc = result.other_coding
+    for qid, g in oc.groupby("question", sort=False):
+        unc = int(g.loc[g["uncoded"], "count"].sum())
+        cod = int(g.loc[~g["uncoded"], "count"].sum())
+        vals.add(f"other.{qid}.coded", cod, "count", cell=cell, description=f"open answers to {qid} coded")
+        vals.add(f"other.{qid}.uncoded", unc, "count", cell=cell, description=f"open answers to {qid} not coded")
+
+
+def flow_adds_up(flow: pd.DataFrame) -> bool:
+    """received − Σ removed = analysed, and every remaining is the previous minus removed."""
+    rem = flow["remaining"].to_numpy()
+    removed = flow["removed"].to_numpy()
+    return bool(np.all(rem[1:] == rem[:-1] - removed[1:]) and rem[0] - removed.sum() == rem[-1])

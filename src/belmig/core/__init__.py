@@ -1,0 +1,1 @@
+"""The contracts every stage shares: paths, config, schemas, atomic writes, codebook, ledger, keys."""

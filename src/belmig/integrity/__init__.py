@@ -1,0 +1,1 @@
+"""Research integrity: the published figures (read and validated), their audit and their reproduction."""

@@ -1,0 +1,41 @@
+"""Small-cell suppression of published tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+
+def suppress_small_cells(
+    table: pd.DataFrame, count_col: str, min_cell: int, blank: Sequence[str] = ()
+) -> tuple[pd.DataFrame, int]:
+    """Mark and blank table cells with 0 < count < `min_cell`.
+
+    Returns a copy of `table` with a boolean column ``suppressed`` and `count_col` plus every
+    column in `blank` (percentages, intervals … derived from the count) set to NA on the
+    suppressed rows, and the number of suppressed rows. Zero counts are not suppressed (they
+    identify nobody). Complementary suppression (a blanked cell recoverable from a total) is
+    the caller's responsibility.
+    """
+    if count_col not in table.columns:
+        raise KeyError(f"suppress_small_cells: no count column {count_col!r} in {list(table.columns)}")
+    missing = [c for c in blank if c not in table.columns]
+    if missing:
+        raise KeyError(f"suppress_small_cells: columns to blank {missing} not in the table")
+    if min_cell < 1:
+        raise ValueError(f"suppress_small_cells: min_cell must be >= 1, got {min_cell}")
+    out = table.copy()
+    counts = pd.to_numeric(out[count_col])
+    small = (counts > 0) & (counts < min_cell)
+    small = small.fillna(False).astype(bool)
+    out["suppressed"] = small
+    for col in (count_col, *blank):
+        if not small.any():
+            break
+        if out[col].dtype.kind in "iub":
+            out[col] = out[col].astype("Int64" if out[col].dtype.kind != "b" else "boolean")
+        elif out[col].dtype.kind == "f":
+            out[col] = out[col].astype("Float64")
+        out.loc[small, col] = pd.NA
+    return out, int(small.sum())

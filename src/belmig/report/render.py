@@ -1,0 +1,230 @@
+"""Render report/report.qmd to PDF (pandoc → Typst → typst compiler) and self-contained HTML.
+
+The Quarto CLI is not available offline, so this does what Quarto would, with plain pandoc:
+
+1. expand ``{{< include file >}}`` and replace every ``{{< var key >}}`` with the ledger's
+   formatted text, linked to the executed-notebook cell that computed it;
+2. pandoc with ``report/filters/crossref.lua`` (cross-references, interview blocks, claim
+   spans) and ``report/template.typ`` → ``report/report.typ`` → PDF with Typst's embedded
+   fonts only (same PDF on every machine; fixed timestamp);
+3. pandoc → self-contained HTML (PNG figures, ``report/style.css``), optionally DOCX.
+
+The source stays Quarto-compatible: a user with Quarto can run ``quarto render report.qmd``
+after the pipeline has written ``report/_variables.yml``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+import subprocess
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from belmig.core import atomic, paths
+from belmig.core.ledger import Entry
+
+# The one definition of a value shortcode (the lint and the value diff use it too). Any
+# non-space key matches, so a malformed key fails as "not in the ledger" instead of passing through.
+VAR_RE = re.compile(r"\{\{<\s*var\s+([^\s>]+)\s*>\}\}")
+INCLUDE_RE = re.compile(r"^\{\{<\s*include\s+(\S+)\s*>\}\}\s*$", re.M)
+# Fixed PDF timestamp: the publication date of the 2022 report (no build time in outputs).
+PDF_TIMESTAMP = int(dt.datetime(2022, 11, 3, tzinfo=dt.UTC).timestamp())
+
+
+class RenderError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Expanded:
+    markdown: str
+    used_keys: tuple[str, ...]
+
+
+def expand_includes(text: str, base: Path, _depth: int = 0) -> str:
+    """Inline Quarto ``{{< include path >}}`` lines (paths relative to `base`)."""
+    if _depth > 5:
+        raise RenderError("includes nested more than 5 deep")
+
+    def sub(m: re.Match) -> str:
+        target = (base / m.group(1)).resolve()
+        if not target.exists():
+            raise RenderError(f"{base}: include {m.group(1)!r} not found ({target})")
+        return expand_includes(target.read_text(encoding="utf-8"), target.parent, _depth + 1)
+
+    return INCLUDE_RE.sub(sub, text)
+
+
+def value_link(entry: Entry, link_prefix: str) -> str:
+    """Markdown for one value: its text, linked to the notebook cell that computed it."""
+    text = entry.text.replace("\\", "\\\\").replace("<", "\\<").replace("*", "\\*").replace("_", "\\_")
+    return f"[{text}]({link_prefix}{entry.source}){{.value}}"
+
+
+def substitute_values(text: str, ledger: Mapping[str, Entry], link_prefix: str, source: str) -> Expanded:
+    used: list[str] = []
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+
+        def sub(m: re.Match, lineno=i + 1) -> str:
+            key = m.group(1)
+            if key not in ledger:
+                raise RenderError(f"{source}:{lineno}: {{{{< var {key} >}}}} is not in the value ledger")
+            used.append(key)
+            return value_link(ledger[key], link_prefix)
+
+        lines[i] = VAR_RE.sub(sub, line)
+    return Expanded("\n".join(lines), tuple(dict.fromkeys(used)))
+
+
+def write_quarto_variables(ledger: Mapping[str, Entry], path: Path) -> None:
+    """report/_variables.yml for Quarto users: the ledger's texts nested by the key's dots."""
+    tree: dict = {}
+    for key in sorted(ledger):
+        node = tree
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = ledger[key].text
+    _atomic_write(path, yaml.safe_dump(tree, allow_unicode=True, sort_keys=True, default_style=None))
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    atomic.write_text(path, text)
+
+
+@lru_cache(maxsize=1)
+def pandoc_binary() -> str:
+    """The pandoc shipped by pypandoc_binary (pinned in the lock), never one found on PATH.
+
+    pypandoc's own lookup searches PATH lazily and is not thread-safe: with a system pandoc 2.x
+    installed, concurrent conversions picked it and failed on --embed-resources.
+    """
+    import pypandoc
+
+    bundled = Path(pypandoc.__file__).parent / "files" / "pandoc"
+    binary = str(bundled) if bundled.exists() else pypandoc.get_pandoc_path()
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True).stdout
+    version = out.split()[1]
+    if int(version.split(".")[0]) < 3:
+        raise RenderError(f"pandoc {version} at {binary} is too old: the report needs pandoc 3 (pypandoc_binary)")
+    return binary
+
+
+def _pandoc(args: list[str], input_text: str, output: Path | None = None) -> str:
+    """Run pandoc (markdown → args[0]); returns stdout, or writes `output` when given."""
+    cmd = [pandoc_binary(), "--from=markdown", f"--to={args[0]}", *args[1:]]
+    if output is not None:
+        cmd.append(f"--output={output}")
+    proc = subprocess.run(cmd, input=input_text, capture_output=True, text=True, encoding="utf-8")
+    if proc.returncode != 0:
+        raise RenderError(f"pandoc failed ({proc.returncode}): {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def front_matter(text: str) -> dict:
+    m = re.match(r"^---\n(.*?)\n---\n", text, re.S)
+    return yaml.safe_load(m.group(1)) if m else {}
+
+
+def render(
+    qmd: Path,
+    ledger: Mapping[str, Entry],
+    *,
+    out_pdf: Path,
+    out_html: Path,
+    provenance: list[dict[str, str]],
+    out_docx: Path | None = None,
+) -> Expanded:
+    """Render the report; returns the expanded Markdown and the ledger keys it used."""
+    import typst
+
+    report_dir = qmd.parent
+    source = paths.rel(qmd) if qmd.is_relative_to(paths.ROOT) else str(qmd)
+    text = expand_includes(qmd.read_text(encoding="utf-8"), report_dir)
+    # Links are relative to the report's folder (report/report.pdf, report/report.html).
+    expanded = substitute_values(text, ledger, "../", source)
+    lua = str(report_dir / "filters" / "crossref.lua")
+    meta = ["--metadata-file", str(_provenance_file(report_dir, provenance))]
+
+    fm = front_matter(text)
+    before = report_dir / "_build" / "before-body.html"
+    _atomic_write(before, _html_banner(fm, provenance))
+
+    def pdf() -> None:
+        typ = _pandoc(
+            ["typst", "--standalone", f"--template={report_dir / 'template.typ'}", f"--lua-filter={lua}", *meta],
+            expanded.markdown,
+        )
+        typ_path = report_dir / "report.typ"
+        _atomic_write(typ_path, typ)
+        pdf_tmp = out_pdf.with_name(out_pdf.name + ".tmp")
+        try:
+            typst.compile(
+                str(typ_path),
+                output=str(pdf_tmp),
+                root=str(paths.ROOT),
+                font_paths=[],
+                ignore_system_fonts=True,
+                timestamp=PDF_TIMESTAMP,
+            )
+        except Exception as exc:  # typst raises its own error type with the diagnostics
+            pdf_tmp.unlink(missing_ok=True)
+            raise RenderError(f"typst could not compile {paths.rel(typ_path)}: {exc}") from None
+        pdf_tmp.replace(out_pdf)
+
+    def html_out() -> None:
+        html_text = _pandoc(
+            [
+                "html5",
+                "--standalone",
+                "--embed-resources",
+                f"--css={report_dir / 'style.css'}",
+                f"--lua-filter={lua}",
+                "--toc",
+                "--toc-depth=2",
+                f"--resource-path={report_dir}",
+                f"--include-before-body={before}",
+                *meta,
+            ],
+            expanded.markdown,
+        )
+        _atomic_write(out_html, html_text)
+
+    def docx() -> None:
+        atomic.write_via(
+            out_docx,
+            lambda tmp: _pandoc(
+                ["docx", f"--lua-filter={lua}", f"--resource-path={report_dir}", *meta], expanded.markdown, output=tmp
+            ),
+        )
+
+    pandoc_binary()  # resolve once, before the threads
+    # The three outputs are independent subprocess/compiler runs: render them concurrently.
+    jobs = [pdf, html_out] + ([docx] if out_docx is not None else [])
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        for fut in [pool.submit(j) for j in jobs]:
+            fut.result()
+    return expanded
+
+
+def _provenance_file(report_dir: Path, provenance: list[dict[str, str]]) -> Path:
+    path = report_dir / "_build" / "provenance.yaml"
+    _atomic_write(path, yaml.safe_dump({"provenance": provenance}, allow_unicode=True, sort_keys=False))
+    return path
+
+
+def _html_banner(fm: dict, provenance: list[dict[str, str]]) -> str:
+    notice = html.escape(str(fm.get("synthetic-notice", "")))
+    title = html.escape(str(fm.get("synthetic-notice-title", "")))
+    prov = "<br>".join(f"{html.escape(p['label'])}: {html.escape(p['value'])}" for p in provenance)
+    return (
+        f'<div class="synthetic-notice"><strong>{title}</strong><br>{notice}</div>\n<p class="provenance">{prov}</p>\n'
+    )

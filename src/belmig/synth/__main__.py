@@ -1,0 +1,5 @@
+"""``python -m belmig.synth --out PATH ...``: write the SYNTHETIC raw export."""
+
+from belmig.synth.cli import main
+
+main()

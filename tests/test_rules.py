@@ -1,0 +1,63 @@
+"""The rules' shell commands: every path and parameter is one inert shell word."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import stat
+import subprocess
+import sys
+
+import pytest
+from conftest import copy_repo, run_snakemake
+
+# A raw export path a shell would run code from, if a rule spliced it into its command unquoted
+# or inside double quotes: command substitution both ways, a single and a double quote, spaces.
+EVIL = 'data/raw/it\'s a "test" $(touch pwned_dollar) `touch pwned_tick`.csv'
+
+
+@pytest.fixture(scope="module")
+def printed_commands(tmp_path_factory) -> list[str]:
+    """The shell commands of a dry run with raw_export = EVIL (every rule of the DAG)."""
+    root = copy_repo(tmp_path_factory.mktemp("rules") / "repo")
+    (root / EVIL).parent.mkdir(parents=True, exist_ok=True)
+    (root / EVIL).write_text("", encoding="utf-8")  # a dry run only needs the file to exist
+    override = root / "evil.yaml"
+    override.write_text(json.dumps({"raw_export": EVIL}), encoding="utf-8")  # JSON is YAML
+    proc = run_snakemake(root, "-n", "--printshellcmds", "--configfile", str(override))
+    out = proc.stdout + proc.stderr
+    return [m.group(1) for m in re.finditer(r"^Shell command: (.*)$", out, re.M) if m.group(1) != "None"]
+
+
+def test_dry_run_prints_every_rules_command(printed_commands):
+    # the synthetic export is not needed when raw_export names another file: 28 jobs, `all` aside
+    assert len(printed_commands) == 28
+    assert {shlex.split(c)[2] for c in printed_commands} == {"belmig.core.nbrun", "belmig.charts", "belmig.cli"}
+    assert not [c for c in printed_commands if EVIL in c]  # never spliced in verbatim
+
+
+def test_a_hostile_raw_export_path_is_inert(printed_commands, tmp_path):
+    """Run each printed command with bash in an empty folder, $PYTHON a script that records its
+    arguments: no command creates a file, and the path arrives as it was given."""
+    record = tmp_path / "record_argv"
+    record.write_text(f"#!{sys.executable}\nimport json, sys\nprint(json.dumps(sys.argv[1:]))\n", encoding="utf-8")
+    record.chmod(record.stat().st_mode | stat.S_IXUSR)
+    work = tmp_path / "work"
+    (work / "logs").mkdir(parents=True)
+    seen = []
+    for cmd in printed_commands:
+        subprocess.run(
+            ["bash", "-c", f"set -euo pipefail; PYTHON={shlex.quote(str(record))}; {cmd}"],
+            cwd=work,
+            check=True,
+            env={"PATH": os.environ["PATH"]},
+        )
+        log = shlex.split(cmd)[-2]  # "... > logs/<rule>.log 2>&1"
+        argv = json.loads((work / log).read_text(encoding="utf-8"))
+        if "--params" in argv:
+            params = json.loads(argv[argv.index("--params") + 1])
+            seen += [v for k, v in params.items() if k == "raw_export"]
+    assert sorted(p.name for p in work.iterdir()) == ["logs"], "a command ran code from a path"
+    assert seen == [EVIL, EVIL]  # ingest_export and render_report got the path intact
