@@ -55,19 +55,19 @@ def describe(c: CellKey) -> str:
 
 @dataclass
 class Constraint:
-    terms: list[tuple[int, int]]     # (cell index, integer coefficient)
-    lo: int | None                   # Σ a·x >= lo
-    hi: int | None                   # Σ a·x <= hi
-    kind: str                        # fact | structure | release
+    terms: list[tuple[int, int]]  # (cell index, integer coefficient)
+    lo: int | None  # Σ a·x >= lo
+    hi: int | None  # Σ a·x <= hi
+    kind: str  # fact | structure | release
     label: str
-    facts: tuple = ()                # fact rows (key, text, file, table) behind it
+    facts: tuple = ()  # fact rows (key, text, file, table) behind it
 
 
 @dataclass
 class Recovery:
     cell: CellKey
     value: int
-    kind: str                        # published | share | within | across
+    kind: str  # published | share | within | across
     uses_release: bool
     nonresponse: bool
     proof: str
@@ -105,8 +105,9 @@ class Engine:
             self._queue.append(c)
         return i
 
-    def add(self, terms: list[tuple[CellKey, int]], lo: int | None, hi: int | None, kind: str, label: str,
-            facts: tuple = ()) -> int:
+    def add(
+        self, terms: list[tuple[CellKey, int]], lo: int | None, hi: int | None, kind: str, label: str, facts: tuple = ()
+    ) -> int:
         merged: dict[int, int] = {}
         for c, a in terms:
             j = self.var(c)
@@ -138,17 +139,32 @@ class Engine:
         if (parent, v) not in self._expanded:
             self._expanded.add((parent, v))
             # everyone in the parent cell answered v or did not
-            self.add([(parent, 1), (answered, -1), (missing, -1)], 0, 0, "structure",
-                     f"{describe(parent)} = those who answered {v} + those who did not")
+            self.add(
+                [(parent, 1), (answered, -1), (missing, -1)],
+                0,
+                0,
+                "structure",
+                f"{describe(parent)} = those who answered {v} + those who did not",
+            )
             if q is not None and q.partitions and q.options:
-                self.add([(answered, 1)] + [(cell(*parent, (v, x)), -1) for x in q.options], 0, 0, "structure",
-                         f"the options of {v} partition those who answered it")
+                self.add(
+                    [(answered, 1)] + [(cell(*parent, (v, x)), -1) for x in q.options],
+                    0,
+                    0,
+                    "structure",
+                    f"the options of {v} partition those who answered it",
+                )
         if o in (ANS, NA):
             return
         parts = derived_parts(q, o)
         if parts:
-            self.add([(c, 1)] + [(cell(*parent, (v, p)), -1) for p in parts], 0, 0, "structure",
-                     f"{v}={o} is " + " + ".join(parts))
+            self.add(
+                [(c, 1)] + [(cell(*parent, (v, p)), -1) for p in parts],
+                0,
+                0,
+                "structure",
+                f"{v}={o} is " + " + ".join(parts),
+            )
         if q is None or not q.partitions:
             # a multiple-choice option (or an option of an unknown question) is within those who answered
             self.add([(answered, 1), (c, -1)], 0, None, "structure", f"{v}={o} is among those who answered {v}")
@@ -165,8 +181,9 @@ class Engine:
             self.why_hi[j] = why
             changed = True
         if changed and self.hi[j] is not None and self.lo[j] > self.hi[j]:
-            self.conflicts.append(f"{describe(self.cells[j])}: bounds {self.lo[j]} > {self.hi[j]} "
-                                  f"(constraint: {self.cons[why].label})")
+            self.conflicts.append(
+                f"{describe(self.cells[j])}: bounds {self.lo[j]} > {self.hi[j]} (constraint: {self.cons[why].label})"
+            )
             self.hi[j] = None if self.hi[j] is None else max(self.hi[j], self.lo[j])
         return changed
 
@@ -187,10 +204,7 @@ class Engine:
                 tot, inf = 0, 0
                 mins = []
                 for j, a in terms:
-                    if a > 0:
-                        m = a * lo[j]
-                    else:
-                        m = None if hi[j] is None else a * hi[j]
+                    m = a * lo[j] if a > 0 else (None if hi[j] is None else a * hi[j])
                     mins.append(m)
                     if m is None:
                         inf += 1
@@ -216,10 +230,7 @@ class Engine:
                 tot, inf = 0, 0
                 maxs = []
                 for j, a in terms:
-                    if a > 0:
-                        m = None if hi[j] is None else a * hi[j]
-                    else:
-                        m = a * lo[j]
+                    m = (None if hi[j] is None else a * hi[j]) if a > 0 else a * lo[j]
                     maxs.append(m)
                     if m is None:
                         inf += 1
@@ -293,9 +304,19 @@ class Engine:
         name = f"k[{describe(self.cells[j])}]"
 
         def val(x: int) -> str:
-            return str(self.lo[x]) if self.hi[x] == self.lo[x] else f"[{self.lo[x]}, {self.hi[x] if self.hi[x] is not None else '∞'}]"
+            return (
+                str(self.lo[x])
+                if self.hi[x] == self.lo[x]
+                else f"[{self.lo[x]}, {self.hi[x] if self.hi[x] is not None else '∞'}]"
+            )
 
-        if con.kind == "structure" and con.lo == 0 and con.hi == 0 and abs(a_j) == 1 and all(abs(a) == 1 for _, a in others):
+        if (
+            con.kind == "structure"
+            and con.lo == 0
+            and con.hi == 0
+            and abs(a_j) == 1
+            and all(abs(a) == 1 for _, a in others)
+        ):
             # x = Σ ± others
             sign = -a_j
             pieces = []
@@ -308,6 +329,7 @@ class Engine:
 
 
 # --------------------------------------------------------------------------- fact → constraints
+
 
 def _int_text(text: str) -> int | None:
     t = text.replace(",", "").replace("\xa0", "").strip()
@@ -342,8 +364,9 @@ def table_of(r) -> str:
     return f"{r.by}={r.level}" if r.by else "overall"
 
 
-def build(facts: pd.DataFrame, structure: Structure, release: Release | None = None,
-          root_count: int | None = None) -> Engine:
+def build(
+    facts: pd.DataFrame, structure: Structure, release: Release | None = None, root_count: int | None = None
+) -> Engine:
     e = Engine(structure)
     use = facts[facts.stat.isin(["pct", "count", "n", "mean"]) & facts.text.notna()]
     use = use.drop_duplicates(subset=["key", "text"])
@@ -367,7 +390,7 @@ def build(facts: pd.DataFrame, structure: Structure, release: Release | None = N
             if s is None:
                 continue
             P, d = s
-            A = 200 * 10 ** d
+            A = 200 * 10**d
             e.add([(c, A), (base, -(2 * P - 1))], 0, None, "fact", label, fact)
             e.add([(c, A), (base, -(2 * P + 1))], None, 0, "fact", label, fact)
         elif r.stat == "mean" and not r.option:
@@ -377,12 +400,18 @@ def build(facts: pd.DataFrame, structure: Structure, release: Release | None = N
                 continue
             M, d = s
             pre = ((r.by, r.level),) if r.by else ()
-            terms = [(cell(*pre, (r.question, o)), 2 * 10 ** d * int(o[1:])) for o in q.options]
+            terms = [(cell(*pre, (r.question, o)), 2 * 10**d * int(o[1:])) for o in q.options]
             e.add(terms + [(base, -(2 * M - 1))], 0, None, "fact", label, fact)
             e.add(terms + [(base, -(2 * M + 1))], None, 0, "fact", label, fact)
     if root_count is not None:
-        e.add([((), 1)], root_count, root_count, "fact", f"respondents analysed = {root_count}",
-              (("flow.analysed", str(root_count), "", "overall"),))
+        e.add(
+            [((), 1)],
+            root_count,
+            root_count,
+            "fact",
+            f"respondents analysed = {root_count}",
+            (("flow.analysed", str(root_count), "", "overall"),),
+        )
     e.expand()
     if release is not None:
         add_release(e, release, complete=root_count is not None and len(release) == root_count)
@@ -392,6 +421,7 @@ def build(facts: pd.DataFrame, structure: Structure, release: Release | None = N
 
 
 # ------------------------------------------------------------------------------- the release
+
 
 class ReleaseView:
     """Certain / possible membership of every release record in an atom."""
@@ -476,11 +506,20 @@ def add_release(e: Engine, rel: Release, complete: bool) -> None:
         if b is None:
             continue
         lo, hi = b
-        e.add([(c, 1)], lo, hi if complete else None, "release", f"release {rel.file}: {describe(c)} in [{lo}, {hi}]",
-              (("release", f"{lo}..{hi}", rel.file, "release"),))
+        e.add(
+            [(c, 1)],
+            lo,
+            hi if complete else None,
+            "release",
+            f"release {rel.file}: {describe(c)} in [{lo}, {hi}]",
+            (("release", f"{lo}..{hi}", rel.file, "release"),),
+        )
         # unions over the parts of the merged categories the cell's values fall in
-        prot = [(i, v, o) for i, (v, o) in enumerate(c) if o not in (ANS, NA) and v in rel.merges
-                and any(o in g for g in rel.merges[v])]
+        prot = [
+            (i, v, o)
+            for i, (v, o) in enumerate(c)
+            if o not in (ANS, NA) and v in rel.merges and any(o in g for g in rel.merges[v])
+        ]
         for mask in range(1, 1 << len(prot)):
             chosen = [prot[i] for i in range(len(prot)) if mask >> i & 1]
             choices = []
@@ -505,9 +544,14 @@ def add_release(e: Engine, rel: Release, complete: bool) -> None:
                 continue
             lo, hi = b
             names = " + ".join(f"k[{describe(m)}]" for m in members)
-            e.add([(m, 1) for m in members], lo, hi if complete else None, "release",
-                  f"release {rel.file}: {names} in [{lo}, {hi}] (merged category)",
-                  (("release", f"{lo}..{hi}", rel.file, "release"),))
+            e.add(
+                [(m, 1) for m in members],
+                lo,
+                hi if complete else None,
+                "release",
+                f"release {rel.file}: {names} in [{lo}, {hi}] (merged category)",
+                (("release", f"{lo}..{hi}", rel.file, "release"),),
+            )
 
 
 def release_only_bounds(rel: Release, st: Structure, c: CellKey) -> tuple[int, int] | None:
@@ -515,6 +559,7 @@ def release_only_bounds(rel: Release, st: Structure, c: CellKey) -> tuple[int, i
 
 
 # ------------------------------------------------------------------------------- findings
+
 
 def recoveries(e: Engine, min_cell: int, release: Release | None = None) -> list[Recovery]:
     """Every cell pinned to 0 < k < min_cell, with its proof."""
@@ -526,7 +571,7 @@ def recoveries(e: Engine, min_cell: int, release: Release | None = None) -> list
         if view is not None and all(view.has(v) for v, _ in c):
             b = view.bounds(list(c))
             if b is not None and b[0] == b[1] == e.lo[j]:
-                continue        # the microdata show this cell as it is; k-anonymity governs that
+                continue  # the microdata show this cell as it is; k-anonymity governs that
         cons, _cells = e.support(j)
         facts = []
         tables = set()
@@ -551,8 +596,9 @@ def recoveries(e: Engine, min_cell: int, release: Release | None = None) -> list
             kind = "within"
         else:
             kind = "across"
-        out.append(Recovery(c, e.lo[j], kind, uses_release, any(o == NA for _, o in c), e.equation(j),
-                            facts, sorted(tables)))
+        out.append(
+            Recovery(c, e.lo[j], kind, uses_release, any(o == NA for _, o in c), e.equation(j), facts, sorted(tables))
+        )
     return out
 
 

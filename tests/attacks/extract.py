@@ -32,8 +32,24 @@ from .structure import Structure
 
 # ------------------------------------------------------------------------------------ keys
 
-DATA_PREFIXES = ("pctby", "nby", "countby", "meanby", "wpctby", "wmeanby", "pct", "count", "n", "mean",
-                 "wpct", "wmean", "wci", "wci_mean", "pby", "other")
+DATA_PREFIXES = (
+    "pctby",
+    "nby",
+    "countby",
+    "meanby",
+    "wpctby",
+    "wmeanby",
+    "pct",
+    "count",
+    "n",
+    "mean",
+    "wpct",
+    "wmean",
+    "wci",
+    "wci_mean",
+    "pby",
+    "other",
+)
 INFO_PREFIXES = ("flow", "weight", "ext", "pub", "audit", "repro", "charts", "ingest")
 _PREFIX = "|".join(sorted(DATA_PREFIXES + INFO_PREFIXES, key=len, reverse=True))
 _SEG = r"[A-Za-z0-9_+]+"
@@ -41,7 +57,9 @@ KEY_RE = re.compile(rf"(?<![\w.])(?:{_PREFIX})(?:\.{_SEG})+")
 KEY_FULL = re.compile(rf"(?:{_PREFIX})(?:\.{_SEG})+")
 NUM_RE = re.compile(r"^[-−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?%?$")
 _NUM_IN_TEXT = r"[-−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
-TEXT_PAIR_RE = re.compile(rf"(?<![\w.])((?:{_PREFIX})(?:\.{_SEG})+)[`'\"]?[\s|:=]{{1,40}}({_NUM_IN_TEXT})(?![\d.,]*[–-]\d)")
+TEXT_PAIR_RE = re.compile(
+    rf"(?<![\w.])((?:{_PREFIX})(?:\.{_SEG})+)[`'\"]?[\s|:=]{{1,40}}({_NUM_IN_TEXT})(?![\d.,]*[–-]\d)"
+)
 
 
 def parse_key(key: str) -> dict:
@@ -64,8 +82,14 @@ def parse_key(key: str) -> dict:
     else:
         out.update(question=".".join(rest))
     # Normalise the by-statistics to the stat they are (pctby -> pct within a level).
-    out["stat"] = {"pctby": "pct", "countby": "count", "wpctby": "wpct", "nby": "n", "meanby": "mean",
-                   "wmeanby": "wmean"}.get(head, head)
+    out["stat"] = {
+        "pctby": "pct",
+        "countby": "count",
+        "wpctby": "wpct",
+        "nby": "n",
+        "meanby": "mean",
+        "wmeanby": "wmean",
+    }.get(head, head)
     out["weighted"] = out["stat"] in ("wpct", "wmean", "wci", "wci_mean")
     return out
 
@@ -97,13 +121,13 @@ class Fact:
     weighted: bool
     file: str
     where: str
-    derived: str = ""        # e.g. "base column of pct.x.y"
+    derived: str = ""  # e.g. "base column of pct.x.y"
 
 
 class Collector:
     def __init__(self) -> None:
         self.facts: list[Fact] = []
-        self.suppressed: list[dict] = []      # cells a table or chart shows as suppressed
+        self.suppressed: list[dict] = []  # cells a table or chart shows as suppressed
 
     def add(self, key: str, text: str, file: str, where: str, derived: str = "") -> None:
         key = key.strip().strip("`'\"")
@@ -111,8 +135,23 @@ class Collector:
             return
         value, dec = parse_number(text)
         meta = parse_key(key)
-        self.facts.append(Fact(key, str(text).strip(), value, dec, meta["stat"], meta["question"], meta["option"],
-                               meta["by"], meta["level"], meta["weighted"], file, where, derived))
+        self.facts.append(
+            Fact(
+                key,
+                str(text).strip(),
+                value,
+                dec,
+                meta["stat"],
+                meta["question"],
+                meta["option"],
+                meta["by"],
+                meta["level"],
+                meta["weighted"],
+                file,
+                where,
+                derived,
+            )
+        )
 
     def add_base(self, key: str, base_text: str, file: str, where: str) -> None:
         """A base printed beside a share (a "Base n" column): the n of the share's cell."""
@@ -131,6 +170,7 @@ class Collector:
 
 
 # --------------------------------------------------------------------------- file readers
+
 
 def flatten(d: dict, prefix: str = "") -> list[tuple[str, object]]:
     out = []
@@ -159,6 +199,7 @@ _STRIP_RE = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]+|<style.*?</styl
 def html_tables_and_text(html: str) -> tuple[list[tuple[list[str], list[list[str]]]], str, list[str]]:
     """(tables as (header, rows), visible text, texts of the report's number links)."""
     from bs4 import BeautifulSoup
+
     html = _STRIP_RE.sub(" ", html)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -245,13 +286,16 @@ def pdf_text(data: bytes) -> str:
         if proc.returncode == 0:
             return proc.stdout.decode("utf-8", errors="replace")
     from pypdf import PdfReader
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         reader = PdfReader(io.BytesIO(data))
         return "\n".join(p.extract_text() or "" for p in reader.pages)
 
 
-PDF_ROW_RE = re.compile(rf"((?:{_PREFIX})(?:\.{_SEG})+)\s+({_NUM_IN_TEXT}%?)\s+(?:(?:{_NUM_IN_TEXT}[–-]{_NUM_IN_TEXT})|–)\s+(\d[\d,]*)\s")
+PDF_ROW_RE = re.compile(
+    rf"((?:{_PREFIX})(?:\.{_SEG})+)\s+({_NUM_IN_TEXT}%?)\s+(?:(?:{_NUM_IN_TEXT}[–-]{_NUM_IN_TEXT})|–)\s+(\d[\d,]*)\s"
+)
 
 
 def read_pdf(data: bytes, col: Collector, file: str) -> str:
@@ -274,8 +318,10 @@ def docx_parts(data: bytes) -> tuple[list[tuple[list[str], list[list[str]]]], st
         for n in names:
             root = ET.fromstring(z.read(n))
             for tbl in root.iter(f"{W}tbl"):
-                rows = [["".join(t.text or "" for t in tc.iter(f"{W}t")) for tc in tr.iter(f"{W}tc")]
-                        for tr in tbl.iter(f"{W}tr")]
+                rows = [
+                    ["".join(t.text or "" for t in tc.iter(f"{W}t")) for tc in tr.iter(f"{W}tc")]
+                    for tr in tbl.iter(f"{W}tr")
+                ]
                 if rows:
                     tables.append((rows[0], rows[1:]))
             for p in root.iter(f"{W}p"):
@@ -301,8 +347,16 @@ def read_chart_json(text: str, col: Collector, file: str) -> dict:
     for b in spec.get("bars", []) or []:
         opt = b.get("option") or ""
         if b.get("suppressed"):
-            col.suppressed.append({"file": file, "question": q, "option": opt, "by": by, "level": level,
-                                   "where": f"bar {b.get('label', opt)}"})
+            col.suppressed.append(
+                {
+                    "file": file,
+                    "question": q,
+                    "option": opt,
+                    "by": by,
+                    "level": level,
+                    "where": f"bar {b.get('label', opt)}",
+                }
+            )
             continue
         key = b.get("ledger_key") or (_chart_key(by, level, q, opt) if q and opt else None)
         txt = b.get("text") or b.get("drawn")
@@ -312,8 +366,12 @@ def read_chart_json(text: str, col: Collector, file: str) -> dict:
         col.add(f"nby.{by}.{level}.{q}" if by else f"n.{q}", str(spec["n"]), file, "chart n")
     if spec.get("mean") is not None and q:
         m = spec["mean"]
-        col.add(f"meanby.{by}.{level}.{q}" if by else f"mean.{q}", str(m.get("text", m) if isinstance(m, dict) else m),
-                file, "chart mean")
+        col.add(
+            f"meanby.{by}.{level}.{q}" if by else f"mean.{q}",
+            str(m.get("text", m) if isinstance(m, dict) else m),
+            file,
+            "chart mean",
+        )
     return spec
 
 
@@ -353,8 +411,16 @@ def read_alt_text(text: str, col: Collector, file: str, structure: Structure, sp
     for m in ALT_SUPP_RE.finditer(body):
         opt = label_to_opt.get(m.group(1).strip())
         if opt:
-            col.suppressed.append({"file": file, "question": q, "option": opt, "by": by, "level": level,
-                                   "where": f"alt text {m.group(1).strip()}"})
+            col.suppressed.append(
+                {
+                    "file": file,
+                    "question": q,
+                    "option": opt,
+                    "by": by,
+                    "level": level,
+                    "where": f"alt text {m.group(1).strip()}",
+                }
+            )
     m = ALT_N_RE.search(text)
     if m and q:
         col.add(f"nby.{by}.{level}.{q}" if by else f"n.{q}", m.group(1), file, "alt text n")
@@ -368,8 +434,15 @@ SVG_DESC_RE = re.compile(r"<desc[^>]*>(.*?)</desc>", re.S)
 TEXT_SUFFIXES = (".html", ".htm", ".ipynb", ".yml", ".yaml", ".json", ".txt", ".csv", ".md", ".svg", ".rst", ".js")
 
 
-def read_member(name: str, data: bytes, col: Collector, structure: Structure, template: str | None,
-                chart_specs: dict[str, dict], depth: int = 0) -> None:
+def read_member(
+    name: str,
+    data: bytes,
+    col: Collector,
+    structure: Structure,
+    template: str | None,
+    chart_specs: dict[str, dict],
+    depth: int = 0,
+) -> None:
     """Dispatch one file (or archive member) to its reader."""
     low = name.lower()
     try:
@@ -397,11 +470,13 @@ def read_member(name: str, data: bytes, col: Collector, structure: Structure, te
             with zipfile.ZipFile(io.BytesIO(data)) as z:
                 for info in z.infolist():
                     if not info.is_dir():
-                        read_member(f"{name}!{info.filename}", z.read(info), col, structure, template,
-                                    chart_specs, depth + 1)
+                        read_member(
+                            f"{name}!{info.filename}", z.read(info), col, structure, template, chart_specs, depth + 1
+                        )
     except (ValueError, KeyError, UnicodeDecodeError, zipfile.BadZipFile, ET.ParseError, yaml.YAMLError) as e:
-        col.facts.append(Fact("", f"unreadable: {type(e).__name__}: {e}", None, None, "error", "", "", "", "",
-                              False, name, "reader"))
+        col.facts.append(
+            Fact("", f"unreadable: {type(e).__name__}: {e}", None, None, "error", "", "", "", "", False, name, "reader")
+        )
 
 
 def _order(rel: str) -> tuple[int, str]:
@@ -409,14 +484,16 @@ def _order(rel: str) -> tuple[int, str]:
     return (0 if rel.endswith(".json") else 1, rel)
 
 
-def extract(root: Path, files: list[str], structure: Structure, template: str | None = None) -> tuple[pd.DataFrame, list[dict]]:
+def extract(
+    root: Path, files: list[str], structure: Structure, template: str | None = None
+) -> tuple[pd.DataFrame, list[dict]]:
     """All published facts of the given public files (relative to ``root``)."""
     col = Collector()
     specs: dict[str, dict] = {}
     for rel in sorted(files, key=_order):
         p = root / rel
         if "data/release/" in rel:
-            continue        # microdata are read by release.py, not as printed numbers
+            continue  # microdata are read by release.py, not as printed numbers
         read_member(rel, p.read_bytes(), col, structure, template, specs)
     return col.frame(), col.suppressed
 

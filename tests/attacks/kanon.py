@@ -42,7 +42,7 @@ EXTRAS = {
     "income_regular": ("income_regular", None),
     "diaspora_involved": ("diaspora_involved", None),
     "support_programs": ("support_programs", None),
-    "asylum": ("legal_status", "asylum"),          # asylum or not, derived from the legal status
+    "asylum": ("legal_status", "asylum"),  # asylum or not, derived from the legal status
 }
 
 
@@ -63,8 +63,11 @@ def _norm(x) -> str | None:
 
 def answer_keys(frame: pd.DataFrame, release: Release, truth: pd.DataFrame) -> list[tuple]:
     """Per row, the answers to every released, unprotected variable (to match release ↔ truth)."""
-    cols = [c for c in release.frame.columns
-            if c in truth.columns and c not in release.protected and c not in (release.weight, release.id_column)]
+    cols = [
+        c
+        for c in release.frame.columns
+        if c in truth.columns and c not in release.protected and c not in (release.weight, release.id_column)
+    ]
     vals = [[_norm(x) for x in frame[c].tolist()] for c in cols]
     return [tuple(v[i] for v in vals) for i in range(len(frame))]
 
@@ -73,8 +76,10 @@ def _sets(release: Release, var: str, derived: str | None) -> list[frozenset | N
     s = release.value_sets(var)
     if derived is None:
         return s
-    return [None if x is None else frozenset(["yes"] if x == {derived} else ["no"] if derived not in x else ["yes", "no"])
-            for x in s]
+    return [
+        None if x is None else frozenset(["yes"] if x == {derived} else ["no"] if derived not in x else ["yes", "no"])
+        for x in s
+    ]
 
 
 def _truth_values(truth: pd.DataFrame, var: str, derived: str | None) -> list[str | None]:
@@ -84,8 +89,9 @@ def _truth_values(truth: pd.DataFrame, var: str, derived: str | None) -> list[st
     return [None if v is None else ("yes" if v == derived else "no") for v in vals]
 
 
-def compat_matrix(release: Release, truth: pd.DataFrame, var: str, derived: str | None,
-                  options: list[str]) -> np.ndarray:
+def compat_matrix(
+    release: Release, truth: pd.DataFrame, var: str, derived: str | None, options: list[str]
+) -> np.ndarray:
     """targets × records: the record's released value is compatible with the target's true one."""
     rs = _sets(release, var, derived)
     tv = _truth_values(truth, var, derived)
@@ -102,7 +108,7 @@ def compat_matrix(release: Release, truth: pd.DataFrame, var: str, derived: str 
 @dataclass
 class KResult:
     qis: list[str]
-    counts: np.ndarray                 # per target: compatible release records
+    counts: np.ndarray  # per target: compatible release records
     k: int
 
     @property
@@ -118,12 +124,21 @@ class KResult:
         return int((self.counts == 0).sum())
 
     def summary(self) -> str:
-        return (f"{', '.join(self.qis)}: {self.below} of {len(self.counts)} targets have fewer than {self.k} "
-                f"candidates ({self.unique} unique); smallest {int(self.counts.min()) if len(self.counts) else '-'}")
+        return (
+            f"{', '.join(self.qis)}: {self.below} of {len(self.counts)} targets have fewer than {self.k} "
+            f"candidates ({self.unique} unique); smallest {int(self.counts.min()) if len(self.counts) else '-'}"
+        )
 
 
-def attacker_k(release: Release, truth: pd.DataFrame, qis: list[str], k: int, st: Structure,
-               extra: tuple[str, str | None] | None = None, exclude: np.ndarray | None = None) -> KResult:
+def attacker_k(
+    release: Release,
+    truth: pd.DataFrame,
+    qis: list[str],
+    k: int,
+    st: Structure,
+    extra: tuple[str, str | None] | None = None,
+    exclude: np.ndarray | None = None,
+) -> KResult:
     m = np.ones((len(truth), len(release)), bool)
     names = list(qis)
     for v in qis:
@@ -140,6 +155,7 @@ def attacker_k(release: Release, truth: pd.DataFrame, qis: list[str], k: int, st
 
 
 # ------------------------------------------------------------------------------ sdcMicro risk
+
 
 def release_classes(release: Release, qis: list[str]) -> np.ndarray:
     """fk per record: records agreeing on every QI, a blank matching anything (sdcMicro alpha=1)."""
@@ -174,19 +190,20 @@ def individual_risk(release: Release, qis: list[str]) -> np.ndarray:
 
 # --------------------------------------------------------------------------------- weights
 
+
 @dataclass
 class WeightAttack:
     variable: str
     category_weights: dict[str, float]
     model: str = ""
     classes: int = 0
-    mixed_classes: int = 0              # classes whose category set has more than one member
-    solved: int = 0                     # of those, mix solved uniquely
+    mixed_classes: int = 0  # classes whose category set has more than one member
+    solved: int = 0  # of those, mix solved uniquely
     consistent: int = 0
-    known: int = 0                      # classes whose category mix the attacker knows (plain or solved)
-    unidentified: int = 0               # mixed classes whose weight total the system leaves open
+    known: int = 0  # classes whose category mix the attacker knows (plain or solved)
+    unidentified: int = 0  # mixed classes whose weight total the system leaves open
     small_cells: list[dict] = field(default_factory=list)
-    mixes: list[dict] = field(default_factory=list)     # solved classes: rows and category counts
+    mixes: list[dict] = field(default_factory=list)  # solved classes: rows and category counts
     excluded: np.ndarray | None = None  # targets × records the solved mixes rule out
     note: str = ""
 
@@ -231,7 +248,7 @@ def _solve_mix(n: int, S: float, cats: list[str], w: dict[str, float], limit: in
             if abs(left * ws[i] - rest) <= tol:
                 sols.append(tuple(acc + [left]))
             return
-        tail = ws[i + 1:]
+        tail = ws[i + 1 :]
         lo_w, hi_w = min(tail), max(tail)
         for x in range(left + 1):
             r = rest - x * ws[i]
@@ -244,7 +261,9 @@ def _solve_mix(n: int, S: float, cats: list[str], w: dict[str, float], limit: in
     return sols, budget[0] > 0
 
 
-def raking_from_margins(margin_files: list[Path], facts: pd.DataFrame, st: Structure) -> tuple[str, dict[str, float]] | None:
+def raking_from_margins(
+    margin_files: list[Path], facts: pd.DataFrame, st: Structure
+) -> tuple[str, dict[str, float]] | None:
     """(variable, N/n per category) from the public margins (repository ``data/external``) and the
     published counts of the respondents per category."""
     for f in margin_files:
@@ -267,8 +286,15 @@ def raking_from_margins(margin_files: list[Path], facts: pd.DataFrame, st: Struc
     return None
 
 
-def weight_attack(release: Release, tables, st: Structure, qis: list[str], min_cell: int,
-                  truth: pd.DataFrame | None = None, raking: tuple[str, dict[str, float]] | None = None) -> WeightAttack | None:
+def weight_attack(
+    release: Release,
+    tables,
+    st: Structure,
+    qis: list[str],
+    min_cell: int,
+    truth: pd.DataFrame | None = None,
+    raking: tuple[str, dict[str, float]] | None = None,
+) -> WeightAttack | None:
     if release.weight is None:
         return None
     rt = raking_table(tables, st) or raking
@@ -352,8 +378,14 @@ def weight_attack(release: Release, tables, st: Structure, qis: list[str], min_c
             wa.mixes.append({"rows": np.flatnonzero(inv == i).tolist(), "mix": mix})
             for c, x in mix.items():
                 if 0 < x < min_cell:
-                    wa.small_cells.append({"class": dict(zip(qv, [None if y == BLANK else y for y in u[0]])),
-                                           "category": c, "count": x, "class_size": int(nU[i])})
+                    wa.small_cells.append(
+                        {
+                            "class": dict(zip(qv, [None if y == BLANK else y for y in u[0]])),
+                            "category": c,
+                            "count": x,
+                            "class_size": int(nU[i]),
+                        }
+                    )
             if tvals is not None:
                 rows = np.flatnonzero(inv == i)
                 for t, tv in enumerate(tvals):
@@ -365,6 +397,7 @@ def weight_attack(release: Release, tables, st: Structure, qis: list[str], min_c
 
 # ------------------------------------------------------------------------------ submission order
 
+
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
     ra = pd.Series(a).rank().to_numpy()
     rb = pd.Series(b).rank().to_numpy()
@@ -375,9 +408,11 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 def id_rank(ids: list[str]) -> np.ndarray:
     """Sort rank of release ids (numeric part when there is one)."""
+
     def key(s: str):
         m = re.findall(r"\d+", s)
         return (int(m[-1]) if m else 0, s)
+
     order = sorted(range(len(ids)), key=lambda i: key(ids[i]))
     r = np.empty(len(ids))
     r[order] = np.arange(len(ids))
@@ -399,8 +434,7 @@ def match_release_to_truth(release: Release, truth: pd.DataFrame) -> dict[int, i
     tvals = {v: [_norm(x) for x in truth[v].tolist()] for v in prot}
     out = {}
     for i, k in enumerate(rk):
-        cands = [j for j in pos.get(k, [])
-                 if all(rsets[v][i] is None or tvals[v][j] in rsets[v][i] for v in prot)]
+        cands = [j for j in pos.get(k, []) if all(rsets[v][i] is None or tvals[v][j] in rsets[v][i] for v in prot)]
         if len(cands) == 1:
             out[i] = cands[0]
     return out

@@ -18,6 +18,7 @@ schema metadata, SPSS/Stata values, labels and notes. The texts are then searche
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import re
@@ -34,7 +35,9 @@ import yaml
 from .extract import pdf_text
 
 WINDOW = 20
-ABS_PATH_RE = re.compile(r"(?<![\w.~-])(/work/|/tmp/|/home/|/root/|/Users/|/var/folders/|[A-Za-z]:\\\\?(?:Users|work|tmp)\\)[^\s\"'<>)\]]{0,80}")
+ABS_PATH_RE = re.compile(
+    r"(?<![\w.~-])(/work/|/tmp/|/home/|/root/|/Users/|/var/folders/|[A-Za-z]:\\\\?(?:Users|work|tmp)\\)[^\s\"'<>)\]]{0,80}"
+)
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 IPV4_RE = re.compile(r"(?<![\d.])(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}(?![\d.])")
 DATA_URI_RE = re.compile(r"data:([\w/+.-]+)(;charset=[\w-]+)?;base64,([A-Za-z0-9+/=]+)")
@@ -45,7 +48,7 @@ UESC_RE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 @dataclass
 class Leak:
-    kind: str          # free_text | identifier | abs_path | failed_notebook | email_shape | ip_shape
+    kind: str  # free_text | identifier | abs_path | failed_notebook | email_shape | ip_shape
     where: str
     snippet: str
     severity: str = "fail"
@@ -61,7 +64,7 @@ def _window_hashes(n: str) -> np.ndarray:
     base = np.uint64(1_000_003)
     with np.errstate(over="ignore"):
         for j in range(WINDOW):
-            h = h * base + c[j:j + m]
+            h = h * base + c[j : j + m]
     return h
 
 
@@ -70,6 +73,7 @@ def norm(s: str) -> str:
 
 
 # ------------------------------------------------------------------------- text of a file
+
 
 def _json_strings(obj, out: list[str]) -> None:
     if isinstance(obj, str):
@@ -87,17 +91,15 @@ def _png_text(data: bytes) -> str:
     out = []
     i = 8
     while i + 8 <= len(data):
-        (length,) = struct.unpack(">I", data[i:i + 4])
-        ctype = data[i + 4:i + 8]
-        chunk = data[i + 8:i + 8 + length]
+        (length,) = struct.unpack(">I", data[i : i + 4])
+        ctype = data[i + 4 : i + 8]
+        chunk = data[i + 8 : i + 8 + length]
         if ctype == b"tEXt":
             out.append(chunk.replace(b"\x00", b": ").decode("latin-1"))
         elif ctype == b"zTXt":
             k, _, rest = chunk.partition(b"\x00")
-            try:
+            with contextlib.suppress(zlib.error):
                 out.append(k.decode("latin-1") + ": " + zlib.decompress(rest[1:]).decode("latin-1"))
-            except zlib.error:
-                pass
         elif ctype == b"iTXt":
             out.append(chunk.replace(b"\x00", b" ").decode("utf-8", errors="replace"))
         i += 12 + length
@@ -129,6 +131,7 @@ def texts(name: str, data: bytes, depth: int = 0):
         yield name, pdf_text(data)
         try:
             from pypdf import PdfReader
+
             meta = PdfReader(io.BytesIO(data)).metadata or {}
             yield f"{name} (metadata)", "\n".join(f"{k}: {v}" for k, v in meta.items())
         except Exception as e:  # noqa: BLE001 - a PDF pypdf cannot read still had its text read
@@ -141,23 +144,31 @@ def texts(name: str, data: bytes, depth: int = 0):
         return
     if low.endswith(".parquet"):
         import pyarrow.parquet as pq
+
         t = pq.read_table(io.BytesIO(data))
         meta = t.schema.metadata or {}
-        yield f"{name} (schema metadata)", "\n".join(k.decode("utf-8", "replace") + ": " + v.decode("utf-8", "replace")
-                                                      for k, v in meta.items())
+        yield (
+            f"{name} (schema metadata)",
+            "\n".join(k.decode("utf-8", "replace") + ": " + v.decode("utf-8", "replace") for k, v in meta.items()),
+        )
         yield f"{name} (values)", _frame_text(t.to_pandas())
         return
     if low.endswith((".sav", ".dta")):
         import tempfile
+
         import pyreadstat
+
         with tempfile.NamedTemporaryFile(suffix=Path(low).suffix) as tmp:
             tmp.write(data)
             tmp.flush()
             reader = pyreadstat.read_sav if low.endswith(".sav") else pyreadstat.read_dta
             df, meta = reader(tmp.name)
-        lab = [str(meta.file_label or ""), " ".join(map(str, meta.column_labels or [])),
-               json.dumps(meta.variable_value_labels, ensure_ascii=False, default=str),
-               " ".join(map(str, getattr(meta, "notes", []) or []))]
+        lab = [
+            str(meta.file_label or ""),
+            " ".join(map(str, meta.column_labels or [])),
+            json.dumps(meta.variable_value_labels, ensure_ascii=False, default=str),
+            " ".join(map(str, getattr(meta, "notes", []) or [])),
+        ]
         yield f"{name} (labels)", "\n".join(lab)
         yield f"{name} (values)", _frame_text(df)
         return
@@ -179,22 +190,25 @@ def texts(name: str, data: bytes, depth: int = 0):
                 except ValueError:
                     return " "
             return " "
+
         text = DATA_URI_RE.sub(repl, text)
         text = UESC_RE.sub(lambda m: chr(int(m.group(1), 16)), text)
         import html as _html
+
         text = _html.unescape(text)
     yield name, text
 
 
 # ------------------------------------------------------------------------ what to look for
 
+
 @dataclass
 class Secrets:
-    windows: dict[str, str]        # normalised 20-char window -> the answer it came from (column)
-    identifiers: dict[str, str]    # verbatim identifier -> column
+    windows: dict[str, str]  # normalised 20-char window -> the answer it came from (column)
+    identifiers: dict[str, str]  # verbatim identifier -> column
     emails: set[str]
-    phones: set[str]               # contacts as digits only
-    hashes: np.ndarray = None      # hashes of the windows (see _window_hashes)
+    phones: set[str]  # contacts as digits only
+    hashes: np.ndarray = None  # hashes of the windows (see _window_hashes)
 
     def __post_init__(self) -> None:
         if self.hashes is None:
@@ -235,7 +249,7 @@ def secrets_from_export(export: Path, codebook: Path | None, public_texts: list[
     def add_text(t: str, col: str) -> None:
         n = norm(t)
         for i in range(0, max(0, len(n) - WINDOW + 1)):
-            windows.setdefault(n[i:i + WINDOW], col)
+            windows.setdefault(n[i : i + WINDOW], col)
 
     for c in free_cols + ident_cols:
         if c in df.columns:
@@ -263,7 +277,7 @@ def secrets_from_export(export: Path, codebook: Path | None, public_texts: list[
                     continue
                 for tok in TOKEN_RE.findall(t):
                     if not re.search(r"[\d@]", tok):
-                        continue        # a plain word ("Telegram") is no identifier
+                        continue  # a plain word ("Telegram") is no identifier
                     idents[tok] = c
                     if "@" in tok:
                         emails.add(tok.lower())
@@ -285,11 +299,11 @@ def scan_text(where: str, text: str, sec: Secrets | None) -> list[Leak]:
         hits, last_end = 0, -1
         for i in cand:
             i = int(i)
-            w = n[i:i + WINDOW]
+            w = n[i : i + WINDOW]
             if w not in W or i < last_end:
                 continue
             j = i + WINDOW
-            while j < len(n) and n[j + 1 - WINDOW:j + 1] in W:
+            while j < len(n) and n[j + 1 - WINDOW : j + 1] in W:
                 j += 1
             last_end = j
             out.append(Leak("free_text", where, f"{n[i:j][:120]!r} (export column {W[w][:60]!r})"))

@@ -41,11 +41,11 @@ MANIFEST_NAMES = ["public_manifest.json"]
 @dataclass
 class Manifest:
     root: Path
-    files: list[str] = field(default_factory=list)          # what the attack reads (union)
-    source: str = "derived"                                  # derived | <manifest path>
-    listed: list[str] | None = None                          # the pipeline's list, if any
-    unlisted: list[str] = field(default_factory=list)        # public but not in the pipeline's list
-    missing: list[str] = field(default_factory=list)         # listed but absent
+    files: list[str] = field(default_factory=list)  # what the attack reads (union)
+    source: str = "derived"  # derived | <manifest path>
+    listed: list[str] | None = None  # the pipeline's list, if any
+    unlisted: list[str] = field(default_factory=list)  # public but not in the pipeline's list
+    missing: list[str] = field(default_factory=list)  # listed but absent
     checksum_mismatch: list[str] = field(default_factory=list)
 
     def paths(self) -> list[Path]:

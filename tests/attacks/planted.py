@@ -94,8 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     if side.is_file():
         meta = yaml.safe_load(side.read_text(encoding="utf-8")) or {}
         meta["planted"] = "tests.attacks.planted: " + "; ".join(notes)
-        a.dst.with_name(a.dst.name + ".meta.yaml").write_text(yaml.safe_dump(meta, allow_unicode=True, sort_keys=False),
-                                                               encoding="utf-8")
+        a.dst.with_name(a.dst.name + ".meta.yaml").write_text(
+            yaml.safe_dump(meta, allow_unicode=True, sort_keys=False), encoding="utf-8"
+        )
     print("\n".join(notes))
     return 0
 

@@ -28,25 +28,35 @@ class GroupMatch:
     size: int
     profile_cells: int
     candidates: int
-    fitting_sets: int | None           # None: too many candidates to enumerate
-    singled_out: list[str] = field(default_factory=list)   # release record ids (or row numbers)
-    verified: bool | None = None       # singled-out records are the group's true members
+    fitting_sets: int | None  # None: too many candidates to enumerate
+    singled_out: list[str] = field(default_factory=list)  # release record ids (or row numbers)
+    verified: bool | None = None  # singled-out records are the group's true members
     note: str = ""
 
 
 def small_groups(e: Engine, min_cell: int) -> list[tuple[tuple[str, str], int]]:
     out = []
     for j, c in enumerate(e.cells):
-        if len(c) == 1 and c[0][1] not in (ANS, NA) and e.hi[j] is not None and e.lo[j] == e.hi[j] and 0 < e.lo[j] < min_cell:
+        if (
+            len(c) == 1
+            and c[0][1] not in (ANS, NA)
+            and e.hi[j] is not None
+            and e.lo[j] == e.hi[j]
+            and 0 < e.lo[j] < min_cell
+        ):
             out.append((c[0], e.lo[j]))
     return out
 
 
-def match(e: Engine, release: Release, min_cell: int, max_sets: int = 300_000,
-          truth: pd.DataFrame | None = None) -> list[GroupMatch]:
+def match(
+    e: Engine, release: Release, min_cell: int, max_sets: int = 300_000, truth: pd.DataFrame | None = None
+) -> list[GroupMatch]:
     view = ReleaseView(release, e.st)
-    ids = (release.frame[release.id_column].astype(str).tolist() if release.id_column
-           else [f"row {i + 1}" for i in range(len(release))])
+    ids = (
+        release.frame[release.id_column].astype(str).tolist()
+        if release.id_column
+        else [f"row {i + 1}" for i in range(len(release))]
+    )
     out = []
     for (gv, go), n in small_groups(e, min_cell):
         if not view.has(gv):
@@ -55,7 +65,7 @@ def match(e: Engine, release: Release, min_cell: int, max_sets: int = 300_000,
         if member is None:
             continue
         if int(member[0].sum()) == n == int(member[1].sum()):
-            continue        # the release shows the group as it is: a matter for k-anonymity, not profiles
+            continue  # the release shows the group as it is: a matter for k-anonymity, not profiles
         cand = np.flatnonzero(member[1])
         # the profile: pinned cells group ∧ (q, answer) whose variables the release carries
         prof = []
@@ -75,15 +85,18 @@ def match(e: Engine, release: Release, min_cell: int, max_sets: int = 300_000,
             continue
         # a record that certainly has an answer the group has nobody for cannot be a member
         keep = np.ones(len(cand), bool)
-        for _atom, k, certain, possible in prof:
+        for _atom, k, certain, _possible in prof:
             if k == 0:
                 keep &= ~certain[cand]
         cand = cand[keep]
         if comb(len(cand), n) > max_sets:
-            out.append(GroupMatch(gname, n, len(prof), len(cand), None,
-                                  note=f"{comb(len(cand), n)} sets of {n}: not enumerated"))
+            out.append(
+                GroupMatch(
+                    gname, n, len(prof), len(cand), None, note=f"{comb(len(cand), n)} sets of {n}: not enumerated"
+                )
+            )
             continue
-        C = np.array([p[2][cand] for p in prof], dtype=np.int32)     # profile cell × candidate
+        C = np.array([p[2][cand] for p in prof], dtype=np.int32)  # profile cell × candidate
         P = np.array([p[3][cand] for p in prof], dtype=np.int32)
         K = np.array([p[1] for p in prof], dtype=np.int32)
         fits = []
@@ -106,6 +119,7 @@ def match(e: Engine, release: Release, min_cell: int, max_sets: int = 300_000,
 def _verify(release: Release, truth: pd.DataFrame, rows: list[int], gv: str, go: str) -> bool:
     """Each singled-out record has the answers of a true member of the group."""
     from .kanon import answer_keys
+
     rel_keys = answer_keys(release.frame, release, truth)
     if gv not in truth.columns:
         return False

@@ -21,10 +21,10 @@ from .structure import Structure
 
 @dataclass
 class Release:
-    frame: pd.DataFrame                      # one row per released record, values as str (NA = blank)
+    frame: pd.DataFrame  # one row per released record, values as str (NA = blank)
     file: str
     protected: set[str] = field(default_factory=set)
-    merges: dict[str, list[frozenset]] = field(default_factory=dict)   # var -> merged groups seen
+    merges: dict[str, list[frozenset]] = field(default_factory=dict)  # var -> merged groups seen
     weight: str | None = None
     id_column: str | None = None
 
@@ -35,7 +35,9 @@ class Release:
         """Per record, the set of true values the released value stands for (None = blank)."""
         out = []
         for v in self.frame[var].tolist():
-            out.append(None if v is None or (isinstance(v, float) and np.isnan(v)) or v == "" else frozenset(str(v).split("+")))
+            out.append(
+                None if v is None or (isinstance(v, float) and np.isnan(v)) or v == "" else frozenset(str(v).split("+"))
+            )
         return out
 
 
@@ -56,8 +58,10 @@ def load(root: Path, files: list[str], structure: Structure) -> Release | None:
     """The release among the public files (CSV first, then Parquet, SPSS, Stata)."""
     rel = [f for f in files if "/release/" in f or f.startswith("release/")]
     order = [".csv", ".parquet", ".sav", ".dta"]
-    cands = sorted((f for f in rel if Path(f).suffix in order and not Path(f).name.startswith(("variables", "kanonymity"))),
-                   key=lambda f: order.index(Path(f).suffix))
+    cands = sorted(
+        (f for f in rel if Path(f).suffix in order and not Path(f).name.startswith(("variables", "kanonymity"))),
+        key=lambda f: order.index(Path(f).suffix),
+    )
     if not cands:
         return None
     f = cands[0]
@@ -69,6 +73,7 @@ def load(root: Path, files: list[str], structure: Structure) -> Release | None:
         df = _as_str(pd.read_parquet(p))
     elif p.suffix == ".sav":
         import pyreadstat
+
         df, _ = pyreadstat.read_sav(str(p), apply_value_formats=False)
         df = _as_str(df)
     else:
@@ -87,8 +92,16 @@ def load(root: Path, files: list[str], structure: Structure) -> Release | None:
         if c == r.weight or c == r.id_column:
             continue
         vals = {v for v in df[c].dropna().unique()}
-        groups = sorted({frozenset(v.split("+")) for v in vals if isinstance(v, str) and "+" in v
-                         and all(p in structure.options(c) or not structure.options(c) for p in v.split("+"))}, key=sorted)
+        groups = sorted(
+            {
+                frozenset(v.split("+"))
+                for v in vals
+                if isinstance(v, str)
+                and "+" in v
+                and all(p in structure.options(c) or not structure.options(c) for p in v.split("+"))
+            },
+            key=sorted,
+        )
         if groups:
             r.merges[c] = groups
             r.protected.add(c)

@@ -22,8 +22,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from . import differencing as D
-from . import extract, kanon, leaks, manifest, profiles, release, structure
+from . import differencing as D, extract, kanon, leaks, manifest, profiles, release, structure
 
 # Attack ids (stable: the defender's tests and the lead's reports refer to them).
 ATTACKS = {
@@ -83,10 +82,18 @@ class Report:
         return any(f.severity == "fail" for f in self.findings)
 
     def to_json(self) -> dict:
-        return {"build": self.build, "min_cell": self.min_cell, "k": self.k, "files": self.files,
-                "manifest": self.manifest, "seconds": round(self.seconds, 2), "failed": self.failed,
-                "summary": {a: self.count(a) for a in ATTACKS}, "info": self.info,
-                "findings": [asdict(f) for f in self.findings]}
+        return {
+            "build": self.build,
+            "min_cell": self.min_cell,
+            "k": self.k,
+            "files": self.files,
+            "manifest": self.manifest,
+            "seconds": round(self.seconds, 2),
+            "failed": self.failed,
+            "summary": {a: self.count(a) for a in ATTACKS},
+            "info": self.info,
+            "findings": [asdict(f) for f in self.findings],
+        }
 
 
 def _config(root: Path) -> dict:
@@ -94,8 +101,14 @@ def _config(root: Path) -> dict:
     return (yaml.safe_load(p.read_text(encoding="utf-8")) or {}) if p.is_file() else {}
 
 
-def attack(root: Path, min_cell: int | None = None, k: int | None = None, manifest_path: Path | None = None,
-           truth_path: Path | None = None, export_path: Path | None = None) -> Report:
+def attack(
+    root: Path,
+    min_cell: int | None = None,
+    k: int | None = None,
+    manifest_path: Path | None = None,
+    truth_path: Path | None = None,
+    export_path: Path | None = None,
+) -> Report:
     t0 = time.time()
     root = Path(root)
     cfg = _config(root)
@@ -135,7 +148,11 @@ def attack(root: Path, min_cell: int | None = None, k: int | None = None, manife
             seen.add(r.cell)
             if r.cell in primary_cells or _unsound(rep, r, truth_df, st):
                 continue
-            attack_id = "differencing.nonresponse" if r.nonresponse else f"differencing.{'within' if r.kind in ('within', 'share', 'published') else 'across'}"
+            attack_id = (
+                "differencing.nonresponse"
+                if r.nonresponse
+                else f"differencing.{'within' if r.kind in ('within', 'share', 'published') else 'across'}"
+            )
             rep.add(attack_id, f"{D.describe(r.cell)} = {r.value}", r.proof, r.facts[:25])
         for s in D.suppressed_recovered(e, suppressed):
             rep.add("differencing.suppressed", f"{s['file']} {s['where']}: {s['cell']} = {s['value']}", s["proof"])
@@ -150,11 +167,17 @@ def attack(root: Path, min_cell: int | None = None, k: int | None = None, manife
             for g in profiles.match(e2, rel, min_cell, truth=_truth(root, truth_path)):
                 rep.info.setdefault("small_groups", []).append(asdict(g))
                 if g.singled_out:
-                    ver = "" if g.verified is None else (" (verified against the truth)" if g.verified else " (NOT the true members)")
-                    rep.add("profiles.singled_out",
-                            f"{g.group} (n = {g.size}): records {', '.join(g.singled_out)} singled out{ver}",
-                            f"{g.profile_cells} pinned answer counts of the group; {g.candidates} compatible records; "
-                            f"{g.fitting_sets} set(s) of {g.size} reproduce the profile")
+                    ver = (
+                        ""
+                        if g.verified is None
+                        else (" (verified against the truth)" if g.verified else " (NOT the true members)")
+                    )
+                    rep.add(
+                        "profiles.singled_out",
+                        f"{g.group} (n = {g.size}): records {', '.join(g.singled_out)} singled out{ver}",
+                        f"{g.profile_cells} pinned answer counts of the group; {g.candidates} compatible records; "
+                        f"{g.fitting_sets} set(s) of {g.size} reproduce the profile",
+                    )
 
     # ---------------------------------------------------------------- release: k, risk, weights, order
     truth = _truth(root, truth_path)
@@ -162,27 +185,44 @@ def attack(root: Path, min_cell: int | None = None, k: int | None = None, manife
         qis = [q for q in (priv.get("quasi_identifiers") or sorted(rel.protected)) if q in rel.frame.columns]
         rep.info["quasi_identifiers"] = qis
         risk = kanon.individual_risk(rel, qis)
-        rep.info["individual_risk"] = {"max": float(risk.max()), "mean": float(risk.mean()),
-                                       "p50": float(np.quantile(risk, .5)), "p90": float(np.quantile(risk, .9)),
-                                       "p99": float(np.quantile(risk, .99)), "above_0.1": int((risk > .1).sum())}
+        rep.info["individual_risk"] = {
+            "max": float(risk.max()),
+            "mean": float(risk.mean()),
+            "p50": float(np.quantile(risk, 0.5)),
+            "p90": float(np.quantile(risk, 0.9)),
+            "p99": float(np.quantile(risk, 0.99)),
+            "above_0.1": int((risk > 0.1).sum()),
+        }
         wa = None
         html_tables = _report_tables(root, m.files)
         margins = sorted((root / "data" / "external").glob("margins_*.csv"))
         raking = kanon.raking_from_margins(margins, facts, st) if len(facts) else None
         wa = kanon.weight_attack(rel, html_tables, st, qis, min_cell, truth, raking)
         if wa is not None:
-            rep.info["weights"] = {"variable": wa.variable, "model": wa.model, "classes": wa.classes,
-                                   "mixed_classes": wa.mixed_classes, "solved": wa.solved, "known": wa.known,
-                                   "unidentified": wa.unidentified, "note": wa.note}
+            rep.info["weights"] = {
+                "variable": wa.variable,
+                "model": wa.model,
+                "classes": wa.classes,
+                "mixed_classes": wa.mixed_classes,
+                "solved": wa.solved,
+                "known": wa.known,
+                "unidentified": wa.unidentified,
+                "note": wa.note,
+            }
             if truth is not None:
                 _verify_mixes(rep, wa, rel, truth)
             if wa.solved:
-                rep.add("weights.mix_solved",
-                        f"{wa.solved} of {wa.mixed_classes} classes with a merged or blank {wa.variable} have their "
-                        f"{wa.variable} mix solved (the mix of {wa.known} of {wa.classes} classes is known)",
-                        f"model: weight = {wa.model}; category weights N/n from the raking table: "
-                        + ", ".join(f"{c}={w:.4f}" for c, w in sorted(wa.category_weights.items())),
-                        [f"{c['category']}: {c['count']} of a class of {c['class_size']} {c['class']}" for c in wa.small_cells[:25]])
+                rep.add(
+                    "weights.mix_solved",
+                    f"{wa.solved} of {wa.mixed_classes} classes with a merged or blank {wa.variable} have their "
+                    f"{wa.variable} mix solved (the mix of {wa.known} of {wa.classes} classes is known)",
+                    f"model: weight = {wa.model}; category weights N/n from the raking table: "
+                    + ", ".join(f"{c}={w:.4f}" for c, w in sorted(wa.category_weights.items())),
+                    [
+                        f"{c['category']}: {c['count']} of a class of {c['class_size']} {c['class']}"
+                        for c in wa.small_cells[:25]
+                    ],
+                )
         if truth is not None:
             kr = kanon.attacker_k(rel, truth, qis, k, st)
             rep.info["kanon"] = {"qis": kr.summary(), "distribution": _dist(kr.counts)}
@@ -191,7 +231,7 @@ def attack(root: Path, min_cell: int | None = None, k: int | None = None, manife
                 if ex[0] not in rel.frame.columns or ex[0] not in truth.columns:
                     continue
                 if ex[0] in qis:
-                    continue        # already a quasi-identifier (asylum is part of the legal status)
+                    continue  # already a quasi-identifier (asylum is part of the legal status)
                 kx = kanon.attacker_k(rel, truth, qis, k, st, ex)
                 rep.info[f"kanon_{name}"] = kx.summary()
                 if kx.below:
@@ -200,8 +240,11 @@ def attack(root: Path, min_cell: int | None = None, k: int | None = None, manife
                 kw = kanon.attacker_k(rel, truth, qis, k, st, exclude=wa.excluded)
                 rep.info["kanon_weights"] = kw.summary()
                 if kw.below > kr.below:
-                    rep.add("kanon.weights", kw.summary(), "solved class mixes rule out records of classes "
-                            "that hold nobody with the target's category")
+                    rep.add(
+                        "kanon.weights",
+                        kw.summary(),
+                        "solved class mixes rule out records of classes that hold nobody with the target's category",
+                    )
             _order(rep, rel, truth)
 
     # ---------------------------------------------------------------- leaks
@@ -213,8 +256,12 @@ def attack(root: Path, min_cell: int | None = None, k: int | None = None, manife
         texts = [p.read_text(encoding="utf-8", errors="replace") for p in public_repo if p.is_file()]
         sec = leaks.secrets_from_export(ex, cb if cb.is_file() else None, texts)
     for lk in leaks.scan(root, m.files, sec):
-        attack_id = {"free_text": "leaks.free_text", "identifier": "leaks.identifier", "abs_path": "leaks.abs_path",
-                     "failed_notebook": "leaks.failed_notebook"}.get(lk.kind, "leaks.shape")
+        attack_id = {
+            "free_text": "leaks.free_text",
+            "identifier": "leaks.identifier",
+            "abs_path": "leaks.abs_path",
+            "failed_notebook": "leaks.failed_notebook",
+        }.get(lk.kind, "leaks.shape")
         rep.add(attack_id, f"{lk.where}: {lk.snippet}")
     rep.seconds = time.time() - t0
     return rep
@@ -279,7 +326,7 @@ def _verify_mixes(rep: Report, wa, rel, truth: pd.DataFrame) -> None:
     wa.solved = len(good)
     rep.info["weights"]["solved"] = wa.solved
     if wrong:
-        wa.excluded = None      # a wrong mix could rule out the target's own record
+        wa.excluded = None  # a wrong mix could rule out the target's own record
 
 
 def _primary_cells(rep: Report, e: D.Engine, facts: pd.DataFrame, min_cell: int) -> set:
@@ -301,7 +348,7 @@ def _primary_cells(rep: Report, e: D.Engine, facts: pd.DataFrame, min_cell: int)
             if n is None or s is None:
                 continue
             P, d = s
-            ks = [x for x in range(n + 1) if (2 * P - 1) * n <= 200 * 10 ** d * x <= (2 * P + 1) * n]
+            ks = [x for x in range(n + 1) if (2 * P - 1) * n <= 200 * 10**d * x <= (2 * P + 1) * n]
             if ks != [v]:
                 continue
             how = f"{r.key} = {r.text}% of a base of {n} (base {'printed' if _printed_base(facts, r) else 'derived'})"
@@ -326,8 +373,11 @@ def _primary_cells(rep: Report, e: D.Engine, facts: pd.DataFrame, min_cell: int)
     oth = facts[(facts.stat == "other") & facts.value.notna()].drop_duplicates(["key", "text"])
     for r in oth.itertuples(index=False):
         if float(r.value).is_integer() and 0 < r.value < min_cell:
-            rep.add("primary.published", f"{r.key} = {r.text} (respondents whose open answer was {r.option})",
-                    f"{r.file} {r.where}")
+            rep.add(
+                "primary.published",
+                f"{r.key} = {r.text} (respondents whose open answer was {r.option})",
+                f"{r.file} {r.where}",
+            )
     return set(cells)
 
 
@@ -353,8 +403,10 @@ def _tests(rep: Report, facts: pd.DataFrame, e: D.Engine, min_cell: int) -> None
 
 
 def _dist(counts: np.ndarray) -> dict:
-    return {str(b): int(((counts >= lo) & (counts <= hi)).sum())
-            for b, lo, hi in (("1", 1, 1), ("2", 2, 2), ("3-4", 3, 4), ("5-9", 5, 9), ("10+", 10, 10 ** 9))}
+    return {
+        str(b): int(((counts >= lo) & (counts <= hi)).sum())
+        for b, lo, hi in (("1", 1, 1), ("2", 2, 2), ("3-4", 3, 4), ("5-9", 5, 9), ("10+", 10, 10**9))
+    }
 
 
 def _kfindings(rep: Report, attack_id: str, kr, truth: pd.DataFrame, qis: list[str]) -> None:
@@ -382,17 +434,25 @@ def _order(rep: Report, rel, truth: pd.DataFrame) -> None:
     # |rho| > 0.2 is > 3.6 standard errors from 0 at n = 335 (se ≈ 1/sqrt(n-1))
     lim = max(0.2, 4 / np.sqrt(max(len(mp) - 1, 1)))
     if abs(rho_row) > lim:
-        rep.add("order.submission", f"release row order follows submission order (Spearman {rho_row:.3f}, {len(mp)} records)")
+        rep.add(
+            "order.submission",
+            f"release row order follows submission order (Spearman {rho_row:.3f}, {len(mp)} records)",
+        )
     if rho_id is not None and abs(rho_id) > lim:
         rep.add("order.submission", f"release id {rel.id_column} follows submission order (Spearman {rho_id:.3f})")
 
 
 # ------------------------------------------------------------------------------- printing
 
+
 def render(rep: Report, limit: int = 12) -> str:
-    lines = [f"Attack suite on {rep.build}", f"  public files: {rep.files} (manifest: {rep.manifest}); "
-             f"min_cell = {rep.min_cell}, k = {rep.k}; {rep.info.get('facts', 0)} published facts "
-             f"({rep.info.get('distinct_keys', 0)} keys); {rep.seconds:.1f} s", ""]
+    lines = [
+        f"Attack suite on {rep.build}",
+        f"  public files: {rep.files} (manifest: {rep.manifest}); "
+        f"min_cell = {rep.min_cell}, k = {rep.k}; {rep.info.get('facts', 0)} published facts "
+        f"({rep.info.get('distinct_keys', 0)} keys); {rep.seconds:.1f} s",
+        "",
+    ]
     lines.append(f"{'attack':28} {'successes':>9}  status")
     for a in ATTACKS:
         n = rep.count(a)
@@ -401,26 +461,36 @@ def render(rep: Report, limit: int = 12) -> str:
     info = rep.info
     lines.append("")
     if "kanon" in info:
-        lines.append(f"k-anonymity, attacker's count: {info['kanon']['qis']}; candidates per target {info['kanon']['distribution']}")
+        lines.append(
+            f"k-anonymity, attacker's count: {info['kanon']['qis']}; candidates per target {info['kanon']['distribution']}"
+        )
         for kk, kx in info.items():
             if kk.startswith("kanon_"):
                 lines.append(f"  {'after the weights' if kk == 'kanon_weights' else '+ ' + kk[6:]}: {kx}")
     if "individual_risk" in info:
         r = info["individual_risk"]
-        lines.append(f"individual risk (sdcMicro approx., release view): max {r['max']:.4f}, mean {r['mean']:.4f}, "
-                     f"p90 {r['p90']:.4f}, p99 {r['p99']:.4f}, records above 0.1: {r['above_0.1']}")
+        lines.append(
+            f"individual risk (sdcMicro approx., release view): max {r['max']:.4f}, mean {r['mean']:.4f}, "
+            f"p90 {r['p90']:.4f}, p99 {r['p99']:.4f}, records above 0.1: {r['above_0.1']}"
+        )
     if "weights" in info:
         w = info["weights"]
-        lines.append(f"weights: {w['solved']} of {w['mixed_classes']} mixed classes solved (verified {w.get('verified', '-')}, "
-                     f"wrong {w.get('wrong', '-')}); mix known for {w['known']} of {w['classes']} classes; "
-                     f"{w['unidentified']} mixed classes not identified ({w['model']}) {w.get('note', '')}")
+        lines.append(
+            f"weights: {w['solved']} of {w['mixed_classes']} mixed classes solved (verified {w.get('verified', '-')}, "
+            f"wrong {w.get('wrong', '-')}); mix known for {w['known']} of {w['classes']} classes; "
+            f"{w['unidentified']} mixed classes not identified ({w['model']}) {w.get('note', '')}"
+        )
     if "order" in info:
         lines.append(f"order: {info['order']}")
     for g in info.get("small_groups", []):
-        lines.append(f"small group {g['group']} n={g['size']}: {g['profile_cells']} pinned answer counts, "
-                     f"{g['candidates']} candidates, {g['fitting_sets']} fitting set(s), singled out: {g['singled_out']}")
+        lines.append(
+            f"small group {g['group']} n={g['size']}: {g['profile_cells']} pinned answer counts, "
+            f"{g['candidates']} candidates, {g['fitting_sets']} fitting set(s), singled out: {g['singled_out']}"
+        )
     if info.get("unsound"):
-        lines.append(f"derivations the oracle contradicts (model assumption broken, not counted): {info['unsound'][:5]}")
+        lines.append(
+            f"derivations the oracle contradicts (model assumption broken, not counted): {info['unsound'][:5]}"
+        )
     if info.get("conflicts"):
         lines.append(f"inconsistent published facts: {info['conflicts'][:3]}")
     for a in ATTACKS:
@@ -433,8 +503,12 @@ def render(rep: Report, limit: int = 12) -> str:
             if f.proof:
                 lines.append(f"      proof: {f.proof[:600]}")
             if f.facts:
-                shown = "; ".join(" = ".join(map(str, x[:2])) + (f" ({x[2]})" if len(x) > 2 and x[2] else "")
-                                  if isinstance(x, (list, tuple)) else str(x) for x in f.facts[:8])
+                shown = "; ".join(
+                    " = ".join(map(str, x[:2])) + (f" ({x[2]})" if len(x) > 2 and x[2] else "")
+                    if isinstance(x, (list, tuple))
+                    else str(x)
+                    for x in f.facts[:8]
+                )
                 lines.append(f"      from: {shown}{' …' if len(f.facts) > 8 else ''}")
         if len(fs) > limit:
             lines.append(f"  … {len(fs) - limit} more (see --json)")

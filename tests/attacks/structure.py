@@ -20,9 +20,9 @@ import yaml
 @dataclass
 class Question:
     id: str
-    type: str                      # single | multi | scale | text
+    type: str  # single | multi | scale | text
     options: list[str] = field(default_factory=list)
-    labels: dict[str, str] = field(default_factory=dict)   # option -> English label
+    labels: dict[str, str] = field(default_factory=dict)  # option -> English label
     chart: int | None = None
     text: str = ""
 

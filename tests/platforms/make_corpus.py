@@ -31,15 +31,16 @@ import struct
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
 
 VILNIUS = ZoneInfo("Europe/Vilnius")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 EXPORTED_AT = dt.datetime(2022, 10, 3, 9, 0, 0)  # the (fixed) day the exports were downloaded
 ZIP_TIME = (2022, 10, 3, 9, 0, 0)
 SAV_STAMP = b"03 Oct 2209:00:00"  # .sav header: creation date "dd mmm yy" + time "hh:mm:ss"
@@ -134,12 +135,29 @@ def load_codebook(path: Path) -> Book:
     qs = []
     for q in raw["questions"]:
         opts = tuple(
-            Opt(int(o["code"]), str(o["key"]), o["label_ru"], o.get("label_en", ""),
-                bool(o.get("other", False)), bool(o.get("exclusive", False)))
+            Opt(
+                int(o["code"]),
+                str(o["key"]),
+                o["label_ru"],
+                o.get("label_en", ""),
+                bool(o.get("other", False)),
+                bool(o.get("exclusive", False)),
+            )
             for o in q.get("options", [])
         )
-        qs.append(Q(q["id"], q["type"], q["column"], q.get("text_ru", q["column"]), opts,
-                    q.get("other_column"), q.get("universe"), q.get("scale"), q.get("role", "")))
+        qs.append(
+            Q(
+                q["id"],
+                q["type"],
+                q["column"],
+                q.get("text_ru", q["column"]),
+                opts,
+                q.get("other_column"),
+                q.get("universe"),
+                q.get("scale"),
+                q.get("role", ""),
+            )
+        )
     sep = raw.get("meta", {}).get("multi_separator", GENERIC_MULTI_SEP)
     return Book(raw.get("meta", {}).get("title_ru", ""), admin, qs, sep)
 
@@ -156,7 +174,9 @@ class Resp:
     email: str
     ip: str
     contact: str
-    ans: dict[str, Any] = field(default_factory=dict)  # single: Opt|None; multi: tuple|None; scale: int|None; text: str|None
+    ans: dict[str, Any] = field(
+        default_factory=dict
+    )  # single: Opt|None; multi: tuple|None; scale: int|None; text: str|None
     other: dict[str, str] = field(default_factory=dict)  # question id -> "Other" text ("" = none)
 
     def shown(self, q: Q) -> bool:
@@ -183,18 +203,19 @@ def read_export(path: Path, book: Book) -> list[Resp]:
     if header != want:
         missing = [h for h in want if h not in header]
         extra = [h for h in header if h not in want]
-        raise CorpusError(f"{path}: header is not the codebook's generic layout "
-                          f"(missing {missing[:3]}, unexpected {extra[:3]})")
+        raise CorpusError(
+            f"{path}: header is not the codebook's generic layout (missing {missing[:3]}, unexpected {extra[:3]})"
+        )
     col = {h: i for i, h in enumerate(header)}
     out = []
     for n, r in enumerate(data, 1):
         if len(r) != len(header):
             raise CorpusError(f"{path}, data row {n}: {len(r)} fields, expected {len(header)}")
 
-        def cell(h: str) -> str:
+        def cell(h: str, r: list[str] = r) -> str:
             return r[col[h]]
 
-        def when(h: str) -> dt.datetime | None:
+        def when(h: str, n: int = n) -> dt.datetime | None:
             s = cell(h)
             if not s:
                 return None
@@ -207,8 +228,15 @@ def read_export(path: Path, book: Book) -> list[Resp]:
         submit = when(a["submitted_at"].column)
         if submit is None:
             raise CorpusError(f"{path}, data row {n}: no submission time")
-        resp = Resp(n, cell(a["response_id"].column), when(a["started_at"].column), submit,
-                    cell(a["email"].column), cell(a["ip_address"].column), cell(a["contact"].column))
+        resp = Resp(
+            n,
+            cell(a["response_id"].column),
+            when(a["started_at"].column),
+            submit,
+            cell(a["email"].column),
+            cell(a["ip_address"].column),
+            cell(a["contact"].column),
+        )
         for q in book.questions:
             s = cell(q.column)
             by_label = {o.label: o for o in q.options}
@@ -235,12 +263,14 @@ def read_export(path: Path, book: Book) -> list[Resp]:
                 resp.other[q.id] = text
                 oth = q.other_opt
                 chosen = resp.ans[q.id]
-                is_chosen = oth is not None and chosen is not None and (
-                    oth in chosen if q.type == "multi" else chosen == oth)
+                is_chosen = (
+                    oth is not None and chosen is not None and (oth in chosen if q.type == "multi" else chosen == oth)
+                )
                 if bool(text) != is_chosen:
                     raise CorpusError(
                         f"{path}, data row {n}, column {q.other_column!r}: 'Other' text and 'Other' "
-                        f"choice disagree; the platforms cannot represent that")
+                        f"choice disagree; the platforms cannot represent that"
+                    )
         out.append(resp)
     return out
 
@@ -319,10 +349,15 @@ class Table:
     trailer: str = ""
 
     def dialect(self) -> dict[str, Any]:
-        return {"sep": self.sep, "bom": self.bom, "quoting": self.quote,
-                "line_end": "CRLF" if self.eol == "\r\n" else "LF", "header_rows": len(self.header)}
+        return {
+            "sep": self.sep,
+            "bom": self.bom,
+            "quoting": self.quote,
+            "line_end": "CRLF" if self.eol == "\r\n" else "LF",
+            "header_rows": len(self.header),
+        }
 
-    def copy(self) -> "Table":
+    def copy(self) -> Table:
         return copy.deepcopy(self)
 
     def col(self, name: str, header_row: int = 0) -> int:
@@ -333,8 +368,7 @@ class Table:
             if v is None:
                 return '""' if self.quote == "all" else ""
             s = str(v)
-            needs = (self.quote in ("all", "nonnull")
-                     or any(c in s for c in (self.sep, '"', "\n", "\r")))
+            needs = self.quote in ("all", "nonnull") or any(c in s for c in (self.sep, '"', "\n", "\r"))
             return '"' + s.replace('"', '""') + '"' if needs else s
 
         lines = [self.sep.join(cell(v) for v in r) for r in self.header + self.rows]
@@ -426,9 +460,16 @@ def _sav_records_end(data: bytes) -> int:
             raise CorpusError(f"unexpected .sav record type {rt} at byte {i}")
 
 
-def sav_bytes(df, *, labels: dict[str, str], value_labels: dict[str, dict], file_label: str,
-              mr_sets: list[tuple[str, str, list[str]]] = (), formats: dict[str, str] | None = None,
-              measure: dict[str, str] | None = None) -> bytes:
+def sav_bytes(
+    df,
+    *,
+    labels: dict[str, str],
+    value_labels: dict[str, dict],
+    file_label: str,
+    mr_sets: list[tuple[str, str, list[str]]] = (),
+    formats: dict[str, str] | None = None,
+    measure: dict[str, str] | None = None,
+) -> bytes:
     """Write an SPSS .sav with pyreadstat, add multiple-dichotomy sets, pin the header time.
 
     ``mr_sets``: (name without "$", label, variables) multiple-dichotomy sets counting value 1,
@@ -442,9 +483,15 @@ def sav_bytes(df, *, labels: dict[str, str], value_labels: dict[str, dict], file
     value_labels = {k: {c: utf8_truncate(t, 120) for c, t in v.items()} for k, v in value_labels.items()}
     with tempfile.TemporaryDirectory() as tmp:
         p = Path(tmp) / "x.sav"
-        pyreadstat.write_sav(df, str(p), file_label=file_label, column_labels=labels,
-                             variable_value_labels=value_labels, variable_format=formats or None,
-                             variable_measure=measure or None)
+        pyreadstat.write_sav(
+            df,
+            str(p),
+            file_label=file_label,
+            column_labels=labels,
+            variable_value_labels=value_labels,
+            variable_format=formats or None,
+            variable_measure=measure or None,
+        )
         data = bytearray(p.read_bytes())
     if data[:4] != b"$FL2":
         raise CorpusError("pyreadstat wrote something that is not an SPSS system file")
@@ -453,8 +500,17 @@ def sav_bytes(df, *, labels: dict[str, str], value_labels: dict[str, dict], file
         body = b""
         for name, label, variables in mr_sets:
             lab = label.encode("utf-8")
-            body += (b"$" + name.encode() + b"=D1 1 " + str(len(lab)).encode() + b" " + lab + b" "
-                     + " ".join(v.lower() for v in variables).encode() + b"\n")
+            body += (
+                b"$"
+                + name.encode()
+                + b"=D1 1 "
+                + str(len(lab)).encode()
+                + b" "
+                + lab
+                + b" "
+                + " ".join(v.lower() for v in variables).encode()
+                + b"\n"
+            )
         rec = struct.pack("<iiii", 7, 7, 1, len(body)) + body
         end = _sav_records_end(bytes(data))
         data[end:end] = rec
@@ -466,13 +522,14 @@ def dta_bytes(df, *, labels: dict[str, str], value_labels: dict[str, dict], file
 
     with tempfile.TemporaryDirectory() as tmp:
         p = Path(tmp) / "x.dta"
-        pyreadstat.write_dta(df, str(p), file_label=file_label, column_labels=labels,
-                             variable_value_labels=value_labels, version=15)
+        pyreadstat.write_dta(
+            df, str(p), file_label=file_label, column_labels=labels, variable_value_labels=value_labels, version=15
+        )
         data = bytearray(p.read_bytes())
     i = data.find(b"<timestamp>")
     if i < 0 or data[i + 11] != len(DTA_STAMP):
         raise CorpusError("unexpected Stata header: no 17-byte <timestamp>")
-    data[i + 12:i + 12 + len(DTA_STAMP)] = DTA_STAMP
+    data[i + 12 : i + 12 + len(DTA_STAMP)] = DTA_STAMP
     return bytes(data)
 
 
@@ -494,8 +551,9 @@ class Corpus:
         self.files: dict[str, bytes] = {}
         self.entries: list[Entry] = []
 
-    def add(self, name: str, data: bytes, platform: str, *, well_formed: bool = True,
-            role: str = "export", **info: Any) -> None:
+    def add(
+        self, name: str, data: bytes, platform: str, *, well_formed: bool = True, role: str = "export", **info: Any
+    ) -> None:
         if name in self.files:
             raise CorpusError(f"{name} written twice")
         self.files[name] = data
@@ -528,8 +586,7 @@ def _gf_cells(book: Book, r: Resp, *, numbers: bool) -> list[Any]:
 
 
 def google_header(book: Book, ts: str) -> list[str]:
-    return [ts] + [q.column for q in book.questions] + [book.admin["email"].column,
-                                                        book.admin["contact"].column]
+    return [ts] + [q.column for q in book.questions] + [book.admin["email"].column, book.admin["contact"].column]
 
 
 def gf_ru(t: dt.datetime) -> str:
@@ -562,38 +619,73 @@ GOOGLE_CONSEQUENCES = (
     "no start time: durations are unknown, so the speeder step must be skipped (and said so on the "
     "console, in the cleaning-flow table and in the methods appendix): the submissions the default "
     "build removes as speeders stay in, every other step removes the same rows; no response id: ids "
-    "are generated (and the appendix says so); no IP address: nothing changes (identifier only)")
+    "are generated (and the appendix says so); no IP address: nothing changes (identifier only)"
+)
 
 
 def build_google(c: Corpus, book: Book, resps: list[Resp]) -> dict[str, Table]:
     lacks = ["response_id", "started_at", "ip_address"]
     ru = google_table(book, resps, locale="ru")
-    c.add("google_forms.csv", ru.csv_bytes(), "google_forms", respondents=len(resps), lacks=lacks,
-          header_rows=1, needs_definition=None, csv=ru.dialect(), time_zone="Europe/Vilnius (sheet; not stated)",
-          consequences=GOOGLE_CONSEQUENCES,
-          layout="Google Sheets CSV download, Russian locale: 'Отметка времени' (submission time "
-                 "only, dd.mm.yyyy H:MM:SS, sheet time zone Europe/Vilnius); question titles as "
-                 "headers; checkbox answers joined by ', ' in form order; the 'Other' text typed in "
-                 "place of the Other option (inline, last); no response id, no start time, no IP")
+    c.add(
+        "google_forms.csv",
+        ru.csv_bytes(),
+        "google_forms",
+        respondents=len(resps),
+        lacks=lacks,
+        header_rows=1,
+        needs_definition=None,
+        csv=ru.dialect(),
+        time_zone="Europe/Vilnius (sheet; not stated)",
+        consequences=GOOGLE_CONSEQUENCES,
+        layout="Google Sheets CSV download, Russian locale: 'Отметка времени' (submission time "
+        "only, dd.mm.yyyy H:MM:SS, sheet time zone Europe/Vilnius); question titles as "
+        "headers; checkbox answers joined by ', ' in form order; the 'Other' text typed in "
+        "place of the Other option (inline, last); no response id, no start time, no IP",
+    )
     en = google_table(book, resps, locale="en")
-    c.add("google_forms_en.csv", en.csv_bytes(), "google_forms", respondents=len(resps), lacks=lacks,
-          header_rows=1, needs_definition=None, csv=en.dialect(), time_zone="Europe/Vilnius (sheet; not stated)",
-          consequences=GOOGLE_CONSEQUENCES,
-          layout="as google_forms.csv from an en-US spreadsheet: 'Timestamp', M/D/YYYY H:MM:SS")
-    c.add("google_forms.xlsx",
-          xlsx_bytes([(GF_SHEET, google_xlsx_rows(book, resps), {0: GF_TS_FORMAT})]),
-          "google_forms", respondents=len(resps), lacks=lacks, header_rows=1, needs_definition=None,
-          time_zone="Europe/Vilnius (sheet; not stated)", consequences=GOOGLE_CONSEQUENCES,
-          layout="Google Sheets .xlsx download: sheet 'Ответы на форму (1)', timestamps as real "
-                 "date cells (Vilnius wall clock, no zone), linear-scale answers as numbers")
+    c.add(
+        "google_forms_en.csv",
+        en.csv_bytes(),
+        "google_forms",
+        respondents=len(resps),
+        lacks=lacks,
+        header_rows=1,
+        needs_definition=None,
+        csv=en.dialect(),
+        time_zone="Europe/Vilnius (sheet; not stated)",
+        consequences=GOOGLE_CONSEQUENCES,
+        layout="as google_forms.csv from an en-US spreadsheet: 'Timestamp', M/D/YYYY H:MM:SS",
+    )
+    c.add(
+        "google_forms.xlsx",
+        xlsx_bytes([(GF_SHEET, google_xlsx_rows(book, resps), {0: GF_TS_FORMAT})]),
+        "google_forms",
+        respondents=len(resps),
+        lacks=lacks,
+        header_rows=1,
+        needs_definition=None,
+        time_zone="Europe/Vilnius (sheet; not stated)",
+        consequences=GOOGLE_CONSEQUENCES,
+        layout="Google Sheets .xlsx download: sheet 'Ответы на форму (1)', timestamps as real "
+        "date cells (Vilnius wall clock, no zone), linear-scale answers as numbers",
+    )
     return {"ru": ru}
 
 
 # =========================================================================== SurveyMonkey
 
 
-SM_META = ["Respondent ID", "Collector ID", "Start Date", "End Date", "IP Address", "Email Address",
-           "First Name", "Last Name", "Custom Data 1"]
+SM_META = [
+    "Respondent ID",
+    "Collector ID",
+    "Start Date",
+    "End Date",
+    "IP Address",
+    "Email Address",
+    "First Name",
+    "Last Name",
+    "Custom Data 1",
+]
 SM_OTHER = "Other (please specify)"
 SM_COLLECTOR = "412507391"
 
@@ -633,9 +725,17 @@ def surveymonkey_table(book: Book, resps: list[Resp]) -> Table:
     row2.append("Open-Ended Response")
     rows = []
     for r in resps:
-        cells: list[Any] = [str(100000000000 + 1000 * r.row + stable("sm", r.row) % 997), SM_COLLECTOR,
-                            sm_time(r.start) if r.start else "", sm_time(r.submit), r.ip, r.email,
-                            "", "", ""]
+        cells: list[Any] = [
+            str(100000000000 + 1000 * r.row + stable("sm", r.row) % 997),
+            SM_COLLECTOR,
+            sm_time(r.start) if r.start else "",
+            sm_time(r.submit),
+            r.ip,
+            r.email,
+            "",
+            "",
+            "",
+        ]
         for q, label, opt in cols:
             a = r.ans[q.id]
             if opt is not None:
@@ -655,15 +755,23 @@ def surveymonkey_table(book: Book, resps: list[Resp]) -> Table:
 
 def build_surveymonkey(c: Corpus, book: Book, resps: list[Resp]) -> dict[str, Table]:
     t = surveymonkey_table(book, resps)
-    c.add("surveymonkey.csv", t.csv_bytes(), "surveymonkey", respondents=len(resps), lacks=[],
-          header_rows=2, needs_definition=None, csv=t.dialect(),
-          time_zone="Europe/Vilnius (account setting; not stated)",
-          layout="'All individual responses', expanded columns: row 1 = metadata names and each "
-                 "question's text over its first column; row 2 = 'Response' / 'Open-Ended "
-                 "Response' / the option text of each multiple-choice column / 'Other (please "
-                 "specify)'; a ticked option holds its own text; 'Other' text in its own column "
-                 "with the answer cell left empty; dates MM/DD/YYYY hh:mm:ss AM (account time "
-                 "zone Europe/Vilnius, not stated in the file)")
+    c.add(
+        "surveymonkey.csv",
+        t.csv_bytes(),
+        "surveymonkey",
+        respondents=len(resps),
+        lacks=[],
+        header_rows=2,
+        needs_definition=None,
+        csv=t.dialect(),
+        time_zone="Europe/Vilnius (account setting; not stated)",
+        layout="'All individual responses', expanded columns: row 1 = metadata names and each "
+        "question's text over its first column; row 2 = 'Response' / 'Open-Ended "
+        "Response' / the option text of each multiple-choice column / 'Other (please "
+        "specify)'; a ticked option holds its own text; 'Other' text in its own column "
+        "with the answer cell left empty; dates MM/DD/YYYY hh:mm:ss AM (account time "
+        "zone Europe/Vilnius, not stated in the file)",
+    )
     return {"sm": t}
 
 
@@ -732,7 +840,7 @@ def qualtrics_spec(book: Book) -> list[QxQuestion]:
             continue
         ch = []
         for pos, o in enumerate(q.options, 1):
-            recode = ({"yes": 1, "no": 0}[o.key] if q.is_yes_no else o.code)
+            recode = {"yes": 1, "no": 0}[o.key] if q.is_yes_no else o.code
             ch.append(QxChoice(str(pos), o.label, recode, o, text_entry=o.other, exclusive=o.exclusive))
         out.append(QxQuestion(q, tag, qid, "MC", "MAVR" if q.type == "multi" else "SAVR", q.column, ch))
     n = len(book.questions) + 1
@@ -751,26 +859,39 @@ class QxColumn:
 
 
 def qualtrics_columns(spec: list[QxQuestion], tz: str) -> list[QxColumn]:
-    cols = [QxColumn(name, label, {"ImportId": imp, **({"timeZone": tz} if has_tz else {})}, "meta")
-            for name, label, imp, has_tz in QX_META]
+    cols = [
+        QxColumn(name, label, {"ImportId": imp, **({"timeZone": tz} if has_tz else {})}, "meta")
+        for name, label, imp, has_tz in QX_META
+    ]
     for qx in spec:
         if qx.qtype == "TE":
-            cols.append(QxColumn(qx.tag, qx.text, {"ImportId": f"{qx.qid}_TEXT"},
-                                 "contact" if qx.q is None else "text", qx))
+            cols.append(
+                QxColumn(qx.tag, qx.text, {"ImportId": f"{qx.qid}_TEXT"}, "contact" if qx.q is None else "text", qx)
+            )
             continue
         if qx.selector == "MAVR":
             for ch in qx.choices:
-                label = (f"{qx.text} - Selected Choice - {ch.display}" if qx.has_text_entry
-                         else f"{qx.text} - {ch.display}")
-                cols.append(QxColumn(f"{qx.tag}_{ch.cid}", label,
-                                     {"ImportId": qx.qid, "choiceId": ch.cid}, "choice", qx, ch))
+                label = (
+                    f"{qx.text} - Selected Choice - {ch.display}" if qx.has_text_entry else f"{qx.text} - {ch.display}"
+                )
+                cols.append(
+                    QxColumn(f"{qx.tag}_{ch.cid}", label, {"ImportId": qx.qid, "choiceId": ch.cid}, "choice", qx, ch)
+                )
         else:
             label = f"{qx.text} - Selected Choice" if qx.has_text_entry else qx.text
             cols.append(QxColumn(qx.tag, label, {"ImportId": qx.qid}, "single", qx))
         for ch in qx.choices:
             if ch.text_entry:
-                cols.append(QxColumn(f"{qx.tag}_{ch.cid}_TEXT", f"{qx.text} - {ch.display} - Text",
-                                     {"ImportId": f"{qx.qid}_{ch.cid}_TEXT"}, "text_entry", qx, ch))
+                cols.append(
+                    QxColumn(
+                        f"{qx.tag}_{ch.cid}_TEXT",
+                        f"{qx.text} - {ch.display} - Text",
+                        {"ImportId": f"{qx.qid}_{ch.cid}_TEXT"},
+                        "text_entry",
+                        qx,
+                        ch,
+                    )
+                )
     return cols
 
 
@@ -793,10 +914,12 @@ def qualtrics_table(book: Book, resps: list[Resp], *, values: bool, tz: str) -> 
             "Finished": "1" if values else "True",
             "RecordedDate": in_zone(r.submit, tz).strftime(TS),
             "ResponseId": "R_" + alnum(r.row, 15, "qualtrics"),
-            "RecipientLastName": "", "RecipientFirstName": "",
+            "RecipientLastName": "",
+            "RecipientFirstName": "",
             "RecipientEmail": r.email,
             "ExternalReference": "",
-            "LocationLatitude": f"{lat:.4f}", "LocationLongitude": f"{lon:.4f}",
+            "LocationLatitude": f"{lat:.4f}",
+            "LocationLongitude": f"{lon:.4f}",
             "DistributionChannel": "email" if r.email else "anonymous",
             "UserLanguage": "RU",
         }
@@ -838,10 +961,17 @@ def _qsf_display_logic(book: Book, spec: list[QxQuestion], q: Q) -> dict | None:
     for k, key in enumerate(u["in"]):
         ch = next(ch for ch in src.choices if ch.opt is not None and ch.opt.key == key)
         loc = f"q://{src.qid}/SelectableChoice/{ch.cid}"
-        cond = {"LogicType": "Question", "QuestionID": src.qid, "QuestionIsInLoop": "no",
-                "ChoiceLocator": loc, "Operator": "Selected", "QuestionIDFromLocator": src.qid,
-                "LeftOperand": loc, "Type": "Expression",
-                "Description": f"If {src.tag} {ch.display} Is Selected"}
+        cond = {
+            "LogicType": "Question",
+            "QuestionID": src.qid,
+            "QuestionIsInLoop": "no",
+            "ChoiceLocator": loc,
+            "Operator": "Selected",
+            "QuestionIDFromLocator": src.qid,
+            "LeftOperand": loc,
+            "Type": "Expression",
+            "Description": f"If {src.tag} {ch.display} Is Selected",
+        }
         if k:
             cond["Conjuction"] = "Or"
         conds[str(k)] = cond
@@ -855,41 +985,95 @@ def qualtrics_qsf(book: Book) -> bytes:
     elements: list[dict] = []
     block_id = "BL_" + alnum(1, 15, "qsf-block")
     trash_id = "BL_" + alnum(2, 15, "qsf-block")
-    elements.append({
-        "SurveyID": sid, "Element": "BL", "PrimaryAttribute": "Survey Blocks",
-        "SecondaryAttribute": None, "TertiaryAttribute": None,
-        "Payload": [
-            {"Type": "Default", "Description": "Default Question Block", "ID": block_id,
-             "BlockElements": [{"Type": "Question", "QuestionID": qx.qid} for qx in spec]},
-            {"Type": "Trash", "Description": "Trash / Unused Questions", "ID": trash_id,
-             "BlockElements": [{"Type": "Question", "QuestionID": "QID7"}]},
-        ]})
-    elements.append({
-        "SurveyID": sid, "Element": "FL", "PrimaryAttribute": "Survey Flow",
-        "SecondaryAttribute": None, "TertiaryAttribute": None,
-        "Payload": {"Type": "Root", "FlowID": "FL_1",
-                    "Flow": [{"ID": block_id, "Type": "Block", "FlowID": "FL_2"}],
-                    "Properties": {"Count": 2}}})
-    elements.append({
-        "SurveyID": sid, "Element": "SO", "PrimaryAttribute": "Survey Options",
-        "SecondaryAttribute": None, "TertiaryAttribute": None,
-        "Payload": {"BackButton": "true", "SaveAndContinue": "true", "SurveyProtection": "PublicSurvey",
-                    "SurveyExpiration": "None", "SurveyTermination": "DefaultMessage",
-                    "Header": "", "Footer": "", "ProgressBarDisplay": "None",
-                    "PartialData": "+1 week", "PreviousButton": " ← ", "NextButton": " → ",
-                    "SurveyLanguage": "RU", "AnonymizeResponse": "No"}})
-    elements.append({
-        "SurveyID": sid, "Element": "QC", "PrimaryAttribute": "Survey Question Count",
-        "SecondaryAttribute": str(len(spec) + 1), "TertiaryAttribute": None, "Payload": None})
-    trashed = {"QuestionText": "Тестовый вопрос", "DataExportTag": "Q7_test", "QuestionType": "TE",
-               "Selector": "SL", "Configuration": {"QuestionDescriptionOption": "UseText"},
-               "QuestionDescription": "Тестовый вопрос", "Validation": {"Settings": {
-                   "ForceResponse": "OFF", "ForceResponseType": "ON", "Type": "None"}},
-               "Language": [], "QuestionID": "QID7"}
+    elements.append(
+        {
+            "SurveyID": sid,
+            "Element": "BL",
+            "PrimaryAttribute": "Survey Blocks",
+            "SecondaryAttribute": None,
+            "TertiaryAttribute": None,
+            "Payload": [
+                {
+                    "Type": "Default",
+                    "Description": "Default Question Block",
+                    "ID": block_id,
+                    "BlockElements": [{"Type": "Question", "QuestionID": qx.qid} for qx in spec],
+                },
+                {
+                    "Type": "Trash",
+                    "Description": "Trash / Unused Questions",
+                    "ID": trash_id,
+                    "BlockElements": [{"Type": "Question", "QuestionID": "QID7"}],
+                },
+            ],
+        }
+    )
+    elements.append(
+        {
+            "SurveyID": sid,
+            "Element": "FL",
+            "PrimaryAttribute": "Survey Flow",
+            "SecondaryAttribute": None,
+            "TertiaryAttribute": None,
+            "Payload": {
+                "Type": "Root",
+                "FlowID": "FL_1",
+                "Flow": [{"ID": block_id, "Type": "Block", "FlowID": "FL_2"}],
+                "Properties": {"Count": 2},
+            },
+        }
+    )
+    elements.append(
+        {
+            "SurveyID": sid,
+            "Element": "SO",
+            "PrimaryAttribute": "Survey Options",
+            "SecondaryAttribute": None,
+            "TertiaryAttribute": None,
+            "Payload": {
+                "BackButton": "true",
+                "SaveAndContinue": "true",
+                "SurveyProtection": "PublicSurvey",
+                "SurveyExpiration": "None",
+                "SurveyTermination": "DefaultMessage",
+                "Header": "",
+                "Footer": "",
+                "ProgressBarDisplay": "None",
+                "PartialData": "+1 week",
+                "PreviousButton": " ← ",
+                "NextButton": " → ",
+                "SurveyLanguage": "RU",
+                "AnonymizeResponse": "No",
+            },
+        }
+    )
+    elements.append(
+        {
+            "SurveyID": sid,
+            "Element": "QC",
+            "PrimaryAttribute": "Survey Question Count",
+            "SecondaryAttribute": str(len(spec) + 1),
+            "TertiaryAttribute": None,
+            "Payload": None,
+        }
+    )
+    trashed = {
+        "QuestionText": "Тестовый вопрос",
+        "DataExportTag": "Q7_test",
+        "QuestionType": "TE",
+        "Selector": "SL",
+        "Configuration": {"QuestionDescriptionOption": "UseText"},
+        "QuestionDescription": "Тестовый вопрос",
+        "Validation": {"Settings": {"ForceResponse": "OFF", "ForceResponseType": "ON", "Type": "None"}},
+        "Language": [],
+        "QuestionID": "QID7",
+    }
     payloads = []
     for qx in spec:
         p: dict[str, Any] = {
-            "QuestionText": qx.text, "DataExportTag": qx.tag, "QuestionType": qx.qtype,
+            "QuestionText": qx.text,
+            "DataExportTag": qx.tag,
+            "QuestionType": qx.qtype,
             "Selector": qx.selector,
             "Configuration": {"QuestionDescriptionOption": "UseText"},
             "QuestionDescription": qx.text,
@@ -921,19 +1105,35 @@ def qualtrics_qsf(book: Book) -> bytes:
         payloads.append(p)
     payloads.insert(6, trashed)
     for p in payloads:
-        elements.append({"SurveyID": sid, "Element": "SQ", "PrimaryAttribute": p["QuestionID"],
-                         "SecondaryAttribute": p["QuestionText"][:100], "TertiaryAttribute": None,
-                         "Payload": p})
+        elements.append(
+            {
+                "SurveyID": sid,
+                "Element": "SQ",
+                "PrimaryAttribute": p["QuestionID"],
+                "SecondaryAttribute": p["QuestionText"][:100],
+                "TertiaryAttribute": None,
+                "Payload": p,
+            }
+        )
     doc = {
         "SurveyEntry": {
-            "SurveyID": sid, "SurveyName": book.title_ru, "SurveyDescription": None,
-            "SurveyOwnerID": "UR_" + alnum(3, 15, "qsf-owner"), "SurveyBrandID": "eesc",
-            "DivisionID": None, "SurveyLanguage": "RU",
-            "SurveyActiveResponseSet": "RS_" + alnum(4, 15, "qsf-rs"), "SurveyStatus": "Inactive",
-            "SurveyStartDate": "2022-06-01 00:00:00", "SurveyExpirationDate": "0000-00-00 00:00:00",
-            "SurveyCreationDate": "2022-05-16 10:12:41", "CreatorID": "UR_" + alnum(3, 15, "qsf-owner"),
-            "LastModified": "2022-09-30 17:03:12", "LastAccessed": "0000-00-00 00:00:00",
-            "LastActivated": "2022-05-31 21:55:02", "Deleted": None,
+            "SurveyID": sid,
+            "SurveyName": book.title_ru,
+            "SurveyDescription": None,
+            "SurveyOwnerID": "UR_" + alnum(3, 15, "qsf-owner"),
+            "SurveyBrandID": "eesc",
+            "DivisionID": None,
+            "SurveyLanguage": "RU",
+            "SurveyActiveResponseSet": "RS_" + alnum(4, 15, "qsf-rs"),
+            "SurveyStatus": "Inactive",
+            "SurveyStartDate": "2022-06-01 00:00:00",
+            "SurveyExpirationDate": "0000-00-00 00:00:00",
+            "SurveyCreationDate": "2022-05-16 10:12:41",
+            "CreatorID": "UR_" + alnum(3, 15, "qsf-owner"),
+            "LastModified": "2022-09-30 17:03:12",
+            "LastAccessed": "0000-00-00 00:00:00",
+            "LastActivated": "2022-05-31 21:55:02",
+            "Deleted": None,
         },
         "SurveyElements": elements,
     }
@@ -947,26 +1147,49 @@ QX_TZ_VALUES = "UTC"
 def build_qualtrics(c: Corpus, book: Book, resps: list[Resp]) -> dict[str, Table]:
     text = qualtrics_table(book, resps, values=False, tz=QX_TZ_TEXT)
     vals = qualtrics_table(book, resps, values=True, tz=QX_TZ_VALUES)
-    common = ("Data & Analysis → Export → CSV, 'Split multi-value fields into columns' (default): "
-              "three header rows (names Q1…Q30 and metadata; labels 'question - choice', "
-              "'- Selected Choice', '- … - Text'; ImportId JSON with the date columns' timeZone); "
-              "multiple choice as one column per choice Q<n>_<choice id>; 'Other' text in "
-              "Q<n>_<choice>_TEXT; e-mail in RecipientEmail; LocationLatitude/Longitude present")
-    c.add("qualtrics_text.csv", text.csv_bytes(), "qualtrics", respondents=len(resps), lacks=[],
-          header_rows=3, needs_definition=None, time_zone=QX_TZ_TEXT + " (stated in the ImportId row)",
-          csv=text.dialect(),
-          layout=common + "; 'Use choice text': answers as choice text, Status 'IP Address', "
-                          "Finished 'True'; dates in Europe/Vilnius")
-    c.add("qualtrics_values.csv", vals.csv_bytes(), "qualtrics", respondents=len(resps), lacks=[],
-          header_rows=3, needs_definition="qualtrics.qsf", time_zone=QX_TZ_VALUES + " (stated in the ImportId row)",
-          csv=vals.dialect(),
-          layout=common + "; 'Use numeric values': recode values (yes/no questions recoded "
-                          "1 = Да, 0 = Нет), ticked choice = 1, Status 0, Finished 1; dates in UTC")
-    c.add("qualtrics.qsf", qualtrics_qsf(book), "qualtrics", role="definition",
-          defines="qualtrics_values.csv",
-          layout="Qualtrics survey file (JSON): SurveyEntry + SurveyElements (BL blocks incl. "
-                 "trash, FL flow, SO options, QC count, SQ questions with DataExportTag, Choices, "
-                 "ChoiceOrder, RecodeValues, TextEntry, ExclusiveAnswer, DisplayLogic)")
+    common = (
+        "Data & Analysis → Export → CSV, 'Split multi-value fields into columns' (default): "
+        "three header rows (names Q1…Q30 and metadata; labels 'question - choice', "
+        "'- Selected Choice', '- … - Text'; ImportId JSON with the date columns' timeZone); "
+        "multiple choice as one column per choice Q<n>_<choice id>; 'Other' text in "
+        "Q<n>_<choice>_TEXT; e-mail in RecipientEmail; LocationLatitude/Longitude present"
+    )
+    c.add(
+        "qualtrics_text.csv",
+        text.csv_bytes(),
+        "qualtrics",
+        respondents=len(resps),
+        lacks=[],
+        header_rows=3,
+        needs_definition=None,
+        time_zone=QX_TZ_TEXT + " (stated in the ImportId row)",
+        csv=text.dialect(),
+        layout=common + "; 'Use choice text': answers as choice text, Status 'IP Address', "
+        "Finished 'True'; dates in Europe/Vilnius",
+    )
+    c.add(
+        "qualtrics_values.csv",
+        vals.csv_bytes(),
+        "qualtrics",
+        respondents=len(resps),
+        lacks=[],
+        header_rows=3,
+        needs_definition="qualtrics.qsf",
+        time_zone=QX_TZ_VALUES + " (stated in the ImportId row)",
+        csv=vals.dialect(),
+        layout=common + "; 'Use numeric values': recode values (yes/no questions recoded "
+        "1 = Да, 0 = Нет), ticked choice = 1, Status 0, Finished 1; dates in UTC",
+    )
+    c.add(
+        "qualtrics.qsf",
+        qualtrics_qsf(book),
+        "qualtrics",
+        role="definition",
+        defines="qualtrics_values.csv",
+        layout="Qualtrics survey file (JSON): SurveyEntry + SurveyElements (BL blocks incl. "
+        "trash, FL flow, SO options, QC count, SQ questions with DataExportTag, Choices, "
+        "ChoiceOrder, RecodeValues, TextEntry, ExclusiveAnswer, DisplayLogic)",
+    )
     return {"text": text, "values": vals}
 
 
@@ -990,9 +1213,14 @@ class LsQuestion:
 
 LS_SID = 482915
 LS_ADMIN_HEADINGS = [
-    ("id", "Response ID"), ("submitdate", "Date submitted"), ("lastpage", "Last page"),
-    ("startlanguage", "Start language"), ("seed", "Seed"), ("startdate", "Date started"),
-    ("datestamp", "Date last action"), ("ipaddr", "IP address"),
+    ("id", "Response ID"),
+    ("submitdate", "Date submitted"),
+    ("lastpage", "Last page"),
+    ("startlanguage", "Start language"),
+    ("seed", "Seed"),
+    ("startdate", "Date started"),
+    ("datestamp", "Date last action"),
+    ("ipaddr", "IP address"),
 ]
 LS_OTHER_RU = "Другое"  # gT("Other") in the survey language
 
@@ -1022,21 +1250,25 @@ def limesurvey_spec(book: Book) -> tuple[list[tuple[int, str]], list[LsQuestion]
             title = f"Q{n:02d}"
             if q.type == "single":
                 answers = [(f"A{k}", o.label, o) for k, o in enumerate(q.plain_opts, 1)]
-                spec.append(LsQuestion(q, None, title, "L", qid, gid, q.column, answers, [],
-                                       q.other_opt is not None, order))
+                spec.append(
+                    LsQuestion(q, None, title, "L", qid, gid, q.column, answers, [], q.other_opt is not None, order)
+                )
             elif q.type == "scale":
                 answers = [(str(k), str(k), None) for k in range(q.scale["min"], q.scale["max"] + 1)]
                 spec.append(LsQuestion(q, None, title, "L", qid, gid, q.column, answers, [], False, order))
             elif q.type == "multi":
                 subs = [(f"SQ{k:03d}", o.label, o) for k, o in enumerate(q.plain_opts, 1)]
-                spec.append(LsQuestion(q, None, title, "M", qid, gid, q.column, [], subs,
-                                       q.other_opt is not None, order))
+                spec.append(
+                    LsQuestion(q, None, title, "M", qid, gid, q.column, [], subs, q.other_opt is not None, order)
+                )
             else:
                 spec.append(LsQuestion(q, None, title, "T", qid, gid, q.column, [], [], False, order))
     gid = 10 + len(groups)
     groups.append((gid, "Контакты"))
     spec.append(LsQuestion(None, "email", "EMAIL", "S", qid + 1, gid, book.admin["email"].column, [], [], False, 0))
-    spec.append(LsQuestion(None, "contact", "CONTACT", "T", qid + 2, gid, book.admin["contact"].column, [], [], False, 1))
+    spec.append(
+        LsQuestion(None, "contact", "CONTACT", "T", qid + 2, gid, book.admin["contact"].column, [], [], False, 1)
+    )
     return groups, spec
 
 
@@ -1056,13 +1288,30 @@ def limesurvey_fields(spec: list[LsQuestion]) -> list[LsField]:
     for lq in spec:
         if lq.ltype == "M":
             for sub in lq.subs:
-                out.append(LsField(f"{lq.title}[{sub[0]}]", f"{lq.title}_{sub[0]}",
-                                   f"{lq.text} [{sub[1]}]", f"[{sub[1]}] {lq.text}", lq, "sub", sub))
+                out.append(
+                    LsField(
+                        f"{lq.title}[{sub[0]}]",
+                        f"{lq.title}_{sub[0]}",
+                        f"{lq.text} [{sub[1]}]",
+                        f"[{sub[1]}] {lq.text}",
+                        lq,
+                        "sub",
+                        sub,
+                    )
+                )
         else:
             out.append(LsField(lq.title, lq.title, lq.text, lq.text, lq, "main"))
         if lq.other:
-            out.append(LsField(f"{lq.title}[other]", f"{lq.title}_other", f"{lq.text} [{LS_OTHER_RU}]",
-                               f"[{LS_OTHER_RU}] {lq.text}", lq, "other"))
+            out.append(
+                LsField(
+                    f"{lq.title}[other]",
+                    f"{lq.title}_other",
+                    f"{lq.text} [{LS_OTHER_RU}]",
+                    f"[{LS_OTHER_RU}] {lq.text}",
+                    lq,
+                    "other",
+                )
+            )
     return out
 
 
@@ -1116,9 +1365,16 @@ def ls_pages(book: Book) -> int:
 
 def _ls_admin(r: Resp, pages: int) -> dict[str, str]:
     start = r.start or r.submit
-    return {"id": str(r.row), "submitdate": r.submit.strftime(TS), "lastpage": str(pages),
-            "startlanguage": "ru", "seed": str(stable("seed", r.row) % 2000000000),
-            "startdate": start.strftime(TS), "datestamp": r.submit.strftime(TS), "ipaddr": r.ip}
+    return {
+        "id": str(r.row),
+        "submitdate": r.submit.strftime(TS),
+        "lastpage": str(pages),
+        "startlanguage": "ru",
+        "seed": str(stable("seed", r.row) % 2000000000),
+        "startdate": start.strftime(TS),
+        "datestamp": r.submit.strftime(TS),
+        "ipaddr": r.ip,
+    }
 
 
 def limesurvey_tables(book: Book, resps: list[Resp]) -> tuple[Table, Table]:
@@ -1151,8 +1407,11 @@ def limesurvey_sav(book: Book, resps: list[Resp]) -> bytes:
     cols["id"] = [float(r.row) for r in resps]
     formats["id"] = "F7.0"
     for a in ("submitdate", "startdate", "datestamp"):
-        src = {"submitdate": lambda r: r.submit, "startdate": lambda r: r.start or r.submit,
-               "datestamp": lambda r: r.submit}[a]
+        src = {
+            "submitdate": lambda r: r.submit,
+            "startdate": lambda r: r.start or r.submit,
+            "datestamp": lambda r: r.submit,
+        }[a]
         cols[a] = [src(r) for r in resps]
     cols["lastpage"] = [float(ls_pages(book)) for _ in resps]
     formats["lastpage"] = "F7.0"
@@ -1182,8 +1441,7 @@ def limesurvey_sav(book: Book, resps: list[Resp]) -> bytes:
     df = pd.DataFrame({k: cols[k] for k in order})
     for a in ("submitdate", "startdate", "datestamp"):
         df[a] = pd.to_datetime(df[a])
-    return sav_bytes(df, labels=labels, value_labels=vlabels, formats=formats,
-                     file_label=f"survey_{LS_SID}")
+    return sav_bytes(df, labels=labels, value_labels=vlabels, formats=formats, file_label=f"survey_{LS_SID}")
 
 
 def _xml_table(name: str, fields: list[str], rows: list[dict]) -> str:
@@ -1213,9 +1471,25 @@ def _ls_relevance(q: Q, spec: list[LsQuestion]) -> str:
 
 def limesurvey_lss(book: Book) -> bytes:
     groups, spec = limesurvey_spec(book)
-    qfields = ["qid", "parent_qid", "sid", "gid", "type", "title", "preg", "other", "mandatory",
-               "encrypted", "question_order", "scale_id", "same_default", "relevance",
-               "question_theme_name", "modulename", "same_script"]
+    qfields = [
+        "qid",
+        "parent_qid",
+        "sid",
+        "gid",
+        "type",
+        "title",
+        "preg",
+        "other",
+        "mandatory",
+        "encrypted",
+        "question_order",
+        "scale_id",
+        "same_default",
+        "relevance",
+        "question_theme_name",
+        "modulename",
+        "same_script",
+    ]
     themes = {"L": "listradio", "M": "multiplechoice", "T": "longfreetext", "S": "shortfreetext"}
     questions, subquestions, ql10n, answers, al10n, attrs = [], [], [], [], [], []
     aid = 1000
@@ -1223,53 +1497,123 @@ def limesurvey_lss(book: Book) -> bytes:
     l10n_id = 1
     for lq in spec:
         rel = _ls_relevance(lq.q, spec) if lq.q is not None else "1"
-        questions.append({"qid": lq.qid, "parent_qid": 0, "sid": LS_SID, "gid": lq.gid, "type": lq.ltype,
-                          "title": lq.title, "preg": "", "other": "Y" if lq.other else "N",
-                          "mandatory": "N", "encrypted": "N", "question_order": lq.order, "scale_id": 0,
-                          "same_default": 0, "relevance": rel, "question_theme_name": themes[lq.ltype],
-                          "modulename": "", "same_script": 0})
-        ql10n.append({"id": l10n_id, "qid": lq.qid, "question": lq.text,
-                      "help": ("Можно выбрать несколько вариантов" if lq.ltype == "M" else ""),
-                      "script": "", "language": "ru"})
+        questions.append(
+            {
+                "qid": lq.qid,
+                "parent_qid": 0,
+                "sid": LS_SID,
+                "gid": lq.gid,
+                "type": lq.ltype,
+                "title": lq.title,
+                "preg": "",
+                "other": "Y" if lq.other else "N",
+                "mandatory": "N",
+                "encrypted": "N",
+                "question_order": lq.order,
+                "scale_id": 0,
+                "same_default": 0,
+                "relevance": rel,
+                "question_theme_name": themes[lq.ltype],
+                "modulename": "",
+                "same_script": 0,
+            }
+        )
+        ql10n.append(
+            {
+                "id": l10n_id,
+                "qid": lq.qid,
+                "question": lq.text,
+                "help": ("Можно выбрать несколько вариантов" if lq.ltype == "M" else ""),
+                "script": "",
+                "language": "ru",
+            }
+        )
         l10n_id += 1
         for k, (code, text, _) in enumerate(lq.answers):
             aid += 1
-            answers.append({"aid": aid, "qid": lq.qid, "code": code, "sortorder": k,
-                            "assessment_value": 0, "scale_id": 0})
+            answers.append(
+                {"aid": aid, "qid": lq.qid, "code": code, "sortorder": k, "assessment_value": 0, "scale_id": 0}
+            )
             al10n.append({"id": aid, "aid": aid, "answer": text, "language": "ru"})
-        for k, (code, text, opt) in enumerate(lq.subs):
+        for k, (code, text, _opt) in enumerate(lq.subs):
             sq_qid += 1
-            subquestions.append({"qid": sq_qid, "parent_qid": lq.qid, "sid": LS_SID, "gid": lq.gid,
-                                 "type": "T", "title": code, "preg": "", "other": "N", "mandatory": "",
-                                 "encrypted": "N", "question_order": k + 1, "scale_id": 0,
-                                 "same_default": 0, "relevance": "1", "question_theme_name": "",
-                                 "modulename": "", "same_script": 0})
-            ql10n.append({"id": l10n_id, "qid": sq_qid, "question": text, "help": "", "script": "",
-                          "language": "ru"})
+            subquestions.append(
+                {
+                    "qid": sq_qid,
+                    "parent_qid": lq.qid,
+                    "sid": LS_SID,
+                    "gid": lq.gid,
+                    "type": "T",
+                    "title": code,
+                    "preg": "",
+                    "other": "N",
+                    "mandatory": "",
+                    "encrypted": "N",
+                    "question_order": k + 1,
+                    "scale_id": 0,
+                    "same_default": 0,
+                    "relevance": "1",
+                    "question_theme_name": "",
+                    "modulename": "",
+                    "same_script": 0,
+                }
+            )
+            ql10n.append({"id": l10n_id, "qid": sq_qid, "question": text, "help": "", "script": "", "language": "ru"})
             l10n_id += 1
         if lq.q is not None and lq.other:
             oth = lq.q.other_opt
             if oth.label != LS_OTHER_RU:
-                attrs.append({"qid": lq.qid, "attribute": "other_replace_text", "value": oth.label,
-                              "language": "ru"})
+                attrs.append({"qid": lq.qid, "attribute": "other_replace_text", "value": oth.label, "language": "ru"})
         if lq.q is not None:
             excl = [code for code, _, o in lq.subs if o.exclusive]
             if excl:
-                attrs.append({"qid": lq.qid, "attribute": "exclude_all_others", "value": ";".join(excl),
-                              "language": ""})
-    gl = [{"gid": gid, "sid": LS_SID, "group_order": k, "randomization_group": "", "grelevance": "1"}
-          for k, (gid, _) in enumerate(groups)]
-    gl10n = [{"id": k + 1, "gid": gid, "group_name": name, "description": "", "language": "ru"}
-             for k, (gid, name) in enumerate(groups)]
-    survey = {"sid": LS_SID, "gsid": 1, "admin": "Administrator", "adminemail": "admin@example.org",
-              "anonymized": "Y", "format": "G", "language": "ru", "additional_languages": "",
-              "datestamp": "Y", "ipaddr": "Y", "refurl": "N", "savetimings": "N", "allowprev": "Y",
-              "usecookie": "N", "allowsave": "N", "showxquestions": "Y", "showgroupinfo": "B",
-              "shownoanswer": "N", "showqnumcode": "X", "showwelcome": "Y", "showprogress": "Y",
-              "questionindex": 0, "tokenlength": 15, "alloweditaftercompletion": "N"}
-    langs = {"surveyls_survey_id": LS_SID, "surveyls_language": "ru", "surveyls_title": book.title_ru,
-             "surveyls_description": "", "surveyls_welcometext": "", "surveyls_endtext": "",
-             "surveyls_dateformat": 1, "surveyls_numberformat": 1}
+                attrs.append(
+                    {"qid": lq.qid, "attribute": "exclude_all_others", "value": ";".join(excl), "language": ""}
+                )
+    gl = [
+        {"gid": gid, "sid": LS_SID, "group_order": k, "randomization_group": "", "grelevance": "1"}
+        for k, (gid, _) in enumerate(groups)
+    ]
+    gl10n = [
+        {"id": k + 1, "gid": gid, "group_name": name, "description": "", "language": "ru"}
+        for k, (gid, name) in enumerate(groups)
+    ]
+    survey = {
+        "sid": LS_SID,
+        "gsid": 1,
+        "admin": "Administrator",
+        "adminemail": "admin@example.org",
+        "anonymized": "Y",
+        "format": "G",
+        "language": "ru",
+        "additional_languages": "",
+        "datestamp": "Y",
+        "ipaddr": "Y",
+        "refurl": "N",
+        "savetimings": "N",
+        "allowprev": "Y",
+        "usecookie": "N",
+        "allowsave": "N",
+        "showxquestions": "Y",
+        "showgroupinfo": "B",
+        "shownoanswer": "N",
+        "showqnumcode": "X",
+        "showwelcome": "Y",
+        "showprogress": "Y",
+        "questionindex": 0,
+        "tokenlength": 15,
+        "alloweditaftercompletion": "N",
+    }
+    langs = {
+        "surveyls_survey_id": LS_SID,
+        "surveyls_language": "ru",
+        "surveyls_title": book.title_ru,
+        "surveyls_description": "",
+        "surveyls_welcometext": "",
+        "surveyls_endtext": "",
+        "surveyls_dateformat": 1,
+        "surveyls_numberformat": 1,
+    }
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         "<document>",
@@ -1296,36 +1640,66 @@ def limesurvey_lss(book: Book) -> bytes:
 
 def build_limesurvey(c: Corpus, book: Book, resps: list[Resp]) -> dict[str, Table]:
     codes, text = limesurvey_tables(book, resps)
-    common = ("admin columns id, submitdate, lastpage, startlanguage, seed, startdate, datestamp, "
-              "ipaddr (server time, Europe/Vilnius, YYYY-MM-DD HH:MM:SS); UTF-8 with BOM, every "
-              "non-NULL field quoted, NULL (question not displayed) bare, CRLF, one empty line at the end")
-    c.add("limesurvey_codes.csv", codes.csv_bytes(), "limesurvey", respondents=len(resps), lacks=[],
-          header_rows=1, needs_definition="limesurvey.lss", csv=codes.dialect(),
-          time_zone="Europe/Vilnius (server; not stated)",
-          layout="Export responses → CSV, headings 'Question code', responses 'Answer codes': Q01…Q29, "
-                 "Q03[SQ001] per multiple-choice option ('Y' ticked, '' not), Q03[other] / Q16[other] "
-                 "holding the 'Other' text, list answers A1…An, '-oth-' for Other, EMAIL/CONTACT "
-                 "questions; comma separated; " + common)
-    c.add("limesurvey_text.csv", text.csv_bytes(), "limesurvey", respondents=len(resps), lacks=[],
-          header_rows=1, needs_definition=None, csv=text.dialect(),
-          time_zone="Europe/Vilnius (server; not stated)",
-          layout="Export responses → CSV, headings 'Full question text', responses 'Full answers': "
-                 "admin headings in English ('Response ID', 'Date submitted', …); multiple choice as "
-                 "'question [option]' columns holding 'Да'/'Нет' ('N/A' when not displayed); 'Other' "
-                 "chosen in a list written as 'Другое' (LimeSurvey's own word, not the question's "
-                 "other_replace_text); semicolon separated; " + common)
-    c.add("limesurvey.sav", limesurvey_sav(book, resps), "limesurvey", respondents=len(resps),
-          lacks=[], needs_definition=None, time_zone="Europe/Vilnius (server; not stated)",
-          layout="what SPSS saves after running LimeSurvey's 'SPSS' export syntax (.sps + .dat): "
-                 "variables Q01, Q03_SQ001, Q03_other …; variable labels '[option] question'; list "
-                 "answers as strings A1… with value labels (the '-oth-' code unlabelled); multiple "
-                 "choice 1 'Yes' / 0 'Not Selected' / system-missing when not displayed; dates as "
-                 "SPSS DATETIME; labels cut to SPSS's 256/120-byte limits")
-    c.add("limesurvey.lss", limesurvey_lss(book), "limesurvey", role="definition",
-          defines="limesurvey_codes.csv",
-          layout="LimeSurvey survey structure (XML, LimeSurvey 5 format): answers + answer_l10ns, "
-                 "groups + group_l10ns, questions, subquestions, question_l10ns (texts in ru), "
-                 "question_attributes (other_replace_text, exclude_all_others), relevance equations")
+    common = (
+        "admin columns id, submitdate, lastpage, startlanguage, seed, startdate, datestamp, "
+        "ipaddr (server time, Europe/Vilnius, YYYY-MM-DD HH:MM:SS); UTF-8 with BOM, every "
+        "non-NULL field quoted, NULL (question not displayed) bare, CRLF, one empty line at the end"
+    )
+    c.add(
+        "limesurvey_codes.csv",
+        codes.csv_bytes(),
+        "limesurvey",
+        respondents=len(resps),
+        lacks=[],
+        header_rows=1,
+        needs_definition="limesurvey.lss",
+        csv=codes.dialect(),
+        time_zone="Europe/Vilnius (server; not stated)",
+        layout="Export responses → CSV, headings 'Question code', responses 'Answer codes': Q01…Q29, "
+        "Q03[SQ001] per multiple-choice option ('Y' ticked, '' not), Q03[other] / Q16[other] "
+        "holding the 'Other' text, list answers A1…An, '-oth-' for Other, EMAIL/CONTACT "
+        "questions; comma separated; " + common,
+    )
+    c.add(
+        "limesurvey_text.csv",
+        text.csv_bytes(),
+        "limesurvey",
+        respondents=len(resps),
+        lacks=[],
+        header_rows=1,
+        needs_definition=None,
+        csv=text.dialect(),
+        time_zone="Europe/Vilnius (server; not stated)",
+        layout="Export responses → CSV, headings 'Full question text', responses 'Full answers': "
+        "admin headings in English ('Response ID', 'Date submitted', …); multiple choice as "
+        "'question [option]' columns holding 'Да'/'Нет' ('N/A' when not displayed); 'Other' "
+        "chosen in a list written as 'Другое' (LimeSurvey's own word, not the question's "
+        "other_replace_text); semicolon separated; " + common,
+    )
+    c.add(
+        "limesurvey.sav",
+        limesurvey_sav(book, resps),
+        "limesurvey",
+        respondents=len(resps),
+        lacks=[],
+        needs_definition=None,
+        time_zone="Europe/Vilnius (server; not stated)",
+        layout="what SPSS saves after running LimeSurvey's 'SPSS' export syntax (.sps + .dat): "
+        "variables Q01, Q03_SQ001, Q03_other …; variable labels '[option] question'; list "
+        "answers as strings A1… with value labels (the '-oth-' code unlabelled); multiple "
+        "choice 1 'Yes' / 0 'Not Selected' / system-missing when not displayed; dates as "
+        "SPSS DATETIME; labels cut to SPSS's 256/120-byte limits",
+    )
+    c.add(
+        "limesurvey.lss",
+        limesurvey_lss(book),
+        "limesurvey",
+        role="definition",
+        defines="limesurvey_codes.csv",
+        layout="LimeSurvey survey structure (XML, LimeSurvey 5 format): answers + answer_l10ns, "
+        "groups + group_l10ns, questions, subquestions, question_l10ns (texts in ru), "
+        "question_attributes (other_replace_text, exclude_all_others), relevance equations",
+    )
     return {"codes": codes, "text": text}
 
 
@@ -1333,20 +1707,49 @@ def build_limesurvey(c: Corpus, book: Book, resps: list[Resp]) -> dict[str, Tabl
 
 
 KOBO_NAMES = {
-    "citizen_by": "citizen", "arrival_year": "arrival", "reasons_exit": "why_left",
-    "security_by": "safety_by", "security_by_comment": "safety_by_why", "reasons_lithuania": "why_lt",
-    "legal_status": "status_lt", "sex": "gender", "age_group": "age", "municipality": "municip",
-    "income_regular": "income", "income_source": "income_src", "support_programs": "support_prog",
-    "security_lt": "safety_lt", "quality_life": "life_quality", "discrimination": "discrim",
-    "war_impact": "war", "war_impact_comment": "war_how", "support_needs": "needs",
-    "support_sought": "sought", "health_used": "health", "health_rating": "health_rate",
-    "health_problems": "health_prob", "education_used": "edu", "education_rating": "edu_rate",
-    "education_problems": "edu_prob", "diaspora_known": "diaspora", "diaspora_involved": "diaspora_part",
+    "citizen_by": "citizen",
+    "arrival_year": "arrival",
+    "reasons_exit": "why_left",
+    "security_by": "safety_by",
+    "security_by_comment": "safety_by_why",
+    "reasons_lithuania": "why_lt",
+    "legal_status": "status_lt",
+    "sex": "gender",
+    "age_group": "age",
+    "municipality": "municip",
+    "income_regular": "income",
+    "income_source": "income_src",
+    "support_programs": "support_prog",
+    "security_lt": "safety_lt",
+    "quality_life": "life_quality",
+    "discrimination": "discrim",
+    "war_impact": "war",
+    "war_impact_comment": "war_how",
+    "support_needs": "needs",
+    "support_sought": "sought",
+    "health_used": "health",
+    "health_rating": "health_rate",
+    "health_problems": "health_prob",
+    "education_used": "edu",
+    "education_rating": "edu_rate",
+    "education_problems": "edu_prob",
+    "diaspora_known": "diaspora",
+    "diaspora_involved": "diaspora_part",
     "return_plans": "return_plan",
 }
 KOBO_VERSION = "vUq7sAfx9rRL3tEw2ZbPk4"
-KOBO_META = ["_id", "_uuid", "_submission_time", "_validation_status", "_notes", "_status",
-             "_submitted_by", "__version__", "_tags", "_index"]
+KOBO_META = [
+    "_id",
+    "_uuid",
+    "_submission_time",
+    "_validation_status",
+    "_notes",
+    "_status",
+    "_submitted_by",
+    "__version__",
+    "_tags",
+    "_index",
+]
 
 
 @dataclass
@@ -1411,8 +1814,11 @@ def kobo_table(book: Book, resps: list[Resp], *, labels: bool) -> Table:
     for r in resps:
         start = r.start or r.submit
         received = r.submit + dt.timedelta(seconds=1 + stable("kobo-rx", r.row) % 5)
-        cells: list[Any] = ([in_zone(start, "Europe/Vilnius"), in_zone(r.submit, "Europe/Vilnius")]
-                            if labels else [iso_offset(start), iso_offset(r.submit)])
+        cells: list[Any] = (
+            [in_zone(start, "Europe/Vilnius"), in_zone(r.submit, "Europe/Vilnius")]
+            if labels
+            else [iso_offset(start), iso_offset(r.submit)]
+        )
         for f in spec:
             if f.kind in ("email", "contact"):
                 cells.append(r.email if f.kind == "email" else r.contact)
@@ -1435,11 +1841,18 @@ def kobo_table(book: Book, resps: list[Resp], *, labels: bool) -> Table:
             else:
                 cells.append(a or "")
         utc_rx = in_zone(received, "UTC")
-        meta = {"_id": 163500000 + r.row * 7 + stable("kobo-id", r.row) % 7,
-                "_uuid": uuid_for(r.row, "kobo"),
-                "_submission_time": utc_rx if labels else utc_rx.strftime("%Y-%m-%dT%H:%M:%S"),
-                "_validation_status": "", "_notes": "", "_status": "submitted_via_web",
-                "_submitted_by": "", "__version__": KOBO_VERSION, "_tags": "", "_index": r.row}
+        meta = {
+            "_id": 163500000 + r.row * 7 + stable("kobo-id", r.row) % 7,
+            "_uuid": uuid_for(r.row, "kobo"),
+            "_submission_time": utc_rx if labels else utc_rx.strftime("%Y-%m-%dT%H:%M:%S"),
+            "_validation_status": "",
+            "_notes": "",
+            "_status": "submitted_via_web",
+            "_submitted_by": "",
+            "__version__": KOBO_VERSION,
+            "_tags": "",
+            "_index": r.row,
+        }
         cells += [meta[m] if labels else str(meta[m]) for m in KOBO_META]
         if labels:
             cells = [None if v == "" else v for v in cells]
@@ -1452,8 +1865,7 @@ KOBO_FORM_TITLE = "Беларусы в Литве 2022"
 
 def kobo_xlsform(book: Book) -> bytes:
     spec = kobo_spec(book)
-    survey: list[list[Any]] = [["type", "name", "label", "hint", "required", "relevant", "constraint",
-                                "appearance"]]
+    survey: list[list[Any]] = [["type", "name", "label", "hint", "required", "relevant", "constraint", "appearance"]]
     survey.append(["start", "start", None, None, None, None, None, None])
     survey.append(["end", "end", None, None, None, None, None, None])
     choices: list[list[Any]] = [["list_name", "name", "label"]]
@@ -1465,8 +1877,7 @@ def kobo_xlsform(book: Book) -> bytes:
         if g != current_group:
             if current_group is not None:
                 survey.append(["end_group", None, None, None, None, None, None, None])
-            survey.append(["begin_group", g, group_labels.get(g, "Контакты"), None, None, None, None,
-                           "field-list"])
+            survey.append(["begin_group", g, group_labels.get(g, "Контакты"), None, None, None, None, "field-list"])
             current_group = g
         rel = None
         if f.q is not None and f.q.universe and f.kind != "other_text":
@@ -1478,28 +1889,48 @@ def kobo_xlsform(book: Book) -> bytes:
         elif f.kind == "select_multiple":
             hint = "Можно выбрать несколько вариантов"
             excl = [o.key for o in f.q.options if o.exclusive]
-            cons = (f"not(selected(., '{excl[0]}') and count-selected(.) > 1)" if excl else None)
+            cons = f"not(selected(., '{excl[0]}') and count-selected(.) > 1)" if excl else None
             survey.append([f"select_multiple {f.list_name}", f.name, f.q.column, hint, "false", rel, cons, None])
         elif f.kind == "integer":
             lo, hi = f.q.scale["min"], f.q.scale["max"]
-            survey.append(["integer", f.name, f.q.column,
-                           f"{lo} — {f.q.scale.get('label_min_ru', '')}, {hi} — {f.q.scale.get('label_max_ru', '')}",
-                           "false", rel, f". >= {lo} and . <= {hi}", None])
+            survey.append(
+                [
+                    "integer",
+                    f.name,
+                    f.q.column,
+                    f"{lo} — {f.q.scale.get('label_min_ru', '')}, {hi} — {f.q.scale.get('label_max_ru', '')}",
+                    "false",
+                    rel,
+                    f". >= {lo} and . <= {hi}",
+                    None,
+                ]
+            )
         elif f.kind == "other_text":
             base = KOBO_NAMES.get(f.q.id, f.q.id)
-            cond = (f"selected(${{{base}}}, 'other')" if f.q.type == "multi"
-                    else f"${{{base}}} = '{f.q.other_opt.key}'")
+            cond = f"selected(${{{base}}}, 'other')" if f.q.type == "multi" else f"${{{base}}} = '{f.q.other_opt.key}'"
             survey.append(["text", f.name, kobo_label(book, f), None, "false", cond, None, None])
         else:
-            survey.append(["text", f.name, kobo_label(book, f), None, "false", rel, None,
-                           "multiline" if f.kind in ("text", "contact") else None])
+            survey.append(
+                [
+                    "text",
+                    f.name,
+                    kobo_label(book, f),
+                    None,
+                    "false",
+                    rel,
+                    None,
+                    "multiline" if f.kind in ("text", "contact") else None,
+                ]
+            )
         if f.list_name and f.list_name not in lists_done:
             lists_done.add(f.list_name)
             for o in f.q.options:
                 choices.append([f.list_name, o.key, o.label])
     survey.append(["end_group", None, None, None, None, None, None, None])
-    settings = [["form_title", "form_id", "version", "default_language"],
-                [KOBO_FORM_TITLE, "belmig_lt_2022", "2022-05-28", "Russian (ru)"]]
+    settings = [
+        ["form_title", "form_id", "version", "default_language"],
+        [KOBO_FORM_TITLE, "belmig_lt_2022", "2022-05-28", "Russian (ru)"],
+    ]
     return xlsx_bytes([("survey", survey, {}), ("choices", choices, {}), ("settings", settings, {})])
 
 
@@ -1510,30 +1941,51 @@ def build_kobo(c: Corpus, book: Book, resps: list[Resp]) -> dict[str, Table]:
     xml = kobo_table(book, resps, labels=False)
     lab = kobo_table(book, resps, labels=True)
     ts_cols = {0: KOBO_TS_FORMAT, 1: KOBO_TS_FORMAT, lab.header[0].index("_submission_time"): KOBO_TS_FORMAT}
-    c.add("kobo_xml.csv", xml.csv_bytes(), "kobo", respondents=len(resps), lacks=["ip_address"],
-          header_rows=1, needs_definition="kobo_xlsform.xlsx", csv=xml.dialect(),
-          time_zone="start/end with offset +03:00; _submission_time UTC",
-          consequences="no IP address: nothing changes (identifier only); use end, not "
-                       "_submission_time, as the submission time (the latter is the server receipt)",
-          layout="KPI export → CSV, 'XML values and headers', 'Include groups in headers' (group/"
-                 "name), select_multiple 'both': a space-separated summary cell plus one "
-                 "group/name/choice column of 1/0 per choice ('' when not answered); 'Other' text "
-                 "in the <name>_other text question; start/end ISO 8601 with offset (+03:00), "
-                 "_submission_time UTC without offset (server receipt, 1–5 s after end); _id, "
-                 "_uuid, _validation_status, _status, __version__, _index; ';' separated, every "
-                 "field quoted; no IP address")
-    c.add("kobo_labels.xlsx", xlsx_bytes([(KOBO_FORM_TITLE, lab.header + lab.rows, ts_cols)]), "kobo",
-          respondents=len(resps), lacks=["ip_address"], header_rows=1, needs_definition=None,
-          time_zone="start/end: Vilnius wall clock (offset dropped); _submission_time: UTC",
-          consequences="no IP address: nothing changes (identifier only)",
-          layout="KPI export → XLS, 'Labels', no group names, 'Store date and number responses as "
-                 "text' off: headers are question labels and 'label/choice label'; cells hold "
-                 "choice labels (the summary joins labels with spaces, so only the 1/0 columns "
-                 "are unambiguous); start/end date cells in Vilnius wall clock with the offset "
-                 "dropped; _submission_time a date cell in UTC; numbers as numbers")
-    c.add("kobo_xlsform.xlsx", kobo_xlsform(book), "kobo", role="definition", defines="kobo_xml.csv",
-          layout="XLSForm: survey (type, name, label, hint, required, relevant, constraint, "
-                 "appearance; begin_group/end_group), choices (list_name, name, label), settings")
+    c.add(
+        "kobo_xml.csv",
+        xml.csv_bytes(),
+        "kobo",
+        respondents=len(resps),
+        lacks=["ip_address"],
+        header_rows=1,
+        needs_definition="kobo_xlsform.xlsx",
+        csv=xml.dialect(),
+        time_zone="start/end with offset +03:00; _submission_time UTC",
+        consequences="no IP address: nothing changes (identifier only); use end, not "
+        "_submission_time, as the submission time (the latter is the server receipt)",
+        layout="KPI export → CSV, 'XML values and headers', 'Include groups in headers' (group/"
+        "name), select_multiple 'both': a space-separated summary cell plus one "
+        "group/name/choice column of 1/0 per choice ('' when not answered); 'Other' text "
+        "in the <name>_other text question; start/end ISO 8601 with offset (+03:00), "
+        "_submission_time UTC without offset (server receipt, 1–5 s after end); _id, "
+        "_uuid, _validation_status, _status, __version__, _index; ';' separated, every "
+        "field quoted; no IP address",
+    )
+    c.add(
+        "kobo_labels.xlsx",
+        xlsx_bytes([(KOBO_FORM_TITLE, lab.header + lab.rows, ts_cols)]),
+        "kobo",
+        respondents=len(resps),
+        lacks=["ip_address"],
+        header_rows=1,
+        needs_definition=None,
+        time_zone="start/end: Vilnius wall clock (offset dropped); _submission_time: UTC",
+        consequences="no IP address: nothing changes (identifier only)",
+        layout="KPI export → XLS, 'Labels', no group names, 'Store date and number responses as "
+        "text' off: headers are question labels and 'label/choice label'; cells hold "
+        "choice labels (the summary joins labels with spaces, so only the 1/0 columns "
+        "are unambiguous); start/end date cells in Vilnius wall clock with the offset "
+        "dropped; _submission_time a date cell in UTC; numbers as numbers",
+    )
+    c.add(
+        "kobo_xlsform.xlsx",
+        kobo_xlsform(book),
+        "kobo",
+        role="definition",
+        defines="kobo_xml.csv",
+        layout="XLSForm: survey (type, name, label, hint, required, relevant, constraint, "
+        "appearance; begin_group/end_group), choices (list_name, name, label), settings",
+    )
     return {"xml": xml, "labels": lab}
 
 
@@ -1604,24 +2056,37 @@ def generic_frame(book: Book, resps: list[Resp], *, stata: bool):
 
 def build_spss_stata(c: Corpus, book: Book, resps: list[Resp]) -> None:
     df, labels, vlabels, mr_sets, measure = generic_frame(book, resps, stata=False)
-    c.add("generic.sav", sav_bytes(df, labels=labels, value_labels=vlabels, mr_sets=mr_sets,
-                                   file_label=book.title_ru[:64], measure=measure),
-          "spss", respondents=len(resps), lacks=[], needs_definition=None,
-          time_zone="Europe/Vilnius (wall clock; not stated)",
-          layout="a researcher's SPSS file: resp_id, start, submit (DATETIME, Vilnius wall clock), "
-                 "email, ip, contact; q01…q29 with the question text as variable label; single "
-                 "choice coded with the codebook codes + value labels; 1–10 scales numeric with "
-                 "value labels on the end points only; multiple choice as q03_1… 0/1 dichotomies "
-                 "(label = option text, value labels 0 'Нет' 1 'Да', system-missing when not "
-                 "answered) grouped in multiple-dichotomy sets $q03 … (counted value 1); 'Other' "
-                 "text in q03_oth …; labels cut to SPSS's byte limits")
+    c.add(
+        "generic.sav",
+        sav_bytes(
+            df, labels=labels, value_labels=vlabels, mr_sets=mr_sets, file_label=book.title_ru[:64], measure=measure
+        ),
+        "spss",
+        respondents=len(resps),
+        lacks=[],
+        needs_definition=None,
+        time_zone="Europe/Vilnius (wall clock; not stated)",
+        layout="a researcher's SPSS file: resp_id, start, submit (DATETIME, Vilnius wall clock), "
+        "email, ip, contact; q01…q29 with the question text as variable label; single "
+        "choice coded with the codebook codes + value labels; 1–10 scales numeric with "
+        "value labels on the end points only; multiple choice as q03_1… 0/1 dichotomies "
+        "(label = option text, value labels 0 'Нет' 1 'Да', system-missing when not "
+        "answered) grouped in multiple-dichotomy sets $q03 … (counted value 1); 'Other' "
+        "text in q03_oth …; labels cut to SPSS's byte limits",
+    )
     df, labels, vlabels, _, _ = generic_frame(book, resps, stata=True)
-    c.add("generic.dta", dta_bytes(df, labels=labels, value_labels=vlabels, file_label=book.title_ru[:80]),
-          "stata", respondents=len(resps), lacks=[], needs_definition=None,
-          time_zone="Europe/Vilnius (wall clock; not stated)",
-          layout="the same variables as generic.sav written as Stata 15 (.dta 118): variable labels "
-                 "cut to Stata's 80 characters (most question texts are longer), value labels on "
-                 "integers, dichotomies 0/1, no multiple-response sets (Stata has none), datetimes %tc")
+    c.add(
+        "generic.dta",
+        dta_bytes(df, labels=labels, value_labels=vlabels, file_label=book.title_ru[:80]),
+        "stata",
+        respondents=len(resps),
+        lacks=[],
+        needs_definition=None,
+        time_zone="Europe/Vilnius (wall clock; not stated)",
+        layout="the same variables as generic.sav written as Stata 15 (.dta 118): variable labels "
+        "cut to Stata's 80 characters (most question texts are longer), value labels on "
+        "integers, dichotomies 0/1, no multiple-response sets (Stata has none), datetimes %tc",
+    )
 
 
 # =========================================================================== broken variants
@@ -1638,11 +2103,32 @@ def pick(rows: list, pred: Callable[[int, Any], bool], what: str, after: float =
 
 
 def build_broken(c: Corpus, book: Book, resps: list[Resp], t: dict[str, Table]) -> None:
-    def add(name: str, data: bytes, platform: str, based_on: str, what: str, expect: list[str],
-            *, data_row: int | None = None, column: str | None = None, value: str | None = None,
-            severity: str = "error") -> None:
-        c.add(f"broken/{name}", data, platform, well_formed=False, based_on=based_on, what=what,
-              expect=[name] + expect, data_row=data_row, column=column, value=value, severity=severity)
+    def add(
+        name: str,
+        data: bytes,
+        platform: str,
+        based_on: str,
+        what: str,
+        expect: list[str],
+        *,
+        data_row: int | None = None,
+        column: str | None = None,
+        value: str | None = None,
+        severity: str = "error",
+    ) -> None:
+        c.add(
+            f"broken/{name}",
+            data,
+            platform,
+            well_formed=False,
+            based_on=based_on,
+            what=what,
+            expect=[name] + expect,
+            data_row=data_row,
+            column=column,
+            value=value,
+            severity=severity,
+        )
 
     # ---------------------------------------------------------------- Google Forms
     g = t["google"]
@@ -1650,10 +2136,16 @@ def build_broken(c: Corpus, book: Book, resps: list[Resp], t: dict[str, Table]) 
     j = b.col("Отметка времени")
     for r in [b.header[0]] + b.rows:
         del r[j]
-    add("google_forms_no_timestamp.csv", b.csv_bytes(), "google_forms", "google_forms.csv",
+    add(
+        "google_forms_no_timestamp.csv",
+        b.csv_bytes(),
+        "google_forms",
+        "google_forms.csv",
         "the 'Отметка времени' column was deleted: the file has no submission time at all (the one "
-        "time Google records), so submissions cannot be ordered or dated", ["Отметка времени"],
-        column="Отметка времени")
+        "time Google records), so submissions cannot be ordered or dated",
+        ["Отметка времени"],
+        column="Отметка времени",
+    )
 
     q = book.q("support_sought")
     old = q.options[1].label
@@ -1665,10 +2157,18 @@ def build_broken(c: Corpus, book: Book, resps: list[Resp], t: dict[str, Table]) 
         if n > len(b.rows) // 2 and old in row[j].split(", "):
             row[j] = row[j].replace(old, new)
             hit = hit or n
-    add("google_forms_renamed_option.csv", b.csv_bytes(), "google_forms", "google_forms.csv",
+    add(
+        "google_forms_renamed_option.csv",
+        b.csv_bytes(),
+        "google_forms",
+        "google_forms.csv",
         f"the option {old!r} was renamed {new!r} in the form half-way through fieldwork; later rows "
         "carry the new text, which no codebook label (and no 'Other', the question has none) matches",
-        [q.column, new], data_row=hit, column=q.column, value=new)
+        [q.column, new],
+        data_row=hit,
+        column=q.column,
+        value=new,
+    )
 
     q = book.q("sex")
     b = g.copy()
@@ -1678,10 +2178,18 @@ def build_broken(c: Corpus, book: Book, resps: list[Resp], t: dict[str, Table]) 
         if n % 9 == 0 and row[j]:
             row[j] = str(q.options[[o.label for o in q.options].index(row[j])].code)
             changed.append((n, row[j]))
-    add("google_forms_mixed_codes.csv", b.csv_bytes(), "google_forms", "google_forms.csv",
+    add(
+        "google_forms_mixed_codes.csv",
+        b.csv_bytes(),
+        "google_forms",
+        "google_forms.csv",
         "someone recoded part of the sheet by hand: every 9th answer to 'Ваш пол' is a code "
-        "('1', '2') among the labels", [q.column, changed[0][1]], data_row=changed[0][0],
-        column=q.column, value=changed[0][1])
+        "('1', '2') among the labels",
+        [q.column, changed[0][1]],
+        data_row=changed[0][0],
+        column=q.column,
+        value=changed[0][1],
+    )
 
     # cut inside a quoted field of a row in the second half (a multi-line answer if there is one)
     def quoted(n: int, row: list) -> bool:
@@ -1690,37 +2198,55 @@ def build_broken(c: Corpus, book: Book, resps: list[Resp], t: dict[str, Table]) 
     try:
         idx = pick(g.rows, quoted, "multi-line answer", after=0.5)
     except CorpusError:
-        idx = pick(g.rows, lambda n, row: '"' in Table([], [row]).csv_bytes().decode(), "quoted field",
-                   after=0.5)
+        idx = pick(g.rows, lambda n, row: '"' in Table([], [row]).csv_bytes().decode(), "quoted field", after=0.5)
     head = Table(g.header, g.rows[: idx - 1]).csv_bytes()
-    last = Table([], g.rows[idx - 1: idx]).csv_bytes()
+    last = Table([], g.rows[idx - 1 : idx]).csv_bytes()
     nl = last.find(b"\n")
     if nl < len(last) - 1:  # an embedded line break: the file ends right after it
         cut = nl + 1
     else:  # the middle of the first quoted field
         q1 = last.index(b'"')
         cut = q1 + 1 + (last.index(b'"', q1 + 1) - q1) // 2
-    add("google_forms_truncated.csv", head + last[:cut], "google_forms", "google_forms.csv",
+    add(
+        "google_forms_truncated.csv",
+        head + last[:cut],
+        "google_forms",
+        "google_forms.csv",
         "the download was cut off inside a quoted answer: the last record never ends (unterminated "
-        "quote at end of file)", [], data_row=idx)
+        "quote at end of file)",
+        [],
+        data_row=idx,
+    )
 
     rows = google_xlsx_rows(book, resps)
     short = ["timestamp"] + [f"q{i}" for i in range(1, len(rows[0]))]
-    add("google_forms_two_header_rows.xlsx",
-        xlsx_bytes([(GF_SHEET, [rows[0], short] + rows[1:], {0: GF_TS_FORMAT})]), "google_forms",
+    add(
+        "google_forms_two_header_rows.xlsx",
+        xlsx_bytes([(GF_SHEET, [rows[0], short] + rows[1:], {0: GF_TS_FORMAT})]),
+        "google_forms",
         "google_forms.xlsx",
         "a second header row of short names (timestamp, q1, q2, …) was inserted under Google's "
         "header: the first 'data' row is not a submission ('timestamp' is not a date)",
-        ["Отметка времени", "timestamp"], data_row=1, column="Отметка времени", value="timestamp")
+        ["Отметка времени", "timestamp"],
+        data_row=1,
+        column="Отметка времени",
+        value="timestamp",
+    )
 
     # ---------------------------------------------------------------- LimeSurvey
     ls = t["ls_codes"]
     b = ls.copy()
     j = b.col("Q03[SQ002]")
     b.header[0][j] = "Q03[SQ02]"
-    add("limesurvey_codes_renamed_column.csv", b.csv_bytes(), "limesurvey", "limesurvey_codes.csv",
+    add(
+        "limesurvey_codes_renamed_column.csv",
+        b.csv_bytes(),
+        "limesurvey",
+        "limesurvey_codes.csv",
         "the subquestion column Q03[SQ002] was renamed Q03[SQ02]; no such subquestion in limesurvey.lss",
-        ["Q03[SQ02]"], column="Q03[SQ02]")
+        ["Q03[SQ02]"],
+        column="Q03[SQ02]",
+    )
 
     _, spec = limesurvey_spec(book)
     sexq = next(lq for lq in spec if lq.q is not None and lq.q.id == "sex")
@@ -1731,31 +2257,58 @@ def build_broken(c: Corpus, book: Book, resps: list[Resp], t: dict[str, Table]) 
         if n % 11 == 0 and row[j]:
             row[j] = next(text for code, text, _ in sexq.answers if code == row[j])
             changed.append((n, row[j]))
-    add("limesurvey_codes_mixed_codes_labels.csv", b.csv_bytes(), "limesurvey", "limesurvey_codes.csv",
+    add(
+        "limesurvey_codes_mixed_codes_labels.csv",
+        b.csv_bytes(),
+        "limesurvey",
+        "limesurvey_codes.csv",
         f"rows pasted from a full-answer export: every 11th {sexq.title} cell holds the answer text "
-        f"instead of its code", [sexq.title, changed[0][1]], data_row=changed[0][0],
-        column=sexq.title, value=changed[0][1])
+        f"instead of its code",
+        [sexq.title, changed[0][1]],
+        data_row=changed[0][0],
+        column=sexq.title,
+        value=changed[0][1],
+    )
 
     disc = next(lq for lq in spec if lq.q is not None and lq.q.id == "discrimination")
     b = ls.copy()
     jm, jo = b.col(disc.title), b.col(f"{disc.title}[other]")
     row_i = pick(b.rows, lambda n, row: row[jm] and row[jm] != "-oth-", "list answer without Other")
     b.rows[row_i - 1][jo] = "Отказали в аренде квартиры"
-    add("limesurvey_codes_other_without_choice.csv", b.csv_bytes(), "limesurvey", "limesurvey_codes.csv",
-        f"{disc.title}[other] holds a text while {disc.title} is not '-oth-' (an 'Other' text with "
-        "no 'Other' chosen)", [f"{disc.title}[other]"], data_row=row_i, column=f"{disc.title}[other]")
+    add(
+        "limesurvey_codes_other_without_choice.csv",
+        b.csv_bytes(),
+        "limesurvey",
+        "limesurvey_codes.csv",
+        f"{disc.title}[other] holds a text while {disc.title} is not '-oth-' (an 'Other' text with no 'Other' chosen)",
+        [f"{disc.title}[other]"],
+        data_row=row_i,
+        column=f"{disc.title}[other]",
+    )
 
     sav = c.files["limesurvey.sav"]
-    add("limesurvey_truncated.sav", sav[: len(sav) * 2 // 3], "limesurvey", "limesurvey.sav",
-        "the .sav file was cut to two thirds of its length (interrupted copy)", [])
+    add(
+        "limesurvey_truncated.sav",
+        sav[: len(sav) * 2 // 3],
+        "limesurvey",
+        "limesurvey.sav",
+        "the .sav file was cut to two thirds of its length (interrupted copy)",
+        [],
+    )
 
     # ---------------------------------------------------------------- Qualtrics
     qt = t["qx_text"]
     b = qt.copy()
     b.header = b.header[:2]
-    add("qualtrics_text_two_header_rows.csv", b.csv_bytes(), "qualtrics", "qualtrics_text.csv",
+    add(
+        "qualtrics_text_two_header_rows.csv",
+        b.csv_bytes(),
+        "qualtrics",
+        "qualtrics_text.csv",
         "the third header row (ImportId JSON) was deleted in Excel: row 3 is a response, not "
-        "ImportIds, so the file is neither the current 3-row nor the legacy layout", ["ImportId"])
+        "ImportIds, so the file is neither the current 3-row nor the legacy layout",
+        ["ImportId"],
+    )
 
     qv = t["qx_values"]
     qspec = qualtrics_spec(book)
@@ -1764,9 +2317,17 @@ def build_broken(c: Corpus, book: Book, resps: list[Resp], t: dict[str, Table]) 
     j = b.col(leg.tag)
     row_i = pick(b.rows, lambda n, row: row[j], "legal status answered", after=0.3)
     b.rows[row_i - 1][j] = "7"
-    add("qualtrics_values_unknown_recode.csv", b.csv_bytes(), "qualtrics", "qualtrics_values.csv",
+    add(
+        "qualtrics_values_unknown_recode.csv",
+        b.csv_bytes(),
+        "qualtrics",
+        "qualtrics_values.csv",
         f"{leg.tag} holds the value 7, which is no RecodeValue of {leg.qid} in qualtrics.qsf",
-        [leg.tag, "7"], data_row=row_i, column=leg.tag, value="7")
+        [leg.tag, "7"],
+        data_row=row_i,
+        column=leg.tag,
+        value="7",
+    )
 
     rex = next(qx for qx in qspec if qx.q is not None and qx.q.id == "reasons_exit")
     oth = next(ch for ch in rex.choices if ch.text_entry)
@@ -1775,27 +2336,47 @@ def build_broken(c: Corpus, book: Book, resps: list[Resp], t: dict[str, Table]) 
     jc = b.col(f"{rex.tag}_{oth.cid}")
     row_i = pick(b.rows, lambda n, row: not row[jc] and not row[jt], "Other not ticked")
     b.rows[row_i - 1][jt] = "Из-за работы мужа"
-    add("qualtrics_text_other_without_choice.csv", b.csv_bytes(), "qualtrics", "qualtrics_text.csv",
-        f"{rex.tag}_{oth.cid}_TEXT holds a text while {rex.tag}_{oth.cid} ('{oth.display}') is not "
-        "ticked", [f"{rex.tag}_{oth.cid}_TEXT"], data_row=row_i, column=f"{rex.tag}_{oth.cid}_TEXT")
+    add(
+        "qualtrics_text_other_without_choice.csv",
+        b.csv_bytes(),
+        "qualtrics",
+        "qualtrics_text.csv",
+        f"{rex.tag}_{oth.cid}_TEXT holds a text while {rex.tag}_{oth.cid} ('{oth.display}') is not ticked",
+        [f"{rex.tag}_{oth.cid}_TEXT"],
+        data_row=row_i,
+        column=f"{rex.tag}_{oth.cid}_TEXT",
+    )
 
     ql = next(qx for qx in qspec if qx.q is not None and qx.q.id == "quality_life")
     b = qt.copy()
     j = b.col(ql.tag)
     for row in b.rows:
         row[j] = ""
-    add("qualtrics_text_empty_question.csv", b.csv_bytes(), "qualtrics", "qualtrics_text.csv",
-        f"{ql.tag} ({ql.q.column}) is empty for every respondent (the question was hidden by a "
-        "broken display logic)", [ql.tag], column=ql.tag, severity="error_or_counted_warning")
+    add(
+        "qualtrics_text_empty_question.csv",
+        b.csv_bytes(),
+        "qualtrics",
+        "qualtrics_text.csv",
+        f"{ql.tag} ({ql.q.column}) is empty for every respondent (the question was hidden by a broken display logic)",
+        [ql.tag],
+        column=ql.tag,
+        severity="error_or_counted_warning",
+    )
 
     # ---------------------------------------------------------------- SurveyMonkey
     sm = t["sm"]
     b = sm.copy()
     b.header = b.header[:1]
-    add("surveymonkey_one_header_row.csv", b.csv_bytes(), "surveymonkey", "surveymonkey.csv",
+    add(
+        "surveymonkey_one_header_row.csv",
+        b.csv_bytes(),
+        "surveymonkey",
+        "surveymonkey.csv",
         "the second header row (Response / option texts / Other (please specify)) was deleted: the "
         "option columns of the multiple-choice questions can no longer be told apart, and row 2 is "
-        "a response", [])
+        "a response",
+        [],
+    )
 
     rex = book.q("reasons_exit")
     b = sm.copy()
@@ -1804,9 +2385,17 @@ def build_broken(c: Corpus, book: Book, resps: list[Resp], t: dict[str, Table]) 
     for row in b.rows:
         if row[j]:
             row[j] = "Политика"
-    add("surveymonkey_renamed_option.csv", b.csv_bytes(), "surveymonkey", "surveymonkey.csv",
+    add(
+        "surveymonkey_renamed_option.csv",
+        b.csv_bytes(),
+        "surveymonkey",
+        "surveymonkey.csv",
         f"the option column {rex.options[0].label!r} of {rex.column!r} is headed (and ticked) 'Политика', "
-        "which no codebook label matches", ["Политика"], column="Политика", value="Политика")
+        "which no codebook label matches",
+        ["Политика"],
+        column="Политика",
+        value="Политика",
+    )
 
     disc = book.q("discrimination")
     b = sm.copy()
@@ -1815,19 +2404,33 @@ def build_broken(c: Corpus, book: Book, resps: list[Resp], t: dict[str, Table]) 
     jo = jr + 1
     row_i = pick(b.rows, lambda n, row: row[jr] and not row[jo], "single answer without Other")
     b.rows[row_i - 1][jo] = "На работе"
-    add("surveymonkey_answer_and_other.csv", b.csv_bytes(), "surveymonkey", "surveymonkey.csv",
+    add(
+        "surveymonkey_answer_and_other.csv",
+        b.csv_bytes(),
+        "surveymonkey",
+        "surveymonkey.csv",
         f"{disc.column!r}: both an answer in 'Response' and an 'Other (please specify)' text for a "
-        "single-choice question (two answers where one is allowed)", [disc.column],
-        data_row=row_i, column=disc.column)
+        "single-choice question (two answers where one is allowed)",
+        [disc.column],
+        data_row=row_i,
+        column=disc.column,
+    )
 
     b = sm.copy()
     js, je = b.col("Start Date"), b.col("End Date")
     for row in b.rows:
         row[js] = row[je]
-    add("surveymonkey_start_equals_end.csv", b.csv_bytes(), "surveymonkey", "surveymonkey.csv",
+    add(
+        "surveymonkey_start_equals_end.csv",
+        b.csv_bytes(),
+        "surveymonkey",
+        "surveymonkey.csv",
         "'Start Date' was overwritten with 'End Date' in every row: every duration is 0, the "
-        "speeder check would find nobody", ["Start Date"], column="Start Date",
-        severity="error_or_counted_warning")
+        "speeder check would find nobody",
+        ["Start Date"],
+        column="Start Date",
+        severity="error_or_counted_warning",
+    )
 
     # ---------------------------------------------------------------- KoboToolbox
     kx = t["kobo_xml"]
@@ -1837,30 +2440,56 @@ def build_broken(c: Corpus, book: Book, resps: list[Resp], t: dict[str, Table]) 
     old_col = f"{why.path}/political"
     j = b.col(old_col)
     b.header[0][j] = f"{why.path}/politics"
-    add("kobo_xml_renamed_option_column.csv", b.csv_bytes(), "kobo", "kobo_xml.csv",
-        f"the choice column {old_col} was renamed {why.path}/politics: no choice 'politics' in the "
-        "XLSForm list", [f"{why.path}/politics"], column=f"{why.path}/politics")
+    add(
+        "kobo_xml_renamed_option_column.csv",
+        b.csv_bytes(),
+        "kobo",
+        "kobo_xml.csv",
+        f"the choice column {old_col} was renamed {why.path}/politics: no choice 'politics' in the XLSForm list",
+        [f"{why.path}/politics"],
+        column=f"{why.path}/politics",
+    )
 
     b = kx.copy()
     js = b.col(why.path)
     jd = b.col(f"{why.path}/{why.q.options[1].key}")
     row_i = pick(b.rows, lambda n, row: row[jd] == "1", "option ticked")
     b.rows[row_i - 1][jd] = "0"
-    add("kobo_xml_summary_detail_mismatch.csv", b.csv_bytes(), "kobo", "kobo_xml.csv",
+    add(
+        "kobo_xml_summary_detail_mismatch.csv",
+        b.csv_bytes(),
+        "kobo",
+        "kobo_xml.csv",
         f"{why.path} lists '{why.q.options[1].key}' but {why.path}/{why.q.options[1].key} is 0 (the "
-        "summary and the 1/0 columns disagree)", [f"{why.path}/{why.q.options[1].key}"],
-        data_row=row_i, column=f"{why.path}/{why.q.options[1].key}")
+        "summary and the 1/0 columns disagree)",
+        [f"{why.path}/{why.q.options[1].key}"],
+        data_row=row_i,
+        column=f"{why.path}/{why.q.options[1].key}",
+    )
 
     hr = next(f for f in kspec if f.q is not None and f.q.id == "health_rating")
     b = kx.copy()
     j = b.col(hr.path)
-    row_i = pick(b.rows, lambda n, row: resps[n - 1].ans["health_used"] is not None
-                 and resps[n - 1].ans["health_used"].key == "no" and not row[j], "health care not used")
+    row_i = pick(
+        b.rows,
+        lambda n, row: (
+            resps[n - 1].ans["health_used"] is not None and resps[n - 1].ans["health_used"].key == "no" and not row[j]
+        ),
+        "health care not used",
+    )
     b.rows[row_i - 1][j] = "6"
-    add("kobo_xml_answer_not_asked.csv", b.csv_bytes(), "kobo", "kobo_xml.csv",
+    add(
+        "kobo_xml_answer_not_asked.csv",
+        b.csv_bytes(),
+        "kobo",
+        "kobo_xml.csv",
         f"{hr.path} = 6 for a respondent who answered 'no' to health: the XLSForm (and the codebook "
-        "universe) say the question was not asked", [hr.path], data_row=row_i, column=hr.path,
-        value="6")
+        "universe) say the question was not asked",
+        [hr.path],
+        data_row=row_i,
+        column=hr.path,
+        value="6",
+    )
 
     lab = t["kobo_labels"]
     gq = book.q("sex")
@@ -1872,25 +2501,46 @@ def build_broken(c: Corpus, book: Book, resps: list[Resp], t: dict[str, Table]) 
             row[j] = next(o.key for o in gq.options if o.label == row[j])
             changed.append((n, row[j]))
     ts_cols = {0: KOBO_TS_FORMAT, 1: KOBO_TS_FORMAT, b.header[0].index("_submission_time"): KOBO_TS_FORMAT}
-    add("kobo_labels_mixed_codes.xlsx", xlsx_bytes([(KOBO_FORM_TITLE, b.header + b.rows, ts_cols)]),
-        "kobo", "kobo_labels.xlsx",
+    add(
+        "kobo_labels_mixed_codes.xlsx",
+        xlsx_bytes([(KOBO_FORM_TITLE, b.header + b.rows, ts_cols)]),
+        "kobo",
+        "kobo_labels.xlsx",
         f"every 13th '{gq.column}' cell holds the XML value ({changed[0][1]!r}) instead of the label",
-        [gq.column, changed[0][1]], data_row=changed[0][0], column=gq.column, value=changed[0][1])
+        [gq.column, changed[0][1]],
+        data_row=changed[0][0],
+        column=gq.column,
+        value=changed[0][1],
+    )
 
     # ---------------------------------------------------------------- SPSS / Stata
     df, labels, vlabels, mr_sets, measure = generic_frame(book, resps, stata=False)
     sexvar = f"q{[q.id for q in book.questions].index('sex') + 1:02d}"
     row_i = pick(list(df[sexvar]), lambda n, v: v == v, "sex answered")
     df.loc[row_i - 1, sexvar] = 9.0
-    add("generic_unlabelled_code.sav",
-        sav_bytes(df, labels=labels, value_labels=vlabels, mr_sets=mr_sets, file_label=book.title_ru[:64],
-                  measure=measure),
-        "spss", "generic.sav", f"{sexvar} ('{book.q('sex').column}') holds 9, a code with no value "
-        "label and no codebook option", [sexvar, "9"], data_row=row_i, column=sexvar, value="9")
+    add(
+        "generic_unlabelled_code.sav",
+        sav_bytes(
+            df, labels=labels, value_labels=vlabels, mr_sets=mr_sets, file_label=book.title_ru[:64], measure=measure
+        ),
+        "spss",
+        "generic.sav",
+        f"{sexvar} ('{book.q('sex').column}') holds 9, a code with no value label and no codebook option",
+        [sexvar, "9"],
+        data_row=row_i,
+        column=sexvar,
+        value="9",
+    )
 
     dta = c.files["generic.dta"]
-    add("generic_truncated.dta", dta[: len(dta) // 2], "stata", "generic.dta",
-        "the .dta file was cut in half (interrupted copy)", [])
+    add(
+        "generic_truncated.dta",
+        dta[: len(dta) // 2],
+        "stata",
+        "generic.dta",
+        "the .dta file was cut in half (interrupted copy)",
+        [],
+    )
 
 
 # =========================================================================== main
@@ -1918,14 +2568,20 @@ def build(export: Path, codebook: Path) -> Corpus:
 def manifest(c: Corpus, export: Path, book: Book, resps: list[Resp]) -> bytes:
     files = []
     for e in c.entries:
-        d: dict[str, Any] = {"file": e.file, "platform": e.platform, "format": e.format,
-                             "role": e.role, "well_formed": e.well_formed}
+        d: dict[str, Any] = {
+            "file": e.file,
+            "platform": e.platform,
+            "format": e.format,
+            "role": e.role,
+            "well_formed": e.well_formed,
+        }
         for k, v in e.info.items():
             if v is not None or k == "needs_definition":
                 d[k] = v
         files.append(d)
-    files.append({"file": "corpus.yaml", "platform": "manifest", "format": "yaml", "role": "manifest",
-                  "well_formed": True})
+    files.append(
+        {"file": "corpus.yaml", "platform": "manifest", "format": "yaml", "role": "manifest", "well_formed": True}
+    )
     doc = {
         "generator": "tests/platforms/make_corpus.py",
         "source_export": Path(export).name,
@@ -1933,11 +2589,12 @@ def manifest(c: Corpus, export: Path, book: Book, resps: list[Resp]) -> bytes:
         "time_zone_of_source": "Europe/Vilnius (naive wall clock; UTC+3 throughout the fieldwork)",
         "lacks_meaning": "codebook `columns:` ids the platform's file does not carry at all",
         "expect_meaning": "substrings the error message must contain (file name first, then the "
-                          "column as written in the file and the offending value); data_row is "
-                          "the 1-based respondent row, counting from the first row after the "
-                          "header rows",
+        "column as written in the file and the offending value); data_row is "
+        "the 1-based respondent row, counting from the first row after the "
+        "header rows",
         "files": files,
     }
+
     class NoAliases(yaml.SafeDumper):
         def ignore_aliases(self, data: Any) -> bool:
             return True
@@ -1967,8 +2624,7 @@ def main(argv: list[str] | None = None) -> int:
     write(c, args.out)
     n_ok = sum(1 for e in c.entries if e.role == "export" and e.well_formed)
     n_bad = sum(1 for e in c.entries if not e.well_formed)
-    print(f"make_corpus: {len(c.files)} files in {args.out} ({n_ok} well-formed exports, "
-          f"{n_bad} broken variants)")
+    print(f"make_corpus: {len(c.files)} files in {args.out} ({n_ok} well-formed exports, {n_bad} broken variants)")
     return 0
 
 

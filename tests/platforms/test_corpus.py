@@ -42,7 +42,7 @@ mc = _generator()
 
 @pytest.fixture(scope="module")
 def cb():
-    from belmig import codebook as cbm
+    from belmig.core import codebook as cbm
 
     return cbm.load(CODEBOOK)
 
@@ -121,7 +121,14 @@ def test_manifest_entries_are_complete(manifest):
     files = {f["file"]: f for f in manifest["files"]}
     exports = [f for f in manifest["files"] if f["role"] == "export" and f["well_formed"]]
     assert {f["platform"] for f in exports} == {
-        "google_forms", "limesurvey", "qualtrics", "surveymonkey", "kobo", "spss", "stata"}
+        "google_forms",
+        "limesurvey",
+        "qualtrics",
+        "surveymonkey",
+        "kobo",
+        "spss",
+        "stata",
+    }
     for f in exports:
         assert f["respondents"] == N, f["file"]
         assert set(f["lacks"]) <= {"response_id", "started_at", "submitted_at", "email", "ip_address", "contact"}
@@ -219,8 +226,17 @@ def test_surveymonkey_expanded(out, export, cb):
     rows = rows_of(out / "surveymonkey.csv")
     r1, r2, data = rows[0], rows[1], rows[2:]
     assert len(data) == N
-    assert r1[:9] == ["Respondent ID", "Collector ID", "Start Date", "End Date", "IP Address",
-                      "Email Address", "First Name", "Last Name", "Custom Data 1"]
+    assert r1[:9] == [
+        "Respondent ID",
+        "Collector ID",
+        "Start Date",
+        "End Date",
+        "IP Address",
+        "Email Address",
+        "First Name",
+        "Last Name",
+        "Custom Data 1",
+    ]
     assert r2[:9] == [""] * 9
     starts = [dt.datetime.strptime(r[2], "%m/%d/%Y %I:%M:%S %p") for r in data]
     assert starts == [ts(s) for s in col(df, cb, "started_at")]
@@ -228,20 +244,20 @@ def test_surveymonkey_expanded(out, export, cb):
     # discrimination: "Response" then "Other (please specify)"; Other chosen -> Response empty
     q = cb["discrimination"]
     j = r1.index(q.column)
-    assert r2[j:j + 2] == ["Response", "Other (please specify)"]
+    assert r2[j : j + 2] == ["Response", "Other (please specify)"]
     for i, (cell, other) in enumerate(zip(col(df, cb, q.id), list(df[q.other_column]))):
         if other:
-            assert data[i][j:j + 2] == ["", other]
+            assert data[i][j : j + 2] == ["", other]
         else:
-            assert data[i][j:j + 2] == [cell, ""]
+            assert data[i][j : j + 2] == [cell, ""]
     # multi: one column per option (row 2 = option text), ticked = the option text
     q = cb["support_sought"]
     j = r1.index(q.column)
     opts = [o.label_ru for o in q.options]
-    assert r2[j:j + len(opts)] == opts and r1[j + 1:j + len(opts)] == [""] * (len(opts) - 1)
+    assert r2[j : j + len(opts)] == opts and r1[j + 1 : j + len(opts)] == [""] * (len(opts) - 1)
     for i, cell in enumerate(col(df, cb, q.id)):
         ticked = set(cell.split(";")) - {""}
-        assert data[i][j:j + len(opts)] == [o if o in ticked else "" for o in opts]
+        assert data[i][j : j + len(opts)] == [o if o in ticked else "" for o in opts]
 
 
 # --------------------------------------------------------------------------- Qualtrics
@@ -251,8 +267,7 @@ def test_qualtrics_three_header_rows_and_time_zones(out, export, cb):
     _, df = export
     text = rows_of(out / "qualtrics_text.csv")
     vals = rows_of(out / "qualtrics_values.csv")
-    for rows, zone, status, finished in ((text, "Europe/Vilnius", "IP Address", "True"),
-                                         (vals, "UTC", "0", "1")):
+    for rows, zone, status, finished in ((text, "Europe/Vilnius", "IP Address", "True"), (vals, "UTC", "0", "1")):
         names, imports, data = rows[0], [json.loads(c) for c in rows[2]], rows[3:]
         assert len(data) == N
         assert all("ImportId" in c for c in imports)
@@ -264,8 +279,9 @@ def test_qualtrics_three_header_rows_and_time_zones(out, export, cb):
     assert start_text == [ts(s) for s in col(df, cb, "started_at")]
     assert {a - b for a, b in zip(start_text, start_utc)} == {dt.timedelta(hours=3)}  # EEST
     dur = [int(r[text[0].index("Duration (in seconds)")]) for r in text[3:]]
-    assert dur == [int((ts(b) - ts(a)).total_seconds())
-                   for a, b in zip(col(df, cb, "started_at"), col(df, cb, "submitted_at"))]
+    assert dur == [
+        int((ts(b) - ts(a)).total_seconds()) for a, b in zip(col(df, cb, "started_at"), col(df, cb, "submitted_at"))
+    ]
 
 
 def test_qualtrics_values_decode_with_the_qsf(out, export, cb):
@@ -305,7 +321,7 @@ def test_qualtrics_values_decode_with_the_qsf(out, export, cb):
 def test_limesurvey_codes_and_lss(out, export, cb):
     _, df = export
     raw = (out / "limesurvey_codes.csv").read_bytes()
-    assert raw.startswith(b"\xef\xbb\xbf\"id\",\"submitdate\"") and raw.endswith(b"\r\n\r\n")
+    assert raw.startswith(b'\xef\xbb\xbf"id","submitdate"') and raw.endswith(b"\r\n\r\n")
     rows = rows_of(out / "limesurvey_codes.csv")
     head, data = rows[0], [r for r in rows[1:] if r]
     assert len(data) == N
@@ -326,11 +342,12 @@ def test_limesurvey_codes_and_lss(out, export, cb):
     assert [r[head.index(f"{t}[other]")] for r in data] == list(df[q.other_column])
     # a question not displayed (universe) is NULL: a bare empty field, not ""
     hr = title[cb["health_rating"].column]
-    line = raw.decode("utf-8-sig").split("\r\n")[1 + next(
-        i for i, v in enumerate(col(df, cb, "health_used")) if v == "Нет")]
+    line = raw.decode("utf-8-sig").split("\r\n")[
+        1 + next(i for i, v in enumerate(col(df, cb, "health_used")) if v == "Нет")
+    ]
     fields = next(csv.reader([line]))
     assert fields[head.index(hr)] == ""
-    assert ',,' in line or line.endswith(",")
+    assert ",," in line or line.endswith(",")
 
 
 def test_limesurvey_full_answers(out, export, cb):
@@ -356,8 +373,9 @@ def test_limesurvey_sav(out, export, cb):
     data, meta = pyreadstat.read_sav(str(out / "limesurvey.sav"))
     assert len(data) == N
     q = cb["reasons_exit"]
-    var = next(n for n, lab in zip(meta.column_names, meta.column_labels)
-               if lab == f"[{q.options[0].label_ru}] {q.column}")
+    var = next(
+        n for n, lab in zip(meta.column_names, meta.column_labels) if lab == f"[{q.options[0].label_ru}] {q.column}"
+    )
     assert meta.variable_value_labels[var] == {1.0: "Yes", 0.0: "Not Selected"}
     assert list(data[var]) == [float(q.options[0].label_ru in c.split(";")) for c in col(df, cb, q.id)]
     assert list(data["submitdate"]) == [ts(s) for s in col(df, cb, "submitted_at")]
@@ -379,7 +397,7 @@ def test_kobo_xml_and_xlsform(out, export, cb):
     assert {s.utcoffset() for s in start} == {dt.timedelta(hours=3)}
     assert [s.replace(tzinfo=None) for s in start] == [ts(s) for s in col(df, cb, "started_at")]
     end = [dt.datetime.fromisoformat(r[1]) for r in data]
-    rx = [dt.datetime.fromisoformat(r[head.index("_submission_time")]).replace(tzinfo=dt.timezone.utc) for r in data]
+    rx = [dt.datetime.fromisoformat(r[head.index("_submission_time")]).replace(tzinfo=dt.UTC) for r in data]
     assert all(dt.timedelta(0) < b - a <= dt.timedelta(seconds=5) for a, b in zip(end, rx))
     wb = load_workbook(out / "kobo_xlsform.xlsx")
     assert wb.sheetnames == ["survey", "choices", "settings"]
@@ -396,8 +414,7 @@ def test_kobo_xml_and_xlsform(out, export, cb):
         want = ["" if not c else ("1" if o.label_ru in c.split(";") else "0") for c in col(df, cb, q.id)]
         assert [r[j] for r in data] == want, o.key
     summary = [r[head.index(path)].split() for r in data]
-    assert summary == [[names[o.label_ru] for o in q.options if o.label_ru in c.split(";")]
-                       for c in col(df, cb, q.id)]
+    assert summary == [[names[o.label_ru] for o in q.options if o.label_ru in c.split(";")] for c in col(df, cb, q.id)]
 
 
 def test_kobo_labels_xlsx(out, export, cb):
@@ -410,8 +427,9 @@ def test_kobo_labels_xlsx(out, export, cb):
     assert len(body) == N
     q = cb["reasons_exit"]
     j = head.index(f"{q.column}/{q.options[1].label_ru}")
-    assert [r[j] for r in body] == [None if not c else int(q.options[1].label_ru in c.split(";"))
-                                    for c in col(df, cb, q.id)]
+    assert [r[j] for r in body] == [
+        None if not c else int(q.options[1].label_ru in c.split(";")) for c in col(df, cb, q.id)
+    ]
     assert [r[0] for r in body] == [ts(s) for s in col(df, cb, "started_at")]  # wall clock, offset dropped
     assert [r[head.index(cb["sex"].column)] for r in body] == col(df, cb, "sex")
 
@@ -430,8 +448,9 @@ def test_generic_sav_mr_sets_and_labels(out, export, cb):
     for q in multis:
         s = next(s for s in meta.mr_sets.values() if s["label"] == q.column)
         assert s["type"] == "D" and s["counted_value"] == 1
-        assert [meta.column_labels[meta.column_names.index(v)] for v in s["variable_list"]] == \
-               [o.label_ru for o in q.options]
+        assert [meta.column_labels[meta.column_names.index(v)] for v in s["variable_list"]] == [
+            o.label_ru for o in q.options
+        ]
     sex = meta.column_names[meta.column_labels.index(cb["sex"].column)]
     labels = meta.variable_value_labels[sex]
     assert [labels[v] for v in data[sex]] == col(df, cb, "sex")
