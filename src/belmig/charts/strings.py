@@ -2,13 +2,13 @@
 
 Everything a respondent saw (questions, answer options, scale end labels, chart titles) comes
 from the codebook; this table holds only the chart's own furniture, in every chart language.
-Both languages must have exactly the same keys (checked at import), so a Russian build never
-falls back to English.
+Every language must have exactly the same keys (checked at import), so a Russian or Lithuanian
+build never falls back to English.
 """
 
 from __future__ import annotations
 
-LANGS = ("en", "ru")
+LANGS = ("en", "ru", "lt")
 
 TEXT: dict[str, dict[str, str]] = {
     "en": {
@@ -59,11 +59,35 @@ TEXT: dict[str, dict[str, str]] = {
         "caption_scale": "{title}: оценки по вопросу «{question}» (распределение и среднее).",
         "caption_subgroup": "{title}: ответы на вопрос «{question}» среди ответивших «{levels}» на вопрос «{parent}», %.",
     },
+    "lt": {
+        "title": "{number} diagrama. {title}",
+        "base": "Atsakiusiųjų skaičius: {n}",
+        "single": "vienas atsakymas kiekvienam respondentui",
+        "multi": "buvo galima rinktis kelis atsakymus, todėl procentų suma viršija 100",
+        "scale": "įvertinimai nuo {min} iki {max}; stulpeliai rodo, kokia respondentų dalis pasirinko kiekvieną įvertinimą",
+        "subgroup": "Tik respondentai, į klausimą „{question}“ atsakę „{levels}“.",
+        "universe": "Klausimas užduotas tik respondentams, į klausimą „{question}“ atsakiusiems „{levels}“.",
+        "or": "“ arba „",
+        "ci": "Linijos: svertinio įverčio 95\u00a0% pasikliautinasis intervalas (taškas\u00a0– svertinis įvertis).",
+        "suppressed": "„{mark}“: per mažai atsakymų, kad būtų galima skelbti.",
+        "source": "Šaltinis: sintetinė Rytų Europos studijų centro 2022\u00a0m. apklausos rekonstrukcija (ne originalūs duomenys)",
+        "mean": "Vidurkis: {mean}",
+        "mean_ci": "svertinis 95\u00a0% pasikliautinasis intervalas: {low}–{high}",
+        "scale_end": "{value}\u00a0– {label}",
+        "alt_bars": "Stulpelinė diagrama",
+        "alt_scale": "Įvertinimų nuo {min} ({label_min}) iki {max} ({label_max}) stulpelinė diagrama",
+        "alt_value": "{label}: {value}",
+        "alt_suppressed": "{label}: nerodoma (per mažai atsakymų)",
+        "alt_mean": "vidurkis {mean}",
+        "caption_bars": "{title}: atsakymai į klausimą „{question}“, respondentų procentais.",
+        "caption_scale": "{title}: klausimo „{question}“ įvertinimai (pasiskirstymas ir vidurkis).",
+        "caption_subgroup": "{title}: atsakymai į klausimą „{question}“ tarp respondentų, į klausimą „{parent}“ atsakiusių „{levels}“, procentais.",
+    },
 }
 
 SUPPRESSED_MARK = "–"  # drawn instead of a value for a suppressed cell (explained in the note)
 
-if set(TEXT["en"]) != set(TEXT["ru"]) or set(TEXT) != set(LANGS):
+if any(set(TEXT[lang]) != set(TEXT["en"]) for lang in TEXT) or set(TEXT) != set(LANGS):
     raise RuntimeError("belmig.charts.strings: the languages do not have the same keys")
 
 
