@@ -1,27 +1,33 @@
 rule export_microdata:
-    """Released microdata (k-anonymous, no free text): CSV, Parquet, SPSS, Stata + datapackage.json."""
+    """Released microdata (k-anonymous the attacker's way, no free text, shuffled, random ids): CSV, Parquet, SPSS, Stata + datapackage.json."""
     input:
         responses=rules.clean_responses.output.responses,
         weights=rules.rake_weights.output.weights,
         codebook=CODEBOOK,
     output:
         datapackage=f"{paths.rel(paths.RELEASE)}/datapackage.json",
+        summary=f"{PROC}/release_summary.json",
     log:
         "logs/export_microdata.log",
     conda:
         "../environment.yml"
     params:
-        cmd=lambda w, input: py_cmd(
-            "belmig.cli",
-            "export",
+        cmd=lambda w, input, output: py_cmd(
+            "belmig.release",
             "--responses",
             input.responses,
             "--weights",
             input.weights,
+            "--codebook",
+            input.codebook,
             "--privacy",
             json.dumps(config["privacy"]),
+            "--seed",
+            config["seed"],
             "--out-dir",
             paths.rel(paths.RELEASE),
+            "--summary",
+            output.summary,
         ),
     shell:
         '"$PYTHON" {params.cmd} > {log:q} 2>&1'

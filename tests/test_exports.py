@@ -10,6 +10,7 @@ import pyreadstat
 import pytest
 
 from belmig import clean, ingest, privacy
+from belmig.privacy import explain
 from belmig.clean import coding
 from belmig.core import codebook, config, paths
 from belmig.release import microdata
@@ -19,6 +20,8 @@ CB = codebook.load()
 CFG = config.load()
 PRIV = CFG["privacy"]
 QIS = PRIV["quasi_identifiers"]
+EXTRAS = PRIV["extra_identifiers"]
+SEED = CFG["seed"]
 N = 150
 FILES = [
     "microdata.parquet",
@@ -45,7 +48,7 @@ def source(tmp_path_factory):
 @pytest.fixture(scope="module")
 def release(source, tmp_path_factory):
     out = tmp_path_factory.mktemp("release")
-    written = microdata.write_release(source[2], None, CB, PRIV, out)
+    written = microdata.write_release(source[2], None, CB, PRIV, out, seed=SEED)
     return out, written
 
 
@@ -63,20 +66,48 @@ def _released_frames(out):
     return {"csv": csv, "parquet": parquet, "sav": sav, "dta": dta}
 
 
-def test_every_released_file_is_k_anonymous(release):
+def test_every_released_file_is_k_anonymous_the_attackers_way(release, source):
     out, _ = release
     frames = _released_frames(out)
-    snames = pd.read_csv(out / "variables.csv").set_index("name")["stata_name"]
-    for fmt, df in frames.items():
-        cols = [snames[q] for q in QIS] if fmt == "dta" else QIS
-        ok, smallest = privacy.check_k_anonymity(df, cols, PRIV["k_anonymity"])
+    truth = source[2]
+    cats = {q: CB[q].keys for q in QIS + EXTRAS}
+    for fmt in ("csv", "parquet"):
+        df = frames[fmt]
+        kept = [q for q in QIS if q in df.columns]
+        assert kept == QIS  # privacy.release_keep holds every quasi-identifier
+        assert privacy.attacker_counts(truth, df, QIS, cats).min() >= PRIV["k_anonymity"], fmt
+        for extra in EXTRAS:
+            counts = privacy.attacker_counts(truth, df, QIS + [extra], cats)
+            assert counts.min() >= PRIV["k_anonymity"], f"{fmt} + {extra}"
+        ok, smallest = privacy.check_k_anonymity(df, QIS, PRIV["k_anonymity"])  # the release's own view
         assert ok, f"{fmt}: smallest class {smallest}"
     assert len(frames["csv"]) == N
 
 
 def test_the_original_data_was_not_k_anonymous(source):
     # otherwise the test above proves nothing
-    assert not privacy.check_k_anonymity(source[2], QIS, PRIV["k_anonymity"])[0]
+    truth = source[2]
+    assert privacy.attacker_counts(truth, truth, QIS).min() < PRIV["k_anonymity"]
+
+
+def test_rows_are_shuffled_and_ids_are_random(release, source):
+    out, _ = release
+    parquet = pd.read_parquet(out / "microdata.parquet")
+    truth = source[2]
+    ids = parquet[microdata.ID_COLUMN]
+    assert ids.is_unique and ids.str.fullmatch(r"R\d{6}").all()
+    assert not set(ids) & set(truth["resp_id"])
+    assert "resp_id" not in parquet.columns
+    # the release's rows are not in submission order: a column nobody protects differs in order
+    assert sorted(parquet["security_lt"].dropna()) == sorted(truth["security_lt"].dropna())
+    assert parquet["security_lt"].astype("Int64").tolist() != truth["security_lt"].astype("Int64").tolist()
+    a, order_a = microdata._shuffle(pd.DataFrame({"x": range(50)}), 1)
+    b, order_b = microdata._shuffle(pd.DataFrame({"x": range(50)}), 1)
+    c, order_c = microdata._shuffle(pd.DataFrame({"x": range(50)}), 2)
+    assert a.equals(b) and list(order_a) == list(order_b)  # seeded: the same build gives the same file
+    assert list(order_a) != list(order_c) and sorted(order_a) == list(range(50))
+    rho = pd.Series(order_a).corr(pd.Series(range(50)), method="spearman")
+    assert abs(rho) < 0.5
 
 
 def test_report_documents_recoding_and_suppression(release, source):
@@ -87,21 +118,24 @@ def test_report_documents_recoding_and_suppression(release, source):
     assert report["violating_after"].iloc[0] > 0
     parquet = pd.read_parquet(out / "microdata.parquet")
     responses = source[2]
-    blanked = (parquet[QIS].isna() & responses[QIS].notna()).sum()
+    prot = [q for q in QIS + EXTRAS if q in parquet.columns]
+    blanked = parquet[prot].isna().sum() - responses[prot].isna().sum()
     sup = report[(report["step"] == "suppress") & report["variable"].notna()].set_index("variable")["rows_affected"]
     assert blanked[blanked > 0].to_dict() == sup.to_dict()
-    for q in QIS:  # every released category is an original key or a merge of keys
+    for q in prot:  # every released category is an original key or a merge of keys
         for cat in parquet[q].dropna().unique():
             assert set(str(cat).split("+")) <= set(CB[q].keys)
     readme = (out / "README.txt").read_text(encoding="utf-8")
-    for detail in report.loc[report["step"].isin(["recode", "suppress"]), "detail"]:
-        assert detail in readme
+    for q in report.loc[report["step"].isin(["recode", "drop"]), "variable"].unique():
+        assert explain._name(CB, q) in readme  # each recoded or left-out variable is named
+    for v, n in sup.items():
+        assert f"{n} of {explain._name(CB, v)}" in readme.replace("\n  ", " ")
 
 
 def test_no_free_text_and_no_identifiers(release, source):
     out, _ = release
     raw, ing, responses = source
-    allowed = set(responses.columns)
+    allowed = (set(responses.columns) - {"resp_id"}) | {microdata.ID_COLUMN}
     texts = set()
     for c in clean.open_text_columns(CB):
         texts |= set(ing[c].dropna())
@@ -174,36 +208,42 @@ def test_readme_says_synthetic_only_for_the_synthetic_export(source, release, tm
     assert "SYNTHETIC" not in (out / "README.txt").read_text(encoding="utf-8")
     responses = source[2].copy()
     responses.attrs = {"belmig": {**source[2].attrs["belmig"], "synthetic": True}}
-    microdata.write_release(responses, None, CB, PRIV, tmp_path)
+    microdata.write_release(responses, None, CB, PRIV, tmp_path, seed=SEED)
     readme = (tmp_path / "README.txt").read_text(encoding="utf-8")
     assert readme.startswith("SYNTHETIC DATA - NOT REAL SURVEY RESPONSES.")
     assert "SYNTHETIC" in json.loads((tmp_path / "datapackage.json").read_text(encoding="utf-8"))["title"]
     assert "Weights: not included" in readme
 
 
-def test_weights_are_released_without_revealing_categories(source, tmp_path):
+def test_weights_are_reraked_on_the_released_categories(source, tmp_path):
+    from belmig import weight
+
     responses = source[2]
-    # raking to municipality margins: every municipality has its own weight
-    per_muni = {o.key: 1.0 + o.code / 10 for o in CB["municipality"].options}
-    w = pd.DataFrame({"resp_id": responses["resp_id"], "weight": responses["municipality"].astype(str).map(per_muni)})
-    microdata.write_release(responses, w, CB, PRIV, tmp_path)
+    margin = weight.read_margins([paths.ROOT / m for m in CFG["weighting"]["margins"]], CB)
+    res = weight.rake(responses, margin, max_iter=200, tolerance=1e-10, trim_cap=None)
+    w = weight.weights_frame(responses, res)
+    assert w.attrs[weight.CALIBRATION_ATTR]["margins"]
+    # raked to municipality: every municipality has its own weight N_m / n_m
+    assert w.groupby(responses["municipality"].astype(str).to_numpy())["weight"].nunique().max() == 1
+    assert w["weight"].round(6).nunique() == responses["municipality"].nunique()
+    microdata.write_release(responses, w, CB, PRIV, tmp_path, seed=SEED)
     parquet = pd.read_parquet(tmp_path / "microdata.parquet")
     assert parquet["weight"].sum() == pytest.approx(w["weight"].sum())
-
-    # the raw weights differ inside a released class (they tell merged municipalities apart);
-    # the released weights are one value per released combination of quasi-identifiers
-    def distinct_per_class(weights):
-        keys = parquet[QIS].astype(object).where(parquet[QIS].notna(), "(blank)")
-        return keys.assign(w=weights.round(9)).groupby(QIS, observed=True)["w"].nunique().max()
-
-    assert distinct_per_class(pd.Series(w["weight"].to_numpy())) > 1
-    assert distinct_per_class(parquet["weight"]) == 1
+    assert parquet["municipality"].notna().all()  # the raking variable is never blanked
+    # the released weight is N_c / n_c of the *released* category c (targets of merged parts added)
+    targets = dict(zip([c[0] for c in margin[0].categories], margin[0].targets))
+    for cat, grp in parquet.groupby("municipality", observed=True):
+        expected = sum(targets[p] for p in str(cat).split("+")) / len(grp)
+        assert grp["weight"].to_numpy() == pytest.approx(expected)
+    assert parquet["weight"].round(6).nunique() == parquet["municipality"].nunique()
     csv = pd.read_csv(tmp_path / "microdata.csv")
     assert csv["weight"].to_numpy() == pytest.approx(parquet["weight"].to_numpy())
     pkg = json.loads((tmp_path / "datapackage.json").read_text(encoding="utf-8"))
     assert pkg["resources"][0]["schema"]["fields"][-1]["name"] == "weight"
     assert pkg["resources"][0]["schema"]["fields"][-1]["type"] == "number"
-    assert "averaged within the k-anonymous classes" in (tmp_path / "README.txt").read_text(encoding="utf-8")
+    assert "raked again to the population margins of municipality on the released categories" in " ".join(
+        (tmp_path / "README.txt").read_text(encoding="utf-8").split()
+    )
 
 
 def _without_attrs(df: pd.DataFrame) -> pd.DataFrame:
@@ -225,7 +265,7 @@ def test_refusals_write_nothing(source, tmp_path, change, message):
     w = pd.DataFrame({"resp_id": responses["resp_id"], "weight": 1.0})
     r, weights = change(responses.copy(), w)
     with pytest.raises(ExportError, match=message):
-        microdata.write_release(r, weights, CB, PRIV, tmp_path)
+        microdata.write_release(r, weights, CB, PRIV, tmp_path, seed=SEED)
     assert list(tmp_path.iterdir()) == []
 
 

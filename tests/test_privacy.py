@@ -83,58 +83,130 @@ def _sex(f, m, o):
     return pd.DataFrame({"sex": ["female"] * f + ["male"] * m + ["other"] * o})
 
 
-SEX = QuasiIdentifier("sex", ("female", "male", "other"), ordered=False, pool="other")
+SEX = QuasiIdentifier("sex", ("female", "male", "other"), ordered=False, pool="other", droppable=False)
+
+
+def _steps(report, step):
+    return report[report["step"] == step]
 
 
 def test_k_anonymize_nothing_to_do():
     df = _sex(5, 5, 5)
     out, report = k_anonymize(df, [SEX], 5)
     assert out["sex"].tolist() == df["sex"].tolist()
-    assert report["step"].tolist() == ["check", "check"]
-    assert report.attrs["recodes"] == {"sex": {}}
+    assert report["step"].tolist() == ["check", "check", "check"]  # before, after, information loss
+    assert report.attrs["recodes"] == {"sex": {}} and report.attrs["dropped"] == []
 
 
-def test_k_anonymize_suppresses_when_cheaper():
-    # one 'other' among 20: merging male (9) into other costs 9*log2(10/9)+log2(10) = 4.69 bits,
-    # blanking the one value log2(20) = 4.32 bits -> local suppression
+def test_attacker_count_is_not_the_release_view():
+    # issue 14: her municipality is blanked, so the release's own check puts her in a class of 8;
+    # but the attacker knows she lives in "b", and the other 7 records all say "a"
+    true = pd.DataFrame({"m": ["a"] * 7 + ["b"]})
+    released = pd.DataFrame({"m": ["a"] * 7 + [None]})
+    assert privacy.class_sizes(released, ["m"]).tolist() == [8] * 8
+    assert privacy.attacker_counts(true, released, ["m"]).tolist() == [8] * 7 + [1]
+
+
+def test_a_rare_category_is_merged_even_when_a_blank_would_pass_the_release_view():
+    # one 'other' among 20 (k=2): blanking her value would give a release-view class of 20, but
+    # she would still be the only record compatible with "other". The category must go: merging
+    # male (9) into other costs 9*log2(10/9) + log2(10) = 4.69 bits
     out, report = k_anonymize(_sex(10, 9, 1), [SEX], 2)
-    assert out["sex"].isna().sum() == 1 and out["sex"].iloc[-1] is None
-    assert report.attrs["recodes"] == {"sex": {}}
-    sup = report[report["step"] == "suppress"]
-    assert sup["rows_affected"].tolist() == [1, 1]
-    assert check_k_anonymity(out, ["sex"], 2) == (True, 10)  # 9 male + the blank one
+    assert sorted(out["sex"].unique()) == ["female", "male+other"]
+    assert _steps(report, "suppress").empty
+    assert report.iloc[0]["violating_after"] == 1  # before: the one 'other' had 1 candidate
+    assert "information loss 4.7 bits" in report.iloc[-1]["detail"]
 
 
-def test_k_anonymize_recodes_when_cheaper():
-    # female 10, male 2, other 1, k=3: merging male into other costs 2*log2(3/2)+log2(3) = 2.75
-    # bits; blanking needs two values (2*log2(13) = 7.4 bits) -> recode
+def test_k_anonymize_recodes_rare_categories():
+    # female 10, male 2, other 1, k=3: male and other are both below k -> male+other (3)
     out, report = k_anonymize(_sex(10, 2, 1), [SEX], 3)
     assert sorted(out["sex"].unique()) == ["female", "male+other"]
     assert report.attrs["recodes"] == {"sex": {"male": "male+other", "other": "male+other"}}
-    rec = report[report["step"] == "recode"]
+    rec = _steps(report, "recode")
     assert rec["detail"].tolist() == ["merged male into other, giving male+other"]
     assert rec["rows_affected"].tolist() == [3]
-    assert not (report["step"] == "suppress").any()
     assert report.iloc[0]["violating_after"] == 3  # before: male (2) and other (1)
     assert check_k_anonymity(out, ["sex"], 3) == (True, 3)
 
 
+def test_decoys_protect_rare_combinations():
+    # (x,q) and (y,p) are unique combinations of two-category variables that cannot be merged
+    # further and may not be left out. Blanking a value of the unique record itself would not
+    # help (the attacker knows its true value); a record that differs in one variable and has
+    # that variable blanked is a decoy: two blanks give both targets 2 candidates.
+    a = QuasiIdentifier("a", ("x", "y"), ordered=False, droppable=False)
+    b = QuasiIdentifier("b", ("p", "q"), ordered=False, droppable=False)
+    df = pd.DataFrame(
+        {"a": ["x"] * 5 + ["x"] + ["y"] + ["y"] * 5, "b": ["p"] * 5 + ["q"] + ["p"] + ["q"] * 5}
+    )
+    assert privacy.attacker_counts(df, df, ["a", "b"]).tolist() == [5] * 5 + [1, 1] + [5] * 5
+    out, report = k_anonymize(df, [a, b], 2)
+    counts = privacy.attacker_counts(df, out, ["a", "b"])
+    assert counts.min() == 2
+    assert counts[5] == 2 and counts[6] == 2
+    blanks = out[["a", "b"]].isna()
+    assert int(blanks.to_numpy().sum()) == 2
+    assert not blanks.iloc[5].any() and not blanks.iloc[6].any()  # the unique records keep their values
+    assert _steps(report, "suppress")["rows_affected"].tolist() == [2, 2]
+
+
+def test_an_unanswered_value_counts_as_every_value_it_might_be():
+    # r (sex not answered, 'old'): the attacker knows r is male; the other 'old' records are
+    # female, so a male 'old' target would have r alone. One decoy blank fixes it.
+    df = pd.DataFrame({"sex": ["female"] * 3 + [None] + ["male"] * 3, "age": ["old"] * 4 + ["young"] * 3})
+    sex = QuasiIdentifier("sex", ("female", "male"), ordered=False, droppable=False)
+    age = QuasiIdentifier("age", ("old", "young"), ordered=True, droppable=False)
+    assert privacy.attacker_counts(df, df, ["sex", "age"]).tolist() == [4, 4, 4, 1, 3, 3, 3]
+    out, report = k_anonymize(df, [sex, age], 2)
+    assert privacy.attacker_counts(df, out, ["sex", "age"]).min() == 2
+    assert int(out[["sex", "age"]].isna().to_numpy().sum()) == 2  # r's own blank + one decoy
+
+
+def test_extra_identifiers_get_the_same_k():
+    # sex alone is 6-anonymous, but with income known the two 'no' records are unique
+    sex = QuasiIdentifier("sex", ("female", "male"), ordered=False, droppable=False)
+    income = QuasiIdentifier("income", ("yes", "no"), ordered=False)
+    df = pd.DataFrame({"sex": ["female"] * 6 + ["male"] * 6, "income": (["yes"] * 5 + ["no"]) * 2})
+    out, report = k_anonymize(df, [sex], 2, extras=[income])
+    assert privacy.attacker_counts(df, out, ["sex"]).min() >= 2
+    assert privacy.attacker_counts(df, out, ["sex", "income"]).min() == 2
+    # two blanks (2 * log2(12) = 7.2 bits) are cheaper than leaving income out (its entropy,
+    # 12 * H(5/6) = 7.8 bits)
+    assert "income" in out.columns and report.attrs["dropped"] == []
+    assert int(out[["sex", "income"]].isna().to_numpy().sum()) == 2
+    checks = _steps(report, "check")
+    assert checks.iloc[1]["variable"] == "income" and checks.iloc[1]["violating_after"] == 2
+
+
+def test_a_variable_is_left_out_when_that_loses_least():
+    # income is 'no' for one record in each sex: every fix costs more than its entropy
+    # (12 * H(1/12) = 4.9 bits < blanks at log2(12) = 3.6 bits each, two needed)
+    sex = QuasiIdentifier("sex", ("female", "male"), ordered=False, droppable=False)
+    income = QuasiIdentifier("income", ("yes", "no"), ordered=False)
+    df = pd.DataFrame({"sex": ["female"] * 6 + ["male"] * 6, "income": ["yes"] * 11 + ["no"]})
+    out, report = k_anonymize(df, [sex], 3, extras=[income])
+    assert report.attrs["dropped"] == ["income"] and "income" not in out.columns
+    assert _steps(report, "drop")["detail"].tolist() == ["left income out of the release"]
+
+
 def test_k_anonymize_ordered_merges_with_smaller_neighbour():
-    age = QuasiIdentifier("age", ("a1", "a2", "a3"), ordered=True)
+    age = QuasiIdentifier("age", ("a1", "a2", "a3"), ordered=True, droppable=False)
     df = pd.DataFrame({"age": ["a1"] * 9 + ["a2"] + ["a3"] * 3})
-    # a2 (1) merges with its smaller neighbour a3 (3), not with a1 (9):
-    # log2(4) + 3*log2(4/3) = 3.25 bits < log2(13) = 3.70 bits for blanking it
-    assert math.log2(4) + 3 * math.log2(4 / 3) < math.log2(13)
+    # a2 (1) merges with its smaller neighbour a3 (3), not with a1 (9)
     out, report = k_anonymize(df, [age], 2)
     assert out["age"].tolist() == ["a1"] * 9 + ["a2+a3"] * 4
     assert report.attrs["recodes"] == {"age": {"a2": "a2+a3", "a3": "a2+a3"}}
 
 
-def test_hierarchy_never_collapses_to_one_category():
+def test_hierarchy_stops_at_two_categories_then_may_leave_the_variable_out():
     age = QuasiIdentifier("age", ("a1", "a2", "a3", "a4"), ordered=True)
-    levels = privacy.hierarchy(pd.Series(["a1", "a2", "a2", "a3", "a4", "a4", "a4"], dtype=object), age)
+    values = pd.Series(["a1", "a2", "a2", "a3", "a4", "a4", "a4"], dtype=object)
+    levels = privacy.hierarchy(values, age)
     assert [len(set(lv.mapping.values())) for lv in levels] == [4, 3, 2]
     assert levels[1].steps == ("merged a1 and a2 into a1+a2",)  # a1 (1) with its only neighbour
+    dropped = privacy.hierarchy(values, age, drop=True)[-1]
+    assert dropped.dropped and dropped.steps[-1] == "left age out of the release"
     muni = QuasiIdentifier("m", ("v", "k", "s", "other"), ordered=False, pool="other")
     levels = privacy.hierarchy(pd.Series(["v"] * 6 + ["k"] * 3 + ["s"] + ["other"] * 2, dtype=object), muni)
     assert levels[-1].mapping == {"v": "v", "k": "k+s+other", "s": "k+s+other", "other": "k+s+other"}
@@ -148,18 +220,23 @@ def test_k_anonymize_result_is_k_anonymous_on_several_qis():
             "answer": range(12),
         }
     )
-    qis = [QuasiIdentifier("age", ("a1", "a2", "a3"), True), QuasiIdentifier("sex", ("f", "m"), False, pool="other")]
+    qis = [
+        QuasiIdentifier("age", ("a1", "a2", "a3"), True, droppable=False),
+        QuasiIdentifier("sex", ("f", "m"), False, pool="other", droppable=False),
+    ]
     out, report = k_anonymize(df, qis, 3)
-    assert check_k_anonymity(out, ["age", "sex"], 3)[0]
-    assert out["answer"].tolist() == list(range(12))  # only quasi-identifiers change
-    assert report.iloc[-1]["detail"].startswith("after: smallest equivalence class")
+    assert privacy.attacker_counts(df, out, ["age", "sex"]).min() >= 3
+    assert check_k_anonymity(out, ["age", "sex"], 3)[0]  # the release's own view follows
+    assert out["answer"].tolist() == list(range(12))  # only the protected variables change
+    assert report.iloc[-1]["detail"].startswith("information loss")
     with pytest.raises(ValueError, match="cannot be 13-anonymous"):
         k_anonymize(df, qis, 13)
 
 
-def test_smooth_weights_by_hand():
-    df = pd.DataFrame({"m": ["a", "a", "b", None], "w": [1.0, 3.0, 6.0, 2.0]})
-    # classes: a-records match a, a and the blank one -> mean (1+3+2)/3 = 2; b: (6+2)/2 = 4;
-    # the blank record matches all -> 3; then rescaled from 2+2+4+3 = 11 to 12
-    out = privacy.smooth_weights(df, ["m"], "w")
-    assert out.tolist() == pytest.approx([2 * 12 / 11, 2 * 12 / 11, 4 * 12 / 11, 3 * 12 / 11])
+def test_individual_risk_by_hand():
+    # unweighted: fk = Fk, risk 1/fk; weighted pair (fk = 2, Fk = 20, pk = 0.1):
+    # pk/(1-pk) - (pk/(1-pk))^2 log(1/pk) = 0.111111 - 0.0123457 * 2.302585 = 0.082684
+    df = pd.DataFrame({"m": ["a", "a", "b", "b", "b"]})
+    assert privacy.individual_risk(df, ["m"], None).tolist() == pytest.approx([0.5, 0.5, 1 / 3, 1 / 3, 1 / 3])
+    r = privacy.individual_risk(df.iloc[:2], ["m"], [10.0, 10.0])
+    assert r.tolist() == pytest.approx([0.082684] * 2, abs=1e-6)

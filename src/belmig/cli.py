@@ -31,7 +31,9 @@ def cmd_export(a: argparse.Namespace) -> None:
 
     responses = pd.read_parquet(a.responses)
     weights = pd.read_parquet(a.weights) if a.weights else None
-    written = microdata.write_release(responses, weights, codebook.load(), json.loads(a.privacy), a.out_dir)
+    written = microdata.write_release(
+        responses, weights, codebook.load(), json.loads(a.privacy), a.out_dir, seed=a.seed
+    )
     for p in written:
         print(p)
 
@@ -63,6 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     e.add_argument("--responses", type=Path, required=True)
     e.add_argument("--weights", type=Path)
     e.add_argument("--privacy", required=True, help="JSON of the config's privacy section")
+    e.add_argument("--seed", type=int, required=True, help="config seed: release row order and record ids")
     e.add_argument("--out-dir", type=Path, required=True)
     e.set_defaults(func=cmd_export)
     i = sub.add_parser("index", help="reviewers' index of the executed notebooks")

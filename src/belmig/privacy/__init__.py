@@ -28,8 +28,10 @@ from belmig.privacy.kanon import (
     class_sizes,
     hierarchy,
     k_anonymize,
+    attacker_counts,
+    individual_risk,
     merged_label,
-    smooth_weights,
+    risk_summary,
 )
 from belmig.privacy.redaction import REMOVED, redact
 from belmig.privacy.suppress import suppress_small_cells
@@ -42,8 +44,10 @@ __all__ = [
     "class_sizes",
     "hierarchy",
     "k_anonymize",
+    "attacker_counts",
+    "individual_risk",
     "merged_label",
     "redact",
-    "smooth_weights",
+    "risk_summary",
     "suppress_small_cells",
 ]

@@ -1,19 +1,57 @@
-"""k-anonymity of the released microdata: recoding, local suppression, the check, and the
-weights released next to it.
+"""k-anonymity of the released microdata, counted the way an attacker counts it.
 
-Equivalence classes follow the usual convention for locally suppressed data (as in sdcMicro):
-a missing quasi-identifier value matches any value, so the class of a record is the set of
-records that agree with it on every quasi-identifier where both are known.
+The attacker (docs/disclosure.md) knows a target's *true* background: the quasi-identifiers
+(age group, sex, municipality, arrival year, legal status) and perhaps one more answer
+(regular income, diaspora involvement, support programmes). A released record is a candidate
+for the target when each of its released values is compatible with the target's true value:
+the same category, a merged category that contains it, or a blank (a blank may hide anything).
+The target's own record is always a candidate. A target is safe when it has at least ``k``
+candidates, for the quasi-identifiers alone and for the quasi-identifiers plus each extra
+identifier in turn ("key sets").
+
+Two differences from the textbook check (sdcMicro's ``freqCalc`` with a missing value matching
+any category, which :func:`class_sizes` still implements for the release's own view):
+
+* the count starts from the target's true values, not from its released ones. Blanking a
+  target's own value does not hide it from someone who knows that value; only *other* records
+  that become compatible (decoys) do. Local suppression here therefore blanks values of the
+  records that differ from a target in one variable;
+* a target whose true value is "no answer" is counted for every value it might really have:
+  the attacker knows it, we do not.
+
+:func:`k_anonymize` protects a frame in two steps:
+
+1. **Global recoding** (full-domain generalisation): every variable has a ladder of levels
+   (:func:`hierarchy`: merges of rare categories, down to two categories, then "left out of
+   the release"). A level is admissible only if each released category holds at least ``k``
+   records (no rare category survives, whatever blanks would do). Every combination of levels
+   is scored by its information loss plus an estimate of the blanks still needed; the best ones
+   are finished exactly and the cheapest is kept.
+2. **Local suppression** with decoys: while a target (under some key set) has fewer than ``k``
+   candidates, blank the value that adds a candidate to the most such targets, never in a
+   variable that may not be blanked (the raking variable: released weights are raked on the
+   released categories, so a blank there would have no population target).
+
+Information loss is entropy: a record whose value v is released as category c loses
+log2(n(c)/n(v)) bits; a variable left out loses its whole entropy; a blank costs log2(N) bits.
+:func:`individual_risk` is sdcMicro's per-record re-identification risk (``measure_risk``,
+Benedetti-Franconi approximation) for the report on the release.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+DROPPED = "*"  # the single category of a variable that is left out of the release
+
+
+# --------------------------------------------------------------------------- release's own view
 
 
 def _codes(df: pd.DataFrame, qis: Sequence[str]) -> np.ndarray:
@@ -28,31 +66,76 @@ def _codes(df: pd.DataFrame, qis: Sequence[str]) -> np.ndarray:
     return np.column_stack(cols).astype(np.int64)
 
 
+def _row_keys(codes: np.ndarray) -> np.ndarray:
+    """One int64 per row of small non-negative-or-(-1) integer codes (mixed radix)."""
+    key = np.zeros(len(codes), dtype=np.int64)
+    if codes.size == 0:
+        return key
+    shifted = codes + 1
+    radix = shifted.max(axis=0) + 1
+    for j in range(codes.shape[1]):
+        key = key * radix[j] + shifted[:, j]
+    return key
+
+
+def _pattern_sizes(pats: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Class size of each pattern row given how many records carry it (-1 matches anything)."""
+    if len(pats) == 0:
+        return np.zeros(0, dtype=np.int64)
+    _, first, inverse = np.unique(_row_keys(pats), return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    u = pats[first]
+    w = np.bincount(inverse, weights=counts, minlength=len(u)).astype(np.int64)
+    compatible = np.ones((len(u), len(u)), dtype=bool)
+    for j in range(u.shape[1]):  # column by column: no (n, n, q) temporary
+        a, b = u[:, j][:, None], u[:, j][None, :]
+        compatible &= (a == b) | (a < 0) | (b < 0)
+    return (compatible.astype(np.int64) @ w)[inverse]
+
+
 def class_sizes(df: pd.DataFrame, quasi_identifiers: Sequence[str]) -> pd.Series:
-    """Size of each record's equivalence class (missing values match any value)."""
-    return pd.Series(_sizes_from_codes(_codes(df, quasi_identifiers)), index=df.index, dtype="int64")
+    """Size of each record's equivalence class in the released data (missing matches any value).
+
+    This is the release's own view (sdcMicro ``freqCalc``, alpha = 1). It is at least the
+    attacker's count (:func:`attacker_counts`), never less, so it cannot prove safety alone.
+    """
+    codes = _codes(df, quasi_identifiers)
+    n = len(codes)
+    if n == 0:
+        return pd.Series([], index=df.index, dtype="int64")
+    if codes.shape[1] == 0:
+        return pd.Series(np.full(n, n), index=df.index, dtype="int64")
+    _, first, inverse, counts = np.unique(_row_keys(codes), return_index=True, return_inverse=True, return_counts=True)
+    return pd.Series(_pattern_sizes(codes[first], counts)[inverse.reshape(-1)], index=df.index, dtype="int64")
 
 
 def check_k_anonymity(df: pd.DataFrame, quasi_identifiers: Sequence[str], k: int) -> tuple[bool, int]:
-    """(whether every equivalence class has at least `k` records, the smallest class size)."""
+    """(whether every release-view class has at least `k` records, the smallest class size)."""
     sizes = class_sizes(df, quasi_identifiers)
     smallest = int(sizes.min()) if len(sizes) else 0
     return smallest >= k, smallest
 
 
+# --------------------------------------------------------------------------- recoding ladders
+
+
 @dataclass(frozen=True)
 class QuasiIdentifier:
-    """How one quasi-identifier may be recoded.
+    """A variable the attacker may know, and how it may be recoded.
 
     `ordered`: categories have a meaningful order (age groups, years): a category is only ever
     merged with a neighbour. Otherwise rare categories are merged into `pool` (the "other"
-    category; created when the variable has none). `categories` gives the order.
+    category; created when the variable has none). `categories` gives the order (the codebook's
+    options). `blankable`: local suppression may blank it. `droppable`: the recoding may leave
+    it out of the release altogether.
     """
 
     name: str
     categories: tuple[str, ...]
     ordered: bool
     pool: str = "other"
+    blankable: bool = True
+    droppable: bool = True
 
 
 def merged_label(parts: Sequence[str]) -> str:
@@ -62,20 +145,21 @@ def merged_label(parts: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class Level:
-    """One generalisation level of a quasi-identifier: original category -> released category."""
+    """One generalisation level of a variable: original category -> released category."""
 
     mapping: dict[str, str]
     steps: tuple[str, ...]  # human-readable merges that lead here, in order
+    dropped: bool = False  # the variable is left out of the release
 
 
-def hierarchy(values: pd.Series, qi: QuasiIdentifier) -> list[Level]:
-    """Generalisation levels of one quasi-identifier, from none to two categories left.
+def hierarchy(values: pd.Series, qi: QuasiIdentifier, drop: bool = False) -> list[Level]:
+    """Generalisation levels of one variable, from none to two categories left (then, with
+    `drop`, one more level: the variable left out).
 
     Each level adds one merge, chosen from the data: ordered → the smallest category with its
     smaller neighbour; unordered → the smallest category (not the pool) with the pool (the
     "other" category; the first merge creates it when the variable has none). Merged categories
-    are named by their parts in category order ("kaunas_city+other"). Levels stop when two
-    categories are left: a variable is never collapsed into one.
+    are named by their parts in category order ("kaunas_city+other").
     """
     counts = values.value_counts(dropna=True)
     order = list(qi.categories) + sorted(c for c in counts.index if c not in qi.categories)
@@ -117,243 +201,461 @@ def hierarchy(values: pd.Series, qi: QuasiIdentifier) -> list[Level]:
                 groups[groups.index(pool)] = merged
         mapping = {c: name(g) for g in groups for c in g}
         levels.append(Level(mapping, tuple(steps)))
+    if drop and present:
+        levels.append(Level({c: DROPPED for c in present}, (*steps, f"left {qi.name} out of the release"), True))
     return levels
 
 
-def _level_codes(values: np.ndarray, level: Level) -> np.ndarray:
-    """Integer codes of the released categories (-1 = missing)."""
-    cats = sorted(set(level.mapping.values()))
+# --------------------------------------------------------------------------- the attacker's count
+
+
+def _values(df: pd.DataFrame, name: str) -> np.ndarray:
+    return df[name].astype("object").where(df[name].notna(), None).to_numpy(dtype=object)
+
+
+def _released(level: Level, v: object) -> object:
+    return None if v is None else level.mapping.get(v, v)
+
+
+def _targets(true: dict[str, np.ndarray], qis: Sequence[QuasiIdentifier]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Target rows: every record, once per value its unanswered variables might really have.
+
+    Returns (record index of each row, assumed true value of each variable per row).
+    """
+    rows: list[int] = []
+    vals: dict[str, list] = {q.name: [] for q in qis}
+    n = len(next(iter(true.values()))) if true else 0
+    for i in range(n):
+        options = []
+        for q in qis:
+            v = true[q.name][i]
+            options.append([v] if v is not None else list(q.categories))
+        for combo in itertools.product(*options):
+            rows.append(i)
+            for q, v in zip(qis, combo):
+                vals[q.name].append(v)
+    return np.array(rows, dtype=np.int64), {k: np.array(v, dtype=object) for k, v in vals.items()}
+
+
+def _compat(target_vals: np.ndarray, record_vals: np.ndarray, level: Level, blank: np.ndarray) -> np.ndarray:
+    """targets × records: the record's released value is compatible with the target's true one."""
+    if level.dropped:
+        return np.ones((len(target_vals), len(record_vals)), dtype=bool)
+    cats = sorted({c for c in level.mapping.values()})
     idx = {c: i for i, c in enumerate(cats)}
-    return np.array([idx[level.mapping.get(v, v)] if v is not None else -1 for v in values], dtype=np.int64)
+    unknown = len(cats)  # a value no record is released as (e.g. an option nobody chose)
+
+    def code(v: object) -> int:
+        if v is None:
+            return -1
+        return idx.get(level.mapping.get(v, ""), unknown)
+
+    t = np.array([code(v) for v in target_vals], dtype=np.int64)
+    r = np.array([code(v) for v in record_vals], dtype=np.int64)
+    r = np.where(blank, -1, r)
+    return (t[:, None] == r[None, :]) | (r[None, :] < 0)
 
 
-def _bits(values: np.ndarray, level: Level) -> np.ndarray:
-    """Per-record entropy loss (bits) of releasing `values` at `level`: log2(n(released) / n(original))."""
-    known = np.array([v is not None for v in values], dtype=bool)
-    out = np.zeros(len(values))
-    if not known.any():
-        return out
-    s = pd.Series(values[known], dtype=object)
+def attacker_counts(
+    true: pd.DataFrame,
+    released: pd.DataFrame,
+    variables: Sequence[str],
+    candidates: dict[str, Sequence[str]] | None = None,
+) -> np.ndarray:
+    """Per true record: the fewest released records compatible with its true values on
+    `variables`, over every value its unanswered variables might have.
+
+    `released` holds the released values (original keys, merged "a+b" categories, None =
+    blank), row i for true record i; a variable missing from it was left out and matches
+    everything. `candidates` lists each variable's possible values (default: those seen in
+    `true`).
+    """
+    n = len(true)
+    if len(released) != n:
+        raise ValueError(f"attacker_counts: {len(released)} released records for {n} true ones")
+    qis = []
+    for v in variables:
+        seen = sorted({x for x in _values(true, v) if x is not None}, key=str)
+        cats = tuple((candidates or {}).get(v, seen))
+        qis.append(QuasiIdentifier(v, cats + tuple(c for c in seen if c not in cats), ordered=False))
+    rows, assumed = _targets({q.name: _values(true, q.name) for q in qis}, qis)
+    m = np.ones((len(rows), len(released)), dtype=bool)
+    for v in variables:
+        if v not in released.columns:
+            continue
+        rel = _values(released, v)
+        parts = sorted({p for x in rel if x is not None for p in str(x).split("+")}, key=str)
+        pidx = {p: i for i, p in enumerate(parts)}
+        member = np.zeros((len(parts) + 1, len(rel)), dtype=bool)  # last row: a value nobody has
+        for r, x in enumerate(rel):
+            if x is None:
+                member[:, r] = True
+            else:
+                for p in str(x).split("+"):
+                    member[pidx[p], r] = True
+        t = np.array([pidx.get(x, len(parts)) for x in assumed[v]], dtype=np.int64)
+        m &= member[t]
+    counts = m.sum(axis=1)
+    worst = np.full(n, len(released), dtype=np.int64)
+    np.minimum.at(worst, rows, counts)
+    return worst
+
+
+@dataclass
+class Protection:
+    """What :func:`k_anonymize` decided."""
+
+    levels: dict[str, Level]
+    blanked: dict[str, np.ndarray]  # variable -> bool per record
+    key_sets: list[tuple[str, ...]]
+    counts: dict[tuple[str, ...], np.ndarray]  # key set -> attacker's count per record (worst case)
+    loss_bits: float
+    before: dict[tuple[str, ...], int] = field(default_factory=dict)  # key set -> records below k before
+
+
+def _admissible(level: Level, counts: pd.Series, k: int) -> bool:
+    """Every released category (left in) holds at least k records."""
+    if level.dropped:
+        return True
+    sizes: dict[str, int] = {}
+    for c, n in counts.items():
+        r = level.mapping.get(c, c)
+        sizes[r] = sizes.get(r, 0) + int(n)
+    return all(s >= k for s in sizes.values())
+
+
+def _level_bits(values: np.ndarray, level: Level) -> float:
+    """Entropy lost by releasing `values` at `level` (bits, summed over records)."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return 0.0
+    s = pd.Series(known, dtype=object)
     n_orig = s.map(s.value_counts()).to_numpy(dtype=float)
     r = s.map(lambda v: level.mapping.get(v, v))
     n_rel = r.map(r.value_counts()).to_numpy(dtype=float)
-    out[known] = np.log2(n_rel / n_orig)
-    return out
+    return float(np.log2(n_rel / n_orig).sum())
 
 
-def _pattern_sizes(pats: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Class size of each pattern row given how many records carry it (-1 matches anything)."""
-    if len(pats) == 0:
-        return np.zeros(0, dtype=np.int64)
-    _, first, inverse = np.unique(_row_keys(pats), return_index=True, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    u = pats[first]
-    w = np.bincount(inverse, weights=counts, minlength=len(u)).astype(np.int64)
-    compatible = np.ones((len(u), len(u)), dtype=bool)
-    for j in range(u.shape[1]):  # column by column: no (n, n, q) temporary
-        a, b = u[:, j][:, None], u[:, j][None, :]
-        compatible &= (a == b) | (a < 0) | (b < 0)
-    return (compatible.astype(np.int64) @ w)[inverse]
+def _popcount_rows(packed: np.ndarray) -> np.ndarray:
+    return _POP[packed].sum(axis=1, dtype=np.int64)
 
 
-def _local_suppression(pats: np.ndarray, counts: np.ndarray, k: int) -> np.ndarray:
-    """Blanked cells (bool, like `pats`) that make every class of the weighted patterns >= k.
+_POP = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
 
-    The pattern in the smallest class goes first; all its records get the same blank (they are
-    indistinguishable): the one that brings the class to k, else the one that enlarges it most
-    (ties: larger class, then earlier quasi-identifier).
-    """
-    cur = pats.copy()
-    blanked = np.zeros(pats.shape, dtype=bool)
+
+class _Problem:
+    """Precomputed compatibility matrices of every variable at every level (bit-packed)."""
+
+    def __init__(self, df: pd.DataFrame, qis: Sequence[QuasiIdentifier], extras: Sequence[QuasiIdentifier], k: int):
+        self.df = df
+        self.vars = list(qis) + list(extras)
+        self.names = [q.name for q in self.vars]
+        self.k = k
+        self.n = len(df)
+        self.true = {q.name: _values(df, q.name) for q in self.vars}
+        self.key_sets = [tuple(q.name for q in qis)] + [(*[q.name for q in qis], e.name) for e in extras]
+        self.rows, self.assumed = _targets(self.true, self.vars)
+        self.ladders: dict[str, list[Level]] = {}
+        self.bits: dict[str, list[float]] = {}
+        self.packed: dict[str, list[np.ndarray]] = {}
+        for q in self.vars:
+            vals = pd.Series(self.true[q.name], dtype=object)
+            counts = vals.value_counts(dropna=True)
+            ladder = [lv for lv in hierarchy(vals, q, drop=q.droppable) if _admissible(lv, counts, k)]
+            if not ladder:
+                raise ValueError(f"k_anonymize: {q.name} cannot be released with every category at k={k}")
+            self.ladders[q.name] = ladder
+            self.bits[q.name] = [
+                (self._entropy(q.name) if lv.dropped else _level_bits(self.true[q.name], lv)) for lv in ladder
+            ]
+            none = np.zeros(self.n, dtype=bool)
+            self.packed[q.name] = [
+                np.packbits(_compat(self.assumed[q.name], self.true[q.name], lv, none), axis=1) for lv in ladder
+            ]
+
+    def _entropy(self, name: str) -> float:
+        known = [v for v in self.true[name] if v is not None]
+        if not known:
+            return 0.0
+        p = pd.Series(known, dtype=object).value_counts(normalize=True).to_numpy()
+        return float(-(p * np.log2(p)).sum() * len(known))
+
+    def counts(self, combo: dict[str, int]) -> dict[tuple[str, ...], np.ndarray]:
+        """Per key set: candidates of every target row at these levels (no blanks)."""
+        out = {}
+        base = None
+        for v in self.key_sets[0]:
+            p = self.packed[v][combo[v]]
+            base = p.copy() if base is None else base & p
+        for ks in self.key_sets:
+            m = base if len(ks) == len(self.key_sets[0]) else base & self.packed[ks[-1]][combo[ks[-1]]]
+            out[ks] = _popcount_rows(m)
+        return out
+
+
+def _suppress(prob: _Problem, combo: dict[str, int]) -> dict[str, np.ndarray]:
+    """Decoy blanks (variable -> bool per record) that give every target row k candidates."""
+    k = prob.k
+    mats = {v: np.unpackbits(prob.packed[v][combo[v]], axis=1, count=prob.n).astype(bool) for v in prob.names}
+    blanked = {v: np.zeros(prob.n, dtype=bool) for v in prob.names}
+    blankable = {q.name: q.blankable and not prob.ladders[q.name][combo[q.name]].dropped for q in prob.vars}
     while True:
-        sizes = _pattern_sizes(cur, counts)
-        bad = np.flatnonzero((sizes < k) & (counts > 0))
-        if bad.size == 0:
+        deficits = []
+        for ks in prob.key_sets:
+            m = np.ones_like(mats[ks[0]])
+            for v in ks:
+                m &= mats[v]
+            short = np.flatnonzero(m.sum(axis=1) < k)
+            if short.size:
+                deficits.append((ks, short))
+        if not deficits:
             return blanked
-        i = int(bad[np.argsort(sizes[bad], kind="stable")[0]])
-        members = (cur == cur[i]).all(axis=1)
-        best = None
-        for j in np.flatnonzero(cur[i] >= 0):
-            trial = cur[i].copy()
-            trial[j] = -1
-            size = int(counts[((cur == trial) | (cur < 0) | (trial < 0)).all(axis=1)].sum())
-            key = (size >= k, size, -j)
-            if best is None or key > best[0]:
-                best = (key, j)
-        if best is None:  # pragma: no cover - a fully blanked record matches all records
-            raise RuntimeError("k_anonymize: cannot reach k")
-        cur[members, best[1]] = -1
-        blanked[members, best[1]] = True
+        gain = {v: np.zeros(prob.n, dtype=np.int64) for v in prob.names}
+        for ks, short in deficits:
+            sub = {v: mats[v][short] for v in ks}
+            for j in ks:
+                if not blankable[j]:
+                    continue
+                others = np.ones((len(short), prob.n), dtype=bool)
+                for v in ks:
+                    if v != j:
+                        others &= sub[v]
+                gain[j] += (others & ~sub[j]).sum(axis=0)
+        best = max(((int(g.max()), -prob.names.index(v), v) for v, g in gain.items() if g.size), default=None)
+        if best is None or best[0] == 0:
+            ks, short = deficits[0]
+            raise RuntimeError(
+                f"k_anonymize: no blank helps the {len(short)} target(s) short of k={k} on {', '.join(ks)}"
+            )
+        v = best[2]
+        r = int(np.argmax(gain[v]))  # the first record with the largest gain
+        mats[v][:, r] = True
+        blanked[v][r] = True
 
 
 def k_anonymize(
     df: pd.DataFrame,
     quasi_identifiers: Sequence[QuasiIdentifier | str],
     k: int,
+    extras: Sequence[QuasiIdentifier | str] = (),
+    candidates: int = 12,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Make `df` k-anonymous on the quasi-identifiers: recoding, then local suppression.
+    """Protect `df` so that every record has at least `k` candidates the attacker's way, on the
+    quasi-identifiers and on the quasi-identifiers plus each extra identifier.
 
-    Information loss: a record whose value v is released as category c loses log2(n(c) / n(v))
-    bits (non-uniform entropy); a blanked value is lost entirely and costs log2(N) bits, the
-    most any value can carry (by entropy alone, blanking a common value would look almost free).
-
-    1. Recoding (full-domain generalisation): each quasi-identifier has a ladder of merge levels
-       (:func:`hierarchy`). Every combination of levels is scored by its recoding loss plus one
-       blank for each record still in a class smaller than `k`; the ten best are finished by
-       local suppression and the one with the least total loss is kept (ties: less recoding).
-    2. Local suppression: while some record is in a class smaller than `k` (smallest first),
-       blank one of its quasi-identifiers: one that brings its class to `k`, else the one that
-       enlarges it most.
-
-    Quasi-identifiers given as plain names are unordered with pool "other". Returns the released
-    frame (quasi-identifiers as object columns: original keys or merged ``"a+b"``; None =
-    missing or suppressed) and a report, one row per action: ``step`` (check | recode |
-    suppress), ``variable``, ``detail``, ``rows_affected``, ``violating_after``. The chosen
-    mapping per variable is in ``report.attrs["recodes"]`` ({variable: {original: released}}).
+    Variables given as plain names are unordered with pool "other". Returns the released frame
+    (protected variables as object columns: original keys or merged ``"a+b"``; None = missing
+    or blanked; a variable left out is dropped from the frame) and a report, one row per action:
+    ``step`` (check | recode | drop | suppress), ``variable``, ``detail``, ``rows_affected``,
+    ``violating_after``. ``report.attrs``: ``recodes`` ({variable: {original: released}}),
+    ``dropped`` (variables left out), ``protection`` (:class:`Protection`).
     """
     if k < 1:
         raise ValueError(f"k_anonymize: k must be >= 1, got {k}")
-    qis = [q if isinstance(q, QuasiIdentifier) else QuasiIdentifier(q, (), ordered=False) for q in quasi_identifiers]
-    names = [q.name for q in qis]
+
+    def as_qi(q: QuasiIdentifier | str) -> QuasiIdentifier:
+        return q if isinstance(q, QuasiIdentifier) else QuasiIdentifier(q, (), ordered=False)
+
+    qis = [as_qi(q) for q in quasi_identifiers]
+    exs = [as_qi(q) for q in extras]
+    names = [q.name for q in qis + exs]
     missing = [n for n in names if n not in df.columns]
     if missing:
-        raise KeyError(f"k_anonymize: quasi-identifiers {missing} are not columns of the data")
+        raise KeyError(f"k_anonymize: variables {missing} are not columns of the data")
+    if len(set(names)) != len(names):
+        raise ValueError(f"k_anonymize: a variable is listed twice in {names}")
     if len(df) < k:
         raise ValueError(f"k_anonymize: {len(df)} records cannot be {k}-anonymous")
-    vals = {n: df[n].astype("object").where(df[n].notna(), None).to_numpy(dtype=object) for n in names}
-    ladders = [hierarchy(pd.Series(vals[q.name], dtype=object), q) for q in qis]
-    level_codes = [[_level_codes(vals[q.name], lv) for lv in ladder] for q, ladder in zip(qis, ladders)]
-    level_bits = [[_bits(vals[q.name], lv).sum() for lv in ladder] for q, ladder in zip(qis, ladders)]
+    # codebook order first, then anything else seen (and every option for "no answer")
+    fixed = []
+    for q in qis + exs:
+        seen = sorted({x for x in _values(df, q.name) if x is not None}, key=str)
+        cats = tuple(q.categories) + tuple(c for c in seen if c not in q.categories)
+        fixed.append(QuasiIdentifier(q.name, cats, q.ordered, q.pool, q.blankable, q.droppable))
+    qis, exs = fixed[: len(qis)], fixed[len(qis) :]
+    prob = _Problem(df, qis, exs, k)
     blank_bits = float(np.log2(len(df)))
-    # work on the distinct combinations of original values (records sharing one move together)
-    base = np.column_stack([lc[0] for lc in level_codes]) if names else np.zeros((len(df), 0), dtype=np.int64)
-    _, first, inverse, counts = np.unique(_row_keys(base), return_index=True, return_inverse=True, return_counts=True)
-    inverse = inverse.reshape(-1)
 
-    def patterns(combo: tuple[int, ...]) -> np.ndarray:
-        return np.column_stack([level_codes[i][j][first] for i, j in enumerate(combo)])
-
+    # 1. global recoding: score every combination of admissible levels
+    ladders = [prob.ladders[v] for v in prob.names]
     scored = []
-    for combo in itertools.product(*[range(len(ladder)) for ladder in ladders]):
-        n_bad = int(counts[_pattern_sizes(patterns(combo), counts) < k].sum())
-        estimate = sum(level_bits[i][j] for i, j in enumerate(combo)) + n_bad * blank_bits
-        scored.append((round(estimate, 9), sum(combo), combo, n_bad))
+    cats = {q.name: list(q.categories) for q in qis + exs}
+    before = {ks: int((attacker_counts(df, df, list(ks), cats) < k).sum()) for ks in prob.key_sets}
+    for idx in itertools.product(*[range(len(lad)) for lad in ladders]):
+        combo = dict(zip(prob.names, idx))
+        cnt = prob.counts(combo)
+        # blanks still needed, roughly: decoys are shared by neighbouring targets, so count the
+        # records short of k (each needs at least one blank somewhere), not their shortfalls
+        deficit = 0
+        for ks, c in cnt.items():
+            short = np.zeros(prob.n, dtype=np.int64)
+            np.maximum.at(short, prob.rows, np.maximum(k - c, 0))
+            deficit = max(deficit, int((short > 0).sum()))
+        loss = sum(prob.bits[v][i] for v, i in combo.items())
+        scored.append((round(loss + deficit * blank_bits, 9), sum(idx), idx))
     scored.sort()
-    before = next(s[3] for s in scored if not any(s[2]))
     best = None
-    for _, effort, combo, n_bad in scored[:10]:  # finish the most promising ones exactly
-        blanked_patterns = _local_suppression(patterns(combo), counts, k)
-        n_blanks = int((blanked_patterns.sum(axis=1) * counts).sum())
-        loss = sum(level_bits[i][j] for i, j in enumerate(combo)) + n_blanks * blank_bits
-        key = (round(loss, 9), effort, combo)
+    for _, effort, idx in scored[:candidates]:  # finish the most promising ones exactly
+        combo = dict(zip(prob.names, idx))
+        try:
+            blanked = _suppress(prob, combo)
+        except RuntimeError:
+            continue
+        n_blanks = int(sum(b.sum() for b in blanked.values()))
+        loss = sum(prob.bits[v][i] for v, i in combo.items()) + n_blanks * blank_bits
+        key = (round(loss, 9), effort, idx)
         if best is None or key < best[0]:
-            best = (key, combo, blanked_patterns[inverse], n_bad)
-    (loss, _, _), combo, blanked, n_bad = best
-    levels = [ladders[i][j] for i, j in enumerate(combo)]
+            best = (key, combo, blanked, loss)
+    if best is None:
+        raise RuntimeError(f"k_anonymize: no combination of recodings and blanks reaches k={k}")
+    _, combo, blanked, loss = best
+    levels = {v: prob.ladders[v][i] for v, i in combo.items()}
 
+    # 2. the released frame
     out = df.copy()
-    rows: list[dict] = [
-        dict(
-            step="check",
-            variable="",
-            detail=f"before: {before} records in classes smaller than k={k}",
-            rows_affected=0,
-            violating_after=before,
+    for v in prob.names:
+        lv = levels[v]
+        if lv.dropped:
+            out = out.drop(columns=v)
+            continue
+        rel = [None if (b or x is None) else _released(lv, x) for x, b in zip(prob.true[v], blanked[v])]
+        out[v] = pd.Series(rel, index=df.index, dtype=object)
+    # the attacker's count on the result (worst case over unanswered values)
+    final_counts = {}
+    for ks in prob.key_sets:
+        final_counts[ks] = attacker_counts(df, out, list(ks), cats)
+        if (final_counts[ks] < k).any():  # pragma: no cover - guarded by _suppress
+            raise RuntimeError(f"k_anonymize: {int((final_counts[ks] < k).sum())} records short of k on {ks}")
+
+    rows: list[dict] = []
+    for ks in prob.key_sets:
+        rows.append(
+            dict(
+                step="check",
+                variable="+".join(ks[len(prob.key_sets[0]) :]) if len(ks) > len(prob.key_sets[0]) else "",
+                detail=f"before: {before.get(ks, 0)} records with fewer than k={k} candidates on {', '.join(ks)}",
+                rows_affected=0,
+                violating_after=before.get(ks, 0),
+            )
         )
-    ]
-    for j, (q, lv) in enumerate(zip(qis, levels)):
-        released = [lv.mapping.get(v, v) if v is not None else None for v in vals[q.name]]
-        released = [None if blanked[i, j] else v for i, v in enumerate(released)]
-        out[q.name] = pd.Series(released, index=df.index, dtype=object)
-        ladder = ladders[j]
+    for q in qis + exs:
+        lv = levels[q.name]
+        full = hierarchy(pd.Series(prob.true[q.name], dtype=object), q, drop=True)
         for step_no, s in enumerate(lv.steps, start=1):
-            prev, cur = ladder[step_no - 1].mapping, ladder[step_no].mapping
-            moved = int(sum(1 for v in vals[q.name] if v is not None and prev.get(v, v) != cur.get(v, v)))
-            rows.append(dict(step="recode", variable=q.name, detail=s, rows_affected=moved, violating_after=n_bad))
-    if blanked.any():
-        for j, n in enumerate(names):
-            if blanked[:, j].any():
-                rows.append(
-                    dict(
-                        step="suppress",
-                        variable=n,
-                        detail=f"blanked {int(blanked[:, j].sum())} values of {n} (local suppression)",
-                        rows_affected=int(blanked[:, j].sum()),
-                        violating_after=0,
-                    )
+            prev, cur = full[step_no - 1], full[step_no]
+            moved = int(
+                sum(1 for x in prob.true[q.name] if x is not None and prev.mapping.get(x, x) != cur.mapping.get(x, x))
+            )
+            if cur.dropped:
+                moved = int(sum(1 for x in prob.true[q.name] if x is not None))
+            rows.append(
+                dict(
+                    step="drop" if cur.dropped else "recode",
+                    variable=q.name,
+                    detail=s,
+                    rows_affected=moved,
+                    violating_after=0,
                 )
+            )
+    for v in prob.names:
+        if blanked[v].any():
+            rows.append(
+                dict(
+                    step="suppress",
+                    variable=v,
+                    detail=f"blanked {int(blanked[v].sum())} values of {v} (local suppression)",
+                    rows_affected=int(blanked[v].sum()),
+                    violating_after=0,
+                )
+            )
+    any_blank = np.zeros(prob.n, dtype=bool)
+    for b in blanked.values():
+        any_blank |= b
+    if any_blank.any():
         rows.append(
             dict(
                 step="suppress",
                 variable="",
-                detail="records with at least one blanked quasi-identifier",
-                rows_affected=int(blanked.any(axis=1).sum()),
+                detail="records with at least one blanked value",
+                rows_affected=int(any_blank.sum()),
                 violating_after=0,
             )
         )
-    ok, smallest = check_k_anonymity(out, names, k)
-    if not ok:  # pragma: no cover - guarded by _local_suppression
-        raise RuntimeError(f"k_anonymize: smallest class {smallest} < k={k} after suppression")
+    for ks in prob.key_sets:
+        c = final_counts[ks]
+        extra = "+".join(ks[len(prob.key_sets[0]) :]) if len(ks) > len(prob.key_sets[0]) else ""
+        rows.append(
+            dict(
+                step="check",
+                variable=extra,
+                detail=f"after: fewest candidates {int(c.min())} on {', '.join(ks)} (k={k})",
+                rows_affected=0,
+                violating_after=0,
+            )
+        )
     rows.append(
         dict(
             step="check",
             variable="",
-            detail=f"after: smallest equivalence class {smallest} (k={k}); information loss {loss:.1f} bits",
+            detail=f"information loss {loss:.1f} bits",
             rows_affected=0,
             violating_after=0,
         )
     )
     report = pd.DataFrame(rows, columns=["step", "variable", "detail", "rows_affected", "violating_after"])
     report = report.astype({"rows_affected": "int64", "violating_after": "int64"})
-    report.attrs["recodes"] = {q.name: {c: r for c, r in lv.mapping.items() if c != r} for q, lv in zip(qis, levels)}
+    report.attrs["recodes"] = {
+        v: {c: r for c, r in lv.mapping.items() if c != r} for v, lv in levels.items() if not lv.dropped
+    }
+    report.attrs["dropped"] = [v for v, lv in levels.items() if lv.dropped]
+    report.attrs["protection"] = Protection(
+        levels=levels, blanked=blanked, key_sets=prob.key_sets, counts=final_counts, loss_bits=loss, before=before
+    )
     return out, report
 
 
-def _row_keys(codes: np.ndarray) -> np.ndarray:
-    """One int64 per row of small non-negative-or-(-1) integer codes (mixed radix)."""
-    key = np.zeros(len(codes), dtype=np.int64)
-    if codes.size == 0:
-        return key
-    shifted = codes + 1
-    radix = shifted.max(axis=0) + 1
-    for j in range(codes.shape[1]):
-        key = key * radix[j] + shifted[:, j]
-    return key
+# --------------------------------------------------------------------------- individual risk
 
 
-def _sizes_from_codes(codes: np.ndarray) -> np.ndarray:
-    """Class size of every record given integer codes (-1 = missing, matches anything)."""
-    n = len(codes)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    if codes.shape[1] == 0:
-        return np.full(n, n, dtype=np.int64)
-    _, first, inverse, counts = np.unique(_row_keys(codes), return_index=True, return_inverse=True, return_counts=True)
-    return _pattern_sizes(codes[first], counts)[inverse.reshape(-1)]
+def individual_risk(released: pd.DataFrame, quasi_identifiers: Sequence[str], weights: np.ndarray | None) -> np.ndarray:
+    """sdcMicro's individual re-identification risk per record (``measure_risk``, approximation).
 
-
-def smooth_weights(df: pd.DataFrame, quasi_identifiers: Sequence[str], weight: str) -> pd.Series:
-    """Weights that reveal nothing beyond the released quasi-identifiers.
-
-    Survey weights are usually a function of the original categories (raking to municipality
-    margins gives every municipality its own weight), so releasing them next to recoded or
-    blanked quasi-identifiers would undo the recoding. Each record gets the mean weight of its
-    equivalence class (the records compatible with it; missing matches anything), so records
-    that look alike get the same weight and every weight is an average over at least k
-    records; the result is rescaled to the original total.
+    fk = released records in the record's class (a blank matches any value, alpha = 1); Fk =
+    the sum of their weights (fk without weights); pk = fk/Fk. The risk is 1/fk when fk = Fk,
+    else the Benedetti-Franconi approximation of E[1/F | f] as in sdcMicro's ``indivRisk``.
     """
-    w = pd.to_numeric(df[weight]).to_numpy(dtype=float)
-    codes = _codes(df, quasi_identifiers)
-    _, first, inverse = np.unique(_row_keys(codes), return_index=True, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    u = codes[first]
-    n = np.bincount(inverse, minlength=len(u)).astype(float)
-    s = np.bincount(inverse, weights=w, minlength=len(u))
-    compatible = np.ones((len(u), len(u)), dtype=bool)
-    for j in range(u.shape[1]):
-        a, b = u[:, j][:, None], u[:, j][None, :]
-        compatible &= (a == b) | (a < 0) | (b < 0)
-    mean = (compatible.astype(float) @ s) / (compatible.astype(float) @ n)
-    out = mean[inverse]
-    out *= w.sum() / out.sum()
-    return pd.Series(out, index=df.index, name=weight)
+    qis = [q for q in quasi_identifiers if q in released.columns]
+    codes = _codes(released, qis)
+    n = len(codes)
+    m = np.ones((n, n), dtype=bool)
+    for j in range(codes.shape[1]):
+        a = codes[:, j]
+        m &= (a[:, None] == a[None, :]) | (a[:, None] < 0) | (a[None, :] < 0)
+    fk = m.sum(axis=1).astype(float)
+    Fk = m.astype(float) @ np.asarray(weights, dtype=float) if weights is not None else fk.copy()
+    pk = np.clip(fk / Fk, 1e-12, 1 - 1e-12)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rk = np.where(fk > 2, pk / (fk - (1 - pk)), 0.0)
+        rk = np.where(fk == 2, pk / (1 - pk) - (pk / (1 - pk)) ** 2 * np.log(1 / pk), rk)
+        rk = np.where(fk == 1, pk / (1 - pk) * np.log(1 / pk), rk)
+    return np.where(np.isclose(fk, Fk), 1 / fk, rk)
+
+
+def risk_summary(risk: np.ndarray) -> dict[str, float]:
+    """Distribution of the individual risk: max, mean, quantiles, records above 1/k-style bounds."""
+    if len(risk) == 0:
+        return {}
+    return {
+        "max": float(risk.max()),
+        "mean": float(risk.mean()),
+        "p50": float(np.quantile(risk, 0.5)),
+        "p90": float(np.quantile(risk, 0.9)),
+        "p99": float(np.quantile(risk, 0.99)),
+        "above_0.05": int((risk > 0.05).sum()),
+        "above_0.1": int((risk > 0.1).sum()),
+        "expected_reidentifications": float(risk.sum()),
+    }
+
+
+def bits(x: float) -> str:  # pragma: no cover - formatting helper
+    return f"{x:.1f}" if math.isfinite(x) else "inf"

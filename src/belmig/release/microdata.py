@@ -14,15 +14,20 @@
   reconstruction (``responses.attrs["belmig"]["synthetic"]``, set by ingestion from the
   export's ``.meta.yaml`` sidecar).
 
-Privacy: the release holds ``resp_id``, the closed answers, the coded open answers and (when
-given) the weight — no timestamps, durations, platform ids or free text. Weights are averaged
-within the k-anonymous classes (:func:`belmig.privacy.smooth_weights`): raking weights are a
-function of the original categories and would otherwise reveal them. Quasi-identifiers
-(``privacy.quasi_identifiers``) are made ``privacy.k_anonymity``-anonymous: an ordered
-question (one whose chart keeps codebook order, e.g. age groups, years) merges neighbouring
-categories, others merge rare categories into their "other" option; what remains is locally
-suppressed. Merged categories ("a+b") get the smallest code of their parts and a label naming
-all parts.
+Privacy (docs/disclosure.md): the release holds a random record id, the closed answers, the
+coded open answers and (when given) a weight: no timestamps, durations, platform ids or free
+text, and neither the internal ``resp_id`` nor the submission order (rows are shuffled and ids
+drawn at random, both from the configured seed). The quasi-identifiers
+(``privacy.quasi_identifiers``) are protected so that every respondent has at least
+``privacy.k_anonymity`` candidate records for an attacker who knows their true values, alone
+and together with each ``privacy.extra_identifiers`` answer (:func:`belmig.privacy.k_anonymize`):
+rare categories merged (an ordered question, e.g. age groups or years, with a neighbour; others
+into their "other" option), values blanked in decoy records, variables left out when that loses
+less information (never those in ``privacy.release_keep``). Merged categories ("a+b") get the
+smallest code of their parts and a label naming all parts. Weights are raked again to the
+*released* categories of the raking variables (a weight raked on the original categories would
+tell merged municipalities apart), so they are a function of released values only; the raking
+variables are never blanked.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from belmig import privacy
@@ -46,7 +52,8 @@ BASENAME = "microdata"
 STATA_NAME_MAX = 32
 STATA_LABEL_MAX = 80
 MULTI_LABELS = {0: "not selected", 1: "selected"}
-PRIVACY_KEYS = ("min_cell", "k_anonymity", "quasi_identifiers")
+PRIVACY_KEYS = ("min_cell", "k_anonymity", "quasi_identifiers", "extra_identifiers", "release_keep")
+ID_COLUMN = "record_id"
 
 SYNTHETIC_NOTICE = (
     "SYNTHETIC DATA - NOT REAL SURVEY RESPONSES.\n"
@@ -101,17 +108,26 @@ def stata_names(names: list[str], limit: int = STATA_NAME_MAX) -> dict[str, str]
     return out
 
 
-def _quasi_identifiers(cb: Codebook, names: list[str]) -> list[privacy.QuasiIdentifier]:
+def _protected(cb: Codebook, names: list[str], setting: str, keep: set[str], never_blank: set[str]):
     qis = []
     for n in names:
         if n not in cb.by_id or cb[n].type != "single":
-            raise ExportError(f"config privacy.quasi_identifiers: {n!r} is not a single-choice question of {cb.source}")
+            raise ExportError(f"config privacy.{setting}: {n!r} is not a single-choice question of {cb.source}")
         q = cb[n]
         ordered = q.chart is not None and not cb.chart(q.chart).sort
         # rare categories of an unordered variable go to its "Other" option (created if absent)
         pool = next((o.key for o in q.options if o.other), "other")
-        qis.append(privacy.QuasiIdentifier(n, tuple(q.keys), ordered=ordered, pool=pool))
+        qis.append(
+            privacy.QuasiIdentifier(
+                n, tuple(q.keys), ordered=ordered, pool=pool, blankable=n not in never_blank, droppable=n not in keep
+            )
+        )
     return qis
+
+
+def _quasi_identifiers(cb: Codebook, names: list[str]) -> list[privacy.QuasiIdentifier]:
+    """The configured quasi-identifiers as :class:`belmig.privacy.QuasiIdentifier` (all droppable)."""
+    return _protected(cb, names, "quasi_identifiers", set(), set())
 
 
 def _qi_value_labels(q: Question, recodes: dict[str, str]) -> dict[str, tuple[int, str]]:
@@ -139,8 +155,10 @@ def _variables(
     """One record per released column: name, kind, label, value labels {key: (code, label)}."""
     out = []
     for col in release.columns:
-        if col == "resp_id":
-            out.append(dict(name=col, kind="id", label="Respondent id (r0001... in submission order)", values=None))
+        if col == ID_COLUMN:
+            out.append(
+                dict(name=col, kind="id", label="Record id (random; not the order of submission)", values=None)
+            )
             continue
         if col == "weight":
             out.append(
@@ -148,7 +166,7 @@ def _variables(
                     name=col,
                     kind="number",
                     values=None,
-                    label="Survey weight (raked, then averaged within k-anonymous classes)",
+                    label="Survey weight (raked to the population margins on the released categories)",
                 )
             )
             continue
@@ -198,10 +216,88 @@ def _variables(
 # --------------------------------------------------------------------------- the release frame
 
 
+def rerake(released: pd.DataFrame, weights: pd.DataFrame, protection: dict[str, Any]) -> pd.Series:
+    """Weights raked to the population margins on the *released* categories only.
+
+    The margins are those recorded with the weights (``weights.attrs["calibration"]``). Each
+    margin's categories are mapped to the released ones (a merged category's target is the sum
+    of its parts'; a variable left out of the release collapses the margin to its total), and
+    the released records are raked to that (:func:`belmig.weight.rake`). A weight is then a
+    function of released values only: it cannot tell apart categories the release merged.
+    """
+    from belmig import weight as wt
+
+    rec = weights.attrs.get(wt.CALIBRATION_ATTR)
+    if rec is None:
+        raise ExportError("weights: no calibration record (weights.attrs['calibration']); write them with belmig.weight")
+    margins = [wt.Margin.from_record(m) for m in rec["margins"]]
+    if not margins:
+        return pd.Series(weights["weight"].to_numpy(dtype=float), name="weight")
+    frame = pd.DataFrame({"resp_id": [f"x{i}" for i in range(len(released))]})
+    new = []
+    for m in margins:
+        levels, columns = [], {}
+        for j, v in enumerate(m.variables):
+            if v in protection["dropped"] or v not in released.columns:
+                levels.append(("all",))
+                columns[v] = ["all"] * len(released)
+                continue
+            recodes = protection["recodes"].get(v, {})
+            rel_levels = []
+            for key in m.levels[j]:
+                r = recodes.get(key, key)
+                if r not in rel_levels:
+                    rel_levels.append(r)
+            levels.append(tuple(rel_levels))
+            columns[v] = released[v].astype("object").where(released[v].notna(), None).tolist()
+        targets: dict[tuple[str, ...], float] = {}
+        for cat, t in zip(m.categories, m.targets):
+            key = tuple(
+                "all" if levels[j] == ("all",) else protection["recodes"].get(v, {}).get(c, c)
+                for j, (v, c) in enumerate(zip(m.variables, cat))
+            )
+            targets[key] = targets.get(key, 0.0) + t
+        cats = tuple(targets)
+        new.append(
+            wt.Margin(
+                source=m.source,
+                variables=m.variables,
+                levels=tuple(levels),
+                categories=cats,
+                targets=tuple(targets[c] for c in cats),
+                rows=tuple(range(2, len(cats) + 2)),
+            )
+        )
+        for v, col in columns.items():
+            frame[v] = pd.Series(col, dtype=object)
+    res = wt.rake(frame, new, max_iter=1000, tolerance=1e-12, trim_cap=None)
+    res.require_converged()
+    return pd.Series(np.asarray(res.weights, dtype=float), name="weight")
+
+
+def _shuffle(frame: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Rows in a random order and random record ids (both from `seed`): no submission order."""
+    rng = np.random.default_rng([int(seed), 14])  # 14: this issue's stream, apart from the synthesis
+    order = rng.permutation(len(frame))
+    out = frame.iloc[order].reset_index(drop=True)
+    width = max(6, len(str(10 * len(frame))))
+    ids = rng.choice(9 * 10 ** (width - 1), size=len(frame), replace=False) + 10 ** (width - 1)
+    out.insert(0, ID_COLUMN, [f"R{i}" for i in ids])
+    return out, order
+
+
 def release_frame(
-    responses: pd.DataFrame, weights: pd.DataFrame | None, codebook: Codebook, privacy_cfg: dict[str, Any]
+    responses: pd.DataFrame,
+    weights: pd.DataFrame | None,
+    codebook: Codebook,
+    privacy_cfg: dict[str, Any],
+    seed: int,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[dict[str, Any]]]:
-    """(k-anonymous release frame, k-anonymity report, variable descriptions)."""
+    """(protected release frame, protection report, variable descriptions).
+
+    The report's ``attrs["summary"]`` holds the decisions for the report's appendix and the
+    README (:func:`summary`).
+    """
     cb = codebook
     missing = [k for k in PRIVACY_KEYS if k not in privacy_cfg]
     if missing:
@@ -216,7 +312,7 @@ def release_frame(
     if "resp_id" not in responses.columns or responses["resp_id"].duplicated().any():
         raise ExportError("responses: resp_id missing or not unique")
     # only codebook variables go out; anything else (free text, timestamps) is refused
-    _variables(responses, cb, {}, meta["coded_labels"])
+    _variables(responses.drop(columns="resp_id"), cb, {}, meta["coded_labels"])
     for col in [c for c in responses.columns if coded_question(c) is not None]:
         allowed = set(meta["coded_labels"][coded_question(col)])
         bad = set(responses[col].dropna().astype(str)) - allowed
@@ -234,20 +330,58 @@ def release_frame(
             raise ExportError("weights: resp_id does not match the responses one to one")
         if not (w["weight"] > 0).all():
             raise ExportError("weights: every weight must be > 0")
-        rel = rel.merge(w, on="resp_id", how="left", validate="one_to_one")
-    qis = _quasi_identifiers(cb, list(privacy_cfg["quasi_identifiers"]))
-    anon, report = privacy.k_anonymize(rel, qis, k)
-    ok, smallest = privacy.check_k_anonymity(anon, [q.name for q in qis], k)
-    if not ok:
-        raise ExportError(f"release is not {k}-anonymous (smallest class {smallest}); fewer than k respondents?")
+    raking = set()
     if weights is not None:
-        anon["weight"] = privacy.smooth_weights(anon, [q.name for q in qis], "weight")
-    qi_labels = {}
-    for q in qis:
-        labels = _qi_value_labels(cb[q.name], report.attrs["recodes"][q.name])
-        qi_labels[q.name] = labels
-        anon[q.name] = pd.Categorical(anon[q.name].astype("object"), categories=list(labels))
-    return anon.reset_index(drop=True), report, _variables(anon, cb, qi_labels, meta["coded_labels"])
+        from belmig import weight as wt
+
+        rec = weights.attrs.get(wt.CALIBRATION_ATTR) or {"margins": []}
+        raking = {v for m in rec["margins"] for v in m["variables"]}
+    keep = set(privacy_cfg["release_keep"])
+    qi_names = list(privacy_cfg["quasi_identifiers"])
+    extra_names = [e for e in privacy_cfg["extra_identifiers"] if e not in qi_names]
+    unknown = sorted(keep - set(qi_names) - set(extra_names))
+    if unknown:
+        raise ExportError(f"config privacy.release_keep: {unknown} are neither quasi- nor extra identifiers")
+    qis = _protected(cb, qi_names, "quasi_identifiers", keep, raking)
+    extras = _protected(cb, extra_names, "extra_identifiers", keep, raking)
+    rel = rel.drop(columns="resp_id")
+    anon, report = privacy.k_anonymize(rel, qis, k, extras=extras)
+    prot = {"recodes": report.attrs["recodes"], "dropped": report.attrs["dropped"]}
+    names = [q.name for q in qis + extras]
+    kept = [n for n in names if n not in prot["dropped"]]
+    if weights is not None:
+        anon["weight"] = rerake(anon.reset_index(drop=True), weights, prot).to_numpy()
+    labels = {}
+    for q in qis + extras:
+        if q.name in prot["dropped"]:
+            continue
+        lab = _qi_value_labels(cb[q.name], prot["recodes"][q.name])
+        labels[q.name] = lab
+        anon[q.name] = pd.Categorical(anon[q.name].astype("object"), categories=list(lab))
+    anon = anon.reset_index(drop=True)
+    risk = privacy.individual_risk(
+        anon, [q for q in qi_names if q in kept], anon["weight"].to_numpy() if "weight" in anon.columns else None
+    )
+    anon, _ = _shuffle(anon, seed)
+    prot_obj = report.attrs["protection"]
+    report.attrs["summary"] = {
+        "k": k,
+        "records": int(len(anon)),
+        "quasi_identifiers": qi_names,
+        "extra_identifiers": extra_names,
+        "recodes": prot["recodes"],
+        "dropped": prot["dropped"],
+        "blanked": {v: int(b.sum()) for v, b in prot_obj.blanked.items() if b.any()},
+        "records_with_blanks": int(np.any([b for b in prot_obj.blanked.values()], axis=0).sum()),
+        "before": {" + ".join(ks): n for ks, n in prot_obj.before.items()},
+        "fewest_candidates": {" + ".join(ks): int(c.min()) for ks, c in prot_obj.counts.items()},
+        "information_loss_bits": round(float(prot_obj.loss_bits), 1),
+        "weights": "reraked" if weights is not None else "none",
+        "raking_variables": sorted(raking),
+        "individual_risk": privacy.risk_summary(risk),
+        "kept": kept,
+    }
+    return anon, report, _variables(anon, cb, labels, meta["coded_labels"])
 
 
 # --------------------------------------------------------------------------- writers
@@ -307,7 +441,8 @@ def _datapackage(variables: list[dict[str, Any]], synthetic: bool, k: int, qis: 
             f.update(type="number")
         fields.append(f)
     desc = (
-        f"Respondent-level data of the survey, k-anonymous (k={k}) on {', '.join(qis)}; "
+        f"Respondent-level data of the survey: every respondent has at least {k} candidate records for "
+        f"someone who knows their {', '.join(qis)} (see README.txt); rows in random order, random ids; "
         "no free text (open answers are coded). Empty cell = not asked / no answer / suppressed."
     )
     if synthetic:
@@ -325,7 +460,7 @@ def _datapackage(variables: list[dict[str, Any]], synthetic: bool, k: int, qis: 
                 "mediatype": "text/csv",
                 "encoding": "utf-8",
                 "description": desc,
-                "schema": {"fields": fields, "missingValues": [""], "primaryKey": ["resp_id"]},
+                "schema": {"fields": fields, "missingValues": [""], "primaryKey": [ID_COLUMN]},
             }
         ],
     }
@@ -345,7 +480,11 @@ def _variables_table(variables: list[dict[str, Any]], snames: dict[str, str]) ->
     return pd.DataFrame(rows, columns=["name", "stata_name", "type", "label", "values"])
 
 
-def _readme(n: int, synthetic: bool, k: int, qis: list[str], report: pd.DataFrame, weights: bool) -> str:
+def _readme(n: int, synthetic: bool, report: pd.DataFrame, cb: Codebook, weights: bool) -> str:
+    from belmig.privacy import explain
+
+    summary = report.attrs["summary"]
+    k = summary["k"]
     lines = []
     if synthetic:
         lines += [SYNTHETIC_NOTICE, ""]
@@ -353,33 +492,47 @@ def _readme(n: int, synthetic: bool, k: int, qis: list[str], report: pd.DataFram
         "Migration from Belarus and integration of immigrants in Lithuania (2022 online survey)",
         "Released microdata",
         "",
-        f"Respondents: {n}. One row per respondent; resp_id r0001... in submission order.",
+        f"Respondents: {n}. One row per respondent, in random order; record_id is a random number",
+        "(it is not the order in which the questionnaires were submitted, and it is not the id used",
+        "inside the pipeline).",
         "Files: microdata.csv (+ datapackage.json), microdata.parquet, microdata.sav (SPSS),",
         "microdata.dta (Stata; long names shortened, see variables.csv), variables.csv,",
-        "kanonymity_report.csv.",
-        "Weights: "
-        + (
-            "column 'weight': the raking weights averaged within the k-anonymous classes of the\n"
-            "quasi-identifiers (so they cannot reveal a recoded or blanked category) and rescaled to\n"
-            "the same total; they no longer match the raking margins exactly."
-            if weights
-            else "not included (weighting had not run)."
-        ),
+        "kanonymity_report.csv (every recoding, left-out variable and blank, with counts).",
         "",
-        "Protection of the respondents:",
+        "Protecting the respondents",
+        "",
+        "The respondents fled political persecution. The release assumes that a reader may know a",
+        "respondent's background and that they took part, and is built so that such a reader cannot",
+        "pick out their record:",
         "- no free text: open answers are coded into categories (columns *__code);",
         "- no timestamps, durations, platform ids, e-mail or IP addresses or contacts;",
-        f"- {k}-anonymity on {', '.join(qis)}: every combination of these is shared by at least",
-        f"  {k} respondents (a blank value counts as unknown and matches any value);",
-        "  changes made to get there:",
     ]
-    for r in report.itertuples(index=False):
-        if r.step in ("recode", "suppress"):
-            lines.append(f"  * {r.detail} ({r.rows_affected} rows)")
-    if not any(report["step"].isin(["recode", "suppress"])):
-        lines.append("  * none were needed")
-    lines += ["", "Missing values: empty (CSV), NA (Parquet), system-missing (SPSS), . (Stata).", ""]
+    for sentence in explain.release_sentences(summary, cb):
+        lines += _wrap("- " + sentence)
+    risk = summary.get("individual_risk") or {}
+    if risk:
+        lines += _wrap(
+            "- Re-identification risk per record (sdcMicro's individual risk, computed on the released "
+            f"values): largest {risk['max']:.4f}, mean {risk['mean']:.4f}, 90th percentile {risk['p90']:.4f}; "
+            f"{risk['above_0.05']} records above 0.05."
+        )
+    if not weights:
+        lines += ["- Weights: not included (weighting had not run)."]
+    lines += [
+        "",
+        "Weights: " + ("column 'weight' (see above); they sum to the population total." if weights else "none."),
+        "",
+        "Missing values: empty (CSV), NA (Parquet), system-missing (SPSS), . (Stata). An empty quasi-",
+        "identifier may be a question not answered or a value left empty for protection.",
+        "",
+    ]
     return "\n".join(lines)
+
+
+def _wrap(text: str, width: int = 94) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width=width, subsequent_indent="  ", break_on_hyphens=False)
 
 
 def write_release(
@@ -388,6 +541,8 @@ def write_release(
     codebook: Codebook,
     privacy_cfg: dict[str, Any],
     outdir: Path | str,
+    seed: int,
+    summary_path: Path | str | None = None,
 ) -> list[Path]:
     """Write the released microdata into `outdir`; return the paths written.
 
@@ -397,7 +552,7 @@ def write_release(
     import pyreadstat
 
     outdir = Path(outdir)
-    rel, report, variables = release_frame(responses, weights, codebook, privacy_cfg)
+    rel, report, variables = release_frame(responses, weights, codebook, privacy_cfg, seed)
     meta = responses.attrs["belmig"]
     synthetic = bool(meta["synthetic"])
     k = int(privacy_cfg["k_anonymity"])
@@ -440,11 +595,17 @@ def write_release(
         )
         _variables_table(variables, snames).to_csv(tmp / names[5], index=False, lineterminator="\n")
         report.to_csv(tmp / names[6], index=False, lineterminator="\n")
-        (tmp / names[7]).write_text(_readme(len(rel), synthetic, k, qis, report, weights is not None), encoding="utf-8")
+        (tmp / names[7]).write_text(_readme(len(rel), synthetic, report, codebook, weights is not None), encoding="utf-8")
         written = []
         for n in names:
             os.replace(tmp / n, outdir / n)
             written.append(outdir / n)
+        if summary_path is not None:
+            from belmig.core import atomic
+
+            atomic.write_text(
+                Path(summary_path), json.dumps(report.attrs["summary"], ensure_ascii=False, indent=1) + "\n"
+            )
         return written
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
