@@ -41,6 +41,8 @@ rule draw_chart:
             int(config["charts"]["ci_whiskers"]),
             "--dpi",
             config["charts"]["png_dpi"],
+            "--min-cell",
+            config["privacy"]["min_cell"],
             "--out-dir",
             FIGURES,
         ),

@@ -432,6 +432,8 @@ def test_cli_writes_the_four_files(estimates, tmp_path):
         "0",
         "--dpi",
         "72",
+        "--min-cell",
+        "5",
         "--out-dir",
         str(out),
     ]

@@ -83,6 +83,7 @@ class Point:
     w_low: float | None
     w_high: float | None
     w_ledger_key: str | None
+    span: tuple[int, int] | None = None  # scale bars merged for disclosure control: first and last rating
 
 
 @dataclass(frozen=True)
@@ -209,8 +210,20 @@ def _point(
     )
 
 
-def select(spec: ChartSpec, estimates: pd.DataFrame, codebook: Codebook, *, lang: str, ci_whiskers: bool) -> ChartData:
-    """The points of one chart, in drawing order, from the estimates (never from raw rows)."""
+def select(
+    spec: ChartSpec,
+    estimates: pd.DataFrame,
+    codebook: Codebook,
+    *,
+    lang: str,
+    ci_whiskers: bool,
+    min_cell: int | None = None,
+) -> ChartData:
+    """The points of one chart, in drawing order, from the estimates (never from raw rows).
+
+    With `min_cell`, small bars are merged (ratings) or hidden (answers) first
+    (:mod:`belmig.charts.protect`); without it the estimates' own ``suppressed`` flags apply.
+    """
     chart, q = check_spec(spec, codebook)
     _check_columns(estimates)
     by, level = spec.subgroup if spec.subgroup else ("", "")
@@ -241,11 +254,16 @@ def select(spec: ChartSpec, estimates: pd.DataFrame, codebook: Codebook, *, lang
     for k in keys:
         row = _one(rows, k, what)
         wrow = _one(wrows, k, what + " weighted") if ci_whiskers else None
+        if min_cell is not None:  # disclosure control decides, not the estimates' flag
+            row = {**row, "suppressed": False}
+            wrow = None if wrow is None else {**wrow, "suppressed": False}
         points.append(
             _point(row, wrow, key=k, label=labels[k], kind="pct", residual=k in residual,
                    q=q.id, by=by, level=level, what=f"{what} {k}")
         )  # fmt: skip
         used.append(row)
+    if min_cell is not None:
+        points = _protect(points, [_one(rows, p.key, what) for p in points], spec.kind, q, min_cell, what)
 
     mean = None
     if spec.kind == "scale":
@@ -271,6 +289,40 @@ def select(spec: ChartSpec, estimates: pd.DataFrame, codebook: Codebook, *, lang
         spec=spec, chart=chart, question=q, lang=lang, ci_whiskers=ci_whiskers, n=ns[0],
         points=tuple(points), mean=mean,
     )  # fmt: skip
+
+
+def _protect(
+    points: list[Point], rows: list[dict[str, Any]], kind: str, q: Question, min_cell: int, what: str
+) -> list[Point]:
+    """Merge small ratings or hide small bars (:mod:`belmig.charts.protect`)."""
+    from belmig.charts import protect
+
+    if "k" not in rows[0]:
+        raise ChartError(f"{what}: disclosure control needs the counts (column k) of the estimates")
+    counts = [int(r["k"]) for r in rows]
+    base = int(rows[0]["n"])
+    if kind == "scale":
+        out = []
+        for a, b in protect.merge_ratings(counts, min_cell):
+            if a == b:
+                out.append(points[a])
+                continue
+            part = points[a : b + 1]
+            value = sum(p.value for p in part)
+            lo, hi = int(part[0].key[1:]), int(part[-1].key[1:])
+            out.append(
+                Point(key="+".join(p.key for p in part), label=f"{lo}–{hi}", value=value,
+                      text=format_value(value, "pct"), suppressed=False, residual=False, ledger_key=None,
+                      w_value=None, w_low=None, w_high=None, w_ledger_key=None, span=(lo, hi))
+            )  # fmt: skip
+        return out
+    hide = protect.hide_bars(counts, base, min_cell, partition=q.type == "single")
+    return [
+        Point(key=p.key, label=p.label, value=None, text=SUPPRESSED_MARK, suppressed=True, residual=p.residual,
+              ledger_key=None, w_value=None, w_low=None, w_high=None, w_ledger_key=None)
+        if h else p
+        for p, h in zip(points, hide)
+    ]  # fmt: skip
 
 
 # --------------------------------------------------------------------------- words around the plot
@@ -304,6 +356,9 @@ def note(data: ChartData, codebook: Codebook, *, marks: bool) -> str:
         more.append(t(lang, "ci"))
     if marks and any(p.suppressed for p in data.points):
         more.append(t(lang, "suppressed", mark=SUPPRESSED_MARK))
+    spans = [p.label for p in data.points if p.span]
+    if spans:
+        more.append(t(lang, "merged", spans=", ".join(spans)))
     return " ".join(["; ".join(first) + "."] + more)
 
 
@@ -558,15 +613,16 @@ def _scale_body(data: ChartData, text_w: float) -> dict[str, Any]:
     def draw(fig: Figure, W: float, H: float, bottom: float, handles: dict[str, Any]) -> None:
         left, width = MARGIN, W - 2 * MARGIN
         ax = fig.add_axes((left / W, (bottom + tick_h + end_h) / H, width / W, SCALE_AXES_H / H))
-        xs = list(range(lo, hi + 1))
+        xs = [(p.span[0] + p.span[1]) / 2 if p.span else int(p.key[1:]) for p in data.points]
+        widths = [(p.span[1] - p.span[0] + SCALE_BAR_W) if p.span else SCALE_BAR_W for p in data.points]
         ends = [max(p.value, p.w_high if p.w_high is not None else -math.inf) for p in data.points if not p.suppressed]
         top = max(ends) if ends and max(ends) > 0 else 1.0
         val_h = measure("0%", val_prop)[1] + 3 / 72
         ax.set_ylim(0, top * (1 + 1.35 * val_h / SCALE_AXES_H))  # head room for the value labels
         ax.set_xlim(lo - 0.55, hi + 0.55)
-        for p, x in zip(data.points, xs):
+        for p, x, bw in zip(data.points, xs, widths):
             if not p.suppressed:
-                ax.bar(x, p.value, width=SCALE_BAR_W, color=theme.BAR, zorder=2)
+                ax.bar(x, p.value, width=bw, color=theme.BAR, zorder=2)
         ax.set_xticks([])  # no tick machinery at all (labels are drawn as texts)
         ax.set_yticks([])
         handles["labels"] = [

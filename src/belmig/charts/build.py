@@ -28,7 +28,13 @@ def _check_lang(lang: str) -> None:
 
 
 def build(
-    number: int, estimates: pd.DataFrame, codebook: Codebook, *, lang: str, ci_whiskers: bool
+    number: int,
+    estimates: pd.DataFrame,
+    codebook: Codebook,
+    *,
+    lang: str,
+    ci_whiskers: bool,
+    min_cell: int | None = None,
 ) -> tuple[Figure, dict[str, Any]]:
     """The figure of chart `number` and the record of what it shows (texts read back from the figure).
 
@@ -37,7 +43,7 @@ def build(
     """
     _check_lang(lang)
     spec = specs.load(number)
-    data = base.select(spec, estimates, codebook, lang=lang, ci_whiskers=ci_whiskers)
+    data = base.select(spec, estimates, codebook, lang=lang, ci_whiskers=ci_whiskers, min_cell=min_cell)
     with matplotlib.rc_context(theme.rc()):
         fig, handles = base.figure(data, codebook)
         return fig, record(data, handles, fig, codebook)
@@ -152,10 +158,11 @@ def draw(
     out_png: Path,
     out_alt: Path,
     out_data: Path,
+    min_cell: int | None = None,
 ) -> dict[str, Any]:
     """Draw chart `number` from the estimates and write SVG, PNG, alt text and the JSON record."""
     with matplotlib.rc_context(theme.rc()):
-        fig, rec = build(number, estimates, codebook, lang=lang, ci_whiskers=ci_whiskers)
+        fig, rec = build(number, estimates, codebook, lang=lang, ci_whiskers=ci_whiskers, min_cell=min_cell)
         svg_meta = {
             "Date": None,
             "Creator": theme.CREATOR,

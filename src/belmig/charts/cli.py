@@ -1,5 +1,5 @@
 """``python -m belmig.charts --chart N --estimates data/processed/estimates.parquet --lang en
---ci-whiskers 0 --dpi 200 --out-dir figures`` writes figures/chartNN.{svg,png,alt.txt,json}."""
+--ci-whiskers 0 --dpi 200 --min-cell 5 --out-dir figures`` writes figures/chartNN.{svg,png,alt.txt,json}."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=("en", "ru"), required=True, help="label language")
     p.add_argument("--ci-whiskers", type=int, choices=(0, 1), required=True, help="1 = 95%% CI whiskers (weighted)")
     p.add_argument("--dpi", type=int, required=True, help="PNG resolution")
+    p.add_argument("--min-cell", type=int, required=True, help="privacy.min_cell: smaller bars are merged or hidden")
     p.add_argument("--out-dir", type=Path, required=True, help="directory of chartNN.svg/.png/.alt.txt/.json")
     p.add_argument("--codebook", type=Path, default=paths.CODEBOOK, help="codebook (default: config/codebook.yaml)")
     return p
@@ -34,6 +35,6 @@ def main(argv: list[str] | None = None) -> int:
         draw(
             n, est, cb, lang=args.lang, ci_whiskers=bool(args.ci_whiskers), dpi=args.dpi,
             out_svg=stem.with_suffix(".svg"), out_png=stem.with_suffix(".png"),
-            out_alt=stem.with_suffix(".alt.txt"), out_data=stem.with_suffix(".json"),
+            out_alt=stem.with_suffix(".alt.txt"), out_data=stem.with_suffix(".json"), min_cell=args.min_cell,
         )  # fmt: skip
     return 0

@@ -1,0 +1,495 @@
+"""Which values leave the build: primary and secondary suppression over everything published.
+
+The public values are the ones the report and its appendix print (the ledger keys of the
+editions' shortcodes and of the generated tables), together with the base of every share and
+mean the values table prints. :func:`protect` decides, for each of them, whether it is
+published; everything else in the ledger stays internal.
+
+1. **Primary suppression** (threshold rule, Hundepool et al. §5.2; τ-ARGUS ``FREQ``): a count,
+   a base, a share, a weighted share, an interval or a mean is withheld when it rests on 1 to
+   ``min_cell − 1`` respondents, and a share also when its complement (base − count) does. A
+   test of difference is withheld when a level it compares has fewer than ``min_cell``
+   respondents in the test's base.
+2. **Secondary suppression**: the attacker's audit (:mod:`belmig.privacy.audit`) runs on all
+   that remains published, together with what is published anyway (the charts, the tables of
+   the stage notebooks, the released microdata): any count of 1 to ``min_cell − 1`` it derives
+   exactly is protected by withholding one more value, chosen among the values that bear on it
+   (same variables): first bases printed only in the values table, then values printed only in
+   appendix tables, last values printed in the text; within each, the one resting on the fewest
+   respondents. The audit runs again until nothing small is recoverable, first on the tables
+   alone, then with the release.
+
+A value published anyway (a chart bar) cannot be withdrawn here: if it alone discloses a small
+count the build stops (:class:`DisclosureError`) naming the count and the values behind it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from belmig.core import keys as K
+from belmig.core.codebook import Codebook
+from belmig.privacy import audit as A
+
+SUPPRESSED = "–"  # printed instead of a withheld value (the charts use the same mark)
+INFO_FAMILIES = ("flow", "weight", "ext", "pub", "audit", "repro", "charts", "ingest")
+
+
+class DisclosureError(RuntimeError):
+    """Published values that cannot be withdrawn disclose a small count."""
+
+
+@dataclass
+class Decision:
+    key: str
+    public: bool
+    role: str  # text | table | base | info
+    reason: str = ""  # why withheld: "primary: ..." or "secondary: protects ..."
+
+
+@dataclass
+class Publication:
+    decisions: dict[str, Decision]
+    min_cell: int
+    recoveries_before: list[str] = field(default_factory=list)  # what the audit found with everything
+    secondary: list[str] = field(default_factory=list)  # one line per secondary suppression
+    targets: int = 0  # small cells audited
+    facts: int = 0  # published facts audited
+
+    def public(self, key: str) -> bool:
+        d = self.decisions.get(key)
+        return d is None or d.public  # keys not asked for are not published at all (see public_keys)
+
+    def withheld(self) -> list[Decision]:
+        return [d for d in self.decisions.values() if not d.public]
+
+    def public_keys(self) -> list[str]:
+        return [k for k, d in self.decisions.items() if d.public]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "min_cell": self.min_cell,
+            "targets": self.targets,
+            "facts": self.facts,
+            "recoveries_before": self.recoveries_before,
+            "secondary": self.secondary,
+            "decisions": {k: asdict(d) for k, d in self.decisions.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Publication:
+        return cls(
+            decisions={k: Decision(**d) for k, d in data["decisions"].items()},
+            min_cell=int(data["min_cell"]),
+            recoveries_before=list(data.get("recoveries_before", [])),
+            secondary=list(data.get("secondary", [])),
+            targets=int(data.get("targets", 0)),
+            facts=int(data.get("facts", 0)),
+        )
+
+
+def load(path: Path | str) -> Publication:
+    return Publication.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+# ------------------------------------------------------------------------------ keys as cells
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """What a ledger key says about the respondents."""
+
+    family: str
+    cell: A.Cell | None  # the count's cell (shares, counts) or the base (bases, means)
+    base: A.Cell | None  # the base of a share or a mean
+    by: str = ""
+    question: str = ""
+
+
+def meaning(key: str) -> Meaning | None:
+    """The cells a survey key speaks about (None for keys that are not about respondents' cells)."""
+    k = K.parse(key)
+    p = k.parts
+    f = k.family
+    if f in ("pct", "count", "wpct", "wci") and len(p) == 2:
+        q, o = p
+        return Meaning(f, A.cell((q, o)), A.cell((q, A.ANS)), "", q)
+    if f in ("n", "mean", "wmean", "wci_mean") and len(p) == 1:
+        (q,) = p
+        return Meaning(f, A.cell((q, A.ANS)), A.cell((q, A.ANS)), "", q)
+    if f in ("pctby", "wpctby") and len(p) == 4:
+        b, lv, q, o = p
+        return Meaning(f, A.cell((b, lv), (q, o)), A.cell((b, lv), (q, A.ANS)), b, q)
+    if f in ("nby", "meanby", "wmeanby") and len(p) == 3:
+        b, lv, q = p
+        return Meaning(f, A.cell((b, lv), (q, A.ANS)), A.cell((b, lv), (q, A.ANS)), b, q)
+    if f == "pby" and len(p) in (2, 3):
+        return Meaning(f, None, None, p[0], p[1])
+    if f == "other" and len(p) == 2:
+        return Meaning(f, None, None, "", p[0])
+    return None
+
+
+def base_key(key: str) -> str | None:
+    """The key of the base a share or mean is printed with in the values table."""
+    k = K.parse(key)
+    p = k.parts
+    if k.family in ("pct", "wpct", "mean", "wmean") and p:
+        return K.n(p[0])
+    if k.family == "pctby" and len(p) == 4:
+        return K.nby(p[0], p[1], p[2])
+    return None
+
+
+def _variables_of(c: A.Cell | None) -> set[str]:
+    return {v for v, _ in c} if c else set()
+
+
+# ------------------------------------------------------------------------------ primary
+
+
+def _count(m: A.Model, c: A.Cell | None) -> int | None:
+    if c is None:
+        return None
+    e = m.expr(c)
+    return None if e is None else int(round(m.true_value(e)))
+
+
+def _small(x: int | None, min_cell: int) -> bool:
+    return x is not None and 0 < x < min_cell
+
+
+def primary(key: str, m: A.Model, min_cell: int, entry: Any = None) -> str | None:
+    """Why `key` may not be published on its own (None: it may)."""
+    mn = meaning(key)
+    if mn is None:
+        return None
+    f = mn.family
+    if f == "pby":
+        lv_counts = []
+        var = m.vars.get(mn.by)
+        if var is None or mn.question not in m.vars:
+            return "primary: test over variables the audit does not know"
+        for lv in var.states:
+            n = _count(m, A.cell((mn.by, lv), (mn.question, A.ANS)))
+            if n:
+                lv_counts.append((lv, n))
+        small = [f"{lv} (n = {n})" for lv, n in lv_counts if n < min_cell]
+        return f"primary: compares {', '.join(small)}" if small else None
+    if f == "other":
+        return None  # coded open answers: decided with the coding table (code facts)
+    base = _count(m, mn.base)
+    if f in ("n", "nby"):
+        return f"primary: base of {base}" if _small(base, min_cell) else None
+    if f in ("mean", "wmean", "wci_mean", "meanby", "wmeanby"):
+        return f"primary: mean over {base} respondents" if base is not None and base < min_cell else None
+    k = _count(m, mn.cell)
+    if f == "count":
+        return f"primary: count of {k}" if _small(k, min_cell) else None
+    if base is not None and base < min_cell:
+        return f"primary: base of {base}"
+    if _small(k, min_cell):
+        return f"primary: {k} of {base} respondents"
+    if k is not None and base is not None and _small(base - k, min_cell):
+        return f"primary: complement of {base - k} (of {base})"
+    return None
+
+
+# ------------------------------------------------------------------------------ facts
+
+
+def key_facts(key: str, text: str, fixed: bool = False, where: str = "") -> list[A.Fact]:
+    """The audit facts a printed ledger value gives (none for weighted values and tests:
+    weights and test statistics do not give exact integer constraints)."""
+    mn = meaning(key)
+    if mn is None:
+        return []
+    f = mn.family
+    if f in ("pct", "pctby"):
+        return [A.Fact(key, "pct", mn.cell, mn.base, text, fixed, where)]
+    if f == "count":
+        return [A.Fact(key, "count", mn.cell, None, text, fixed, where)]
+    if f in ("n", "nby"):
+        return [A.Fact(key, "n", mn.cell, None, text, fixed, where)]
+    if f in ("mean", "meanby"):
+        return [A.Fact(key, "mean", mn.base, mn.base, text, fixed, where)]
+    return []
+
+
+def code_fact(question: str, codes: Sequence[str], text: str, fixed: bool = True, where: str = "") -> A.Fact:
+    """A count of coded open answers (one code, or the sum of several)."""
+    return A.Fact(f"other.{question}.{'+'.join(codes)}", "code", tuple(("Y", question, c) for c in codes), None, text, fixed, where)  # type: ignore[arg-type]
+
+
+def range_fact(c: A.Cell, lo: int, hi: int, where: str) -> A.Fact:
+    """What a suppression mark tells: the count lies between lo and hi."""
+    return A.Fact(f"range:{where}", "range", c, None, f"{lo}..{hi}", True, where)
+
+
+# ------------------------------------------------------------------------------ protect
+
+
+@dataclass
+class Request:
+    """A value the report prints."""
+
+    key: str
+    role: str  # text (prose) | table (appendix tables only) | base (the values table's base column)
+    text: str | None = None  # printed text when it differs from the ledger's (e.g. rounded)
+
+
+def _rank(role: str) -> int:
+    return {"base": 0, "table": 1, "text": 2}.get(role, 3)
+
+
+def protect(
+    entries: Mapping[str, Any],
+    requests: Sequence[Request],
+    responses: pd.DataFrame,
+    cb: Codebook,
+    min_cell: int,
+    *,
+    fixed: Sequence[A.Fact] = (),
+    release: A.ReleaseView | None = None,
+    structural_zeros: Sequence[A.Cell] = (),
+) -> Publication:
+    """Decide which requested values are published (see the module docstring)."""
+    # the values asked for, once each (the most visible role wins)
+    req: dict[str, Request] = {}
+    for r in requests:
+        prev = req.get(r.key)
+        if prev is None or _rank(r.role) > _rank(prev.role):
+            req[r.key] = Request(r.key, r.role, r.text or (prev.text if prev else None))
+    decisions: dict[str, Decision] = {}
+    # every variable and pair the published values touch
+    singles: set[str] = set()
+    pairs: set[tuple[str, str]] = set()
+    coded: set[str] = set()
+    allv = A.variables(cb)
+
+    def touch(c: A.Cell | None) -> None:
+        vs = [v for v in _variables_of(c)]
+        singles.update(v for v in vs if v in allv)
+        if len(vs) == 2:
+            a, b = vs
+            if not allv[a].multi:
+                pairs.add((a, b))
+            elif not allv[b].multi:
+                pairs.add((b, a))
+
+    for key in req:
+        mn = meaning(key)
+        if mn is None:
+            continue
+        touch(mn.cell)
+        touch(mn.base)
+        if mn.family == "pby" and mn.by in allv and mn.question in allv:
+            touch(A.cell((mn.by, A.ANS), (mn.question, A.ANS)))
+        if mn.family == "other":
+            coded.add(mn.question)
+    for f in fixed:
+        if f.stat == "code":
+            coded.add(f.cell[0][1])  # type: ignore[index]
+            continue
+        touch(f.cell)
+        touch(f.base)
+    for c in structural_zeros:
+        touch(c)
+    singles = {v for v in singles if v in allv}
+    m = A.build_model(responses, cb, singles, pairs, coded=coded)
+
+    # 1. primary suppression
+    for key, r in req.items():
+        fam = K.family(key)
+        if fam in INFO_FAMILIES or meaning(key) is None and fam != "other":
+            decisions[key] = Decision(key, True, "info" if fam in INFO_FAMILIES else r.role)
+            continue
+        why = primary(key, m, min_cell, entries.get(key))
+        if fam == "other":
+            why = _other_primary(key, m, min_cell)
+        decisions[key] = Decision(key, why is None, r.role, why or "")
+
+    def facts_now() -> list[A.Fact]:
+        out = list(fixed)
+        for key, d in decisions.items():
+            if not d.public:
+                continue
+            text = req[key].text or getattr(entries.get(key), "text", None)
+            if text is None:
+                continue
+            if K.family(key) == "other":
+                out += _other_facts(key, text, m)
+            else:
+                out += key_facts(key, str(text))
+        out += [A.Fact(f"zero:{A.describe(c)}", "count", c, None, "0", True, "screening") for c in structural_zeros]
+        return out
+
+    # 2. secondary suppression: tables alone, then with the release
+    pub = Publication(decisions=decisions, min_cell=min_cell)
+    all_targets = A.targets(m, min_cell)
+    pub.targets = len(all_targets)
+    _secondary(m, req, decisions, facts_now, all_targets, min_cell, pub, release=False)
+    if release is not None:
+        A.add_release(m, release)
+        shown = A.release_only(m, min_cell)
+        rel_targets = [t for t in all_targets if tuple(sorted(t[1].items())) not in shown]
+        _secondary(m, req, decisions, facts_now, rel_targets, min_cell, pub, release=True)
+    pub.facts = len(facts_now())
+    return pub
+
+
+def _other_primary(key: str, m: A.Model, min_cell: int) -> str | None:
+    q, what = K.parse(key).parts
+    names = [n for n in m.index if n[0] == "Y" and n[1] == q]
+    if not names:
+        return None
+    if what == "uncoded":
+        sel = [n for n in names if n[2] == "uncoded"]
+    elif what == "coded":
+        sel = [n for n in names if n[2] != "uncoded"]
+    else:
+        sel = [n for n in names if n[2] == what]
+    total = sum(m.truth[m.index[n]] for n in sel)
+    return f"primary: {total} coded answers" if 0 < total < min_cell else None
+
+
+def _other_facts(key: str, text: str, m: A.Model) -> list[A.Fact]:
+    q, what = K.parse(key).parts
+    codes = sorted(n[2] for n in m.index if n[0] == "Y" and n[1] == q)
+    if what == "uncoded":
+        sel = [c for c in codes if c == "uncoded"]
+    elif what == "coded":
+        sel = [c for c in codes if c != "uncoded"]
+    else:
+        sel = [c for c in codes if c == what]
+    return [code_fact(q, sel, text, fixed=False, where=key)] if sel else []
+
+
+def _touches(key: str, target: A.Cell | tuple) -> bool:
+    mn = meaning(key)
+    if mn is None:
+        return K.family(key) == "other" and isinstance(target, tuple) and len(target) == 3 and target[0] == "code"
+    tv = _variables_of(target) if target and isinstance(target[0], tuple) else {target[1]} if target else set()
+    fv = _variables_of(mn.cell) | _variables_of(mn.base) | ({mn.by, mn.question} - {""})
+    return bool(tv & fv)
+
+
+def _secondary(m, req, decisions, facts_now, targets, min_cell, pub: Publication, release: bool) -> None:
+    from belmig.privacy.audit import Solver, fact_constraints
+
+    def solver() -> Solver:
+        cons = [c for c in m.cons if c.group in ("structure", "fact:flow.analysed") or (release and c.group == "release")]
+        for f in facts_now():
+            cons += _constraints(m, f) or []
+        return Solver(m, cons)
+
+    s = solver()
+    pinned = [t for t in targets if s.pinned(t[1], t[2])]
+    label = "with the release" if release else "from the tables"
+    pub.recoveries_before += [f"{A.describe(c) if _is_cell(c) else c} = {v} ({label})" for c, _, v in pinned]
+    guard = 0
+    while pinned:
+        guard += 1
+        if guard > 500:  # pragma: no cover - each round withdraws a value, and there are finitely many
+            raise DisclosureError("secondary suppression does not terminate")
+        c, e, v = pinned[0]
+        cands = [
+            k
+            for k, d in decisions.items()
+            if d.public and d.role in ("base", "table", "text") and _touches(k, c) and meaning(k) is not None
+            or (d.public and K.family(k) == "other" and _touches(k, c))
+        ]
+        cands.sort(key=lambda k: (_rank(decisions[k].role), _size(m, k), k))
+        fixed_ok = False
+        chosen = None
+        for k in cands:
+            decisions[k].public = False
+            if not solver().pinned(e, v):
+                chosen = k
+                fixed_ok = True
+                break
+            decisions[k].public = True
+        if not fixed_ok:
+            if not cands:
+                what = A.describe(c) if _is_cell(c) else str(c)
+                raise DisclosureError(
+                    f"{what} = {v} can be derived {label} from values that are published anyway "
+                    f"(charts, notebook tables, the release): {_sources(m, facts_now(), c)}"
+                )
+            chosen = cands[0]  # withhold the cheapest and keep looking
+            decisions[chosen].public = False
+        what = A.describe(c) if _is_cell(c) else str(c)
+        decisions[chosen].reason = f"secondary: protects {what} ({label})"
+        pub.secondary.append(f"withheld {chosen}: it let {what} = {v} be derived {label}")
+        s = solver()
+        pinned = [t for t in pinned if s.pinned(t[1], t[2])]
+
+
+def _constraints(m: A.Model, f: A.Fact):
+    if f.stat == "code":
+        idx = [m.index.get(n) for n in f.cell]  # type: ignore[union-attr]
+        s = A._scaled(f.text)
+        if any(i is None for i in idx) or s is None or s[1] != 0:
+            return None
+        return [A.Constraint({i: 1.0 for i in idx}, s[0], s[0], f"{f.id} = {f.text}", f"fact:{f.id}")]  # type: ignore[misc]
+    if f.stat == "range":
+        e = m.expr(f.cell) if _is_cell(f.cell) else None
+        if e is None:
+            return None
+        lo, hi = (int(x) for x in f.text.split(".."))
+        return [A.Constraint(e, lo, hi, f"{f.id}: between {lo} and {hi}", f"fact:{f.id}")]
+    return A.fact_constraints(m, f)
+
+
+def _is_cell(c: object) -> bool:
+    return isinstance(c, tuple) and all(isinstance(a, tuple) and len(a) == 2 for a in c)
+
+
+def _size(m: A.Model, key: str) -> int:
+    mn = meaning(key)
+    if mn is None:
+        return 10**9
+    n = _count(m, mn.cell if mn.family not in ("n", "nby") else mn.base)
+    return n if n is not None else 10**9
+
+
+def _sources(m: A.Model, facts: Sequence[A.Fact], c) -> str:
+    tv = _variables_of(c) if _is_cell(c) else {c[1]}
+    rel = [f for f in facts if (_variables_of(f.cell if _is_cell(f.cell) else ()) | _variables_of(f.base)) & tv]
+    return "; ".join(f"{f.id} = {f.text} ({f.where or 'published'})" for f in rel[:12]) or "(none listed)"
+
+
+# ------------------------------------------------------------------------------ the report's requests
+
+
+VAR_RE = re.compile(r"\{\{<\s*var\s+([^\s>]+)\s*>\}\}")
+
+
+def shortcode_keys(paths: Iterable[Path]) -> list[str]:
+    """Ledger keys the report editions print (their ``{{< var key >}}`` shortcodes, in order)."""
+    out: list[str] = []
+    for p in paths:
+        out += VAR_RE.findall(Path(p).read_text(encoding="utf-8"))
+    return list(dict.fromkeys(out))
+
+
+def requests_for_report(
+    text_keys: Sequence[str],
+    table_keys: Sequence[str] = (),
+    entries: Mapping[str, Any] | None = None,
+) -> list[Request]:
+    """Requests: the text's keys, the appendix tables' keys, and the base of every share and
+    mean the values table prints."""
+    out = [Request(k, "text") for k in text_keys] + [Request(k, "table") for k in table_keys]
+    for k in list(text_keys) + list(table_keys):
+        b = base_key(k)
+        if b is not None and (entries is None or b in entries):
+            out.append(Request(b, "base"))
+    return out
