@@ -45,8 +45,10 @@ include: "rules/clean.smk"
 include: "rules/weight.smk"
 include: "rules/estimate.smk"
 include: "rules/charts.smk"
-include: "rules/report.smk"
 include: "rules/release.smk"
+include: "rules/publish.smk"
+include: "rules/report.smk"
+include: "rules/manifest.smk"
 
 
 rule all:
@@ -56,3 +58,4 @@ rule all:
         rules.render_report.output.html,
         rules.index_notebooks.output.index,
         rules.export_microdata.output.datapackage,
+        rules.list_public_files.output.manifest,

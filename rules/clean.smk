@@ -24,6 +24,7 @@ rule clean_responses:
                 "ingested": input.ingested,
                 "codebook": input.codebook,
                 "cleaning": config["cleaning"],
+                "min_cell": config["privacy"]["min_cell"],
                 "keywords": input.keywords,
                 "manual": input.manual,
                 "out_responses": output.responses,

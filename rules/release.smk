@@ -6,6 +6,13 @@ rule export_microdata:
         codebook=CODEBOOK,
     output:
         datapackage=f"{paths.rel(paths.RELEASE)}/datapackage.json",
+        csv=f"{paths.rel(paths.RELEASE)}/microdata.csv",
+        parquet=f"{paths.rel(paths.RELEASE)}/microdata.parquet",
+        sav=f"{paths.rel(paths.RELEASE)}/microdata.sav",
+        dta=f"{paths.rel(paths.RELEASE)}/microdata.dta",
+        variables=f"{paths.rel(paths.RELEASE)}/variables.csv",
+        kanonymity=f"{paths.rel(paths.RELEASE)}/kanonymity_report.csv",
+        readme=f"{paths.rel(paths.RELEASE)}/README.txt",
         summary=f"{PROC}/release_summary.json",
     log:
         "logs/export_microdata.log",

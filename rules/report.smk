@@ -47,10 +47,12 @@ rule render_report:
         allowlist="report/number-allowlist.yaml",
         raw=config["raw_export"],
         approved=paths.rel(paths.APPROVED_LEDGER),
+        public=rules.protect_values.output.public,
     output:
         pdf="report/report.pdf",
         html="report/report.html",
         docx="report/report.docx",
+        variables="report/_variables.yml",
         diff=f"{PROC}/ledger_diff.md",
         notebook=f"{EXE}/07_report.ipynb",
         nbhtml=f"{EXE}/07_report.html",
@@ -64,6 +66,7 @@ rule render_report:
             {
                 "qmd": input.qmd,
                 "ledger_path": input.ledger,
+                "public_values": input.public,
                 "allowlist": input.allowlist,
                 "raw_export": input.raw,
                 "config": config,
@@ -80,6 +83,7 @@ rule index_notebooks:
     """Reviewers' index: stages in DAG order with inputs, outputs, parameters and ledger values."""
     input:
         ledger=rules.merge_ledger.output.ledger,
+        public=rules.protect_values.output.public,
         notebooks=[
             rules.audit_published.output.notebook,
             rules.ingest_export.output.notebook,
@@ -96,7 +100,7 @@ rule index_notebooks:
         "../environment.yml"
     params:
         cmd=lambda w, input, output: py_cmd(
-            "belmig.cli", "index", "--ledger", input.ledger, "--out", output.index, *input.notebooks
+            "belmig.cli", "index", "--ledger", input.ledger, "--public", input.public, "--out", output.index, *input.notebooks
         ),
     shell:
         '"$PYTHON" {params.cmd} > {log:q} 2>&1'

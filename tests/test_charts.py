@@ -306,7 +306,7 @@ def test_chart1_excludes_before2020_and_chart8_is_the_regular_income_subgroup(dr
     assert "Do you have a regular source of income in Lithuania?" in recs[8]["note"]
     supp = {b["option"] for b in recs[8]["bars"] if b["suppressed"]}
     assert supp == {"benefits", "other"}
-    assert "too few answers" in recs[8]["note"]
+    assert "not shown, to protect respondents" in recs[8]["note"]
 
 
 @pytest.mark.parametrize("lang", ["en", "ru"])

@@ -42,7 +42,12 @@ def cmd_index(a: argparse.Namespace) -> None:
     from belmig.core import ledger
     from belmig.report import index
 
-    html = index.render_index([Path(n) for n in a.notebooks], ledger.load(a.ledger))
+    entries = ledger.load(a.ledger)
+    if a.public:  # the reviewers' index is public: only the values disclosure control allows
+        from belmig.privacy import publish
+
+        entries = publish.public_ledger(entries, publish.load(a.public), marks=False)
+    html = index.render_index([Path(n) for n in a.notebooks], entries)
     atomic.write_text(a.out, html)
     print(f"index of {len(a.notebooks)} stages -> {paths.rel(a.out)}")
 
@@ -71,6 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     i = sub.add_parser("index", help="reviewers' index of the executed notebooks")
     i.add_argument("notebooks", nargs="+")
     i.add_argument("--ledger", type=Path, required=True)
+    i.add_argument("--public", type=Path, help="public_values.json: list only the values it allows")
     i.add_argument("--out", type=Path, required=True)
     i.set_defaults(func=cmd_index)
     p = sub.add_parser("approve", help="record the current ledger as the approved snapshot")

@@ -254,7 +254,7 @@ def select(
     for k in keys:
         row = _one(rows, k, what)
         wrow = _one(wrows, k, what + " weighted") if ci_whiskers else None
-        if min_cell is not None:  # disclosure control decides, not the estimates' flag
+        if min_cell is not None:  # disclosure control decides (with the estimates' flag, see _protect)
             row = {**row, "suppressed": False}
             wrow = None if wrow is None else {**wrow, "suppressed": False}
         points.append(
@@ -316,7 +316,9 @@ def _protect(
                       w_value=None, w_low=None, w_high=None, w_ledger_key=None, span=(lo, hi))
             )  # fmt: skip
         return out
-    hide = protect.hide_bars(counts, base, min_cell, partition=q.type == "single")
+    # a cell the estimates flag is not in the ledger (subgroup cells below min_cell): hidden too
+    flagged = [bool(r["suppressed"]) for r in rows]
+    hide = protect.hide_bars(counts, base, min_cell, partition=q.type == "single", hidden=flagged)
     return [
         Point(key=p.key, label=p.label, value=None, text=SUPPRESSED_MARK, suppressed=True, residual=p.residual,
               ledger_key=None, w_value=None, w_low=None, w_high=None, w_ledger_key=None)

@@ -12,7 +12,8 @@ public. Before a chart is drawn:
   the others: then the smallest shown bars are hidden too, until at least two are hidden and
   they are not all ones (two hidden bars summing to 2 would each be 1).
 
-Empty bars (0%) are drawn: a count of zero identifies nobody. Whatever is drawn is audited again
+Empty bars (0%) are drawn (a count of zero identifies nobody), except where the estimates keep
+the cell out of the ledger (subgroup cells below ``min_cell``, zeros included). Whatever is drawn is audited again
 with everything else the build publishes (:mod:`belmig.privacy.publish`).
 """
 
@@ -46,18 +47,13 @@ def merge_ratings(counts: Sequence[int], min_cell: int) -> list[tuple[int, int]]
     return [(a, b) for a, b, _ in spans]
 
 
-def hide_bars(counts: Sequence[int], base: int, min_cell: int, *, partition: bool) -> list[bool]:
-    """Which bars to hide: primary (count or complement of 1 to min_cell - 1), then, when the
-    bars partition the base, secondary until the hidden bars cannot be worked out."""
-    hide = [0 < k < min_cell or 0 < base - k < min_cell for k in counts]
-    if partition and any(hide):
-        order = sorted((k, i) for i, k in enumerate(counts) if not hide[i] and k > 0)
+def hide_bars(
+    counts: Sequence[int], base: int, min_cell: int, *, partition: bool, hidden: Sequence[bool] = ()
+) -> list[bool]:
+    """Which bars to hide: primary (count or complement of 1 to min_cell - 1, and any already
+    `hidden`, e.g. cells the estimates keep out of the ledger), then, when the bars partition
+    the base, secondary until the hidden bars cannot be worked out
+    (:func:`belmig.privacy.suppress.hide_partition`)."""
+    from belmig.privacy.suppress import hide_partition
 
-        def safe() -> bool:
-            hidden = [counts[i] for i, h in enumerate(hide) if h]
-            return len(hidden) >= 2 and sum(hidden) > len(hidden)
-
-        while not safe() and order:
-            _, i = order.pop(0)
-            hide[i] = True
-    return hide
+    return hide_partition(counts, min_cell, base=base, partition=partition, hidden=hidden)

@@ -602,12 +602,21 @@ class Solver:
         return not self.feasible(expr, true + 1, math.inf) and not self.feasible(expr, -math.inf, true - 1)
 
 
-def targets(m: Model, min_cell: int, cells: Iterable[Cell] = ()) -> list[tuple[Cell, dict[int, float], int]]:
+def targets(
+    m: Model, min_cell: int, cells: Iterable[Cell] = (), nonresponse: bool = False
+) -> list[tuple[Cell, dict[int, float], int]]:
     """Cells whose true count is between 1 and min_cell - 1: every model cell, every row and
-    column sum of a joint table, and any extra cells given."""
+    column sum of a joint table, and any extra cells given.
+
+    Cells that count who did *not* answer a question ("k of this group skipped q") are left
+    out unless `nonresponse`: they tell no answer of anybody (the attack suite reports them as
+    warnings, not failures).
+    """
     seen: dict[tuple, tuple[Cell, dict[int, float], int]] = {}
 
     def consider(c: Cell) -> None:
+        if not nonresponse and any(s == NA for _, s in c):
+            return
         e = m.expr(c)
         if e is None:
             return

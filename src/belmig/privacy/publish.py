@@ -243,6 +243,7 @@ class Request:
     key: str
     role: str  # text (prose) | table (appendix tables only) | base (the values table's base column)
     text: str | None = None  # printed text when it differs from the ledger's (e.g. rounded)
+    fact: A.Fact | None = None  # what it says, for a value that is not a ledger key (a table row)
 
 
 def _rank(role: str) -> int:
@@ -266,7 +267,7 @@ def protect(
     for r in requests:
         prev = req.get(r.key)
         if prev is None or _rank(r.role) > _rank(prev.role):
-            req[r.key] = Request(r.key, r.role, r.text or (prev.text if prev else None))
+            req[r.key] = Request(r.key, r.role, r.text or (prev.text if prev else None), r.fact or (prev.fact if prev else None))
     decisions: dict[str, Decision] = {}
     # every variable and pair the published values touch
     singles: set[str] = set()
@@ -284,7 +285,11 @@ def protect(
             elif not allv[b].multi:
                 pairs.add((b, a))
 
-    for key in req:
+    for key, r in req.items():
+        if r.fact is not None:
+            touch(r.fact.cell)
+            touch(r.fact.base)
+            continue
         mn = meaning(key)
         if mn is None:
             continue
@@ -295,7 +300,7 @@ def protect(
         if mn.family == "other":
             coded.add(mn.question)
     for f in fixed:
-        if f.stat == "code":
+        if f.stat in ("code", "coderange"):
             coded.add(f.cell[0][1])  # type: ignore[index]
             continue
         touch(f.cell)
@@ -308,6 +313,10 @@ def protect(
     # 1. primary suppression
     for key, r in req.items():
         fam = K.family(key)
+        if r.fact is not None:
+            why = _fact_primary(r.fact, m, min_cell)
+            decisions[key] = Decision(key, why is None, r.role, why or "")
+            continue
         if fam in INFO_FAMILIES or meaning(key) is None and fam != "other":
             decisions[key] = Decision(key, True, "info" if fam in INFO_FAMILIES else r.role)
             continue
@@ -320,6 +329,9 @@ def protect(
         out = list(fixed)
         for key, d in decisions.items():
             if not d.public:
+                continue
+            if req[key].fact is not None:
+                out.append(req[key].fact)
                 continue
             text = req[key].text or getattr(entries.get(key), "text", None)
             if text is None:
@@ -343,6 +355,20 @@ def protect(
         _secondary(m, req, decisions, facts_now, rel_targets, min_cell, pub, release=True)
     pub.facts = len(facts_now())
     return pub
+
+
+def _fact_primary(f: A.Fact, m: A.Model, min_cell: int) -> str | None:
+    """The threshold rule for a value given by its cells (a row of an appendix table)."""
+    base = _count(m, f.base)
+    if base is not None and base < min_cell:
+        return f"primary: base of {base}"
+    if f.stat == "pct":
+        k = _count(m, f.cell)
+        if _small(k, min_cell):
+            return f"primary: {k} of {base} respondents"
+        if k is not None and base is not None and _small(base - k, min_cell):
+            return f"primary: complement of {base - k} (of {base})"
+    return None
 
 
 def _other_primary(key: str, m: A.Model, min_cell: int) -> str | None:
@@ -372,11 +398,16 @@ def _other_facts(key: str, text: str, m: A.Model) -> list[A.Fact]:
     return [code_fact(q, sel, text, fixed=False, where=key)] if sel else []
 
 
-def _touches(key: str, target: A.Cell | tuple) -> bool:
+def _touches(key: str, target: A.Cell | tuple, req: Mapping[str, Request] | None = None) -> bool:
+    tv = _variables_of(target) if _is_cell(target) else {target[1]} if target else set()
+    r = (req or {}).get(key)
+    if r is not None and r.fact is not None:
+        return bool(tv & (_variables_of(r.fact.cell) | _variables_of(r.fact.base)))
     mn = meaning(key)
     if mn is None:
-        return K.family(key) == "other" and isinstance(target, tuple) and len(target) == 3 and target[0] == "code"
-    tv = _variables_of(target) if target and isinstance(target[0], tuple) else {target[1]} if target else set()
+        return False
+    if mn.family == "other":
+        return mn.question in tv
     fv = _variables_of(mn.cell) | _variables_of(mn.base) | ({mn.by, mn.question} - {""})
     return bool(tv & fv)
 
@@ -400,13 +431,8 @@ def _secondary(m, req, decisions, facts_now, targets, min_cell, pub: Publication
         if guard > 500:  # pragma: no cover - each round withdraws a value, and there are finitely many
             raise DisclosureError("secondary suppression does not terminate")
         c, e, v = pinned[0]
-        cands = [
-            k
-            for k, d in decisions.items()
-            if d.public and d.role in ("base", "table", "text") and _touches(k, c) and meaning(k) is not None
-            or (d.public and K.family(k) == "other" and _touches(k, c))
-        ]
-        cands.sort(key=lambda k: (_rank(decisions[k].role), _size(m, k), k))
+        cands = [k for k, d in decisions.items() if d.public and d.role in ("base", "table", "text") and _touches(k, c, req)]
+        cands.sort(key=lambda k: (_rank(decisions[k].role), _size(m, k, req), k))
         fixed_ok = False
         chosen = None
         for k in cands:
@@ -439,6 +465,12 @@ def _constraints(m: A.Model, f: A.Fact):
         if any(i is None for i in idx) or s is None or s[1] != 0:
             return None
         return [A.Constraint({i: 1.0 for i in idx}, s[0], s[0], f"{f.id} = {f.text}", f"fact:{f.id}")]  # type: ignore[misc]
+    if f.stat == "coderange":
+        i = m.index.get(f.cell[0])  # type: ignore[arg-type]
+        if i is None:
+            return None
+        lo, hi = (int(x) for x in f.text.split(".."))
+        return [A.Constraint({i: 1.0}, lo, hi, f"{f.id}: between {lo} and {hi}", f"fact:{f.id}")]
     if f.stat == "range":
         e = m.expr(f.cell) if _is_cell(f.cell) else None
         if e is None:
@@ -452,7 +484,11 @@ def _is_cell(c: object) -> bool:
     return isinstance(c, tuple) and all(isinstance(a, tuple) and len(a) == 2 for a in c)
 
 
-def _size(m: A.Model, key: str) -> int:
+def _size(m: A.Model, key: str, req: Mapping[str, Request] | None = None) -> int:
+    r = (req or {}).get(key)
+    if r is not None and r.fact is not None:
+        n = _count(m, r.fact.cell)
+        return n if n is not None else 10**9
     mn = meaning(key)
     if mn is None:
         return 10**9
@@ -493,3 +529,42 @@ def requests_for_report(
         if b is not None and (entries is None or b in entries):
             out.append(Request(b, "base"))
     return out
+
+
+# ------------------------------------------------------------------------------ applying it
+
+
+def withheld_text(entry: Any) -> Any:
+    """A copy of a ledger entry that prints the suppression mark and carries no numbers."""
+    import dataclasses
+
+    return dataclasses.replace(
+        entry, value=None, text=SUPPRESSED, n=None, n_eff=None, se=None, ci_low=None, ci_high=None
+    )
+
+
+def public_ledger(entries: Mapping[str, Any], pub: Publication, *, marks: bool = True) -> dict[str, Any]:
+    """The ledger as the public may see it: the values the report asked for and the decision
+    allowed; a withheld value is kept (printing the mark "–") when `marks`, else left out.
+    Nothing that was not asked for: the full ledger stays internal."""
+    import dataclasses
+
+    out = {}
+    for key, d in pub.decisions.items():
+        e = entries.get(key)
+        if e is None:
+            continue
+        if d.public:
+            b = base_key(key)
+            if b is not None and b in pub.decisions and not pub.decisions[b].public:
+                # the base is withheld: so is everything that would give it away (an interval's
+                # width tells the base too)
+                e = dataclasses.replace(e, n=None, n_eff=None, se=None, ci_low=None, ci_high=None)
+            out[key] = e
+        elif marks:
+            out[key] = withheld_text(e)
+    return out
+
+
+def withheld_keys(pub: Publication | None) -> set[str]:
+    return {d.key for d in pub.withheld()} if pub is not None else set()

@@ -39,3 +39,33 @@ def suppress_small_cells(
             out[col] = out[col].astype("Float64")
         out.loc[small, col] = pd.NA
     return out, int(small.sum())
+
+
+def hide_partition(
+    counts: Sequence[int], min_cell: int, *, base: int | None = None, partition: bool = True, hidden: Sequence[bool] = ()
+) -> list[bool]:
+    """Which cells of one table row to withhold: primary and secondary suppression.
+
+    Primary: a count of 1 to ``min_cell - 1``; with `base`, also a count whose complement
+    (``base - count``) is that small; and any cell already `hidden`. Secondary, when the cells
+    `partition` a published total (the answers of a single-choice question, the codes of the
+    "Other" answers): one withheld cell would follow from the others, and withheld cells that
+    are all ones (or, all of them small, all ``min_cell - 1``) would follow from their sum, so
+    the smallest remaining non-empty cells are withheld too until at least two are and their
+    sum does not pin them. (Zeros stay: a count of zero identifies nobody.)
+    """
+    hide = [0 < k < min_cell or (base is not None and 0 < base - k < min_cell) for k in counts]
+    hide = [h or (i < len(hidden) and bool(hidden[i])) for i, h in enumerate(hide)]
+    if partition and any(hide):
+        order = sorted((k, i) for i, k in enumerate(counts) if not hide[i] and k > 0)
+
+        def safe() -> bool:
+            withheld = [counts[i] for i, h in enumerate(hide) if h]
+            all_small = all(k < min_cell for k in withheld)
+            at_max = all_small and sum(withheld) >= len(withheld) * (min_cell - 1)
+            return len(withheld) >= 2 and sum(withheld) > len(withheld) and not at_max
+
+        while not safe() and order:
+            _, i = order.pop(0)
+            hide[i] = True
+    return hide

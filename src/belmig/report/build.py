@@ -96,8 +96,13 @@ def provenance(raw_export: Path, cfg: Mapping[str, Any]) -> list[dict[str, str]]
     ]
 
 
-def write_generated_tables(out_dir: Path, entries: Mapping[str, Entry], used_keys: list[str], min_cell: int) -> None:
-    """Appendix tables as Markdown, from the processed data (included by report.qmd)."""
+def write_generated_tables(
+    out_dir: Path, entries: Mapping[str, Entry], used_keys: list[str], min_cell: int, withheld: frozenset[str] = frozenset()
+) -> None:
+    """Appendix tables as Markdown, from the processed data (included by report.qmd).
+
+    `entries` is the ledger as the public may see it and `withheld` the values disclosure
+    control withholds (:mod:`belmig.privacy.publish`): the tables print "–" for them."""
     from belmig.core import codebook
     from belmig.report import tables
 
@@ -114,9 +119,12 @@ def write_generated_tables(out_dir: Path, entries: Mapping[str, Entry], used_key
             min_cell=min_cell,
         ),
         "reproduction.md": tables.reproduction_md(
-            pd.read_csv(p / "reproduction.csv", dtype={"printed": str, "recomputed": str}, keep_default_na=False)
+            pd.read_csv(p / "reproduction.csv", dtype={"printed": str, "recomputed": str}, keep_default_na=False),
+            withheld=withheld,
         ),
-        "weighted_vs_unweighted.md": tables.weighted_vs_unweighted_md(est, cb, list(HEADLINE_KEYS), min_cell=min_cell),
+        "weighted_vs_unweighted.md": tables.weighted_vs_unweighted_md(
+            est, cb, list(HEADLINE_KEYS), min_cell=min_cell, withheld=withheld
+        ),
         "values.md": tables.values_md(entries, used_keys, min_cell=min_cell),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -132,15 +140,27 @@ def build(
     out_pdf: Path,
     out_html: Path,
     out_docx: Path | None,
+    publication: Path | None = None,
 ) -> tuple[str, ...]:
+    """Write the generated tables and ``_variables.yml`` and render the report.
+
+    With `publication` (``public_values.json``, rule ``protect_values``), only the values the
+    disclosure control allows leave the build: the text and the tables print "–" for a
+    withheld value, and ``_variables.yml`` holds the public values only. The checks (claim
+    guards) have run on the full ledger before, which stays internal."""
+    from belmig.privacy import publish
     from belmig.report import checks
 
     text = qmd.read_text(encoding="utf-8")
     used = checks.used_keys(text)
-    write_generated_tables(qmd.parent / "_generated", entries, used, cfg["privacy"]["min_cell"])
-    render.write_quarto_variables(entries, qmd.parent / "_variables.yml")
+    pub = publish.load(publication) if publication is not None else None
+    shown = publish.public_ledger(entries, pub) if pub is not None else dict(entries)
+    withheld = frozenset(publish.withheld_keys(pub))
+    write_generated_tables(qmd.parent / "_generated", shown, used, cfg["privacy"]["min_cell"], withheld)
+    public_only = publish.public_ledger(entries, pub, marks=False) if pub is not None else entries
+    render.write_quarto_variables(public_only, qmd.parent / "_variables.yml")
     valuediff.write_diff(entries, paths.APPROVED_LEDGER, qmd, paths.PROCESSED / "ledger_diff.md")
     expanded = render.render(
-        qmd, entries, out_pdf=out_pdf, out_html=out_html, out_docx=out_docx, provenance=provenance(raw_export, cfg)
+        qmd, shown, out_pdf=out_pdf, out_html=out_html, out_docx=out_docx, provenance=provenance(raw_export, cfg)
     )
     return expanded.used_keys

@@ -27,7 +27,7 @@ above 600 lines; the disclosure-control work (issue on small cells) reshapes it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -434,10 +434,13 @@ _COMPARATOR = {
 }
 
 
-def reproduction_md(repro_df: pd.DataFrame) -> str:
+def reproduction_md(repro_df: pd.DataFrame, withheld: Collection[str] = ()) -> str:
     """Each figure printed in 2022 next to its recomputation from our data
     (``tbl-reproduction``), and each qualitative statement with whether it holds
-    (``tbl-reproduction-statements``; rows with ``kind == "statement"`` of reproduction.csv)."""
+    (``tbl-reproduction-statements``; rows with ``kind == "statement"`` of reproduction.csv).
+
+    A figure whose recomputation disclosure control withholds (``figure.<id>`` in `withheld`)
+    prints "–" and no difference."""
     _require(repro_df, ["id", "printed", "comparator", "recomputed", "match", "note"], "reproduction")
     kind = repro_df["kind"].astype(str) if "kind" in repro_df.columns else pd.Series("figure", index=repro_df.index)
     figs, stmts = repro_df[kind != "statement"], repro_df[kind == "statement"]
@@ -450,6 +453,9 @@ def reproduction_md(repro_df: pd.DataFrame) -> str:
             if isinstance(r.recomputed, (int, float)) and not isinstance(r.recomputed, bool)
             else cell(r.recomputed)
         )
+        note = r.note
+        if f"figure.{r.id}" in withheld:
+            rec, note = SUPPRESSED, "withheld to protect respondents (see Protecting respondents)"
         rows.append(
             [
                 code(r.id),
@@ -457,7 +463,7 @@ def reproduction_md(repro_df: pd.DataFrame) -> str:
                 cell(_COMPARATOR.get(str(r.comparator), r.comparator)),
                 rec,
                 "yes" if ok else "**no**",
-                cell(r.note),
+                cell(note),
             ]
         )
     out = pipe_table(
@@ -549,11 +555,14 @@ def weighted_vs_unweighted_md(
     *,
     min_cell: int | None = None,
     confidence: float = 0.95,
+    withheld: Collection[str] = (),
 ) -> str:
     """Headline figures unweighted and weighted, each with its confidence interval; the
     unweighted base n and the effective n of the weighted estimate.
 
-    `keys`: ``pct.<q>.<opt>`` / ``mean.<q>`` (or ``<q>.<opt>``), in the order to print."""
+    `keys`: ``pct.<q>.<opt>`` / ``mean.<q>`` (or ``<q>.<opt>``), in the order to print.
+    `withheld`: ledger keys disclosure control withholds (``pct.*``, ``wpct.*``, ``n.*``,
+    ``mean.*``, ``wmean.*``): printed as suppressed."""
     _require(
         estimates_df,
         ["question", "option", "stat", "by", "level", "weighted", "estimate", "ci_low", "ci_high", "n", "n_eff"],
@@ -582,6 +591,13 @@ def weighted_vs_unweighted_md(
         we, wci = fmt(w)
         n = count(u["n"]) if u is not None else DASH
         neff = num(w["n_eff"], 0) if w is not None and not _missing(w["n_eff"]) else DASH
+        ukey, wkey = (f"pct.{q}.{opt}", f"wpct.{q}.{opt}") if stat == "pct" else (f"mean.{q}", f"wmean.{q}")
+        if ukey in withheld:
+            ue, uci = SUPPRESSED, SUPPRESSED
+        if wkey in withheld or f"wci.{q}.{opt}" in withheld or f"wci_mean.{q}" in withheld:
+            we, wci, neff = SUPPRESSED, SUPPRESSED, SUPPRESSED
+        if f"n.{q}" in withheld:
+            n, uci = SUPPRESSED, SUPPRESSED if ue != SUPPRESSED else uci
         if SUPPRESSED in (ue, we):
             n = n if ue != SUPPRESSED else SUPPRESSED
         rows.append([cell(_label(codebook, q, opt, stat)), ue, uci, n, we, wci, neff])

@@ -1,0 +1,50 @@
+# The public manifest (docs/disclosure.md): every file a reader, a reviewer or the public receives
+# from a build, with its checksum. Its inputs are exactly those files, so the manifest is
+# rewritten whenever one of them changes; anything a public folder holds beyond it is a finding
+# of the attack suite (tests/attacks).
+
+STAGE_RULES = [
+    rules.audit_published,
+    rules.ingest_export,
+    rules.clean_responses,
+    rules.rake_weights,
+    rules.estimate_values,
+    rules.review_charts,
+]
+
+
+rule list_public_files:
+    """public_manifest.json: path, sha256, size and audience of every public file of the build."""
+    input:
+        report=[rules.render_report.output.pdf, rules.render_report.output.html, rules.render_report.output.docx],
+        variables=rules.render_report.output.variables,
+        figures=expand(rules.draw_chart.output.svg, n=CHARTS)
+        + expand(rules.draw_chart.output.png, n=CHARTS)
+        + expand(rules.draw_chart.output.alt, n=CHARTS)
+        + expand(rules.draw_chart.output.data, n=CHARTS),
+        release=[rules.export_microdata.output[k] for k in ("csv", "parquet", "sav", "dta", "datapackage", "variables", "kanonymity", "readme")],
+        notebooks=[r.output.notebook for r in STAGE_RULES]
+        + [r.output.html for r in STAGE_RULES]
+        + [rules.render_report.output.notebook, rules.render_report.output.nbhtml, rules.index_notebooks.output.index],
+    output:
+        manifest="public_manifest.json",
+    log:
+        "logs/list_public_files.log",
+    conda:
+        "../environment.yml"
+    params:
+        cmd=lambda w, input, output: py_cmd(
+            "belmig.privacy",
+            "manifest",
+            "--out",
+            output.manifest,
+            "--public",
+            *input.report,
+            input.variables,
+            *input.figures,
+            *input.release,
+            "--reviewer",
+            *input.notebooks,
+        ),
+    shell:
+        '"$PYTHON" {params.cmd} > {log:q} 2>&1'

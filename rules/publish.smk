@@ -1,0 +1,61 @@
+# Disclosure control of the published values (docs/disclosure.md): which values the report,
+# its appendix and the reviewers' index may print. The audit reads everything published anyway
+# (charts, the raking and coding tables, the release) and the internal responses (to know which
+# counts are small); the decision file is internal, the values it allows are public.
+
+# Every edition of the report (English, and the translations when present).
+REPORT_EDITIONS = sorted(str(p) for p in Path("report").glob("report*.qmd"))
+
+
+rule protect_values:
+    """Primary and secondary suppression over every value the report prints (an exact audit)."""
+    input:
+        ledger=paths.rel(paths.LEDGER),  # rule merge_ledger (rules/report.smk)
+        responses=rules.clean_responses.output.responses,
+        codebook=CODEBOOK,
+        qmd=REPORT_EDITIONS,
+        charts=expand(rules.draw_chart.output.data, n=CHARTS),
+        figures=PUBLISHED_FIGURES,
+        reproduction=rules.estimate_values.output.reproduction,
+        weighting=rules.rake_weights.output.diagnostics,
+        coding=rules.clean_responses.output.other,
+        release=rules.export_microdata.output.csv,
+    output:
+        public=f"{PROC}/public_values.json",
+    log:
+        "logs/protect_values.log",
+    conda:
+        "../environment.yml"
+    params:
+        cmd=lambda w, input, output: py_cmd(
+            "belmig.privacy",
+            "protect",
+            "--ledger",
+            input.ledger,
+            "--responses",
+            input.responses,
+            "--codebook",
+            input.codebook,
+            "--qmd",
+            *input.qmd,
+            "--charts",
+            *input.charts,
+            "--figures",
+            input.figures,
+            "--reproduction",
+            input.reproduction,
+            "--weighting",
+            input.weighting,
+            "--coding",
+            input.coding,
+            "--release",
+            input.release,
+            "--privacy",
+            json.dumps(config["privacy"]),
+            "--cleaning",
+            json.dumps(config["cleaning"]),
+            "--out",
+            output.public,
+        ),
+    shell:
+        '"$PYTHON" {params.cmd} > {log:q} 2>&1'

@@ -1,0 +1,101 @@
+"""``python -m belmig.privacy``: the disclosure-control steps of the build.
+
+    python -m belmig.privacy protect --ledger data/processed/ledger.json \
+        --responses data/processed/responses.parquet --codebook config/codebook.yaml \
+        --qmd report/report.qmd [report/report.lt.qmd ...] --charts figures/chart*.json \
+        --figures data/published/figures.csv --reproduction data/processed/reproduction.csv \
+        --weighting data/processed/weighting_diagnostics.csv --coding data/processed/other_coding.csv \
+        --release data/release/microdata.csv --privacy '{...}' --cleaning '{...}' \
+        --out data/processed/public_values.json
+
+    python -m belmig.privacy manifest --out public_manifest.json --public FILE... [--reviewer FILE...]
+    python -m belmig.privacy manifest --out public_manifest.json --extend --public report/snakemake-report.zip
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def cmd_protect(a: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from belmig.core import atomic, codebook, ledger
+    from belmig.privacy import inputs, publish
+
+    cb = codebook.load(a.codebook)
+    entries = ledger.load(a.ledger)
+    priv = json.loads(a.privacy)
+    cleaning = json.loads(a.cleaning)
+    min_cell = int(priv["min_cell"])
+    responses = pd.read_parquet(a.responses)
+    reqs = inputs.report_requests(a.qmd, entries, a.figures, a.reproduction)
+    fixed = inputs.chart_facts(a.charts)
+    if a.weighting:
+        fixed += inputs.weighting_facts(a.weighting)
+    if a.coding:
+        shown = inputs.coding_table(pd.read_csv(a.coding, keep_default_na=False), min_cell)
+        fixed += inputs.coding_facts(shown, min_cell)
+    rv = None
+    if a.release:
+        rv = inputs.release_view(a.release, cb, list(priv["quasi_identifiers"]) + list(priv["extra_identifiers"]))
+    pub = publish.protect(
+        entries, reqs, responses, cb, min_cell, fixed=fixed, release=rv,
+        structural_zeros=inputs.screening_zeros(cb, cleaning),
+    )  # fmt: skip
+    atomic.write_text(a.out, json.dumps(pub.to_json(), ensure_ascii=False, indent=1) + "\n")
+    withheld = pub.withheld()
+    print(
+        f"{len(pub.decisions)} values asked for, {len(withheld)} withheld "
+        f"({sum(d.reason.startswith('secondary') for d in withheld)} secondary); "
+        f"{pub.targets} small cells audited against {pub.facts} published values -> {a.out}"
+    )
+    for d in withheld:
+        print(f"  withheld {d.key}: {d.reason}")
+    return 0
+
+
+def cmd_manifest(a: argparse.Namespace) -> int:
+    from belmig.privacy import manifest
+
+    if a.extend:
+        m = manifest.extend(a.out, a.public)
+    else:
+        m = manifest.write(a.out, public=a.public, reviewer=a.reviewer or [])
+    print(f"{len(m['files'])} public files -> {a.out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m belmig.privacy", description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("protect", help="decide which values the report may print (public_values.json)")
+    p.add_argument("--ledger", type=Path, required=True)
+    p.add_argument("--responses", type=Path, required=True)
+    p.add_argument("--codebook", type=Path, required=True)
+    p.add_argument("--qmd", type=Path, nargs="+", required=True)
+    p.add_argument("--charts", type=Path, nargs="*", default=[])
+    p.add_argument("--figures", type=Path)
+    p.add_argument("--reproduction", type=Path)
+    p.add_argument("--weighting", type=Path)
+    p.add_argument("--coding", type=Path)
+    p.add_argument("--release", type=Path)
+    p.add_argument("--privacy", required=True, help="JSON of the config's privacy section")
+    p.add_argument("--cleaning", required=True, help="JSON of the config's cleaning section (screening rules)")
+    p.add_argument("--out", type=Path, required=True)
+    p.set_defaults(func=cmd_protect)
+    m = sub.add_parser("manifest", help="write public_manifest.json")
+    m.add_argument("--out", type=Path, required=True)
+    m.add_argument("--public", type=Path, nargs="*", default=[])
+    m.add_argument("--reviewer", type=Path, nargs="*", default=[])
+    m.add_argument("--extend", action="store_true", help="add the --public files to the existing manifest")
+    m.set_defaults(func=cmd_manifest)
+    a = ap.parse_args(argv)
+    return a.func(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
