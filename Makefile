@@ -9,7 +9,7 @@ CORES ?= all
 export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install report test test-fast approve bench lint format dag clean apt-optional lock
+.PHONY: install report bundle attack test test-fast approve bench lint format dag clean apt-optional lock
 
 install: $(STAMP)
 
@@ -22,6 +22,15 @@ $(STAMP): requirements.lock pyproject.toml
 ## Build the report (PDF + HTML) through the Snakemake DAG.
 report: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES)
+
+## The `snakemake --report` bundle (report/snakemake-report.zip), added to the public manifest.
+bundle: report
+	$(BIN)/snakemake --cores 1 --report report/snakemake-report.zip
+	$(PY) -m belmig.privacy manifest --out public_manifest.json --extend --public report/snakemake-report.zip
+
+## Attack the build as issue 14's adversary would (tests/attacks); fails on any success.
+attack: $(STAMP)
+	$(PY) -m tests.attacks.run .
 
 ## The whole test suite, including the integration test that runs the DAG in a temporary copy.
 test: $(STAMP)

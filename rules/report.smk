@@ -48,6 +48,8 @@ rule render_report:
         raw=config["raw_export"],
         approved=paths.rel(paths.APPROVED_LEDGER),
         public=rules.protect_values.output.public,
+        release_summary=rules.export_microdata.output.summary,
+        chart_records=expand(rules.draw_chart.output.data, n=CHARTS),
     output:
         pdf="report/report.pdf",
         html="report/report.html",

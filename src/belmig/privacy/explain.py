@@ -101,3 +101,115 @@ def release_sentences(summary: Mapping[str, Any], cb: Codebook) -> list[str]:
             "weights computed on the original categories would tell apart the categories the release merges."
         )
     return out
+
+
+# ------------------------------------------------------------------------------ the report
+
+
+def _value_words(cb: Codebook, key: str) -> str:
+    """A published value in words: "the share of respondents with legal status “Asylum ...”"."""
+    from belmig.core import keys as K
+
+    if key.startswith("figure."):
+        return f"the recomputed 2022 figure {key[len('figure.'):]} in the reproduction table"
+    k = K.parse(key)
+    p = k.parts
+
+    def q_text(q: str) -> str:
+        return f"“{cb[q].text_en}”" if q in cb.by_id else q
+
+    def group(by: str, level: str) -> str:
+        labels = [_label(cb, by, lv) for lv in level.split("+")] if by in cb.by_id else [level]
+        return f"respondents whose {_name(cb, by)} is {_join([f'“{x}”' for x in labels])}"
+
+    try:
+        if k.family in ("pct", "wpct") and len(p) == 2:
+            return f"the share answering “{_label(cb, p[0], p[1])}” to {q_text(p[0])}"
+        if k.family == "count" and len(p) == 2:
+            return f"the number answering “{_label(cb, p[0], p[1])}” to {q_text(p[0])}"
+        if k.family == "n" and len(p) == 1:
+            return f"the number who answered {q_text(p[0])}"
+        if k.family in ("mean", "wmean") and len(p) == 1:
+            return f"the mean rating of {q_text(p[0])}"
+        if k.family == "pctby" and len(p) == 4:
+            return f"the share answering “{_label(cb, p[2], p[3])}” to {q_text(p[2])} among {group(p[0], p[1])}"
+        if k.family == "nby" and len(p) == 3:
+            return f"the number of {group(p[0], p[1])} who answered {q_text(p[2])}"
+        if k.family == "pby" and len(p) >= 2:
+            return f"the test of whether answers to {q_text(p[1])} differ by {_name(cb, p[0])}"
+        if k.family == "other" and len(p) == 2:
+            return f"the number of coded answers ({p[1]}) to {q_text(p[0])}"
+    except KeyError:
+        pass
+    return key
+
+
+def protection_md(
+    pub: Any,
+    release_summary: Mapping[str, Any] | None,
+    chart_records: Sequence[Mapping[str, Any]],
+    cb: Codebook,
+) -> str:
+    """The generated part of the appendix section "Protecting respondents", in plain words."""
+    m = pub.min_cell
+    out: list[str] = []
+    withheld = sorted(pub.withheld(), key=lambda d: (d.reason.startswith("secondary"), d.key))
+    primary = [d for d in withheld if d.reason.startswith("primary")]
+    secondary = [d for d in withheld if d.reason.startswith("secondary")]
+    out.append(
+        f"- **Small numbers.** No number in the report, its tables, its charts or the reviewers' notebooks "
+        f"rests on fewer than {m} respondents: not a count, a base, a share, a mean, an interval or a test, "
+        f"and not the complement of a share (those in the base who did not give the answer)."
+    )
+    out.append(
+        f"- **Numbers that could be worked out.** Every number the report prints was checked together with "
+        f"every other published number, the way a determined reader would: totals, bases, shares printed to "
+        f"two decimals (which fix their count), the charts and the released microdata, solved exactly for any "
+        f"count of fewer than {m} people. {pub.targets} such small counts exist among the groups the report "
+        f"touches; {len(pub.recoveries_before)} of them could have been worked out from what the report would "
+        f"otherwise print."
+    )
+    if withheld:
+        out.append(
+            f"- **Not printed** (shown as “–”): {len(withheld)} value(s). "
+            + (
+                f"{len(primary)} rest on fewer than {m} respondents: "
+                + "; ".join(_value_words(cb, d.key) for d in primary)
+                + ". "
+                if primary
+                else ""
+            )
+            + (
+                f"{len(secondary)} would, together with other published numbers, have let a reader work out a "
+                f"count of fewer than {m} respondents: "
+                + "; ".join(_value_words(cb, d.key) for d in secondary)
+                + "."
+                if secondary
+                else ""
+            )
+        )
+    else:
+        out.append("- **Not printed:** nothing; every value the report prints passed both checks.")
+    merged, hidden = [], []
+    for rec in sorted(chart_records, key=lambda r: r.get("chart", 0)):
+        spans = [b["label"] for b in rec.get("bars", []) if "+" in str(b.get("option", ""))]
+        if spans:
+            merged.append(f"Chart {rec['chart']} (ratings {_join(spans)})")
+        n_hidden = sum(1 for b in rec.get("bars", []) if b.get("suppressed"))
+        if n_hidden:
+            hidden.append(f"Chart {rec['chart']} ({n_hidden} answer{'s' if n_hidden > 1 else ''})")
+    if merged or hidden:
+        parts = []
+        if merged:
+            parts.append(f"ratings given by fewer than {m} respondents are shown together with their neighbours: {_join(merged)}")
+        if hidden:
+            parts.append(f"bars resting on fewer than {m} respondents, or that would give one away, are not shown: {_join(hidden)}")
+        out.append("- **Charts.** " + "; ".join(parts) + ".")
+    if release_summary:
+        rs = release_sentences(release_summary, cb)
+        out.append("- **Released microdata.** " + " ".join(rs) + " Rows are in random order and record ids are random numbers.")
+    out.append(
+        "- **Never published:** the full table of computed values (only the values printed here leave the "
+        "build), the free text of open answers, the respondents' identifiers, contact details and timestamps."
+    )
+    return "\n".join(out) + "\n"

@@ -62,6 +62,7 @@ class Publication:
     secondary: list[str] = field(default_factory=list)  # one line per secondary suppression
     targets: int = 0  # small cells audited
     facts: int = 0  # published facts audited
+    digest: str = ""  # of everything the audit read (see :func:`digest`)
 
     def public(self, key: str) -> bool:
         d = self.decisions.get(key)
@@ -78,6 +79,7 @@ class Publication:
             "min_cell": self.min_cell,
             "targets": self.targets,
             "facts": self.facts,
+            "digest": self.digest,
             "recoveries_before": self.recoveries_before,
             "secondary": self.secondary,
             "decisions": {k: asdict(d) for k, d in self.decisions.items()},
@@ -92,11 +94,51 @@ class Publication:
             secondary=list(data.get("secondary", [])),
             targets=int(data.get("targets", 0)),
             facts=int(data.get("facts", 0)),
+            digest=str(data.get("digest", "")),
         )
 
 
 def load(path: Path | str) -> Publication:
     return Publication.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def digest(
+    entries: Mapping[str, Any],
+    requests: Sequence[Request],
+    fixed: Sequence[A.Fact],
+    zeros: Sequence[A.Cell],
+    min_cell: int,
+    files: Sequence[Path | str | None],
+) -> str:
+    """Digest of everything an audit reads: requests with their printed texts, fixed facts, the
+    data files and this module's code. Equal digests give equal decisions."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for r in sorted(requests, key=lambda r: (r.key, r.role)):
+        text = r.text if r.text is not None else getattr(entries.get(r.key), "text", None)
+        h.update(repr((r.key, r.role, text, r.fact)).encode())
+    for f in fixed:
+        h.update(repr(f).encode())
+    h.update(repr((sorted(map(repr, zeros)), min_cell)).encode())
+    for p in files:
+        if p is not None:
+            h.update(Path(p).read_bytes())
+    for mod in (A.__file__, __file__):
+        h.update(Path(mod).read_bytes())
+    return h.hexdigest()
+
+
+def cached(path: Path | str, digest_: str) -> Publication | None:
+    """The decisions of the last audit if it read exactly the same (else None)."""
+    p = Path(path)
+    if not p.is_file():
+        return None
+    try:
+        pub = load(p)
+    except (ValueError, KeyError, TypeError):
+        return None
+    return pub if pub.digest == digest_ else None
 
 
 # ------------------------------------------------------------------------------ keys as cells
@@ -433,27 +475,31 @@ def _secondary(m, req, decisions, facts_now, targets, min_cell, pub: Publication
         c, e, v = pinned[0]
         cands = [k for k, d in decisions.items() if d.public and d.role in ("base", "table", "text") and _touches(k, c, req)]
         cands.sort(key=lambda k: (_rank(decisions[k].role), _size(m, k, req), k))
-        fixed_ok = False
-        chosen = None
+        # withhold candidates in order until the target is safe, then put back every one it
+        # does not need (a minimal set: each withheld value is necessary for this target)
+        added: list[str] = []
         for k in cands:
             decisions[k].public = False
+            added.append(k)
             if not solver().pinned(e, v):
-                chosen = k
-                fixed_ok = True
                 break
+        else:
+            what = A.describe(c) if _is_cell(c) else str(c)
+            for k in added:
+                decisions[k].public = True
+            raise DisclosureError(
+                f"{what} = {v} can be derived {label} from values that are published anyway "
+                f"(charts, notebook tables, the release): {_sources(m, facts_now(), c)}"
+            )
+        for k in added[:-1]:
             decisions[k].public = True
-        if not fixed_ok:
-            if not cands:
-                what = A.describe(c) if _is_cell(c) else str(c)
-                raise DisclosureError(
-                    f"{what} = {v} can be derived {label} from values that are published anyway "
-                    f"(charts, notebook tables, the release): {_sources(m, facts_now(), c)}"
-                )
-            chosen = cands[0]  # withhold the cheapest and keep looking
-            decisions[chosen].public = False
+            if solver().pinned(e, v):
+                decisions[k].public = False
         what = A.describe(c) if _is_cell(c) else str(c)
-        decisions[chosen].reason = f"secondary: protects {what} ({label})"
-        pub.secondary.append(f"withheld {chosen}: it let {what} = {v} be derived {label}")
+        for k in added:
+            if not decisions[k].public:
+                decisions[k].reason = f"secondary: protects {what} ({label})"
+                pub.secondary.append(f"withheld {k}: it let {what} = {v} be derived {label}")
         s = solver()
         pinned = [t for t in pinned if s.pinned(t[1], t[2])]
 

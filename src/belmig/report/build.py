@@ -97,7 +97,12 @@ def provenance(raw_export: Path, cfg: Mapping[str, Any]) -> list[dict[str, str]]
 
 
 def write_generated_tables(
-    out_dir: Path, entries: Mapping[str, Entry], used_keys: list[str], min_cell: int, withheld: frozenset[str] = frozenset()
+    out_dir: Path,
+    entries: Mapping[str, Entry],
+    used_keys: list[str],
+    min_cell: int,
+    withheld: frozenset[str] = frozenset(),
+    publication: Any = None,
 ) -> None:
     """Appendix tables as Markdown, from the processed data (included by report.qmd).
 
@@ -127,6 +132,13 @@ def write_generated_tables(
         ),
         "values.md": tables.values_md(entries, used_keys, min_cell=min_cell),
     }
+    if publication is not None:  # "Protecting respondents": what disclosure control did in this build
+        from belmig.privacy import explain
+
+        summary_path = p / "release_summary.json"
+        summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else None
+        charts = [json.loads(f.read_text(encoding="utf-8")) for f in sorted(paths.FIGURES.glob("chart*.json"))]
+        generated["protection.md"] = explain.protection_md(publication, summary, charts, cb)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, md in generated.items():
         render._atomic_write(out_dir / name, md if md.endswith("\n") else md + "\n")
@@ -156,7 +168,7 @@ def build(
     pub = publish.load(publication) if publication is not None else None
     shown = publish.public_ledger(entries, pub) if pub is not None else dict(entries)
     withheld = frozenset(publish.withheld_keys(pub))
-    write_generated_tables(qmd.parent / "_generated", shown, used, cfg["privacy"]["min_cell"], withheld)
+    write_generated_tables(qmd.parent / "_generated", shown, used, cfg["privacy"]["min_cell"], withheld, pub)
     public_only = publish.public_ledger(entries, pub, marks=False) if pub is not None else entries
     render.write_quarto_variables(public_only, qmd.parent / "_variables.yml")
     valuediff.write_diff(entries, paths.APPROVED_LEDGER, qmd, paths.PROCESSED / "ledger_diff.md")
