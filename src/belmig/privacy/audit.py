@@ -394,6 +394,7 @@ def fact_constraints(m: Model, f: Fact) -> list[Constraint] | None:
             terms_hi[i] = terms_hi.get(i, 0.0) - (2 * P + 1) * a
         out.append(Constraint(terms_lo, 0, math.inf, f"{f.id} = {f.text}% (lower)", group))
         out.append(Constraint(terms_hi, -math.inf, 0, f"{f.id} = {f.text}% (upper)", group))
+        out.append(Constraint(dict(b), 1, math.inf, f"{f.id}: a printed share has a base", group))
     elif f.stat == "mean":
         if f.base is None:
             return None
@@ -422,6 +423,7 @@ def fact_constraints(m: Model, f: Fact) -> list[Constraint] | None:
             hi[i] = hi.get(i, 0.0) - (2 * M + 1) * a
         out.append(Constraint(lo, 0, math.inf, f"{f.id} = {f.text} (lower)", group))
         out.append(Constraint(hi, -math.inf, 0, f"{f.id} = {f.text} (upper)", group))
+        out.append(Constraint(dict(b), 1, math.inf, f"{f.id}: a printed mean has a base", group))
     else:
         return None
     return out

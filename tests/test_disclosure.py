@@ -1,0 +1,187 @@
+"""The attacker's audit and the publication decisions (belmig.privacy.audit / publish), on
+hand-made respondents whose counts can be checked by hand."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from belmig.core import codebook as codebook_mod
+from belmig.core.ledger import Entry
+from belmig.privacy import audit as A
+from belmig.privacy import manifest, publish
+from belmig.privacy import suppress as S
+from belmig.privacy.publish import Request
+
+CB = codebook_mod.load()
+
+
+def _people(rows: list[tuple[str, str | None, int]]) -> pd.DataFrame:
+    """(sex, regular income or None, how many) -> respondents with those two answers."""
+    out = []
+    for sex, inc, n in rows:
+        out += [{"sex": sex, "income_regular": inc}] * n
+    df = pd.DataFrame(out)
+    df["sex"] = pd.Categorical(df["sex"], categories=CB["sex"].keys)
+    df["income_regular"] = pd.Categorical(df["income_regular"], categories=CB["income_regular"].keys)
+    return df
+
+
+# 170 women (67 without income), 123 men (23 without), 2 "other" (both with income), 40 no answer
+PEOPLE = _people([("female", "yes", 103), ("female", "no", 67), ("male", "yes", 100), ("male", "no", 23),
+                  ("other", "yes", 2), ("female", None, 26), ("male", None, 14)])  # fmt: skip
+
+
+def _fact(key: str, text: str) -> A.Fact:
+    (f,) = publish.key_facts(key, text)
+    return f
+
+
+@pytest.fixture(scope="module")
+def model():
+    return A.build_model(PEOPLE, CB, ["sex", "income_regular"], [("sex", "income_regular")])
+
+
+def _pinned(model, facts, cell_, release=False):
+    e = model.expr(cell_)
+    t = int(model.true_value(e))
+    return [r.value for r in A.recoveries(model, facts, 5, release=release, only=[(cell_, e, t)])]
+
+
+OTHER_INCOME = A.cell(("sex", "other"), ("income_regular", A.ANS))
+TOTALS = [_fact("n.sex", "335"), _fact("n.income_regular", "295")]
+
+
+def test_bases_of_two_levels_give_away_the_third(model):
+    facts = TOTALS + [_fact("nby.sex.female.income_regular", "170"), _fact("nby.sex.male.income_regular", "123")]
+    assert _pinned(model, facts, OTHER_INCOME) == [2]  # 295 - 170 - 123
+    # without the men's base the two "other" could be anywhere between 0 and 125
+    assert _pinned(model, facts[:3], OTHER_INCOME) == []
+
+
+def test_a_share_at_two_decimals_fixes_its_base(model):
+    # 18.70% of men have no income: of the bases up to 125 only 123 (23/123 = 18.699%) prints so
+    facts = TOTALS + [
+        _fact("nby.sex.female.income_regular", "170"),
+        _fact("pctby.sex.male.income_regular.no", "18.70"),
+    ]
+    assert _pinned(model, facts, OTHER_INCOME) == [2]
+    # printed with one decimal (18.7%: 23/123, 22/118, 20/107 ...) the base is open again
+    facts[-1] = _fact("pctby.sex.male.income_regular.no", "18.7")
+    assert _pinned(model, facts, OTHER_INCOME) == []
+
+
+def test_the_release_is_one_more_linked_table(model):
+    # the release merges male and other; with it, the men's base alone gives the 2 away
+    rel = pd.DataFrame({
+        "sex": ["female"] * 196 + ["male+other"] * 139,
+        "income_regular": ["yes"] * 103 + ["no"] * 67 + [None] * 26 + ["yes"] * 102 + ["no"] * 23 + [None] * 14,
+    })  # fmt: skip
+    m = A.build_model(PEOPLE, CB, ["sex", "income_regular"], [("sex", "income_regular")])
+    A.add_release(m, A.ReleaseView.from_frame(rel, CB, ["sex"]))
+    facts = [_fact("nby.sex.male.income_regular", "123")]
+    assert _pinned(m, facts, OTHER_INCOME, release=True) == [2]  # 125 (release) - 123
+    assert _pinned(m, [], OTHER_INCOME, release=True) == []  # the release alone hides it
+
+
+def test_primary_rules():
+    m = A.build_model(PEOPLE, CB, ["sex", "income_regular"], [("sex", "income_regular")])
+    assert publish.primary("pct.sex.other", m, 5) == "primary: 2 of 335 respondents"
+    assert publish.primary("count.sex.other", m, 5) == "primary: count of 2"
+    assert publish.primary("nby.sex.other.income_regular", m, 5) == "primary: base of 2"
+    assert publish.primary("pctby.sex.other.income_regular.yes", m, 5) == "primary: base of 2"
+    assert publish.primary("pby.sex.income_regular.no", m, 5) == "primary: compares other (n = 2)"
+    assert publish.primary("pct.sex.female", m, 5) is None
+    # the complement: 293 of 295 answered income... a share of 99.32% says 2 did not
+    assert publish.primary("pctby.income_regular.yes.sex.female", m, 5) is None
+    df = _people([("female", "yes", 98), ("female", "no", 2)])
+    m2 = A.build_model(df, CB, ["sex", "income_regular"], [("sex", "income_regular")])
+    assert publish.primary("pctby.sex.female.income_regular.yes", m2, 5) == "primary: complement of 2 (of 100)"
+
+
+def _entries(pairs: dict[str, str]) -> dict[str, Entry]:
+    return {k: Entry(k, float(v.replace(",", "")), v, "pct", "estimate", "05_estimate", "estimate-values")
+            for k, v in pairs.items()}  # fmt: skip
+
+
+def test_secondary_suppression_withholds_the_cheapest_value_that_protects():
+    entries = _entries({
+        "n.sex": "335", "n.income_regular": "295",
+        "pctby.sex.female.income_regular.no": "39.41", "pctby.sex.male.income_regular.no": "18.70",
+        "nby.sex.female.income_regular": "170", "nby.sex.male.income_regular": "123",
+    })  # fmt: skip
+    reqs = publish.requests_for_report(
+        ["n.sex", "n.income_regular", "pctby.sex.female.income_regular.no", "pctby.sex.male.income_regular.no"],
+        entries=entries,
+    )
+    pub = publish.protect(entries, reqs, PEOPLE, CB, 5)
+    withheld = {d.key: d for d in pub.withheld()}
+    # Bases printed only in the values table go first, but they are not enough: at two decimals
+    # the shares fix their bases (39.41% fits only 170, 203, 236 or 269 respondents, 18.70% only
+    # 123, 230, 246 or 262; only 170 + 123 fit in 295). The men's share goes too (the smaller
+    # cell), and the women's base, which it no longer needs, is put back.
+    assert set(withheld) == {"nby.sex.male.income_regular", "pctby.sex.male.income_regular.no"}
+    assert all(d.reason.startswith("secondary") for d in withheld.values())
+    assert pub.decisions["nby.sex.female.income_regular"].public
+    assert any("sex=other" in r for r in pub.recoveries_before)
+    # the ledger as published: withheld values print "–", a share whose base is withheld loses
+    # its base and interval, and nothing that was not asked for leaves
+    entries["pct.sex.other"] = Entry("pct.sex.other", 0.6, "0.60", "pct", "estimate", "05_estimate", "x")
+    shown = publish.public_ledger(entries, pub)
+    assert shown["nby.sex.male.income_regular"].text == publish.SUPPRESSED
+    assert shown["pctby.sex.male.income_regular.no"].n is None
+    assert "pct.sex.other" not in shown
+    assert "nby.sex.male.income_regular" not in publish.public_ledger(entries, pub, marks=False)
+
+
+def test_values_published_anyway_stop_the_build_when_they_disclose():
+    entries = _entries({"pct.sex.female": "58.51"})
+    fixed = [_fact("n.sex", "335"), _fact("n.income_regular", "295"), _fact("nby.sex.female.income_regular", "170"),
+             _fact("nby.sex.male.income_regular", "123")]  # fmt: skip
+    fixed = [A.Fact(f.id, f.stat, f.cell, f.base, f.text, True, "chart99.json") for f in fixed]
+    with pytest.raises(publish.DisclosureError, match=r"answered income_regular ∧ sex=other = 2 .*chart99"):
+        publish.protect(entries, [Request("pct.sex.female", "text")], PEOPLE, CB, 5, fixed=fixed)
+    # a requested value that gives it away is withheld instead
+    entries = _entries({"n.income_regular": "295"})
+    pub = publish.protect(entries, [Request("n.income_regular", "text")], PEOPLE, CB, 5, fixed=fixed[:1] + fixed[2:])
+    assert [d.key for d in pub.withheld()] == ["n.income_regular"]
+
+
+def test_publication_round_trips_through_json(tmp_path):
+    entries = _entries({"n.sex": "335"})
+    pub = publish.protect(entries, [Request("n.sex", "text"), Request("flow.analysed", "text")], PEOPLE, CB, 5)
+    p = tmp_path / "public_values.json"
+    p.write_text(json.dumps(pub.to_json()), encoding="utf-8")
+    back = publish.load(p)
+    assert back.decisions == pub.decisions and back.min_cell == 5
+    assert back.decisions["flow.analysed"].role == "info" and back.decisions["flow.analysed"].public
+
+
+def test_partition_suppression_by_hand():
+    # codes of "Other" reasons: 22, 48, 11, 4, 4 -> both 4s hidden; they sum to 8 = 2 * 4, so if
+    # the reader took them to be "fewer than 5" each they would both be 4: the 11 goes too
+    assert S.hide_partition([22, 48, 11, 4, 4], 5) == [False, False, True, True, True]
+    assert S.hide_partition([22, 48, 11, 4, 3], 5) == [False, False, False, True, True]
+    assert S.hide_partition([9, 6, 0, 3], 5) == [False, True, False, True]  # a zero stays
+
+
+def test_manifest_lists_files_with_checksums(tmp_path, monkeypatch):
+    from belmig.core import paths
+
+    monkeypatch.setattr(paths, "ROOT", tmp_path)
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report/report.pdf").write_bytes(b"%PDF")
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks/index.html").write_text("<html>", encoding="utf-8")
+    m = manifest.write(tmp_path / "public_manifest.json", ["report/report.pdf"], ["notebooks/index.html"])
+    assert [(f["path"], f["audience"], f["bytes"]) for f in m["files"]] == [
+        ("notebooks/index.html", "reviewer", 6), ("report/report.pdf", "public", 4),
+    ]  # fmt: skip
+    assert m["files"][1]["sha256"] == "315d429b7714cedb6ad04ac31240145257692630457f3c88253c5beceac76027"  # sha256 of b"%PDF"
+    (tmp_path / "report/bundle.zip").write_bytes(b"PK")
+    m = manifest.extend(tmp_path / "public_manifest.json", ["report/bundle.zip"])
+    assert [f["path"] for f in m["files"]] == ["notebooks/index.html", "report/bundle.zip", "report/report.pdf"]
+    with pytest.raises(FileNotFoundError, match="not a file"):
+        manifest.write(tmp_path / "m.json", ["report/missing.pdf"])
