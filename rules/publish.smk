@@ -5,6 +5,8 @@
 
 # Every edition of the report (English, and the translations when present).
 REPORT_EDITIONS = sorted(str(p) for p in Path("report").glob("report*.qmd"))
+# The disclosure-control code: editing it re-audits (and re-protects the release).
+PRIVACY_CODE = sorted(str(p) for p in Path("src/belmig/privacy").glob("*.py"))
 
 
 rule protect_values:
@@ -20,6 +22,7 @@ rule protect_values:
         weighting=rules.rake_weights.output.diagnostics,
         coding=rules.clean_responses.output.other,
         release=rules.export_microdata.output.csv,
+        code=PRIVACY_CODE,
     output:
         public=f"{PROC}/public_values.json",
     log:

@@ -4,6 +4,8 @@ rule export_microdata:
         responses=rules.clean_responses.output.responses,
         weights=rules.rake_weights.output.weights,
         codebook=CODEBOOK,
+        code=sorted(str(p) for p in Path("src/belmig/release").glob("*.py"))
+        + [f"src/belmig/privacy/{m}.py" for m in ("__init__", "kanon", "explain")],
     output:
         datapackage=f"{paths.rel(paths.RELEASE)}/datapackage.json",
         csv=f"{paths.rel(paths.RELEASE)}/microdata.csv",

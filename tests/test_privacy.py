@@ -240,3 +240,13 @@ def test_individual_risk_by_hand():
     assert privacy.individual_risk(df, ["m"], None).tolist() == pytest.approx([0.5, 0.5, 1 / 3, 1 / 3, 1 / 3])
     r = privacy.individual_risk(df.iloc[:2], ["m"], [10.0, 10.0])
     assert r.tolist() == pytest.approx([0.082684] * 2, abs=1e-6)
+
+
+def test_merges_of_the_estimates_are_the_releases_starting_point():
+    # the estimates merged male and other (issue 16's level plan): the release starts from there
+    sex = QuasiIdentifier("sex", ("female", "male", "other"), ordered=False, droppable=False, start=(("male", "other"),))
+    out, report = k_anonymize(_sex(6, 6, 2), [sex], 2)
+    assert sorted(out["sex"].unique()) == ["female", "male+other"]
+    rec = _steps(report, "recode")
+    assert rec["detail"].tolist() == ["merged male and other into male+other (as the estimates do)"]
+    assert rec["rows_affected"].tolist() == [8]

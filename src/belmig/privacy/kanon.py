@@ -136,6 +136,7 @@ class QuasiIdentifier:
     pool: str = "other"
     blankable: bool = True
     droppable: bool = True
+    start: tuple[tuple[str, ...], ...] = ()  # categories already merged (the estimation's level plan)
 
 
 def merged_label(parts: Sequence[str]) -> str:
@@ -164,8 +165,12 @@ def hierarchy(values: pd.Series, qi: QuasiIdentifier, drop: bool = False) -> lis
     counts = values.value_counts(dropna=True)
     order = list(qi.categories) + sorted(c for c in counts.index if c not in qi.categories)
     present = [c for c in order if counts.get(c, 0) > 0]
-    groups: list[list[str]] = [[c] for c in present]
-    levels = [Level({c: c for c in present}, ())]
+    groups: list[list[str]] = []
+    for c in present:  # the merges given at the start (qi.start), then every other category alone
+        g = next((list(s) for s in qi.start if c in s), [c])
+        g = [x for x in order if x in g and x in present]
+        if g not in groups:
+            groups.append(g)
     steps: list[str] = []
 
     def size(g: list[str]) -> int:
@@ -173,6 +178,13 @@ def hierarchy(values: pd.Series, qi: QuasiIdentifier, drop: bool = False) -> lis
 
     def name(g: list[str]) -> str:
         return merged_label(sorted(g, key=order.index)) if len(g) > 1 else g[0]
+
+    levels = [Level({c: name(g) for g in groups for c in g}, ())]
+    for g in groups:
+        if len(g) > 1:
+            steps.append(f"merged {_join_names(g)} into {name(g)} (as the estimates do)")
+    if steps:
+        levels = [Level(levels[0].mapping, tuple(steps))]
 
     while len(groups) > 2:
         if qi.ordered:
@@ -207,6 +219,10 @@ def hierarchy(values: pd.Series, qi: QuasiIdentifier, drop: bool = False) -> lis
 
 
 # --------------------------------------------------------------------------- the attacker's count
+
+
+def _join_names(g: Sequence[str]) -> str:
+    return ", ".join(g[:-1]) + " and " + g[-1] if len(g) > 1 else g[0]
 
 
 def _values(df: pd.DataFrame, name: str) -> np.ndarray:
@@ -471,7 +487,7 @@ def k_anonymize(
     for q in qis + exs:
         seen = sorted({x for x in _values(df, q.name) if x is not None}, key=str)
         cats = tuple(q.categories) + tuple(c for c in seen if c not in q.categories)
-        fixed.append(QuasiIdentifier(q.name, cats, q.ordered, q.pool, q.blankable, q.droppable))
+        fixed.append(QuasiIdentifier(q.name, cats, q.ordered, q.pool, q.blankable, q.droppable, q.start))
     qis, exs = fixed[: len(qis)], fixed[len(qis) :]
     prob = _Problem(df, qis, exs, k)
     blank_bits = float(np.log2(len(df)))
@@ -540,23 +556,22 @@ def k_anonymize(
         )
     for q in qis + exs:
         lv = levels[q.name]
-        full = hierarchy(pd.Series(prob.true[q.name], dtype=object), q, drop=True)
+        vals = prob.true[q.name]
+        full = hierarchy(pd.Series(vals, dtype=object), q, drop=True)
+        n_start = len(full[0].steps)  # merges given at the start all sit on the first level
+        start_groups = [r for r in dict.fromkeys(full[0].mapping.values()) if "+" in r]
         for step_no, s in enumerate(lv.steps, start=1):
-            prev, cur = full[step_no - 1], full[step_no]
-            moved = int(
-                sum(1 for x in prob.true[q.name] if x is not None and prev.mapping.get(x, x) != cur.mapping.get(x, x))
-            )
-            if cur.dropped:
-                moved = int(sum(1 for x in prob.true[q.name] if x is not None))
-            rows.append(
-                dict(
-                    step="drop" if cur.dropped else "recode",
-                    variable=q.name,
-                    detail=s,
-                    rows_affected=moved,
-                    violating_after=0,
-                )
-            )
+            if step_no <= n_start:
+                group = start_groups[step_no - 1]
+                moved = int(sum(1 for x in vals if x is not None and full[0].mapping.get(x) == group))
+                kind = "recode"
+            else:
+                prev, cur = full[step_no - n_start - 1], full[step_no - n_start]
+                moved = int(sum(1 for x in vals if x is not None and prev.mapping.get(x, x) != cur.mapping.get(x, x)))
+                if cur.dropped:
+                    moved = int(sum(1 for x in vals if x is not None))
+                kind = "drop" if cur.dropped else "recode"
+            rows.append(dict(step=kind, variable=q.name, detail=s, rows_affected=moved, violating_after=0))
     for v in prob.names:
         if blanked[v].any():
             rows.append(

@@ -21,6 +21,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, required=True, help="config seed: row order and record ids")
     ap.add_argument("--out-dir", type=Path, required=True)
     ap.add_argument("--summary", type=Path, help="internal JSON of the protection decisions (for the report)")
+    ap.add_argument(
+        "--levels", type=Path, help="JSON {variable: {option: level}}: merges the estimates made (the release starts there)"
+    )
     a = ap.parse_args(argv)
 
     import pandas as pd
@@ -32,8 +35,9 @@ def main(argv: list[str] | None = None) -> None:
     responses = pd.read_parquet(a.responses)
     weights = pd.read_parquet(a.weights) if a.weights else None
     written = microdata.write_release(
-        responses, weights, cb, json.loads(a.privacy), a.out_dir, seed=a.seed, summary_path=a.summary
-    )
+        responses, weights, cb, json.loads(a.privacy), a.out_dir, seed=a.seed, summary_path=a.summary,
+        levels=json.loads(a.levels.read_text(encoding="utf-8")) if a.levels else None,
+    )  # fmt: skip
     for p in written:
         print(paths.rel(p))
 

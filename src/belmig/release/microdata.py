@@ -37,6 +37,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -108,7 +109,14 @@ def stata_names(names: list[str], limit: int = STATA_NAME_MAX) -> dict[str, str]
     return out
 
 
-def _protected(cb: Codebook, names: list[str], setting: str, keep: set[str], never_blank: set[str]):
+def _protected(
+    cb: Codebook,
+    names: list[str],
+    setting: str,
+    keep: set[str],
+    never_blank: set[str],
+    levels: Mapping[str, Mapping[str, str]] | None = None,
+):
     qis = []
     for n in names:
         if n not in cb.by_id or cb[n].type != "single":
@@ -117,11 +125,16 @@ def _protected(cb: Codebook, names: list[str], setting: str, keep: set[str], nev
         ordered = q.chart is not None and not cb.chart(q.chart).sort
         # rare categories of an unordered variable go to its "Other" option (created if absent)
         pool = next((o.key for o in q.options if o.other), "other")
+        plan = (levels or {}).get(n, {})
+        start = tuple(tuple(sorted(set(k for k, v in plan.items() if v == lv), key=q.keys.index))
+                      for lv in dict.fromkeys(plan.values()))  # fmt: skip
+        start = tuple(g for g in start if len(g) > 1)
         qis.append(
             privacy.QuasiIdentifier(
-                n, tuple(q.keys), ordered=ordered, pool=pool, blankable=n not in never_blank, droppable=n not in keep
+                n, tuple(q.keys), ordered=ordered, pool=pool, blankable=n not in never_blank, droppable=n not in keep,
+                start=start,
             )
-        )
+        )  # fmt: skip
     return qis
 
 
@@ -292,8 +305,14 @@ def release_frame(
     codebook: Codebook,
     privacy_cfg: dict[str, Any],
     seed: int,
+    levels: Mapping[str, Mapping[str, str]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[dict[str, Any]]]:
     """(protected release frame, protection report, variable descriptions).
+
+    `levels`: the merges the estimates made before estimation ({variable: {option: level}},
+    issue 16's level plan); the release starts from them, so that it is never finer than the
+    published tables (tables by "male+other" next to a release with "male" would give "other"
+    away).
 
     The report's ``attrs["summary"]`` holds the decisions for the report's appendix and the
     README (:func:`summary`).
@@ -342,8 +361,8 @@ def release_frame(
     unknown = sorted(keep - set(qi_names) - set(extra_names))
     if unknown:
         raise ExportError(f"config privacy.release_keep: {unknown} are neither quasi- nor extra identifiers")
-    qis = _protected(cb, qi_names, "quasi_identifiers", keep, raking)
-    extras = _protected(cb, extra_names, "extra_identifiers", keep, raking)
+    qis = _protected(cb, qi_names, "quasi_identifiers", keep, raking, levels)
+    extras = _protected(cb, extra_names, "extra_identifiers", keep, raking, levels)
     rel = rel.drop(columns="resp_id")
     anon, report = privacy.k_anonymize(rel, qis, k, extras=extras)
     prot = {"recodes": report.attrs["recodes"], "dropped": report.attrs["dropped"]}
@@ -543,6 +562,7 @@ def write_release(
     outdir: Path | str,
     seed: int,
     summary_path: Path | str | None = None,
+    levels: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[Path]:
     """Write the released microdata into `outdir`; return the paths written.
 
@@ -552,7 +572,7 @@ def write_release(
     import pyreadstat
 
     outdir = Path(outdir)
-    rel, report, variables = release_frame(responses, weights, codebook, privacy_cfg, seed)
+    rel, report, variables = release_frame(responses, weights, codebook, privacy_cfg, seed, levels)
     meta = responses.attrs["belmig"]
     synthetic = bool(meta["synthetic"])
     k = int(privacy_cfg["k_anonymity"])
