@@ -22,7 +22,10 @@ rule list_public_files:
         + expand(rules.draw_chart.output.png, n=CHARTS)
         + expand(rules.draw_chart.output.alt, n=CHARTS)
         + expand(rules.draw_chart.output.data, n=CHARTS),
-        release=[rules.export_microdata.output[k] for k in ("csv", "parquet", "sav", "dta", "datapackage", "variables", "kanonymity", "readme")],
+        release=[
+            rules.export_microdata.output[k]
+            for k in ("csv", "parquet", "sav", "dta", "datapackage", "variables", "kanonymity", "readme")
+        ],
         notebooks=[r.output.notebook for r in STAGE_RULES]
         + [r.output.html for r in STAGE_RULES]
         + [rules.render_report.output.notebook, rules.render_report.output.nbhtml, rules.index_notebooks.output.index],

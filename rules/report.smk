@@ -102,7 +102,15 @@ rule index_notebooks:
         "../environment.yml"
     params:
         cmd=lambda w, input, output: py_cmd(
-            "belmig.cli", "index", "--ledger", input.ledger, "--public", input.public, "--out", output.index, *input.notebooks
+            "belmig.cli",
+            "index",
+            "--ledger",
+            input.ledger,
+            "--public",
+            input.public,
+            "--out",
+            output.index,
+            *input.notebooks,
         ),
     shell:
         '"$PYTHON" {params.cmd} > {log:q} 2>&1'

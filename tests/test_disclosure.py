@@ -10,9 +10,7 @@ import pytest
 
 from belmig.core import codebook as codebook_mod
 from belmig.core.ledger import Entry
-from belmig.privacy import audit as A
-from belmig.privacy import manifest, publish
-from belmig.privacy import suppress as S
+from belmig.privacy import audit as A, manifest, publish, suppress as S
 from belmig.privacy.publish import Request
 
 CB = codebook_mod.load()
@@ -179,7 +177,9 @@ def test_manifest_lists_files_with_checksums(tmp_path, monkeypatch):
     assert [(f["path"], f["audience"], f["bytes"]) for f in m["files"]] == [
         ("notebooks/index.html", "reviewer", 6), ("report/report.pdf", "public", 4),
     ]  # fmt: skip
-    assert m["files"][1]["sha256"] == "315d429b7714cedb6ad04ac31240145257692630457f3c88253c5beceac76027"  # sha256 of b"%PDF"
+    assert (
+        m["files"][1]["sha256"] == "315d429b7714cedb6ad04ac31240145257692630457f3c88253c5beceac76027"
+    )  # sha256 of b"%PDF"
     (tmp_path / "report/bundle.zip").write_bytes(b"PK")
     m = manifest.extend(tmp_path / "public_manifest.json", ["report/bundle.zip"])
     assert [f["path"] for f in m["files"]] == ["notebooks/index.html", "report/bundle.zip", "report/report.pdf"]

@@ -10,9 +10,9 @@ import pyreadstat
 import pytest
 
 from belmig import clean, ingest, privacy
-from belmig.privacy import explain
 from belmig.clean import coding
 from belmig.core import codebook, config, paths
+from belmig.privacy import explain
 from belmig.release import microdata
 from belmig.release.microdata import ExportError
 

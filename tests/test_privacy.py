@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import pytest
 
@@ -137,9 +135,7 @@ def test_decoys_protect_rare_combinations():
     # that variable blanked is a decoy: two blanks give both targets 2 candidates.
     a = QuasiIdentifier("a", ("x", "y"), ordered=False, droppable=False)
     b = QuasiIdentifier("b", ("p", "q"), ordered=False, droppable=False)
-    df = pd.DataFrame(
-        {"a": ["x"] * 5 + ["x"] + ["y"] + ["y"] * 5, "b": ["p"] * 5 + ["q"] + ["p"] + ["q"] * 5}
-    )
+    df = pd.DataFrame({"a": ["x"] * 5 + ["x"] + ["y"] + ["y"] * 5, "b": ["p"] * 5 + ["q"] + ["p"] + ["q"] * 5})
     assert privacy.attacker_counts(df, df, ["a", "b"]).tolist() == [5] * 5 + [1, 1] + [5] * 5
     out, report = k_anonymize(df, [a, b], 2)
     counts = privacy.attacker_counts(df, out, ["a", "b"])
@@ -244,7 +240,9 @@ def test_individual_risk_by_hand():
 
 def test_merges_of_the_estimates_are_the_releases_starting_point():
     # the estimates merged male and other (issue 16's level plan): the release starts from there
-    sex = QuasiIdentifier("sex", ("female", "male", "other"), ordered=False, droppable=False, start=(("male", "other"),))
+    sex = QuasiIdentifier(
+        "sex", ("female", "male", "other"), ordered=False, droppable=False, start=(("male", "other"),)
+    )
     out, report = k_anonymize(_sex(6, 6, 2), [sex], 2)
     assert sorted(out["sex"].unique()) == ["female", "male+other"]
     rec = _steps(report, "recode")

@@ -1,35 +1,32 @@
-"""Protecting the respondents: redaction of free text, small-cell suppression, k-anonymity.
+"""Protecting the respondents (docs/disclosure.md).
 
 The respondents fled political persecution; every public output is treated as published to an
 adversary who knows some respondents' background (age group, sex, municipality, arrival year,
-legal status) and wants to find their answers.
+legal status, perhaps one more answer) and wants to find them or their answers.
 
-* :func:`redact` replaces contact details (e-mail addresses, phone numbers, @handles, URLs) in
-  free text by ``[removed]``. Ingestion applies it to every free-text answer.
-* :func:`suppress_small_cells` blanks the counts (and any derived columns) of table cells with
-  fewer than ``min_cell`` respondents.
-* :func:`k_anonymize` makes microdata k-anonymous on the quasi-identifiers, first by recoding
-  (merging rare categories; the combination of merges that loses the least information), then
-  by local suppression (blanking quasi-identifier values of the records still in too small
-  equivalence classes). :func:`check_k_anonymity` verifies it.
+* :func:`redact` replaces contact details in free text by ``[removed]`` (ingestion);
+* :func:`suppress_small_cells` and :func:`belmig.privacy.suppress.hide_partition`: primary and
+  secondary suppression of one table;
+* :func:`k_anonymize` protects microdata so that every respondent has at least k candidate
+  records *for someone who knows their true values* (:func:`attacker_counts`), on the
+  quasi-identifiers and on each extra identifier; :func:`individual_risk` is sdcMicro's risk;
+* :mod:`belmig.privacy.audit` and :mod:`belmig.privacy.publish`: the exact audit of everything
+  published and the decision which printed values are public (rule ``protect_values``);
+* :mod:`belmig.privacy.manifest`: ``public_manifest.json``.
 
-Equivalence classes follow the usual convention for locally suppressed data (as in sdcMicro):
-a missing quasi-identifier value matches any value, so the class of a record is the set of
-records that agree with it on every quasi-identifier where both are known.
-
-Modules: ``redaction`` (not ``redact``: that name is the function), ``suppress`` (small cells), ``kanon`` (k-anonymity and the weights
-released next to it, :func:`smooth_weights`).
+Modules: ``redaction`` (not ``redact``: that name is the function), ``suppress``, ``kanon``,
+``audit``, ``publish``, ``inputs``, ``explain``, ``manifest``.
 """
 
 from belmig.privacy.kanon import (
     Level,
     QuasiIdentifier,
+    attacker_counts,
     check_k_anonymity,
     class_sizes,
     hierarchy,
-    k_anonymize,
-    attacker_counts,
     individual_risk,
+    k_anonymize,
     merged_label,
     risk_summary,
 )

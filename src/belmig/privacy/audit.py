@@ -152,7 +152,7 @@ class Model:
         if not c:
             return {self.index[("N",)]: 1.0}
         if len(c) == 1:
-            (v, s), = c
+            ((v, s),) = c
             return self._one(v, s)
         if len(c) == 2:
             (a, sa), (b, sb) = c
@@ -280,7 +280,9 @@ def build_model(
             terms = {}
             for s in (*var.states, NA):
                 terms[m._new(("U", v, s), int((vals == s).sum()))] = 1.0
-            m.add({**terms, iN: -1.0}, 0, 0, f"the answers to {v} (and no answer) partition all respondents", "structure")
+            m.add(
+                {**terms, iN: -1.0}, 0, 0, f"the answers to {v} (and no answer) partition all respondents", "structure"
+            )
     for b, q in sorted(pairs):
         vb, vq = allv[b], allv[q]
         rb = single_vals[b]
@@ -299,18 +301,34 @@ def build_model(
                 m.add({ia: 1.0, ub: -1.0}, -math.inf, 0, f"{b}={sb}: those who answered {q} are among it", "structure")
                 for o in vq.states:
                     ic = m._new(("XC", b, q, sb, o), int((in_b & chosen[o]).sum()))
-                    m.add({ic: 1.0, ia: -1.0}, -math.inf, 0, f"{b}={sb} ∧ {q}={o} within those who answered", "structure")
+                    m.add(
+                        {ic: 1.0, ia: -1.0}, -math.inf, 0, f"{b}={sb} ∧ {q}={o} within those who answered", "structure"
+                    )
         # columns add up to the one-way cells of q
         if not vq.multi:
             for sq in (*vq.states, NA):
                 col = {m.index[("X", b, q, sb, sq)]: 1.0 for sb in (*vb.states, NA)}
-                m.add({**col, m.index[("U", q, sq)]: -1.0}, 0, 0, f"{q}={sq}: the answers to {b} partition it", "structure")
+                m.add(
+                    {**col, m.index[("U", q, sq)]: -1.0},
+                    0,
+                    0,
+                    f"{q}={sq}: the answers to {b} partition it",
+                    "structure",
+                )
         else:
             col = {m.index[("XA", b, q, sb)]: 1.0 for sb in (*vb.states, NA)}
-            m.add({**col, m.index[("A", q)]: -1.0}, 0, 0, f"those who answered {q}: the answers to {b} partition them", "structure")
+            m.add(
+                {**col, m.index[("A", q)]: -1.0},
+                0,
+                0,
+                f"those who answered {q}: the answers to {b} partition them",
+                "structure",
+            )
             for o in vq.states:
                 col = {m.index[("XC", b, q, sb, o)]: 1.0 for sb in (*vb.states, NA)}
-                m.add({**col, m.index[("C", q, o)]: -1.0}, 0, 0, f"{q}={o}: the answers to {b} partition it", "structure")
+                m.add(
+                    {**col, m.index[("C", q, o)]: -1.0}, 0, 0, f"{q}={o}: the answers to {b} partition it", "structure"
+                )
     for q in sorted(set(coded)):
         _coded(m, responses, cb, q)
     return m
@@ -332,7 +350,9 @@ def _coded(m: Model, responses: pd.DataFrame, cb: Codebook, q: str) -> None:
         e = m.expr(cell((q, other)))
         if e is not None and m.true_value(e) == total:
             # every "Other" answer is coded (or "uncoded"): the categories partition them
-            m.add({**terms, **{i: -a for i, a in e.items()}}, 0, 0, f"the codes of {q} partition {q}={other}", "structure")
+            m.add(
+                {**terms, **{i: -a for i, a in e.items()}}, 0, 0, f"the codes of {q} partition {q}={other}", "structure"
+            )
 
 
 # ------------------------------------------------------------------------------ facts
@@ -519,7 +539,13 @@ def add_release(m: Model, rv: ReleaseView) -> None:
                 lo = sum(1 for x, y in zip(sb, sq) if x <= g1 and y <= g2)
                 hi = sum(1 for x, y in zip(sb, sq) if x & g1 and y & g2)
                 e = {m.index[("X", b, q, r, c)]: 1.0 for r in g1 for c in g2}
-                m.add(e, lo, hi, f"release: records of {b} in {'+'.join(sorted(g1))} and {q} in {'+'.join(sorted(g2))}", "release")
+                m.add(
+                    e,
+                    lo,
+                    hi,
+                    f"release: records of {b} in {'+'.join(sorted(g1))} and {q} in {'+'.join(sorted(g2))}",
+                    "release",
+                )
 
 
 def _groups(sets: list[frozenset[str]], var: Var) -> list[frozenset[str]]:
@@ -544,12 +570,22 @@ def _release_multi(m: Model, rv: ReleaseView, q: str, by) -> None:
     for g in gb:
         lo = sum(1 for x, a in zip(sb, answered) if x <= g and a)
         hi = sum(1 for x, a in zip(sb, answered) if x & g and a)
-        m.add({m.index[("XA", b, q, r)]: 1.0 for r in g}, lo, hi, f"release: {b} in {'+'.join(sorted(g))}, answered {q}", "release")
+        m.add(
+            {m.index[("XA", b, q, r)]: 1.0 for r in g},
+            lo,
+            hi,
+            f"release: {b} in {'+'.join(sorted(g))}, answered {q}",
+            "release",
+        )
         for o in var.states:
             lo = sum(1 for x, y in zip(sb, cols[o]) if x <= g and y == frozenset(["1"]))
             hi = sum(1 for x, y in zip(sb, cols[o]) if x & g and y == frozenset(["1"]))
             m.add(
-                {m.index[("XC", b, q, r, o)]: 1.0 for r in g}, lo, hi, f"release: {b} in {'+'.join(sorted(g))}, {q}={o}", "release"
+                {m.index[("XC", b, q, r, o)]: 1.0 for r in g},
+                lo,
+                hi,
+                f"release: {b} in {'+'.join(sorted(g))}, {q}={o}",
+                "release",
             )
 
 
@@ -584,9 +620,7 @@ class Solver:
         self.nv = nv
 
     def feasible(self, extra: dict[int, float], lo: float, hi: float) -> bool:
-        row = sparse.csr_matrix(
-            (list(extra.values()), ([0] * len(extra), list(extra.keys()))), shape=(1, self.nv)
-        )
+        row = sparse.csr_matrix((list(extra.values()), ([0] * len(extra), list(extra.keys()))), shape=(1, self.nv))
         A = sparse.vstack([self.A, row], format="csr")
         cons = LinearConstraint(A, np.append(self.lo, lo), np.append(self.hi, hi))
         res = milp(
@@ -656,7 +690,9 @@ def recoveries(
     out = []
     for c, e, t in only if only is not None else targets(m, min_cell):
         if solver.pinned(e, t):
-            out.append(Recovery(c, t, e, describe(c) if isinstance(c, tuple) and c and isinstance(c[0], tuple) else str(c)))
+            out.append(
+                Recovery(c, t, e, describe(c) if isinstance(c, tuple) and c and isinstance(c[0], tuple) else str(c))
+            )
     return out
 
 

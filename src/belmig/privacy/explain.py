@@ -111,7 +111,7 @@ def _value_words(cb: Codebook, key: str) -> str:
     from belmig.core import keys as K
 
     if key.startswith("figure."):
-        return f"the recomputed 2022 figure {key[len('figure.'):]} in the reproduction table"
+        return f"the recomputed 2022 figure {key[len('figure.') :]} in the reproduction table"
     k = K.parse(key)
     p = k.parts
 
@@ -181,9 +181,7 @@ def protection_md(
             )
             + (
                 f"{len(secondary)} would, together with other published numbers, have let a reader work out a "
-                f"count of fewer than {m} respondents: "
-                + "; ".join(_value_words(cb, d.key) for d in secondary)
-                + "."
+                f"count of fewer than {m} respondents: " + "; ".join(_value_words(cb, d.key) for d in secondary) + "."
                 if secondary
                 else ""
             )
@@ -201,13 +199,19 @@ def protection_md(
     if merged or hidden:
         parts = []
         if merged:
-            parts.append(f"ratings given by fewer than {m} respondents are shown together with their neighbours: {_join(merged)}")
+            parts.append(
+                f"ratings given by fewer than {m} respondents are shown together with their neighbours: {_join(merged)}"
+            )
         if hidden:
-            parts.append(f"bars resting on fewer than {m} respondents, or that would give one away, are not shown: {_join(hidden)}")
+            parts.append(
+                f"bars resting on fewer than {m} respondents, or that would give one away, are not shown: {_join(hidden)}"
+            )
         out.append("- **Charts.** " + "; ".join(parts) + ".")
     if release_summary:
         rs = release_sentences(release_summary, cb)
-        out.append("- **Released microdata.** " + " ".join(rs) + " Rows are in random order and record ids are random numbers.")
+        out.append(
+            "- **Released microdata.** " + " ".join(rs) + " Rows are in random order and record ids are random numbers."
+        )
     out.append(
         "- **Never published:** the full table of computed values (only the values printed here leave the "
         "build), the free text of open answers, the respondents' identifiers, contact details and timestamps."

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,9 +23,7 @@ import pandas as pd
 
 from belmig.core import keys as K
 from belmig.core.codebook import Codebook
-from belmig.privacy import audit as A
-from belmig.privacy import publish as P
-from belmig.privacy import suppress
+from belmig.privacy import audit as A, publish as P, suppress
 
 # The headline figures of the appendix table "Unweighted and weighted estimates" (the report
 # module's list; repeated here would be a second source of truth).
@@ -98,10 +97,8 @@ def reproduction_requests(figures_csv: Path, reproduction_csv: Path) -> list[P.R
         text = r["recomputed"]
         m = _DIFF.search(r.get("note", ""))
         if m:
-            try:
+            with contextlib.suppress(ValueError):  # a worded figure has no numeral to add to
                 text = f"{float(f['printed'].replace(',', '')) + float(m.group(1)):.3f}"
-            except ValueError:
-                pass
         q, opts = f["question"], f["option"]
         if f["stat"] == "mean":
             fact = A.Fact(f"figure.{r['id']}", "mean", A.cell((q, A.ANS)), A.cell((q, A.ANS)), text)
@@ -109,7 +106,11 @@ def reproduction_requests(figures_csv: Path, reproduction_csv: Path) -> list[P.R
             fact = A.Fact(f"figure.{r['id']}", "pct", A.cell((q, opts)), A.cell((q, f["level"])), text)
         elif f["by"]:
             fact = A.Fact(
-                f"figure.{r['id']}", "pct", A.cell((f["by"], f["level"]), (q, opts)), A.cell((f["by"], f["level"]), (q, A.ANS)), text
+                f"figure.{r['id']}",
+                "pct",
+                A.cell((f["by"], f["level"]), (q, opts)),
+                A.cell((f["by"], f["level"]), (q, A.ANS)),
+                text,
             )
         else:
             fact = A.Fact(f"figure.{r['id']}", "pct", A.cell((q, opts)), A.cell((q, A.ANS)), text)

@@ -503,7 +503,7 @@ def k_anonymize(
         # blanks still needed, roughly: decoys are shared by neighbouring targets, so count the
         # records short of k (each needs at least one blank somewhere), not their shortfalls
         deficit = 0
-        for ks, c in cnt.items():
+        for c in cnt.values():
             short = np.zeros(prob.n, dtype=np.int64)
             np.maximum.at(short, prob.rows, np.maximum(k - c, 0))
             deficit = max(deficit, int((short > 0).sum()))

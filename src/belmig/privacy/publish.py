@@ -267,7 +267,15 @@ def key_facts(key: str, text: str, fixed: bool = False, where: str = "") -> list
 
 def code_fact(question: str, codes: Sequence[str], text: str, fixed: bool = True, where: str = "") -> A.Fact:
     """A count of coded open answers (one code, or the sum of several)."""
-    return A.Fact(f"other.{question}.{'+'.join(codes)}", "code", tuple(("Y", question, c) for c in codes), None, text, fixed, where)  # type: ignore[arg-type]
+    return A.Fact(
+        f"other.{question}.{'+'.join(codes)}",
+        "code",
+        tuple(("Y", question, c) for c in codes),
+        None,
+        text,
+        fixed,
+        where,
+    )  # type: ignore[arg-type]
 
 
 def range_fact(c: A.Cell, lo: int, hi: int, where: str) -> A.Fact:
@@ -309,7 +317,9 @@ def protect(
     for r in requests:
         prev = req.get(r.key)
         if prev is None or _rank(r.role) > _rank(prev.role):
-            req[r.key] = Request(r.key, r.role, r.text or (prev.text if prev else None), r.fact or (prev.fact if prev else None))
+            req[r.key] = Request(
+                r.key, r.role, r.text or (prev.text if prev else None), r.fact or (prev.fact if prev else None)
+            )
     decisions: dict[str, Decision] = {}
     # every variable and pair the published values touch
     singles: set[str] = set()
@@ -455,10 +465,12 @@ def _touches(key: str, target: A.Cell | tuple, req: Mapping[str, Request] | None
 
 
 def _secondary(m, req, decisions, facts_now, targets, min_cell, pub: Publication, release: bool) -> None:
-    from belmig.privacy.audit import Solver, fact_constraints
+    from belmig.privacy.audit import Solver
 
     def solver() -> Solver:
-        cons = [c for c in m.cons if c.group in ("structure", "fact:flow.analysed") or (release and c.group == "release")]
+        cons = [
+            c for c in m.cons if c.group in ("structure", "fact:flow.analysed") or (release and c.group == "release")
+        ]
         for f in facts_now():
             cons += _constraints(m, f) or []
         return Solver(m, cons)
@@ -473,7 +485,9 @@ def _secondary(m, req, decisions, facts_now, targets, min_cell, pub: Publication
         if guard > 500:  # pragma: no cover - each round withdraws a value, and there are finitely many
             raise DisclosureError("secondary suppression does not terminate")
         c, e, v = pinned[0]
-        cands = [k for k, d in decisions.items() if d.public and d.role in ("base", "table", "text") and _touches(k, c, req)]
+        cands = [
+            k for k, d in decisions.items() if d.public and d.role in ("base", "table", "text") and _touches(k, c, req)
+        ]
         cands.sort(key=lambda k: (_rank(decisions[k].role), _size(m, k, req), k))
         # withhold candidates in order until the target is safe, then put back every one it
         # does not need (a minimal set: each withheld value is necessary for this target)

@@ -42,7 +42,12 @@ def suppress_small_cells(
 
 
 def hide_partition(
-    counts: Sequence[int], min_cell: int, *, base: int | None = None, partition: bool = True, hidden: Sequence[bool] = ()
+    counts: Sequence[int],
+    min_cell: int,
+    *,
+    base: int | None = None,
+    partition: bool = True,
+    hidden: Sequence[bool] = (),
 ) -> list[bool]:
     """Which cells of one table row to withhold: primary and secondary suppression.
 

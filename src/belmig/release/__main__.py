@@ -22,7 +22,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out-dir", type=Path, required=True)
     ap.add_argument("--summary", type=Path, help="internal JSON of the protection decisions (for the report)")
     ap.add_argument(
-        "--levels", type=Path, help="JSON {variable: {option: level}}: merges the estimates made (the release starts there)"
+        "--levels",
+        type=Path,
+        help="JSON {variable: {option: level}}: merges the estimates made (the release starts there)",
     )
     a = ap.parse_args(argv)
 

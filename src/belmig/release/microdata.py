@@ -36,8 +36,8 @@ import json
 import os
 import shutil
 import tempfile
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -169,9 +169,7 @@ def _variables(
     out = []
     for col in release.columns:
         if col == ID_COLUMN:
-            out.append(
-                dict(name=col, kind="id", label="Record id (random; not the order of submission)", values=None)
-            )
+            out.append(dict(name=col, kind="id", label="Record id (random; not the order of submission)", values=None))
             continue
         if col == "weight":
             out.append(
@@ -242,7 +240,9 @@ def rerake(released: pd.DataFrame, weights: pd.DataFrame, protection: dict[str, 
 
     rec = weights.attrs.get(wt.CALIBRATION_ATTR)
     if rec is None:
-        raise ExportError("weights: no calibration record (weights.attrs['calibration']); write them with belmig.weight")
+        raise ExportError(
+            "weights: no calibration record (weights.attrs['calibration']); write them with belmig.weight"
+        )
     margins = [wt.Margin.from_record(m) for m in rec["margins"]]
     if not margins:
         return pd.Series(weights["weight"].to_numpy(dtype=float), name="weight")
@@ -503,7 +503,6 @@ def _readme(n: int, synthetic: bool, report: pd.DataFrame, cb: Codebook, weights
     from belmig.privacy import explain
 
     summary = report.attrs["summary"]
-    k = summary["k"]
     lines = []
     if synthetic:
         lines += [SYNTHETIC_NOTICE, ""]
@@ -615,7 +614,9 @@ def write_release(
         )
         _variables_table(variables, snames).to_csv(tmp / names[5], index=False, lineterminator="\n")
         report.to_csv(tmp / names[6], index=False, lineterminator="\n")
-        (tmp / names[7]).write_text(_readme(len(rel), synthetic, report, codebook, weights is not None), encoding="utf-8")
+        (tmp / names[7]).write_text(
+            _readme(len(rel), synthetic, report, codebook, weights is not None), encoding="utf-8"
+        )
         written = []
         for n in names:
             os.replace(tmp / n, outdir / n)

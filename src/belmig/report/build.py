@@ -169,8 +169,8 @@ def build(
     shown = publish.public_ledger(entries, pub) if pub is not None else dict(entries)
     withheld = frozenset(publish.withheld_keys(pub))
     write_generated_tables(qmd.parent / "_generated", shown, used, cfg["privacy"]["min_cell"], withheld, pub)
-    public_only = publish.public_ledger(entries, pub, marks=False) if pub is not None else entries
-    render.write_quarto_variables(public_only, qmd.parent / "_variables.yml")
+    # _variables.yml (for Quarto users): the public values, and the mark "–" for withheld ones
+    render.write_quarto_variables(shown, qmd.parent / "_variables.yml")
     valuediff.write_diff(entries, paths.APPROVED_LEDGER, qmd, paths.PROCESSED / "ledger_diff.md")
     expanded = render.render(
         qmd, shown, out_pdf=out_pdf, out_html=out_html, out_docx=out_docx, provenance=provenance(raw_export, cfg)
