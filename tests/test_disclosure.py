@@ -185,3 +185,10 @@ def test_manifest_lists_files_with_checksums(tmp_path, monkeypatch):
     assert [f["path"] for f in m["files"]] == ["notebooks/index.html", "report/bundle.zip", "report/report.pdf"]
     with pytest.raises(FileNotFoundError, match="not a file"):
         manifest.write(tmp_path / "m.json", ["report/missing.pdf"])
+
+
+def test_a_small_count_published_anyway_stops_the_build():
+    # a raking table that prints a municipality of 3 respondents cannot be withheld here
+    fixed = [A.Fact("count.sex.other", "count", A.cell(("sex", "other")), None, "2", True, "weighting table")]
+    with pytest.raises(publish.DisclosureError, match=r"rest on fewer than 5 respondents: count.sex.other = 2"):
+        publish.protect(_entries({"n.sex": "335"}), [Request("n.sex", "text")], PEOPLE, CB, 5, fixed=fixed)

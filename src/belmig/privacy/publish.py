@@ -362,6 +362,22 @@ def protect(
     singles = {v for v in singles if v in allv}
     m = A.build_model(responses, cb, singles, pairs, coded=coded)
 
+    # 0. values published anyway must pass the threshold rule themselves (they cannot be withheld)
+    small = []
+    for f in fixed:
+        if f.stat in ("count", "n", "code"):
+            s = A._scaled(f.text)
+            if s is not None and s[1] == 0 and 0 < s[0] < min_cell:
+                small.append(f"{f.id} = {f.text} ({f.where})")
+        elif f.stat == "pct":
+            k, n = _count(m, f.cell), _count(m, f.base)
+            if _small(k, min_cell) or (k is not None and n is not None and _small(n - k, min_cell)):
+                small.append(f"{f.id} = {f.text}% ({f.where}: {k} of {n} respondents)")
+    if small:
+        raise DisclosureError(
+            f"values published anyway rest on fewer than {min_cell} respondents: " + "; ".join(small[:12])
+        )
+
     # 1. primary suppression
     for key, r in req.items():
         fam = K.family(key)
