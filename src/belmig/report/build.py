@@ -240,6 +240,7 @@ def build(
     out_diff: Path,
     out_variables: Path,
     out_values_page: Path | None = None,
+    out_public: Path | None = None,
     lock: Path | None = None,
     editions_used: Mapping[str, list[str]] | None = None,
 ) -> tuple[str, ...]:
@@ -263,6 +264,12 @@ def build(
     shown = public.public_entries(entries, all_used)
     render.write_quarto_variables(shown, out_variables)
     valuediff.write_diff(entries, approved, qmd, out_diff, codebook=cb, guards=g)
+    if out_public is not None:
+        from dataclasses import asdict
+
+        from belmig.core import atomic
+
+        atomic.write_json(out_public, [asdict(shown[k]) for k in sorted(shown)])
     if out_values_page is not None:
         values_page.write(out_values_page, shown, all_used, cb, commit=git_commit(paths.ROOT))
     expanded = render.render(

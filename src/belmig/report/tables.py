@@ -348,9 +348,49 @@ def _truncate(s: str, n: int = 48) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
-def audit_md(bases_df: pd.DataFrame, groups_df: pd.DataFrame | None, *, min_cell: int | None = None) -> str:
+def reader_question(q: Any, codebook: Any | None) -> str:
+    """A question as a reader names it (chart title or question text), the id as fallback."""
+    if codebook is None or _missing(q) or str(q) not in getattr(codebook, "by_id", {}):
+        return code(q)
+    question = codebook[str(q)]
+    title = None
+    if question.chart is not None:
+        try:
+            title = codebook.chart(question.chart).title_en
+        except KeyError:
+            title = None
+    return cell(title or question.text_en)
+
+
+def reader_group(by: Any, level: Any, codebook: Any | None) -> str:
+    """'sex = female' as a reader reads it ("Sex: female"; "female or male" for merged levels)."""
+    if _missing(by) or str(by) == "":
+        return "all respondents"
+    by, level = str(by), str(level)
+    if codebook is None or by not in getattr(codebook, "by_id", {}):
+        return cell(f"{by} = {level}")
+    q = codebook[by]
+    names = []
+    for part in level.split("+"):
+        try:
+            names.append(q.option(part).label_en)
+        except KeyError:
+            names.append(part)
+    label = by.replace("_", " ").capitalize()
+    if q.chart is not None:
+        try:
+            label = codebook.chart(q.chart).title_en
+        except KeyError:
+            pass
+    return cell(f"{label}: {' or '.join(names)}")
+
+
+def audit_md(
+    bases_df: pd.DataFrame, groups_df: pd.DataFrame | None, *, min_cell: int | None = None, codebook: Any | None = None
+) -> str:
     """The audit of the published figures: for every question (and subgroup) the printed
-    figures, the respondent bases consistent with all of them, and the base chosen."""
+    figures, the respondent bases consistent with all of them, and the base chosen. With a
+    `codebook`, questions and groups carry the reader's labels, not codebook ids."""
     mc = _min_cell(min_cell)
     _require(
         bases_df,
@@ -359,12 +399,12 @@ def audit_md(bases_df: pd.DataFrame, groups_df: pd.DataFrame | None, *, min_cell
     )
     rows = []
     for r in bases_df.itertuples(index=False):
-        sub = "all respondents" if _missing(r.by) or str(r.by) == "" else f"{r.by} = {r.level}"
+        sub = reader_group(r.by, r.level, codebook)
         base = count(r.chosen_base, mc if sub != "all respondents" else None)
         rows.append(
             [
-                code(r.question),
-                cell(sub),
+                reader_question(r.question, codebook),
+                sub,
                 cell(_truncate(r.figures if not _missing(r.figures) else "", 60)),
                 cell(_truncate(r.consistent_bases if not _missing(r.consistent_bases) else "")),
                 base,
@@ -373,17 +413,17 @@ def audit_md(bases_df: pd.DataFrame, groups_df: pd.DataFrame | None, *, min_cell
             ]
         )
     out = pipe_table(
-        ["Question", "Respondents", "Printed figures", "Bases consistent with them", "Chosen base", "Status", "Note"],
+        ["Question", "Respondents", "Printed figures", "Bases consistent with them", "Base used", "Status", "Note"],
         rows,
         caption="Audit of the published figures: which respondent bases reproduce every printed percentage",
         tbl_id="tbl-audit-bases",
         align="lllllll",
     )
-    out += "\n" + _audit_groups(groups_df, mc)
+    out += "\n" + _audit_groups(groups_df, mc, codebook)
     return out
 
 
-def _audit_groups(groups_df: pd.DataFrame | None, mc: int) -> str:
+def _audit_groups(groups_df: pd.DataFrame | None, mc: int, codebook: Any | None = None) -> str:
     cols = ["check", "question", "by", "level", "values", "result", "meaning"]
     caption = "Audit cross-checks: subgroups and follow-up questions fit the groups they belong to"
     if groups_df is None or not len(groups_df):
@@ -397,13 +437,13 @@ def _audit_groups(groups_df: pd.DataFrame | None, mc: int) -> str:
     if set(cols) <= set(groups_df.columns):
         rows = []
         for r in groups_df.itertuples(index=False):
-            sub = "all respondents" if _missing(r.by) or str(r.by) == "" else f"{r.by} = {r.level}"
+            sub = reader_group(r.by, r.level, codebook)
             res = str(r.result)
             rows.append(
                 [
                     cell(str(r.check).replace("_", " ")),
-                    code(r.question),
-                    cell(sub),
+                    reader_question(r.question, codebook),
+                    sub,
                     cell(r.values),
                     "**fail**" if res == "fail" else cell(res),
                     cell(r.meaning),
