@@ -198,7 +198,7 @@ local function Image(img)
     local src = img.src:gsub("^%.%./", "/")
     local args = typst_string(src) .. ", width: 100%"
     if alt then args = args .. ", alt: " .. typst_string(alt) end
-    return pandoc.RawInline("typst", "image(" .. args .. ")")
+    return pandoc.RawInline("typst", "#box(image(" .. args .. "))")
   end
   if img.src:match("%.svg$") then img.src = img.src:gsub("%.svg$", ".png") end
   if alt then

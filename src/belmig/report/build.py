@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import yaml
 
 from belmig.core import paths
@@ -108,7 +107,7 @@ def run_checks(
     ed = checks.Edition.read(qmd, allowlist, source)
     allow = yaml.safe_load(Path(allowlist).read_text(encoding="utf-8")) if cfg["lint_numbers"] else None
     g = guards.load(guards_path)
-    lex = lexicon.Lexicon.load(lexicon_path)
+    lex = lexicon.Lexicon.cached(lexicon_path)
     if generated is None and generated_dir is not None:
         generated = {p.name: p.read_text(encoding="utf-8") for p in Path(generated_dir).glob("*.md")}
     errors, warnings = checks.check_report(
@@ -188,6 +187,8 @@ def generated_tables(
 ) -> dict[str, str]:
     """Appendix tables as Markdown, from the processed data the rule passes in (`tables_in`:
     flow, diagnostics, summary, bases, groups, reproduction, estimates)."""
+    import pandas as pd
+
     from belmig.report import public, tables
 
     missing = [k for k in TABLE_INPUTS if k not in tables_in]

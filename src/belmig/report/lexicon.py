@@ -381,7 +381,12 @@ def disagreement(m: Meaning, c: Constraints, complement: bool = False) -> str | 
         return f"the condition allows {'; '.join(seen)}, the words say {m.interval}"
     if m.kind == "relation":
         rels = [_flip(r) if complement else r for r in c.relations]
-        if any(_ok_relation(m, r) for r in rels):
+        if m.ratio_gt is not None and m.ratio_lt is not None:  # two-sided ("twice"): both bounds on one pair
+            lo = Meaning(m.id, "relation", ratio_gt=m.ratio_gt)
+            hi = Meaning(m.id, "relation", ratio_lt=m.ratio_lt)
+            if any(_ok_relation(lo, r) and any(_ok_relation(hi, q) and (q.a, q.b) == (r.a, r.b) for q in rels) for r in rels):
+                return None
+        elif any(_ok_relation(m, r) for r in rels):
             return None
         have = "; ".join(_rel_str(r) for r in rels) or "no relation between two values"
         return f"the words say {m.describe()}, the condition has {have}"
@@ -466,6 +471,9 @@ def _phrase(text: str, spec: Any) -> Phrase:
     return Phrase(text, str(spec["meaning"]), re.compile(rx, re.I), bool(spec.get("guard_only", False)))
 
 
+_CACHE: dict[tuple[str, int], Lexicon] = {}
+
+
 @dataclass
 class Lexicon:
     meanings: dict[str, Meaning]
@@ -500,6 +508,16 @@ class Lexicon:
     @classmethod
     def load(cls, path: Path) -> Lexicon:
         return cls.parse(yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}, str(path))
+
+    @classmethod
+    def cached(cls, path: Path) -> Lexicon:
+        """load(), reused while the file is unchanged (make check, the preview's warm process)."""
+        p = Path(path)
+        key = (str(p.resolve()), p.stat().st_mtime_ns)
+        if key not in _CACHE:
+            _CACHE.clear()
+            _CACHE[key] = cls.load(p)
+        return _CACHE[key]
 
     def find(self, text: str, lang: str, *, outside_guards: bool = False) -> list[Match]:
         """Lexicon phrases in `text`, longest first where they overlap, in text order

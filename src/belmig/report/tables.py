@@ -36,6 +36,7 @@ from belmig.core.keys import family as key_family, parse as parse_key
 
 SUPPRESSED = "suppressed"
 MAX_DASHES = 40  # widest relative column width in a pipe table
+MIN_DASHES = 9  # narrowest: a short number column with its header ("Base used") must not overlap the next
 DASH = "–"
 
 # --------------------------------------------------------------------------- helpers
@@ -144,7 +145,7 @@ def pipe_table(
     widths = []
     for j, h in enumerate(headers):
         longest = max([max((len(w) for w in h.split()), default=3)] + [measure(r[j]) for r in rows])
-        widths.append(max(4, min(MAX_DASHES, longest)))
+        widths.append(max(MIN_DASHES, min(MAX_DASHES, longest)))
 
     def sep(a: str, w: int) -> str:
         return {"l": ":" + "-" * (w - 1), "r": "-" * (w - 1) + ":", "c": ":" + "-" * (w - 2) + ":"}[a]
@@ -405,8 +406,8 @@ def audit_md(
             [
                 reader_question(r.question, codebook),
                 sub,
-                cell(_truncate(r.figures if not _missing(r.figures) else "", 60)),
-                cell(_truncate(r.consistent_bases if not _missing(r.consistent_bases) else "")),
+                cell(_truncate(str(r.figures).replace(";", "; ") if not _missing(r.figures) else "", 60)),
+                cell(_truncate(str(r.consistent_bases).replace(",", ", ") if not _missing(r.consistent_bases) else "")),
                 base,
                 _STATUS.get(str(r.status), cell(r.status)),
                 cell(r.note),
