@@ -87,7 +87,10 @@ _STOP = {"the", "a", "an", "of", "than", "as", "is", "are"}
 
 
 def _slug(condition: str, words: str) -> str:
-    keys = sorted(claims_mod.names(condition), key=condition.find)
+    try:
+        keys = sorted(claims_mod.names(condition), key=condition.find)
+    except claims_mod.ClaimError:
+        keys = []
     subject = ".".join(keys[0].split(".")[-2:]) if keys else "claim"
     w = [x for x in re.findall(r"[a-z0-9]+", words.lower()) if x not in _STOP][:4]
     return "-".join(re.findall(r"[a-z0-9]+", subject.replace("_", "-")) + w)
