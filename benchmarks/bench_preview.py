@@ -61,7 +61,10 @@ def main() -> int:
             time.sleep(0.1)
         for i in range(a.rounds):
             v0 = version(port)
-            QMD.write_text(original.replace("Two large waves of departure", f"Two large waves of departure{' ' * (i + 1)}", 1), encoding="utf-8")
+            QMD.write_text(
+                original.replace("Two large waves of departure", f"Two large waves of departure{' ' * (i + 1)}", 1),
+                encoding="utf-8",
+            )
             t = time.perf_counter()
             got_html = None
             while time.perf_counter() - t < 60:

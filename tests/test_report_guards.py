@@ -26,7 +26,12 @@ CASES = [
     ("en", "more than two thirds", "pct.a.b > 200/3", "pct.a.b > 50"),
     ("en", "two thirds", "abs(pct.a.b - 200/3) < 4", "pct.a.b > 50"),
     ("en", "about a third", "abs(pct.a.b - 100/3) < 5", "abs(pct.a.b - 100/3) < 8"),
-    ("en", "about a quarter", "abs(pct.a.b / (pct.a.b + pct.a.c) - 0.25) < 0.05", "abs(pct.a.b / (pct.a.b + pct.a.c) - 0.25) < 0.1"),
+    (
+        "en",
+        "about a quarter",
+        "abs(pct.a.b / (pct.a.b + pct.a.c) - 0.25) < 0.05",
+        "abs(pct.a.b / (pct.a.b + pct.a.c) - 0.25) < 0.1",
+    ),
     ("en", "a fifth", "abs(pct.a.b - 20) < 5", "pct.a.b < 25"),
     ("en", "almost a fifth", "pct.a.b > 15 and pct.a.b < 20", "pct.a.b > 15 and pct.a.b < 25"),
     ("en", "only about one in ten", "pct.a.b + pct.a.c > 5 and pct.a.b + pct.a.c < 15", "pct.a.b + pct.a.c < 15"),
@@ -119,7 +124,9 @@ def test_group_words_need_a_key_of_that_group():
 
 
 def test_unknown_guard_suggests_the_nearest_id_and_old_when_form_says_how_to_convert():
-    text = doc('[More than half]{.claim guard="big-shares"} said yes.', "", '[Most]{.claim when="pct.a.yes > 50"} agree.')
+    text = doc(
+        '[More than half]{.claim guard="big-shares"} said yes.', "", '[Most]{.claim when="pct.a.yes > 50"} agree.'
+    )
     problems = rc.check_claims(text, VALUES, guards=GUARDS, lexicon=LEX)
     assert "did you mean 'big-share'" in problems[0].message
     assert "python -m belmig.report.guards convert" in problems[1].message and problems[1].line == 8

@@ -42,7 +42,9 @@ DEFAULT_SOURCE = "report/report.qmd"
 class Problem:
     """One thing wrong with the report text."""
 
-    kind: str  # number | number-words | claim | claim-error | claim-words | unguarded | missing-key | key-grammar | xref
+    kind: (
+        str  # number | number-words | claim | claim-error | claim-words | unguarded | missing-key | key-grammar | xref
+    )
     line: int
     message: str
     sentence: str = ""
@@ -409,7 +411,9 @@ def check_claims(
         try:
             ok = claims_mod.evaluate(c.condition, values)
         except (claims_mod.ClaimError, ZeroDivisionError, TypeError) as exc:
-            near = [f"{k!r} (did you mean {', '.join(map(repr, suggest(k, values)))}?)" for k in keys if k not in values]
+            near = [
+                f"{k!r} (did you mean {', '.join(map(repr, suggest(k, values)))}?)" for k in keys if k not in values
+            ]
             problems.append(
                 Problem(
                     "claim-error",
@@ -467,7 +471,9 @@ def words_problems(c: Claim, lexicon: Any, lang: str, source: str = DEFAULT_SOUR
         hint = ""
         if not c.complement and meaning.kind == "share" and lex_mod.disagreement(meaning, cons, True) is None:
             hint = f" (if the words describe the rest of the respondents, set complement: true for {c.guard!r})"
-        out.append(problem(f"claim [{c.text}]: the words {m.words!r} ({m.meaning}) disagree with the condition: {why}{hint}"))
+        out.append(
+            problem(f"claim [{c.text}]: the words {m.words!r} ({m.meaning}) disagree with the condition: {why}{hint}")
+        )
     if c.says and c.says not in {m.meaning for m in found}:
         out.append(
             problem(
@@ -754,9 +760,7 @@ def crossref_problems(
             continue
         kind = _KINDS[rid.split("-")[0]]
         where = f"{kind} {{#{rid}}}" + ("" if line else " (generated table)")
-        warnings.append(
-            Problem("xref-unused", line, f"{where} is never referred to (@{rid})", source=source)
-        )
+        warnings.append(Problem("xref-unused", line, f"{where} is never referred to (@{rid})", source=source))
     return errors, warnings
 
 

@@ -105,7 +105,9 @@ def _spans(text: str) -> list[tuple[re.Match, str]]:
     return out
 
 
-def convert(english: str, editions: Mapping[str, str], existing: Mapping[str, Guard]) -> tuple[str, dict[str, str], dict]:
+def convert(
+    english: str, editions: Mapping[str, str], existing: Mapping[str, Guard]
+) -> tuple[str, dict[str, str], dict]:
     """Move every ``when="…"`` condition into guards; returns the rewritten English text, the
     rewritten editions and the new claims.yaml mapping. Editions must hold the same conditions
     in the same order as English (the spans are matched by their condition string)."""
@@ -165,7 +167,7 @@ def dump(table: Mapping[str, Mapping]) -> str:
         "# Claim guards, defined once for every edition (docs/editing-the-report.md).\n"
         "# id: {when: condition on ledger keys, says: meaning of report/lexicon.yaml (optional),\n"
         "#      complement: true when the words describe the rest of the respondents, note: why}\n"
-        "# Every edition marks its words: [words]{.claim guard=\"id\"}.\n"
+        '# Every edition marks its words: [words]{.claim guard="id"}.\n'
     )
     return header + yaml.safe_dump(dict(table), allow_unicode=True, sort_keys=False, width=100)
 

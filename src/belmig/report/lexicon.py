@@ -384,7 +384,10 @@ def disagreement(m: Meaning, c: Constraints, complement: bool = False) -> str | 
         if m.ratio_gt is not None and m.ratio_lt is not None:  # two-sided ("twice"): both bounds on one pair
             lo = Meaning(m.id, "relation", ratio_gt=m.ratio_gt)
             hi = Meaning(m.id, "relation", ratio_lt=m.ratio_lt)
-            if any(_ok_relation(lo, r) and any(_ok_relation(hi, q) and (q.a, q.b) == (r.a, r.b) for q in rels) for r in rels):
+            if any(
+                _ok_relation(lo, r) and any(_ok_relation(hi, q) and (q.a, q.b) == (r.a, r.b) for q in rels)
+                for r in rels
+            ):
                 return None
         elif any(_ok_relation(m, r) for r in rels):
             return None

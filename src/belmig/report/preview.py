@@ -191,7 +191,9 @@ def main(lang: str = "en", port: int = 8000, *, pdf: bool = True, once: bool = F
         return 1 if pv.state.error else 0
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _handler(pv.state, paths.REPORT))
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    print(f"preview: http://127.0.0.1:{port}/{pv.out_html.name} (PDF: {paths.rel(pv.out_pdf)}); Ctrl-C stops", flush=True)
+    print(
+        f"preview: http://127.0.0.1:{port}/{pv.out_html.name} (PDF: {paths.rel(pv.out_pdf)}); Ctrl-C stops", flush=True
+    )
     seen = _mtimes(pv.watched())
     ledger_mtime = seen.get(paths.LEDGER)
     try:

@@ -16,7 +16,6 @@ after the pipeline has written ``report/_variables.yml``.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 import subprocess
 from collections.abc import Mapping
@@ -244,8 +243,14 @@ def render(
     if errors:
         for t in tmp.values():
             t.unlink(missing_ok=True)
-        kept = [paths.rel(p) if p.resolve().is_relative_to(paths.ROOT) else str(p) for p in outputs.values() if p.exists()]
-        note = f"the last good {', '.join(kept)} {'was' if len(kept) == 1 else 'were'} kept" if kept else "nothing was written"
+        kept = [
+            paths.rel(p) if p.resolve().is_relative_to(paths.ROOT) else str(p) for p in outputs.values() if p.exists()
+        ]
+        note = (
+            f"the last good {', '.join(kept)} {'was' if len(kept) == 1 else 'were'} kept"
+            if kept
+            else "nothing was written"
+        )
         raise RenderError(f"{source}: rendering failed; {note}.\n" + "\n".join(errors))
     for k, path in outputs.items():
         atomic.write_via(path, lambda t, src=tmp[k]: src.replace(t))

@@ -57,9 +57,7 @@ def usages(qmd_text: str, guards=None) -> dict[str, list[str]]:
     return out
 
 
-def diff_markdown(
-    changes: list[Change], qmd_text: str, charts_by_question: Mapping[str, int], guards=None
-) -> str:
+def diff_markdown(changes: list[Change], qmd_text: str, charts_by_question: Mapping[str, int], guards=None) -> str:
     if not changes:
         return "# Value diff\n\nNo value differs from the approved snapshot.\n"
     use = usages(qmd_text, guards)
@@ -95,7 +93,9 @@ def write_diff(
 ) -> list[Change]:
     """Write the diff to `out`; `codebook` is the loaded codebook the rule passes in."""
     changes = compare(_texts(entries), load_texts(approved))
-    md = diff_markdown(changes, qmd.read_text(encoding="utf-8"), {c.question: c.number for c in codebook.charts}, guards)
+    md = diff_markdown(
+        changes, qmd.read_text(encoding="utf-8"), {c.question: c.number for c in codebook.charts}, guards
+    )
     atomic.write_text(out, md)
     return changes
 

@@ -28,7 +28,9 @@ STAGE_FUNCTIONS = {
     "weight": ("belmig.weight:rake", "belmig.weight:to_values"),
     "audit": ("belmig.integrity.audit:run", "belmig.integrity.audit:to_values"),
 }
-CELL_FUNCTIONS = {"repro-values": ("belmig.integrity.reproduce:reproduction_table", "belmig.integrity.reproduce:to_values")}
+CELL_FUNCTIONS = {
+    "repro-values": ("belmig.integrity.reproduce:reproduction_table", "belmig.integrity.reproduce:to_values")
+}
 CITED_FAMILIES = {
     "ext": "cited from the 2022 report's sources (data/published/figures.csv, external statistics)",
     "pub": "cited from the 2022 report as printed (data/published/figures.csv)",
@@ -146,7 +148,9 @@ def render_page(entries: Mapping[str, Entry], used: Iterable[str], cb: Any, comm
             rows.append(("why listed", "the base of a printed value"))
         rows += _source_rows(e, commit)
         body = "".join(f"<tr><th>{html.escape(a)}</th><td>{b}</td></tr>" for a, b in rows)
-        parts.append(f"<section id='{html.escape(anchor(key))}'><h2>{html.escape(key)}</h2><table>{body}</table></section>")
+        parts.append(
+            f"<section id='{html.escape(anchor(key))}'><h2>{html.escape(key)}</h2><table>{body}</table></section>"
+        )
     parts.append("</body></html>\n")
     return "\n".join(parts)
 
