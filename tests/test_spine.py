@@ -140,8 +140,8 @@ def test_var_shortcodes_become_linked_values():
         "Yes: {{< var pct.a.yes >}}%, p {{< var pby.sex.a.yes >}}.", _entries(), "../", "r.qmd"
     )
     assert out.markdown == (
-        "Yes: [69.49](../notebooks/executed/05_estimate.html#cell-id=estimate-values){.value}%, "
-        "p [\\< 0.001](../notebooks/executed/05_estimate.html#cell-id=estimate-values){.value}."
+        "Yes: [69.49](../notebooks/executed/values.html#pct.a.yes){.value}%, "
+        "p [\\< 0.001](../notebooks/executed/values.html#pby.sex.a.yes){.value}."
     )
     assert out.used_keys == ("pct.a.yes", "pby.sex.a.yes")
 
