@@ -32,8 +32,8 @@ import pandas as pd
 from matplotlib import patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.text import Text
 from matplotlib.font_manager import FontProperties
+from matplotlib.text import Text
 
 from belmig.charts import theme
 from belmig.charts.strings import SUPPRESSED_MARK, t

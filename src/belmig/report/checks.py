@@ -731,7 +731,7 @@ def crossref_problems(
     defined: dict[str, int] = {}
     for m in XREF_DEF_RE.finditer(text):
         defined.setdefault(m.group(1), _line_of(qmd_text, m.start()))
-    for name, inc in (included or {}).items():
+    for inc in (included or {}).values():
         for m in XREF_DEF_RE.finditer(inc):
             defined.setdefault(m.group(1), 0)
     top = {m.group(2) for m in _HEADING_ID_RE.finditer(text) if len(m.group(1)) == 1}

@@ -128,7 +128,7 @@ def convert(
     def rewrite(text: str, ids: list[str] | None) -> tuple[str, list[str]]:
         spans = _spans(text)
         used = []
-        for i, (m, cond) in reversed(list(enumerate(spans))):
+        for m, cond in reversed(spans):
             gid = id_for(cond, " ".join(m.group("text").split())) if ids is None else by_cond.get(cond)
             if gid is None:
                 raise GuardError(f"condition {cond!r} of an edition is not a condition of the English text")

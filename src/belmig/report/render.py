@@ -235,7 +235,7 @@ def render(
     errors = []
     with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
         futures = {k: pool.submit(j) for k, j in jobs.items()}
-        for k, fut in futures.items():
+        for fut in futures.values():
             try:
                 fut.result()
             except RenderError as exc:

@@ -26,6 +26,7 @@ above 600 lines; the disclosure-control work (issue on small cells) reshapes it.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -379,10 +380,8 @@ def reader_group(by: Any, level: Any, codebook: Any | None) -> str:
             names.append(part)
     label = by.replace("_", " ").capitalize()
     if q.chart is not None:
-        try:
+        with contextlib.suppress(KeyError):
             label = codebook.chart(q.chart).title_en
-        except KeyError:
-            pass
     return cell(f"{label}: {' or '.join(names)}")
 
 
