@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+import os
+import sys
 
 import nbformat
 import pytest
@@ -205,3 +208,50 @@ def test_normalise_strips_timings_and_pins_the_injected_cell_id():
     assert out.metadata["papermill"] == {"parameters": {"x": 1}}
     assert "execution" not in out.cells[0].metadata and out.cells[0].metadata["papermill"] == {}
     json.dumps(out)
+
+
+def test_executed_notebooks_carry_no_machine_path(tmp_path):
+    """A parameter inside the repository arrives relative to its root; a file outside it runs from
+    where it is but is shown by name and checksum; outputs show no absolute path."""
+    export = tmp_path / "elsewhere" / "export.csv"
+    export.parent.mkdir()
+    export.write_text("a,b\n1,2\n", encoding="utf-8")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    params = nbformat.v4.new_code_cell('codebook = ""\nraw_export = ""\nopts = {}')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        params,
+        nbformat.v4.new_code_cell(
+            "from pathlib import Path\nimport sys\n"
+            "print(codebook, Path(raw_export).read_text(), opts['raw_export'], Path.cwd() / 'x', sys.prefix)"
+        ),
+    ]
+    src = tmp_path / "stage.ipynb"
+    nbformat.write(nb, src)
+    out_nb, out_html = tmp_path / "out" / "stage.ipynb", tmp_path / "out" / "stage.html"
+    nbrun.run(
+        src,
+        out_nb,
+        out_html,
+        {"codebook": str(paths.CODEBOOK), "raw_export": str(export), "opts": {"raw_export": str(export)}},
+    )
+    text, html = out_nb.read_text(encoding="utf-8"), out_html.read_text(encoding="utf-8")
+    digest = hashlib.sha256(export.read_bytes()).hexdigest()[:16]
+    for machine in (str(tmp_path), str(paths.ROOT), sys.prefix):
+        assert machine not in text and machine not in html
+    run = nbformat.reads(text, as_version=4)
+    injected = next(c for c in run.cells if c.id == nbrun.INJECTED_ID)
+    assert 'codebook = "config/codebook.yaml"' in injected.source
+    assert f"# export.csv (sha256 {digest}): a file outside the repository" in injected.source
+    printed = run.cells[-1].outputs[0].text
+    assert printed.startswith("config/codebook.yaml a,b\n1,2\n export.csv (sha256 ") and printed.endswith(
+        " x <python>\n"
+    )
+    assert oct(out_nb.stat().st_mode & 0o777) == oct(0o666 & ~_umask()) == oct(out_html.stat().st_mode & 0o777)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
