@@ -216,3 +216,15 @@ def test_the_snakemake_process_is_not_traced(tmp_path):
     (tmp_path / "x").write_text("", encoding="utf-8")
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
     assert not (tmp_path / "trace").exists()
+
+
+@pytest.mark.integration
+def test_every_output_has_the_mode_open_gives(traced_build, findings):
+    """Every declared output has one mode (0644 under umask 022): belmig.core.atomic's, which is
+    what open() gives; tempfile's 0600 would make some outputs unreadable to others."""
+    jobs, _, _ = findings
+    mask = os.umask(0)
+    os.umask(mask)
+    modes = {o: (traced_build.root / o).stat().st_mode & 0o777 for j in jobs for o in j.outputs}
+    assert len(modes) > 100
+    assert {o: oct(m) for o, m in modes.items() if m != 0o666 & ~mask} == {}

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 import yaml
 
-from belmig.core import codebook, config, ledger, nbrun, paths
+from belmig.core import atomic, codebook, config, ledger, nbrun, paths
 from belmig.core.schema import SchemaError
 from belmig.report import claims, render, valuediff
 
@@ -255,3 +255,38 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# ---------------------------------------------------------------- atomic writes
+def test_atomic_outputs_get_the_mode_open_gives(tmp_path):
+    old = os.umask(0o022)
+    try:
+        atomic.write_text(tmp_path / "a.txt", "a")
+        atomic.write_all(
+            [(tmp_path / "b.csv", lambda p: p.write_text("b")), (tmp_path / "c.bin", lambda p: p.write_bytes(b"c"))]
+        )
+        (tmp_path / "plain.txt").write_text("p")
+        modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+        assert modes == {"a.txt": 0o644, "b.csv": 0o644, "c.bin": 0o644, "plain.txt": 0o644}
+        os.umask(0o077)
+        atomic.write_text(tmp_path / "private.txt", "x")
+        assert (tmp_path / "private.txt").stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(old)
+
+
+def test_a_failed_write_keeps_the_old_files_and_leaves_no_temporary(tmp_path):
+    (tmp_path / "a.csv").write_text("old a", encoding="utf-8")
+    (tmp_path / "b.csv").write_text("old b", encoding="utf-8")
+
+    def broken(p):
+        p.write_text("half of b", encoding="utf-8")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        atomic.write_all([(tmp_path / "a.csv", lambda p: p.write_text("new a")), (tmp_path / "b.csv", broken)])
+    with pytest.raises(OSError, match="disk full"):
+        atomic.write_via(tmp_path / "b.csv", broken)
+    assert (tmp_path / "a.csv").read_text(encoding="utf-8") == "old a"  # all or nothing
+    assert (tmp_path / "b.csv").read_text(encoding="utf-8") == "old b"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.csv"]
