@@ -16,6 +16,21 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
+def sample_size() -> int:
+    """The published sample size (figures.csv, "respondents"): the reconstruction's analysed respondents."""
+    from belmig.core import codebook, paths
+    from belmig.integrity import published
+
+    return published.sample_size(published.read_figures(paths.PUBLISHED_FIGURES, codebook.load()))
+
+
+def chart_count() -> int:
+    """The report's charts, as the codebook lists them (one draw_chart job each)."""
+    from belmig.core import codebook
+
+    return len(codebook.load().charts)
+
+
 def repo_files(root: Path = REPO) -> list[str]:
     """Files a fresh clone would have plus uncommitted, non-ignored ones (never build outputs)."""
     out = subprocess.run(

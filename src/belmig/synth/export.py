@@ -152,7 +152,7 @@ def write_export(df: pd.DataFrame, path: Path | str) -> Path:
     digest = _atomic_csv(path, df)
     meta = {
         "synthetic": True,
-        "statement": STATEMENT,
+        "statement": STATEMENT.format(n=int(info["genuine"])),
         "generator": GENERATOR,
         "seed": int(info["seed"]),
         "mode": info.get("mode", "reconstruction"),
