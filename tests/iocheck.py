@@ -25,36 +25,18 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shlex
 import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+import dryrun  # noqa: E402
+from dryrun import Job  # noqa: E402
+
 # Snakemake's own folders, and the jobs' logs (declared with `log:`, written by the shell redirect).
 SNAKEMAKE_DIRS = (".snakemake", "logs")
-
-
-@dataclass
-class Job:
-    rule: str
-    inputs: list[str]
-    outputs: list[str]
-    log: list[str]
-    wildcards: str
-    command: str
-
-    @property
-    def name(self) -> str:
-        return f"{self.rule}[{self.wildcards}]" if self.wildcards else self.rule
-
-    def argv(self) -> list[str]:
-        """The command's words after "$PYTHON", without the log redirection."""
-        words = shlex.split(self.command)
-        if words[-3:-1] and words[-3] == ">" and words[-1] == "2>&1":
-            words = words[:-3]
-        return words[1:]
 
 
 @dataclass
@@ -65,23 +47,7 @@ class Access:
     execs: list[list[str] | str] = field(default_factory=list)
 
 
-def parse_dry_run(text: str) -> list[Job]:
-    """The jobs of ``snakemake -n --printshellcmds`` (Snakemake 9's text), rule ``all`` and other
-    command-less jobs left out."""
-    jobs = []
-    for block in re.split(r"\n(?=\[[^\]]+\]\n(?:local)?rule )", text):
-        m = re.search(r"^(?:local)?rule (\w+):\n(.*?)^Shell command: ([^\n]*)$", block, re.M | re.S)
-        if not m or m.group(3) == "None":
-            continue
-        fields = dict(re.findall(r"^    (\w+): (.*)$", m.group(2), re.M))
-
-        def files(key: str, fields=fields) -> list[str]:
-            return [f for f in fields.get(key, "").split(", ") if f]
-
-        jobs.append(
-            Job(m.group(1), files("input"), files("output"), files("log"), fields.get("wildcards", ""), m.group(3))
-        )
-    return jobs
+parse_dry_run = dryrun.parse
 
 
 def read_traces(trace_dir: Path) -> dict[str, list[tuple[bool, list[dict]]]]:
@@ -239,13 +205,8 @@ def changed_files(before: dict, after: dict) -> set[str]:
 
 
 def main(argv: list[str]) -> int:
-    import subprocess
-
     root, trace_dir = Path(argv[0]).resolve(), Path(argv[1]).resolve()
-    dry = subprocess.run(
-        ["snakemake", "-n", "--printshellcmds", "--forceall", "--cores", "1"], cwd=root, capture_output=True, text=True
-    )
-    jobs = parse_dry_run(dry.stdout + dry.stderr)
+    jobs = dryrun.jobs(root)
     findings, _ = check_jobs(jobs, read_traces(trace_dir), root)
     for f in findings:
         print(f)
