@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import iocheck
 import pytest
@@ -228,3 +229,13 @@ def test_every_output_has_the_mode_open_gives(traced_build, findings):
     modes = {o: (traced_build.root / o).stat().st_mode & 0o777 for j in jobs for o in j.outputs}
     assert len(modes) > 100
     assert {o: oct(m) for o, m in modes.items() if m != 0o666 & ~mask} == {}
+
+
+@pytest.mark.integration
+def test_no_machine_path_in_the_executed_notebooks(traced_build):
+    """The executed notebooks and their HTML (public) name no folder of the machine that built them."""
+    machine = [str(traced_build.root), str(traced_build.root.parent), sys.prefix, str(Path.home())]
+    pages = sorted((traced_build.root / "notebooks/executed").iterdir())
+    assert len(pages) >= 15
+    leaks = {p.name: m for p in pages for m in machine if m in p.read_text(encoding="utf-8")}
+    assert not leaks

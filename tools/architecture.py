@@ -168,7 +168,9 @@ def main(argv: list[str]) -> int:
     new = render(doc, generate())
     if "--check" in argv:
         if new != doc:
-            sys.stdout.writelines(difflib.unified_diff(doc.splitlines(True), new.splitlines(True), str(DOC), "generated"))
+            sys.stdout.writelines(
+                difflib.unified_diff(doc.splitlines(True), new.splitlines(True), str(DOC), "generated")
+            )
             print("\ndocs/architecture.md is out of date: run python tools/architecture.py")
             return 1
         return 0
