@@ -14,7 +14,9 @@ same for Snakemake jobs, in four checks per job:
   renamed into place or removed are not left behind; ``logs/`` and ``.snakemake/`` are Snakemake's);
 - ``unread input``: a declared input the job never opened (it reruns the job for nothing);
 - ``not from the command``: a file the job read whose path its command line (arguments and
-  notebook parameters) does not name, i.e. a default path in code instead of the rule's input.
+  notebook parameters) does not name, i.e. a default path in code instead of the rule's input;
+  ``output not from the command``: the same for a declared output the job wrote (a folder the
+  command names, ``--out-dir``, names the files in it).
 
 A fifth check covers what the trace cannot attribute: every file the build created or changed must
 be a declared output of some job.
@@ -112,8 +114,9 @@ def _ignored(path: str) -> bool:
     return first in SNAKEMAKE_DIRS or (path.startswith("src/") and (path.endswith(".py") or "/__pycache__/" in path))
 
 
-def _named(path: str, argv: list[str]) -> bool:
-    """Whether the command names `path`: as an argument, or inside a JSON argument (notebook parameters)."""
+def _named(path: str, argv: list[str], folders: bool = False) -> bool:
+    """Whether the command names `path`: as an argument, or inside a JSON argument (notebook
+    parameters); with `folders`, also a folder it is in (``--out-dir figures``)."""
     words: list[str] = []
 
     def collect(v) -> None:
@@ -138,13 +141,15 @@ def _named(path: str, argv: list[str]) -> bool:
     if path.endswith(".meta.yaml"):
         base = path[: -len(".meta.yaml")]
         return base in names or any(os.path.splitext(n)[0] == base for n in names)
+    if folders and any(path.startswith(n.rstrip("/") + "/") for n in names if n not in (".", "")):
+        return True
     return path in names
 
 
 @dataclass(frozen=True)
 class Finding:
     job: str
-    kind: str  # "undeclared read" | "undeclared write" | "unread input" | "not from the command"
+    kind: str  # "undeclared read" | "undeclared write" | "unread input" | "(output) not from the command"
     path: str
 
     def __str__(self) -> str:
@@ -181,6 +186,9 @@ def check_jobs(jobs: list[Job], traces: dict, root: Path) -> tuple[list[Finding]
         for p in sorted(acc.reads - outputs):
             if not _ignored(p) and not p.startswith("src/") and not _named(p, acc.argv[1:]):
                 findings.append(Finding(job.name, "not from the command", p))
+        for p in sorted(acc.writes & outputs):
+            if not _named(p, acc.argv[1:], folders=True):
+                findings.append(Finding(job.name, "output not from the command", p))
     for argv in by_argv:
         findings.append(Finding("?", "trace of no job", shlex.join(argv)))
     return findings, seen

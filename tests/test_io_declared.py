@@ -50,6 +50,7 @@ REPORT_STAGE_EXCEPTIONS = {
     ("render_report", "not from the command", "data/processed/reproduction.csv"),
     ("render_report", "not from the command", "data/processed/weighting_diagnostics.csv"),
     ("render_report", "not from the command", "data/processed/weighting_summary.json"),
+    ("render_report", "output not from the command", "data/processed/ledger_diff.md"),
     ("render_report", "undeclared write", "report/_build/before-body.html"),
     ("render_report", "undeclared write", "report/_build/provenance.yaml"),
     ("render_report", "undeclared write", "report/_generated/audit.md"),
