@@ -16,7 +16,9 @@ same for Snakemake jobs, in four checks per job:
 - ``not from the command``: a file the job read whose path its command line (arguments and
   notebook parameters) does not name, i.e. a default path in code instead of the rule's input;
   ``output not from the command``: the same for a declared output the job wrote (a folder the
-  command names, ``--out-dir``, names the files in it).
+  command names, ``--out-dir``, names the files in it); ``output written in place``: a declared
+  output opened for writing where it ends up rather than renamed into place (belmig.core.atomic),
+  so a failure leaves half a file.
 
 A fifth check covers what the trace cannot attribute: every file the build created or changed must
 be a declared output of some job.
@@ -45,6 +47,7 @@ SNAKEMAKE_DIRS = (".snakemake", "logs")
 class Access:
     reads: set[str] = field(default_factory=set)
     writes: set[str] = field(default_factory=set)
+    in_place: set[str] = field(default_factory=set)  # written where they end up, not renamed into place
     argv: list[str] | None = None
     execs: list[list[str] | str] = field(default_factory=list)
 
@@ -79,6 +82,7 @@ def access(processes: list[tuple[bool, list[dict]]], root: Path) -> Access:
     acc = Access()
     for is_root, records in processes:
         written: set[str] = set()
+        renamed: set[str] = set()  # arrived by a rename (last)
         for r in records:
             ev = r["ev"]
             if ev == "start":
@@ -94,18 +98,24 @@ def access(processes: list[tuple[bool, list[dict]]], root: Path) -> Access:
                 p = _inside(r["path"], root_s)
                 if p is not None:
                     written.add(p)
+                    renamed.discard(p)
             elif ev == "rename":
                 src, dst = _inside(r["src"], root_s), _inside(r["dst"], root_s)
                 moved = {p for p in written if src is not None and (p == src or p.startswith(src + "/"))}
                 written -= moved
+                renamed -= moved
                 if dst is not None:
-                    written |= {dst + p[len(src) :] for p in moved} | {dst}
+                    arrived = {dst + p[len(src) :] for p in moved} | {dst}
+                    written |= arrived
+                    renamed |= arrived
             elif ev == "remove":
                 written.discard(_inside(r["path"], root_s))
         acc.writes |= written
+        acc.in_place |= written - renamed
     acc.reads -= acc.writes
     acc.reads = {p for p in acc.reads if (root / p).is_file()}
     acc.writes = {p for p in acc.writes if (root / p).is_file()}
+    acc.in_place &= acc.writes
     return acc
 
 
@@ -189,6 +199,8 @@ def check_jobs(jobs: list[Job], traces: dict, root: Path) -> tuple[list[Finding]
         for p in sorted(acc.writes & outputs):
             if not _named(p, acc.argv[1:], folders=True):
                 findings.append(Finding(job.name, "output not from the command", p))
+        for p in sorted(acc.in_place & outputs):
+            findings.append(Finding(job.name, "output written in place", p))
     for argv in by_argv:
         findings.append(Finding("?", "trace of no job", shlex.join(argv)))
     return findings, seen

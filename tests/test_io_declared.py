@@ -63,11 +63,21 @@ REPORT_STAGE_EXCEPTIONS = {
     ("render_report", "undeclared write", "report/report.typ"),
 }
 
+# KNOWN NON-ATOMIC WRITES (issue 12): weight.py, estimate.py and notebook 05 write their outputs in
+# place; the methods branch moves them to belmig.core.atomic. REMOVE each when that lands.
+METHODS_EXCEPTIONS = {
+    ("rake_weights", "output written in place", "data/processed/weights.parquet"),
+    ("rake_weights", "output written in place", "data/processed/weighting_diagnostics.csv"),
+    ("rake_weights", "output written in place", "data/processed/weighting_summary.json"),
+    ("estimate_values", "output written in place", "data/processed/estimates.parquet"),
+    ("estimate_values", "output written in place", "data/processed/reproduction.csv"),
+}
+
 
 def allowed(f: iocheck.Finding) -> bool:
     if f.kind in ("undeclared read", "not from the command") and f.path in PARSE_TIME:
         return True
-    return (f.job, f.kind, f.path) in SUBPROCESS_READS | REPORT_STAGE_EXCEPTIONS
+    return (f.job, f.kind, f.path) in SUBPROCESS_READS | REPORT_STAGE_EXCEPTIONS | METHODS_EXCEPTIONS
 
 
 def dry_run_jobs(root, *targets: str) -> list[iocheck.Job]:
@@ -110,8 +120,8 @@ def test_every_allowed_exception_is_still_needed(findings):
     report stage's fixes land)."""
     _, found, _ = findings
     hit = {(f.job, f.kind, f.path) for f in found}
-    stale = sorted(e for e in REPORT_STAGE_EXCEPTIONS if e not in hit)
-    assert not stale, f"remove from REPORT_STAGE_EXCEPTIONS: {stale}"
+    stale = sorted(e for e in REPORT_STAGE_EXCEPTIONS | METHODS_EXCEPTIONS if e not in hit)
+    assert not stale, f"remove from REPORT_STAGE_EXCEPTIONS / METHODS_EXCEPTIONS: {stale}"
     assert {p for p in PARSE_TIME if any(f.path == p for f in found)} == PARSE_TIME
 
 
@@ -209,6 +219,7 @@ def test_the_tracer_sees_python_c_and_child_process_file_access(tmp_path):
     acc = iocheck.access(procs, tmp_path)
     assert acc.reads == {"work/in.txt"}  # its own outputs read back are not inputs
     assert acc.writes == {f"work/{n}" for n in ("out.txt", "t.parquet", "t.csv", "t.sav", "child.txt")}
+    assert acc.in_place == acc.writes - {"work/out.txt"}  # atomic.write_text renames into place
     assert acc.argv[1:3] == ["-c", TRACED_SCRIPT]
 
 
