@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 PHONY_EDITOR := check preview
-.PHONY: $(PHONY_EDITOR) install report test test-fast approve bench lint format dag clean apt-optional lock
+.PHONY: $(PHONY_EDITOR) install report test test-fast approve bench lint format docs dag clean apt-optional lock
 
 install: $(STAMP)
 
@@ -64,6 +64,10 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 	$(BIN)/snakefmt Snakefile rules
+
+## Regenerate the stage table and module list of docs/architecture.md (tests/test_layout.py checks them).
+docs: $(STAMP)
+	$(PY) tools/architecture.py
 
 dag: $(STAMP)
 	$(BIN)/snakemake -n
