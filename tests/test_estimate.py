@@ -1,5 +1,7 @@
-"""Estimates: hand-checkable shares, agreement with R's survey package (tests/r/), svy as a
-cross-check, completeness over the codebook, suppression and the ledger keys."""
+"""Estimates: hand-checkable shares, agreement with R's survey package (tests/r/: estimates, SEs,
+intervals, per-option and whole-table Rao–Scott tests, Holm/BH adjustments, t intervals, bounded
+calibration), svy as a cross-check, completeness over the codebook, levels that bear estimates,
+values fixed by design, the sensitivity tables and the ledger keys."""
 
 from __future__ import annotations
 
@@ -38,8 +40,9 @@ def sub_codebook(cb, ids):
     )
 
 
-def cfg(method="logit", subgroups=("sex", "age_group")):
-    return {"confidence": 0.95, "ci_method": method, "subgroups": list(subgroups)}
+def cfg(method="logit", subgroups=("sex", "age_group"), merges=None, multiplicity="holm"):
+    return {"confidence": 0.95, "ci_method": method, "subgroups": list(subgroups), "level_merges": merges or {},
+            "multiplicity": multiplicity}  # fmt: skip
 
 
 def fixture_responses(cb) -> pd.DataFrame:
@@ -66,7 +69,7 @@ def fixture(cb, tmp_path_factory):
     )
     margins = weight.read_margins([MUNICIPALITY, sex], cb)
     df = fixture_responses(cb)
-    res = weight.rake(df, margins, max_iter=500, tolerance=1e-12, trim_cap=None)
+    res = weight.rake(df, margins, max_iter=500, tolerance=1e-12)
     res.require_converged()
     return df, res.to_frame(), sub_codebook(cb, FIXTURE_QUESTIONS)
 
@@ -74,12 +77,15 @@ def fixture(cb, tmp_path_factory):
 @pytest.fixture(scope="module")
 def estimates(fixture):
     df, w, scb = fixture
-    return {m: estimate.estimate_all(df, w, scb, cfg(m), 5) for m in ("logit", "beta")}
+    out = {m: estimate.estimate_all(df, w, scb, cfg(m), 5) for m in ("logit", "beta")}
+    out["bh"] = estimate.estimate_all(df, w, scb, cfg(multiplicity="bh"), 5)
+    return out
 
 
-def reference() -> pd.DataFrame:
+def reference(weights: bool = False) -> pd.DataFrame:
     ref = pd.read_csv(REFERENCE, dtype=str, keep_default_na=False)
-    ref = ref[ref["quantity"] != "weight"].copy()
+    is_weight = ref["quantity"].str.endswith("weight")
+    ref = ref[is_weight if weights else ~is_weight].copy()
     ref["weighted"] = ref["weighted"].map({"true": True, "false": False}).astype(bool)
     ref["value"] = ref["value"].astype(float)
     return ref[np.isfinite(ref["value"])]
@@ -150,6 +156,9 @@ def test_scale_points_add_up(estimates):
 # ---------------------------------------------------------------- against R
 
 
+Z95 = 1.959963984540054  # qnorm(0.975): R's default confint(svymean) is a normal interval
+
+
 def _compare(estimates) -> dict[str, tuple[float, int]]:
     """Max |python - R| per reference quantity (proportions in R's 0–1 units), and how many."""
     ref = reference()
@@ -157,20 +166,32 @@ def _compare(estimates) -> dict[str, tuple[float, int]]:
     est = {m: e.set_index(key) for m, e in estimates.items()}
     column = {"estimate": ("logit", "estimate"), "se": ("logit", "se"), "logit_low": ("logit", "ci_low"),
               "logit_high": ("logit", "ci_high"), "beta_low": ("beta", "ci_low"), "beta_high": ("beta", "ci_high"),
-              "normal_low": ("logit", "ci_low"), "normal_high": ("logit", "ci_high")}  # fmt: skip
-    tests = {"raoscott_p", "wald_p", "ttest_p"}
+              "t_low": ("logit", "ci_low"), "t_high": ("logit", "ci_high")}  # fmt: skip
+    # test p-values: (estimates, column); the whole-table and adjusted ones are per comparison
+    tests = {"raoscott_p": ("logit", "p_diff"), "wald_p": ("logit", "p_diff"), "ttest_p": ("logit", "p_diff"),
+             "table_raoscott_p": ("logit", "p_table"), "holm_table_p": ("logit", "p_table_adj"),
+             "holm_p": ("logit", "p_adj"), "bh_table_p": ("bh", "p_table_adj"), "bh_p": ("bh", "p_adj")}  # fmt: skip
     out: dict[str, list[float]] = {}
     for r in ref.itertuples(index=False):
         if r.quantity in column:
             m, c = column[r.quantity]
-            got = est[m].loc[(r.question, r.option, r.by, r.level, r.weighted), c]
+            row = est[m].loc[(r.question, r.option, r.by, r.level, r.weighted)]
+            # fixed by design (a calibrated margin): we give no interval; R's is [p, p]
+            got = row["estimate"] if row["ci_method"] == "fixed" and c.startswith("ci_") else row[c]
             got = got if r.option == "" else got / 100
+        elif r.quantity in ("normal_low", "normal_high"):  # the normal interval from our estimate and se
+            row = est["logit"].loc[(r.question, r.option, r.by, r.level, r.weighted)]
+            got = row["estimate"] + (-Z95 if r.quantity == "normal_low" else Z95) * row["se"]
         elif r.quantity in tests:
-            e = est["logit"]
-            sel = e.xs((r.question, r.option, r.by), level=["question", "option", "by"])
-            got = sel[sel.index.get_level_values("weighted") == r.weighted]["p_diff"].iloc[0]
+            m, c = tests[r.quantity]
+            e = est[m]
+            # a single-choice question's whole table: any of its options' rows carries it
+            sel = e.xs((r.question, r.by), level=["question", "by"])
+            if r.option != "" or c != "p_table" and c != "p_table_adj":
+                sel = sel[sel.index.get_level_values("option") == r.option]
+            got = sel[sel.index.get_level_values("weighted") == r.weighted][c].dropna().iloc[0]
         else:
-            continue  # test statistics and df (diagnostic only)
+            continue  # test statistics, df, calibration weights (tested in test_weight.py)
         out.setdefault(r.quantity, []).append(abs(got - r.value))
     return {q: (float(np.max(d)), len(d)) for q, d in out.items()}
 
@@ -186,6 +207,8 @@ def test_estimates_ses_and_intervals_equal_r(estimates):
         "beta_high": 400,
         "normal_low": 18,
         "normal_high": 18,
+        "t_low": 18,
+        "t_high": 18,
     }
     for q, at_least in expected.items():
         worst, count = diffs[q]
@@ -194,19 +217,59 @@ def test_estimates_ses_and_intervals_equal_r(estimates):
 
 
 def test_subgroup_tests_equal_r(estimates):
+    # the fixture's levels all bear estimates in every base, so the tests use every level, as R does
+    assert set(estimates["logit"]["suppression"]) <= {"", "count"}
     diffs = _compare(estimates)
-    for q, at_least in {"raoscott_p": 150, "wald_p": 6, "ttest_p": 4}.items():
+    for q, at_least in {"raoscott_p": 150, "wald_p": 6, "ttest_p": 4, "table_raoscott_p": 18}.items():
         worst, count = diffs[q]
         assert count >= at_least, f"only {count} {q} values compared"
         assert worst < TOL, f"{q}: max |python - R| = {worst:.3g}"
 
 
+def test_multiplicity_adjustments_equal_r(estimates):
+    # R: p.adjust(holm | BH) over every whole-table test (30 per weighting: 9 single-choice tables,
+    # 18 income-source options, 3 quality-of-life means), and within each comparison's follow-ups
+    # gated by pmax with the comparison's adjusted p
+    diffs = _compare(estimates)
+    for q, count_ in {"holm_table_p": 60, "bh_table_p": 60, "holm_p": 164, "bh_p": 164}.items():
+        worst, count = diffs[q]
+        assert count == count_, f"{count} {q} values compared, expected {count_}"
+        assert worst < TOL, f"{q}: max |python - R| = {worst:.3g}"
+
+
+def test_follow_ups_are_never_more_significant_than_their_table(estimates):
+    est = estimates["logit"]
+    sub = est[(est["by"] != "") & est["p_adj"].notna()]
+    assert len(sub) > 100
+    assert (sub["p_adj"] >= sub["p_table_adj"] - 1e-15).all()
+    assert (sub["p_table_adj"] >= sub["p_table"] - 1e-15).all()  # an adjustment never lowers a p
+
+
 def test_calibrated_share_has_no_sampling_error(estimates):
-    # the weighted share of a raking category is fixed by the margins: se 0, interval [p, p]
+    # the weighted share of a raking category is fixed by the margins: se 0, no interval
     est = estimates["logit"].set_index(["question", "option", "by", "weighted"])
     row = est.loc[("municipality", "kaunas_city", "", True)]
     assert row["estimate"] == pytest.approx(100 * 2600 / TOTAL)
-    assert row["se"] == 0 and row["ci_low"] == row["ci_high"] == row["estimate"]
+    assert row["se"] == 0 and row["ci_method"] == "fixed"
+    assert np.isnan(row["ci_low"]) and np.isnan(row["ci_high"])
+    # within a subgroup the same share is not fixed by the margins
+    by_sex = estimates["logit"].query(
+        "question == 'municipality' and option == 'kaunas_city' and by == 'sex' and weighted"
+    )
+    assert (by_sex["ci_method"] == "logit").all() and (by_sex["se"] > 0).all()
+
+
+def test_mean_interval_is_t_with_design_df(estimates):
+    # R: confint(svymean(~y, des), df = degf(des)); degf of a domain = its respondents - 1
+    from scipy import stats
+
+    row = estimates["logit"].set_index(["question", "option", "by", "weighted"]).loc[("quality_life", "", "", True)]
+    t = stats.t.ppf(0.975, row["n"] - 1)
+    assert row["ci_method"] == "t"
+    assert row["ci_low"] == pytest.approx(row["estimate"] - t * row["se"], abs=1e-12)
+    assert row["ci_high"] == pytest.approx(row["estimate"] + t * row["se"], abs=1e-12)
+    degf = reference().query("quantity == 'degf' and question == 'quality_life' and by == '' and weighted")
+    assert float(degf["value"].iloc[0]) == row["n"] - 1
 
 
 def test_zero_share_gets_clopper_pearson(estimates):
@@ -305,7 +368,7 @@ def synthetic(cb, n: int, seed: int) -> pd.DataFrame:
 def full(cb):
     df = synthetic(cb, 600, 7)
     margins = weight.read_margins([MUNICIPALITY], cb)
-    w = weight.rake(df, margins, max_iter=50, tolerance=1e-10, trim_cap=None).to_frame()
+    w = weight.poststratify(df, margins[0]).to_frame()
     return df, w, estimate.estimate_all(df, w, cb, cfg(subgroups=("sex", "age_group", "legal_status")), 5)
 
 
@@ -327,7 +390,7 @@ def test_every_choice_and_scale_question_is_estimated(cb, full):
                     q.id,
                     by,
                 )
-    assert set(est["ci_method"]) <= {"logit", "normal", "clopper-pearson"}
+    assert set(est["ci_method"]) <= {"logit", "t", "clopper-pearson", "fixed"}
     assert est["k"].isna().equals(est["stat"] == "mean")
     sub = est[est["by"] != ""]
     assert sub.groupby(["question", "option", "by", "weighted"])["p_diff"].nunique(dropna=False).max() == 1
@@ -336,7 +399,10 @@ def test_every_choice_and_scale_question_is_estimated(cb, full):
 def test_suppression_flags_small_subgroup_cells(full):
     _, _, est = full
     small = (est["by"] != "") & ((est["n"] < 5) | ((est["stat"] == "pct") & (est["k"].fillna(99) < 5)))
-    assert small.any() and (est["suppressed"].to_numpy() == small.to_numpy(dtype=bool)).all()
+    assert small.any() and (est.loc[small, "suppressed"]).all()
+    # beyond small counts, only whole levels too small in a question's base (and their complements)
+    extra = est["suppressed"] & ~small
+    assert set(est.loc[extra, "suppression"]) <= {"level", "complementary"}
     assert not est.loc[est["by"] == "", "suppressed"].any()
 
 
