@@ -18,6 +18,7 @@ from belmig import estimate, weight
 from belmig.core import codebook as cbm, ledger
 from belmig.core.keys import multi_column
 from belmig.estimate import EstimateError
+from belmig.privacy import levels as levels_mod
 
 ROOT = Path(__file__).resolve().parents[1]
 RDIR = ROOT / "tests" / "r"
@@ -470,3 +471,210 @@ def test_unknown_ci_method_is_refused(fixture):
     df, w, scb = fixture
     with pytest.raises(EstimateError, match="ci_method"):
         estimate.estimate_all(df, w, scb, cfg(method="wilson"), 5)
+
+
+# ---------------------------------------------------------------- levels that bear estimates
+
+
+def _small_level_data(cb, n=240, seed=5):
+    """Random respondents with legal_status "other" chosen by 3 (below min_cell 5)."""
+    df = synthetic(cb, n, seed)
+    ls = df["legal_status"].astype(object).replace({"other": "asylum"})
+    ls.iloc[:3] = "other"
+    df["legal_status"] = pd.Categorical(ls, categories=cb["legal_status"].keys)
+    return df
+
+
+def test_no_estimate_or_test_rests_on_a_small_level(cb):
+    df = _small_level_data(cb)
+    w = pd.DataFrame({"resp_id": df["resp_id"], "weight": 1.0})
+    w.attrs["calibration"] = {"margins": []}
+    c = cfg(subgroups=("legal_status",))
+    est = estimate.estimate_all(df, w, cb, c, 5)
+    plan = est.attrs["level_plan"]["questions"]["legal_status"]
+    # "other" (3) is dropped; 3 < 5 would follow by subtraction, so the smallest published level goes too
+    n = df["legal_status"].value_counts()
+    smallest = min(
+        (k for k in cb["legal_status"].keys if k != "other"), key=lambda k: (n[k], -cb["legal_status"].keys.index(k))
+    )
+    assert plan["reasons"] == {"other": "fewer than 5 respondents", smallest: levels_mod.REASON_COMPLEMENTARY}
+    by = est[est["by"] == "legal_status"]
+    assert not set(by["level"]) & {"other", smallest}
+    # the tests equal those on data where the dropped levels' respondents did not answer
+    gone = df.copy()
+    gone.loc[gone["legal_status"].isin(["other", smallest]), "legal_status"] = None
+    ref = estimate.estimate_all(gone, w, cb, c, 5)
+    key = ["question", "option", "level", "weighted"]
+    a = by.set_index(key).sort_index()
+    b = ref[ref["by"] == "legal_status"].set_index(key).sort_index()
+    for col in ("estimate", "se", "p_diff", "p_table", "p_adj", "p_table_adj"):
+        np.testing.assert_allclose(a[col].to_numpy(dtype=float), b[col].to_numpy(dtype=float), rtol=1e-12)
+    # and no ledger key names them
+    vals = ledger.Values(stage="estimate", notebook="05_estimate")
+    estimate.to_values(est, vals)
+    assert not [
+        k for k in vals.entries if k.startswith(("pctby.legal_status.other.", f"pctby.legal_status.{smallest}."))
+    ]
+
+
+def test_a_level_small_in_a_question_base_is_suppressed_there(cb):
+    # health_problems is asked of health_used = yes only: make age 18-25 rare among them
+    df = synthetic(cb, 400, 11)
+    young = (df["age_group"] == "age18_25").to_numpy()
+    used = df["health_used"].astype(object).where(~young, "no")
+    used.iloc[np.flatnonzero(young)[:3]] = "yes"
+    df["health_used"] = pd.Categorical(used, categories=cb["health_used"].keys)
+    for key in cb["health_problems"].keys:
+        col = multi_column("health_problems", key)
+        df.loc[df["health_used"] != "yes", col] = pd.NA
+        df.loc[(df["health_used"] == "yes") & df[col].isna(), col] = False
+    df.loc[df["health_used"] != "yes", "health_rating"] = pd.NA
+    for key in cb["health_problems"].keys:
+        df[multi_column("health_problems", key)] = df[multi_column("health_problems", key)].astype("boolean")
+    w = pd.DataFrame({"resp_id": df["resp_id"], "weight": 1.0})
+    w.attrs["calibration"] = {"margins": []}
+    est = estimate.estimate_all(df, w, cb, cfg(subgroups=("age_group",)), 5)
+    hp = est[(est["question"] == "health_problems") & (est["by"] == "age_group") & ~est["weighted"]]
+    per = hp.drop_duplicates("level").set_index("level")
+    assert per.loc["age18_25", "n"] == 3 and per.loc["age18_25", "suppression"] == "level"
+    small = per.drop("age18_25")["n"].idxmin()
+    assert per.loc[small, "suppression"] == "complementary"
+    assert set(per.drop(["age18_25", small])["suppression"]) <= {"", "count"}
+    # elsewhere (a question everyone was asked) age 18-25 is a level like the others
+    ri = est[(est["question"] == "income_regular") & (est["by"] == "age_group") & (est["level"] == "age18_25")]
+    assert set(ri["suppression"]) <= {"", "count"}
+    vals = ledger.Values(stage="estimate", notebook="05_estimate")
+    estimate.to_values(est, vals)
+    assert "nby.age_group.age18_25.health_problems" not in vals.entries
+    assert f"nby.age_group.{small}.health_problems" not in vals.entries
+    assert "nby.age_group.age18_25.income_regular" in vals.entries
+
+
+def test_merged_levels_in_estimates_and_ledger(cb, full):
+    df, w, _ = full
+    est = estimate.estimate_all(df, w, cb, cfg(subgroups=("sex",), merges={"sex": [["male", "other"]]}), 5)
+    assert set(est.loc[est["by"] == "sex", "level"]) == {"female", "male+other"}
+    # sex as a question within another subgroup is on the same levels
+    assert set(est.loc[(est["question"] == "sex") & (est["by"] != ""), "option"]) == {"female", "male+other"}
+    assert set(est.loc[(est["question"] == "sex") & (est["by"] == ""), "option"]) == {"female", "male", "other"}
+    vals = ledger.Values(stage="estimate", notebook="05_estimate")
+    estimate.to_values(est, vals)
+    keys_ = set(vals.entries)
+    assert "pctby.sex.male__other.income_regular.yes" in keys_ and "nby.sex.male__other.income_regular" in keys_
+    assert "pctby.income_regular.yes.sex.male__other" in keys_ and "ptab.sex.income_regular" in keys_
+    assert not [k for k in keys_ if ".sex.male." in k or ".sex.other." in k]
+
+
+# ---------------------------------------------------------------- tests, multiplicity, fixed values
+
+
+def test_whole_table_test_of_a_two_option_question_is_its_option_test(estimates):
+    est = estimates["logit"]
+    ir = est[(est["question"] == "income_regular") & (est["by"] == "sex")]
+    np.testing.assert_allclose(ir["p_table"], ir["p_diff"], rtol=1e-12)  # a 2 × 2 table either way
+
+
+def test_multiplicity_by_hand():
+    from belmig.estimate import multiplicity
+
+    p = np.array([0.01, 0.04, 0.03, np.nan, 0.005])
+    # Holm: sorted 0.005, 0.01, 0.03, 0.04 (m = 4) -> 0.02, 0.03, 0.06, max(0.04, 0.06) = 0.06
+    np.testing.assert_allclose(multiplicity.holm(p), [0.03, 0.06, 0.06, np.nan, 0.02])
+    # BH: 0.04·4/4 = 0.04, 0.03·4/3 = 0.04, 0.01·4/2 = 0.02, 0.005·4/1 = 0.02
+    np.testing.assert_allclose(multiplicity.bh(p), [0.02, 0.04, 0.04, np.nan, 0.02])
+    tests_ = pd.DataFrame({
+        "weighted": [True] * 4, "comparison": ["a", "a", "a", "b"], "role": ["table", "follow-up", "follow-up", "table"],
+        "p": [0.02, 0.001, 0.3, 0.01], "option": [None, "x", "y", None],
+    })  # fmt: skip
+    adj = multiplicity.adjust_families(tests_, "holm").set_index(["comparison", "option"], drop=False)
+    # tables: 0.01, 0.02 -> 0.02, 0.02; follow-ups of a: holm(0.001, 0.3) = 0.002, 0.3, gated by 0.02
+    assert adj["p_table_adj"].tolist() == pytest.approx([0.02, 0.02, 0.02, 0.02])
+    assert adj["p_adj"].tolist() == pytest.approx([0.02, 0.02, 0.3, 0.02])
+
+
+def test_screening_values_are_fixed_by_design(cb):
+    scb = sub_codebook(cb, ["citizen_by", "arrival_year", "sex"])
+    n = 12
+    df = pd.DataFrame({
+        "resp_id": pd.array([f"r{i}" for i in range(n)], dtype="str"),
+        "citizen_by": pd.Categorical(["yes"] * n, categories=["yes", "no"]),
+        "arrival_year": pd.Categorical(["y2020"] * 4 + ["y2021"] * 4 + ["y2022"] * 4, categories=cb["arrival_year"].keys),
+        "sex": pd.Categorical(["female", "male"] * 6, categories=cb["sex"].keys),
+    })  # fmt: skip
+    w = pd.DataFrame({"resp_id": df["resp_id"], "weight": 1.0})
+    w.attrs["calibration"] = {"margins": []}
+    screening = {"citizen_by": ["yes"], "arrival_year": ["y2020", "y2021", "y2022"]}
+    est = estimate.estimate_all(df, w, scb, cfg(subgroups=("sex",)), 5, screening=screening)
+    e = est.set_index(["question", "option", "by", "level", "weighted"])
+    for key in [("citizen_by", "yes"), ("citizen_by", "no"), ("arrival_year", "before2020")]:
+        for weighted in (False, True):
+            row = e.loc[key + ("", "", weighted)]
+            assert (
+                row["ci_method"] == "fixed" and row["se"] == 0 and np.isnan(row["ci_low"]) and np.isnan(row["ci_high"])
+            )
+        assert e.loc[key + ("sex", "female", False), "ci_method"] == "fixed"
+    assert e.loc[("citizen_by", "yes", "", "", False), "estimate"] == 100
+    row = e.loc[("arrival_year", "y2021", "", "", False)]
+    assert row["ci_method"] == "logit" and row["ci_low"] < 100 / 3 < row["ci_high"]
+    vals = ledger.Values(stage="estimate", notebook="05_estimate")
+    estimate.to_values(est, vals)
+    assert "wci.arrival_year.before2020" not in vals.entries and "wci.arrival_year.y2021" in vals.entries
+    assert vals.entries["pct.arrival_year.before2020"].ci_low is None
+    # the responses were not screened by this rule: an error, not a silent interval
+    bad = df.copy()
+    bad.loc[0, "arrival_year"] = "before2020"
+    with pytest.raises(EstimateError, match=r"arrival_year = before2020: 8.33% .* cleaning keeps only"):
+        estimate.estimate_all(bad, w, scb, cfg(subgroups=("sex",)), 5, screening=screening)
+    # the rule travels with the responses (cleaning writes it)
+    df.attrs["belmig"] = {"screening": screening}
+    again = estimate.estimate_all(df, w, scb, cfg(subgroups=("sex",)), 5)
+    assert (again["ci_method"] == "fixed").sum() == (est["ci_method"] == "fixed").sum()
+
+
+def test_settings_lacking_the_new_keys_are_refused(fixture):
+    df, w, scb = fixture
+    for key in ("level_merges", "multiplicity"):
+        c = {k: v for k, v in cfg().items() if k != key}
+        with pytest.raises(EstimateError, match=f"estimation settings lack '{key}'"):
+            estimate.estimate_all(df, w, scb, c, 5)
+    with pytest.raises(EstimateError, match="multiplicity must be one of"):
+        estimate.estimate_all(df, w, scb, cfg(multiplicity="bonferroni"), 5)
+
+
+# ---------------------------------------------------------------- sensitivity
+
+
+def test_multi_bases_by_hand(cb):
+    scb = sub_codebook(cb, ["income_regular", "income_source"])
+    df = pd.DataFrame({
+        "resp_id": pd.array(["a", "b", "c", "d", "e"], dtype="str"),
+        "income_regular": pd.Categorical(["yes", "yes", "no", "yes", None], categories=["yes", "no"]),
+    })  # fmt: skip
+    for key in cb["income_source"].keys:
+        df[multi_column("income_source", key)] = pd.array(
+            [key == "employment", None, False, True, None], dtype="boolean"
+        )
+    b = estimate.multi_bases(df, scb).set_index("option")
+    # asked: the 4 with income_regular answered; answered: 3 (b left it blank); employment by a and d
+    row = b.loc["employment"]
+    assert (row["k"], row["n_answered"], row["n_asked"]) == (2, 3, 4)
+    assert row["pct_answered"] == pytest.approx(200 / 3) and row["pct_asked"] == pytest.approx(50)
+
+
+def test_alternative_frame_collapses_the_margin(cb, full):
+    df, w, _ = full
+    frame = estimate.alternative_frame(df, w, cb, {"question": "municipality", "keep": ["vilnius_city"]}, cfg(), 5)
+    assert set(frame["by"]) == {""} and frame["weighted"].all() and "municipality" not in set(frame["question"])
+    # by hand: post-stratified to Vilnius city 19,000 and the rest 26,398
+    vil = (df["municipality"] == "vilnius_city").to_numpy()
+    known = df["municipality"].notna().to_numpy()
+    n, n_miss = len(df), int((~known).sum())
+    t_v, t_r = 19000 * (1 - n_miss / n), (TOTAL - 19000) * (1 - n_miss / n)
+    wt = np.where(~known, TOTAL / n, np.where(vil, t_v / vil.sum(), t_r / (known & ~vil).sum()))
+    y = (df["income_regular"] == "yes").to_numpy()
+    has = df["income_regular"].notna().to_numpy()
+    expect = 100 * (wt * y)[has].sum() / wt[has].sum()
+    got = frame.set_index(["question", "option"]).loc[("income_regular", "yes"), "estimate"]
+    assert got == pytest.approx(expect, rel=1e-12)
+    with pytest.raises(EstimateError, match=r"\['vilnius'\] are not categories"):
+        estimate.alternative_frame(df, w, cb, {"question": "municipality", "keep": ["vilnius"]}, cfg(), 5)

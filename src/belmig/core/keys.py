@@ -10,8 +10,10 @@ codebook order, ``male+other``. A "+" cannot stand in a ledger key (it is an ope
 conditions, and the key regex is lower snake case), so in keys the parts are joined by a double
 underscore, ``pctby.sex.male__other.income_regular.no``. The encoding is reversible because no
 option key contains "__" (:func:`level_segment` refuses one that does; the column grammar below
-uses "__" too). Every key builder that takes a level encodes it; :func:`level_from_segment` and
-:func:`level_parts` decode.
+uses "__" too). Every key builder that takes a level encodes it, and so do the builders of
+subgroup keys for the option (a subgroup question estimated within another subgroup has the
+merged levels as its options: ``pctby.income_regular.yes.sex.male__other``);
+:func:`level_from_segment` and :func:`level_parts` decode.
 
 Column names of ``ingested.parquet`` / ``responses.parquet`` join a question id and a suffix
 with a double underscore: ``<q>__<option>`` (one indicator per option of a multiple-choice
@@ -99,7 +101,7 @@ def wci_mean(q: str) -> str:
 
 
 def pctby(by: str, level: str, q: str, opt: str) -> str:
-    return join("pctby", by, level_segment(level), q, opt)
+    return join("pctby", by, level_segment(level), q, level_segment(opt))
 
 
 def nby(by: str, level: str, q: str) -> str:
@@ -107,11 +109,11 @@ def nby(by: str, level: str, q: str) -> str:
 
 
 def pby(by: str, q: str, opt: str) -> str:
-    return join("pby", by, q, opt)
+    return join("pby", by, q, level_segment(opt))
 
 
 def padj(by: str, q: str, opt: str) -> str:
-    return join("padj", by, q, opt)
+    return join("padj", by, q, level_segment(opt))
 
 
 def ptab(by: str, q: str) -> str:

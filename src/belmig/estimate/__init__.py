@@ -54,7 +54,7 @@ from belmig.estimate.compute import COLUMNS, estimate_all
 from belmig.estimate.design import EstimateError
 from belmig.estimate.intervals import CI_METHODS, FIXED
 from belmig.estimate.items import TOP_BOX, subgroup_questions
-from belmig.estimate.ledger import to_values
+from belmig.estimate.ledger import sensitivity_values, to_values
 from belmig.estimate.outputs import write, write_csv, write_level_plan
 from belmig.estimate.sensitivity import alternative_frame, multi_bases
 
@@ -67,6 +67,7 @@ __all__ = [
     "alternative_frame",
     "estimate_all",
     "multi_bases",
+    "sensitivity_values",
     "subgroup_questions",
     "to_values",
     "write",

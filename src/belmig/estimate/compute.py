@@ -206,18 +206,29 @@ def estimate_all(
     nums: dict[str, list] = {c: [] for c in ("estimate", "var", "n", "k", "n_eff", "nrow", "p_diff", "p_table")}
     level_sup: list[np.ndarray] = []
     test_rows: list[tuple] = []
+
+    def tables(item: Item) -> np.ndarray:
+        idx = bg * item.V + item.v
+        size = B * item.V
+        T = [np.bincount(idx, minlength=size), np.bincount(idx, weights=w, minlength=size),
+             np.bincount(idx, weights=w2, minlength=size)]  # fmt: skip
+        return np.stack(T).reshape(3, B, item.V)
+
     for q in codebook.of_type("single", "multi", "scale"):
         items = values(q, responses)
         check_universe(q, items[0], responses, codebook)
-        for item in items:
-            V = item.V
-            idx = bg * V + item.v
-            T = np.stack([
-                np.bincount(idx, minlength=B * V), np.bincount(idx, weights=w, minlength=B * V),
-                np.bincount(idx, weights=w2, minlength=B * V),
-            ]).reshape(3, B, V)  # fmt: skip
-            J = len(item.options)
+        for overall_item in items:
+            # a subgroup question estimated within the other subgroups: on its planned levels
+            by_item = (
+                _planned_item(overall_item, plan[q.id], responses[q.id], q.keys) if q.id in plan.questions else None
+            )
+            T_all = tables(overall_item)
+            T_by = tables(by_item) if by_item is not None else T_all
             for by in [""] + [b for b in bys if b != q.id]:
+                item, T = (overall_item, T_all) if by == "" or by_item is None else (by_item, T_by)
+                V, J = item.V, len(item.options)
+                if J == 0:
+                    continue
                 if by == "":
                     L, S, slot, lvls = 1, 2, np.ones(B, dtype=np.int64), [""]
                 else:
@@ -281,6 +292,14 @@ def estimate_all(
     out.attrs["level_plan"] = plan.to_record()
     out.attrs["question_types"] = {q.id: q.type for q in codebook.of_type("single", "multi", "scale")}
     return out
+
+
+def _planned_item(item: Item, qp: lv_mod.QuestionPlan, answers: pd.Series, keys: Sequence[str]) -> Item:
+    """A subgroup question as a variable on its planned levels (merged options as one, dropped
+    ones outside the base), for its estimates within the other subgroups."""
+    K = len(qp.levels)
+    v = qp.codes(answers, keys) + 1
+    return Item(item.question, item.kind, v, K + 1, np.eye(K), tuple(qp.levels), ("pct",) * K)
 
 
 def _test_rows(item: Item, cid: str, weighted: bool, res: dict[str, np.ndarray]) -> list[tuple]:

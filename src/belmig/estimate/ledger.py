@@ -105,3 +105,26 @@ def to_values(estimates: pd.DataFrame, vals) -> None:
                 f"{r.question} by {r.by}: p of the Wald test that the means are equal (weighted)", weighted=True)  # fmt: skip
             add(keys.padjmean(r.by, r.question), r.p_table_adj, "pvalue",
                 f"{r.question} by {r.by}: that p adjusted for multiplicity (weighted)", weighted=True)  # fmt: skip
+
+
+def sensitivity_values(bases: pd.DataFrame, frame: pd.DataFrame, vals) -> None:
+    """The sensitivity figures of the methods appendix: ``nasked.<q>`` and ``pctasked.<q>.<opt>``
+    (a multiple-choice option as a percent of everyone asked, blank = not chosen: the other base
+    next to ``pct``), ``wpctalt.<q>.<opt>`` and ``wmeanalt.<q>`` (weighted under the alternative
+    frame, :func:`belmig.estimate.sensitivity.alternative_frame`)."""
+    for r in bases.itertuples(index=False):
+        if keys.nasked(r.question) not in vals.entries:
+            vals.add(keys.nasked(r.question), int(r.n_asked), "count", cell=CELL,
+                     description=f"{r.question}: respondents asked (base of pctasked)")  # fmt: skip
+        vals.add(keys.pctasked(r.question, r.option), r.pct_asked, "pct", cell=CELL, n=int(r.n_asked),
+                 description=f"{r.question} = {r.option}: unweighted percent of everyone asked (blank = not chosen)")  # fmt: skip
+    what = frame.attrs.get("frame", "the alternative frame")
+    for r in frame.itertuples(index=False):
+        stats_ = {"n": int(r.n), "n_eff": float(r.n_eff), "se": float(r.se), "ci_low": float(r.ci_low),
+                  "ci_high": float(r.ci_high), "weighted": True}  # fmt: skip
+        if r.stat == "pct":
+            vals.add(keys.wpctalt(r.question, r.option), r.estimate, "pct", cell=CELL, **stats_,
+                     description=f"{r.question} = {r.option}: weighted percent, frame {what}")  # fmt: skip
+        else:
+            vals.add(keys.wmeanalt(r.question), r.estimate, "mean", cell=CELL, **stats_,
+                     description=f"{r.question}: weighted mean, frame {what}")  # fmt: skip
