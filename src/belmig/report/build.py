@@ -96,7 +96,32 @@ def provenance(raw_export: Path, cfg: Mapping[str, Any]) -> list[dict[str, str]]
     ]
 
 
-def write_generated_tables(out_dir: Path, entries: Mapping[str, Entry], used_keys: list[str], min_cell: int) -> None:
+def frame_label(cb: Any, frame: Mapping[str, Any]) -> str:
+    """How the alternative frame is named in the tables: "Vilnius city vs the rest"."""
+    q = cb[frame["question"]]
+    return " and ".join(q.option(k).label_en for k in frame["keep"]) + " vs the rest"
+
+
+def multi_keys(cb: Any, used_keys: list[str]) -> list[str]:
+    """The report's ``pct`` keys of multiple-choice options (the bases table shows them both ways)."""
+    from belmig.core.keys import parse
+
+    out = []
+    for k in used_keys:
+        key = parse(k)
+        if (
+            key.family == "pct"
+            and len(key.parts) == 2
+            and key.parts[0] in cb.by_id
+            and cb[key.parts[0]].type == "multi"
+        ):
+            out.append(k)
+    return out
+
+
+def write_generated_tables(
+    out_dir: Path, entries: Mapping[str, Entry], used_keys: list[str], min_cell: int, frame: Mapping[str, Any]
+) -> None:
     """Appendix tables as Markdown, from the processed data (included by report.qmd)."""
     from belmig.core import codebook
     from belmig.report import tables
@@ -105,6 +130,7 @@ def write_generated_tables(out_dir: Path, entries: Mapping[str, Entry], used_key
     cb = codebook.load()
     summary = json.loads((p / "weighting_summary.json").read_text(encoding="utf-8"))
     est = pd.read_parquet(p / "estimates.parquet")
+    str_cols = {"question": str, "option": str, "level": str}
     generated = {
         "cleaning_flow.md": tables.cleaning_flow_md(pd.read_csv(p / "cleaning_flow.csv")),
         "weighting.md": tables.weighting_md(pd.read_csv(p / "weighting_diagnostics.csv"), summary, min_cell=min_cell),
@@ -117,6 +143,19 @@ def write_generated_tables(out_dir: Path, entries: Mapping[str, Entry], used_key
             pd.read_csv(p / "reproduction.csv", dtype={"printed": str, "recomputed": str}, keep_default_na=False)
         ),
         "weighted_vs_unweighted.md": tables.weighted_vs_unweighted_md(est, cb, list(HEADLINE_KEYS), min_cell=min_cell),
+        "levels.md": tables.levels_md(
+            pd.read_csv(p / "level_plan.csv", dtype=str_cols, keep_default_na=False, na_values={"n": [""]}),
+            cb,
+            min_cell=min_cell,
+        ),
+        "frame.md": tables.frame_md(
+            est,
+            pd.read_csv(p / "frame_sensitivity.csv", dtype=str_cols, keep_default_na=False),
+            cb,
+            list(HEADLINE_KEYS),
+            frame=frame_label(cb, frame),
+        ),
+        "multi_bases.md": tables.multi_bases_md(pd.read_csv(p / "multi_bases.csv"), cb, multi_keys(cb, used_keys)),
         "values.md": tables.values_md(entries, used_keys, min_cell=min_cell),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -137,7 +176,9 @@ def build(
 
     text = qmd.read_text(encoding="utf-8")
     used = checks.used_keys(text)
-    write_generated_tables(qmd.parent / "_generated", entries, used, cfg["privacy"]["min_cell"])
+    write_generated_tables(
+        qmd.parent / "_generated", entries, used, cfg["privacy"]["min_cell"], cfg["weighting"]["alternative_frame"]
+    )
     render.write_quarto_variables(entries, qmd.parent / "_variables.yml")
     valuediff.write_diff(entries, paths.APPROVED_LEDGER, qmd, paths.PROCESSED / "ledger_diff.md")
     expanded = render.render(
