@@ -406,3 +406,25 @@ def test_settings_are_checked(cb, two_margins):
     with pytest.raises(RakeError, match="tolerance > 0"):
         weight.rake(df, two_margins, max_iter=10, tolerance=0.0)
     assert math.isfinite(weight.rake(df, two_margins, max_iter=10, tolerance=1e-6).max_gap)
+
+
+def test_bounded_calibration_with_a_joint_sex_by_age_margin(cb, tmp_path):
+    # a user's sex × age file (data/external/README.md) with the municipality margin: the joint
+    # cells are met exactly and no weight leaves [0.5, 3] × the mean weight
+    df = fixture_frame(cb).dropna(subset=["age_group"]).reset_index(drop=True)
+    cells = df.groupby(["sex", "age_group"], observed=True).size()
+    shares = {("female", "age18_25"): 0.05, ("male", "age18_25"): 0.05}  # planted: the young rarer than sampled
+    rest = (1 - sum(shares.values())) / (len(cells) - len(shares))
+    lines = ["sex,age_group,target"] + [f"{s},{a},{TOTAL * shares.get((s, a), rest):.6f}" for s, a in cells.index]
+    joint = margin_file(tmp_path, "sex_age", "\n".join(lines) + "\n")
+    margins = weight.read_margins([MUNICIPALITY, joint], cb)
+    raked = weight.rake(df, margins, max_iter=500, tolerance=1e-12)
+    g0 = raked.weights / raked.weights.mean()
+    assert g0.min() < 0.5 and g0.max() > 3.0  # unbounded, neither bound would hold
+    res = weight.weigh(df, margins, weight.Method("calibrate_bounded", 200, 1e-11, "logit", (0.5, 3.0)))
+    assert res.converged, res.message
+    g = res.weights / res.weights.mean()
+    assert g.min() >= 0.5 and g.max() <= 3.0
+    diag = weight.diagnostics(df, res.weights, margins)
+    assert diag["gap"].abs().max() < 1e-10
+    assert len(diag) == 6 + 1 + len(cells)  # municipalities, (missing), joint cells
