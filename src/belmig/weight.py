@@ -1,29 +1,44 @@
-"""Raking weights to population margins, with optional trimming, and their diagnostics.
+"""Survey weights calibrated to population margins, and their diagnostics.
 
 Margins are data files under ``data/external/`` (format: ``data/external/README.md``): a CSV
 whose columns are one or more single-choice codebook questions plus ``target`` (one row per
 category; several question columns make a joint margin, e.g. ``sex,age_group,target``), and a
-``.meta.yaml`` sidecar with its provenance. :func:`read_margins` validates them,
-:func:`rake` runs iterative proportional fitting (IPF) on the joint calibration cells,
-:func:`diagnostics` and :func:`summary` describe the result, :func:`to_values` records it in
-the ledger and :func:`write` writes ``weights.parquet`` (with the calibration record that
-:mod:`belmig.estimate` needs for calibration-aware standard errors).
+``.meta.yaml`` sidecar with its provenance. :func:`read_margins` validates them, :func:`weigh`
+computes the weights by the configured method, :func:`diagnostics` and :func:`summary` describe
+them, :func:`to_values` records them in the ledger and :func:`write` writes ``weights.parquet``
+(with the calibration record that :mod:`belmig.estimate` needs for calibration-aware standard
+errors, and that the sensitivity analysis re-weights with).
+
+Methods (``weighting.method``; config.schema.yaml ties each to the margins it can use):
+
+* ``poststratify`` — **one** margin file (a single variable, or a joint one such as sex × age):
+  every respondent of a category gets target / respondents of the category. Nothing is
+  iterated and nothing can be trimmed: with one margin every weight is fixed by it, so a cap
+  could only be met by missing the margin.
+* ``rake`` — **several** margin files: iterative proportional fitting (IPF) on the joint
+  calibration cells until every margin is met within ``tolerance`` (R: ``rake``). No bounds.
+* ``calibrate_bounded`` — several margin files, and the weights kept within ``bounds`` =
+  [lo, hi] × the mean weight (the starting weight N/n): generalised raking with bounds as R's
+  ``calibrate(design, formula, population, bounds = c(lo, hi), calfun = "logit" | "raking")``
+  (Deville & Särndal 1992), Newton's method on the calibration equations (R's ``grake``,
+  including its step halving and generalised inverse). ``calfun: logit`` (a smooth g-function
+  that stays strictly inside the bounds; it converges whenever the bounds are feasible) or
+  ``raking`` (exp, truncated at the bounds, as R's ``cal.raking``). The margins hold exactly; the
+  bounds replace trimming, which (as ``trimWeights`` does) would miss the margins or, re-raked,
+  need not converge. Bounds that cannot be met together with the margins stop the build with a
+  message naming the margin category with the largest gap.
 
 Decisions (documented here and in data/external/README.md):
 
-* Starting weights are equal (the survey is an open online sample with no design weights);
-  raked weights sum to the population total of the margins.
-* A respondent whose answer to a raking variable is missing is kept. On that margin they form
-  a separate "(missing)" cell whose target is their unweighted share of the total; the file's
-  targets are scaled to the rest. The margin's *shares* are thus imposed on those who answered,
-  and those who did not keep, on that margin, the average adjustment. The counts are reported
-  (``RakeResult.unclassified``) and shown in the diagnostics.
+* Starting weights are equal (the survey is an open online sample with no design weights):
+  N/n each; calibrated weights sum to the population total N of the margins.
+* A respondent whose answer to a calibration variable is missing is kept. On that margin they
+  form a separate "(missing)" cell whose target is their unweighted share of the total; the
+  file's targets are scaled to the rest. The margin's *shares* are thus imposed on those who
+  answered, and those who did not keep, on that margin, the average adjustment. The counts are
+  reported (``WeightResult.unclassified``) and shown in the diagnostics.
 * A respondent whose answer is an option the margin file does not list is an error (a margin
   must cover every category that occurs; a silently unclassified category would be a typo).
-* Trimming caps ``weight / mean weight`` at ``trim_cap`` after every raking sweep and rakes
-  again; it stops when the margins are met within ``tolerance`` *and* no weight exceeds the cap,
-  or reports non-convergence after ``max_iter`` sweeps (an infeasible cap, e.g. a margin
-  category that needs more than ``trim_cap`` times the mean weight, cannot converge).
 """
 
 from __future__ import annotations
@@ -40,6 +55,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from belmig.core import atomic
 from belmig.core.codebook import Codebook
 
 TARGET_COLUMN = "target"
@@ -342,21 +358,89 @@ def calibration(df: pd.DataFrame, margins: Sequence[Margin]) -> Calibration:
     )
 
 
-# ---------------------------------------------------------------- raking
+# ---------------------------------------------------------------- methods
+
+METHODS = ("poststratify", "rake", "calibrate_bounded")
+CALFUNS = ("logit", "raking")
+STEP_HALVINGS = 50  # R's grake halves a step while the g-weights are not finite
 
 
 @dataclass(frozen=True)
-class RakeResult:
-    resp_id: Any  # respondents' resp_id (array-like), in the order of the raked frame
-    weights: pd.Series  # raked weights, index aligned with the raked frame
-    iterations: int  # raking sweeps (one sweep adjusts every margin once)
+class Method:
+    """How the weights are computed (``weighting`` in config/config.yaml, minus the margins)."""
+
+    name: str  # one of METHODS
+    max_iter: int
+    tolerance: float
+    calfun: str | None = None  # calibrate_bounded only
+    bounds: tuple[float, float] | None = None  # calibrate_bounded only: weight / mean weight
+
+    def __post_init__(self) -> None:
+        if self.name not in METHODS:
+            raise RakeError(f"weighting method must be one of {METHODS}, got {self.name!r}")
+        if self.max_iter < 1 or not self.tolerance > 0:
+            raise RakeError(f"max_iter must be >= 1 and tolerance > 0 (got {self.max_iter}, {self.tolerance})")
+        bounded = self.name == "calibrate_bounded"
+        if bounded != (self.bounds is not None) or bounded != (self.calfun is not None):
+            raise RakeError("calfun and bounds are given for method calibrate_bounded, and only for it")
+        if bounded:
+            lo, hi = self.bounds
+            if not 0 <= lo < 1 < hi:
+                raise RakeError(f"bounds must satisfy 0 <= lo < 1 < hi (weight / mean weight), got {list(self.bounds)}")
+            if self.calfun not in CALFUNS:
+                raise RakeError(f"calfun must be one of {CALFUNS}, got {self.calfun!r}")
+
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any]) -> Method:
+        """From the ``weighting`` section of the config (its schema has checked the keys)."""
+        b = cfg.get("bounds")
+        return cls(
+            name=cfg["method"],
+            max_iter=int(cfg["max_iter"]),
+            tolerance=float(cfg["tolerance"]),
+            calfun=cfg.get("calfun"),
+            bounds=None if b is None else (float(b[0]), float(b[1])),
+        )
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "max_iter": self.max_iter,
+            "tolerance": self.tolerance,
+            "calfun": self.calfun,
+            "bounds": None if self.bounds is None else list(self.bounds),
+        }
+
+    @classmethod
+    def from_record(cls, rec: dict[str, Any]) -> Method:
+        b = rec.get("bounds")
+        return cls(rec["name"], int(rec["max_iter"]), float(rec["tolerance"]), rec.get("calfun"),
+                   None if b is None else (float(b[0]), float(b[1])))  # fmt: skip
+
+    def describe(self) -> str:
+        if self.name == "poststratify":
+            return "post-stratification"
+        if self.name == "rake":
+            return "raking (iterative proportional fitting)"
+        lo, hi = self.bounds
+        return f"bounded calibration ({self.calfun} g-function, weight / mean weight within [{lo:g}, {hi:g}])"
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class WeightResult:
+    resp_id: Any  # respondents' resp_id (array-like), in the order of the weighted frame
+    weights: pd.Series  # the weights, index aligned with the weighted frame
+    method: Method
+    iterations: int  # IPF sweeps (one sweep adjusts every margin once) or Newton steps
     converged: bool
     max_gap: float  # largest relative gap |weighted - target| / target at the end
-    trimmed: int  # respondents whose weight sits at the cap
-    trim_cap: float | None
+    at_bounds: int  # respondents whose weight / mean weight is at a bound (1e-6 relative)
     message: str
     margins: tuple[Margin, ...]
-    unclassified: dict[str, int]  # per margin file: respondents with a missing raking variable
+    unclassified: dict[str, int]  # per margin file: respondents with a missing calibration variable
     total: float
 
     def require_converged(self) -> None:
@@ -368,13 +452,15 @@ class RakeResult:
         ids = pd.array(np.asarray(self.resp_id, dtype=object), dtype="str")
         out = pd.DataFrame({"resp_id": ids, "weight": self.weights.to_numpy()})
         out.attrs[CALIBRATION_ATTR] = {
-            "method": "raking",
+            "method": self.method.to_record(),
             "margins": [m.to_record() for m in self.margins],
             "total": self.total,
-            "trim_cap": self.trim_cap,
-            "trimmed": self.trimmed,
+            "at_bounds": self.at_bounds,
         }
         return out
+
+
+RakeResult = WeightResult  # the name before bounded calibration
 
 
 def _gaps(cal: Calibration, w_cell: np.ndarray, n_cell: np.ndarray) -> tuple[float, int, int]:
@@ -389,77 +475,193 @@ def _gaps(cal: Calibration, w_cell: np.ndarray, n_cell: np.ndarray) -> tuple[flo
     return best
 
 
-def rake(
-    df: pd.DataFrame,
-    margins: Sequence[Margin],
-    *,
-    max_iter: int,
-    tolerance: float,
-    trim_cap: float | None,
-) -> RakeResult:
-    """Rake equal starting weights to the margins (IPF), optionally capping weight/mean at trim_cap.
-
-    IPF runs on the calibration cells (the cross-classification of the margins' categories), so
-    one sweep costs O(cells), not O(respondents). Never raises for non-convergence: the result
-    says ``converged=False`` with a message naming the worst margin category
-    (:meth:`RakeResult.require_converged` raises it; :func:`write` and :func:`to_values` do).
-    """
-    if "resp_id" not in df.columns:
-        raise RakeError("responses have no resp_id column")
-    if not margins:
-        raise RakeError("no margins to rake to")
-    if max_iter < 1 or not tolerance > 0:
-        raise RakeError(f"max_iter must be >= 1 and tolerance > 0 (got {max_iter}, {tolerance})")
-    if trim_cap is not None and not trim_cap > 1:
-        raise RakeError(f"trim_cap must exceed 1 (got {trim_cap})")
-    cal = calibration(df, margins)
-    n = len(df)
-    n_cell = np.bincount(cal.cell, minlength=cal.n_cells).astype(float)
-    mean_w = cal.total / n
-    cap = None if trim_cap is None else trim_cap * mean_w
-    w = np.full(cal.n_cells, mean_w)
-    gap, where, it = math.inf, (-1, -1), 0
-    for it in range(1, max_iter + 1):  # noqa: B007 (the sweep count is reported after the loop)
-        for codes, t in zip(cal.cell_codes, cal.targets):
-            tot = np.bincount(codes, weights=w * n_cell, minlength=len(t))
-            w = w * (t / tot)[codes]
-        if cap is not None:
-            w = np.minimum(w, cap)
-        gap, j, i = _gaps(cal, w, n_cell)
-        where = (j, i)
-        if gap < tolerance:  # after the cap: the margins hold and no weight exceeds it
-            break
-    at_cap = 0 if cap is None else int(n_cell[w >= cap * (1 - 1e-9)].sum())
-    converged = gap < tolerance
+def _result(df, cal, margins, method, w, it, gap, where, n_cell) -> WeightResult:
+    converged = gap < method.tolerance
+    mean_w = cal.total / len(df)
+    at_bounds = 0
+    if method.bounds is not None:
+        g = w / mean_w
+        lo, hi = method.bounds
+        at = np.isclose(g, lo, rtol=1e-6, atol=0) | np.isclose(g, hi, rtol=1e-6, atol=0)
+        at_bounds = int(n_cell[at].sum())
+    what = {"poststratify": "post-stratified", "rake": "raked", "calibrate_bounded": "calibrated"}[method.name]
     if converged:
-        msg = f"converged after {it} sweeps (largest relative margin gap {gap:.2g})"
+        steps = {
+            "poststratify": "in one step",
+            "rake": f"after {it} sweeps",
+            "calibrate_bounded": f"after {it} Newton steps",
+        }
+        msg = f"{what} {steps[method.name]} (largest relative margin gap {gap:.2g})"
     else:
         m = margins[where[0]]
         cat = MISSING if where[1] >= len(m.categories) else m.label(where[1])
         tgt = cal.targets[where[0]][where[1]]
         got = np.bincount(cal.cell_codes[where[0]], weights=w * n_cell, minlength=len(cal.targets[where[0]]))[where[1]]
         msg = (
-            f"raking did not converge in {max_iter} sweeps: largest relative gap {gap:.3g} "
-            f"(tolerance {tolerance:g}) in {m.source}, category {cat}: target {tgt:,.6g}, weighted {got:,.6g}"
+            f"{method.describe()} did not converge in {method.max_iter} iterations: largest relative gap {gap:.3g} "
+            f"(tolerance {method.tolerance:g}) in {m.source}, category {cat}: target {tgt:,.6g}, weighted {got:,.6g}"
         )
-        if cap is not None:
-            msg += (
-                f"; weights capped at {trim_cap:g} × the mean weight ({at_cap} respondents at the cap)"
-                " — the cap may be infeasible"
-            )
-    weights = pd.Series(w[cal.cell], index=df.index, name="weight")
-    return RakeResult(
+        if method.bounds is not None:
+            msg += f"; {at_bounds} respondents at a bound — the bounds may be infeasible with these margins"
+    return WeightResult(
         resp_id=df["resp_id"].array,
-        weights=weights,
+        weights=pd.Series(w[cal.cell], index=df.index, name="weight"),
+        method=method,
         iterations=it,
         converged=converged,
         max_gap=gap,
-        trimmed=at_cap,
-        trim_cap=trim_cap,
+        at_bounds=at_bounds,
         message=msg,
         margins=tuple(margins),
         unclassified={m.source: u for m, u in zip(margins, cal.unclassified)},
         total=cal.total,
+    )
+
+
+# ---------------------------------------------------------------- post-stratification and raking
+
+
+def _prepare(df: pd.DataFrame, margins: Sequence[Margin]) -> tuple[Calibration, np.ndarray]:
+    if "resp_id" not in df.columns:
+        raise RakeError("responses have no resp_id column")
+    if not margins:
+        raise RakeError("no margins to weight to")
+    cal = calibration(df, margins)
+    return cal, np.bincount(cal.cell, minlength=cal.n_cells).astype(float)
+
+
+def poststratify(df: pd.DataFrame, margin: Margin, *, tolerance: float = 1e-10) -> WeightResult:
+    """Post-stratification to one margin (single or joint): weight = target / respondents of the cell."""
+    method = Method("poststratify", 1, tolerance)
+    cal, n_cell = _prepare(df, [margin])
+    codes, t = cal.cell_codes[0], cal.targets[0]
+    w = t[codes] / np.bincount(codes, weights=n_cell, minlength=len(t))[codes]
+    gap, j, i = _gaps(cal, w, n_cell)
+    return _result(df, cal, [margin], method, w, 1, gap, (j, i), n_cell)
+
+
+def rake(df: pd.DataFrame, margins: Sequence[Margin], *, max_iter: int, tolerance: float) -> WeightResult:
+    """Rake equal starting weights to the margins (IPF), without any cap.
+
+    IPF runs on the calibration cells (the cross-classification of the margins' categories), so
+    one sweep costs O(cells), not O(respondents). Never raises for non-convergence: the result
+    says ``converged=False`` with a message naming the worst margin category
+    (:meth:`WeightResult.require_converged` raises it; :func:`write` and :func:`to_values` do).
+    """
+    method = Method("rake", max_iter, tolerance)
+    cal, n_cell = _prepare(df, margins)
+    w = np.full(cal.n_cells, cal.total / len(df))
+    gap, where, it = math.inf, (-1, -1), 0
+    for it in range(1, max_iter + 1):  # noqa: B007 (the sweep count is reported after the loop)
+        for codes, t in zip(cal.cell_codes, cal.targets):
+            tot = np.bincount(codes, weights=w * n_cell, minlength=len(t))
+            w = w * (t / tot)[codes]
+        gap, j, i = _gaps(cal, w, n_cell)
+        where = (j, i)
+        if gap < tolerance:
+            break
+    return _result(df, cal, margins, method, w, it, gap, where, n_cell)
+
+
+# ---------------------------------------------------------------- bounded calibration (R's grake)
+
+
+def _calfun(name: str, lo: float, hi: float):
+    """R survey's ``cal.logit`` / ``cal.raking``: (Fm1, dF) of the g-function g = 1 + Fm1(u)."""
+    if name == "logit":
+        A = (hi - lo) / ((hi - 1) * (1 - lo))
+
+        def fm1(u):
+            e = np.exp(A * u)
+            return (lo * (hi - 1) + hi * (1 - lo) * e) / (hi - 1 + (1 - lo) * e) - 1
+
+        def df(u):
+            e = np.exp(A * u)
+            den = hi - 1 + (1 - lo) * e
+            return hi * (1 - lo) * e * A / den - (lo * (hi - 1) + hi * (1 - lo) * e) * ((1 - lo) * e * A) / den**2
+
+        return fm1, df
+
+    def fm1r(u):
+        return np.clip(np.exp(u), lo, hi) - 1
+
+    def dfr(u):
+        # R's cal.raking compares u with bounds - 1 (not log(bounds)); reproduced as R has it
+        return np.where((u < hi - 1) & (u > lo - 1), np.exp(u), 0.0)
+
+    return fm1r, dfr
+
+
+def calibrate_bounded(
+    df: pd.DataFrame,
+    margins: Sequence[Margin],
+    *,
+    calfun: str,
+    bounds: tuple[float, float],
+    max_iter: int,
+    tolerance: float,
+) -> WeightResult:
+    """Generalised raking with bounds on weight / mean weight (R: ``calibrate(..., bounds, calfun)``).
+
+    Starting weights d = N/n; final weights w = d·g(xη) with g = 1 + Fm1(xη) in [lo, hi]; η solves
+    the calibration equations Σ w x = totals by Newton's method with a generalised inverse of the
+    Jacobian and step halving while g is not finite, as R's ``grake``. x holds the indicators of
+    every margin category (R's model matrix spans the same space: the g-weights are the same).
+    """
+    method = Method("calibrate_bounded", max_iter, tolerance, calfun, tuple(bounds))
+    cal, n_cell = _prepare(df, margins)
+    lo, hi = method.bounds
+    fm1, dF = _calfun(calfun, lo, hi)
+    X = cal.design_matrix()  # (G, K)
+    pop = np.concatenate(cal.targets)
+    d = cal.total / len(df)
+    dn = d * n_cell  # Σ d over each cell
+    sample_total = X.T @ dn
+    eta = np.zeros(X.shape[1])
+    xeta = X @ eta
+    gap, where, it = math.inf, (-1, -1), 0
+    for it in range(1, max_iter + 1):  # noqa: B007
+        T = X.T @ ((dn * dF(xeta))[:, None] * X)
+        misfit = pop - sample_total - X.T @ (dn * fm1(xeta))
+        deta = np.linalg.pinv(T, rcond=256 * np.finfo(float).eps) @ misfit
+        eta = eta + deta
+        xeta = X @ eta
+        with np.errstate(over="ignore", invalid="ignore"):
+            for _ in range(STEP_HALVINGS):
+                g, der = 1 + fm1(xeta), dF(xeta)
+                if np.isfinite(g).all() and np.isfinite(der).all():
+                    break
+                deta = deta / 2
+                eta = eta - deta
+                xeta = X @ eta
+        w = d * (1 + fm1(xeta))
+        gap, j, i = _gaps(cal, w, n_cell)
+        where = (j, i)
+        if gap < tolerance:
+            break
+    w = d * (1 + fm1(xeta))
+    return _result(df, cal, margins, method, w, it, gap, where, n_cell)
+
+
+def weigh(df: pd.DataFrame, margins: Sequence[Margin], method: Method) -> WeightResult:
+    """The weights by `method`; post-stratification takes exactly one margin file, raking and
+    bounded calibration at least two (with one margin they would be post-stratification)."""
+    if method.name == "poststratify":
+        if len(margins) != 1:
+            raise RakeError(
+                f"post-stratification uses exactly one margin file, got {len(margins)}: "
+                "use method rake or calibrate_bounded for several margins"
+            )
+        return poststratify(df, margins[0], tolerance=method.tolerance)
+    if len(margins) < 2:
+        raise RakeError(
+            f"method {method.name} needs at least two margin files (got {len(margins)}); with one margin it is "
+            "post-stratification: use method poststratify"
+        )
+    if method.name == "rake":
+        return rake(df, margins, max_iter=method.max_iter, tolerance=method.tolerance)
+    return calibrate_bounded(
+        df, margins, calfun=method.calfun, bounds=method.bounds, max_iter=method.max_iter, tolerance=method.tolerance
     )
 
 
@@ -470,7 +672,8 @@ def diagnostics(df: pd.DataFrame, weights: pd.Series | np.ndarray, margins: Sequ
     """Per margin category: sample and weighted counts and shares against the targets.
 
     ``target_count`` is the effective target (scaled when some respondents miss the variable;
-    ``file_target`` is the file's figure); shares are of the population total.
+    ``file_target`` is the file's figure); shares are of the population total; ``gap`` is the
+    relative gap (weighted − target) / target, the margin reached.
     """
     w = np.asarray(weights, dtype=float)
     if len(w) != len(df):
@@ -496,6 +699,7 @@ def diagnostics(df: pd.DataFrame, weights: pd.Series | np.ndarray, margins: Sequ
                     "file_target": m.targets[i] if listed else np.nan,
                     "target_count": t[i],
                     "weighted_count": wsum[i],
+                    "gap": (wsum[i] - t[i]) / t[i],
                 }
             )
     return pd.DataFrame(rows)
@@ -509,12 +713,15 @@ def kish(weights: np.ndarray) -> dict[str, float]:
     return {"deff": n / n_eff, "n_eff": n_eff, "efficiency": n_eff / n}
 
 
-def summary(result: RakeResult) -> dict[str, Any]:
-    """Kish design effect, effective n, efficiency, weight range and the raking outcome."""
+def summary(result: WeightResult) -> dict[str, Any]:
+    """The method, the weight distribution, Kish design effect, effective n, efficiency and the
+    margins reached (largest relative gap)."""
     w = result.weights.to_numpy()
     k = kish(w)
     mean = w.mean()
+    q = np.quantile(w, [0.05, 0.25, 0.5, 0.75, 0.95])
     return {
+        "method": result.method.describe(),
         "n": int(len(w)),
         "population_total": float(result.total),
         "weight_sum": float(w.sum()),
@@ -522,27 +729,30 @@ def summary(result: RakeResult) -> dict[str, Any]:
         "n_eff": float(k["n_eff"]),
         "efficiency": float(k["efficiency"]),
         "min": float(w.min()),
+        "p05": float(q[0]),
+        "p25": float(q[1]),
+        "median": float(q[2]),
+        "p75": float(q[3]),
+        "p95": float(q[4]),
         "max": float(w.max()),
         "min_ratio": float(w.min() / mean),
         "max_ratio": float(w.max() / mean),
+        "bounds": None if result.method.bounds is None else list(result.method.bounds),
+        "at_bounds": int(result.at_bounds),
         "iterations": int(result.iterations),
         "converged": bool(result.converged),
         "max_gap": float(result.max_gap),
-        "trim_cap": result.trim_cap,
-        "trimmed": int(result.trimmed),
         "unclassified": {k_: int(v) for k_, v in result.unclassified.items()},
         "message": result.message,
     }
 
 
-def to_values(result: RakeResult, vals) -> None:
+def to_values(result: WeightResult, vals) -> None:
     """Record weight.deff|n_eff|efficiency|min|max|iterations (cell "weight-values")."""
     result.require_converged()
     s = summary(result)
     cell = "weight-values"
-    vals.add(
-        "weight.deff", s["deff"], "float", cell=cell, description="Kish design effect of the raked weights (1 + CV²)"
-    )
+    vals.add("weight.deff", s["deff"], "float", cell=cell, description="Kish design effect of the weights (1 + CV²)")
     vals.add("weight.n_eff", s["n_eff"], "float", cell=cell, decimals=1,
              description="Kish effective sample size (Σw)²/Σw²", n=s["n"])  # fmt: skip
     vals.add("weight.efficiency", 100 * s["efficiency"], "pct", cell=cell,
@@ -551,34 +761,33 @@ def to_values(result: RakeResult, vals) -> None:
         "weight.min", s["min"], "float", cell=cell, decimals=1, description="smallest weight (persons represented)"
     )
     vals.add("weight.max", s["max"], "float", cell=cell, decimals=1, description="largest weight (persons represented)")
-    vals.add("weight.iterations", s["iterations"], "int", cell=cell, description="raking sweeps until convergence")
+    vals.add("weight.iterations", s["iterations"], "int", cell=cell,
+             description=f"iterations of {s['method']} until convergence")  # fmt: skip
 
 
-def weights_frame(df: pd.DataFrame, result: RakeResult) -> pd.DataFrame:
+def weights_frame(df: pd.DataFrame, result: WeightResult) -> pd.DataFrame:
     """The weights.parquet table of these responses (resp_id, weight; calibration record in
     ``.attrs``), after checking that the result belongs to them and converged."""
     result.require_converged()
     ids = df["resp_id"].astype("str").array
     mine = pd.array(np.asarray(result.resp_id, dtype=object), dtype="str")
     if len(ids) != len(mine) or not bool((mine == ids).all()):
-        raise RakeError("the raking result does not belong to these responses (resp_id differ)")
+        raise RakeError("the weighting result does not belong to these responses (resp_id differ)")
     return result.to_frame()
 
 
 def write(
-    result: RakeResult,
+    result: WeightResult,
     df: pd.DataFrame,
     margins: Sequence[Margin],
     out_weights: Path,
     out_diagnostics: Path,
     out_summary: Path,
 ) -> None:
-    """Write weights.parquet (+ calibration record), the diagnostics CSV and the summary JSON."""
+    """Write weights.parquet (+ calibration record), the diagnostics CSV and the summary JSON,
+    each atomically (belmig.core.atomic)."""
     frame = weights_frame(df, result)
-    for p in (out_weights, out_diagnostics, out_summary):
-        Path(p).parent.mkdir(parents=True, exist_ok=True)
-    frame.to_parquet(out_weights, index=False)
-    diagnostics(df, result.weights, margins).to_csv(out_diagnostics, index=False)
-    with open(out_summary, "w", encoding="utf-8") as fh:
-        json.dump(summary(result), fh, ensure_ascii=False, indent=1)
-        fh.write("\n")
+    diag = diagnostics(df, result.weights, margins)
+    atomic.write_via(out_weights, lambda p: frame.to_parquet(p, index=False))
+    atomic.write_via(out_diagnostics, lambda p: diag.to_csv(p, index=False, lineterminator="\n"))
+    atomic.write_text(out_summary, json.dumps(summary(result), ensure_ascii=False, indent=1) + "\n")

@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from belmig.core.keys import KEY_RE, SHAPES, parse as parse_key
+from belmig.core.keys import KEY_RE, SHAPES, level_from_segment, level_parts, parse as parse_key
 from belmig.report import claims as claims_mod
 from belmig.report.render import VAR_RE
 
@@ -675,8 +675,9 @@ def _key_problem(key: str, cb: Any | None) -> str | None:
             allowed |= _SCALE_OPTS
         if q.type == "text":
             allowed |= set(q.coded_as) | {"uncoded"}
-        if opt not in allowed:
-            return f"question {qid!r} has no option {opt!r}"
+        for part in level_parts(level_from_segment(opt)):  # a merged option: each part (keys.level_segment)
+            if part not in allowed:
+                return f"question {qid!r} has no option {part!r}"
         return None
 
     shapes = {f: len(parts) for f, parts in SHAPES.items()}
@@ -699,6 +700,11 @@ def _key_problem(key: str, cb: Any | None) -> str | None:
         if fam == "pby":
             by, q, opt = rest
             return q_ok(by) or opt_ok(q, opt)
+        # the other survey families: each part checked by its role in keys.SHAPES
+        role = dict(zip(SHAPES[fam], rest))
+        if "option" in role:
+            return (q_ok(role["by"]) if "by" in role else None) or opt_ok(role["question"], role["option"])
+        return (q_ok(role["by"]) if "by" in role else None) or q_ok(role["question"])
     if fam == "weight":
         return None if len(rest) == 1 and rest[0] in _WEIGHT_STATS else f"weight.* is one of {sorted(_WEIGHT_STATS)}"
     if fam == "repro":
