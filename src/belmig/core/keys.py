@@ -56,6 +56,9 @@ SHAPES: dict[str, tuple[str, ...]] = {
     "wmeanalt": ("question",),  # weighted mean under the alternative frame
 }
 
+# Families whose values are p-values of tests (a claim bounding them speaks of significance).
+PVALUE_FAMILIES = ("pby", "padj", "ptab", "padjtab", "pmean", "padjmean")
+
 # Families whose parts include a subgroup level (encoded by level_segment).
 LEVEL_FAMILIES = ("pctby", "nby")
 

@@ -484,7 +484,7 @@ def words_problems(c: Claim, lexicon: Any, lang: str, source: str = DEFAULT_SOUR
     keys = claims_mod.names(c.condition)
     for word, group in lexicon.groups_in(words, lang):
         by, level = group.split(".", 1)
-        if not any(k.split(".")[1:3] == [by, level] for k in keys if k.split(".")[0] in ("pctby", "nby", "meanby")):
+        if not any(_names_group(k, by, level) for k in keys):
             out.append(
                 problem(
                     f"claim [{c.text}]: the words name {word!r} ({group}), the condition uses no key of that group "
@@ -830,3 +830,18 @@ def format_problems(problems: Sequence[Problem], warnings: Sequence[Problem] = (
     out = [str(p) for p in problems]
     out += ["warning: " + str(w) for w in warnings]
     return "\n".join(out)
+
+
+def _names_group(key: str, by: str, level: str) -> bool:
+    """Whether a condition key speaks of the subgroup `by` = `level`: a subgroup estimate of that
+    level (also when the level is merged with others, e.g. ``male__other`` for "men"), or a test
+    comparing the levels of `by` (pby, ptab, padj... keys)."""
+    from belmig.core import keys as keys_mod
+
+    parts = key.split(".")
+    if parts[0] in keys_mod.PVALUE_FAMILIES:
+        return len(parts) > 1 and parts[1] == by
+    if parts[0] in ("pctby", "nby", "meanby") and len(parts) > 2 and parts[1] == by:
+        return level in parts[2].split("__")
+    return False
+
