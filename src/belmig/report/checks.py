@@ -844,4 +844,3 @@ def _names_group(key: str, by: str, level: str) -> bool:
     if parts[0] in ("pctby", "nby", "meanby") and len(parts) > 2 and parts[1] == by:
         return level in parts[2].split("__")
     return False
-

@@ -27,7 +27,6 @@ from typing import Any
 import yaml
 
 from belmig.core import keys
-
 from belmig.report import claims as claims_mod
 
 INF = math.inf

@@ -112,8 +112,6 @@ class WeightResult:
         return out
 
 
-
-
 def _gaps(cal: Calibration, w_cell: np.ndarray, n_cell: np.ndarray) -> tuple[float, int, int]:
     """Largest relative margin gap, and where (margin index, category index)."""
     best = (0.0, -1, -1)
