@@ -45,6 +45,8 @@ rule draw_chart:
             config["privacy"]["min_cell"],
             "--out-dir",
             FIGURES,
+            "--codebook",
+            input.codebook,
         ),
     shell:
         '"$PYTHON" {params.cmd} > {log:q} 2>&1'
@@ -57,7 +59,6 @@ rule review_charts:
         values=rules.estimate_values.output.values,
         data=expand(rules.draw_chart.output.data, n=CHARTS),
         png=expand(rules.draw_chart.output.png, n=CHARTS),
-        codebook=CODEBOOK,
     output:
         values=f"{VALUES}/charts.json",
         notebook=f"{EXE}/06_charts.ipynb",
@@ -71,7 +72,6 @@ rule review_charts:
             "06_charts",
             {
                 "estimate_values": input.values,
-                "codebook": input.codebook,
                 "chart_data": list(input.data),
                 "chart_png": list(input.png),
                 "out_values": output.values,

@@ -28,7 +28,12 @@ rule list_public_files:
         ],
         notebooks=[r.output.notebook for r in STAGE_RULES]
         + [r.output.html for r in STAGE_RULES]
-        + [rules.render_report.output.notebook, rules.render_report.output.nbhtml, rules.index_notebooks.output.index],
+        + [
+            rules.render_report.output.notebook,
+            rules.render_report.output.nbhtml,
+            rules.render_report.output.values_page,
+            rules.index_notebooks.output.index,
+        ],
     output:
         manifest="public_manifest.json",
     log:

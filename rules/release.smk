@@ -4,6 +4,7 @@ rule export_microdata:
         responses=rules.clean_responses.output.responses,
         weights=rules.rake_weights.output.weights,
         codebook=CODEBOOK,
+        levels=rules.estimate_values.output.levels,
         code=sorted(str(p) for p in Path("src/belmig/release").glob("*.py"))
         + [f"src/belmig/privacy/{m}.py" for m in ("__init__", "kanon", "explain")],
     output:
@@ -37,6 +38,8 @@ rule export_microdata:
             paths.rel(paths.RELEASE),
             "--summary",
             output.summary,
+            "--levels",
+            input.levels,
         ),
     shell:
         '"$PYTHON" {params.cmd} > {log:q} 2>&1'

@@ -1,9 +1,10 @@
 """Command-line entry points used by the Snakemake rules and the Makefile.
 
 python -m belmig.cli merge-ledger data/processed/values/*.json --out data/processed/ledger.json
-python -m belmig.cli export --responses ... --weights ... --privacy '{...}' --out-dir data/release
+python -m belmig.cli export --responses ... --weights ... --codebook ... --privacy '{...}' --out-dir data/release
 python -m belmig.cli index --ledger data/processed/ledger.json --out notebooks/executed/index.html NB...
 python -m belmig.cli approve
+python -m belmig map-export EXPORT [--definition survey.qsf|.lss|xlsform.xlsx] [--out overlay.yaml]
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def cmd_export(a: argparse.Namespace) -> None:
     responses = pd.read_parquet(a.responses)
     weights = pd.read_parquet(a.weights) if a.weights else None
     written = microdata.write_release(
-        responses, weights, codebook.load(), json.loads(a.privacy), a.out_dir, seed=a.seed
+        responses, weights, codebook.load(a.codebook), json.loads(a.privacy), a.out_dir, seed=a.seed
     )
     for p in written:
         print(p)
@@ -42,12 +43,7 @@ def cmd_index(a: argparse.Namespace) -> None:
     from belmig.core import ledger
     from belmig.report import index
 
-    entries = ledger.load(a.ledger)
-    if a.public:  # the reviewers' index is public: only the values disclosure control allows
-        from belmig.privacy import publish
-
-        entries = publish.public_ledger(entries, publish.load(a.public), marks=False)
-    html = index.render_index([Path(n) for n in a.notebooks], entries)
+    html = index.render_index([Path(n) for n in a.notebooks], ledger.load(a.ledger))
     atomic.write_text(a.out, html)
     print(f"index of {len(a.notebooks)} stages -> {paths.rel(a.out)}")
 
@@ -57,6 +53,14 @@ def cmd_approve(a: argparse.Namespace) -> None:
 
     valuediff.approve()
     print(f"approved: {paths.rel(paths.LEDGER)} -> {paths.rel(paths.APPROVED_LEDGER)} (commit it)")
+
+
+def cmd_map_export(a: argparse.Namespace) -> None:
+    from belmig.ingest import mapexport
+
+    argv = [str(a.export)] + (["--definition", str(a.definition)] if a.definition else [])
+    argv += (["--out", str(a.out)] if a.out else []) + (["--codebook", str(a.codebook)] if a.codebook else [])
+    raise SystemExit(mapexport.main(argv))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -69,6 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     e = sub.add_parser("export", help="write the released microdata")
     e.add_argument("--responses", type=Path, required=True)
     e.add_argument("--weights", type=Path)
+    e.add_argument("--codebook", type=Path, required=True)
     e.add_argument("--privacy", required=True, help="JSON of the config's privacy section")
     e.add_argument("--seed", type=int, required=True, help="config seed: release row order and record ids")
     e.add_argument("--out-dir", type=Path, required=True)
@@ -76,11 +81,16 @@ def main(argv: list[str] | None = None) -> None:
     i = sub.add_parser("index", help="reviewers' index of the executed notebooks")
     i.add_argument("notebooks", nargs="+")
     i.add_argument("--ledger", type=Path, required=True)
-    i.add_argument("--public", type=Path, help="public_values.json: list only the values it allows")
     i.add_argument("--out", type=Path, required=True)
     i.set_defaults(func=cmd_index)
     p = sub.add_parser("approve", help="record the current ledger as the approved snapshot")
     p.set_defaults(func=cmd_approve)
+    x = sub.add_parser("map-export", help="draft the mapping of an export to the codebook (a reviewable overlay)")
+    x.add_argument("export", type=Path)
+    x.add_argument("--definition", type=Path, help="the platform's survey definition: .qsf, .lss or an XLSForm")
+    x.add_argument("--out", type=Path, help="write the overlay here (default: print it)")
+    x.add_argument("--codebook", type=Path)
+    x.set_defaults(func=cmd_map_export)
     a = ap.parse_args(argv)
     a.func(a)
 

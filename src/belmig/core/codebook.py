@@ -1,4 +1,4 @@
-"""The codebook: questions, options, labels (ru/en), universes and charts.
+"""The codebook: questions, options, labels (ru/en), universes, consistency rules and charts.
 
 Loaded from ``config/codebook.yaml``, validated against ``config/codebook.schema.yaml`` and
 then cross-checked (unique ids and codes, universes that point at real questions and options,
@@ -47,6 +47,17 @@ class Universe:
 
 
 @dataclass(frozen=True)
+class Consistency:
+    """Answers `answers` of a question are consistent only when `question` is one of `values`
+    (asked of everyone, but one answer implies another: taking part in diaspora organisations
+    implies knowing one)."""
+
+    answers: tuple[str, ...]
+    question: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Question:
     id: str
     type: str  # single | multi | scale | text | number
@@ -60,6 +71,7 @@ class Question:
     chart: int | None = None
     scale: dict[str, Any] = field(default_factory=dict)
     coded_as: tuple[str, ...] = ()
+    consistency: tuple[Consistency, ...] = ()
 
     def text(self, lang: str) -> str:
         return self.text_ru if lang == "ru" else self.text_en
@@ -200,6 +212,14 @@ def from_dict(raw: dict[str, Any], source: str = "codebook") -> Codebook:
                 chart=q.get("chart"),
                 scale=dict(q.get("scale") or {}),
                 coded_as=tuple(q.get("coded_as", ())),
+                consistency=tuple(
+                    Consistency(
+                        answers=tuple(str(a) for a in c["answers"]),
+                        question=c["requires"]["question"],
+                        values=tuple(str(v) for v in c["requires"]["in"]),
+                    )
+                    for c in q.get("consistency", ())
+                ),
             )
         )
     columns = tuple(Column(**c) for c in raw["columns"])
@@ -258,6 +278,21 @@ def _cross_check(cb: Codebook) -> None:
             bad = set(q.universe.values) - set(parent.keys)
             if bad:
                 raise CodebookError(f"{src}: universe of {q.id!r} uses unknown options {sorted(bad)} of {parent.id!r}")
+        for c in q.consistency:
+            where = f"{src}: consistency rule of {q.id!r}"
+            if q.type not in CHOICE_TYPES:
+                raise CodebookError(f"{where}: {q.id!r} is a {q.type} question; rules are for choice questions")
+            bad = set(c.answers) - set(q.keys)
+            if bad:
+                raise CodebookError(f"{where} uses unknown options {sorted(bad)} of {q.id!r}")
+            if c.question not in seen_ids or c.question == q.id:
+                raise CodebookError(f"{where} refers to {c.question!r}, which is not an earlier question")
+            parent = cb.by_id[c.question]
+            if parent.type != "single":
+                raise CodebookError(f"{where} refers to {c.question!r}, which is not a single-choice question")
+            bad = set(c.values) - set(parent.keys)
+            if bad:
+                raise CodebookError(f"{where} uses unknown options {sorted(bad)} of {parent.id!r}")
     for ch in cb.charts:
         if ch.question not in cb.by_id:
             raise CodebookError(f"{src}: chart {ch.number} refers to unknown question {ch.question!r}")

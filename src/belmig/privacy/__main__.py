@@ -32,8 +32,10 @@ def cmd_protect(a: argparse.Namespace) -> int:
     cleaning = json.loads(a.cleaning)
     min_cell = int(priv["min_cell"])
     responses = pd.read_parquet(a.responses)
-    reqs = inputs.report_requests(a.qmd, entries, a.figures, a.reproduction)
+    reqs = inputs.report_requests(a.qmd, entries, a.figures, a.reproduction, a.claims)
     fixed = inputs.chart_facts(a.charts)
+    if a.levels:
+        fixed += inputs.level_plan_facts(a.levels)
     if a.weighting:
         fixed += inputs.weighting_facts(a.weighting)
     if a.coding:
@@ -42,7 +44,7 @@ def cmd_protect(a: argparse.Namespace) -> int:
     zeros = inputs.screening_zeros(cb, cleaning)
     # The audit is exact and takes seconds; an edit of the report's wording that prints the
     # same values reuses the last decisions (same digest of everything the audit reads).
-    digest = publish.digest(entries, reqs, fixed, zeros, min_cell, [a.responses, a.release, a.codebook])
+    digest = publish.digest(entries, reqs, fixed, zeros, min_cell, [a.responses, a.release, a.codebook, a.claims])
     # (Snakemake deletes a job's outputs before it runs: the copy for reuse sits beside it)
     cache = a.out.with_name(a.out.name + ".cache")
     pub = publish.cached(cache, digest)
@@ -95,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--weighting", type=Path)
     p.add_argument("--coding", type=Path)
     p.add_argument("--release", type=Path)
+    p.add_argument("--claims", type=Path, help="report/claims.yaml: the claim guards (their keys are printed too)")
+    p.add_argument("--levels", type=Path, help="level_plan.csv: the respondents of every subgroup level, as printed")
     p.add_argument("--privacy", required=True, help="JSON of the config's privacy section")
     p.add_argument("--cleaning", required=True, help="JSON of the config's cleaning section (screening rules)")
     p.add_argument("--out", type=Path, required=True)

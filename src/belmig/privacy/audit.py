@@ -29,6 +29,9 @@ and Sukasih et al. (2011); cross-classifications of three variables are not form
 count is between 1 and ``min_cell − 1``. A target is *recovered* when no integer solution of
 the constraints gives it another value (two feasibility problems: target ≥ true + 1, and
 target ≤ true − 1). Solved with HiGHS (:func:`scipy.optimize.milp`).
+
+Size: a little above 600 lines, kept whole: the model, the facts, the release bounds and the
+solver are one integer program and are read together.
 """
 
 from __future__ import annotations

@@ -35,15 +35,15 @@ def headline_keys() -> tuple[str, ...]:
     return tuple(HEADLINE_KEYS)
 
 
-def used_keys(text: str) -> tuple[list[str], list[str]]:
-    """(keys printed by shortcodes, keys read by claim conditions only) of one edition."""
-    shortcodes = P.VAR_RE.findall(text)
-    try:
-        from belmig.report import checks
+def used_keys(text: str, guards: Path | None = None) -> tuple[list[str], list[str]]:
+    """(keys printed by shortcodes, keys read by claim conditions only) of one edition; the
+    claims' conditions live in `guards` (``report/claims.yaml``)."""
+    from belmig.report import checks
+    from belmig.report import guards as guards_mod
 
-        everything = checks.used_keys(text)
-    except Exception:  # noqa: BLE001 - the report's checker changed: fall back to the shortcodes
-        everything = list(shortcodes)
+    shortcodes = P.VAR_RE.findall(text)
+    g = guards_mod.load(guards) if guards is not None else None
+    everything = checks.used_keys(text, guards=g)
     printed = list(dict.fromkeys(shortcodes))
     return printed, [k for k in everything if k not in set(printed)]
 
@@ -53,12 +53,13 @@ def report_requests(
     entries: Mapping[str, Any],
     figures_csv: Path | None = None,
     reproduction_csv: Path | None = None,
+    guards: Path | None = None,
 ) -> list[P.Request]:
     """Every value the report editions print, with the role that decides what goes first."""
     text_keys: list[str] = []
     table_keys: list[str] = []
     for q in qmds:
-        printed, claims = used_keys(Path(q).read_text(encoding="utf-8"))
+        printed, claims = used_keys(Path(q).read_text(encoding="utf-8"), guards)
         text_keys += printed
         table_keys += claims  # the values table lists the keys claim conditions read
     for h in headline_keys():
@@ -186,6 +187,26 @@ def coding_facts(shown: pd.DataFrame, min_cell: int) -> list[A.Fact]:
                 A.Fact(f"range:code {r['question']} {r['category']}", "coderange",
                        (("Y", r["question"], r["category"]),), None, "1..1000000000", True, "03_clean coding table")  # type: ignore[arg-type]
             )  # fmt: skip
+    return out
+
+
+def level_plan_facts(level_plan_csv: Path) -> list[A.Fact]:
+    """The level plan's table (appendix and estimation notebook) prints the respondents of every
+    level kept or merged (never of a dropped level or of a merged level's parts)."""
+    d = pd.read_csv(level_plan_csv, dtype=str, keep_default_na=False)
+    out: list[A.Fact] = []
+    seen = set()
+    for r in d.to_dict("records"):
+        if r.get("action") not in ("kept", "merged") or not r.get("n", "").isdigit() or not r.get("level"):
+            continue
+        key = (r["question"], r["level"])
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(
+            A.Fact(f"level {r['question']}={r['level']}", "count", A.cell((r["question"], r["level"])), None,
+                   r["n"], True, "level plan table")  # fmt: skip
+        )
     return out
 
 

@@ -21,6 +21,9 @@ published; everything else in the ledger stays internal.
 
 A value published anyway (a chart bar) cannot be withdrawn here: if it alone discloses a small
 count the build stops (:class:`DisclosureError`) naming the count and the values behind it.
+
+Size: a little above 600 lines, kept whole: primary rules, the secondary loop and the filters
+that apply its decisions are one decision procedure.
 """
 
 from __future__ import annotations
@@ -155,25 +158,43 @@ class Meaning:
     question: str = ""
 
 
+TEST_FAMILIES = ("pby", "padj", "ptab", "padjtab", "pmean", "padjmean")
+
+# The universe of each question (who was asked), for the "asked" bases (pctasked, nasked): set
+# by protect() from the codebook; a question without a universe was asked of everyone.
+_ASKED: dict[str, A.Cell] = {}
+
+
+def asked_cell(q: str) -> A.Cell:
+    return _ASKED.get(q, ())
+
+
 def meaning(key: str) -> Meaning | None:
-    """The cells a survey key speaks about (None for keys that are not about respondents' cells)."""
+    """The cells a survey key speaks about (None for keys that are not about respondents' cells).
+    Merged levels are encoded in keys as ``male__other`` (:func:`belmig.core.keys.level_segment`)."""
     k = K.parse(key)
-    p = k.parts
+    p = tuple(K.level_from_segment(x) for x in k.parts)
     f = k.family
-    if f in ("pct", "count", "wpct", "wci") and len(p) == 2:
+    if f in ("pct", "count", "wpct", "wci", "wpctalt") and len(p) == 2:
         q, o = p
         return Meaning(f, A.cell((q, o)), A.cell((q, A.ANS)), "", q)
-    if f in ("n", "mean", "wmean", "wci_mean") and len(p) == 1:
+    if f in ("n", "mean", "wmean", "wci_mean", "wmeanalt") and len(p) == 1:
         (q,) = p
         return Meaning(f, A.cell((q, A.ANS)), A.cell((q, A.ANS)), "", q)
+    if f == "pctasked" and len(p) == 2:
+        q, o = p
+        return Meaning(f, A.cell((q, o)), asked_cell(q), "", q)
+    if f == "nasked" and len(p) == 1:
+        (q,) = p
+        return Meaning(f, asked_cell(q), asked_cell(q), "", q)
     if f in ("pctby", "wpctby") and len(p) == 4:
         b, lv, q, o = p
         return Meaning(f, A.cell((b, lv), (q, o)), A.cell((b, lv), (q, A.ANS)), b, q)
     if f in ("nby", "meanby", "wmeanby") and len(p) == 3:
         b, lv, q = p
         return Meaning(f, A.cell((b, lv), (q, A.ANS)), A.cell((b, lv), (q, A.ANS)), b, q)
-    if f == "pby" and len(p) in (2, 3):
-        return Meaning(f, None, None, p[0], p[1])
+    if f in TEST_FAMILIES and len(p) in (2, 3):
+        return Meaning("pby", None, None, p[0], p[1])
     if f == "other" and len(p) == 2:
         return Meaning(f, None, None, "", p[0])
     return None
@@ -185,8 +206,10 @@ def base_key(key: str) -> str | None:
     p = k.parts
     if k.family in ("pct", "wpct", "mean", "wmean") and p:
         return K.n(p[0])
+    if k.family == "pctasked" and p:
+        return K.join("nasked", p[0])
     if k.family == "pctby" and len(p) == 4:
-        return K.nby(p[0], p[1], p[2])
+        return K.join("nby", p[0], p[1], p[2])  # the level stays encoded as in the key
     return None
 
 
@@ -228,9 +251,9 @@ def primary(key: str, m: A.Model, min_cell: int, entry: Any = None) -> str | Non
     if f == "other":
         return None  # coded open answers: decided with the coding table (code facts)
     base = _count(m, mn.base)
-    if f in ("n", "nby"):
+    if f in ("n", "nby", "nasked"):
         return f"primary: base of {base}" if _small(base, min_cell) else None
-    if f in ("mean", "wmean", "wci_mean", "meanby", "wmeanby"):
+    if f in ("mean", "wmean", "wci_mean", "meanby", "wmeanby", "wmeanalt"):
         return f"primary: mean over {base} respondents" if base is not None and base < min_cell else None
     k = _count(m, mn.cell)
     if f == "count":
@@ -254,11 +277,11 @@ def key_facts(key: str, text: str, fixed: bool = False, where: str = "") -> list
     if mn is None:
         return []
     f = mn.family
-    if f in ("pct", "pctby"):
+    if f in ("pct", "pctby", "pctasked"):
         return [A.Fact(key, "pct", mn.cell, mn.base, text, fixed, where)]
     if f == "count":
         return [A.Fact(key, "count", mn.cell, None, text, fixed, where)]
-    if f in ("n", "nby"):
+    if f in ("n", "nby", "nasked"):
         return [A.Fact(key, "n", mn.cell, None, text, fixed, where)]
     if f in ("mean", "meanby"):
         return [A.Fact(key, "mean", mn.base, mn.base, text, fixed, where)]
@@ -321,6 +344,10 @@ def protect(
                 r.key, r.role, r.text or (prev.text if prev else None), r.fact or (prev.fact if prev else None)
             )
     decisions: dict[str, Decision] = {}
+    _ASKED.clear()
+    for q in cb.questions:  # who was asked each question (the base of pctasked / nasked)
+        if q.universe is not None:
+            _ASKED[q.id] = A.cell((q.universe.question, K.merged_level(list(q.universe.values))))
     # every variable and pair the published values touch
     singles: set[str] = set()
     pairs: set[tuple[str, str]] = set()
@@ -644,3 +671,39 @@ def public_ledger(entries: Mapping[str, Any], pub: Publication, *, marks: bool =
 
 def withheld_keys(pub: Publication | None) -> set[str]:
     return {d.key for d in pub.withheld()} if pub is not None else set()
+
+
+def apply(shown: Mapping[str, Any], pub: Publication | None) -> dict[str, Any]:
+    """The disclosure filter of the public values (``belmig.report.public.public_entries``):
+    a withheld value prints "–", a value whose base is withheld loses its base and interval,
+    and a value the audit never saw is withheld too (fail safe: every public value must have
+    been asked for, see :func:`belmig.privacy.inputs.report_requests`)."""
+    import dataclasses
+
+    if pub is None:
+        return dict(shown)
+    out = {}
+    for key, e in shown.items():
+        d = pub.decisions.get(key)
+        if d is None and K.family(key) not in INFO_FAMILIES:
+            out[key] = withheld_text(e)
+            continue
+        if d is not None and not d.public:
+            out[key] = withheld_text(e)
+            continue
+        b = base_key(key)
+        if b is not None and b in pub.decisions and not pub.decisions[b].public:
+            e = dataclasses.replace(e, n=None, n_eff=None, se=None, ci_low=None, ci_high=None)
+        out[key] = e
+    return out
+
+
+def marked(entries: Mapping[str, Any], pub: Publication | None) -> dict[str, Any]:
+    """The full ledger with every withheld value replaced by the mark (to render the text)."""
+    if pub is None:
+        return dict(entries)
+    out = dict(entries)
+    for d in pub.withheld():
+        if d.key in out:
+            out[d.key] = withheld_text(out[d.key])
+    return out

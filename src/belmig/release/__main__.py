@@ -12,6 +12,20 @@ import json
 from pathlib import Path
 
 
+def read_levels(path: Path) -> dict[str, dict[str, str]]:
+    """{variable: {option: level}} from the level plan (``belmig.privacy.levels``'s table) or JSON."""
+    if path.suffix == ".json":
+        return json.loads(path.read_text(encoding="utf-8"))
+    import csv
+
+    out: dict[str, dict[str, str]] = {}
+    with path.open(encoding="utf-8", newline="") as fh:
+        for r in csv.DictReader(fh):
+            if r.get("level"):
+                out.setdefault(r["question"], {})[r["option"]] = r["level"]
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m belmig.release", description=__doc__.split("\n\n")[0])
     ap.add_argument("--responses", type=Path, required=True)
@@ -38,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     weights = pd.read_parquet(a.weights) if a.weights else None
     written = microdata.write_release(
         responses, weights, cb, json.loads(a.privacy), a.out_dir, seed=a.seed, summary_path=a.summary,
-        levels=json.loads(a.levels.read_text(encoding="utf-8")) if a.levels else None,
+        levels=read_levels(a.levels) if a.levels else None,
     )  # fmt: skip
     for p in written:
         print(paths.rel(p))
