@@ -208,4 +208,4 @@ def _read_csv_arrow(path: Path, cb: Codebook, first: list[str], delim: str, know
             cat = pd.Categorical.from_codes(codes, categories=pd.Index(cats, dtype=object), validate=False)
             series[h] = pd.Series(cat, index=index)
         chunks[j] = []
-    return _Raw(path, "csv", header, None, {}, n=n, series=series)
+    return _Raw(path, "csv", header, None, n=n, series=series, delimiter=delim)
