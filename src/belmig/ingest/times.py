@@ -31,6 +31,7 @@ HUMAN = {
     "%d.%m.%Y %H:%M": "DD.MM.YYYY H:MM",
     ISO: "ISO 8601 (2022-06-01T08:19:24.000+03:00)",
 }
+SWAPPED = {"%m/%d/%Y %H:%M:%S": "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M:%S": "%m/%d/%Y %H:%M:%S"}
 _TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 # _TS_RE for Arrow-backed strings (RE2: \d is ASCII only; Python's \d is any Unicode digit)
 _TS_RE2 = r"^\p{Nd}{4}-\p{Nd}{2}-\p{Nd}{2} \p{Nd}{2}:\p{Nd}{2}:\p{Nd}{2}$"
@@ -84,7 +85,15 @@ def parse_times(
         if bad == 0:
             break
     assert best is not None
-    _, fmt, parsed = best
+    bad, fmt, parsed = best
+    twin = SWAPPED.get(fmt)
+    if bad == 0 and twin in t.formats and filled.any():
+        alt = _parse_with(stripped, twin)
+        if not (alt.isna().to_numpy() & filled).any():
+            t.hint = (
+                f"every day of the month is 12 or less, so the date order is ambiguous: read as {human(fmt)}, "
+                f"not {human(twin)} (from the header {t.source.name!r})"
+            )
     col = t.source.show()
     for i in cells.index[parsed.isna().to_numpy()]:
         what = "missing timestamp" if not stripped[i] else "unparseable timestamp"

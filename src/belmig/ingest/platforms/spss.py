@@ -154,6 +154,9 @@ def _other(L: SpssLayout, q: Question, qi: QInput) -> None:
     if not q.other_column:
         return
     j = L.var(q.other_column)
+    if j is None:  # a cut label that could also be the question's own: the unclaimed one it fits
+        fits = [k for k in L.unclaimed() if L.labels[k] and resolve_label(L.raw, L.labels[k], [q.other_column])]
+        j = fits[0] if len(fits) == 1 else None
     if j is None:
         L.missing(q, q.other_column, "its 'Other' text")
         return
@@ -189,17 +192,30 @@ def _from_stem(L: SpssLayout, q: Question) -> QInput | None:
         if m and L.labels[j] and j not in headers:
             groups.setdefault(m.group(1), []).append(j)
     texts = {_norm(o.label_ru) for o in q.options}
+
+    def resolved(js: list[int], p: Question) -> set[str] | None:
+        out = set()
+        for j in js:
+            hit = resolve_label_text(L.labels[j], [o.label_ru for o in p.options], L.raw.fmt)
+            if hit is None:
+                return None
+            out.add(_norm(hit))
+        return out if len(out) == len(js) else None
+
+    def options_only(js: list[int]) -> list[int]:
+        """The variables of a stem whose labels are options of `q` (not its cut "Other" text label)."""
+        keep = [j for j in js if resolve_label_text(L.labels[j], [o.label_ru for o in q.options], L.raw.fmt)]
+        return keep if len(keep) >= len(js) - 1 else js
+
     fits = []
     for stem, js in groups.items():
-        labels = {_norm(L.labels[j]) for j in js}
-        if labels <= texts and len(labels) == len(js) and len(js) >= 2:
-            others = [
-                p
-                for p in L.cb.questions
-                if p.type == "multi" and p.id != q.id and labels <= {_norm(o.label_ru) for o in p.options}
-            ]
-            if not others or labels == texts:
-                fits.append((stem, js, labels == texts))
+        js = options_only(js)
+        labels = resolved(js, q)
+        if labels is None or len(js) < 2:
+            continue
+        rivals = [p for p in L.cb.questions if p.type == "multi" and p.id != q.id and resolved(js, p) is not None]
+        if not rivals or labels == texts:
+            fits.append((stem, js, labels == texts))
     exact = [f for f in fits if f[2]]
     pick = exact if len(exact) == 1 else fits if len(fits) == 1 else []
     if not pick:
