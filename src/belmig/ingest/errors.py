@@ -63,7 +63,7 @@ class _Problem:
             where.append(f"data row {self.row}")
         if self.column is not None:
             where.append(f"column {self.column}")
-        msg = ", ".join(where) + ": " + self.problem
+        msg = ", ".join(where) + ": " + (self.problem if self.value is not None else self.problem.rstrip(":"))
         if self.value is not None:
             msg += f" {_show(self.value)}"
         if self.hint:

@@ -111,5 +111,7 @@ class Tidy:
     identifiers: list[Source] = field(default_factory=list)  # dropped, never read
     metadata: list[Source] = field(default_factory=list)  # recognised platform columns, not needed
     problems: list[_Problem] = field(default_factory=list)  # header-level problems
+    unknown: list[Source] = field(default_factory=list)  # columns no codebook element claims
+    missing: list[str] = field(default_factory=list)  # codebook headers the export lacks
     notes: list[str] = field(default_factory=list)  # what the adapter assumed (for the report)
     checks: list = field(default_factory=list)  # extra row checks: callables(tidy, cells) -> problems

@@ -392,7 +392,7 @@ def _check_empty(cb, by_id, keys, others, asked, problems, warnings, order) -> N
     quiet: list[_Problem] = []
     for q in cb.questions:
         qi = by_id.get(q.id)
-        if qi is None or qi.method == "not found":
+        if qi is None or qi.method.startswith("not found"):
             continue
         if _answered(q, keys).any():
             continue

@@ -64,8 +64,10 @@ class Layout:
     def unclaimed(self) -> list[int]:
         return [j for j in range(len(self.names)) if j not in self.claimed]
 
-    def problem(self, column: str | None, problem: str, hint: str = "", order: int = -1, check: str = "header") -> None:
-        self.tidy.problems.append(_Problem(None, column, problem, None, hint, check, order))
+    def problem(
+        self, column: str | None, problem: str, hint: str = "", order: int = -1, check: str = "header", value: Any = None
+    ) -> None:
+        self.tidy.problems.append(_Problem(None, column, problem, value, hint, check, order))
 
     # ------------------------------------------------------------------ common parts
 
@@ -186,6 +188,7 @@ class Layout:
                 else "no headers present"
             )
         of = f" ({what} of question {q.id!r})" if q is not None and what else f" (question {q.id!r})" if q else ""
+        self.tidy.missing.append(q.id if q is not None else header)
         self.problem(f"{header!r} (codebook)", f"is missing from the header{of}: {sug}")
 
     def unknown(self, hint: str = "") -> None:
@@ -195,6 +198,7 @@ class Layout:
                 if any(self.raw.column(j).astype(str).str.strip() != ""):
                     self.problem(f"{j + 1}", "has no header but holds values", order=j)
                 continue
+            self.tidy.unknown.append(self.src(j))
             self.problem(
                 self.src(j).show() + f" (header column {j + 1})",
                 f"is not in the codebook ({self.cb.source}); add it there or remove it from the export",
