@@ -1,12 +1,17 @@
 rule ingest_export:
-    """Read and validate the raw export against the codebook; drop direct identifiers."""
+    """Detect the export's platform, lay it out, validate it against the codebook; drop direct identifiers.
+
+    The stage's output goes to its log; its summary (platform, warnings, what the export lacks)
+    or, on failure, its error message is printed on the console (belmig.ingest.console)."""
     input:
         nb=f"{NB}/02_ingest.ipynb",
         export=config["raw_export"],
         codebook=CODEBOOK,
+        mapping=config["ingest"]["mapping"] or [],
     output:
         ingested=f"{PROC}/ingested.parquet",
         values=f"{VALUES}/ingest.json",
+        report=f"{PROC}/ingest_report.json",
         notebook=f"{EXE}/02_ingest.ipynb",
         html=f"{EXE}/02_ingest.html",
     log:
@@ -19,9 +24,14 @@ rule ingest_export:
             {
                 "raw_export": input.export,
                 "codebook": input.codebook,
+                "platform": config["ingest"]["platform"],
+                "mapping": input.mapping or None,
+                "time_zone": config["ingest"]["time_zone"],
                 "out_ingested": output.ingested,
                 "out_values": output.values,
+                "out_report": output.report,
             },
         ),
     shell:
-        '"$PYTHON" {params.cmd} > {log:q} 2>&1'
+        '"$PYTHON" {params.cmd} > {log:q} 2>&1 || {{ "$PYTHON" -m belmig.ingest.console --failed {log:q}; exit 1; }}; '
+        '"$PYTHON" -m belmig.ingest.console {output.report:q}'

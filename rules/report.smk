@@ -33,6 +33,7 @@ rule render_report:
         ledger=rules.merge_ledger.output.ledger,
         figures=expand(rules.draw_chart.output.svg, n=CHARTS) + expand(rules.draw_chart.output.png, n=CHARTS),
         tables=[
+            rules.ingest_export.output.report,
             rules.clean_responses.output.flow,
             rules.rake_weights.output.diagnostics,
             rules.rake_weights.output.summary,

@@ -141,7 +141,9 @@ def read_lss(path: Path) -> Definition:
     for r in questions + subs:
         if r.get("question") and r["qid"] not in texts:
             texts[r["qid"]] = r["question"]  # LimeSurvey 3: texts in the rows
-    answer_text = {r["aid"]: r.get("answer", "") for r in _rows(root, "answer_l10ns") if r.get("language", lang) == lang}
+    answer_text = {
+        r["aid"]: r.get("answer", "") for r in _rows(root, "answer_l10ns") if r.get("language", lang) == lang
+    }
     answers: dict[str, list[tuple[str, str, int]]] = {}
     for r in _rows(root, "answers"):
         if r.get("language", lang) not in (lang, ""):
@@ -212,7 +214,11 @@ def read_xlsform(path: Path) -> Definition:
     groups: list[str] = []
     by_name: dict[str, DefQuestion] = {}
     for r in table(sheets["survey"]):
-        t = r.get("type", "").replace(" ", "_", 1) if r.get("type", "").startswith(("begin ", "end ")) else r.get("type", "")
+        t = (
+            r.get("type", "").replace(" ", "_", 1)
+            if r.get("type", "").startswith(("begin ", "end "))
+            else r.get("type", "")
+        )
         if t in ("begin_group", "begin_repeat"):
             groups.append(r.get("name", ""))
             continue

@@ -32,7 +32,7 @@ import yaml
 
 from belmig.core.codebook import Codebook, Question
 from belmig.ingest import definitions as defs, mapping as mapping_mod
-from belmig.ingest.definitions import DefQuestion, Definition
+from belmig.ingest.definitions import Definition, DefQuestion
 from belmig.ingest.errors import IngestError
 from belmig.ingest.platforms import ADAPTERS
 from belmig.ingest.raw import _norm
@@ -289,7 +289,11 @@ def summary(p: Proposal) -> list[str]:
     if p.unmatched_questions:
         out.append("  not found: " + ", ".join(p.unmatched_questions))
     if p.unmatched_headers:
-        out.append("  not placed: " + ", ".join(repr(h) for h in p.unmatched_headers[:12]) + (" …" if len(p.unmatched_headers) > 12 else ""))
+        out.append(
+            "  not placed: "
+            + ", ".join(repr(h) for h in p.unmatched_headers[:12])
+            + (" …" if len(p.unmatched_headers) > 12 else "")
+        )
     out += ["  " + n for n in p.notes]
     return out
 

@@ -46,12 +46,12 @@ def consequences(info: dict[str, Any]) -> list[str]:
     for cid in ("started_at", "submitted_at"):
         a = admin[cid]
         if a["status"] == "read" and "not stated" in a.get("time_zone", ""):
-            out.append(f"Its timestamps state no time zone; they were read as {zone} wall-clock time.")
+            out.append(f"The export's timestamps state no time zone; they were read as {zone} wall-clock time.")
             break
     for cid in ("started_at", "submitted_at"):
         a = admin[cid]
         if a["status"] == "read" and not a.get("time_zone", "").startswith(zone):
-            out.append(f"Its timestamps ({a['time_zone']}) were converted to {zone}.")
+            out.append(f"The export's timestamps ({a['time_zone']}) were converted to {zone}.")
             break
     return out
 

@@ -118,6 +118,7 @@ def write_generated_tables(out_dir: Path, entries: Mapping[str, Entry], used_key
         ),
         "weighted_vs_unweighted.md": tables.weighted_vs_unweighted_md(est, cb, list(HEADLINE_KEYS), min_cell=min_cell),
         "values.md": tables.values_md(entries, used_keys, min_cell=min_cell),
+        "data_source.md": tables.data_source_md(json.loads((p / "ingest_report.json").read_text(encoding="utf-8"))),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, md in generated.items():

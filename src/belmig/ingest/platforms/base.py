@@ -65,7 +65,13 @@ class Layout:
         return [j for j in range(len(self.names)) if j not in self.claimed]
 
     def problem(
-        self, column: str | None, problem: str, hint: str = "", order: int = -1, check: str = "header", value: Any = None
+        self,
+        column: str | None,
+        problem: str,
+        hint: str = "",
+        order: int = -1,
+        check: str = "header",
+        value: Any = None,
     ) -> None:
         self.tidy.problems.append(_Problem(None, column, problem, value, hint, check, order))
 

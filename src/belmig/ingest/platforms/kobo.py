@@ -28,7 +28,16 @@ from belmig.ingest.times import ISO
 
 NAME = "kobo"
 ADMIN = {"start": "started_at", "end": "submitted_at", "_uuid": "response_id"}
-IDENTIFIERS = ("_submitted_by", "username", "deviceid", "phonenumber", "simserial", "subscriberid", "_geolocation", "email")
+IDENTIFIERS = (
+    "_submitted_by",
+    "username",
+    "deviceid",
+    "phonenumber",
+    "simserial",
+    "subscriberid",
+    "_geolocation",
+    "email",
+)
 METADATA = (
     "_id",
     "_submission_time",

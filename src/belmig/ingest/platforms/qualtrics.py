@@ -63,7 +63,9 @@ def adapt(raw: _Raw, cb: Codebook, ctx: Context) -> Tidy:
     L = Layout(raw, cb, NAME, ctx)
     rows = raw.rows or []
     if sum(1 for h in L.names if h.startswith("V") and h[1:].isdigit()) >= 5:
-        L.problem(None, "a legacy Qualtrics export (two header rows, V1, V2…) is not supported", "export it again as CSV")
+        L.problem(
+            None, "a legacy Qualtrics export (two header rows, V1, V2…) is not supported", "export it again as CSV"
+        )
         return L.tidy
     row3 = rows[1] if len(rows) > 1 else []
     ids = [_import_id(c) for c in row3]

@@ -116,7 +116,9 @@ def adapt(raw: _Raw, cb: Codebook, ctx: Context) -> Tidy:
 
 
 def _question(L: Layout, q: Question, js: list[int]) -> QInput | None:
-    qi = QInput(q, "ticks" if q.type == "multi" else "cell", ticked=("<label>",), method="question text over its columns")
+    qi = QInput(
+        q, "ticks" if q.type == "multi" else "cell", ticked=("<label>",), method="question text over its columns"
+    )
     qi.answers = L.answers(q)
     labels = {}
     for o in q.options:
