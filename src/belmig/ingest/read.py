@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 import yaml
@@ -101,14 +102,23 @@ def ingest(
 
     Raises :class:`IngestError` listing every problem (file, data row, column, value)."""
     path = Path(path)
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise IngestError(
+            f"ingest.time_zone: unknown time zone {time_zone!r} (an IANA name, e.g. Europe/Vilnius)"
+        ) from None
     cb = mapping.apply(codebook) if mapping is not None else codebook
     ctx = mapping.context(time_zone) if mapping is not None else Context(study_zone=time_zone)
-    if platform == "auto" and mapping is not None and mapping.platform:
-        platform = mapping.platform
     if platform != "auto" and platform not in ADAPTERS:
         raise IngestError(f"ingest.platform: unknown platform {platform!r} (one of auto, {', '.join(ADAPTERS)})")
     raw, found = _read(path, cb, platform)
     used = found.platform if platform == "auto" else platform
+    if mapping is not None and mapping.platform and mapping.platform != used:
+        raise IngestError(
+            f"{path}: read as {used}, but the mapping {mapping.source} was drafted for {mapping.platform} "
+            "(set ingest.platform to force a platform, or draft the mapping for this export)"
+        )
     bad = detect.check_format(used, path)
     if bad:
         raise IngestError(f"{path}: read as {used}, but {bad}")

@@ -712,7 +712,7 @@ def data_source_md(doc: Mapping[str, Any]) -> str:
         f"{len(found)} of the {len(qs)} codebook questions were found in it. "
     )
     text += " ".join(doc.get("consequences", []))
-    warns = doc.get("warnings", [])
+    warns = [w for w in doc.get("warnings", []) if w["check"] != "no_start_time"]  # said in the consequences
     if warns:
         text += (
             " Ingestion reported: "
