@@ -83,6 +83,14 @@ class _Raw:
         return s
 
 
+def known_headers(cb) -> set[str]:
+    """Normalised headers the codebook (and an applied overlay) expects in the file."""
+    heads = set(cb.export_headers())
+    for q in cb.questions:
+        heads |= set(q.option_columns.values())
+    return {_norm(h) for h in heads}
+
+
 def _check_not_empty(path: Path) -> bytes:
     if not path.exists():
         raise IngestError(f"{path}: file not found")

@@ -24,7 +24,7 @@ from belmig.ingest.errors import IngestError
 from belmig.ingest.mapping import Mapping
 from belmig.ingest.platforms import ADAPTERS
 from belmig.ingest.platforms.base import Context
-from belmig.ingest.raw import _norm, _Raw
+from belmig.ingest.raw import _norm, _Raw, known_headers
 from belmig.ingest.sav import _read_spss
 from belmig.ingest.validate import Result, validate
 from belmig.ingest.xlsx import _read_xlsx
@@ -82,7 +82,7 @@ def _read(path: Path, cb: Codebook, platform: str) -> tuple[_Raw, detect.Detecti
         raw = _read_xlsx(path, cb)
         found = detect.from_rows([raw.header, *(raw.rows or [])[:3]], cb)
     else:
-        known = {_norm(h) for h in cb.export_headers()}
+        known = known_headers(cb)
         delim, head = peek_csv(path, known) if path.stat().st_size else (",", [])
         found = detect.from_rows(head, cb)
         used = found.platform if platform == "auto" else platform

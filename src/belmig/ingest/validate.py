@@ -149,7 +149,7 @@ def validate(raw: _Raw, tidy: Tidy, cb: Codebook, study_zone: str) -> Result:
     # ---------------------------------------------------------------- consistency
     asked = _asked(cb, keys, index)
     _check_not_asked(cb, by_id, keys, others, asked, cells, warnings, order)
-    _check_empty(cb, by_id, keys, others, asked, problems, warnings, order)
+    _check_empty(cb, by_id, keys, asked, problems, warnings, order, cells)
     started, submitted = times["started_at"], times["submitted_at"]
     dur = (submitted - started).dt.total_seconds()
     if tidy.started_at is not None and tidy.submitted_at is not None:
@@ -388,7 +388,7 @@ def _check_not_asked(cb, by_id, keys, others, asked, cells, warnings, order) -> 
         )
 
 
-def _check_empty(cb, by_id, keys, others, asked, problems, warnings, order) -> None:
+def _check_empty(cb, by_id, keys, asked, problems, warnings, order, cells) -> None:
     quiet: list[_Problem] = []
     for q in cb.questions:
         qi = by_id.get(q.id)
@@ -396,6 +396,8 @@ def _check_empty(cb, by_id, keys, others, asked, problems, warnings, order) -> N
             continue
         if _answered(q, keys).any():
             continue
+        if any((_strip(cells(s).astype(str)) != "").any() for s in qi.columns() if s is not qi.other):
+            continue  # its cells hold something: they were refused above, not left empty
         k = int(asked[q.id].sum())
         src = _main_source(qi)
         col = src.show() if src else repr(q.column)
