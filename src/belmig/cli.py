@@ -4,6 +4,7 @@ python -m belmig.cli merge-ledger data/processed/values/*.json --out data/proces
 python -m belmig.cli export --responses ... --weights ... --privacy '{...}' --out-dir data/release
 python -m belmig.cli index --ledger data/processed/ledger.json --out notebooks/executed/index.html NB...
 python -m belmig.cli approve
+python -m belmig map-export EXPORT [--definition survey.qsf|.lss|xlsform.xlsx] [--out overlay.yaml]
 """
 
 from __future__ import annotations
@@ -52,6 +53,14 @@ def cmd_approve(a: argparse.Namespace) -> None:
     print(f"approved: {paths.rel(paths.LEDGER)} -> {paths.rel(paths.APPROVED_LEDGER)} (commit it)")
 
 
+def cmd_map_export(a: argparse.Namespace) -> None:
+    from belmig.ingest import mapexport
+
+    argv = [str(a.export)] + (["--definition", str(a.definition)] if a.definition else [])
+    argv += (["--out", str(a.out)] if a.out else []) + (["--codebook", str(a.codebook)] if a.codebook else [])
+    raise SystemExit(mapexport.main(argv))
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="belmig")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -72,6 +81,12 @@ def main(argv: list[str] | None = None) -> None:
     i.set_defaults(func=cmd_index)
     p = sub.add_parser("approve", help="record the current ledger as the approved snapshot")
     p.set_defaults(func=cmd_approve)
+    x = sub.add_parser("map-export", help="draft the mapping of an export to the codebook (a reviewable overlay)")
+    x.add_argument("export", type=Path)
+    x.add_argument("--definition", type=Path, help="the platform's survey definition: .qsf, .lss or an XLSForm")
+    x.add_argument("--out", type=Path, help="write the overlay here (default: print it)")
+    x.add_argument("--codebook", type=Path)
+    x.set_defaults(func=cmd_map_export)
     a = ap.parse_args(argv)
     a.func(a)
 

@@ -348,3 +348,31 @@ def test_warnings_are_counted_in_the_report(manifest, corpus, tmp_path):
     assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["warnings"] == doc["warnings"]
     # the text itself is never recorded
     assert "Из-за работы мужа" not in (tmp_path / "r.json").read_text(encoding="utf-8")
+
+
+def test_qualtrics_unsplit_multiple_choice_is_split_by_known_labels(corpus, truth, tmp_path):
+    """'Split multi-value fields' off: one Q3 column with the chosen texts joined by ','."""
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO((corpus / "qualtrics_text.csv").read_text(encoding="utf-8"), newline="")))
+    names = rows[0]
+    js = [j for j, n in enumerate(names) if n.startswith("Q3_") and not n.endswith("_TEXT")]
+    out = []
+    for i, r in enumerate(rows):
+        if i == 0:
+            merged = "Q3"
+        elif i == 1:
+            merged = CB["reasons_exit"].column
+        elif i == 2:
+            merged = '{"ImportId":"QID3"}'
+        else:
+            merged = ",".join(r[j] for j in js if r[j])
+        out.append(r[: js[0]] + [merged] + r[js[-1] + 1 :])
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(out)
+    path = tmp_path / "qualtrics_unsplit.csv"
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    df = read.ingest(path, CB).df
+    for c in CB["reasons_exit"].multi_columns():
+        pd.testing.assert_series_equal(df[c], truth[c])

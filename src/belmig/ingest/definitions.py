@@ -166,6 +166,8 @@ def read_lss(path: Path) -> Definition:
             if other:
                 dq.other_column = f"{title}[other]"
         elif ltype in ("L", "!", "O", "Y", "G", "5"):
+            if ltype == "O":  # list with comment: the comment is the question's free text
+                other = False
             dq = DefQuestion(title, text, "single")
             dq.choices = [(c, t) for c, t, _ in sorted(answers.get(q["qid"], []), key=lambda a: a[2])]
             if ltype == "Y":
@@ -173,6 +175,8 @@ def read_lss(path: Path) -> Definition:
             if other:
                 dq.other_column, dq.other_code = f"{title}[other]", "-oth-"
                 dq.choices.append(("-oth-", "Other"))
+            elif ltype == "O":
+                dq.other_column = f"{title}[comment]"
         elif ltype in ("N",):
             dq = DefQuestion(title, text, "number")
         else:

@@ -113,7 +113,7 @@ def adapt(raw: _Raw, cb: Codebook, ctx: Context) -> Tidy:
             check="needs_mapping",
         )
         for j in L.unclaimed():
-            L.claim(j, "unmapped")
+            L.tidy.unknown.append(L.claim(j, "unmapped"))  # unplaced, reported once above
     else:
         for q in missing:
             L.missing(q, q.column)

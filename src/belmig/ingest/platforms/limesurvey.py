@@ -17,7 +17,8 @@ time zone, which the file does not state (read as the study's).
   ``A1``… with the answer texts as value labels (``-oth-`` unlabelled); multiple choice 1/0.
 
 A multiple-choice "Other" has no option column of its own: a text in ``[other]`` means it was
-chosen. A list's "Other" is the answer ``-oth-`` with its text in ``[other]``.
+chosen. A list's "Other" is the answer ``-oth-`` with its text in ``[other]``; a list with
+comment writes its text in ``[comment]``, read as the question's "Other" text column.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ def adapt(raw: _Raw, cb: Codebook, ctx: Context) -> Tidy:
             check="needs_mapping",
         )
         for j in L.unclaimed():
-            L.claim(j, "unmapped")
+            L.tidy.unknown.append(L.claim(j, "unmapped"))  # unplaced, reported once above
     else:
         for q in missing:
             L.missing(q, q.column)
@@ -148,7 +149,7 @@ def _question(L: Layout, q: Question, texts: list) -> QInput | None:
     for o in q.options:
         for t in (o.label_ru, *o.aliases):
             options[_norm(t)] = o
-    words = {_norm(w) for w in OTHER_WORDS}
+    words = {_norm(w) for w in OTHER_WORDS} | {"other", "comment", "othercomment"}
     for j in L.unclaimed():
         t = texts[j]
         if t is None or not _same(raw, t[1], q.column, t[2]):

@@ -12,7 +12,8 @@ Questions are matched by their row-2 label (the codebook ``column``); the choice
 option. With "Use choice text" answers are choice texts; with "Use numeric values" they are
 the survey's RecodeValues, which only the survey definition (.qsf) states: such an export needs
 a mapping overlay (``python -m belmig map-export FILE --definition survey.qsf``). Split
-multiple-choice columns hold the choice text (or 1) when ticked. Times are
+multiple-choice columns hold the choice text (or 1) when ticked; unsplit, one column holds the
+chosen texts joined by ",". Times are
 ``YYYY-MM-DD HH:MM:SS`` in the ImportId's ``timeZone`` (converted to the study's). IP address,
 recipient names and e-mail, external reference and the IP geolocation are identifiers.
 """
@@ -156,8 +157,10 @@ def _question(L: Layout, q: Question) -> QInput | None:
             options[_norm(t)] = o
     for j in L.unclaimed():
         lab = _norm(L.labels[j])
-        if lab in (head, head + " - selected choice") and q.type != "multi":
+        if lab in (head, head + " - selected choice"):
             qi.cell = L.claim(j, q.id)
+            if q.type == "multi":  # "split multi-value fields" off: the choices joined by ","
+                qi.kind, qi.separator = "joined", q.separator or ","
             continue
         if not lab.startswith(head + " - "):
             continue
@@ -171,11 +174,11 @@ def _question(L: Layout, q: Question) -> QInput | None:
             rest = rest[len("selected choice - ") :]
         if q.type == "multi" and rest in options:
             qi.ticks[options[rest].key] = L.claim(j, q.id)
-    if q.type == "multi" and not qi.ticks:
+    if q.type == "multi" and not qi.ticks and qi.kind != "joined":
         return None
     if q.type != "multi" and qi.cell is None:
         return None
-    if q.type == "multi":
+    if q.type == "multi" and qi.kind == "ticks":
         for o in q.options:
             if o.key not in qi.ticks:
                 L.problem(repr(q.column), f"has no column for option {o.label_ru!r} of question {q.id!r}")
