@@ -44,7 +44,10 @@ def corpus(built_repo, tmp_path_factory) -> Path:
     spec.loader.exec_module(mc)
     out = tmp_path_factory.mktemp("corpus")
     export = built_repo / "data/raw/synthetic_export.csv"
-    assert mc.main(["--export", str(export), "--codebook", str(built_repo / "config/codebook.yaml"), "--out", str(out)]) == 0
+    assert (
+        mc.main(["--export", str(export), "--codebook", str(built_repo / "config/codebook.yaml"), "--out", str(out)])
+        == 0
+    )
     return out
 
 
@@ -70,7 +73,9 @@ def test_surveymonkey_gives_the_default_builds_numbers(surveymonkey, built_repo)
     proc, ledger, pdf = surveymonkey
     default = _ledger(built_repo)
     assert set(ledger) == set(default)
-    differ = [k for k in default if (ledger[k]["value"], ledger[k]["text"]) != (default[k]["value"], default[k]["text"])]
+    differ = [
+        k for k in default if (ledger[k]["value"], ledger[k]["text"]) != (default[k]["value"], default[k]["text"])
+    ]
     assert differ == []
     assert "ingest: surveymonkey.csv read as surveymonkey" in proc.stderr
     assert "read as a SurveyMonkey export" in pdf and "2 header rows" in pdf
