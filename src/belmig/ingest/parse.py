@@ -15,6 +15,7 @@ import pandas as pd
 from belmig.core.keys import multi_column
 from belmig.ingest.errors import _Problem
 from belmig.ingest.labels import _Labels, split_known
+from belmig.ingest.raw import _norm
 from belmig.ingest.tidy import QInput, Source
 from belmig.privacy.redaction import redact
 
@@ -102,6 +103,8 @@ class Parser:
         other_key = next((o.key for o in q.options if o.other), None)
         inline = qi.other_mode == "inline" and other_key is not None
         variants = labels.variants()
+        # no known text holds the separator: a plain split is the split by known labels
+        plain = bool(sep.strip()) and not any(sep in v for v, _ in variants)
 
         def parse(text: str) -> Any:
             if not text.strip():
@@ -114,9 +117,12 @@ class Parser:
                     return ("bad", bad[0])
                 rest = ""
             else:
-                keys, rest, bad = split_known(text, variants, sep, rest_ok=inline)
-                if bad:
-                    return ("bad", bad)
+                keys = [labels.map.get(_norm(p)) for p in text.split(sep) if p.strip()] if plain else [None]
+                rest = ""
+                if None in keys:  # a part is no label: split by matching the known labels
+                    keys, rest, bad = split_known(text, variants, sep, rest_ok=inline)
+                    if bad:
+                        return ("bad", bad)
             ks = set(keys)
             if rest:
                 ks.add(other_key)
