@@ -9,7 +9,8 @@ CORES ?= all
 export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install report test test-fast approve bench lint format dag clean apt-optional lock
+PHONY_EDITOR := check preview
+.PHONY: $(PHONY_EDITOR) install report test test-fast approve bench lint format docs dag clean apt-optional lock
 
 install: $(STAMP)
 
@@ -22,6 +23,18 @@ $(STAMP): requirements.lock pyproject.toml
 ## Build the report (PDF + HTML) through the Snakemake DAG.
 report: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES)
+
+## Check every edition (number lint, numbers in words, claim guards and their words, unguarded
+## quantifiers, keys, cross-references) against the last build's ledger, without rendering (~1 s).
+check: $(STAMP)
+	@$(PY) -m belmig.report check
+
+## Watch the report, re-check and re-render on save, serve the HTML with live reload on
+## http://127.0.0.1:$(PORT)/ and refresh the PDF. LANG=ru or LANG=lt previews an edition.
+PORT ?= 8000
+EDITION = $(or $(filter en ru lt,$(LANG)),en)
+preview: $(STAMP)
+	@env LANG=C.UTF-8 $(PY) -m belmig.report preview --lang $(EDITION) --port $(PORT)
 
 ## The whole test suite, including the integration test that runs the DAG in a temporary copy.
 test: $(STAMP)
@@ -51,6 +64,10 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 	$(BIN)/snakefmt Snakefile rules
+
+## Regenerate the stage table and module list of docs/architecture.md (tests/test_layout.py checks them).
+docs: $(STAMP)
+	$(PY) tools/architecture.py
 
 dag: $(STAMP)
 	$(BIN)/snakemake -n

@@ -4,7 +4,6 @@ rule audit_published:
         nb=f"{NB}/01_audit.ipynb",
         figures=PUBLISHED_FIGURES,
         assumed=ASSUMED_FIGURES,
-        statements=PUBLISHED_STATEMENTS,
         codebook=CODEBOOK,
     output:
         bases=f"{PROC}/audit_bases.csv",

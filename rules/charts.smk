@@ -43,6 +43,8 @@ rule draw_chart:
             config["charts"]["png_dpi"],
             "--out-dir",
             FIGURES,
+            "--codebook",
+            input.codebook,
         ),
     shell:
         '"$PYTHON" {params.cmd} > {log:q} 2>&1'
@@ -55,7 +57,6 @@ rule review_charts:
         values=rules.estimate_values.output.values,
         data=expand(rules.draw_chart.output.data, n=CHARTS),
         png=expand(rules.draw_chart.output.png, n=CHARTS),
-        codebook=CODEBOOK,
     output:
         values=f"{VALUES}/charts.json",
         notebook=f"{EXE}/06_charts.ipynb",
@@ -69,7 +70,6 @@ rule review_charts:
             "06_charts",
             {
                 "estimate_values": input.values,
-                "codebook": input.codebook,
                 "chart_data": list(input.data),
                 "chart_png": list(input.png),
                 "out_values": output.values,

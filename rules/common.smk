@@ -6,6 +6,7 @@
 # rule's shell is '"$PYTHON" {params.cmd} > {log:q} 2>&1' ($PYTHON: see the Snakefile).
 import json
 import shlex
+from pathlib import Path
 
 from belmig.core import codebook as codebook_mod
 from belmig.core import paths
@@ -23,6 +24,18 @@ PUBLISHED_STATEMENTS = paths.rel(paths.PUBLISHED_STATEMENTS)
 # The charts of the report, as the codebook lists them: {"01": "title", ...}
 CHART_TITLES = {f"{c.number:02d}": c.title_en for c in codebook_mod.load(paths.CODEBOOK).charts}
 CHARTS = list(CHART_TITLES)
+
+
+def export_sidecar(export):
+    """The export's provenance sidecar ``<export>.meta.yaml`` as a list: ingestion reads it when it
+    exists (belmig.ingest.read). The synthetic export always has one (synthesize_export writes it)."""
+    side = f"{export}.meta.yaml"
+    return [side] if export == paths.rel(paths.SYNTHETIC_EXPORT) or Path(side).exists() else []
+
+
+def margin_sidecars(margins):
+    """The provenance sidecar ``<name>.meta.yaml`` of each margin file (belmig.weight reads them)."""
+    return [str(Path(m).with_suffix(".meta.yaml")) for m in margins]
 
 
 def py_cmd(module, *args):

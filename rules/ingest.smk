@@ -6,6 +6,7 @@ rule ingest_export:
     input:
         nb=f"{NB}/02_ingest.ipynb",
         export=config["raw_export"],
+        export_meta=export_sidecar(config["raw_export"]),
         codebook=CODEBOOK,
         mapping=config["ingest"]["mapping"] or [],
     output:

@@ -6,6 +6,18 @@ rule export_microdata:
         codebook=CODEBOOK,
     output:
         datapackage=f"{paths.rel(paths.RELEASE)}/datapackage.json",
+        files=[
+            f"{paths.rel(paths.RELEASE)}/{name}"
+            for name in (
+                "microdata.parquet",
+                "microdata.csv",
+                "microdata.sav",
+                "microdata.dta",
+                "variables.csv",
+                "kanonymity_report.csv",
+                "README.txt",
+            )
+        ],
     log:
         "logs/export_microdata.log",
     conda:
@@ -18,6 +30,8 @@ rule export_microdata:
             input.responses,
             "--weights",
             input.weights,
+            "--codebook",
+            input.codebook,
             "--privacy",
             json.dumps(config["privacy"]),
             "--out-dir",

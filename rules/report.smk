@@ -26,33 +26,42 @@ rule merge_ledger:
 
 
 rule render_report:
-    """Lint numbers, check claim guards, render the report to PDF and HTML."""
+    """Lint numbers, check claim guards (conditions and words) and cross-references, render the
+    report to PDF, HTML and DOCX. A failed render keeps the last good outputs (update())."""
     input:
         nb=f"{NB}/07_report.ipynb",
         qmd="report/report.qmd",
         ledger=rules.merge_ledger.output.ledger,
         figures=expand(rules.draw_chart.output.svg, n=CHARTS) + expand(rules.draw_chart.output.png, n=CHARTS),
-        tables=[
-            rules.ingest_export.output.report,
-            rules.clean_responses.output.flow,
-            rules.rake_weights.output.diagnostics,
-            rules.rake_weights.output.summary,
-            rules.audit_published.output.bases,
-            rules.audit_published.output.groups,
-            rules.estimate_values.output.reproduction,
-            rules.estimate_values.output.estimates,
-        ],
+        alt=expand(rules.draw_chart.output.alt, n=CHARTS),
+        ingest=rules.ingest_export.output.report,
+        flow=rules.clean_responses.output.flow,
+        diagnostics=rules.rake_weights.output.diagnostics,
+        summary=rules.rake_weights.output.summary,
+        bases=rules.audit_published.output.bases,
+        groups=rules.audit_published.output.groups,
+        reproduction=rules.estimate_values.output.reproduction,
+        estimates=rules.estimate_values.output.estimates,
+        codebook=CODEBOOK,
+        claims="report/claims.yaml",
+        lexicon="report/lexicon.yaml",
         template="report/template.typ",
         lua="report/filters/crossref.lua",
         css="report/style.css",
         allowlist="report/number-allowlist.yaml",
+        lock="requirements.lock",
         raw=config["raw_export"],
         approved=paths.rel(paths.APPROVED_LEDGER),
     output:
-        pdf="report/report.pdf",
-        html="report/report.html",
-        docx="report/report.docx",
+        pdf=update("report/report.pdf"),
+        html=update("report/report.html"),
+        docx=update("report/report.docx"),
+        variables="report/_variables.yml",
+        generated=directory("report/_generated"),
+        build=directory("report/_build"),
         diff=f"{PROC}/ledger_diff.md",
+        values_page=f"{EXE}/values.html",
+        public=f"{PROC}/public_ledger.json",
         notebook=f"{EXE}/07_report.ipynb",
         nbhtml=f"{EXE}/07_report.html",
     log:
@@ -68,9 +77,22 @@ rule render_report:
                 "allowlist": input.allowlist,
                 "raw_export": input.raw,
                 "config": config,
+                "tables": {
+                    k: input[k]
+                    for k in ("ingest", "flow", "diagnostics", "summary", "bases", "groups", "reproduction", "estimates")
+                },
+                "codebook": input.codebook,
+                "claims": input.claims,
+                "lexicon": input.lexicon,
+                "lock": input.lock,
+                "approved": input.approved,
                 "out_pdf": output.pdf,
                 "out_html": output.html,
                 "out_docx": output.docx,
+                "out_variables": output.variables,
+                "out_diff": output.diff,
+                "out_values_page": output.values_page,
+                "out_public": output.public,
             },
         ),
     shell:
@@ -78,9 +100,10 @@ rule render_report:
 
 
 rule index_notebooks:
-    """Reviewers' index: stages in DAG order with inputs, outputs, parameters and ledger values."""
+    """Reviewers' index: stages in DAG order with inputs, outputs, parameters and the public values
+    (those the report prints, linked to their anchors on values.html)."""
     input:
-        ledger=rules.merge_ledger.output.ledger,
+        ledger=rules.render_report.output.public,
         notebooks=[
             rules.audit_published.output.notebook,
             rules.ingest_export.output.notebook,

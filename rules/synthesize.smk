@@ -31,6 +31,8 @@ rule synthesize_export:
             input.assumed,
             "--bases",
             input.bases,
+            "--codebook",
+            input.codebook,
         ),
     shell:
         '"$PYTHON" {params.cmd} > {log:q} 2>&1'

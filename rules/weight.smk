@@ -5,6 +5,7 @@ rule rake_weights:
         responses=rules.clean_responses.output.responses,
         codebook=CODEBOOK,
         margins=config["weighting"]["margins"],
+        margins_meta=margin_sidecars(config["weighting"]["margins"]),
     output:
         weights=f"{PROC}/weights.parquet",
         diagnostics=f"{PROC}/weighting_diagnostics.csv",

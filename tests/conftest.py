@@ -6,12 +6,29 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+import iocheck
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+
+
+def sample_size() -> int:
+    """The published sample size (figures.csv, "respondents"): the reconstruction's analysed respondents."""
+    from belmig.core import codebook, paths
+    from belmig.integrity import published
+
+    return published.sample_size(published.read_figures(paths.PUBLISHED_FIGURES, codebook.load()))
+
+
+def chart_count() -> int:
+    """The report's charts, as the codebook lists them (one draw_chart job each)."""
+    from belmig.core import codebook
+
+    return len(codebook.load().charts)
 
 
 def repo_files(root: Path = REPO) -> list[str]:
@@ -30,17 +47,25 @@ def copy_repo(dest: Path) -> Path:
     return dest
 
 
-def dag_env(root: Path) -> dict[str, str]:
+def dag_env(root: Path, trace: Path | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env["BELMIG_ROOT"] = str(root)
     env["PYTHONPATH"] = str(root / "src")
+    env.pop("BELMIG_TRACE_IO", None)
+    env.pop("BELMIG_TRACE_JOB", None)
+    if trace is not None:
+        env["BELMIG_TRACE_IO"] = str(trace)  # belmig.core.iotrace: every job records the files it opens
     return env
 
 
-def run_snakemake(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def run_snakemake(root: Path, *args: str, check: bool = True, trace: Path | None = None) -> subprocess.CompletedProcess:
     proc = subprocess.run(
-        [str(BIN / "snakemake"), "--cores", "2", *args], cwd=root, env=dag_env(root), capture_output=True, text=True
+        [str(BIN / "snakemake"), "--cores", "2", *args],
+        cwd=root,
+        env=dag_env(root, trace),
+        capture_output=True,
+        text=True,
     )
     if check and proc.returncode != 0:
         logs = ""
@@ -51,9 +76,26 @@ def run_snakemake(root: Path, *args: str, check: bool = True) -> subprocess.Comp
     return proc
 
 
+@dataclass(frozen=True)
+class TracedBuild:
+    root: Path  # the repository copy
+    trace: Path  # the jobs' file-access traces (outside the copy)
+    before: dict  # iocheck.snapshot of the copy before the build
+    after: dict  # ... and right after it (later tests may edit the copy)
+
+
 @pytest.fixture(scope="session")
-def built_repo(tmp_path_factory) -> Path:
-    """A temporary copy of the repository after a full `snakemake` run."""
-    root = copy_repo(tmp_path_factory.mktemp("build") / "repo")
-    run_snakemake(root)
-    return root
+def traced_build(tmp_path_factory) -> TracedBuild:
+    """A full `snakemake` run in a temporary copy, every job's file accesses traced."""
+    base = tmp_path_factory.mktemp("build")
+    root = copy_repo(base / "repo")
+    before = iocheck.snapshot(root)
+    run_snakemake(root, trace=base / "trace")
+    return TracedBuild(root, base / "trace", before, iocheck.snapshot(root))
+
+
+@pytest.fixture(scope="session")
+def built_repo(traced_build) -> Path:
+    """A temporary copy of the repository after a full `snakemake` run (traced: tracing changes no
+    output, which test_two_clean_builds_are_byte_identical checks against an untraced build)."""
+    return traced_build.root

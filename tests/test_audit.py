@@ -264,9 +264,24 @@ def test_write_and_values(tmp_path, cb):
     assert {x.cell for x in e.values()} == {"audit-values"}
 
 
+def test_the_sample_size_comes_from_the_figures(cb):
+    f = figs(
+        {"id": "respondents", "printed": "41", "stat": "external"},
+        {"id": "respondents__intro", "printed": "41", "stat": "external"},
+        {"id": "return_yes", "printed": "34.15", "question": "return_plans", "option": "yes"},  # 14/41
+    )
+    assert pub.sample_size(f) == 41
+    assert row(audit.run(f, cb, assumed=BASE), "return_plans").chosen_base == 41  # default: the printed size
+    with pytest.raises(pub.PublishedError, match="printed once as a whole number, got \\['41', '42'\\]"):
+        pub.sample_size(pd.concat([f, figs({"id": "respondents__end", "printed": "42", "stat": "external"})]))
+    with pytest.raises(pub.PublishedError, match="got \\[\\]"):
+        pub.sample_size(f.iloc[2:])
+
+
 def test_real_figures_audit(cb):
     f = pub.read_figures(paths.PUBLISHED_FIGURES, cb)
-    res = audit.run(f, cb, 335, assumed=pub.read_assumed(paths.ASSUMED_FIGURES, cb))
+    assert pub.sample_size(f) == 335  # as printed in the 2022 report's summary and introduction
+    res = audit.run(f, cb, assumed=pub.read_assumed(paths.ASSUMED_FIGURES, cb))
     b = res.bases
     assert b["chosen_base"].gt(0).all()
     assert list(b.loc[b["status"] == "conflict", "question"]) == ["legal_status"]

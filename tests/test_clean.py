@@ -242,7 +242,7 @@ def test_synthetic_export_cleans_to_335(tmp_path, rules):
     assert df.attrs["belmig"]["synthetic"] is True
     res = clean.clean(df, CB, CFG["cleaning"], rules)
     flow = res.flow.set_index("step")
-    assert flow.loc["analysed", "remaining"] == 335
+    assert flow.loc["analysed", "remaining"] == published.sample_size(figs)
     assert clean.flow_adds_up(res.flow)
     noise = export.attrs["synth"]["noise"]
     assert flow.loc["duplicates", "removed"] == noise["duplicate"]

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import copy_repo, run_snakemake
+from conftest import chart_count, copy_repo, run_snakemake, sample_size
 from pypdf import PdfReader
 
 pytestmark = pytest.mark.integration
@@ -29,7 +29,7 @@ def test_report_contains_computed_values(built_repo):
     # numbers the pipeline computed from the raw export appear in the PDF's text
     for key in ("pct.reasons_exit.political", "mean.security_lt", "flow.analysed", "pct.income_regular.yes"):
         assert values[key]["text"] in text, f"{key} = {values[key]['text']} not found in the PDF"
-    assert values["flow.analysed"]["value"] == 335
+    assert values["flow.analysed"]["value"] == sample_size()
     assert "synthetic" in text.lower()
     assert "??" not in text
 
@@ -47,7 +47,7 @@ def test_every_stage_leaves_an_executed_notebook(built_repo):
 
 def test_html_report_is_self_contained(built_repo):
     html = (built_repo / "report/report.html").read_text(encoding="utf-8")
-    assert html.count("data:image/png;base64") >= 18
+    assert html.count("data:image/png;base64") >= chart_count()
     assert 'src="../figures' not in html
 
 
@@ -94,7 +94,7 @@ def test_snakemake_report_bundles_every_chart_with_its_caption(built_repo, tmp_p
     with zipfile.ZipFile(out) as z:
         names = z.namelist()
         html = next(z.read(n).decode("utf-8") for n in names if n.endswith("report.html"))
-    assert sum(n.endswith(".svg") for n in names) == 18
+    assert sum(n.endswith(".svg") for n in names) == chart_count()
     assert "Chart 14. Need for support" in html and "synthetic reconstruction" in html
 
 

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import copy_repo, run_snakemake
+from conftest import chart_count, copy_repo, run_snakemake
 
 # A raw export path a shell would run code from, if a rule spliced it into its command unquoted
 # or inside double quotes: command substitution both ways, a single and a double quote, spaces.
@@ -32,8 +32,9 @@ def printed_commands(tmp_path_factory) -> list[str]:
 
 
 def test_dry_run_prints_every_rules_command(printed_commands):
-    # the synthetic export is not needed when raw_export names another file: 28 jobs, `all` aside
-    assert len(printed_commands) == 28
+    # the synthetic export is not needed when raw_export names another file: 10 stages and one job
+    # per chart, `all` aside
+    assert len(printed_commands) == 10 + chart_count()
     assert {shlex.split(c)[2] for c in printed_commands} == {"belmig.core.nbrun", "belmig.charts", "belmig.cli"}
     assert not [c for c in printed_commands if EVIL in c]  # never spliced in verbatim
 
@@ -62,3 +63,34 @@ def test_a_hostile_raw_export_path_is_inert(printed_commands, tmp_path):
             seen += [v for k, v in params.items() if k == "raw_export"]
     assert sorted(p.name for p in work.iterdir()) == ["logs"], "a command ran code from a path"
     assert seen == [EVIL, EVIL]  # ingest_export and render_report got the path intact
+
+
+# ---------------------------------------------------------------- a failing build, on the console
+BROKEN = "tests/data/malformed/unknown_label.csv"  # data row 3 answers 'Мужчина' to the sex question
+CONSOLE_LINES_MAX = 55  # measured: 50 (profiles/default: failed logs shown, no host banner or job table)
+
+
+@pytest.mark.integration
+def test_a_broken_export_fails_on_the_console_with_its_own_message(tmp_path):
+    root = copy_repo(tmp_path / "repo")
+    stale = root / "notebooks/executed/02_ingest.failed.ipynb"  # where older builds left failed copies
+    stale.parent.mkdir(parents=True)
+    stale.write_text("{}", encoding="utf-8")
+    proc = run_snakemake(root, "--config", f"raw_export={BROKEN}", check=False)
+    console = proc.stdout + proc.stderr
+    assert proc.returncode == 1
+    log = (root / "logs/ingest_export.log").read_text(encoding="utf-8").strip().splitlines()
+    # the stage's own message is the log's last line(s) and reaches the console on a line of its own
+    assert re.fullmatch(
+        r"stage 02_ingest failed in cell \d+ \(executed copy: logs/02_ingest\.failed\.ipynb\):", log[-2]
+    )
+    error = log[-1]
+    assert error.startswith(f"IngestError: {BROKEN}") and "row 3" in error and "'Мужчина'" in error
+    assert error in console.splitlines()
+    assert "Traceback" not in console and "\x1b[" not in console
+    assert len(console.splitlines()) <= CONSOLE_LINES_MAX, console
+    # no output of the failed stage, and nothing failed among the public files
+    assert (root / "logs/02_ingest.failed.ipynb").is_file()
+    assert not list((root / "notebooks/executed").glob("*02_ingest*"))
+    assert not (root / "data/processed/ingested.parquet").exists()
+    assert not (root / "data/processed/values/ingest.json").exists()

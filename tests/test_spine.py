@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+import os
+import sys
 
 import nbformat
+import pandas as pd
 import pytest
 import yaml
 
-from belmig.core import codebook, config, ledger, nbrun, paths
+from belmig.core import atomic, codebook, config, ledger, nbrun, paths
 from belmig.core.schema import SchemaError
 from belmig.report import claims, render, valuediff
 
@@ -42,9 +46,11 @@ def test_override_merges_nested_and_is_validated():
 
 
 # ---------------------------------------------------------------- codebook
-def test_codebook_has_18_charts_in_order():
+def test_codebook_numbers_its_charts_in_order_and_has_every_published_one():
     cb = codebook.load()
-    assert [c.number for c in cb.charts] == list(range(1, 19))
+    assert [c.number for c in cb.charts] == list(range(1, len(cb.charts) + 1))
+    printed = pd.read_csv(paths.PUBLISHED_FIGURES, dtype=str, keep_default_na=False)["chart"]
+    assert {int(n) for n in printed if n} <= {c.number for c in cb.charts}
     assert cb.chart(16).question == "health_problems"
     assert cb["health_problems"].universe == codebook.Universe("health_used", ("yes",))
 
@@ -140,8 +146,8 @@ def test_var_shortcodes_become_linked_values():
         "Yes: {{< var pct.a.yes >}}%, p {{< var pby.sex.a.yes >}}.", _entries(), "../", "r.qmd"
     )
     assert out.markdown == (
-        "Yes: [69.49](../notebooks/executed/05_estimate.html#cell-id=estimate-values){.value}%, "
-        "p [\\< 0.001](../notebooks/executed/05_estimate.html#cell-id=estimate-values){.value}."
+        "Yes: [69.49](../notebooks/executed/values.html#pct.a.yes){.value}%, "
+        "p [\\< 0.001](../notebooks/executed/values.html#pby.sex.a.yes){.value}."
     )
     assert out.used_keys == ("pct.a.yes", "pby.sex.a.yes")
 
@@ -205,3 +211,85 @@ def test_normalise_strips_timings_and_pins_the_injected_cell_id():
     assert out.metadata["papermill"] == {"parameters": {"x": 1}}
     assert "execution" not in out.cells[0].metadata and out.cells[0].metadata["papermill"] == {}
     json.dumps(out)
+
+
+def test_executed_notebooks_carry_no_machine_path(tmp_path):
+    """A parameter inside the repository arrives relative to its root; a file outside it runs from
+    where it is but is shown by name and checksum; outputs show no absolute path."""
+    export = tmp_path / "elsewhere" / "export.csv"
+    export.parent.mkdir()
+    export.write_text("a,b\n1,2\n", encoding="utf-8")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    params = nbformat.v4.new_code_cell('codebook = ""\nraw_export = ""\nopts = {}')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        params,
+        nbformat.v4.new_code_cell(
+            "from pathlib import Path\nimport sys\n"
+            "print(codebook, Path(raw_export).read_text(), opts['raw_export'], Path.cwd() / 'x', sys.prefix)"
+        ),
+    ]
+    src = tmp_path / "stage.ipynb"
+    nbformat.write(nb, src)
+    out_nb, out_html = tmp_path / "out" / "stage.ipynb", tmp_path / "out" / "stage.html"
+    nbrun.run(
+        src,
+        out_nb,
+        out_html,
+        {"codebook": str(paths.CODEBOOK), "raw_export": str(export), "opts": {"raw_export": str(export)}},
+    )
+    text, html = out_nb.read_text(encoding="utf-8"), out_html.read_text(encoding="utf-8")
+    digest = hashlib.sha256(export.read_bytes()).hexdigest()[:16]
+    for machine in (str(tmp_path), str(paths.ROOT), sys.prefix):
+        assert machine not in text and machine not in html
+    run = nbformat.reads(text, as_version=4)
+    injected = next(c for c in run.cells if c.id == nbrun.INJECTED_ID)
+    assert 'codebook = "config/codebook.yaml"' in injected.source
+    assert f"# export.csv (sha256 {digest}): a file outside the repository" in injected.source
+    printed = run.cells[-1].outputs[0].text
+    assert printed.startswith("config/codebook.yaml a,b\n1,2\n export.csv (sha256 ") and printed.endswith(
+        " x <python>\n"
+    )
+    assert oct(out_nb.stat().st_mode & 0o777) == oct(0o666 & ~_umask()) == oct(out_html.stat().st_mode & 0o777)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# ---------------------------------------------------------------- atomic writes
+def test_atomic_outputs_get_the_mode_open_gives(tmp_path):
+    old = os.umask(0o022)
+    try:
+        atomic.write_text(tmp_path / "a.txt", "a")
+        atomic.write_all(
+            [(tmp_path / "b.csv", lambda p: p.write_text("b")), (tmp_path / "c.bin", lambda p: p.write_bytes(b"c"))]
+        )
+        (tmp_path / "plain.txt").write_text("p")
+        modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+        assert modes == {"a.txt": 0o644, "b.csv": 0o644, "c.bin": 0o644, "plain.txt": 0o644}
+        os.umask(0o077)
+        atomic.write_text(tmp_path / "private.txt", "x")
+        assert (tmp_path / "private.txt").stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(old)
+
+
+def test_a_failed_write_keeps_the_old_files_and_leaves_no_temporary(tmp_path):
+    (tmp_path / "a.csv").write_text("old a", encoding="utf-8")
+    (tmp_path / "b.csv").write_text("old b", encoding="utf-8")
+
+    def broken(p):
+        p.write_text("half of b", encoding="utf-8")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        atomic.write_all([(tmp_path / "a.csv", lambda p: p.write_text("new a")), (tmp_path / "b.csv", broken)])
+    with pytest.raises(OSError, match="disk full"):
+        atomic.write_via(tmp_path / "b.csv", broken)
+    assert (tmp_path / "a.csv").read_text(encoding="utf-8") == "old a"  # all or nothing
+    assert (tmp_path / "b.csv").read_text(encoding="utf-8") == "old b"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.csv"]

@@ -24,6 +24,7 @@ from belmig.report import claims
 
 CB = codebook.load()
 SEED = 20220903
+N = pub.sample_size(pub.read_figures(paths.PUBLISHED_FIGURES, CB))  # the published sample size (335)
 
 
 def _read(path):
@@ -127,7 +128,7 @@ def test_apportion_is_largest_remainder():
 
 def test_targets_hand_checked(tgt):
     """Counts named in the brief, checked by hand against the printed figures."""
-    assert tgt.n == 335
+    assert tgt.n == N
     inc = tgt.cell("income_regular")
     assert (inc.base, inc.counts["yes"], inc.counts["no"]) == (295, 205, 90)  # 205/295 = 69.49%
     f, m = tgt.cell("income_regular", "sex", "female"), tgt.cell("income_regular", "sex", "male")
@@ -176,7 +177,7 @@ def test_targets_refuse_an_impossible_figure(inputs):
 
 # ------------------------------------------------------------------------ the analysed respondents
 def test_counts_are_exactly_the_targets(resp, tgt):
-    assert len(resp) == tgt.n == 335
+    assert len(resp) == tgt.n == N
     assert resp["resp_id"].tolist() == [f"r{i:04d}" for i in range(1, 336)]
     for c in tgt.cells:
         qid = c.question.removesuffix("__code")
@@ -285,8 +286,8 @@ def test_statements_hold(resp):
 # ------------------------------------------------------------------------ noise rows
 def test_noise_counts_as_documented(rows, export):
     counts = rows["kind"].value_counts().to_dict()
-    assert counts == {"genuine": 335, **synth.NOISE_COUNTS}
-    assert len(export) == 335 + sum(synth.NOISE_COUNTS.values()) == 374
+    assert counts == {"genuine": N, **synth.NOISE_COUNTS}
+    assert len(export) == N + sum(synth.NOISE_COUNTS.values())
     assert rows.attrs["synth"]["texts_with_contacts"] == synth.TEXTS_WITH_CONTACTS == 3
     genuine = rows[rows["kind"] == "genuine"]
     assert genuine["resp_id"].tolist() == [f"r{i:04d}" for i in range(1, 336)]  # submission order
@@ -358,7 +359,7 @@ def test_each_noise_row_breaks_exactly_its_rule(rows):
 
 
 def test_export_reads_and_cleans_back_to_the_respondents(tmp_path, export, resp):
-    """Contract test with the project's ingestion and cleaning: 335 remain, answers identical."""
+    """Contract test with the project's ingestion and cleaning: N remain, answers identical."""
     from belmig import clean, ingest
 
     path = synth.write_export(export, tmp_path / "synthetic_export.csv")
@@ -377,7 +378,7 @@ def test_export_reads_and_cleans_back_to_the_respondents(tmp_path, export, resp)
         "analysed": 0,
     }
     out = res.responses
-    assert len(out) == 335
+    assert len(out) == N
     assert list(out.columns) == list(resp.columns)
     for c in resp.columns:
         assert out[c].astype("object").fillna("NA").tolist() == resp[c].astype("object").fillna("NA").tolist(), c
@@ -444,8 +445,10 @@ def test_regenerating_gives_identical_bytes(tmp_path, inputs, export):
     assert raw.count(b"\r\n") >= 375 and raw.decode("utf-8")  # CRLF rows, valid UTF-8
     meta = yaml.safe_load(synth.meta_path(a).read_text(encoding="utf-8"))
     assert meta["synthetic"] is True and "SYNTHETIC" in meta["statement"]
+    assert f"after cleaning its {N} respondents reproduce" in meta["statement"]
     assert meta["sha256"] == hashlib.sha256(raw).hexdigest()
-    assert meta["rows"] == 374 and meta["genuine_respondents"] == 335 and meta["seed"] == SEED
+    assert meta["rows"] == N + sum(synth.NOISE_COUNTS.values()) and meta["genuine_respondents"] == N
+    assert meta["seed"] == SEED
     assert meta["noise_rows"] == synth.NOISE_COUNTS
     assert not list(a.parent.glob(".*.tmp"))  # the temporary file was renamed
     other = synth.to_export(synth.add_noise_rows(synth.generate(CB, t2, SEED + 1), CB, SEED + 1), CB)
@@ -462,7 +465,7 @@ def test_write_export_refuses_a_frame_without_provenance(tmp_path, export):
 
 # ------------------------------------------------------------------------ scale mode
 def test_scale_mode_shape_and_proportions(tgt):
-    n = 6700  # 20 x 335
+    n = 20 * tgt.n  # tgt.n: the published sample size
     big = synth.generate_scaled(CB, tgt, n, SEED)
     assert len(big) == n and list(big.columns) == list(synth.generate(CB, tgt, SEED).columns)
     for qid in ("income_regular", "legal_status", "support_needs", "health_problems", "war_impact"):
@@ -479,13 +482,15 @@ def test_scale_mode_shape_and_proportions(tgt):
     for qid in ("security_lt", "quality_life"):
         assert abs(big[qid].mean() - tgt.cell(qid).total() / tgt.cell(qid).base) < 0.01
     assert max_same_scale(big).max() <= synth.MAX_SAME_SCALE_ANSWER
-    rows = synth.add_noise_rows(big, CB, SEED, exact=False)
+    rows = synth.add_noise_rows(big, CB, SEED, exact=False, reference_n=tgt.n)
     noise = rows["kind"].value_counts().drop("genuine").to_dict()
     assert noise == {k: v * 20 for k, v in synth.NOISE_COUNTS.items()}
     out = synth.to_export(rows, CB)
     assert out.shape == (n + sum(noise.values()), len(CB.export_headers()))
     assert synth.csv_bytes(out) == synth.csv_bytes(
-        synth.to_export(synth.add_noise_rows(synth.generate_scaled(CB, tgt, n, SEED), CB, SEED, exact=False), CB)
+        synth.to_export(
+            synth.add_noise_rows(synth.generate_scaled(CB, tgt, n, SEED), CB, SEED, exact=False, reference_n=tgt.n), CB
+        )
     )  # deterministic too
-    with pytest.raises(synth.SynthError, match="at least 335"):
+    with pytest.raises(synth.SynthError, match=f"at least {tgt.n} respondents"):
         synth.generate_scaled(CB, tgt, 100, SEED)

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MUNICIPALITY = ROOT / "data" / "external" / "margins_municipality_2022-11.csv"
 FIXTURE = ROOT / "tests" / "r" / "fixture_sample.csv"
 REFERENCE = ROOT / "tests" / "r" / "reference_values.csv"
-TOTAL = 45398.0
+TOTAL = float(pd.read_csv(MUNICIPALITY)["target"].sum())  # the population of the margins file
 META = "source: test\nreference_date: '2022-11'\nrounding: none\nlicence: test\n"
 
 

@@ -1,18 +1,54 @@
--- Quarto-style cross-references and report blocks for plain pandoc (Typst and HTML).
+-- Quarto-style cross-references and report blocks for plain pandoc (Typst, HTML, DOCX).
 --
 -- Pandoc reads `@fig-x` as a citation; Quarto resolves it as a cross-reference. This filter
 -- does what Quarto would: numbers figures (#fig-...) and tables (#tbl-...) in document order
--- and turns @fig-x / @tbl-x / @sec-x into clickable references. It also
---   * unwraps claim guards  [text]{.claim when="..."}  (checked in Python before rendering),
---   * renders  ::: {.interview}  blocks (paraphrased interview excerpts) and Quarto callouts,
+-- and turns @fig-x / @tbl-x / @sec-x into clickable references. The words come from the
+-- edition's front matter (`crossref: fig-prefix, tbl-prefix, fig-title, tbl-title,
+-- number-first`), so every language names them its own way ("Chart 5", "рис. 5", "5 pav.").
+-- It also
+--   * unwraps claim guards [text]{.claim guard="..."} and [text]{.cited} (checked in Python
+--     before rendering: belmig.report.checks),
+--   * renders ::: {.interview} blocks (paraphrased interview excerpts) and Quarto callouts,
 --   * reads a table id from a caption ending in {#tbl-x} (Quarto syntax),
---   * uses PNG instead of SVG figures for HTML and DOCX.
+--   * uses PNG instead of SVG figures for HTML and DOCX, sets the image's alt text from its
+--     `fig-alt` attribute (figures/chartNN.alt.txt, added by belmig.report.render),
+--   * HTML/DOCX: authors as "name, role"; the synthetic-data notice, the provenance and (DOCX)
+--     the generated-document notice at the top.
+-- Every reference is checked before pandoc runs (belmig.report.checks.crossref_problems); an
+-- unresolved one here still stops with a one-line message, not a stack trace.
 
 local numbers = {}   -- id -> figure/table number
 local headings = {}  -- id -> heading text
-local kinds = { fig = "Chart", tbl = "Table" }  -- the 2022 report calls its figures "Chart N"
+local words = { fig = "Chart", tbl = "Table" }   -- reference prefixes (crossref.*-prefix)
+local titles = { fig = "Chart", tbl = "Table" }  -- caption labels (crossref.*-title)
+local number_first = false
 
 local function is_typst() return FORMAT:match("typst") ~= nil end
+local function is_docx() return FORMAT:match("docx") ~= nil end
+
+local function label(kind, n, title)
+  local w = (title and titles or words)[kind]
+  if number_first then return n .. "\u{A0}" .. w end
+  return w .. "\u{A0}" .. n
+end
+
+local function read_meta(meta)
+  local cr = meta.crossref
+  if cr then
+    local function s(k) return cr[k] and pandoc.utils.stringify(cr[k]) or nil end
+    words.fig = s("fig-prefix") or words.fig
+    words.tbl = s("tbl-prefix") or words.tbl
+    titles.fig = s("fig-title") or words.fig
+    titles.tbl = s("tbl-title") or words.tbl
+    local nf = cr["number-first"]
+    number_first = nf == true or (nf ~= nil and pandoc.utils.stringify(nf) == "true")
+  end
+end
+
+local function fail(msg)
+  io.stderr:write(msg .. "\n")
+  error(msg, 0)
+end
 
 local function table_id_from_caption(tbl)
   local long = tbl.caption and tbl.caption.long
@@ -22,7 +58,6 @@ local function table_id_from_caption(tbl)
   local text = pandoc.utils.stringify(last)
   local id = text:match("{#(tbl%-[%w_%-]+)}%s*$")
   if not id then return end
-  -- drop the trailing "{#tbl-x}" inlines
   local inl = last.content
   while #inl > 0 do
     local s = pandoc.utils.stringify(inl[#inl])
@@ -33,7 +68,32 @@ local function table_id_from_caption(tbl)
   tbl.identifier = id
 end
 
+local function notice_blocks(meta)
+  local blocks = pandoc.List()
+  local title = meta["synthetic-notice-title"]
+  local notice = meta["synthetic-notice"]
+  if notice then
+    local content = pandoc.List()
+    if title then content:insert(pandoc.Para({ pandoc.Strong(pandoc.utils.stringify(title)) })) end
+    content:insert(pandoc.Para(pandoc.utils.stringify(notice)))
+    blocks:insert(pandoc.Div(content, pandoc.Attr("", { "synthetic-notice" }, { ["custom-style"] = "Synthetic notice" })))
+  end
+  if is_docx() and meta["generated-notice"] then
+    blocks:insert(pandoc.Para({ pandoc.Emph(pandoc.utils.stringify(meta["generated-notice"])) }))
+  end
+  if meta.provenance then
+    local lines = pandoc.List()
+    for i, p in ipairs(meta.provenance) do
+      if i > 1 then lines:insert(pandoc.LineBreak()) end
+      lines:insert(pandoc.Str(pandoc.utils.stringify(p.label) .. ": " .. pandoc.utils.stringify(p.value)))
+    end
+    blocks:insert(pandoc.Div({ pandoc.Para(lines) }, pandoc.Attr("", { "provenance" }, { ["custom-style"] = "Provenance" })))
+  end
+  return blocks
+end
+
 local function number_elements(doc)
+  read_meta(doc.meta)
   local fig, tbl = 0, 0
   doc.blocks = doc.blocks:walk({
     Table = function(t)
@@ -52,24 +112,43 @@ local function number_elements(doc)
       if h.identifier ~= "" then headings[h.identifier] = pandoc.utils.stringify(h.content) end
     end,
   })
+  if not is_typst() then
+    -- authors as "name, role" (the default templates print a map as "true")
+    if doc.meta.author then
+      local authors = pandoc.List()
+      for _, a in ipairs(doc.meta.author) do
+        if type(a) == "table" and a.name then
+          local s = pandoc.utils.stringify(a.name)
+          if a.role then s = s .. ", " .. pandoc.utils.stringify(a.role) end
+          authors:insert(pandoc.MetaInlines({ pandoc.Str(s) }))
+        else
+          authors:insert(a)
+        end
+      end
+      doc.meta.author = authors
+    end
+    local top = notice_blocks(doc.meta)
+    top:extend(doc.blocks)
+    doc.blocks = top
+  end
   return doc
 end
 
 local function reference(id)
   local prefix = id:match("^(%a+)%-")
-  if not prefix or not (kinds[prefix] or prefix == "sec") then return nil end
+  if not prefix or not (words[prefix] or prefix == "sec") then return nil end
   if prefix == "sec" then
     local title = headings[id]
-    if not title then error("unresolved cross-reference @" .. id .. ": no section with that id") end
+    if not title then fail("unresolved cross-reference @" .. id .. ": no section with that id") end
     if is_typst() then
       return pandoc.RawInline("typst", "#link(<" .. id .. ">)[" .. title:gsub("([%[%]#*_])", "\\%1") .. "]")
     end
     return pandoc.Link(title, "#" .. id)
   end
   local n = numbers[id]
-  if not n then error("unresolved cross-reference @" .. id .. ": no " .. kinds[prefix]:lower() .. " with that id") end
+  if not n then fail("unresolved cross-reference @" .. id .. ": no " .. (prefix == "fig" and "figure" or "table") .. " with that id") end
   if is_typst() then return pandoc.RawInline("typst", "@" .. id) end
-  return pandoc.Link(kinds[prefix] .. "\u{A0}" .. n, "#" .. id)
+  return pandoc.Link(label(prefix, n), "#" .. id)
 end
 
 local function Cite(c)
@@ -84,10 +163,9 @@ local function Cite(c)
 end
 
 local function Span(s)
-  if s.classes:includes("claim") then return s.content end
+  if s.classes:includes("claim") or s.classes:includes("cited") then return s.content end
 end
 
--- Wrap a Div's blocks in a call of a function defined in report/template.typ.
 local function typst_call(name, content)
   local blocks = pandoc.List({ pandoc.RawBlock("typst", "#" .. name .. "[") })
   blocks:extend(content)
@@ -109,17 +187,31 @@ local function Div(d)
   end
 end
 
+local function typst_string(s)
+  return '"' .. s:gsub("\\", "\\\\"):gsub('"', '\\"'):gsub("\n", " ") .. '"'
+end
+
 local function Image(img)
-  if not is_typst() and img.src:match("%.svg$") then
-    img.src = img.src:gsub("%.svg$", ".png")
-    return img
+  local alt = img.attributes["fig-alt"]
+  if is_typst() then
+    -- root-relative path (the Typst file is compiled with the repository as root) and alt text
+    local src = img.src:gsub("^%.%./", "/")
+    local args = typst_string(src) .. ", width: 100%"
+    if alt then args = args .. ", alt: " .. typst_string(alt) end
+    return pandoc.RawInline("typst", "#box(image(" .. args .. "))")
   end
+  if img.src:match("%.svg$") then img.src = img.src:gsub("%.svg$", ".png") end
+  if alt then
+    img.attributes["fig-alt"] = nil
+    img.attributes["alt"] = alt
+  end
+  return img
 end
 
 local function Figure(f)
-  -- HTML: give figures a visible number like Quarto does ("Figure 3: caption").
+  -- HTML/DOCX: a visible number like Quarto's ("Chart 3: caption").
   if is_typst() or not numbers[f.identifier] then return nil end
-  local lead = pandoc.Strong({ pandoc.Str(kinds.fig .. "\u{A0}" .. numbers[f.identifier] .. ":") })
+  local lead = pandoc.Strong({ pandoc.Str(label("fig", numbers[f.identifier], true) .. ":") })
   if #f.caption.long > 0 then
     local first = f.caption.long[1]
     first.content:insert(1, pandoc.Space())
@@ -128,7 +220,19 @@ local function Figure(f)
   return f
 end
 
+local function Table(t)
+  -- HTML/DOCX: "Table 3: caption" (Typst numbers its table figures itself).
+  if is_typst() or not numbers[t.identifier] then return nil end
+  local lead = pandoc.Strong({ pandoc.Str(label("tbl", numbers[t.identifier], true) .. ":") })
+  local long = t.caption.long
+  if #long > 0 and (long[1].t == "Plain" or long[1].t == "Para") then
+    long[1].content:insert(1, pandoc.Space())
+    long[1].content:insert(1, lead)
+  end
+  return t
+end
+
 return {
   { Pandoc = number_elements },
-  { Cite = Cite, Span = Span, Div = Div, Image = Image, Figure = Figure },
+  { Cite = Cite, Span = Span, Div = Div, Image = Image, Figure = Figure, Table = Table },
 }

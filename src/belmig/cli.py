@@ -1,7 +1,7 @@
 """Command-line entry points used by the Snakemake rules and the Makefile.
 
 python -m belmig.cli merge-ledger data/processed/values/*.json --out data/processed/ledger.json
-python -m belmig.cli export --responses ... --weights ... --privacy '{...}' --out-dir data/release
+python -m belmig.cli export --responses ... --weights ... --codebook ... --privacy '{...}' --out-dir data/release
 python -m belmig.cli index --ledger data/processed/ledger.json --out notebooks/executed/index.html NB...
 python -m belmig.cli approve
 python -m belmig map-export EXPORT [--definition survey.qsf|.lss|xlsform.xlsx] [--out overlay.yaml]
@@ -32,7 +32,7 @@ def cmd_export(a: argparse.Namespace) -> None:
 
     responses = pd.read_parquet(a.responses)
     weights = pd.read_parquet(a.weights) if a.weights else None
-    written = microdata.write_release(responses, weights, codebook.load(), json.loads(a.privacy), a.out_dir)
+    written = microdata.write_release(responses, weights, codebook.load(a.codebook), json.loads(a.privacy), a.out_dir)
     for p in written:
         print(p)
 
@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     e = sub.add_parser("export", help="write the released microdata")
     e.add_argument("--responses", type=Path, required=True)
     e.add_argument("--weights", type=Path)
+    e.add_argument("--codebook", type=Path, required=True)
     e.add_argument("--privacy", required=True, help="JSON of the config's privacy section")
     e.add_argument("--out-dir", type=Path, required=True)
     e.set_defaults(func=cmd_export)

@@ -33,6 +33,7 @@ from matplotlib import patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+from matplotlib.text import Text
 
 from belmig.charts import theme
 from belmig.charts.strings import SUPPRESSED_MARK, t
@@ -391,6 +392,7 @@ def wrap(text: str, width_in: float, prop: FontProperties) -> str:
 
 # --------------------------------------------------------------------------- figure
 
+SHOW_TITLE = False  # the report's caption titles the chart (issue 15: one title)
 MARGIN = 0.06  # white border of the image, inches
 GAP_TITLE = 0.04
 GAP_HEAD = 0.14  # subtitle to plot
@@ -445,6 +447,10 @@ def figure(data: ChartData, codebook: Codebook) -> tuple[Figure, dict[str, Any]]
         _block(note(data, codebook, marks=True), text_w, theme.font(theme.SIZE_NOTE), theme.INK_SOFT),
         _block(t(data.lang, "source"), text_w, theme.font(theme.SIZE_SOURCE), theme.INK_SOFT),
     ]
+    # One title: the report's caption is the chart's title, so the image does not repeat it
+    # (the record and the alt text keep it; SHOW_TITLE draws it for stand-alone use).
+    if not SHOW_TITLE:
+        head[0] = _Block(head[0].text, head[0].prop, head[0].color, -GAP_TITLE)
     head_h = MARGIN + head[0].height + GAP_TITLE + head[1].height + GAP_HEAD
     foot_h = GAP_FOOT + foot[0].height + GAP_SOURCE + foot[1].height + PAD_BOTTOM + MARGIN
     body = _bars_body(data, text_w) if data.spec.kind == "bars" else _scale_body(data, text_w)
@@ -454,6 +460,9 @@ def figure(data: ChartData, codebook: Codebook) -> tuple[Figure, dict[str, Any]]
     handles: dict[str, Any] = {}
     y = H - MARGIN
     for name, b, gap in (("title", head[0], GAP_TITLE), ("subtitle", head[1], 0.0)):
+        if name == "title" and not SHOW_TITLE:
+            handles[name] = Text(text=b.text)  # kept for the record, not drawn
+            continue
         handles[name] = fig.text(MARGIN / W, y / H, b.text, fontproperties=b.prop, color=b.color, va="top", ha="left",
                                  linespacing=theme.LINE_SPACING, parse_math=False)  # fmt: skip
         y -= b.height + gap

@@ -35,9 +35,7 @@ scale → ``Int64``; open answers → ``q__code`` (see :mod:`belmig.clean.coding
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from belmig.clean import coding as coding_mod
+from belmig.core import atomic
 from belmig.core.codebook import Codebook, Question
 from belmig.core.keys import code_column, multi_column, other_text_column
 
@@ -428,20 +427,7 @@ def build_responses(kept: pd.DataFrame, codes: pd.DataFrame, cb: Codebook) -> pd
 
 def _atomic(paths_writers: list[tuple[Path, Any]]) -> None:
     """Write every output to a temp file first; rename all only when all succeeded."""
-    tmps: list[tuple[str, Path]] = []
-    try:
-        for path, writer in paths_writers:
-            path = Path(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            os.close(fd)
-            tmps.append((tmp, path))
-            writer(tmp)
-        for tmp, path in tmps:
-            os.replace(tmp, path)
-    finally:
-        for tmp, _ in tmps:
-            Path(tmp).unlink(missing_ok=True)
+    atomic.write_all(paths_writers)
 
 
 def write(result: CleanResult, responses_path: Path, flow_path: Path, other_path: Path) -> None:

@@ -746,9 +746,13 @@ def _groups_table(s: _Solver) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------- public API
 def run(
-    figures: pd.DataFrame, codebook: Codebook, n_analysed: int = 335, assumed: pd.DataFrame | None = None
+    figures: pd.DataFrame, codebook: Codebook, n_analysed: int | None = None, assumed: pd.DataFrame | None = None
 ) -> AuditResult:
-    """Audit the published figures; see the module docstring for the rounding convention and base rule."""
+    """Audit the published figures; see the module docstring for the rounding convention and base rule.
+
+    ``n_analysed`` defaults to the published sample size (figure ``respondents``)."""
+    if n_analysed is None:
+        n_analysed = pub.sample_size(figures)
     s = _Solver(figures, codebook, n_analysed, assumed)
     s.solve()
     return AuditResult(bases=_bases_table(s), groups=_groups_table(s), counts=_counts_table(s))

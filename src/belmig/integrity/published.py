@@ -224,6 +224,22 @@ def read_figures(path: Path | str, codebook: Codebook) -> pd.DataFrame:
     return validate_figures(_read_csv(path, FIGURE_COLUMNS), codebook, path)
 
 
+# The figure that prints the sample size: respondents who completed the questionnaire (the
+# analysed sample every percentage of the whole sample is a share of).
+SAMPLE_SIZE = "respondents"
+
+
+def sample_size(figures: pd.DataFrame) -> int:
+    """The published sample size: figure ``respondents`` (and its repeated prints ``respondents__*``)."""
+    rows = figures[figures["id"].map(external_name) == SAMPLE_SIZE]
+    printed = sorted(set(rows["printed"]))
+    if len(printed) != 1 or not printed[0].isdigit():
+        raise PublishedError(
+            f"figures: the sample size {SAMPLE_SIZE!r} must be printed once as a whole number, got {printed}"
+        )
+    return int(printed[0])
+
+
 def survey_figures(figures: pd.DataFrame) -> pd.DataFrame:
     return figures[figures["stat"] != "external"]
 

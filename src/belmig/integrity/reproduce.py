@@ -53,7 +53,8 @@ def _get(values: Mapping[str, float], key: str) -> float:
 
 
 def figure_keys(fig: Mapping[str, str]) -> list[str]:
-    """The ledger keys a survey figure is recomputed from (in the order they are combined)."""
+    """The ledger keys a survey figure is recomputed from, in the order :func:`recompute` combines
+    them (within some levels of the same question: the options' keys, then the levels')."""
     q, opts = fig["question"], fig["option"].split(pub.OPTION_SEP)
     if fig["stat"] == "mean":
         return [keys.mean(q)]
@@ -61,23 +62,19 @@ def figure_keys(fig: Mapping[str, str]) -> list[str]:
         return [keys.pct(q, o) for o in opts]
     if fig["by"] == q:
         return [keys.pct(q, o) for o in opts] + [keys.pct(q, lv) for lv in fig["level"].split(pub.OPTION_SEP)]
+    if pub.OPTION_SEP in fig["level"]:
+        raise ValueError(f"figure {fig['id']!r}: a subgroup over several levels has no ledger key")
     return [keys.pctby(fig["by"], fig["level"], q, o) for o in opts]
 
 
 def recompute(fig: Mapping[str, str], values: Mapping[str, float]) -> float:
     """The recomputed value of one survey figure; raises KeyError naming a missing ledger key."""
-    q, opts = fig["question"], fig["option"].split(pub.OPTION_SEP)
-    if fig["stat"] == "mean":
-        return _get(values, keys.mean(q))
-    if fig["by"] == q:
-        num = sum(_get(values, keys.pct(q, o)) for o in opts)
-        den = sum(_get(values, keys.pct(q, lv)) for lv in fig["level"].split(pub.OPTION_SEP))
+    got = [_get(values, k) for k in figure_keys(fig)]
+    if fig["stat"] != "mean" and fig["by"] == fig["question"]:  # a share within some of its own levels
+        n_opts = len(fig["option"].split(pub.OPTION_SEP))
+        num, den = sum(got[:n_opts]), sum(got[n_opts:])
         return 100.0 * num / den if den else float("nan")
-    if fig["by"]:
-        if pub.OPTION_SEP in fig["level"]:
-            raise ValueError(f"figure {fig['id']!r}: a subgroup over several levels has no ledger key")
-        return sum(_get(values, keys.pctby(fig["by"], fig["level"], q, o)) for o in opts)
-    return sum(_get(values, keys.pct(q, o)) for o in opts)
+    return sum(got)
 
 
 def _fmt(x: float, printed: str) -> str:

@@ -1,11 +1,14 @@
 """The report stage: check the text against the ledger, write generated tables, render.
 
-``check`` fails the build (ReportCheckError) when the prose holds a number that is not a
-ledger value, uses a key the ledger lacks, or states a claim whose guard no longer holds;
-each problem names the line, the sentence, the condition and the values.
+``run_checks`` / ``check`` fail the build (ReportCheckError) when the prose holds a number that
+is not a ledger value (or a number in words), uses a key the ledger lacks, states a claim whose
+guard no longer holds or whose words say more than its condition, uses a quantifier without a
+guard, or refers to a figure, table or section that does not exist; each problem names the
+line, the sentence, the condition and the values.
 ``build`` writes ``report/_generated/*.md`` (appendix tables from processed data),
-``report/_variables.yml`` (for Quarto users), the value diff against the approved snapshot,
-and renders PDF, HTML and DOCX with a provenance stamp.
+``report/_variables.yml`` (for Quarto users; public values only), the value diff against the
+approved snapshot, the reviewers' values page, and renders PDF, HTML and DOCX with a provenance
+stamp. Every file it reads or writes is passed in by the rule (rules/report.smk).
 """
 
 from __future__ import annotations
@@ -14,10 +17,10 @@ import hashlib
 import json
 import subprocess
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import yaml
 
 from belmig.core import paths
@@ -41,6 +44,9 @@ HEADLINE_KEYS = (
     "return_plans.yes",
 )
 
+# The processed tables the appendix is generated from: parameter name -> how to read it.
+TABLE_INPUTS = ("ingest", "flow", "diagnostics", "summary", "bases", "groups", "reproduction", "estimates")
+
 
 class ReportCheckError(RuntimeError):
     pass
@@ -52,21 +58,96 @@ def numeric_values(entries: Mapping[str, Entry]) -> dict[str, float]:
     }
 
 
-def check(qmd: Path, entries: Mapping[str, Entry], allowlist: Path, report_cfg: Mapping[str, Any]) -> list[str]:
-    """Run the number lint and the claim guards; raise ReportCheckError listing every problem."""
-    from belmig.report import checks
+@dataclass
+class CheckResult:
+    source: str
+    errors: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
 
-    text = qmd.read_text(encoding="utf-8")
-    problems: list[str] = []
-    problems += [str(p) for p in checks.missing_keys(text, set(entries))]
-    if report_cfg["lint_numbers"]:
-        allow = yaml.safe_load(allowlist.read_text(encoding="utf-8"))
-        problems += [str(p) for p in checks.lint_numbers(text, allow)]
-    if report_cfg["enforce_claims"]:
-        problems += [str(p) for p in checks.check_claims(text, numeric_values(entries))]
-    if problems:
-        raise ReportCheckError(f"{paths.rel(qmd)}: {len(problems)} problem(s):\n" + "\n".join(problems))
-    return problems
+    def message(self) -> str:
+        from belmig.report import checks
+
+        head = f"{self.source}: {len(self.errors)} problem(s)" if self.errors else f"{self.source}: no problem"
+        if self.warnings:
+            head += f", {len(self.warnings)} warning(s)"
+        return head + ":\n" + checks.format_problems(self.errors, self.warnings)
+
+
+def included_texts(qmd_text: str, base: Path, generated: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Text of every file the report includes (the generated tables from `generated` when given,
+    else from disk, else nothing: their ids are then unknown and references to them are errors)."""
+    out = {}
+    for m in render.INCLUDE_RE.finditer(qmd_text):
+        name = m.group(1)
+        short = Path(name).name
+        if generated is not None and short in generated:
+            out[name] = generated[short]
+        elif (base / name).exists():
+            out[name] = (base / name).read_text(encoding="utf-8")
+    return out
+
+
+def run_checks(
+    qmd: Path,
+    entries: Mapping[str, Entry],
+    *,
+    allowlist: Path,
+    guards_path: Path,
+    lexicon_path: Path,
+    codebook: Any | None = None,
+    report_cfg: Mapping[str, Any] | None = None,
+    generated: Mapping[str, str] | None = None,
+    generated_dir: Path | None = None,
+) -> CheckResult:
+    """Every check of one edition (see ``belmig.report.checks.check_report``)."""
+    from belmig.report import checks, guards, lexicon
+
+    cfg = {"lint_numbers": True, "enforce_claims": True, **(report_cfg or {})}
+    source = paths.rel(qmd) if Path(qmd).resolve().is_relative_to(paths.ROOT) else str(qmd)
+    ed = checks.Edition.read(qmd, allowlist, source)
+    allow = yaml.safe_load(Path(allowlist).read_text(encoding="utf-8")) if cfg["lint_numbers"] else None
+    g = guards.load(guards_path)
+    lex = lexicon.Lexicon.cached(lexicon_path)
+    if generated is None and generated_dir is not None:
+        generated = {p.name: p.read_text(encoding="utf-8") for p in Path(generated_dir).glob("*.md")}
+    errors, warnings = checks.check_report(
+        ed.text,
+        allowlist=allow,
+        values=numeric_values(entries) if cfg["enforce_claims"] else None,
+        ledger_keys=set(entries),
+        codebook=codebook,
+        source=source,
+        guards=g,
+        lexicon=lex,
+        lang=ed.lang,
+        included=included_texts(ed.text, Path(qmd).parent, generated),
+    )
+    return CheckResult(source, errors, warnings)
+
+
+def check(
+    qmd: Path,
+    entries: Mapping[str, Entry],
+    allowlist: Path,
+    report_cfg: Mapping[str, Any],
+    *,
+    guards_path: Path,
+    lexicon_path: Path,
+    generated: Mapping[str, str] | None = None,
+) -> CheckResult:
+    """Run every check; raise ReportCheckError listing every problem (warnings are returned)."""
+    result = run_checks(
+        qmd,
+        entries,
+        allowlist=allowlist,
+        guards_path=guards_path,
+        lexicon_path=lexicon_path,
+        report_cfg=report_cfg,
+        generated=generated,
+    )
+    if result.errors:
+        raise ReportCheckError(result.message())
+    return result
 
 
 def sha256(path: Path) -> str:
@@ -85,44 +166,62 @@ def git_commit(root: Path) -> str:
         return "not a git checkout"
 
 
-def provenance(raw_export: Path, cfg: Mapping[str, Any]) -> list[dict[str, str]]:
+def provenance(raw_export: Path, cfg: Mapping[str, Any], lock: Path | None = None) -> list[dict[str, str]]:
     """Commit and checksums of the inputs, printed on the cover and in the HTML."""
     cfg_bytes = json.dumps(cfg, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    lock = lock or paths.ROOT / "requirements.lock"
     return [
         {"label": "repository commit", "value": git_commit(paths.ROOT)},
         {"label": "raw export sha256", "value": sha256(raw_export)},
-        {"label": "lock file sha256", "value": sha256(paths.ROOT / "requirements.lock")},
+        {"label": "lock file sha256", "value": sha256(lock)},
         {"label": "configuration sha256", "value": hashlib.sha256(cfg_bytes).hexdigest()},
     ]
 
 
-def write_generated_tables(out_dir: Path, entries: Mapping[str, Entry], used_keys: list[str], min_cell: int) -> None:
-    """Appendix tables as Markdown, from the processed data (included by report.qmd)."""
-    from belmig.core import codebook
-    from belmig.report import tables
+def generated_tables(
+    tables_in: Mapping[str, Path],
+    entries: Mapping[str, Entry],
+    used_keys: list[str],
+    min_cell: int,
+    codebook: Any,
+) -> dict[str, str]:
+    """Appendix tables as Markdown, from the processed data the rule passes in (`tables_in`:
+    ingest (the ingest report), flow, diagnostics, summary, bases, groups, reproduction, estimates)."""
+    import pandas as pd
 
-    p = paths.PROCESSED
-    cb = codebook.load()
-    summary = json.loads((p / "weighting_summary.json").read_text(encoding="utf-8"))
-    est = pd.read_parquet(p / "estimates.parquet")
+    from belmig.report import public, tables
+
+    missing = [k for k in TABLE_INPUTS if k not in tables_in]
+    if missing:
+        raise ValueError(f"the report stage needs the table input(s) {missing}")
+    t = {k: Path(v) for k, v in tables_in.items()}
+    summary = json.loads(t["summary"].read_text(encoding="utf-8"))
+    est = pd.read_parquet(t["estimates"])
     generated = {
-        "cleaning_flow.md": tables.cleaning_flow_md(pd.read_csv(p / "cleaning_flow.csv")),
-        "weighting.md": tables.weighting_md(pd.read_csv(p / "weighting_diagnostics.csv"), summary, min_cell=min_cell),
+        "cleaning_flow.md": tables.cleaning_flow_md(pd.read_csv(t["flow"])),
+        "weighting.md": tables.weighting_md(pd.read_csv(t["diagnostics"]), summary, min_cell=min_cell),
         "audit.md": tables.audit_md(
-            pd.read_csv(p / "audit_bases.csv", keep_default_na=False),
-            pd.read_csv(p / "audit_groups.csv", keep_default_na=False),
+            pd.read_csv(t["bases"], keep_default_na=False),
+            pd.read_csv(t["groups"], keep_default_na=False),
             min_cell=min_cell,
+            codebook=codebook,
         ),
         "reproduction.md": tables.reproduction_md(
-            pd.read_csv(p / "reproduction.csv", dtype={"printed": str, "recomputed": str}, keep_default_na=False)
+            pd.read_csv(t["reproduction"], dtype={"printed": str, "recomputed": str}, keep_default_na=False)
         ),
-        "weighted_vs_unweighted.md": tables.weighted_vs_unweighted_md(est, cb, list(HEADLINE_KEYS), min_cell=min_cell),
-        "values.md": tables.values_md(entries, used_keys, min_cell=min_cell),
-        "data_source.md": tables.data_source_md(json.loads((p / "ingest_report.json").read_text(encoding="utf-8"))),
+        "weighted_vs_unweighted.md": tables.weighted_vs_unweighted_md(
+            est, codebook, list(HEADLINE_KEYS), min_cell=min_cell
+        ),
+        "values.md": tables.values_md(public.public_entries(entries, used_keys), used_keys, min_cell=min_cell),
+        "data_source.md": tables.data_source_md(json.loads(t["ingest"].read_text(encoding="utf-8"))),
     }
+    return {name: md if md.endswith("\n") else md + "\n" for name, md in generated.items()}
+
+
+def write_generated(out_dir: Path, generated: Mapping[str, str]) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, md in generated.items():
-        render._atomic_write(out_dir / name, md if md.endswith("\n") else md + "\n")
+        render._atomic_write(out_dir / name, md)
 
 
 def build(
@@ -133,15 +232,55 @@ def build(
     out_pdf: Path,
     out_html: Path,
     out_docx: Path | None,
+    *,
+    tables_in: Mapping[str, Path],
+    codebook_path: Path,
+    guards_path: Path,
+    lexicon_path: Path,
+    allowlist: Path,
+    approved: Path,
+    out_diff: Path,
+    out_variables: Path,
+    out_values_page: Path | None = None,
+    out_public: Path | None = None,
+    lock: Path | None = None,
+    editions_used: Mapping[str, list[str]] | None = None,
 ) -> tuple[str, ...]:
-    from belmig.report import checks
+    """Check, generate, render. Raises ReportCheckError before anything is written when a check
+    fails; a failed render keeps the previous PDF/HTML/DOCX (render.RenderError says so)."""
+    from belmig.core import codebook as cb_mod
+    from belmig.report import checks, guards, public, values_page
 
+    cb = cb_mod.load(codebook_path)
     text = qmd.read_text(encoding="utf-8")
-    used = checks.used_keys(text)
-    write_generated_tables(qmd.parent / "_generated", entries, used, cfg["privacy"]["min_cell"])
-    render.write_quarto_variables(entries, qmd.parent / "_variables.yml")
-    valuediff.write_diff(entries, paths.APPROVED_LEDGER, qmd, paths.PROCESSED / "ledger_diff.md")
+    g = guards.load(guards_path)
+    used = checks.used_keys(text, guards=g)
+    all_used = list(dict.fromkeys([*used, *(k for ks in (editions_used or {}).values() for k in ks)]))
+    generated = generated_tables(tables_in, entries, used, cfg["privacy"]["min_cell"], cb)
+    result = check(
+        qmd, entries, allowlist, cfg["report"], guards_path=guards_path, lexicon_path=lexicon_path, generated=generated
+    )
+    if result.warnings:
+        print(result.message())
+    write_generated(qmd.parent / "_generated", generated)
+    shown = public.public_entries(entries, all_used)
+    render.write_quarto_variables(shown, out_variables)
+    valuediff.write_diff(entries, approved, qmd, out_diff, codebook=cb, guards=g)
+    if out_public is not None:
+        from dataclasses import asdict
+
+        from belmig.core import atomic
+
+        atomic.write_json(out_public, [asdict(shown[k]) for k in sorted(shown)])
+    if out_values_page is not None:
+        values_page.write(out_values_page, shown, all_used, cb, commit=git_commit(paths.ROOT))
     expanded = render.render(
-        qmd, entries, out_pdf=out_pdf, out_html=out_html, out_docx=out_docx, provenance=provenance(raw_export, cfg)
+        qmd,
+        entries,
+        out_pdf=out_pdf,
+        out_html=out_html,
+        out_docx=out_docx,
+        provenance=provenance(raw_export, cfg, lock),
+        codebook=cb,
     )
     return expanded.used_keys

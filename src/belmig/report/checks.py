@@ -42,7 +42,9 @@ DEFAULT_SOURCE = "report/report.qmd"
 class Problem:
     """One thing wrong with the report text."""
 
-    kind: str  # "number" | "claim" | "claim-error" | "missing-key" | "key-grammar"
+    kind: (
+        str  # number | number-words | claim | claim-error | claim-words | unguarded | missing-key | key-grammar | xref
+    )
     line: int
     message: str
     sentence: str = ""
@@ -282,55 +284,112 @@ def lint_numbers(
 
 # ----------------------------------------------------------------------------- claims
 
+GUARD_RE = re.compile(r"""(?:^|\s)guard\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)')""")
+CONVERT_HINT = (
+    "conditions are defined once, by id, in report/claims.yaml: run "
+    "`python -m belmig.report.guards convert report/report.qmd report/report.ru.qmd report/report.lt.qmd` "
+    '(or write [words]{{.claim guard="some-id"}} and some-id: {{when: "{cond}"}} in report/claims.yaml)'
+)
+
 
 @dataclass(frozen=True)
 class Claim:
     text: str  # the guarded words as written (may contain shortcodes)
-    condition: str | None  # None when the span has no when="…"
+    condition: str | None  # None when the span has no guard (or an unknown one)
     line: int
     sentence: str
     offset: int
+    guard: str | None = None  # the id of report/claims.yaml
+    legacy: bool = False  # written with when="…" in the text
+    complement: bool = False
+    says: str | None = None
 
 
-def find_claims(qmd_text: str) -> list[Claim]:
-    """Every ``[text]{.claim when="…"}`` span outside front matter, code and comments."""
+_DEFAULT_GUARDS: dict[str, Any] = {}
+
+
+def default_guards() -> Mapping[str, Any]:
+    """report/claims.yaml of the checkout (tests and tools; the build passes its rule's input)."""
+    from belmig.core import paths
+    from belmig.report import guards as guards_mod
+
+    path = paths.REPORT / "claims.yaml"
+    mtime = path.stat().st_mtime_ns if path.exists() else None
+    if _DEFAULT_GUARDS.get("mtime") != mtime:
+        _DEFAULT_GUARDS.update(mtime=mtime, guards=guards_mod.load(path) if mtime else {})
+    return _DEFAULT_GUARDS["guards"]
+
+
+def _attr(rx: re.Pattern, attrs: str) -> str | None:
+    m = rx.search(attrs)
+    if not m:
+        return None
+    return html.unescape(m.group("dq") if m.group("dq") is not None else m.group("sq")).strip()
+
+
+def find_claims(qmd_text: str, guards: Mapping[str, Any] | None = None) -> list[Claim]:
+    """Every ``[text]{.claim guard="id"}`` span (and old ``when="…"`` spans) outside front
+    matter, code and comments; the condition comes from `guards` (report/claims.yaml)."""
+    guards = default_guards() if guards is None else guards
     searchable = mask_non_text(qmd_text)
-    # shortcodes contain no brackets, but "{{<" must not be read as an attribute block
     out = []
     for m in SPAN_RE.finditer(searchable):
         attrs = m.group("attrs")
         if "claim" not in CLASS_RE.findall(attrs):
             continue
-        w = WHEN_RE.search(attrs)
-        cond = None
-        if w:
-            cond = html.unescape(w.group("dq") if w.group("dq") is not None else w.group("sq")).strip()
+        gid, cond = _attr(GUARD_RE, attrs), _attr(WHEN_RE, attrs)
+        g = guards.get(gid) if gid else None
         out.append(
             Claim(
                 text=" ".join(m.group("text").split()),
-                condition=cond,
+                condition=g.when if g is not None else (cond if gid is None else None),
                 line=_line_of(qmd_text, m.start()),
                 sentence=sentence_at(qmd_text, m.start("text")),
                 offset=m.start(),
+                guard=gid,
+                legacy=gid is None and cond is not None,
+                complement=bool(g is not None and g.complement),
+                says=g.says if g is not None else None,
             )
         )
     return out
 
 
-def check_claims(qmd_text: str, values: Mapping[str, float], source: str = DEFAULT_SOURCE) -> list[Problem]:
-    """Claims whose condition is false on `values` (or cannot be evaluated)."""
+def check_claims(
+    qmd_text: str,
+    values: Mapping[str, float],
+    source: str = DEFAULT_SOURCE,
+    *,
+    guards: Mapping[str, Any] | None = None,
+    lexicon: Any | None = None,
+    lang: str = "en",
+) -> list[Problem]:
+    """Claims whose condition is false on `values` (or cannot be evaluated), and — with a
+    `lexicon` — claims whose words say something else than their condition."""
+    guards = default_guards() if guards is None else guards
     problems = []
-    for c in find_claims(qmd_text):
-        if not c.condition:
+    for c in find_claims(qmd_text, guards):
+        if c.legacy:
             problems.append(
                 Problem(
                     "claim-error",
                     c.line,
-                    f'claim [{c.text}] has no condition (when="…")',
+                    f'claim [{c.text}] uses when="…" in the text: ' + CONVERT_HINT.format(cond=c.condition),
                     sentence=c.sentence,
+                    condition=c.condition,
                     source=source,
                 )
             )
+            continue
+        if not c.condition:
+            if c.guard:
+                near = suggest(c.guard, guards)
+                msg = f"claim [{c.text}]: guard {c.guard!r} is not defined in report/claims.yaml" + (
+                    f" (did you mean {', '.join(repr(n) for n in near)}?)" if near else ""
+                )
+            else:
+                msg = f'claim [{c.text}] has no guard (write [{c.text}]{{.claim guard="id"}}, id in report/claims.yaml)'
+            problems.append(Problem("claim-error", c.line, msg, sentence=c.sentence, source=source))
             continue
         try:
             keys = sorted(claims_mod.names(c.condition))
@@ -347,14 +406,19 @@ def check_claims(qmd_text: str, values: Mapping[str, float], source: str = DEFAU
             )
             continue
         involved = {k: values.get(k) for k in keys}
+        if lexicon is not None:
+            problems += words_problems(c, lexicon, lang, source)
         try:
             ok = claims_mod.evaluate(c.condition, values)
         except (claims_mod.ClaimError, ZeroDivisionError, TypeError) as exc:
+            near = [
+                f"{k!r} (did you mean {', '.join(map(repr, suggest(k, values)))}?)" for k in keys if k not in values
+            ]
             problems.append(
                 Problem(
                     "claim-error",
                     c.line,
-                    f"claim [{c.text}] cannot be evaluated: {exc}",
+                    f"claim [{c.text}] cannot be evaluated: {exc}" + (f"; {'; '.join(near)}" if near else ""),
                     sentence=c.sentence,
                     condition=c.condition,
                     values=involved,
@@ -377,14 +441,130 @@ def check_claims(qmd_text: str, values: Mapping[str, float], source: str = DEFAU
     return problems
 
 
+_SHORTCODE_TEXT_RE = re.compile(r"\{\{<.*?>\}\}")
+
+
+def words_problems(c: Claim, lexicon: Any, lang: str, source: str = DEFAULT_SOURCE) -> list[Problem]:
+    """The guard's words against its condition, through the lexicon (report/lexicon.yaml)."""
+    from belmig.report import lexicon as lex_mod
+
+    words = _SHORTCODE_TEXT_RE.sub(" ", c.text)
+    found = lexicon.find(words, lang)
+    out = []
+
+    def problem(msg: str) -> Problem:
+        return Problem("claim-words", c.line, msg, sentence=c.sentence, condition=c.condition, source=source)
+
+    if not found:
+        return [
+            problem(
+                f"claim [{c.text}]: its words hold no phrase of the lexicon, so the check cannot read them; "
+                f"add the phrase and its meaning to report/lexicon.yaml (phrases.{lang})"
+            )
+        ]
+    cons = lex_mod.constraints(c.condition)
+    for m in found:
+        meaning = lexicon.meanings[m.meaning]
+        why = lex_mod.disagreement(meaning, cons, c.complement)
+        if why is None:
+            continue
+        hint = ""
+        if not c.complement and meaning.kind == "share" and lex_mod.disagreement(meaning, cons, True) is None:
+            hint = f" (if the words describe the rest of the respondents, set complement: true for {c.guard!r})"
+        out.append(
+            problem(f"claim [{c.text}]: the words {m.words!r} ({m.meaning}) disagree with the condition: {why}{hint}")
+        )
+    if c.says and c.says not in {m.meaning for m in found}:
+        out.append(
+            problem(
+                f"claim [{c.text}]: guard {c.guard!r} says {c.says!r}, the words say "
+                f"{', '.join(sorted({m.meaning for m in found}))}"
+            )
+        )
+    keys = claims_mod.names(c.condition)
+    for word, group in lexicon.groups_in(words, lang):
+        by, level = group.split(".", 1)
+        if not any(k.split(".")[1:3] == [by, level] for k in keys if k.split(".")[0] in ("pctby", "nby", "meanby")):
+            out.append(
+                problem(
+                    f"claim [{c.text}]: the words name {word!r} ({group}), the condition uses no key of that group "
+                    f"(pctby.{by}.{level}.…)"
+                )
+            )
+    return out
+
+
+def suggest(key: str, known: Iterable[str], n: int = 3) -> list[str]:
+    """The nearest existing keys (difflib), for "did you mean" messages."""
+    import difflib
+
+    known = list(known)
+    near = difflib.get_close_matches(key, known, n=n, cutoff=0.75)
+    if not near:  # same family and question, another option
+        prefix = ".".join(key.split(".")[:-1]) + "."
+        near = sorted(k for k in known if k.startswith(prefix))[:n]
+    return near
+
+
+# ----------------------------------------------------------------------------- quantifiers outside guards
+
+CITED_CLASS = "cited"
+
+
+def _blank_spans(text: str, classes: set[str]) -> str:
+    """Blank the words of every [words]{.cls} span of the given classes (offsets kept)."""
+    for m in reversed(list(SPAN_RE.finditer(text))):
+        if classes & set(CLASS_RE.findall(m.group("attrs"))):
+            text = _blank(text, m.start("text"), m.end("text"))
+    return text
+
+
+def unguarded_phrases(qmd_text: str, lexicon: Any, lang: str = "en", source: str = DEFAULT_SOURCE) -> list[Problem]:
+    """Lexicon phrases in the prose outside claim spans and [..]{.cited} spans."""
+    prose = _blank_spans(mask_non_text(qmd_text), {"claim", CITED_CLASS})
+    prose = mask_markup(prose)
+    out = []
+    for m in lexicon.find(prose, lang, outside_guards=True):
+        out.append(
+            Problem(
+                "unguarded",
+                _line_of(qmd_text, m.start),
+                f"{prose[m.start : m.end]!r} ({m.meaning}) states a quantity without a guard: write "
+                f'[{prose[m.start : m.end]}]{{.claim guard="id"}} with id in report/claims.yaml, or, when it quotes '
+                f"the 2022 report or an interviewee, [{prose[m.start : m.end]}]{{.cited}}",
+                sentence=sentence_at(qmd_text, m.start),
+                source=source,
+            )
+        )
+    return out
+
+
+def number_words(qmd_text: str, lexicon: Any, lang: str = "en", source: str = DEFAULT_SOURCE) -> list[Problem]:
+    """Numbers written in words ("eighty-five per cent"): use a ledger value instead."""
+    prose = mask_markup(qmd_text)
+    return [
+        Problem(
+            "number-words",
+            _line_of(qmd_text, m.start()),
+            f"number written in words {m.group(0)!r}: print it from the ledger ({{{{< var key >}}}})",
+            sentence=sentence_at(qmd_text, m.start()),
+            number=m.group(0),
+            source=source,
+        )
+        for m in lexicon.numbers_in_words(prose, lang)
+    ]
+
+
 # ----------------------------------------------------------------------------- keys
 
 
-def _key_occurrences(qmd_text: str, include_claims: bool = True) -> list[tuple[str, int]]:
+def _key_occurrences(
+    qmd_text: str, include_claims: bool = True, guards: Mapping[str, Any] | None = None
+) -> list[tuple[str, int]]:
     searchable = mask_non_text(qmd_text)
     found: list[tuple[int, str]] = [(m.start(), m.group(1)) for m in VAR_RE.finditer(searchable)]
     if include_claims:
-        for c in find_claims(qmd_text):
+        for c in find_claims(qmd_text, guards):
             if not c.condition:
                 continue
             try:
@@ -398,26 +578,34 @@ def _key_occurrences(qmd_text: str, include_claims: bool = True) -> list[tuple[s
     return [(k, _line_of(qmd_text, off)) for off, k in found]
 
 
-def used_keys(qmd_text: str, include_claims: bool = True) -> list[str]:
+def used_keys(qmd_text: str, include_claims: bool = True, guards: Mapping[str, Any] | None = None) -> list[str]:
     """Ledger keys the report uses, in order of first appearance, without repeats.
 
     With ``include_claims`` (default) keys read by claim conditions count as used."""
-    return list(dict.fromkeys(k for k, _ in _key_occurrences(qmd_text, include_claims)))
+    return list(dict.fromkeys(k for k, _ in _key_occurrences(qmd_text, include_claims, guards)))
 
 
-def missing_keys(qmd_text: str, ledger_keys: Iterable[str], source: str = DEFAULT_SOURCE) -> list[Problem]:
+def missing_keys(
+    qmd_text: str, ledger_keys: Iterable[str], source: str = DEFAULT_SOURCE, guards: Mapping[str, Any] | None = None
+) -> list[Problem]:
     """Keys used by the report (values and claim conditions) that the ledger does not hold.
-    One problem per key, at its first use."""
+    One problem per key, at its first use, with the nearest existing keys."""
     have = set(ledger_keys)
     seen: set[str] = set()
     problems = []
-    for key, line in _key_occurrences(qmd_text):
+    for key, line in _key_occurrences(qmd_text, guards=guards):
         if key in have or key in seen:
             continue
         seen.add(key)
+        near = suggest(key, have)
+        hint = f" (did you mean {', '.join(repr(k) for k in near)}?)" if near else ""
         problems.append(
             Problem(
-                "missing-key", line, f"ledger key {key!r} is used but not in the value ledger", key=key, source=source
+                "missing-key",
+                line,
+                f"ledger key {key!r} is used but not in the value ledger{hint}",
+                key=key,
+                source=source,
             )
         )
     return problems
@@ -433,7 +621,10 @@ _WEIGHT_STATS = {"deff", "n_eff", "efficiency", "min", "max", "iterations"}
 
 
 def key_grammar_problems(
-    keys: Iterable[str] | str, codebook: Any | None = None, source: str = DEFAULT_SOURCE
+    keys: Iterable[str] | str,
+    codebook: Any | None = None,
+    source: str = DEFAULT_SOURCE,
+    guards: Mapping[str, Any] | None = None,
 ) -> list[Problem]:
     """Keys that cannot be ledger keys.
 
@@ -442,7 +633,7 @@ def key_grammar_problems(
     number of segments, and — when a codebook is given — that questions and options exist.
     """
     if isinstance(keys, str):
-        occ = _key_occurrences(keys)
+        occ = _key_occurrences(keys, guards=guards)
         first: dict[str, int] = {}
         for k, line in occ:
             first.setdefault(k, line)
@@ -521,7 +712,80 @@ def _key_problem(key: str, cb: Any | None) -> str | None:
     return f"unknown key family {fam!r}"
 
 
+# ----------------------------------------------------------------------------- cross-references
+
+XREF_DEF_RE = re.compile(r"\{#((?:fig|tbl|sec)-[\w:-]*\w)[\s}]")
+XREF_USE_RE = re.compile(r"(?<![\w@])-?@((?:fig|tbl|sec)-[\w:-]*\w)")
+_HEADING_ID_RE = re.compile(r"^(#{1,6})[ \t].*\{#(sec-[\w:-]*\w)[^}]*\}[ \t]*$", re.M)
+_KINDS = {"fig": "figure", "tbl": "table", "sec": "section"}
+
+
+def crossref_problems(
+    qmd_text: str, included: Mapping[str, str] | None = None, source: str = DEFAULT_SOURCE
+) -> tuple[list[Problem], list[Problem]]:
+    """(errors, warnings): a reference to a figure, table or section that does not exist is an
+    error at its line; a figure, table or sub-section nothing refers to is a warning
+    (top-level sections are reached from the table of contents). `included`: text of the
+    files the report includes (generated tables), whose ids count as defined."""
+    text = mask_non_text(qmd_text)
+    defined: dict[str, int] = {}
+    for m in XREF_DEF_RE.finditer(text):
+        defined.setdefault(m.group(1), _line_of(qmd_text, m.start()))
+    for inc in (included or {}).values():
+        for m in XREF_DEF_RE.finditer(inc):
+            defined.setdefault(m.group(1), 0)
+    top = {m.group(2) for m in _HEADING_ID_RE.finditer(text) if len(m.group(1)) == 1}
+    used: dict[str, int] = {}
+    errors = []
+    prose = _mask_all(_mask_all(text, INLINE_CODE_RE), SHORTCODE_RE)
+    for m in XREF_USE_RE.finditer(prose):
+        rid, line = m.group(1), _line_of(qmd_text, m.start())
+        used.setdefault(rid, line)
+        if rid not in defined:
+            kind = _KINDS[rid.split("-")[0]]
+            near = suggest(rid, [d for d in defined if d.startswith(rid.split("-")[0] + "-")])
+            errors.append(
+                Problem(
+                    "xref",
+                    line,
+                    f"@{rid} refers to a {kind} that does not exist"
+                    + (f" (did you mean {', '.join('@' + n for n in near)}?)" if near else ""),
+                    sentence=sentence_at(qmd_text, m.start()),
+                    source=source,
+                )
+            )
+    warnings = []
+    for rid, line in defined.items():
+        if rid in used or rid in top:
+            continue
+        kind = _KINDS[rid.split("-")[0]]
+        where = f"{kind} {{#{rid}}}" + ("" if line else " (generated table)")
+        warnings.append(Problem("xref-unused", line, f"{where} is never referred to (@{rid})", source=source))
+    return errors, warnings
+
+
 # ----------------------------------------------------------------------------- all checks
+
+
+@dataclass
+class Edition:
+    """One edition of the report and what its checks read (all paths come from the caller)."""
+
+    path: Path
+    text: str
+    lang: str  # "en" | "ru" | "lt"
+    allowlist: Any
+    source: str
+
+    @classmethod
+    def read(cls, path: Path, allowlist: Any, source: str | None = None) -> Edition:
+        from belmig.report import lexicon as lex_mod
+
+        text = Path(path).read_text(encoding="utf-8")
+        m = FRONT_MATTER_RE.match(text)
+        fm = yaml.safe_load(m.group(0).strip().strip("-").strip(".")) if m else {}
+        lang = lex_mod.language_of((fm or {}).get("lang"))
+        return cls(Path(path), text, lang, allowlist, source or str(path))
 
 
 def check_report(
@@ -532,17 +796,31 @@ def check_report(
     ledger_keys: Iterable[str] | None = None,
     codebook: Any | None = None,
     source: str = DEFAULT_SOURCE,
-) -> list[Problem]:
-    """Every check that has its inputs: grammar, missing keys, numbers, claims (by line)."""
-    problems = key_grammar_problems(qmd_text, codebook, source)
+    guards: Mapping[str, Any] | None = None,
+    lexicon: Any | None = None,
+    lang: str = "en",
+    included: Mapping[str, str] | None = None,
+) -> tuple[list[Problem], list[Problem]]:
+    """Every check that has its inputs, as (errors, warnings), each sorted by line: key grammar,
+    missing keys, number lint, numbers in words, claim guards (conditions and words), unguarded
+    quantifiers, cross-references. The build and ``make check`` both call this."""
+    problems = key_grammar_problems(qmd_text, codebook, source, guards) if codebook is not None else []
     if ledger_keys is not None:
-        problems += missing_keys(qmd_text, ledger_keys, source)
+        problems += missing_keys(qmd_text, ledger_keys, source, guards)
     if allowlist is not None:
         problems += lint_numbers(qmd_text, allowlist, source)
+    if lexicon is not None:
+        problems += number_words(qmd_text, lexicon, lang, source)
+        problems += unguarded_phrases(qmd_text, lexicon, lang, source)
     if values is not None:
-        problems += check_claims(qmd_text, values, source)
-    return sorted(problems, key=lambda p: p.line)
+        problems += check_claims(qmd_text, values, source, guards=guards, lexicon=lexicon, lang=lang)
+    xerr, xwarn = crossref_problems(qmd_text, included, source)
+    problems += xerr
+    return sorted(problems, key=lambda p: p.line), sorted(xwarn, key=lambda p: p.line)
 
 
-def format_problems(problems: Sequence[Problem]) -> str:
-    return "\n".join(str(p) for p in problems)
+def format_problems(problems: Sequence[Problem], warnings: Sequence[Problem] = ()) -> str:
+    """The problems as compiler messages, errors first, then warnings (marked as such)."""
+    out = [str(p) for p in problems]
+    out += ["warning: " + str(w) for w in warnings]
+    return "\n".join(out)

@@ -64,7 +64,19 @@ def names(expr: str) -> set[str]:
 
 def evaluate(expr: str, values: Mapping[str, float]) -> bool:
     """Evaluate a condition; unknown keys and disallowed syntax raise ClaimError."""
+    return bool(_eval(_parse(expr).body, values, expr))
 
+
+def value_of(node: ast.AST | str, values: Mapping[str, float] | None = None) -> float:
+    """The number an expression (or an expression node) evaluates to."""
+    if isinstance(node, str):
+        expr, node = node, _parse(node).body
+    else:
+        expr = ast.unparse(node)
+    return _eval(node, values or {}, expr)
+
+
+def _eval(root: ast.AST, values: Mapping[str, float], expr: str):
     def ev(node: ast.AST):
         key = _dotted(node)
         if key is not None:
@@ -104,4 +116,4 @@ def evaluate(expr: str, values: Mapping[str, float]) -> bool:
             return _FUNCS[node.func.id](*[ev(a) for a in node.args])
         raise ClaimError(f"condition {expr!r}: {ast.dump(node)[:60]} is not allowed")
 
-    return bool(ev(_parse(expr).body))
+    return ev(root)

@@ -66,7 +66,10 @@ def render_index(notebooks: list[Path], entries: Mapping[str, Entry]) -> str:
         "<h1>Executed stage notebooks</h1>",
         "<p class='note'>The data behind these notebooks is a <strong>synthetic reconstruction</strong> of the 2022 survey "
         "calibrated to the published figures, unless the build was pointed at a real export.</p>",
-        "<p>Stages in the order the DAG runs them. Each links to its executed notebook (HTML); each ledger value links to the cell that computed it.</p>",
+        "<p>Stages in the order the DAG runs them. Each links to its executed notebook (HTML). Only the values the "
+        "report prints (and their bases) are listed; each links to its anchor on the "
+        "<a href='values.html'>values page</a> (value, base, interval, question, the function that computed it) "
+        "and to the notebook cell that recorded it.</p>",
         "<ol>",
     ]
     stems = [Path(n).stem for n in notebooks]
@@ -96,7 +99,7 @@ def render_index(notebooks: list[Path], entries: Mapping[str, Entry]) -> str:
             )
             for e in shown:
                 parts.append(
-                    f"<tr><td><code>{html.escape(e.key)}</code></td><td>{html.escape(e.text)}</td>"
+                    f"<tr><td><a href='values.html#{html.escape(e.key)}'><code>{html.escape(e.key)}</code></a></td><td>{html.escape(e.text)}</td>"
                     f"<td>{'' if e.n is None else e.n}</td><td><a href='{stem}.html#cell-id={e.cell}'>{html.escape(e.cell)}</a></td></tr>"
                 )
             if len(vals) > len(shown):

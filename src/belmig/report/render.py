@@ -16,7 +16,6 @@ after the pipeline has written ``report/_variables.yml``.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 import subprocess
 from collections.abc import Mapping
@@ -62,13 +61,20 @@ def expand_includes(text: str, base: Path, _depth: int = 0) -> str:
     return INCLUDE_RE.sub(sub, text)
 
 
-def value_link(entry: Entry, link_prefix: str) -> str:
-    """Markdown for one value: its text, linked to the notebook cell that computed it."""
+VALUES_PAGE = "notebooks/executed/values.html"
+FIG_RE = re.compile(r"!\[(?P<cap>[^\]]*)\]\((?P<src>[^)\s]*?/figures/(?P<stem>chart\d+)\.svg)\)\{(?P<attrs>[^}]*)\}")
+
+
+def value_link(entry: Entry, link_prefix: str | None) -> str:
+    """Markdown for one value: its text, linked to its anchor on the reviewers' values page
+    (``notebooks/executed/values.html#<key>``); plain text when `link_prefix` is None (DOCX)."""
     text = entry.text.replace("\\", "\\\\").replace("<", "\\<").replace("*", "\\*").replace("_", "\\_")
-    return f"[{text}]({link_prefix}{entry.source}){{.value}}"
+    if link_prefix is None:
+        return f"[{text}]{{.value}}"
+    return f"[{text}]({link_prefix}{VALUES_PAGE}#{entry.key}){{.value}}"
 
 
-def substitute_values(text: str, ledger: Mapping[str, Entry], link_prefix: str, source: str) -> Expanded:
+def substitute_values(text: str, ledger: Mapping[str, Entry], link_prefix: str | None, source: str) -> Expanded:
     used: list[str] = []
     lines = text.split("\n")
     for i, line in enumerate(lines):
@@ -82,6 +88,19 @@ def substitute_values(text: str, ledger: Mapping[str, Entry], link_prefix: str, 
 
         lines[i] = VAR_RE.sub(sub, line)
     return Expanded("\n".join(lines), tuple(dict.fromkeys(used)))
+
+
+def add_alt_text(markdown: str, figures_dir: Path) -> str:
+    """Give every chart image the alt text of ``figures/chartNN.alt.txt`` (values included)."""
+
+    def sub(m: re.Match) -> str:
+        alt_file = figures_dir / f"{m.group('stem')}.alt.txt"
+        if "fig-alt=" in m.group("attrs") or not alt_file.exists():
+            return m.group(0)
+        alt = " ".join(alt_file.read_text(encoding="utf-8").split()).replace("\\", "").replace('"', "&quot;")
+        return f'![{m.group("cap")}]({m.group("src")}){{{m.group("attrs")} fig-alt="{alt}"}}'
+
+    return FIG_RE.sub(sub, markdown)
 
 
 def write_quarto_variables(ledger: Mapping[str, Entry], path: Path) -> None:
@@ -138,47 +157,53 @@ def render(
     qmd: Path,
     ledger: Mapping[str, Entry],
     *,
-    out_pdf: Path,
-    out_html: Path,
+    out_pdf: Path | None,
+    out_html: Path | None,
     provenance: list[dict[str, str]],
     out_docx: Path | None = None,
+    codebook=None,
+    figures_dir: Path | None = None,
 ) -> Expanded:
-    """Render the report; returns the expanded Markdown and the ledger keys it used."""
+    """Render the report; returns the expanded Markdown and the ledger keys it used.
+
+    Every output is rendered to a temporary file first and replaces the previous one only when
+    all of them succeeded: a failed render keeps the last good PDF, HTML and DOCX, and the
+    RenderError says so. Intermediate files go to ``report/_build/``."""
     import typst
 
     report_dir = qmd.parent
-    source = paths.rel(qmd) if qmd.is_relative_to(paths.ROOT) else str(qmd)
+    build_dir = report_dir / "_build"
+    source = paths.rel(qmd) if qmd.resolve().is_relative_to(paths.ROOT) else str(qmd)
     text = expand_includes(qmd.read_text(encoding="utf-8"), report_dir)
+    figures_dir = figures_dir or paths.FIGURES
     # Links are relative to the report's folder (report/report.pdf, report/report.html).
     expanded = substitute_values(text, ledger, "../", source)
+    markdown = add_alt_text(expanded.markdown, figures_dir)
+    docx_markdown = add_alt_text(substitute_values(text, ledger, None, source).markdown, figures_dir)
     lua = str(report_dir / "filters" / "crossref.lua")
-    meta = ["--metadata-file", str(_provenance_file(report_dir, provenance))]
-
-    fm = front_matter(text)
-    before = report_dir / "_build" / "before-body.html"
-    _atomic_write(before, _html_banner(fm, provenance))
+    meta = ["--metadata-file", str(_provenance_file(build_dir, provenance))]
+    stem = qmd.stem
+    outputs = {k: v for k, v in (("pdf", out_pdf), ("html", out_html), ("docx", out_docx)) if v is not None}
+    tmp = {k: v.with_name(f".{v.name}.rendering") for k, v in outputs.items()}
 
     def pdf() -> None:
         typ = _pandoc(
             ["typst", "--standalone", f"--template={report_dir / 'template.typ'}", f"--lua-filter={lua}", *meta],
-            expanded.markdown,
+            markdown,
         )
-        typ_path = report_dir / "report.typ"
+        typ_path = build_dir / f"{stem}.typ"
         _atomic_write(typ_path, typ)
-        pdf_tmp = out_pdf.with_name(out_pdf.name + ".tmp")
         try:
             typst.compile(
                 str(typ_path),
-                output=str(pdf_tmp),
+                output=str(tmp["pdf"]),
                 root=str(paths.ROOT),
                 font_paths=[],
                 ignore_system_fonts=True,
                 timestamp=PDF_TIMESTAMP,
             )
         except Exception as exc:  # typst raises its own error type with the diagnostics
-            pdf_tmp.unlink(missing_ok=True)
             raise RenderError(f"typst could not compile {paths.rel(typ_path)}: {exc}") from None
-        pdf_tmp.replace(out_pdf)
 
     def html_out() -> None:
         html_text = _pandoc(
@@ -191,40 +216,48 @@ def render(
                 "--toc",
                 "--toc-depth=2",
                 f"--resource-path={report_dir}",
-                f"--include-before-body={before}",
                 *meta,
             ],
-            expanded.markdown,
+            markdown,
         )
-        _atomic_write(out_html, html_text)
+        tmp["html"].write_text(html_text, encoding="utf-8")
 
     def docx() -> None:
-        atomic.write_via(
-            out_docx,
-            lambda tmp: _pandoc(
-                ["docx", f"--lua-filter={lua}", f"--resource-path={report_dir}", *meta], expanded.markdown, output=tmp
-            ),
+        _pandoc(
+            ["docx", f"--lua-filter={lua}", f"--resource-path={report_dir}", "--toc", "--toc-depth=2", *meta],
+            docx_markdown,
+            output=tmp["docx"],
         )
 
     pandoc_binary()  # resolve once, before the threads
-    # The three outputs are independent subprocess/compiler runs: render them concurrently.
-    jobs = [pdf, html_out] + ([docx] if out_docx is not None else [])
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        for fut in [pool.submit(j) for j in jobs]:
-            fut.result()
-    return expanded
+    jobs = {"pdf": pdf, "html": html_out, "docx": docx}
+    jobs = {k: jobs[k] for k in outputs}
+    errors = []
+    with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
+        futures = {k: pool.submit(j) for k, j in jobs.items()}
+        for fut in futures.values():
+            try:
+                fut.result()
+            except RenderError as exc:
+                errors.append(str(exc))
+    if errors:
+        for t in tmp.values():
+            t.unlink(missing_ok=True)
+        kept = [
+            paths.rel(p) if p.resolve().is_relative_to(paths.ROOT) else str(p) for p in outputs.values() if p.exists()
+        ]
+        note = (
+            f"the last good {', '.join(kept)} {'was' if len(kept) == 1 else 'were'} kept"
+            if kept
+            else "nothing was written"
+        )
+        raise RenderError(f"{source}: rendering failed; {note}.\n" + "\n".join(errors))
+    for k, path in outputs.items():
+        atomic.write_via(path, lambda t, src=tmp[k]: src.replace(t))
+    return Expanded(markdown, expanded.used_keys)
 
 
-def _provenance_file(report_dir: Path, provenance: list[dict[str, str]]) -> Path:
-    path = report_dir / "_build" / "provenance.yaml"
+def _provenance_file(build_dir: Path, provenance: list[dict[str, str]]) -> Path:
+    path = build_dir / "provenance.yaml"
     _atomic_write(path, yaml.safe_dump({"provenance": provenance}, allow_unicode=True, sort_keys=False))
     return path
-
-
-def _html_banner(fm: dict, provenance: list[dict[str, str]]) -> str:
-    notice = html.escape(str(fm.get("synthetic-notice", "")))
-    title = html.escape(str(fm.get("synthetic-notice-title", "")))
-    prov = "<br>".join(f"{html.escape(p['label'])}: {html.escape(p['value'])}" for p in provenance)
-    return (
-        f'<div class="synthetic-notice"><strong>{title}</strong><br>{notice}</div>\n<p class="provenance">{prov}</p>\n'
-    )

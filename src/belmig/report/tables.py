@@ -27,6 +27,7 @@ above 600 lines; the disclosure-control work (issue on small cells) reshapes it.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -37,6 +38,7 @@ from belmig.core.keys import family as key_family, parse as parse_key
 
 SUPPRESSED = "suppressed"
 MAX_DASHES = 40  # widest relative column width in a pipe table
+MIN_DASHES = 9  # narrowest: a short number column with its header ("Base used") must not overlap the next
 DASH = "–"
 
 # --------------------------------------------------------------------------- helpers
@@ -145,7 +147,7 @@ def pipe_table(
     widths = []
     for j, h in enumerate(headers):
         longest = max([max((len(w) for w in h.split()), default=3)] + [measure(r[j]) for r in rows])
-        widths.append(max(4, min(MAX_DASHES, longest)))
+        widths.append(max(MIN_DASHES, min(MAX_DASHES, longest)))
 
     def sep(a: str, w: int) -> str:
         return {"l": ":" + "-" * (w - 1), "r": "-" * (w - 1) + ":", "c": ":" + "-" * (w - 2) + ":"}[a]
@@ -349,9 +351,47 @@ def _truncate(s: str, n: int = 48) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
-def audit_md(bases_df: pd.DataFrame, groups_df: pd.DataFrame | None, *, min_cell: int | None = None) -> str:
+def reader_question(q: Any, codebook: Any | None) -> str:
+    """A question as a reader names it (chart title or question text), the id as fallback."""
+    if codebook is None or _missing(q) or str(q) not in getattr(codebook, "by_id", {}):
+        return code(q)
+    question = codebook[str(q)]
+    title = None
+    if question.chart is not None:
+        try:
+            title = codebook.chart(question.chart).title_en
+        except KeyError:
+            title = None
+    return cell(title or question.text_en)
+
+
+def reader_group(by: Any, level: Any, codebook: Any | None) -> str:
+    """'sex = female' as a reader reads it ("Sex: female"; "female or male" for merged levels)."""
+    if _missing(by) or str(by) == "":
+        return "all respondents"
+    by, level = str(by), str(level)
+    if codebook is None or by not in getattr(codebook, "by_id", {}):
+        return cell(f"{by} = {level}")
+    q = codebook[by]
+    names = []
+    for part in level.split("+"):
+        try:
+            names.append(q.option(part).label_en)
+        except KeyError:
+            names.append(part)
+    label = by.replace("_", " ").capitalize()
+    if q.chart is not None:
+        with contextlib.suppress(KeyError):
+            label = codebook.chart(q.chart).title_en
+    return cell(f"{label}: {' or '.join(names)}")
+
+
+def audit_md(
+    bases_df: pd.DataFrame, groups_df: pd.DataFrame | None, *, min_cell: int | None = None, codebook: Any | None = None
+) -> str:
     """The audit of the published figures: for every question (and subgroup) the printed
-    figures, the respondent bases consistent with all of them, and the base chosen."""
+    figures, the respondent bases consistent with all of them, and the base chosen. With a
+    `codebook`, questions and groups carry the reader's labels, not codebook ids."""
     mc = _min_cell(min_cell)
     _require(
         bases_df,
@@ -360,31 +400,31 @@ def audit_md(bases_df: pd.DataFrame, groups_df: pd.DataFrame | None, *, min_cell
     )
     rows = []
     for r in bases_df.itertuples(index=False):
-        sub = "all respondents" if _missing(r.by) or str(r.by) == "" else f"{r.by} = {r.level}"
+        sub = reader_group(r.by, r.level, codebook)
         base = count(r.chosen_base, mc if sub != "all respondents" else None)
         rows.append(
             [
-                code(r.question),
-                cell(sub),
-                cell(_truncate(r.figures if not _missing(r.figures) else "", 60)),
-                cell(_truncate(r.consistent_bases if not _missing(r.consistent_bases) else "")),
+                reader_question(r.question, codebook),
+                sub,
+                cell(_truncate(str(r.figures).replace(";", "; ") if not _missing(r.figures) else "", 60)),
+                cell(_truncate(str(r.consistent_bases).replace(",", ", ") if not _missing(r.consistent_bases) else "")),
                 base,
                 _STATUS.get(str(r.status), cell(r.status)),
                 cell(r.note),
             ]
         )
     out = pipe_table(
-        ["Question", "Respondents", "Printed figures", "Bases consistent with them", "Chosen base", "Status", "Note"],
+        ["Question", "Respondents", "Printed figures", "Bases consistent with them", "Base used", "Status", "Note"],
         rows,
         caption="Audit of the published figures: which respondent bases reproduce every printed percentage",
         tbl_id="tbl-audit-bases",
         align="lllllll",
     )
-    out += "\n" + _audit_groups(groups_df, mc)
+    out += "\n" + _audit_groups(groups_df, mc, codebook)
     return out
 
 
-def _audit_groups(groups_df: pd.DataFrame | None, mc: int) -> str:
+def _audit_groups(groups_df: pd.DataFrame | None, mc: int, codebook: Any | None = None) -> str:
     cols = ["check", "question", "by", "level", "values", "result", "meaning"]
     caption = "Audit cross-checks: subgroups and follow-up questions fit the groups they belong to"
     if groups_df is None or not len(groups_df):
@@ -398,13 +438,13 @@ def _audit_groups(groups_df: pd.DataFrame | None, mc: int) -> str:
     if set(cols) <= set(groups_df.columns):
         rows = []
         for r in groups_df.itertuples(index=False):
-            sub = "all respondents" if _missing(r.by) or str(r.by) == "" else f"{r.by} = {r.level}"
+            sub = reader_group(r.by, r.level, codebook)
             res = str(r.result)
             rows.append(
                 [
                     cell(str(r.check).replace("_", " ")),
-                    code(r.question),
-                    cell(sub),
+                    reader_question(r.question, codebook),
+                    sub,
                     cell(r.values),
                     "**fail**" if res == "fail" else cell(res),
                     cell(r.meaning),

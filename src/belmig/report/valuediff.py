@@ -37,12 +37,12 @@ def compare(current: Mapping[str, str], approved: Mapping[str, str]) -> list[Cha
     return [Change(k, approved.get(k), current.get(k)) for k in keys if approved.get(k) != current.get(k)]
 
 
-def usages(qmd_text: str) -> dict[str, list[str]]:
+def usages(qmd_text: str, guards=None) -> dict[str, list[str]]:
     """key -> lines of the report ("line N: sentence…") that print it or use it in a claim guard."""
     from belmig.report.checks import find_claims
 
     claim_keys: dict[int, set[str]] = {}
-    for c in find_claims(qmd_text):
+    for c in find_claims(qmd_text, guards):
         try:
             claim_keys.setdefault(c.line, set()).update(claims.names(c.condition or ""))
         except claims.ClaimError:
@@ -57,10 +57,10 @@ def usages(qmd_text: str) -> dict[str, list[str]]:
     return out
 
 
-def diff_markdown(changes: list[Change], qmd_text: str, charts_by_question: Mapping[str, int]) -> str:
+def diff_markdown(changes: list[Change], qmd_text: str, charts_by_question: Mapping[str, int], guards=None) -> str:
     if not changes:
         return "# Value diff\n\nNo value differs from the approved snapshot.\n"
-    use = usages(qmd_text)
+    use = usages(qmd_text, guards)
     lines = [
         "# Value diff",
         "",
@@ -88,12 +88,14 @@ def load_texts(path: Path) -> dict[str, str]:
     return {e["key"]: e["text"] for e in json.loads(path.read_text(encoding="utf-8"))}
 
 
-def write_diff(entries: Mapping[str, Entry], approved: Path, qmd: Path, out: Path) -> list[Change]:
-    from belmig.core import codebook
-
-    cb = codebook.load()
+def write_diff(
+    entries: Mapping[str, Entry], approved: Path, qmd: Path, out: Path, *, codebook, guards=None
+) -> list[Change]:
+    """Write the diff to `out`; `codebook` is the loaded codebook the rule passes in."""
     changes = compare(_texts(entries), load_texts(approved))
-    md = diff_markdown(changes, qmd.read_text(encoding="utf-8"), {c.question: c.number for c in cb.charts})
+    md = diff_markdown(
+        changes, qmd.read_text(encoding="utf-8"), {c.question: c.number for c in codebook.charts}, guards
+    )
     atomic.write_text(out, md)
     return changes
 

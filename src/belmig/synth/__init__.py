@@ -38,7 +38,6 @@ from belmig.synth.cli import build, main
 from belmig.synth.common import (
     MAX_SAME_SCALE_ANSWER,
     NOISE_COUNTS,
-    RESPONDENTS,
     SCALE_KEYS,
     SCALE_VALUES,
     TEXTS_WITH_CONTACTS,
@@ -54,7 +53,6 @@ from belmig.synth.respondents import generate, generate_scaled
 __all__ = [
     "MAX_SAME_SCALE_ANSWER",
     "NOISE_COUNTS",
-    "RESPONDENTS",
     "SCALE_KEYS",
     "SCALE_VALUES",
     "TEXTS_WITH_CONTACTS",

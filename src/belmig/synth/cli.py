@@ -46,7 +46,7 @@ def build(
     lap("targets")
     resp = generate(codebook, t, seed) if scale_n is None else generate_scaled(codebook, t, scale_n, seed)
     lap("generate")
-    rows = add_noise_rows(resp, codebook, seed, exact=scale_n is None)
+    rows = add_noise_rows(resp, codebook, seed, exact=scale_n is None, reference_n=t.n)
     lap("noise")
     df = to_export(rows, codebook)
     lap("export")

@@ -92,15 +92,16 @@ def _csv_table(df: pd.DataFrame) -> pa.Table:
 CSV_OPTIONS = dict(eol="\r\n", quoting_style="needed", quoting_header="needed")
 
 
+def _write_csv(df: pd.DataFrame, sink) -> None:
+    pa_csv.write_csv(_csv_table(df), sink, pa_csv.WriteOptions(batch_size=1 << 16, **CSV_OPTIONS))
+
+
 def csv_bytes(df: pd.DataFrame) -> bytes:
-    """UTF-8 CSV, CRLF line ends, every non-empty field quoted (RFC 4180), empty fields bare."""
+    """UTF-8 CSV, CRLF line ends, every non-empty field quoted (RFC 4180), empty fields bare:
+    the bytes :func:`write_export` writes."""
     buf = io.BytesIO()
-    pa_csv.write_csv(_csv_table(df), buf, pa_csv.WriteOptions(batch_size=1 << 16, **CSV_OPTIONS))
+    _write_csv(df, buf)
     return buf.getvalue()
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    atomic.write_bytes(path, data)
 
 
 class _HashingFile:
@@ -129,7 +130,7 @@ def _atomic_csv(path: Path, df: pd.DataFrame) -> str:
     def write(tmp: Path) -> str:
         with open(tmp, "wb") as fh:
             out = _HashingFile(fh)
-            pa_csv.write_csv(_csv_table(df), out, pa_csv.WriteOptions(batch_size=1 << 16, **CSV_OPTIONS))
+            _write_csv(df, out)
         return out.sha.hexdigest()
 
     return atomic.write_via(path, write)
@@ -152,7 +153,7 @@ def write_export(df: pd.DataFrame, path: Path | str) -> Path:
     digest = _atomic_csv(path, df)
     meta = {
         "synthetic": True,
-        "statement": STATEMENT,
+        "statement": STATEMENT.format(n=int(info["genuine"])),
         "generator": GENERATOR,
         "seed": int(info["seed"]),
         "mode": info.get("mode", "reconstruction"),
@@ -175,5 +176,5 @@ def write_export(df: pd.DataFrame, path: Path | str) -> Path:
         if key in info:
             meta[key] = info[key]
     text = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=100)
-    _atomic_write(meta_path(path), ("# SYNTHETIC export - see statement\n" + text).encode("utf-8"))
+    atomic.write_bytes(meta_path(path), ("# SYNTHETIC export - see statement\n" + text).encode("utf-8"))
     return path

@@ -15,7 +15,6 @@ from belmig.synth import texts
 from belmig.synth.common import (
     MAX_SAME_SCALE_ANSWER,
     NOISE_COUNTS,
-    RESPONDENTS,
     SCALE_VALUES,
     TEXTS_WITH_CONTACTS,
     UNCODED,
@@ -191,11 +190,12 @@ def _max_same(frame: pd.DataFrame, grid: Sequence[str]) -> np.ndarray:
     return np.stack([(m == v).sum(axis=1) for v in SCALE_VALUES], axis=1).max(axis=1)
 
 
-def noise_counts_for(n: int) -> dict[str, int]:
-    """NOISE_COUNTS for the 335-respondent reconstruction, proportional counts for scale mode."""
-    if n == RESPONDENTS:
+def noise_counts_for(n: int, reference_n: int) -> dict[str, int]:
+    """NOISE_COUNTS for the reconstruction (`reference_n` respondents, the published sample size);
+    proportional counts for `n` respondents in scale mode."""
+    if n == reference_n:
         return dict(NOISE_COUNTS)
-    return {k: max(1, int(round(v * n / RESPONDENTS))) for k, v in NOISE_COUNTS.items()}
+    return {k: max(1, int(round(v * n / reference_n))) for k, v in NOISE_COUNTS.items()}
 
 
 ADMIN_ROW_COLUMNS = ["kind", "resp_id", "response_id", "started_at", "submitted_at", "email", "ip_address", "contact"]
@@ -208,6 +208,7 @@ def add_noise_rows(
     counts: Mapping[str, int] | None = None,
     *,
     exact: bool = True,
+    reference_n: int | None = None,
 ) -> pd.DataFrame:
     """All submissions of the export, in submission order: the genuine respondents (with free
     texts and admin fields) plus the rows cleaning must remove.
@@ -215,13 +216,19 @@ def add_noise_rows(
     Columns: ``kind`` ("genuine" or a NOISE_COUNTS key), ``resp_id`` (genuine rows), the admin
     and identifier columns of the codebook (``response_id``, ``started_at``, ``submitted_at``,
     ``email``, ``ip_address``, ``contact``), the coded answers, ``<q>__text`` and
-    ``<q>__other_text`` free texts. ``counts`` defaults to ``noise_counts_for(len(respondents))``.
+    ``<q>__other_text`` free texts. ``counts`` defaults to NOISE_COUNTS (the reconstruction); with
+    ``exact=False`` to ``noise_counts_for(len(respondents), reference_n)``, `reference_n` being the
+    reconstruction's size (``Targets.n``).
     Every noise row breaks exactly one cleaning rule: duplicates repeat a genuine respondent's
     answers exactly; all other rows have answers that differ from every other row. With
     ``exact=False`` (scale mode) rows whose answers could not be made unique are kept and
     counted in ``attrs["synth"]["noise_collisions"]`` (cleaning may remove them one step early).
     """
-    counts = dict(noise_counts_for(len(respondents)) if counts is None else counts)
+    if counts is None:
+        if not exact and reference_n is None:
+            raise SynthError("scale mode: add_noise_rows needs reference_n (the reconstruction's respondents)")
+        counts = noise_counts_for(len(respondents), len(respondents) if exact else reference_n)
+    counts = dict(counts)
     unknown = set(counts) - set(NOISE_COUNTS)
     if unknown:
         raise SynthError(f"unknown noise types {sorted(unknown)}")

@@ -14,7 +14,6 @@ from belmig.core.codebook import Codebook, Question
 from belmig.core.keys import code_column, multi_column
 from belmig.synth.common import (
     MAX_SAME_SCALE_ANSWER,
-    RESPONDENTS,
     SCALE_KEYS,
     SCALE_VALUES,
     SynthError,
@@ -368,7 +367,7 @@ def generate(codebook: Codebook, targets: Targets, seed: int) -> pd.DataFrame:
 
 def generate_scaled(codebook: Codebook, targets: Targets, n: int, seed: int) -> pd.DataFrame:
     """n respondents with the same questionnaire and (rounded) proportions, for benchmarks
-    (n >= 335, the published sample size; meant for 10k to 1M)."""
-    if n < RESPONDENTS:
-        raise SynthError(f"scale mode needs at least {RESPONDENTS} respondents, got {n}")
+    (n >= ``targets.n``, the published sample size; meant for 10k to 1M)."""
+    if n < targets.n:
+        raise SynthError(f"scale mode needs at least {targets.n} respondents (the published sample size), got {n}")
     return _generate(codebook, targets.scaled(n), seed, strict=False)

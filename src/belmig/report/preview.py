@@ -1,0 +1,217 @@
+"""``make preview``: one warm process that watches the report, checks it and re-renders on save.
+
+    make preview            # English: report/report.qmd -> http://127.0.0.1:8000/report.html
+    make preview LANG=ru    # report/report.ru.qmd -> report.ru.html / .pdf
+
+What it shows is what ``make report`` builds: the same checks (``build.check``) and the same
+renderer (``render.render``) on the same ledger, tables and figures the last build left. On every
+save of the edition, an included file, claims.yaml, lexicon.yaml, the template, the filter or the
+stylesheet it re-runs the checks (problems are printed; the last good HTML and PDF stay), renders
+the HTML, tells the browser to reload (a small polling script injected into the served page, not
+into the file), then refreshes the PDF. Served on localhost only (plain http.server, no internet).
+Ledger or data changes need ``make report`` (the preview says so when the ledger file changes).
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from belmig.core import paths
+
+RELOAD_JS = b"""<script>(function(){var v=null;function poll(){fetch('/__version').then(function(r){return r.json()})
+.then(function(s){if(v!==null&&s.html!==v){location.reload()}v=s.html;var e=document.getElementById('__preview_err');
+if(s.error){if(!e){e=document.createElement('pre');e.id='__preview_err';e.style.cssText='position:fixed;bottom:0;left:0;right:0;max-height:40vh;overflow:auto;margin:0;padding:.6em;background:#fde;border-top:2px solid #c00;font-size:12px;z-index:99';document.body.appendChild(e)}e.textContent=s.error}
+else if(e){e.remove()}}).catch(function(){}).finally(function(){setTimeout(poll,250)})}poll()})();</script>"""
+
+
+@dataclass
+class State:
+    html: int = 0  # incremented after each refreshed HTML
+    pdf: int = 0
+    error: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def snapshot(self) -> dict:
+        with self.lock:
+            return {"html": self.html, "pdf": self.pdf, "error": self.error}
+
+
+def _handler(state: State, directory: Path):
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(directory), **kw)
+
+        def log_message(self, *a):  # quiet
+            pass
+
+        def do_GET(self):  # noqa: N802
+            if self.path.startswith("/__version"):
+                body = json.dumps(state.snapshot()).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            if self.path.split("?")[0].endswith(".html"):
+                target = directory / self.path.split("?")[0].lstrip("/")
+                if target.is_file():
+                    data = target.read_bytes().replace(b"</body>", RELOAD_JS + b"</body>", 1)
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/html; charset=utf-8")
+                    self.send_header("Cache-Control", "no-store")
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
+            super().do_GET()
+
+    return Handler
+
+
+class Preview:
+    """Check and render one edition, reusing the loaded ledger, codebook and generated tables."""
+
+    def __init__(self, lang: str = "en", pdf: bool = True):
+        from belmig.core import codebook, config, ledger
+        from belmig.report import editions
+
+        self.ed = editions.edition(lang)
+        self.pdf = pdf
+        self.cfg = config.load()
+        self.entries = ledger.load(paths.LEDGER)
+        self.cb = codebook.load(paths.CODEBOOK)
+        self.guards = editions.guards_path()
+        self.lexicon = editions.lexicon_path()
+        sfx = self.ed.suffix
+        self.out_html = paths.REPORT / f"report{sfx}.html"
+        self.out_pdf = paths.REPORT / f"report{sfx}.pdf"
+        self.generated = self._generated_from_disk()
+        self.state = State()
+
+    def _generated_from_disk(self) -> dict[str, str]:
+        d = paths.REPORT / "_generated"
+        return {p.name: p.read_text(encoding="utf-8") for p in sorted(d.glob("*.md"))} if d.exists() else {}
+
+    def watched(self) -> list[Path]:
+        from belmig.report import render
+
+        text = self.ed.qmd.read_text(encoding="utf-8")
+        inc = [self.ed.qmd.parent / m.group(1) for m in render.INCLUDE_RE.finditer(text)]
+        d = paths.REPORT
+        return [self.ed.qmd, self.guards, self.lexicon, self.ed.allowlist, d / "template.typ",
+                d / "filters" / "crossref.lua", d / "style.css", paths.LEDGER, *inc]  # fmt: skip
+
+    def check(self) -> str | None:
+        """The problems as text (None when the edition passes)."""
+        from belmig.report import build
+
+        try:
+            result = build.check(
+                self.ed.qmd,
+                self.entries,
+                self.ed.allowlist,
+                self.cfg["report"],
+                guards_path=self.guards,
+                lexicon_path=self.lexicon,
+                generated=self.generated,
+            )
+        except build.ReportCheckError as exc:
+            return str(exc)
+        if result.warnings:
+            print(result.message(), flush=True)
+        return None
+
+    def render(self, which: str) -> str | None:
+        from belmig.report import build, render
+
+        try:
+            render.render(
+                self.ed.qmd,
+                self.entries,
+                out_pdf=self.out_pdf if which == "pdf" else None,
+                out_html=self.out_html if which == "html" else None,
+                provenance=build.provenance(Path(self.cfg["raw_export"]), self.cfg),
+                codebook=self.cb,
+            )
+        except render.RenderError as exc:
+            return str(exc)
+        return None
+
+    def cycle(self) -> dict[str, float]:
+        """Check, render HTML, then PDF; returns the timings (seconds)."""
+        t0 = time.perf_counter()
+        times = {}
+        err = self.check()
+        times["check"] = time.perf_counter() - t0
+        if err:
+            with self.state.lock:
+                self.state.error = err + "\n(the last good HTML and PDF are kept)"
+            print(err + "\n(the last good HTML and PDF are kept)", file=sys.stderr, flush=True)
+            return times
+        err = self.render("html")
+        times["html"] = time.perf_counter() - t0
+        with self.state.lock:
+            self.state.error = err or ""
+            if not err:
+                self.state.html += 1
+        if err:
+            print(err, file=sys.stderr, flush=True)
+            return times
+        if self.pdf:
+            err = self.render("pdf")
+            times["pdf"] = time.perf_counter() - t0
+            with self.state.lock:
+                if err:
+                    self.state.error = err
+                else:
+                    self.state.pdf += 1
+            if err:
+                print(err, file=sys.stderr, flush=True)
+        return times
+
+
+def _mtimes(files: list[Path]) -> dict[Path, int]:
+    return {f: (f.stat().st_mtime_ns if f.exists() else -1) for f in files}
+
+
+def main(lang: str = "en", port: int = 8000, *, pdf: bool = True, once: bool = False) -> int:
+    if not paths.LEDGER.exists():
+        print(f"{paths.rel(paths.LEDGER)} does not exist: run `make report` once first", file=sys.stderr)
+        return 2
+    pv = Preview(lang, pdf)
+    times = pv.cycle()
+    print(f"{paths.rel(pv.ed.qmd)}: " + ", ".join(f"{k} {v:.2f} s" for k, v in times.items()), flush=True)
+    if once:
+        return 1 if pv.state.error else 0
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _handler(pv.state, paths.REPORT))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(
+        f"preview: http://127.0.0.1:{port}/{pv.out_html.name} (PDF: {paths.rel(pv.out_pdf)}); Ctrl-C stops", flush=True
+    )
+    seen = _mtimes(pv.watched())
+    ledger_mtime = seen.get(paths.LEDGER)
+    try:
+        while True:
+            time.sleep(0.05)
+            now = _mtimes(pv.watched())
+            if now == seen:
+                continue
+            seen = now
+            if now.get(paths.LEDGER) != ledger_mtime:
+                ledger_mtime = now.get(paths.LEDGER)
+                print("the ledger changed: reloading it (run `make report` for new data and charts)", flush=True)
+                from belmig.core import ledger
+
+                pv.entries = ledger.load(paths.LEDGER)
+                pv.generated = pv._generated_from_disk()
+            times = pv.cycle()
+            print("saved: " + ", ".join(f"{k} {v:.2f} s" for k, v in times.items()), flush=True)
+    except KeyboardInterrupt:
+        server.shutdown()
+    return 0

@@ -1,0 +1,64 @@
+"""The jobs of the DAG as Snakemake's dry run prints them: rule, input, output, log, wildcards, command.
+
+Used by tools/architecture.py (the stage table of docs/architecture.md) and tests/iocheck.py (the
+declared-inputs test). ``snakemake -n --printshellcmds --forceall`` is Snakemake's public view of
+the jobs; this parses its text (Snakemake 9).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Job:
+    rule: str
+    inputs: list[str]
+    outputs: list[str]
+    log: list[str]
+    wildcards: str
+    command: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.rule}[{self.wildcards}]" if self.wildcards else self.rule
+
+    def argv(self) -> list[str]:
+        """The command's words after "$PYTHON", without the log redirection."""
+        words = shlex.split(self.command)
+        if words[-3:-1] and words[-3] == ">" and words[-1] == "2>&1":
+            words = words[:-3]
+        return words[1:]
+
+
+def parse(text: str) -> list[Job]:
+    """The jobs of a dry run's text; rule ``all`` and other command-less jobs left out."""
+    jobs = []
+    for block in re.split(r"\n(?=\[[^\]]+\]\n(?:local)?rule )", text):
+        m = re.search(r"^(?:local)?rule (\w+):\n(.*?)^Shell command: ([^\n]*)$", block, re.M | re.S)
+        if not m or m.group(3) == "None":
+            continue
+        fields = dict(re.findall(r"^    (\w+): (.*)$", m.group(2), re.M))
+
+        def files(key: str, fields=fields) -> list[str]:
+            return [f for f in fields.get(key, "").split(", ") if f]
+
+        jobs.append(
+            Job(m.group(1), files("input"), files("output"), files("log"), fields.get("wildcards", ""), m.group(3))
+        )
+    return jobs
+
+
+def jobs(root: Path, *args: str, snakemake: str | None = None) -> list[Job]:
+    """Dry-run every job of the DAG in `root` (with `args`, e.g. targets or --config) and parse it."""
+    exe = snakemake or str(Path(sys.executable).with_name("snakemake"))
+    cmd = [exe, "-n", "--printshellcmds", "--forceall", "--cores", "1", "--workflow-profile", "none", *args]
+    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
+    return parse(proc.stdout + proc.stderr)
