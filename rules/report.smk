@@ -79,7 +79,16 @@ rule render_report:
                 "config": config,
                 "tables": {
                     k: input[k]
-                    for k in ("ingest", "flow", "diagnostics", "summary", "bases", "groups", "reproduction", "estimates")
+                    for k in (
+                        "ingest",
+                        "flow",
+                        "diagnostics",
+                        "summary",
+                        "bases",
+                        "groups",
+                        "reproduction",
+                        "estimates",
+                    )
                 },
                 "codebook": input.codebook,
                 "claims": input.claims,
