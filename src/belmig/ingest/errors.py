@@ -109,24 +109,6 @@ def fail(path: Path | str, problems: list[_Problem], platform: str = "") -> Inge
     return IngestError("\n".join([head, *("  " + ln for ln in lines)]), problems)
 
 
-def _fail(
-    path: Path,
-    problem: str,
-    *,
-    row: int | None = None,
-    column: str | None = None,
-    value: Any = None,
-    more: int = 0,
-    hint: str = "",
-) -> IngestError:
-    """A one-problem IngestError (file-level failures: unreadable file, bad encoding...)."""
-    p = _Problem(row, repr(column) if column is not None else None, problem, value, hint)
-    msg = p.line(path)
-    if more:
-        msg += f"; {more} more cell(s) with problems of this kind"
-    return IngestError(msg, [p])
-
-
 @dataclass
 class IngestWarning:
     """A counted warning: a check that found something ingestion does not stop for."""

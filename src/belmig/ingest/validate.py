@@ -30,12 +30,10 @@ from belmig.core.codebook import Codebook, Question
 from belmig.core.keys import multi_column, other_text_column
 from belmig.ingest.errors import IngestWarning, _Problem, fail
 from belmig.ingest.labels import _Labels
-from belmig.ingest.parse import _NUM_RE, Parser, _text
+from belmig.ingest.parse import Parser, _text
 from belmig.ingest.raw import TIMESTAMP_FORMAT, _Raw
 from belmig.ingest.tidy import QInput, Source, Tidy
 from belmig.ingest.times import _strip, all_equal_durations, human, parse_times
-
-ADMIN = ("response_id", "started_at", "submitted_at")
 
 
 @dataclass
@@ -438,6 +436,3 @@ def _describe(qi: QInput) -> dict[str, Any]:
     if qi.other is not None or qi.other_mode == "inline":
         d["other"] = qi.other_mode
     return d
-
-
-__all__ = ["ADMIN", "Result", "validate", "_NUM_RE"]

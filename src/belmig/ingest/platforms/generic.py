@@ -10,7 +10,7 @@ out as one column per option (codebook ``option_columns``) or written as codes (
 from __future__ import annotations
 
 from belmig.core.codebook import Codebook
-from belmig.ingest.platforms.base import ADMIN_IDS, Context, Layout, generic_times
+from belmig.ingest.platforms.base import Context, Layout, generic_times
 from belmig.ingest.raw import _Raw
 from belmig.ingest.tidy import Tidy
 
@@ -47,9 +47,8 @@ def adapt(raw: _Raw, cb: Codebook, ctx: Context) -> Tidy:
             setattr(L.tidy, c.id, L.time(j, generic_times()))
         else:
             L.tidy.admin_extra[c.id] = L.claim(j, c.id)
-    for cid in ADMIN_IDS:
-        if cid not in over and not any(c.id == cid for c in cb.columns) and cid == "submitted_at":
-            L.problem(None, f"{cb.source}: the codebook must declare an admin column {cid!r}")
+    if "submitted_at" not in over and not any(c.id == "submitted_at" for c in cb.columns):
+        L.problem(None, f"{cb.source}: the codebook must declare an admin column 'submitted_at'")
     sep = cb.multi_separator
     for q in cb.questions:
         qi = L.explicit(q, TICKED, UNTICKED, sep) or L.cell(q, sep)

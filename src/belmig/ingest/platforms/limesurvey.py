@@ -29,7 +29,7 @@ from belmig.core.codebook import Codebook, Question
 from belmig.ingest.labels import SAV_VAR_LABEL_BYTES, _match_truncated
 from belmig.ingest.platforms.base import Context, Layout
 from belmig.ingest.raw import TIMESTAMP_FORMAT, _norm, _Raw
-from belmig.ingest.tidy import QInput, Source, Tidy
+from belmig.ingest.tidy import QInput, Tidy
 
 NAME = "limesurvey"
 ADMIN = {
@@ -175,6 +175,3 @@ def _question(L: Layout, q: Question, texts: list) -> QInput | None:
             if o.key not in qi.ticks and not (o.other and qi.other is not None):
                 L.problem(repr(q.column), f"has no column for option {o.label_ru!r} of question {q.id!r}")
     return qi
-
-
-__all__ = ["NAME", "Source", "adapt"]
