@@ -1,8 +1,8 @@
 rule ingest_export:
     """Detect the export's platform, lay it out, validate it against the codebook; drop direct identifiers.
 
-    The stage's output goes to its log; its summary (platform, warnings, what the export lacks)
-    or, on failure, its error message is printed on the console (belmig.ingest.console)."""
+    Its summary (platform, warnings, what the export lacks) or, on failure, its error message
+    is printed on the console as well as in the log (belmig.ingest.console)."""
     input:
         nb=f"{NB}/02_ingest.ipynb",
         export=config["raw_export"],
@@ -34,5 +34,6 @@ rule ingest_export:
             },
         ),
     shell:
-        '"$PYTHON" {params.cmd} > {log:q} 2>&1 || {{ "$PYTHON" -m belmig.ingest.console --failed {log:q}; exit 1; }}; '
-        '"$PYTHON" -m belmig.ingest.console {output.report:q}'
+        # the log gets everything; the console too (tee), which is the stage's summary and
+        # warnings (or its error message): the notebook writes them to the job's stderr
+        '"$PYTHON" {params.cmd} 2>&1 | tee -a /dev/stderr > {log:q}'

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 
 import exportkit as ek
 import pandas as pd
@@ -332,21 +333,9 @@ def test_report_and_console_say_what_the_export_lacks(export_df, tmp_path, capsy
     doc = report.write(res, path, tmp_path / "ingest_report.json")
     assert doc["lacks"] == ["response_id", "started_at"] and doc["mapping"] == "o.yaml"
     assert "/" not in doc["file"] and len(doc["sha256"]) == 64
-    console.main([str(tmp_path / "ingest_report.json")])
+    console.emit(doc, sys.stderr)
     err = capsys.readouterr().err
     assert "warning: the export has no start times" in err and "speeder check was skipped" in err
     md = tables.data_source_md(json.loads((tmp_path / "ingest_report.json").read_text(encoding="utf-8")))
     assert "speeder check was skipped" in md and "ids were generated" in md and "{#tbl-data-source}" in md
     assert "lacking: durations unknown, speeder check skipped" in md
-
-
-def test_console_prints_the_error_at_the_end_of_a_failed_log(tmp_path, capsys):
-    log = tmp_path / "ingest_export.log"
-    log.write_text(
-        "papermill noise\nstage notebook notebooks/02_ingest.ipynb failed in cell 3:\n"
-        "IngestError: x.csv: 2 problems\n  x.csv, data row 1: ...\n(executed copy: logs/x)\n",
-        encoding="utf-8",
-    )
-    console.main(["--failed", str(log)])
-    err = capsys.readouterr().err.splitlines()
-    assert err[0] == "ingest failed:" and err[1].startswith("stage notebook") and "papermill noise" not in err

@@ -103,6 +103,6 @@ def test_a_failing_ingest_shows_its_message_on_the_console(surveymonkey, platfor
     proc = run_snakemake(platform_repo, "--config", "raw_export=data/raw/surveymonkey_renamed_option.csv", check=False)
     assert proc.returncode != 0
     err = proc.stderr
-    assert "ingest failed:" in err
+    assert "stage 02_ingest failed" in err
     assert "surveymonkey_renamed_option.csv" in err and "'Политика'" in err
     assert "matches none of its options" in err
