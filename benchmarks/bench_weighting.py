@@ -112,12 +112,13 @@ def main(argv: list[str] | None = None) -> int:
     margins = weight.read_margins(paths, cb)
     if args.margins == 3:
         margins = weight.read_margins(paths + extra_margins(cb, tmp, margins[0].total), cb)
-    cfg = {"confidence": 0.95, "ci_method": "logit", "subgroups": ["sex", "age_group", "legal_status"]}
+    cfg = {"confidence": 0.95, "ci_method": "logit", "subgroups": ["sex", "age_group", "legal_status"],
+           "level_merges": {}, "multiplicity": "holm"}  # fmt: skip
     rake_rows, est_rows = [], []
     for n in args.sizes:
         df = synthetic_responses(cb, n, args.seed)
         t0 = time.perf_counter()
-        res = weight.rake(df, margins, max_iter=200, tolerance=1e-10, trim_cap=None)
+        res = weight.rake(df, margins, max_iter=200, tolerance=1e-10)
         t_rake = time.perf_counter() - t0
         res.require_converged()
         cal = weight.calibration(df, margins)

@@ -32,7 +32,7 @@ def main(export: Path) -> dict:
     t = time.perf_counter()
     margins = weight.read_margins([paths.ROOT / m for m in cfg["weighting"]["margins"]], cb)
     w = cfg["weighting"]
-    rk = weight.rake(res.responses, margins, max_iter=w["max_iter"], tolerance=w["tolerance"], trim_cap=w["trim_cap"])
+    rk = weight.weigh(res.responses, margins, weight.Method.from_config(w))
     times["weight"] = time.perf_counter() - t
     t = time.perf_counter()
     wdf = weight.weights_frame(res.responses, rk)

@@ -1,5 +1,6 @@
 rule estimate_values:
-    """Shares and means, unweighted and weighted, with calibration-aware SEs and CIs; reproduction table."""
+    """Shares and means, unweighted and weighted, with calibration-aware SEs and CIs, on the planned
+    subgroup levels; whole-table tests with multiplicity control; sensitivity tables; reproduction table."""
     input:
         nb=f"{NB}/05_estimate.ipynb",
         responses=rules.clean_responses.output.responses,
@@ -9,6 +10,9 @@ rule estimate_values:
         statements=PUBLISHED_STATEMENTS,
     output:
         estimates=f"{PROC}/estimates.parquet",
+        levels=f"{PROC}/level_plan.csv",
+        multi_bases=f"{PROC}/multi_bases.csv",
+        frame=f"{PROC}/frame_sensitivity.csv",
         reproduction=f"{PROC}/reproduction.csv",
         values=f"{VALUES}/estimate.json",
         notebook=f"{EXE}/05_estimate.ipynb",
@@ -27,8 +31,12 @@ rule estimate_values:
                 "figures": input.figures,
                 "statements": input.statements,
                 "estimation": config["estimation"],
+                "alternative_frame": config["weighting"]["alternative_frame"],
                 "min_cell": config["privacy"]["min_cell"],
                 "out_estimates": output.estimates,
+                "out_levels": output.levels,
+                "out_multi_bases": output.multi_bases,
+                "out_frame": output.frame,
                 "out_reproduction": output.reproduction,
                 "out_values": output.values,
             },

@@ -63,6 +63,16 @@ def scenario() -> pd.DataFrame:
     # row 14: "Other" text for reasons_lithuania without the "Other" option ticked
     ek.set_answer(df, CB, 14, "reasons_lithuania", CB["reasons_lithuania"].option("visa").label_ru)
     df.loc[df.index[13], CB["reasons_lithuania"].other_column] = "Близко к дому"
+    # diaspora: everyone knows the organisations and takes part, except row 15 (takes part without
+    # knowing any: the one consistency violation), row 16 (knowledge not answered: no violation) and
+    # row 17 (knows none, takes no part: consistent); row 9 stays blank (incomplete)
+    for row in (r for r in range(1, N + 1) if r != 9):
+        ek.set_answer(df, CB, row, "diaspora_known", "Да")
+        ek.set_answer(df, CB, row, "diaspora_involved", "Да")
+    ek.set_answer(df, CB, 15, "diaspora_known", "Нет")
+    ek.set_answer(df, CB, 16, "diaspora_known", "")
+    ek.set_answer(df, CB, 17, "diaspora_known", "Нет")
+    ek.set_answer(df, CB, 17, "diaspora_involved", "Нет")
     return df
 
 
@@ -77,12 +87,59 @@ def result(ingested, rules) -> clean.CleanResult:
     return clean.clean(ingested, CB, CFG["cleaning"], rules)
 
 
+SKIP_STEPS = [
+    "skip_income_source", "skip_war_impact_comment", "skip_health_rating", "skip_health_problems",
+    "skip_education_rating", "skip_education_problems", "consistency_diaspora_involved",
+]  # fmt: skip
+
+
 def test_flow_counts_each_step(result):
     flow = result.flow
-    assert list(flow.columns) == ["step", "description", "removed", "remaining"]
-    assert flow["step"].tolist() == list(clean.STEPS)
-    assert flow["removed"].tolist() == [0, 1, 1, 2, 1, 1, 1, 0]
-    assert flow["remaining"].tolist() == [20, 19, 18, 16, 15, 14, 13, 13]
+    assert list(flow.columns) == ["step", "description", "removed", "remaining", "violations"]
+    assert flow["step"].tolist() == list(clean.STEPS) + SKIP_STEPS
+    steps = flow[flow["step"].isin(clean.STEPS)]
+    assert steps["removed"].tolist() == [0, 1, 1, 2, 1, 1, 1, 0]
+    assert steps["remaining"].tolist() == [20, 19, 18, 16, 15, 14, 13, 13]
+    assert steps["violations"].isna().all()
+
+
+def test_skip_logic_and_consistency_are_counted(result):
+    # among the 13 analysed: row 13's health rating (not asked) and row 15's involvement
+    skip = result.flow[~result.flow["step"].isin(clean.STEPS)].set_index("step")
+    assert (skip["removed"] == 0).all() and (skip["remaining"] == 13).all()
+    assert skip["violations"].to_dict() == {s: int(s in ("skip_health_rating", "consistency_diaspora_involved"))
+                                            for s in SKIP_STEPS}  # fmt: skip
+    desc = skip.loc["consistency_diaspora_involved", "description"]
+    assert desc == (
+        "diaspora_involved = yes although diaspora_known is not yes: set to missing (cleaning.skip_violations: set_missing)"
+    )
+    assert skip.loc["skip_health_rating", "description"].startswith("health_rating answered although not asked")
+
+
+def test_inconsistent_answers_set_missing_or_kept(ingested, rules, result):
+    kept = [r for r in range(1, N + 1) if r not in REMOVED_ROWS]
+    inv = result.responses["diaspora_involved"].astype(object)
+    assert pd.isna(inv[kept.index(15)])  # cleared
+    assert inv[kept.index(16)] == "yes" and inv[kept.index(17)] == "no"  # unknown knowledge; consistent
+    assert inv.notna().sum() == 12
+    keep = clean.clean(ingested, CB, {**CFG["cleaning"], "skip_violations": "keep"}, rules)
+    assert keep.responses["diaspora_involved"].astype(object)[kept.index(15)] == "yes"
+    row = keep.flow.set_index("step").loc["consistency_diaspora_involved"]
+    assert row["violations"] == 1 and row["description"].endswith("kept as given (cleaning.skip_violations: keep)")
+    # the rule changes an answer, never who is analysed
+    assert keep.responses["resp_id"].tolist() == result.responses["resp_id"].tolist()
+
+
+def test_consistency_rule_by_hand():
+    df = pd.DataFrame({
+        "diaspora_known": pd.Categorical(["yes", "no", None, "no", "yes"], categories=["yes", "no"]),
+        "diaspora_involved": pd.Categorical(["yes", "yes", "yes", "no", None], categories=["yes", "no"]),
+    })  # fmt: skip
+    v = clean.consistency_violations(df, CB)
+    assert list(v.columns) == ["diaspora_involved"]
+    assert v["diaspora_involved"].tolist() == [False, True, False, False, False]
+    cleared = clean.clear_answers(df, CB, v)
+    assert cleared["diaspora_involved"].isna().tolist() == [False, True, False, False, True]
 
 
 def test_flow_adds_up(result):
@@ -110,7 +167,8 @@ def test_step_functions_by_hand(ingested):
     # row 9 answers 3 questions; health/education/income follow-ups are not asked of it:
     # 27 closed questions - 5 outside their universe = 22 applicable
     assert clean.completeness(df, CB).iloc[8] == pytest.approx(3 / 22)
-    assert clean.completeness(df, CB).drop(8).min() == 1.0
+    assert clean.completeness(df, CB).drop([8, 15]).min() == 1.0
+    assert clean.completeness(df, CB).iloc[15] == pytest.approx(24 / 25)  # row 16: diaspora_known blank
     fast, cut = clean.speeder_flags(pd.Series([100, 600, 900, 1200, 30]), 0.33)
     assert cut == pytest.approx(0.33 * 600) and fast.tolist() == [True, False, False, False, True]
     grid = CFG["cleaning"]["straightline_grids"]
@@ -186,6 +244,7 @@ def test_everyone_removed_is_an_error(ingested, rules, tmp_path):
         ({"eligible_arrival": ["y2019"]}, r"cleaning.eligible_arrival: 'y2019' is not an option of 'arrival_year'"),
         ({"straightline_grids": [["security_by", "sex"]]}, r"straightline_grids\[0\]: 'sex' is not a scale question"),
         ({"speeder_fraction": None, "extra": 1}, "unknown setting 'extra'"),
+        ({"skip_violations": "drop"}, r"skip_violations must be one of \('set_missing', 'keep'\), got 'drop'"),
     ],
 )
 def test_bad_settings(ingested, rules, change, message):
@@ -220,6 +279,8 @@ def test_ledger_values(result):
     e = vals.entries
     assert e["flow.received"].value == 20 and e["flow.analysed"].value == 13
     assert e["flow.ineligible"].value == 2 and e["flow.duplicates"].value == 1
+    assert e["flow.skip_health_rating"].value == 1 and e["flow.consistency_diaspora_involved"].value == 1
+    assert e["flow.skip_education_rating"].value == 0
     oc = result.other_coding
     rl = oc[oc["question"] == "reasons_lithuania"]
     assert e["other.reasons_lithuania.uncoded"].value == int(rl.loc[rl["uncoded"], "count"].sum())
@@ -252,3 +313,9 @@ def test_synthetic_export_cleans_to_335(tmp_path, rules):
     assert flow.loc["speeders", "removed"] == noise["speeder"]
     assert flow.loc["straightlining", "removed"] == noise["straightliner"]
     assert res.cleared.empty  # the synthetic skip logic is clean
+    # but 17 who know no diaspora organisation say they take part (issue 16)
+    assert flow.loc["consistency_diaspora_involved", "violations"] == 17
+    assert res.responses.attrs["belmig"]["screening"] == {
+        "citizen_by": ["yes"],
+        "arrival_year": ["y2020", "y2021", "y2022"],
+    }

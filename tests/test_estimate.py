@@ -1,5 +1,7 @@
-"""Estimates: hand-checkable shares, agreement with R's survey package (tests/r/), svy as a
-cross-check, completeness over the codebook, suppression and the ledger keys."""
+"""Estimates: hand-checkable shares, agreement with R's survey package (tests/r/: estimates, SEs,
+intervals, per-option and whole-table Rao–Scott tests, Holm/BH adjustments, t intervals, bounded
+calibration), svy as a cross-check, completeness over the codebook, levels that bear estimates,
+values fixed by design, the sensitivity tables and the ledger keys."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from belmig import estimate, weight
 from belmig.core import codebook as cbm, ledger
 from belmig.core.keys import multi_column
 from belmig.estimate import EstimateError
+from belmig.privacy import levels as levels_mod
 
 ROOT = Path(__file__).resolve().parents[1]
 RDIR = ROOT / "tests" / "r"
@@ -38,8 +41,9 @@ def sub_codebook(cb, ids):
     )
 
 
-def cfg(method="logit", subgroups=("sex", "age_group")):
-    return {"confidence": 0.95, "ci_method": method, "subgroups": list(subgroups)}
+def cfg(method="logit", subgroups=("sex", "age_group"), merges=None, multiplicity="holm"):
+    return {"confidence": 0.95, "ci_method": method, "subgroups": list(subgroups), "level_merges": merges or {},
+            "multiplicity": multiplicity}  # fmt: skip
 
 
 def fixture_responses(cb) -> pd.DataFrame:
@@ -66,7 +70,7 @@ def fixture(cb, tmp_path_factory):
     )
     margins = weight.read_margins([MUNICIPALITY, sex], cb)
     df = fixture_responses(cb)
-    res = weight.rake(df, margins, max_iter=500, tolerance=1e-12, trim_cap=None)
+    res = weight.rake(df, margins, max_iter=500, tolerance=1e-12)
     res.require_converged()
     return df, res.to_frame(), sub_codebook(cb, FIXTURE_QUESTIONS)
 
@@ -74,12 +78,15 @@ def fixture(cb, tmp_path_factory):
 @pytest.fixture(scope="module")
 def estimates(fixture):
     df, w, scb = fixture
-    return {m: estimate.estimate_all(df, w, scb, cfg(m), 5) for m in ("logit", "beta")}
+    out = {m: estimate.estimate_all(df, w, scb, cfg(m), 5) for m in ("logit", "beta")}
+    out["bh"] = estimate.estimate_all(df, w, scb, cfg(multiplicity="bh"), 5)
+    return out
 
 
-def reference() -> pd.DataFrame:
+def reference(weights: bool = False) -> pd.DataFrame:
     ref = pd.read_csv(REFERENCE, dtype=str, keep_default_na=False)
-    ref = ref[ref["quantity"] != "weight"].copy()
+    is_weight = ref["quantity"].str.endswith("weight")
+    ref = ref[is_weight if weights else ~is_weight].copy()
     ref["weighted"] = ref["weighted"].map({"true": True, "false": False}).astype(bool)
     ref["value"] = ref["value"].astype(float)
     return ref[np.isfinite(ref["value"])]
@@ -150,6 +157,9 @@ def test_scale_points_add_up(estimates):
 # ---------------------------------------------------------------- against R
 
 
+Z95 = 1.959963984540054  # qnorm(0.975): R's default confint(svymean) is a normal interval
+
+
 def _compare(estimates) -> dict[str, tuple[float, int]]:
     """Max |python - R| per reference quantity (proportions in R's 0–1 units), and how many."""
     ref = reference()
@@ -157,20 +167,32 @@ def _compare(estimates) -> dict[str, tuple[float, int]]:
     est = {m: e.set_index(key) for m, e in estimates.items()}
     column = {"estimate": ("logit", "estimate"), "se": ("logit", "se"), "logit_low": ("logit", "ci_low"),
               "logit_high": ("logit", "ci_high"), "beta_low": ("beta", "ci_low"), "beta_high": ("beta", "ci_high"),
-              "normal_low": ("logit", "ci_low"), "normal_high": ("logit", "ci_high")}  # fmt: skip
-    tests = {"raoscott_p", "wald_p", "ttest_p"}
+              "t_low": ("logit", "ci_low"), "t_high": ("logit", "ci_high")}  # fmt: skip
+    # test p-values: (estimates, column); the whole-table and adjusted ones are per comparison
+    tests = {"raoscott_p": ("logit", "p_diff"), "wald_p": ("logit", "p_diff"), "ttest_p": ("logit", "p_diff"),
+             "table_raoscott_p": ("logit", "p_table"), "holm_table_p": ("logit", "p_table_adj"),
+             "holm_p": ("logit", "p_adj"), "bh_table_p": ("bh", "p_table_adj"), "bh_p": ("bh", "p_adj")}  # fmt: skip
     out: dict[str, list[float]] = {}
     for r in ref.itertuples(index=False):
         if r.quantity in column:
             m, c = column[r.quantity]
-            got = est[m].loc[(r.question, r.option, r.by, r.level, r.weighted), c]
+            row = est[m].loc[(r.question, r.option, r.by, r.level, r.weighted)]
+            # fixed by design (a calibrated margin): we give no interval; R's is [p, p]
+            got = row["estimate"] if row["ci_method"] == "fixed" and c.startswith("ci_") else row[c]
             got = got if r.option == "" else got / 100
+        elif r.quantity in ("normal_low", "normal_high"):  # the normal interval from our estimate and se
+            row = est["logit"].loc[(r.question, r.option, r.by, r.level, r.weighted)]
+            got = row["estimate"] + (-Z95 if r.quantity == "normal_low" else Z95) * row["se"]
         elif r.quantity in tests:
-            e = est["logit"]
-            sel = e.xs((r.question, r.option, r.by), level=["question", "option", "by"])
-            got = sel[sel.index.get_level_values("weighted") == r.weighted]["p_diff"].iloc[0]
+            m, c = tests[r.quantity]
+            e = est[m]
+            # a single-choice question's whole table: any of its options' rows carries it
+            sel = e.xs((r.question, r.by), level=["question", "by"])
+            if r.option != "" or c != "p_table" and c != "p_table_adj":
+                sel = sel[sel.index.get_level_values("option") == r.option]
+            got = sel[sel.index.get_level_values("weighted") == r.weighted][c].dropna().iloc[0]
         else:
-            continue  # test statistics and df (diagnostic only)
+            continue  # test statistics, df, calibration weights (tested in test_weight.py)
         out.setdefault(r.quantity, []).append(abs(got - r.value))
     return {q: (float(np.max(d)), len(d)) for q, d in out.items()}
 
@@ -186,6 +208,8 @@ def test_estimates_ses_and_intervals_equal_r(estimates):
         "beta_high": 400,
         "normal_low": 18,
         "normal_high": 18,
+        "t_low": 18,
+        "t_high": 18,
     }
     for q, at_least in expected.items():
         worst, count = diffs[q]
@@ -194,19 +218,59 @@ def test_estimates_ses_and_intervals_equal_r(estimates):
 
 
 def test_subgroup_tests_equal_r(estimates):
+    # the fixture's levels all bear estimates in every base, so the tests use every level, as R does
+    assert set(estimates["logit"]["suppression"]) <= {"", "count"}
     diffs = _compare(estimates)
-    for q, at_least in {"raoscott_p": 150, "wald_p": 6, "ttest_p": 4}.items():
+    for q, at_least in {"raoscott_p": 150, "wald_p": 6, "ttest_p": 4, "table_raoscott_p": 18}.items():
         worst, count = diffs[q]
         assert count >= at_least, f"only {count} {q} values compared"
         assert worst < TOL, f"{q}: max |python - R| = {worst:.3g}"
 
 
+def test_multiplicity_adjustments_equal_r(estimates):
+    # R: p.adjust(holm | BH) over every whole-table test (30 per weighting: 9 single-choice tables,
+    # 18 income-source options, 3 quality-of-life means), and within each comparison's follow-ups
+    # gated by pmax with the comparison's adjusted p
+    diffs = _compare(estimates)
+    for q, count_ in {"holm_table_p": 60, "bh_table_p": 60, "holm_p": 164, "bh_p": 164}.items():
+        worst, count = diffs[q]
+        assert count == count_, f"{count} {q} values compared, expected {count_}"
+        assert worst < TOL, f"{q}: max |python - R| = {worst:.3g}"
+
+
+def test_follow_ups_are_never_more_significant_than_their_table(estimates):
+    est = estimates["logit"]
+    sub = est[(est["by"] != "") & est["p_adj"].notna()]
+    assert len(sub) > 100
+    assert (sub["p_adj"] >= sub["p_table_adj"] - 1e-15).all()
+    assert (sub["p_table_adj"] >= sub["p_table"] - 1e-15).all()  # an adjustment never lowers a p
+
+
 def test_calibrated_share_has_no_sampling_error(estimates):
-    # the weighted share of a raking category is fixed by the margins: se 0, interval [p, p]
+    # the weighted share of a raking category is fixed by the margins: se 0, no interval
     est = estimates["logit"].set_index(["question", "option", "by", "weighted"])
     row = est.loc[("municipality", "kaunas_city", "", True)]
     assert row["estimate"] == pytest.approx(100 * 2600 / TOTAL)
-    assert row["se"] == 0 and row["ci_low"] == row["ci_high"] == row["estimate"]
+    assert row["se"] == 0 and row["ci_method"] == "fixed"
+    assert np.isnan(row["ci_low"]) and np.isnan(row["ci_high"])
+    # within a subgroup the same share is not fixed by the margins
+    by_sex = estimates["logit"].query(
+        "question == 'municipality' and option == 'kaunas_city' and by == 'sex' and weighted"
+    )
+    assert (by_sex["ci_method"] == "logit").all() and (by_sex["se"] > 0).all()
+
+
+def test_mean_interval_is_t_with_design_df(estimates):
+    # R: confint(svymean(~y, des), df = degf(des)); degf of a domain = its respondents - 1
+    from scipy import stats
+
+    row = estimates["logit"].set_index(["question", "option", "by", "weighted"]).loc[("quality_life", "", "", True)]
+    t = stats.t.ppf(0.975, row["n"] - 1)
+    assert row["ci_method"] == "t"
+    assert row["ci_low"] == pytest.approx(row["estimate"] - t * row["se"], abs=1e-12)
+    assert row["ci_high"] == pytest.approx(row["estimate"] + t * row["se"], abs=1e-12)
+    degf = reference().query("quantity == 'degf' and question == 'quality_life' and by == '' and weighted")
+    assert float(degf["value"].iloc[0]) == row["n"] - 1
 
 
 def test_zero_share_gets_clopper_pearson(estimates):
@@ -305,7 +369,7 @@ def synthetic(cb, n: int, seed: int) -> pd.DataFrame:
 def full(cb):
     df = synthetic(cb, 600, 7)
     margins = weight.read_margins([MUNICIPALITY], cb)
-    w = weight.rake(df, margins, max_iter=50, tolerance=1e-10, trim_cap=None).to_frame()
+    w = weight.poststratify(df, margins[0]).to_frame()
     return df, w, estimate.estimate_all(df, w, cb, cfg(subgroups=("sex", "age_group", "legal_status")), 5)
 
 
@@ -327,7 +391,7 @@ def test_every_choice_and_scale_question_is_estimated(cb, full):
                     q.id,
                     by,
                 )
-    assert set(est["ci_method"]) <= {"logit", "normal", "clopper-pearson"}
+    assert set(est["ci_method"]) <= {"logit", "t", "clopper-pearson", "fixed"}
     assert est["k"].isna().equals(est["stat"] == "mean")
     sub = est[est["by"] != ""]
     assert sub.groupby(["question", "option", "by", "weighted"])["p_diff"].nunique(dropna=False).max() == 1
@@ -336,7 +400,10 @@ def test_every_choice_and_scale_question_is_estimated(cb, full):
 def test_suppression_flags_small_subgroup_cells(full):
     _, _, est = full
     small = (est["by"] != "") & ((est["n"] < 5) | ((est["stat"] == "pct") & (est["k"].fillna(99) < 5)))
-    assert small.any() and (est["suppressed"].to_numpy() == small.to_numpy(dtype=bool)).all()
+    assert small.any() and (est.loc[small, "suppressed"]).all()
+    # beyond small counts, only whole levels too small in a question's base (and their complements)
+    extra = est["suppressed"] & ~small
+    assert set(est.loc[extra, "suppression"]) <= {"level", "complementary"}
     assert not est.loc[est["by"] == "", "suppressed"].any()
 
 
@@ -404,3 +471,210 @@ def test_unknown_ci_method_is_refused(fixture):
     df, w, scb = fixture
     with pytest.raises(EstimateError, match="ci_method"):
         estimate.estimate_all(df, w, scb, cfg(method="wilson"), 5)
+
+
+# ---------------------------------------------------------------- levels that bear estimates
+
+
+def _small_level_data(cb, n=240, seed=5):
+    """Random respondents with legal_status "other" chosen by 3 (below min_cell 5)."""
+    df = synthetic(cb, n, seed)
+    ls = df["legal_status"].astype(object).replace({"other": "asylum"})
+    ls.iloc[:3] = "other"
+    df["legal_status"] = pd.Categorical(ls, categories=cb["legal_status"].keys)
+    return df
+
+
+def test_no_estimate_or_test_rests_on_a_small_level(cb):
+    df = _small_level_data(cb)
+    w = pd.DataFrame({"resp_id": df["resp_id"], "weight": 1.0})
+    w.attrs["calibration"] = {"margins": []}
+    c = cfg(subgroups=("legal_status",))
+    est = estimate.estimate_all(df, w, cb, c, 5)
+    plan = est.attrs["level_plan"]["questions"]["legal_status"]
+    # "other" (3) is dropped; 3 < 5 would follow by subtraction, so the smallest published level goes too
+    n = df["legal_status"].value_counts()
+    smallest = min(
+        (k for k in cb["legal_status"].keys if k != "other"), key=lambda k: (n[k], -cb["legal_status"].keys.index(k))
+    )
+    assert plan["reasons"] == {"other": "fewer than 5 respondents", smallest: levels_mod.REASON_COMPLEMENTARY}
+    by = est[est["by"] == "legal_status"]
+    assert not set(by["level"]) & {"other", smallest}
+    # the tests equal those on data where the dropped levels' respondents did not answer
+    gone = df.copy()
+    gone.loc[gone["legal_status"].isin(["other", smallest]), "legal_status"] = None
+    ref = estimate.estimate_all(gone, w, cb, c, 5)
+    key = ["question", "option", "level", "weighted"]
+    a = by.set_index(key).sort_index()
+    b = ref[ref["by"] == "legal_status"].set_index(key).sort_index()
+    for col in ("estimate", "se", "p_diff", "p_table", "p_adj", "p_table_adj"):
+        np.testing.assert_allclose(a[col].to_numpy(dtype=float), b[col].to_numpy(dtype=float), rtol=1e-12)
+    # and no ledger key names them
+    vals = ledger.Values(stage="estimate", notebook="05_estimate")
+    estimate.to_values(est, vals)
+    assert not [
+        k for k in vals.entries if k.startswith(("pctby.legal_status.other.", f"pctby.legal_status.{smallest}."))
+    ]
+
+
+def test_a_level_small_in_a_question_base_is_suppressed_there(cb):
+    # health_problems is asked of health_used = yes only: make age 18-25 rare among them
+    df = synthetic(cb, 400, 11)
+    young = (df["age_group"] == "age18_25").to_numpy()
+    used = df["health_used"].astype(object).where(~young, "no")
+    used.iloc[np.flatnonzero(young)[:3]] = "yes"
+    df["health_used"] = pd.Categorical(used, categories=cb["health_used"].keys)
+    for key in cb["health_problems"].keys:
+        col = multi_column("health_problems", key)
+        df.loc[df["health_used"] != "yes", col] = pd.NA
+        df.loc[(df["health_used"] == "yes") & df[col].isna(), col] = False
+    df.loc[df["health_used"] != "yes", "health_rating"] = pd.NA
+    for key in cb["health_problems"].keys:
+        df[multi_column("health_problems", key)] = df[multi_column("health_problems", key)].astype("boolean")
+    w = pd.DataFrame({"resp_id": df["resp_id"], "weight": 1.0})
+    w.attrs["calibration"] = {"margins": []}
+    est = estimate.estimate_all(df, w, cb, cfg(subgroups=("age_group",)), 5)
+    hp = est[(est["question"] == "health_problems") & (est["by"] == "age_group") & ~est["weighted"]]
+    per = hp.drop_duplicates("level").set_index("level")
+    assert per.loc["age18_25", "n"] == 3 and per.loc["age18_25", "suppression"] == "level"
+    small = per.drop("age18_25")["n"].idxmin()
+    assert per.loc[small, "suppression"] == "complementary"
+    assert set(per.drop(["age18_25", small])["suppression"]) <= {"", "count"}
+    # elsewhere (a question everyone was asked) age 18-25 is a level like the others
+    ri = est[(est["question"] == "income_regular") & (est["by"] == "age_group") & (est["level"] == "age18_25")]
+    assert set(ri["suppression"]) <= {"", "count"}
+    vals = ledger.Values(stage="estimate", notebook="05_estimate")
+    estimate.to_values(est, vals)
+    assert "nby.age_group.age18_25.health_problems" not in vals.entries
+    assert f"nby.age_group.{small}.health_problems" not in vals.entries
+    assert "nby.age_group.age18_25.income_regular" in vals.entries
+
+
+def test_merged_levels_in_estimates_and_ledger(cb, full):
+    df, w, _ = full
+    est = estimate.estimate_all(df, w, cb, cfg(subgroups=("sex",), merges={"sex": [["male", "other"]]}), 5)
+    assert set(est.loc[est["by"] == "sex", "level"]) == {"female", "male+other"}
+    # sex as a question within another subgroup is on the same levels
+    assert set(est.loc[(est["question"] == "sex") & (est["by"] != ""), "option"]) == {"female", "male+other"}
+    assert set(est.loc[(est["question"] == "sex") & (est["by"] == ""), "option"]) == {"female", "male", "other"}
+    vals = ledger.Values(stage="estimate", notebook="05_estimate")
+    estimate.to_values(est, vals)
+    keys_ = set(vals.entries)
+    assert "pctby.sex.male__other.income_regular.yes" in keys_ and "nby.sex.male__other.income_regular" in keys_
+    assert "pctby.income_regular.yes.sex.male__other" in keys_ and "ptab.sex.income_regular" in keys_
+    assert not [k for k in keys_ if ".sex.male." in k or ".sex.other." in k]
+
+
+# ---------------------------------------------------------------- tests, multiplicity, fixed values
+
+
+def test_whole_table_test_of_a_two_option_question_is_its_option_test(estimates):
+    est = estimates["logit"]
+    ir = est[(est["question"] == "income_regular") & (est["by"] == "sex")]
+    np.testing.assert_allclose(ir["p_table"], ir["p_diff"], rtol=1e-12)  # a 2 × 2 table either way
+
+
+def test_multiplicity_by_hand():
+    from belmig.estimate import multiplicity
+
+    p = np.array([0.01, 0.04, 0.03, np.nan, 0.005])
+    # Holm: sorted 0.005, 0.01, 0.03, 0.04 (m = 4) -> 0.02, 0.03, 0.06, max(0.04, 0.06) = 0.06
+    np.testing.assert_allclose(multiplicity.holm(p), [0.03, 0.06, 0.06, np.nan, 0.02])
+    # BH: 0.04·4/4 = 0.04, 0.03·4/3 = 0.04, 0.01·4/2 = 0.02, 0.005·4/1 = 0.02
+    np.testing.assert_allclose(multiplicity.bh(p), [0.02, 0.04, 0.04, np.nan, 0.02])
+    tests_ = pd.DataFrame({
+        "weighted": [True] * 4, "comparison": ["a", "a", "a", "b"], "role": ["table", "follow-up", "follow-up", "table"],
+        "p": [0.02, 0.001, 0.3, 0.01], "option": [None, "x", "y", None],
+    })  # fmt: skip
+    adj = multiplicity.adjust_families(tests_, "holm").set_index(["comparison", "option"], drop=False)
+    # tables: 0.01, 0.02 -> 0.02, 0.02; follow-ups of a: holm(0.001, 0.3) = 0.002, 0.3, gated by 0.02
+    assert adj["p_table_adj"].tolist() == pytest.approx([0.02, 0.02, 0.02, 0.02])
+    assert adj["p_adj"].tolist() == pytest.approx([0.02, 0.02, 0.3, 0.02])
+
+
+def test_screening_values_are_fixed_by_design(cb):
+    scb = sub_codebook(cb, ["citizen_by", "arrival_year", "sex"])
+    n = 12
+    df = pd.DataFrame({
+        "resp_id": pd.array([f"r{i}" for i in range(n)], dtype="str"),
+        "citizen_by": pd.Categorical(["yes"] * n, categories=["yes", "no"]),
+        "arrival_year": pd.Categorical(["y2020"] * 4 + ["y2021"] * 4 + ["y2022"] * 4, categories=cb["arrival_year"].keys),
+        "sex": pd.Categorical(["female", "male"] * 6, categories=cb["sex"].keys),
+    })  # fmt: skip
+    w = pd.DataFrame({"resp_id": df["resp_id"], "weight": 1.0})
+    w.attrs["calibration"] = {"margins": []}
+    screening = {"citizen_by": ["yes"], "arrival_year": ["y2020", "y2021", "y2022"]}
+    est = estimate.estimate_all(df, w, scb, cfg(subgroups=("sex",)), 5, screening=screening)
+    e = est.set_index(["question", "option", "by", "level", "weighted"])
+    for key in [("citizen_by", "yes"), ("citizen_by", "no"), ("arrival_year", "before2020")]:
+        for weighted in (False, True):
+            row = e.loc[key + ("", "", weighted)]
+            assert (
+                row["ci_method"] == "fixed" and row["se"] == 0 and np.isnan(row["ci_low"]) and np.isnan(row["ci_high"])
+            )
+        assert e.loc[key + ("sex", "female", False), "ci_method"] == "fixed"
+    assert e.loc[("citizen_by", "yes", "", "", False), "estimate"] == 100
+    row = e.loc[("arrival_year", "y2021", "", "", False)]
+    assert row["ci_method"] == "logit" and row["ci_low"] < 100 / 3 < row["ci_high"]
+    vals = ledger.Values(stage="estimate", notebook="05_estimate")
+    estimate.to_values(est, vals)
+    assert "wci.arrival_year.before2020" not in vals.entries and "wci.arrival_year.y2021" in vals.entries
+    assert vals.entries["pct.arrival_year.before2020"].ci_low is None
+    # the responses were not screened by this rule: an error, not a silent interval
+    bad = df.copy()
+    bad.loc[0, "arrival_year"] = "before2020"
+    with pytest.raises(EstimateError, match=r"arrival_year = before2020: 8.33% .* cleaning keeps only"):
+        estimate.estimate_all(bad, w, scb, cfg(subgroups=("sex",)), 5, screening=screening)
+    # the rule travels with the responses (cleaning writes it)
+    df.attrs["belmig"] = {"screening": screening}
+    again = estimate.estimate_all(df, w, scb, cfg(subgroups=("sex",)), 5)
+    assert (again["ci_method"] == "fixed").sum() == (est["ci_method"] == "fixed").sum()
+
+
+def test_settings_lacking_the_new_keys_are_refused(fixture):
+    df, w, scb = fixture
+    for key in ("level_merges", "multiplicity"):
+        c = {k: v for k, v in cfg().items() if k != key}
+        with pytest.raises(EstimateError, match=f"estimation settings lack '{key}'"):
+            estimate.estimate_all(df, w, scb, c, 5)
+    with pytest.raises(EstimateError, match="multiplicity must be one of"):
+        estimate.estimate_all(df, w, scb, cfg(multiplicity="bonferroni"), 5)
+
+
+# ---------------------------------------------------------------- sensitivity
+
+
+def test_multi_bases_by_hand(cb):
+    scb = sub_codebook(cb, ["income_regular", "income_source"])
+    df = pd.DataFrame({
+        "resp_id": pd.array(["a", "b", "c", "d", "e"], dtype="str"),
+        "income_regular": pd.Categorical(["yes", "yes", "no", "yes", None], categories=["yes", "no"]),
+    })  # fmt: skip
+    for key in cb["income_source"].keys:
+        df[multi_column("income_source", key)] = pd.array(
+            [key == "employment", None, False, True, None], dtype="boolean"
+        )
+    b = estimate.multi_bases(df, scb).set_index("option")
+    # asked: the 4 with income_regular answered; answered: 3 (b left it blank); employment by a and d
+    row = b.loc["employment"]
+    assert (row["k"], row["n_answered"], row["n_asked"]) == (2, 3, 4)
+    assert row["pct_answered"] == pytest.approx(200 / 3) and row["pct_asked"] == pytest.approx(50)
+
+
+def test_alternative_frame_collapses_the_margin(cb, full):
+    df, w, _ = full
+    frame = estimate.alternative_frame(df, w, cb, {"question": "municipality", "keep": ["vilnius_city"]}, cfg(), 5)
+    assert set(frame["by"]) == {""} and frame["weighted"].all() and "municipality" not in set(frame["question"])
+    # by hand: post-stratified to Vilnius city 19,000 and the rest 26,398
+    vil = (df["municipality"] == "vilnius_city").to_numpy()
+    known = df["municipality"].notna().to_numpy()
+    n, n_miss = len(df), int((~known).sum())
+    t_v, t_r = 19000 * (1 - n_miss / n), (TOTAL - 19000) * (1 - n_miss / n)
+    wt = np.where(~known, TOTAL / n, np.where(vil, t_v / vil.sum(), t_r / (known & ~vil).sum()))
+    y = (df["income_regular"] == "yes").to_numpy()
+    has = df["income_regular"].notna().to_numpy()
+    expect = 100 * (wt * y)[has].sum() / wt[has].sum()
+    got = frame.set_index(["question", "option"]).loc[("income_regular", "yes"), "estimate"]
+    assert got == pytest.approx(expect, rel=1e-12)
+    with pytest.raises(EstimateError, match=r"\['vilnius'\] are not categories"):
+        estimate.alternative_frame(df, w, cb, {"question": "municipality", "keep": ["vilnius"]}, cfg(), 5)

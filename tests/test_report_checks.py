@@ -606,6 +606,7 @@ def _all_generated_tables() -> str:
             rt.weighted_vs_unweighted_md(_estimates_df(), cb, ["income_regular.yes"], min_cell=5),
             rt.values_md(entries, ["pct.income_regular.yes"], min_cell=5),
             rt.data_source_md(_INGEST_REPORT),
+            *_method_tables(cb),  # tests/test_method_tables.py
         ]
     )
 
@@ -634,6 +635,12 @@ _INGEST_REPORT = {
     "warnings": [{"check": "no_start_time", "message": "no start times", "count": 0}],
     "consequences": ["The speeder check was skipped."],
 }
+
+
+def _method_tables(cb) -> list[str]:
+    from test_method_tables import all_method_tables
+
+    return all_method_tables(cb)
 
 
 def test_cleaning_flow_table():
@@ -674,7 +681,7 @@ def test_weighting_tables_suppress_small_cells():
     values = dict((r[0], r[1]) for r in b2)
     assert values["Effective sample size"] == "195.60"
     assert values["Weighting efficiency (effective n / n)"] == "58.4%"
-    assert values["Raking iterations to convergence"] == "7"
+    assert values["Iterations to convergence (raking sweeps or Newton steps)"] == "7"
 
 
 def test_audit_tables():

@@ -232,5 +232,5 @@ def test_values_page_labels_cited_values_and_links_computed_ones_to_their_functi
     ext_part = page.split("id='ext.by_citizens_estimate'")[1].split("</section>")[0]
     assert "cited from" in ext_part and "computed by" not in ext_part
     pct_part = page.split("id='pct.reasons_exit.political'")[1].split("</section>")[0]
-    assert "belmig.estimate.estimate_all" in pct_part and "src/belmig/estimate.py" in pct_part
+    assert "belmig.estimate.compute.estimate_all" in pct_part and "src/belmig/estimate/compute.py" in pct_part
     assert "81.47–89.67" in pct_part and "280" in pct_part and "unweighted" in pct_part

@@ -365,8 +365,10 @@ def test_export_reads_and_cleans_back_to_the_respondents(tmp_path, export, resp)
     path = synth.write_export(export, tmp_path / "synthetic_export.csv")
     ing = ingest.read_export(path, CB)
     rules = coding.load_rules(paths.CODING_DIR / "keywords.yaml", paths.CODING_DIR / "manual.csv", CB)
-    res = clean.clean(ing, CB, config.load()["cleaning"], rules)
-    flow = dict(zip(res.flow["step"], res.flow["removed"]))
+    # consistency rules kept as given: the round trip returns the generated answers unchanged
+    res = clean.clean(ing, CB, {**config.load()["cleaning"], "skip_violations": "keep"}, rules)
+    steps = res.flow[res.flow["step"].isin(clean.STEPS)]
+    flow = dict(zip(steps["step"], steps["removed"]))
     assert flow == {
         "received": 0,
         "duplicates": 6,

@@ -1,4 +1,5 @@
-"""Raking: margin files, invariants of the raked weights, trimming, failures, diagnostics."""
+"""Weighting: margin files, post-stratification, raking and bounded calibration (against R), the
+method the config may ask for, failures, diagnostics."""
 
 from __future__ import annotations
 
@@ -138,8 +139,11 @@ def test_one_margin_is_poststratification_by_hand(cb):
         + ["vilnius_district", "kaunas_city", "kaunas_district", "siauliai_city"],
     )
     margins = weight.read_margins([MUNICIPALITY], cb)
-    res = weight.rake(df, margins, max_iter=50, tolerance=1e-12, trim_cap=None)
-    assert res.converged and res.iterations == 1
+    res = weight.poststratify(df, margins[0])
+    assert res.converged and res.iterations == 1 and res.method.name == "poststratify"
+    assert res.message == "post-stratified in one step (largest relative margin gap 0)"
+    # raking on one margin is the same thing: IPF reaches it in one sweep
+    np.testing.assert_allclose(weight.rake(df, margins, max_iter=50, tolerance=1e-12).weights, res.weights, rtol=1e-14)
     w = res.weights.to_numpy()
     np.testing.assert_allclose(w[:4], 19000 / 4)
     np.testing.assert_allclose(w[4:6], 15498 / 2)
@@ -149,7 +153,7 @@ def test_one_margin_is_poststratification_by_hand(cb):
 
 def test_raked_weights_meet_every_margin(cb, two_margins):
     df = fixture_frame(cb)
-    res = weight.rake(df, two_margins, max_iter=200, tolerance=1e-12, trim_cap=None)
+    res = weight.rake(df, two_margins, max_iter=200, tolerance=1e-12)
     assert res.converged
     w = res.weights.to_numpy()
     assert (w > 0).all()
@@ -164,7 +168,7 @@ def test_raked_weights_meet_every_margin(cb, two_margins):
 
 def test_raked_weights_equal_r_rake(cb, two_margins):
     df = fixture_frame(cb)
-    res = weight.rake(df, two_margins, max_iter=200, tolerance=1e-12, trim_cap=None)
+    res = weight.rake(df, two_margins, max_iter=200, tolerance=1e-12)
     ref = pd.read_csv(REFERENCE, dtype=str, keep_default_na=False)
     ref = ref[ref["quantity"] == "weight"].set_index("resp_id")["value"].astype(float)
     r = ref.loc[df["resp_id"]].to_numpy()
@@ -176,7 +180,7 @@ def test_missing_raking_variable_keeps_its_share_of_the_total(cb, two_margins):
     df = fixture_frame(cb)
     n_miss = int(df["municipality"].isna().sum())
     assert n_miss == 3
-    res = weight.rake(df, two_margins, max_iter=200, tolerance=1e-12, trim_cap=None)
+    res = weight.rake(df, two_margins, max_iter=200, tolerance=1e-12)
     w = res.weights.to_numpy()
     miss = df["municipality"].isna().to_numpy()
     assert w[miss].sum() == pytest.approx(TOTAL * n_miss / len(df), rel=1e-10)
@@ -189,53 +193,134 @@ def test_missing_raking_variable_keeps_its_share_of_the_total(cb, two_margins):
     assert "(missing)" in set(weight.diagnostics(df, w, two_margins)["category"])
 
 
-def test_trimming_respects_the_cap_and_the_margins(cb, two_margins):
+@pytest.fixture
+def extreme_margins(cb, tmp_path):
+    """Planted extreme cells (as tests/r/reference.R): a sex margin far from the sample's mix
+    (female 36,000 of 45,398; the sample has 53 women and 43 men) with the municipality margin;
+    unbounded raking gives weight / mean weight from 0.28 to 2.71."""
+    sex = margin_file(tmp_path, "sex_x", f"sex,target\nfemale,36000\nmale,{TOTAL - 36000:g}\n")
+    return weight.read_margins([MUNICIPALITY, sex], cb)
+
+
+def _r_weights(quantity: str, ids) -> np.ndarray:
+    ref = pd.read_csv(REFERENCE, dtype=str, keep_default_na=False)
+    return ref[ref["quantity"] == quantity].set_index("resp_id")["value"].astype(float).loc[ids].to_numpy()
+
+
+@pytest.mark.parametrize("calfun", ["logit", "raking"])
+def test_bounded_calibration_equals_r_calibrate(cb, extreme_margins, calfun):
+    # R: calibrate(design with weights N/n, list(~municipality, ~sex), bounds = c(0.4, 3), calfun)
     df = fixture_frame(cb)
-    untrimmed = weight.rake(df, two_margins, max_iter=500, tolerance=1e-10, trim_cap=None)
-    ratio = untrimmed.weights.max() / untrimmed.weights.mean()
-    assert ratio > 1.8  # the cap below binds
-    res = weight.rake(df, two_margins, max_iter=500, tolerance=1e-10, trim_cap=1.8)
-    assert res.converged and res.trimmed > 0
+    raked = weight.rake(df, extreme_margins, max_iter=500, tolerance=1e-12)
+    g0 = raked.weights / raked.weights.mean()
+    assert g0.min() < 0.4 and g0.max() == pytest.approx(2.708, abs=1e-3)  # unbounded, the lower bound would not hold
+    res = weight.calibrate_bounded(df, extreme_margins, calfun=calfun, bounds=(0.4, 3.0), max_iter=200, tolerance=1e-12)
+    assert res.converged, res.message
     w = res.weights.to_numpy()
-    assert w.max() / w.mean() <= 1.8 * (1 + 1e-9)
-    diag = weight.diagnostics(df, w, two_margins)
-    np.testing.assert_allclose(diag["weighted_count"], diag["target_count"], rtol=1e-9)
-    assert weight.summary(res)["deff"] < weight.summary(untrimmed)["deff"]
+    np.testing.assert_allclose(w, _r_weights(f"bcal_{calfun}_weight", df["resp_id"]), rtol=1e-9, atol=0)
+    # the bounds hold and the margins are met
+    g = w / w.mean()
+    assert g.min() >= 0.4 * (1 - 1e-12) and g.max() <= 3.0 * (1 + 1e-12)
+    diag = weight.diagnostics(df, w, extreme_margins)
+    np.testing.assert_allclose(diag["weighted_count"], diag["target_count"], rtol=1e-11)
+    assert diag["gap"].abs().max() < 1e-11
+    # logit stays strictly inside the bounds; truncated raking puts 31 respondents on the lower one
+    assert res.at_bounds == (0 if calfun == "logit" else 31)
+    assert weight.summary(res)["bounds"] == [0.4, 3.0]
 
 
-def test_a_cap_that_does_not_bind_changes_nothing(cb, two_margins):
+def test_bounded_calibration_se_equals_r(cb, extreme_margins):
+    from belmig import estimate
+
     df = fixture_frame(cb)
-    a = weight.rake(df, two_margins, max_iter=200, tolerance=1e-12, trim_cap=None)
-    b = weight.rake(df, two_margins, max_iter=200, tolerance=1e-12, trim_cap=5.0)
-    assert b.trimmed == 0
-    np.testing.assert_array_equal(a.weights.to_numpy(), b.weights.to_numpy())
-
-
-def test_infeasible_cap_is_reported_not_hidden(cb, tmp_path):
-    # Kaunas district (1,600 of 45,398) has 1 respondent in 40: weight 1,600 = 1.41 × the mean
-    df = frame(
-        cb,
-        municipality=["vilnius_city"] * 17
-        + ["other"] * 15
-        + ["vilnius_district"] * 3
-        + ["kaunas_city"] * 2
-        + ["kaunas_district"]
-        + ["siauliai_city"] * 2,
+    raw = pd.read_csv(FIXTURE, dtype=str, keep_default_na=False, na_values=["NA"])
+    df["income_regular"] = pd.Categorical(raw["income_regular"], categories=cb["income_regular"].keys)
+    df["quality_life"] = pd.to_numeric(raw["quality_life"]).astype("Int64")
+    res = weight.calibrate_bounded(
+        df, extreme_margins, calfun="logit", bounds=(0.4, 3.0), max_iter=200, tolerance=1e-12
     )
-    margins = weight.read_margins([MUNICIPALITY], cb)
-    res = weight.rake(df, margins, max_iter=30, tolerance=1e-10, trim_cap=1.2)
-    assert not res.converged
-    assert res.iterations == 30
-    assert "did not converge in 30 sweeps" in res.message and "margins_municipality_2022-11.csv" in res.message
-    assert "cap may be infeasible" in res.message
+    import dataclasses
+
+    scb = dataclasses.replace(cb, questions=tuple(cb[q] for q in ("municipality", "sex", "age_group", "income_regular",
+                                                                  "quality_life")), charts=())  # fmt: skip
+    est = estimate.estimate_all(df, res.to_frame(), scb, {"confidence": 0.95, "ci_method": "logit", "subgroups": [],
+                                "level_merges": {}, "multiplicity": "holm"}, 5)  # fmt: skip
+    est = est[(est["by"] == "") & est["weighted"]].set_index(["question", "option"])
+    ref = pd.read_csv(REFERENCE, dtype=str, keep_default_na=False)
+    compared = 0
+    for q in ("estimate", "se"):
+        for r in ref[ref["quantity"] == f"bcal_logit_{q}"].itertuples():
+            got = est.loc[(r.question, r.option), q] / (1 if r.option == "" else 100)
+            assert got == pytest.approx(float(r.value), abs=1e-9), (q, r.question, r.option)
+            compared += 1
+    assert compared == 28
+
+
+def test_infeasible_bounds_are_reported_not_hidden(cb, extreme_margins, tmp_path):
+    # [0.5, 2.5] cannot hold together with the margins (R's calibrate fails as well)
+    ref = pd.read_csv(REFERENCE, dtype=str, keep_default_na=False)
+    assert float(ref.loc[ref["quantity"] == "bcal_infeasible_failed", "value"].iloc[0]) == 1
+    df = fixture_frame(cb)
+    res = weight.calibrate_bounded(
+        df, extreme_margins, calfun="logit", bounds=(0.5, 2.5), max_iter=100, tolerance=1e-10
+    )
+    assert not res.converged and res.iterations == 100
+    assert "did not converge in 100 iterations" in res.message and "margins_municipality_2022-11.csv" in res.message
+    assert "bounds may be infeasible" in res.message
     with pytest.raises(RakeError, match="did not converge"):
         weight.to_values(res, ledger.Values(stage="weight", notebook="04_weight"))
     with pytest.raises(RakeError, match="did not converge"):
-        weight.write(res, df, margins, tmp_path / "w.parquet", tmp_path / "d.csv", tmp_path / "s.json")
+        weight.write(res, df, extreme_margins, tmp_path / "w.parquet", tmp_path / "d.csv", tmp_path / "s.json")
+
+
+def test_method_and_margins_must_agree(cb, two_margins):
+    df = fixture_frame(cb)
+    one = two_margins[:1]
+    with pytest.raises(RakeError, match="post-stratification uses exactly one margin file, got 2"):
+        weight.weigh(df, two_margins, weight.Method("poststratify", 1, 1e-10))
+    with pytest.raises(RakeError, match="with one margin it is post-stratification"):
+        weight.weigh(df, one, weight.Method("rake", 10, 1e-10))
+    with pytest.raises(RakeError, match="with one margin it is post-stratification"):
+        weight.weigh(df, one, weight.Method("calibrate_bounded", 10, 1e-10, "logit", (0.5, 2.0)))
+    with pytest.raises(RakeError, match="calfun and bounds are given for method calibrate_bounded, and only for it"):
+        weight.Method("rake", 10, 1e-10, None, (0.5, 2.0))
+    with pytest.raises(RakeError, match="0 <= lo < 1 < hi"):
+        weight.Method("calibrate_bounded", 10, 1e-10, "logit", (1.5, 2.0))
+    res = weight.weigh(df, one, weight.Method("poststratify", 1, 1e-10))
+    assert res.converged and res.at_bounds == 0
+
+
+@pytest.mark.parametrize(
+    ("weighting", "message"),
+    [
+        ({"trim_cap": 5.0}, "must not contain {'trim_cap'}"),
+        ({"bounds": [0.5, 2.0]}, "must NOT match a disallowed definition"),
+        ({"margins": ["a.csv", "b.csv"]}, "must contain less than or equal to 1 items"),
+        ({"method": "rake"}, "must contain at least 2 items"),
+        ({"method": "calibrate_bounded", "margins": ["a.csv", "b.csv"]}, r"must contain \['bounds', 'calfun'\]"),
+        (
+            {"method": "calibrate_bounded", "margins": ["a.csv", "b.csv"], "calfun": "logit", "bounds": [0.5, 0.9]},
+            "bounds/1",
+        ),
+    ],
+)
+def test_config_cannot_promise_a_method_that_does_not_happen(weighting, message):
+    from belmig.core import config
+    from belmig.core.schema import SchemaError
+
+    with pytest.raises(SchemaError, match=message):
+        config.load(overrides={"weighting": weighting})
+
+
+def test_committed_config_is_post_stratification():
+    from belmig.core import config
+
+    w = config.load()["weighting"]
+    assert w["method"] == "poststratify" and len(w["margins"]) == 1 and "bounds" not in w
 
 
 def test_too_few_sweeps_is_reported(cb, two_margins):
-    res = weight.rake(fixture_frame(cb), two_margins, max_iter=1, tolerance=1e-12, trim_cap=None)
+    res = weight.rake(fixture_frame(cb), two_margins, max_iter=1, tolerance=1e-12)
     assert not res.converged and res.iterations == 1
     assert weight.summary(res)["converged"] is False
 
@@ -246,14 +331,14 @@ def test_category_absent_from_the_margin_file_is_an_error(cb, tmp_path):
     with pytest.raises(
         RakeError, match=r"sex\.csv: respondents in categories the margin does not list: other \(2 respondents\)"
     ):
-        weight.rake(df, weight.read_margins([p], cb), max_iter=10, tolerance=1e-10, trim_cap=None)
+        weight.rake(df, weight.read_margins([p], cb), max_iter=10, tolerance=1e-10)
 
 
 def test_target_without_respondents_is_an_error(cb, tmp_path):
     p = margin_file(tmp_path, "sex", "sex,target\nfemale,100\nmale,100\nother,5\n")
     df = frame(cb, sex=["female", "male"])
     with pytest.raises(RakeError, match=r"sex\.csv, line 4: no respondent in category other"):
-        weight.rake(df, weight.read_margins([p], cb), max_iter=10, tolerance=1e-10, trim_cap=None)
+        weight.rake(df, weight.read_margins([p], cb), max_iter=10, tolerance=1e-10)
 
 
 def test_joint_margin_is_met(cb, tmp_path):
@@ -269,7 +354,7 @@ def test_joint_margin_is_met(cb, tmp_path):
         "sa",
         "sex,age_group,target\nfemale,age18_25,60\nmale,age18_25,20\nfemale,age26_35,40\nmale,age26_35,10\n",
     )
-    res = weight.rake(df, weight.read_margins([p], cb), max_iter=10, tolerance=1e-12, trim_cap=None)
+    res = weight.rake(df, weight.read_margins([p], cb), max_iter=10, tolerance=1e-12)
     np.testing.assert_allclose(res.weights.to_numpy(), [20] * 3 + [10] * 2 + [10] * 4 + [10])
 
 
@@ -280,14 +365,16 @@ def test_summary_by_hand(cb, tmp_path):
     # 3 respondents in Vilnius city and 1 elsewhere, 300 people each: weights 100, 100, 100, 300
     p = margin_file(tmp_path, "m2", "municipality,target\nvilnius_city,300\nother,300\n")
     df = frame(cb, municipality=["vilnius_city"] * 3 + ["other"])
-    res = weight.rake(df, weight.read_margins([p], cb), max_iter=10, tolerance=1e-12, trim_cap=None)
+    res = weight.poststratify(df, weight.read_margins([p], cb)[0])
     s = weight.summary(res)
     # Σw = 600, Σw² = 120,000: n_eff = 600²/120,000 = 3, deff = 4/3, efficiency = 3/4
     assert s["n_eff"] == pytest.approx(3)
     assert s["deff"] == pytest.approx(4 / 3)
     assert s["efficiency"] == pytest.approx(0.75)
     assert (s["min"], s["max"]) == (pytest.approx(100), pytest.approx(300))
-    assert s["iterations"] == 1 and s["converged"] and s["trimmed"] == 0
+    assert s["iterations"] == 1 and s["converged"] and s["at_bounds"] == 0 and s["bounds"] is None
+    assert s["method"] == "post-stratification"
+    assert (s["p25"], s["median"], s["p75"]) == (pytest.approx(100), pytest.approx(100), pytest.approx(150))
     vals = ledger.Values(stage="weight", notebook="04_weight")
     weight.to_values(res, vals)
     assert set(vals.entries) == {f"weight.{k}" for k in ("deff", "n_eff", "efficiency", "min", "max", "iterations")}
@@ -299,7 +386,7 @@ def test_summary_by_hand(cb, tmp_path):
 
 def test_write_outputs(cb, two_margins, tmp_path):
     df = fixture_frame(cb)
-    res = weight.rake(df, two_margins, max_iter=200, tolerance=1e-12, trim_cap=None)
+    res = weight.rake(df, two_margins, max_iter=200, tolerance=1e-12)
     out = tmp_path / "w.parquet"
     weight.write(res, df, two_margins, out, tmp_path / "d.csv", tmp_path / "s.json")
     back = pd.read_parquet(out)
@@ -316,8 +403,28 @@ def test_write_outputs(cb, two_margins, tmp_path):
 
 def test_settings_are_checked(cb, two_margins):
     df = fixture_frame(cb)
-    with pytest.raises(RakeError, match="trim_cap must exceed 1"):
-        weight.rake(df, two_margins, max_iter=10, tolerance=1e-10, trim_cap=0.5)
     with pytest.raises(RakeError, match="tolerance > 0"):
-        weight.rake(df, two_margins, max_iter=10, tolerance=0.0, trim_cap=None)
-    assert math.isfinite(weight.rake(df, two_margins, max_iter=10, tolerance=1e-6, trim_cap=None).max_gap)
+        weight.rake(df, two_margins, max_iter=10, tolerance=0.0)
+    assert math.isfinite(weight.rake(df, two_margins, max_iter=10, tolerance=1e-6).max_gap)
+
+
+def test_bounded_calibration_with_a_joint_sex_by_age_margin(cb, tmp_path):
+    # a user's sex × age file (data/external/README.md) with the municipality margin: the joint
+    # cells are met exactly and no weight leaves [0.5, 3] × the mean weight
+    df = fixture_frame(cb).dropna(subset=["age_group"]).reset_index(drop=True)
+    cells = df.groupby(["sex", "age_group"], observed=True).size()
+    shares = {("female", "age18_25"): 0.05, ("male", "age18_25"): 0.05}  # planted: the young rarer than sampled
+    rest = (1 - sum(shares.values())) / (len(cells) - len(shares))
+    lines = ["sex,age_group,target"] + [f"{s},{a},{TOTAL * shares.get((s, a), rest):.6f}" for s, a in cells.index]
+    joint = margin_file(tmp_path, "sex_age", "\n".join(lines) + "\n")
+    margins = weight.read_margins([MUNICIPALITY, joint], cb)
+    raked = weight.rake(df, margins, max_iter=500, tolerance=1e-12)
+    g0 = raked.weights / raked.weights.mean()
+    assert g0.min() < 0.5 and g0.max() > 3.0  # unbounded, neither bound would hold
+    res = weight.weigh(df, margins, weight.Method("calibrate_bounded", 200, 1e-11, "logit", (0.5, 3.0)))
+    assert res.converged, res.message
+    g = res.weights / res.weights.mean()
+    assert g.min() >= 0.5 and g.max() <= 3.0
+    diag = weight.diagnostics(df, res.weights, margins)
+    assert diag["gap"].abs().max() < 1e-10
+    assert len(diag) == 6 + 1 + len(cells)  # municipalities, (missing), joint cells

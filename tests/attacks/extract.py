@@ -28,6 +28,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from belmig.core.keys import level_from_segment  # a merged level in a key: male__other = male+other
+
 from .structure import Structure
 
 # ------------------------------------------------------------------------------------ keys
@@ -72,11 +74,11 @@ def parse_key(key: str) -> dict:
     elif head in ("n", "mean", "wmean", "wci_mean") and len(rest) == 1:
         out.update(question=rest[0])
     elif head in ("pctby", "countby", "wpctby") and len(rest) == 4:
-        out.update(by=rest[0], level=rest[1], question=rest[2], option=rest[3])
+        out.update(by=rest[0], level=level_from_segment(rest[1]), question=rest[2], option=level_from_segment(rest[3]))
     elif head in ("nby", "meanby", "wmeanby") and len(rest) == 3:
-        out.update(by=rest[0], level=rest[1], question=rest[2])
+        out.update(by=rest[0], level=level_from_segment(rest[1]), question=rest[2])
     elif head == "pby" and len(rest) in (2, 3):
-        out.update(by=rest[0], question=rest[1], option=rest[2] if len(rest) == 3 else "")
+        out.update(by=rest[0], question=rest[1], option=level_from_segment(rest[2]) if len(rest) == 3 else "")
     elif head == "other" and len(rest) == 2:
         out.update(question=rest[0], option=rest[1])
     else:

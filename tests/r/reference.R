@@ -67,16 +67,30 @@ add_target("quality_life", "ge8", "pct", as.numeric(d$quality_life >= 8))
 add_target("quality_life", "", "mean", as.numeric(d$quality_life))
 
 bys <- c("sex", "age_group", "income_regular")
+singles <- c("municipality", "sex", "age_group", "income_regular")
+
+# Every test of difference, for the multiplicity families (belmig/estimate/multiplicity.py):
+# comparison id, role ("table" = the whole-table test of the comparison, "follow-up"), option.
+tests_df <- data.frame(comparison = character(), role = character(), question = character(),
+                       option = character(), by = character(), weighted = logical(), p = numeric(),
+                       stringsAsFactors = FALSE)
+add_test <- function(comparison, role, question, option, by, weighted, p) {
+  tests_df[nrow(tests_df) + 1, ] <<- list(comparison, role, question, option, by, weighted, p)
+}
 
 one <- function(des, tg, keep, weighted, by = "", lev = "") {
   sub <- subset(des, keep)
   if (tg$stat == "mean") {
     m <- svymean(~y0, sub)
-    ci <- confint(m, level = level)  # normal quantile, as confint(svymean) does
+    ci <- confint(m, level = level)  # normal quantile, as confint(svymean) does by default
+    ct <- confint(m, level = level, df = degf(sub))  # t with the design degrees of freedom
     put("estimate", coef(m)[1], tg$question, tg$option, by, lev, weighted)
     put("se", SE(m)[1], tg$question, tg$option, by, lev, weighted)
     put("normal_low", ci[1], tg$question, tg$option, by, lev, weighted)
     put("normal_high", ci[2], tg$question, tg$option, by, lev, weighted)
+    put("t_low", ct[1], tg$question, tg$option, by, lev, weighted)
+    put("t_high", ct[2], tg$question, tg$option, by, lev, weighted)
+    put("degf", degf(sub), tg$question, tg$option, by, lev, weighted)
     return(invisible())
   }
   m <- svymean(~y0, sub)
@@ -112,6 +126,7 @@ for (tg in targets) {
         put("wald_F", tt$Ftest, tg$question, tg$option, b, "", weighted)
         put("wald_ddf", tt$ddf, tg$question, tg$option, b, "", weighted)
         put("wald_p", tt$p, tg$question, tg$option, b, "", weighted)
+        add_test(paste(tg$question, "", b, sep = "|"), "table", tg$question, "", b, weighted, tt$p)
         if (nlevels(factor(d[[b]][keep])) == 2) {
           st <- svyttest(y0 ~ g, sub)
           put("ttest_p", st$p.value, tg$question, tg$option, b, "", weighted)
@@ -124,10 +139,84 @@ for (tg in targets) {
         put("raoscott_ndf", ch$parameter[1], tg$question, tg$option, b, "", weighted)
         put("raoscott_ddf", ch$parameter[2], tg$question, tg$option, b, "", weighted)
         put("raoscott_p", ch$p.value, tg$question, tg$option, b, "", weighted)
+        multi <- tg$question == "income_source"
+        add_test(paste(tg$question, if (multi) tg$option else "", b, sep = "|"),
+                 if (multi) "table" else "follow-up", tg$question, tg$option, b, weighted, ch$p.value)
       }
     }
   }
 }
+
+# ---------------------------------------------------------------- whole-table tests
+# Rao-Scott F of the full option x level table of each single-choice question, on the base with
+# both answers known; the factor holds only the options chosen in that base.
+for (weighted in c(FALSE, TRUE)) {
+  des <- if (weighted) rk else des0
+  for (q in singles) for (b in bys) {
+    if (b == q) next
+    keep <- !is.na(d[[q]]) & !is.na(d[[b]])
+    des2 <- update(des, yf = factor(ifelse(keep, d[[q]], NA)), g = factor(ifelse(keep, d[[b]], NA)))
+    if (nlevels(factor(d[[q]][keep])) < 2) next
+    ch <- svychisq(~yf + g, subset(des2, keep), statistic = "F")
+    put("table_raoscott_F", ch$statistic, q, "", b, "", weighted)
+    put("table_raoscott_ndf", ch$parameter[1], q, "", b, "", weighted)
+    put("table_raoscott_ddf", ch$parameter[2], q, "", b, "", weighted)
+    put("table_raoscott_p", ch$p.value, q, "", b, "", weighted)
+    add_test(paste(q, "", b, sep = "|"), "table", q, "", b, weighted, ch$p.value)
+  }
+}
+
+# ---------------------------------------------------------------- multiplicity
+# Family 1: every whole-table test (per weighting); family 2: the follow-ups of one comparison,
+# adjusted within it and gated by the comparison's adjusted p (pmax).
+for (method in c("holm", "BH")) {
+  tag <- if (method == "holm") "holm" else "bh"
+  for (weighted in c(FALSE, TRUE)) {
+    tw <- tests_df[tests_df$weighted == weighted, ]
+    tab <- tw[tw$role == "table", ]
+    tab$adj <- p.adjust(tab$p, method)
+    for (i in seq_len(nrow(tab))) {
+      put(paste0(tag, "_table_p"), tab$adj[i], tab$question[i], tab$option[i], tab$by[i], "", weighted)
+      if (tab$option[i] != "" || tab$question[i] == "quality_life") {  # a multi option, a scale mean
+        put(paste0(tag, "_p"), tab$adj[i], tab$question[i], tab$option[i], tab$by[i], "", weighted)
+      }
+    }
+    fu <- tw[tw$role == "follow-up", ]
+    for (cmp in unique(fu$comparison)) {
+      f <- fu[fu$comparison == cmp, ]
+      gate <- tab$adj[tab$comparison == cmp]
+      adj <- pmax(p.adjust(f$p, method), gate)
+      for (i in seq_len(nrow(f))) put(paste0(tag, "_p"), adj[i], f$question[i], f$option[i], f$by[i], "", weighted)
+    }
+  }
+}
+
+# ---------------------------------------------------------------- bounded calibration
+# Planted extreme cells: a fixture-only sex margin far from the sample's sex mix (female 36,000
+# of 45,398; the sample is 53 women, 43 men), with the municipality margin. Unbounded raking gives
+# weight / mean weight from 0.28 to 2.71; calibration keeps it within [0.4, 3.0] and meets both
+# margins. Starting weights N/n, so the bounds are on weight / mean weight (R rescales starting
+# weights below 1/20 of the targets, which would move the bounds).
+pop_sex_x <- data.frame(sex = c("female", "male"), Freq = c(36000, total - 36000))
+d$w0 <- total / n
+desw <- svydesign(ids = ~1, weights = ~w0, data = d)
+for (cf in c("logit", "raking")) {
+  cal <- calibrate(desw, list(~municipality_r, ~sex), list(pop_mun, pop_sex_x), bounds = c(0.4, 3.0),
+                   calfun = cf, maxit = 500, epsilon = 1e-13)
+  wc <- weights(cal)
+  for (i in seq_len(n)) put(paste0("bcal_", cf, "_weight"), wc[i], resp_id = d$resp_id[i], weighted = TRUE)
+  for (tg in targets[sapply(targets, function(t) t$question %in% c("income_regular", "quality_life"))]) {
+    has <- !is.na(tg$x)
+    sub <- subset(update(cal, y0 = ifelse(is.na(tg$x), 0, tg$x)), has)
+    m <- svymean(~y0, sub)
+    put(paste0("bcal_", cf, "_estimate"), coef(m)[1], tg$question, tg$option, "", "", TRUE)
+    put(paste0("bcal_", cf, "_se"), SE(m)[1], tg$question, tg$option, "", "", TRUE)
+  }
+}
+# Infeasible bounds: R's calibrate fails (the Python side must report non-convergence too).
+bad <- try(calibrate(desw, list(~municipality_r, ~sex), list(pop_mun, pop_sex_x), bounds = c(0.5, 2.5),
+                     calfun = "logit", maxit = 200, epsilon = 1e-13), silent = TRUE)
+put("bcal_infeasible_failed", as.numeric(inherits(bad, "try-error")))
 
 res <- do.call(rbind, out)
 res$weighted <- ifelse(is.na(res$weighted), "", ifelse(res$weighted, "true", "false"))

@@ -22,11 +22,23 @@ Steps, in order, each counted in the cleaning flow (``step, description, removed
 6. ``straightlining``: on any grid of ``cleaning.straightline_grids``, at least
    ``cleaning.straightline_min_items`` applicable items answered and all answers identical.
 
-Answers given outside a question's universe (and "Other" text without the "Other" option
-ticked) are data errors of the platform's skip logic; they are **cleared** (set to NA) before
-the steps run, and the number cleared per question is returned in ``CleanResult.cleared``.
+Skip logic and consistency (counted per question among the analysed respondents, in the flow
+after ``analysed``: ``removed`` 0, ``violations`` the answers concerned):
+
+* ``skip_<q>``: answers given outside a question's universe (asked only of some: health
+  ratings of those who used health care) are data errors of the platform's skip logic; they are
+  **cleared** (set to NA) before the steps run, whatever the config says — the question's base
+  is who was asked. "Other" text without the "Other" option ticked is cleared too (counted in
+  ``CleanResult.cleared`` only).
+* ``consistency_<q>``: a question asked of everyone whose answer another answer rules out
+  (codebook ``consistency``: taking part in diaspora organisations without knowing any). After
+  the steps, ``cleaning.skip_violations`` decides: ``set_missing`` clears the dependent answer,
+  ``keep`` leaves it as given. A respondent with the other answer missing is not a violation.
+  Clearing after the steps means the rule changes answers, not who is analysed.
+
 If no submission is left after a step, :class:`CleanError` is raised instead of producing an
-empty dataset.
+empty dataset. ``responses.attrs["belmig"]["screening"]`` records the eligibility rule
+(``{citizen_by: [...], arrival_year: [...]}``): the estimation marks the shares it fixes.
 
 ``responses`` has ``resp_id`` ("r0001"… in submission order) and per question: single →
 ``category`` with the codebook keys in codebook order; multi → nullable boolean ``q__key``;
@@ -59,9 +71,12 @@ CONFIG_KEYS = (
     "straightline_grids",
     "straightline_min_items",
     "test_markers",
+    "skip_violations",
 )
 STEPS = ("received", "duplicates", "test_entries", "ineligible", "incomplete", "speeders", "straightlining", "analysed")
-FLOW_COLUMNS = ["step", "description", "removed", "remaining"]
+FLOW_COLUMNS = ["step", "description", "removed", "remaining", "violations"]
+SKIP_ACTIONS = ("set_missing", "keep")
+SCREENING_ATTR = "screening"
 # the speeder step when no submission has a duration (no start times in the export)
 SPEEDERS_SKIPPED = "skipped: no start times (durations unknown), nobody removed"
 
@@ -127,6 +142,10 @@ def _check_config(cfg: dict[str, Any], cb: Codebook) -> None:
         for qid in grid:
             if qid not in cb.by_id or cb[qid].type != "scale":
                 raise CleanError(f"config cleaning.straightline_grids[{g}]: {qid!r} is not a scale question")
+    if cfg["skip_violations"] not in SKIP_ACTIONS:
+        raise CleanError(
+            f"config cleaning.skip_violations must be one of {SKIP_ACTIONS}, got {cfg['skip_violations']!r}"
+        )
     if not 0 <= cfg["completeness_threshold"] <= 1 or not 0 <= cfg["speeder_fraction"] <= 1:
         raise CleanError("config cleaning: completeness_threshold and speeder_fraction must lie in [0, 1]")
 
@@ -198,6 +217,75 @@ def clear_out_of_universe(df: pd.DataFrame, cb: Codebook) -> tuple[pd.DataFrame,
             if orphan.any():
                 out.loc[orphan, tcol] = pd.NA
     return out, pd.DataFrame(cleared, index=df.index)
+
+
+def universe_violations(cleared_cells: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
+    """Boolean frame (rows × questions with a universe): an answer given although not asked
+    (from the cells :func:`clear_out_of_universe` cleared; "Other" text alone does not count)."""
+    return pd.DataFrame(
+        {q.id: cleared_cells[question_columns(q)].any(axis=1) for q in cb.questions if q.universe is not None},
+        index=cleared_cells.index,
+    )
+
+
+def consistency_violations(df: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
+    """Boolean frame (rows × questions with consistency rules): an answer that the respondent's
+    answer to another question rules out (the other answer known and not allowed)."""
+    out: dict[str, pd.Series] = {}
+    for q in cb.questions:
+        if not q.consistency:
+            continue
+        hit = pd.Series(False, index=df.index)
+        for c in q.consistency:
+            if q.type == "multi":
+                chosen = df[[multi_column(q.id, a) for a in c.answers]].fillna(False).astype(bool).any(axis=1)
+            else:
+                chosen = _isin(df[q.id], c.answers)
+            other = df[c.question]
+            hit |= chosen & other.notna() & ~_isin(other, c.values)
+        out[q.id] = hit.astype(bool)
+    return pd.DataFrame(out, index=df.index)
+
+
+def clear_answers(df: pd.DataFrame, cb: Codebook, flags: pd.DataFrame) -> pd.DataFrame:
+    """`df` with the answers (and "Other" text) of question ``flags.columns`` set to NA where flagged."""
+    out = df.copy()
+    for qid in flags.columns:
+        q = cb[qid]
+        cols = question_columns(q) + ([other_text_column(q.id)] if q.other_column else [])
+        hit = flags[qid].to_numpy()
+        if hit.any():
+            for c in cols:
+                out.loc[hit, c] = pd.NA
+    return out
+
+
+def _rule_text(values) -> str:
+    return ", ".join(map(str, values))
+
+
+def skip_flow(
+    cb: Codebook, universe: pd.DataFrame, consistency: pd.DataFrame, action: str, analysed: int
+) -> list[dict[str, Any]]:
+    """The flow rows of the skip-logic and consistency checks (counts among the analysed)."""
+    rows = []
+    for q in cb.questions:
+        if q.universe is not None:
+            rows.append(dict(
+                step=f"skip_{q.id}",
+                description=f"{q.id} answered although not asked ({q.universe.question} not in "
+                f"{_rule_text(q.universe.values)}): set to missing",
+                removed=0, remaining=analysed, violations=int(universe[q.id].sum()),
+            ))  # fmt: skip
+        for c in q.consistency:
+            done = "set to missing" if action == "set_missing" else "kept as given"
+            rows.append(dict(
+                step=f"consistency_{q.id}",
+                description=f"{q.id} = {_rule_text(c.answers)} although {c.question} is not "
+                f"{_rule_text(c.values)}: {done} (cleaning.skip_violations: {action})",
+                removed=0, remaining=analysed, violations=int(consistency[q.id].sum()),
+            ))  # fmt: skip
+    return rows
 
 
 def completeness(df: pd.DataFrame, cb: Codebook, asked: pd.DataFrame | None = None) -> pd.Series:
@@ -357,13 +445,26 @@ def clean(
         straightline_flags(df, cb, cfg["straightline_grids"], cfg["straightline_min_items"], asked),
     )
     flow.append(dict(step="analysed", description="respondents analysed", removed=0, remaining=int(keep.sum())))
-    flow_df = pd.DataFrame(flow, columns=FLOW_COLUMNS).astype({"removed": "int64", "remaining": "int64"})
 
     kept = df.loc[keep]
     kept_codes = codes.loc[keep]
+    # skip logic and consistency, among the analysed (universe answers were cleared above)
+    outside = universe_violations(cleared_cells.loc[keep], cb)
+    inconsistent = consistency_violations(kept, cb)
+    if cfg["skip_violations"] == "set_missing":
+        kept = clear_answers(kept, cb, inconsistent)
+    flow += skip_flow(cb, outside, inconsistent, cfg["skip_violations"], int(keep.sum()))
+    flow_df = pd.DataFrame(flow, columns=FLOW_COLUMNS).astype(
+        {"removed": "int64", "remaining": "int64", "violations": "Int64"}
+    )
+
     responses = build_responses(kept, kept_codes, cb)
     meta = dict(ingested.attrs.get("belmig", {}))
     meta["coded_labels"] = {q.id: coding.labels(q.id) for q in coding_mod.codable_questions(cb)}
+    meta[SCREENING_ATTR] = {
+        CITIZENSHIP_QUESTION: list(cfg["eligible_citizenship"]),
+        ARRIVAL_QUESTION: list(cfg["eligible_arrival"]),
+    }
     responses.attrs["belmig"] = meta
     counts = coding_mod.coding_counts(kept_codes, cb, coding)
     cl = cleared_cells.loc[keep].sum()
@@ -431,7 +532,8 @@ def _atomic(paths_writers: list[tuple[Path, Any]]) -> None:
 
 
 def write(result: CleanResult, responses_path: Path, flow_path: Path, other_path: Path) -> None:
-    """Write responses (Parquet), the cleaning flow and the coding counts (CSV), atomically."""
+    """Write responses (Parquet), the cleaning flow and the coding counts (CSV), atomically
+    (all three or none)."""
     _atomic(
         [
             (Path(responses_path), lambda p: result.responses.to_parquet(p, index=False)),
@@ -442,10 +544,15 @@ def write(result: CleanResult, responses_path: Path, flow_path: Path, other_path
 
 
 def to_values(result: CleanResult, vals: Any, cell: str = "clean-values") -> None:
-    """Ledger values: ``flow.<step>`` (remaining for received/analysed, removed otherwise) and
-    ``other.<q>.coded|uncoded``."""
+    """Ledger values: ``flow.<step>`` (remaining for received/analysed, the violations for the
+    skip-logic and consistency rows, removed otherwise) and ``other.<q>.coded|uncoded``."""
     for r in result.flow.itertuples(index=False):
-        value = r.remaining if r.step in ("received", "analysed") else r.removed
+        if r.step in ("received", "analysed"):
+            value = r.remaining
+        elif r.step.startswith(("skip_", "consistency_")):
+            value = r.violations
+        else:
+            value = r.removed
         vals.add(f"flow.{r.step}", int(value), "count", cell=cell, description=r.description)
     oc = result.other_coding
     for qid, g in oc.groupby("question", sort=False):

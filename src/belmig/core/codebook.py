@@ -1,4 +1,4 @@
-"""The codebook: questions, options, labels (ru/en/lt), universes and charts.
+"""The codebook: questions, options, labels (ru/en/lt), universes, consistency rules and charts.
 
 Loaded from ``config/codebook.yaml``, validated against ``config/codebook.schema.yaml`` and
 then cross-checked (unique ids and codes, universes that point at real questions and options,
@@ -53,6 +53,17 @@ class Universe:
 
 
 @dataclass(frozen=True)
+class Consistency:
+    """Answers `answers` of a question are consistent only when `question` is one of `values`
+    (asked of everyone, but one answer implies another: taking part in diaspora organisations
+    implies knowing one)."""
+
+    answers: tuple[str, ...]
+    question: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Question:
     id: str
     type: str  # single | multi | scale | text | number
@@ -72,6 +83,7 @@ class Question:
     unticked: tuple[str, ...] = ()  # texts meaning "shown, not chosen"
     separator: str | None = None  # between several answers in one cell (default meta.multi_separator)
     codes: dict[str, str] = field(default_factory=dict)  # answer code in the export -> option key (scale: value)
+    consistency: tuple[Consistency, ...] = ()
 
     def text(self, lang: str) -> str:
         return self.text_ru if lang == "ru" else self.text_en
@@ -217,6 +229,14 @@ def from_dict(raw: dict[str, Any], source: str = "codebook") -> Codebook:
                 unticked=tuple(q.get("unticked", ())),
                 separator=q.get("separator"),
                 codes={str(k): str(v) for k, v in (q.get("codes") or {}).items()},
+                consistency=tuple(
+                    Consistency(
+                        answers=tuple(str(a) for a in c["answers"]),
+                        question=c["requires"]["question"],
+                        values=tuple(str(v) for v in c["requires"]["in"]),
+                    )
+                    for c in q.get("consistency", ())
+                ),
             )
         )
     columns = tuple(Column(**c) for c in raw["columns"])
@@ -276,6 +296,21 @@ def _cross_check(cb: Codebook) -> None:
             bad = set(q.universe.values) - set(parent.keys)
             if bad:
                 raise CodebookError(f"{src}: universe of {q.id!r} uses unknown options {sorted(bad)} of {parent.id!r}")
+        for c in q.consistency:
+            where = f"{src}: consistency rule of {q.id!r}"
+            if q.type not in CHOICE_TYPES:
+                raise CodebookError(f"{where}: {q.id!r} is a {q.type} question; rules are for choice questions")
+            bad = set(c.answers) - set(q.keys)
+            if bad:
+                raise CodebookError(f"{where} uses unknown options {sorted(bad)} of {q.id!r}")
+            if c.question not in seen_ids or c.question == q.id:
+                raise CodebookError(f"{where} refers to {c.question!r}, which is not an earlier question")
+            parent = cb.by_id[c.question]
+            if parent.type != "single":
+                raise CodebookError(f"{where} refers to {c.question!r}, which is not a single-choice question")
+            bad = set(c.values) - set(parent.keys)
+            if bad:
+                raise CodebookError(f"{where} uses unknown options {sorted(bad)} of {parent.id!r}")
     for ch in cb.charts:
         if ch.question not in cb.by_id:
             raise CodebookError(f"{src}: chart {ch.number} refers to unknown question {ch.question!r}")

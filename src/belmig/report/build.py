@@ -45,7 +45,19 @@ HEADLINE_KEYS = (
 )
 
 # The processed tables the appendix is generated from: parameter name -> how to read it.
-TABLE_INPUTS = ("ingest", "flow", "diagnostics", "summary", "bases", "groups", "reproduction", "estimates")
+TABLE_INPUTS = (
+    "ingest",
+    "flow",
+    "diagnostics",
+    "summary",
+    "bases",
+    "groups",
+    "reproduction",
+    "estimates",
+    "levels",
+    "multi_bases",
+    "frame",
+)
 
 
 class ReportCheckError(RuntimeError):
@@ -178,15 +190,40 @@ def provenance(raw_export: Path, cfg: Mapping[str, Any], lock: Path | None = Non
     ]
 
 
+def frame_label(cb: Any, frame: Mapping[str, Any]) -> str:
+    """How the alternative frame is named in the tables: "Vilnius city vs the rest"."""
+    q = cb[frame["question"]]
+    return " and ".join(q.option(k).label_en for k in frame["keep"]) + " vs the rest"
+
+
+def multi_keys(cb: Any, used_keys: list[str]) -> list[str]:
+    """The report's ``pct`` keys of multiple-choice options (the bases table shows them both ways)."""
+    from belmig.core.keys import parse
+
+    out = []
+    for k in used_keys:
+        key = parse(k)
+        if (
+            key.family == "pct"
+            and len(key.parts) == 2
+            and key.parts[0] in cb.by_id
+            and cb[key.parts[0]].type == "multi"
+        ):
+            out.append(k)
+    return out
+
+
 def generated_tables(
     tables_in: Mapping[str, Path],
     entries: Mapping[str, Entry],
     used_keys: list[str],
     min_cell: int,
     codebook: Any,
+    frame: Mapping[str, Any],
 ) -> dict[str, str]:
     """Appendix tables as Markdown, from the processed data the rule passes in (`tables_in`:
-    ingest (the ingest report), flow, diagnostics, summary, bases, groups, reproduction, estimates)."""
+    ingest (the ingest report), flow, diagnostics, summary, bases, groups, reproduction, estimates,
+    levels, multi_bases, frame)."""
     import pandas as pd
 
     from belmig.report import public, tables
@@ -197,6 +234,7 @@ def generated_tables(
     t = {k: Path(v) for k, v in tables_in.items()}
     summary = json.loads(t["summary"].read_text(encoding="utf-8"))
     est = pd.read_parquet(t["estimates"])
+    str_cols = {"question": str, "option": str, "level": str}
     generated = {
         "cleaning_flow.md": tables.cleaning_flow_md(pd.read_csv(t["flow"])),
         "weighting.md": tables.weighting_md(pd.read_csv(t["diagnostics"]), summary, min_cell=min_cell),
@@ -211,6 +249,21 @@ def generated_tables(
         ),
         "weighted_vs_unweighted.md": tables.weighted_vs_unweighted_md(
             est, codebook, list(HEADLINE_KEYS), min_cell=min_cell
+        ),
+        "levels.md": tables.levels_md(
+            pd.read_csv(t["levels"], dtype=str_cols, keep_default_na=False, na_values={"n": [""]}),
+            codebook,
+            min_cell=min_cell,
+        ),
+        "frame.md": tables.frame_md(
+            est,
+            pd.read_csv(t["frame"], dtype=str_cols, keep_default_na=False),
+            codebook,
+            list(HEADLINE_KEYS),
+            frame=frame_label(codebook, frame),
+        ),
+        "multi_bases.md": tables.multi_bases_md(
+            pd.read_csv(t["multi_bases"]), codebook, multi_keys(codebook, used_keys)
         ),
         "values.md": tables.values_md(public.public_entries(entries, used_keys), used_keys, min_cell=min_cell),
         "data_source.md": tables.data_source_md(json.loads(t["ingest"].read_text(encoding="utf-8"))),
@@ -256,7 +309,9 @@ def build(
     g = guards.load(guards_path)
     used = checks.used_keys(text, guards=g)
     all_used = list(dict.fromkeys([*used, *(k for ks in (editions_used or {}).values() for k in ks)]))
-    generated = generated_tables(tables_in, entries, used, cfg["privacy"]["min_cell"], cb)
+    generated = generated_tables(
+        tables_in, entries, used, cfg["privacy"]["min_cell"], cb, cfg["weighting"]["alternative_frame"]
+    )
     result = check(
         qmd, entries, allowlist, cfg["report"], guards_path=guards_path, lexicon_path=lexicon_path, generated=generated
     )

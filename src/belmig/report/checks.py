@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from belmig.core.keys import KEY_RE, SHAPES, parse as parse_key
+from belmig.core.keys import KEY_RE, SHAPES, level_from_segment, level_parts, parse as parse_key
 from belmig.report import claims as claims_mod
 from belmig.report.render import VAR_RE
 
@@ -484,7 +484,7 @@ def words_problems(c: Claim, lexicon: Any, lang: str, source: str = DEFAULT_SOUR
     keys = claims_mod.names(c.condition)
     for word, group in lexicon.groups_in(words, lang):
         by, level = group.split(".", 1)
-        if not any(k.split(".")[1:3] == [by, level] for k in keys if k.split(".")[0] in ("pctby", "nby", "meanby")):
+        if not any(_names_group(k, by, level) for k in keys):
             out.append(
                 problem(
                     f"claim [{c.text}]: the words name {word!r} ({group}), the condition uses no key of that group "
@@ -675,8 +675,9 @@ def _key_problem(key: str, cb: Any | None) -> str | None:
             allowed |= _SCALE_OPTS
         if q.type == "text":
             allowed |= set(q.coded_as) | {"uncoded"}
-        if opt not in allowed:
-            return f"question {qid!r} has no option {opt!r}"
+        for part in level_parts(level_from_segment(opt)):  # a merged option: each part (keys.level_segment)
+            if part not in allowed:
+                return f"question {qid!r} has no option {part!r}"
         return None
 
     shapes = {f: len(parts) for f, parts in SHAPES.items()}
@@ -699,6 +700,11 @@ def _key_problem(key: str, cb: Any | None) -> str | None:
         if fam == "pby":
             by, q, opt = rest
             return q_ok(by) or opt_ok(q, opt)
+        # the other survey families: each part checked by its role in keys.SHAPES
+        role = dict(zip(SHAPES[fam], rest))
+        if "option" in role:
+            return (q_ok(role["by"]) if "by" in role else None) or opt_ok(role["question"], role["option"])
+        return (q_ok(role["by"]) if "by" in role else None) or q_ok(role["question"])
     if fam == "weight":
         return None if len(rest) == 1 and rest[0] in _WEIGHT_STATS else f"weight.* is one of {sorted(_WEIGHT_STATS)}"
     if fam == "repro":
@@ -824,3 +830,17 @@ def format_problems(problems: Sequence[Problem], warnings: Sequence[Problem] = (
     out = [str(p) for p in problems]
     out += ["warning: " + str(w) for w in warnings]
     return "\n".join(out)
+
+
+def _names_group(key: str, by: str, level: str) -> bool:
+    """Whether a condition key speaks of the subgroup `by` = `level`: a subgroup estimate of that
+    level (also when the level is merged with others, e.g. ``male__other`` for "men"), or a test
+    comparing the levels of `by` (pby, ptab, padj... keys)."""
+    from belmig.core import keys as keys_mod
+
+    parts = key.split(".")
+    if parts[0] in keys_mod.PVALUE_FAMILIES:
+        return len(parts) > 1 and parts[1] == by
+    if parts[0] in ("pctby", "nby", "meanby") and len(parts) > 2 and parts[1] == by:
+        return level in parts[2].split("__")
+    return False

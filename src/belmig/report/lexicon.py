@@ -26,11 +26,14 @@ from typing import Any
 
 import yaml
 
+from belmig.core import keys
 from belmig.report import claims as claims_mod
 
 INF = math.inf
 SCALE = (1.0, 10.0)  # rating scales of the codebook
 SHARE = (0.0, 100.0)
+PVALUE = (0.0, 1.0)  # p-values of the tests (pby, ptab, padj... keys)
+GAP = (0.0, 100.0)  # absolute differences in percentage points: abs(a - b), max(abs(...), ...)
 
 
 class LexiconError(ValueError):
@@ -292,7 +295,7 @@ def _push(out: Constraints, expr: ast.AST, iv: Interval) -> None:
 @dataclass(frozen=True)
 class Meaning:
     id: str
-    kind: str  # share | mean | relation | rank
+    kind: str  # share | mean | pvalue | gap | relation | rank
     interval: Interval | None = None
     ratio_gt: float | None = None
     ratio_lt: float | None = None
@@ -301,7 +304,7 @@ class Meaning:
     rank: int | None = None
 
     def describe(self) -> str:
-        if self.kind in ("share", "mean"):
+        if self.kind in ("share", "mean", "pvalue", "gap"):
             return f"{self.kind} in {self.interval}"
         if self.kind == "rank":
             return f"rank {self.rank} among the options"
@@ -319,11 +322,10 @@ class Meaning:
 
 def _meaning(mid: str, spec: Mapping[str, Any]) -> Meaning:
     if not isinstance(spec, Mapping) or len(spec) != 1:
-        raise LexiconError(f"meaning {mid!r}: expected one of share/mean/relation/rank, got {spec!r}")
+        raise LexiconError(f"meaning {mid!r}: expected one of share/mean/pvalue/gap/relation/rank, got {spec!r}")
     (kind, body), = spec.items()  # fmt: skip
-    if kind in ("share", "mean"):
-        scale = Interval(*(SHARE if kind == "share" else SCALE), False, False)
-        return Meaning(mid, kind, interval=_interval(body).intersect(scale))
+    if kind in _SCALES:
+        return Meaning(mid, kind, interval=_interval(body).intersect(Interval(*_SCALES[kind], False, False)))
     if kind == "relation":
         unknown = set(body) - {"ratio_gt", "ratio_lt", "diff_gt", "diff_within"}
         if unknown:
@@ -362,9 +364,9 @@ def _flip(r: Relation) -> Relation:
 
 def disagreement(m: Meaning, c: Constraints, complement: bool = False) -> str | None:
     """Why the condition does not imply the meaning (None when it does)."""
-    if m.kind in ("share", "mean"):
-        scale = Interval(*SHARE, False, False) if m.kind == "share" else Interval(*SCALE, False, False)
-        subjects = [s for s in c.subjects if (m.kind == "mean") == _is_mean(s)]
+    if m.kind in _SCALES:
+        scale = Interval(*_SCALES[m.kind], False, False)
+        subjects = [s for s in c.subjects if _subject_kind(s) == m.kind]
         if not subjects:
             return f"the words state a {m.kind} ({m.interval}), the condition bounds no {m.kind}"
         seen = []
@@ -408,6 +410,20 @@ def disagreement(m: Meaning, c: Constraints, complement: bool = False) -> str | 
 
 def _is_mean(subject: str) -> bool:
     return bool(re.match(r"^\(?w?mean\.", subject))
+
+
+_SCALES = {"share": SHARE, "mean": SCALE, "pvalue": PVALUE, "gap": GAP}
+
+
+def _subject_kind(subject: str) -> str:
+    """What a bounded expression measures: a mean, a p-value, a gap (abs/max of abs) or a share."""
+    if _is_mean(subject):
+        return "mean"
+    if re.match(r"^\(?(?:" + "|".join(keys.PVALUE_FAMILIES) + r")\.", subject):
+        return "pvalue"
+    if re.match(r"^(?:max\()?abs\(", subject):
+        return "gap"
+    return "share"
 
 
 def _rel_str(r: Relation) -> str:

@@ -17,6 +17,9 @@ audit_md                       audit_bases.csv, audit_groups.csv       tbl-audit
                                                                        tbl-audit-groups
 reproduction_md                reproduction.csv                        tbl-reproduction
 weighted_vs_unweighted_md      estimates.parquet + codebook            tbl-weighted
+levels_md                      level_plan.csv                          tbl-levels
+frame_md                       estimates.parquet, frame_sensitivity    tbl-frame
+multi_bases_md                 multi_bases.csv + codebook              tbl-multi-bases
 values_md                      ledger entries + keys the report uses   tbl-values
 data_source_md                 ingest_report.json                      tbl-data-source
 =============================  =====================================  ===================
@@ -168,17 +171,36 @@ def _require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
 
 
 def cleaning_flow_md(flow_df: pd.DataFrame) -> str:
-    """Cleaning flow: one row per step (step, description, removed, remaining)."""
+    """Cleaning flow: one row per step (step, description, removed, remaining); with a
+    ``violations`` column (belmig.clean), the skip-logic and consistency checks that follow
+    the steps show the answers concerned among the analysed instead of removed/remaining."""
     _require(flow_df, ["step", "description", "removed", "remaining"], "cleaning flow")
+    checks = "violations" in flow_df.columns
     rows = []
     for r in flow_df.itertuples(index=False):
-        rows.append([code(r.step), cell(r.description), count(r.removed), count(r.remaining)])
+        is_check = checks and not _missing(r.violations)
+        row = [code(r.step), cell(r.description)]
+        row += [DASH, DASH] if is_check else [count(r.removed), count(r.remaining)]
+        if checks:
+            row.append(count(r.violations) if is_check else DASH)
+        rows.append(row)
+    if not checks:
+        return pipe_table(
+            ["Step", "What the step does", "Removed", "Remaining"],
+            rows,
+            caption="Cleaning flow: from the submissions in the export to the respondents analysed",
+            tbl_id="tbl-cleaning-flow",
+            align="llrr",
+        )
     return pipe_table(
-        ["Step", "What the step does", "Removed", "Remaining"],
+        ["Step", "What the step does", "Removed", "Remaining", "Answers concerned"],
         rows,
-        caption="Cleaning flow: from the submissions in the export to the respondents analysed",
+        caption=(
+            "Cleaning flow: from the submissions in the export to the respondents analysed, then the answers "
+            "among them that break the questionnaire's skip logic or a consistency rule"
+        ),
         tbl_id="tbl-cleaning-flow",
-        align="llrr",
+        align="llrrr",
     )
 
 
@@ -214,7 +236,15 @@ _SUMMARY_LABELS = {
     "efficiency": "Weighting efficiency (effective n / n)",
     "min": "Smallest weight",
     "max": "Largest weight",
-    "iterations": "Raking iterations to convergence",
+    "iterations": "Iterations to convergence (raking sweeps or Newton steps)",
+    "method": "Method",
+    "p05": "Weight, 5th percentile",
+    "p25": "Weight, lower quartile",
+    "median": "Weight, median",
+    "p75": "Weight, upper quartile",
+    "p95": "Weight, 95th percentile",
+    "bounds": "Bounds on weight / mean weight",
+    "at_bounds": "Respondents at a bound",
     "converged": "Converged",
     "trimmed": "Weights trimmed",
     "n": "Respondents weighted",
@@ -223,10 +253,10 @@ _SUMMARY_LABELS = {
     "weight_sum": "Sum of the weights",
     "min_ratio": "Smallest weight / mean weight",
     "max_ratio": "Largest weight / mean weight",
-    "max_gap": "Largest remaining gap to a margin (relative)",
+    "max_gap": "Margins reached: largest relative gap to a target",
     "trim_cap": "Trimming cap (multiple of the mean weight)",
-    "unclassified": "Respondents outside every margin category",
-    "message": "Raking outcome",
+    "unclassified": "Respondents with a calibration variable missing (per margin file)",
+    "message": "Outcome",
 }
 
 
@@ -270,7 +300,15 @@ _DIAG_COLUMNS = [
     ("weighted_share", "Weighted share (%)", "share"),
     ("target_count", "Population", "int"),
     ("weighted_count", "Sum of weights", "int"),
+    ("gap", "Relative gap", "gap"),
 ]
+
+
+def _gap(x: Any) -> str:
+    """A relative gap to a target, in scientific notation (0 when it is exactly met)."""
+    if _missing(x):
+        return DASH
+    return "0" if float(x) == 0 else cell(f"{float(x):.1e}")
 
 
 def _summary_value(k: str, v: Any) -> str:
@@ -284,10 +322,12 @@ def _summary_value(k: str, v: Any) -> str:
         return cell("; ".join(f"{a}: {b}" for a, b in v.items()) or "none")
     if k == "efficiency" and isinstance(v, (int, float)) and v <= 1:
         return f"{100 * v:.1f}%"
-    if k in ("iterations", "n", "trimmed") and isinstance(v, (int, float)):
+    if k == "bounds" and isinstance(v, (list, tuple)):
+        return cell(" to ".join(f"{float(b):g}" for b in v))
+    if k in ("iterations", "n", "trimmed", "at_bounds") and isinstance(v, (int, float)):
         return count(v)
     if k == "max_gap" and isinstance(v, (int, float)):
-        return cell(f"{v:.1e}")
+        return _gap(v)
     if isinstance(v, float) and v.is_integer():
         return count(v)
     if isinstance(v, float):
@@ -311,9 +351,13 @@ def weighting_md(diagnostics_df: pd.DataFrame, summary: Mapping[str, Any], *, mi
             for col, _h, kind in known:
                 v = r[col]
                 row.append(
-                    {"text": cell, "count": lambda x: count(x, mc), "share": _share_pct, "int": lambda x: count(x)}[
-                        kind
-                    ](v)
+                    {
+                        "text": cell,
+                        "count": lambda x: count(x, mc),
+                        "share": _share_pct,
+                        "int": lambda x: count(x),
+                        "gap": _gap,
+                    }[kind](v)
                 )
             rows.append(row)
         headers = [h for _c, h, _k in known]
@@ -323,7 +367,10 @@ def weighting_md(diagnostics_df: pd.DataFrame, summary: Mapping[str, Any], *, mi
     margins = pipe_table(
         headers,
         rows,
-        caption="Raking margins: population shares, sample shares before weighting and weighted shares",
+        caption=(
+            "Weighting margins: population shares, sample shares before weighting, weighted shares, and the "
+            "margins reached (relative gap of the weighted count to the target)"
+        ),
         tbl_id="tbl-weighting-margins",
         align=align,
     )
@@ -334,7 +381,7 @@ def weighting_md(diagnostics_df: pd.DataFrame, summary: Mapping[str, Any], *, mi
     stats = pipe_table(
         ["Statistic", "Value"],
         srows,
-        caption="Summary of the survey weights",
+        caption="Summary of the survey weights: method, distribution, design effect, effective n and convergence",
         tbl_id="tbl-weighting-summary",
         align="lr",
     )
@@ -617,6 +664,8 @@ def weighted_vs_unweighted_md(
                 small = True
             if small:
                 return SUPPRESSED, SUPPRESSED
+            if str(r.get("ci_method", "")) == "fixed":
+                return f"{num(r['estimate'])}{unit}", "fixed by design"  # noqa: B023
             return f"{num(r['estimate'])}{unit}", f"{num(r['ci_low'])}{DASH}{num(r['ci_high'])}"  # noqa: B023
 
         ue, uci = fmt(u)
@@ -636,6 +685,102 @@ def weighted_vs_unweighted_md(
         ),
         tbl_id="tbl-weighted",
         align="lrrrrrr",
+    )
+
+
+# --------------------------------------------------------------------------- levels
+
+_ACTION = {"kept": "kept", "merged": "merged", "dropped": "**dropped**"}
+
+
+def levels_md(plan_df: pd.DataFrame, codebook: Any, *, min_cell: int | None = None) -> str:
+    """Which subgroup levels entered the estimates and tests (``level_plan.csv`` of
+    :meth:`belmig.privacy.levels.LevelPlan.table`): every option of every subgroup question, the
+    level it was analysed in, merged or dropped and why, and the respondents of that level. The n
+    of a dropped level or of a merged level's parts is not in the file and not printed."""
+    mc = _min_cell(min_cell)
+    _require(plan_df, ["question", "option", "label", "level", "action", "reason", "n"], "level plan")
+    rows = []
+    for r in plan_df.itertuples(index=False):
+        try:
+            label = codebook[r.question].option(r.option).label_en
+        except KeyError:
+            label = r.option
+        level = DASH if _missing(r.level) or not str(r.level) else code(r.level)
+        rows.append([code(r.question), cell(label), level, _ACTION.get(str(r.action), cell(r.action)),
+                     cell(r.reason) if not _missing(r.reason) and str(r.reason) else DASH, count(r.n, mc)])  # fmt: skip
+    return pipe_table(
+        ["Subgroup", "Answer", "Analysed as", "Done", "Why", "Respondents"],
+        rows,
+        caption=(
+            f"Subgroup levels in the estimates and tests: merged as configured, or dropped below {mc} respondents "
+            "(with complementary suppression, so that no dropped group follows by subtraction)"
+        ),
+        tbl_id="tbl-levels",
+        align="lllllr",
+    )
+
+
+# --------------------------------------------------------------------------- sensitivity
+
+
+def frame_md(
+    estimates_df: pd.DataFrame, frame_df: pd.DataFrame, codebook: Any, keys: Sequence[str], *, frame: str
+) -> str:
+    """Headline figures unweighted, weighted to the configured margins, and weighted to the
+    alternative frame (`frame`: how it is described), with the shift the frame makes."""
+    _require(frame_df, ["question", "option", "stat", "estimate"], "alternative frame")
+    rows = []
+    for key in keys:
+        stat, q, opt = _parse_headline(key)
+        u = _pick(estimates_df, q, opt, stat, False)
+        w = _pick(estimates_df, q, opt, stat, True)
+        hit = frame_df[
+            (frame_df["question"] == q) & (frame_df["option"].fillna("") == opt) & (frame_df["stat"] == stat)
+        ]
+        a = hit.iloc[0] if len(hit) else None
+        unit = "%" if stat == "pct" else ""
+
+        def fmt(r: Any) -> str:
+            return DASH if r is None or _missing(r["estimate"]) else f"{num(r['estimate'])}{unit}"  # noqa: B023
+
+        shift = DASH if w is None or a is None else f"{float(a['estimate']) - float(w['estimate']):+.2f}"
+        rows.append([cell(_label(codebook, q, opt, stat)), fmt(u), fmt(w), fmt(a), shift])
+    return pipe_table(
+        ["Figure", "Unweighted", "Weighted", f"Weighted, {frame}", "Shift (points)"],
+        rows,
+        caption=(
+            f"Headline figures under another frame: weighted to the municipality margin, and to {frame} only "
+            "(shift = alternative frame − weighted)"
+        ),
+        tbl_id="tbl-frame",
+        align="lrrrr",
+    )
+
+
+def multi_bases_md(bases_df: pd.DataFrame, codebook: Any, keys: Sequence[str]) -> str:
+    """Multiple-choice figures on both bases: of those who answered the question (the report's
+    base) and of everyone asked (a blank counted as not chosen). `keys`: ``pct.<q>.<opt>``."""
+    _require(bases_df, ["question", "option", "k", "n_answered", "pct_answered", "n_asked", "pct_asked"], "bases")
+    idx = bases_df.set_index(["question", "option"])
+    rows = []
+    for key in keys:
+        _stat, q, opt = _parse_headline(key)
+        if (q, opt) not in idx.index:
+            continue
+        r = idx.loc[(q, opt)]
+        shift = float(r["pct_asked"]) - float(r["pct_answered"])
+        rows.append([cell(_label(codebook, q, opt, "pct")), f"{num(r['pct_answered'])}%", count(r["n_answered"]),
+                     f"{num(r['pct_asked'])}%", count(r["n_asked"]), f"{shift:+.2f}"])  # fmt: skip
+    return pipe_table(
+        ["Figure", "Of those who answered", "n answered", "Of everyone asked", "n asked", "Shift (points)"],
+        rows,
+        caption=(
+            "Multiple-choice figures on two bases: of those who answered the question (as printed) and of everyone "
+            "it was asked of, a blank answer counted as not chosen"
+        ),
+        tbl_id="tbl-multi-bases",
+        align="lrrrrr",
     )
 
 

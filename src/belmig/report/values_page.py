@@ -23,9 +23,9 @@ from belmig.core.ledger import Entry
 
 # Which functions produce a stage's values: (computes, records in the ledger).
 STAGE_FUNCTIONS = {
-    "estimate": ("belmig.estimate:estimate_all", "belmig.estimate:to_values"),
+    "estimate": ("belmig.estimate.compute:estimate_all", "belmig.estimate.ledger:to_values"),
     "clean": ("belmig.clean.steps:clean", "belmig.clean.steps:to_values"),
-    "weight": ("belmig.weight:rake", "belmig.weight:to_values"),
+    "weight": ("belmig.weight.methods:weigh", "belmig.weight.diagnostics:to_values"),
     "audit": ("belmig.integrity.audit:run", "belmig.integrity.audit:to_values"),
 }
 CELL_FUNCTIONS = {
