@@ -1,13 +1,18 @@
 rule ingest_export:
-    """Read and validate the raw export against the codebook; drop direct identifiers."""
+    """Detect the export's platform, lay it out, validate it against the codebook; drop direct identifiers.
+
+    Its summary (platform, warnings, what the export lacks) or, on failure, its error message
+    is printed on the console as well as in the log (belmig.ingest.console)."""
     input:
         nb=f"{NB}/02_ingest.ipynb",
         export=config["raw_export"],
         export_meta=export_sidecar(config["raw_export"]),
         codebook=CODEBOOK,
+        mapping=config["ingest"]["mapping"] or [],
     output:
         ingested=f"{PROC}/ingested.parquet",
         values=f"{VALUES}/ingest.json",
+        report=f"{PROC}/ingest_report.json",
         notebook=f"{EXE}/02_ingest.ipynb",
         html=f"{EXE}/02_ingest.html",
     log:
@@ -20,9 +25,15 @@ rule ingest_export:
             {
                 "raw_export": input.export,
                 "codebook": input.codebook,
+                "platform": config["ingest"]["platform"],
+                "mapping": input.mapping or None,
+                "time_zone": config["ingest"]["time_zone"],
                 "out_ingested": output.ingested,
                 "out_values": output.values,
+                "out_report": output.report,
             },
         ),
     shell:
-        '"$PYTHON" {params.cmd} > {log:q} 2>&1'
+        # the log gets everything; the console too (tee), which is the stage's summary and
+        # warnings (or its error message): the notebook writes them to the job's stderr
+        '"$PYTHON" {params.cmd} 2>&1 | tee -a /dev/stderr > {log:q}'

@@ -163,7 +163,13 @@ def test_synthetic_flag_from_sidecar(tmp_path, export_df):
         ingest.read_export(path, CB)
     side.write_text("synthetic: true\n", encoding="utf-8")
     df = ingest.read_export(path, CB)
-    assert df.attrs["belmig"] == {"source": "synthetic_export.csv", "format": "csv", "synthetic": True}
+    assert df.attrs["belmig"] == {
+        "source": "synthetic_export.csv",
+        "format": "csv",
+        "synthetic": True,
+        "platform": "generic",
+        "lacks": [],
+    }
     out = tmp_path / "ingested.parquet"
     ingest.write_ingested(df, out)
     assert pd.read_parquet(out).attrs["belmig"]["synthetic"] is True
@@ -202,7 +208,7 @@ def test_malformed_export_is_rejected(case, tmp_path, capsys, monkeypatch):
     out = tmp_path / "ingested.parquet"
     assert ingest.main([str(path), "--out", str(out)]) == 1
     assert list(tmp_path.iterdir()) == []
-    assert case.name in capsys.readouterr().out
+    assert case.name in capsys.readouterr().err  # the error goes to stderr
 
 
 def test_all_ineligible_fails_in_cleaning(tmp_path):

@@ -55,6 +55,7 @@ REPORT_STAGE_EXCEPTIONS = {
     ("render_report", "undeclared write", "report/_build/provenance.yaml"),
     ("render_report", "undeclared write", "report/_generated/audit.md"),
     ("render_report", "undeclared write", "report/_generated/cleaning_flow.md"),
+    ("render_report", "undeclared write", "report/_generated/data_source.md"),
     ("render_report", "undeclared write", "report/_generated/reproduction.md"),
     ("render_report", "undeclared write", "report/_generated/values.md"),
     ("render_report", "undeclared write", "report/_generated/weighted_vs_unweighted.md"),

@@ -605,9 +605,36 @@ def _all_generated_tables() -> str:
             ),
             rt.weighted_vs_unweighted_md(_estimates_df(), cb, ["income_regular.yes"], min_cell=5),
             rt.values_md(entries, ["pct.income_regular.yes"], min_cell=5),
+            rt.data_source_md(_INGEST_REPORT),
             *_method_tables(cb),  # tests/test_method_tables.py
         ]
     )
+
+
+# the ingest report (belmig.ingest.report) of a Google Forms export: no start time, no response id
+_INGEST_REPORT = {
+    "file": "google_forms.csv",
+    "sha256": "0" * 64,
+    "platform": {
+        "used": "google_forms",
+        "detected": "google_forms",
+        "evidence": "its timestamp column",
+        "forced": False,
+    },
+    "header_rows": 1,
+    "submissions": 374,
+    "mapping": None,
+    "admin": {
+        "response_id": {"column": None, "status": "generated"},
+        "started_at": {"column": None, "status": "lacking"},
+        "submitted_at": {"column": "Отметка времени", "status": "read", "format": "DD.MM.YYYY H:MM:SS"},
+    },
+    "questions": [{"id": "sex", "method": "header = codebook column"}],
+    "identifiers_dropped": ["e-mail"],
+    "metadata_ignored": [],
+    "warnings": [{"check": "no_start_time", "message": "no start times", "count": 0}],
+    "consequences": ["The speeder check was skipped."],
+}
 
 
 def _method_tables(cb) -> list[str]:

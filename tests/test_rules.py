@@ -57,7 +57,8 @@ def test_a_hostile_raw_export_path_is_inert(printed_commands, tmp_path):
             check=True,
             env={"PATH": os.environ["PATH"]},
         )
-        log = shlex.split(cmd)[-2]  # "... > logs/<rule>.log 2>&1"
+        words = shlex.split(cmd)
+        log = words[words.index(">") + 1]  # "... > logs/<rule>.log 2>&1 [|| ...]"
         argv = json.loads((work / log).read_text(encoding="utf-8"))
         if "--params" in argv:
             params = json.loads(argv[argv.index("--params") + 1])

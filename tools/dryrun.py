@@ -29,10 +29,12 @@ class Job:
         return f"{self.rule}[{self.wildcards}]" if self.wildcards else self.rule
 
     def argv(self) -> list[str]:
-        """The command's words after "$PYTHON", without the log redirection."""
+        """The command's words after "$PYTHON", up to the first redirection or pipe (the log)."""
         words = shlex.split(self.command)
-        if words[-3:-1] and words[-3] == ">" and words[-1] == "2>&1":
-            words = words[:-3]
+        for i, w in enumerate(words):
+            if w in ("|", "||", "&&", ";") or w.startswith((">", "2>")):
+                words = words[:i]
+                break
         return words[1:]
 
 

@@ -17,7 +17,8 @@ Steps, in order, each counted in the cleaning flow (``step, description, removed
    universe (the answer to the universe question is one of its options; nested universes
    follow); a multiple-choice question counts as answered when any option was ticked.
 5. ``speeders``: duration below ``cleaning.speeder_fraction`` × the median duration of the
-   submissions still in (i.e. eligible, complete, not duplicates or tests).
+   submissions still in (i.e. eligible, complete, not duplicates or tests). Skipped (removed 0,
+   described as skipped) when the export has no start times, so no duration is known.
 6. ``straightlining``: on any grid of ``cleaning.straightline_grids``, at least
    ``cleaning.straightline_min_items`` applicable items answered and all answers identical.
 
@@ -76,6 +77,8 @@ STEPS = ("received", "duplicates", "test_entries", "ineligible", "incomplete", "
 FLOW_COLUMNS = ["step", "description", "removed", "remaining", "violations"]
 SKIP_ACTIONS = ("set_missing", "keep")
 SCREENING_ATTR = "screening"
+# the speeder step when no submission has a duration (no start times in the export)
+SPEEDERS_SKIPPED = "skipped: no start times (durations unknown), nobody removed"
 
 
 class CleanError(ValueError):
@@ -427,12 +430,15 @@ def clean(
         f"answered < {cfg['completeness_threshold']:.0%} of the closed questions asked",
         share < cfg["completeness_threshold"],
     )
-    fast, cut = speeder_flags(df.loc[keep, "duration_sec"], cfg["speeder_fraction"])
-    step(
-        "speeders",
-        f"duration < {cfg['speeder_fraction']} × median of complete submissions ({cut:.0f} s)",
-        fast.reindex(df.index, fill_value=False),
-    )
+    if df["duration_sec"].isna().all():  # the export has no start times (ingest says so)
+        step("speeders", SPEEDERS_SKIPPED, pd.Series(False, index=df.index))
+    else:
+        fast, cut = speeder_flags(df.loc[keep, "duration_sec"], cfg["speeder_fraction"])
+        step(
+            "speeders",
+            f"duration < {cfg['speeder_fraction']} × median of complete submissions ({cut:.0f} s)",
+            fast.reindex(df.index, fill_value=False),
+        )
     step(
         "straightlining",
         f"same answer on all of >= {cfg['straightline_min_items']} answered items of a grid ({grids})",

@@ -1,9 +1,15 @@
-"""The codebook: questions, options, labels (ru/en), universes, consistency rules and charts.
+"""The codebook: questions, options, labels (ru/en/lt), universes, consistency rules and charts.
 
 Loaded from ``config/codebook.yaml``, validated against ``config/codebook.schema.yaml`` and
 then cross-checked (unique ids and codes, universes that point at real questions and options,
 charts that point at real questions). Everything downstream reads labels and structure from
 here, never from literals in code.
+
+A question's export layout is its ``column`` (and ``other_column``) in the simple form; the
+optional layout fields say more when a platform writes it otherwise: ``option_columns`` (one
+column per option), ``ticked`` / ``unticked`` (what those cells hold), ``separator`` (between
+several answers in one cell) and ``codes`` (the answer codes the export writes). A mapping
+overlay (``belmig.ingest.mapping``) sets the same fields per export.
 """
 
 from __future__ import annotations
@@ -71,6 +77,12 @@ class Question:
     chart: int | None = None
     scale: dict[str, Any] = field(default_factory=dict)
     coded_as: tuple[str, ...] = ()
+    # export layout beyond `column` (see the module docstring); empty = the simple form
+    option_columns: dict[str, str] = field(default_factory=dict)  # option key -> its column
+    ticked: tuple[str, ...] = ()  # texts of an option column meaning "chosen"
+    unticked: tuple[str, ...] = ()  # texts meaning "shown, not chosen"
+    separator: str | None = None  # between several answers in one cell (default meta.multi_separator)
+    codes: dict[str, str] = field(default_factory=dict)  # answer code in the export -> option key (scale: value)
     consistency: tuple[Consistency, ...] = ()
 
     def text(self, lang: str) -> str:
@@ -212,6 +224,11 @@ def from_dict(raw: dict[str, Any], source: str = "codebook") -> Codebook:
                 chart=q.get("chart"),
                 scale=dict(q.get("scale") or {}),
                 coded_as=tuple(q.get("coded_as", ())),
+                option_columns=dict(q.get("option_columns") or {}),
+                ticked=tuple(q.get("ticked", ())),
+                unticked=tuple(q.get("unticked", ())),
+                separator=q.get("separator"),
+                codes={str(k): str(v) for k, v in (q.get("codes") or {}).items()},
                 consistency=tuple(
                     Consistency(
                         answers=tuple(str(a) for a in c["answers"]),
@@ -267,6 +284,7 @@ def _cross_check(cb: Codebook) -> None:
             dup = {v for v in vals if vals.count(v) > 1}
             if dup:
                 raise CodebookError(f"{src}: question {q.id!r} repeats option {attr} {sorted(dup)}")
+        check_layout(q, src)
         if q.other_column and not any(o.other for o in q.options) and q.type == "multi":
             raise CodebookError(f"{src}: question {q.id!r} has other_column but no option marked other")
         if q.universe is not None:
@@ -301,6 +319,31 @@ def _cross_check(cb: Codebook) -> None:
     numbers = [c.number for c in cb.charts]
     if numbers != sorted(set(numbers)):
         raise CodebookError(f"{src}: chart numbers must be unique and ascending, got {numbers}")
+
+
+def check_layout(q: Question, src: str) -> None:
+    """The layout fields of `q` refer to its own options and fit its type."""
+    if (q.option_columns or q.ticked or q.unticked) and q.type != "multi":
+        raise CodebookError(
+            f"{src}: question {q.id!r} ({q.type}): option_columns/ticked/unticked are for multiple choice"
+        )
+    if q.separator is not None and q.type != "multi":
+        raise CodebookError(f"{src}: question {q.id!r} ({q.type}): separator is for multiple choice")
+    bad = sorted(set(q.option_columns) - set(q.keys))
+    if bad:
+        raise CodebookError(f"{src}: question {q.id!r}: option_columns names unknown options {bad}")
+    if q.codes:
+        if q.type == "scale":
+            lo, hi = int(q.scale.get("min", 0)), int(q.scale.get("max", 0))
+            wrong = sorted(v for v in q.codes.values() if not (v.lstrip("-").isdigit() and lo <= int(v) <= hi))
+            if wrong:
+                raise CodebookError(f"{src}: question {q.id!r}: scale codes must map to values {lo}–{hi}, got {wrong}")
+        elif q.is_choice:
+            wrong = sorted(set(q.codes.values()) - set(q.keys))
+            if wrong:
+                raise CodebookError(f"{src}: question {q.id!r}: codes map to unknown options {wrong}")
+        else:
+            raise CodebookError(f"{src}: question {q.id!r} ({q.type}) cannot have codes")
 
 
 def load(path: Path | None = None) -> Codebook:

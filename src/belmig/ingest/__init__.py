@@ -1,40 +1,44 @@
-"""Read a raw survey export (CSV, XLSX or SPSS .sav) into the ``ingested.parquet`` contract.
+"""Read a raw survey export (CSV, XLSX, SPSS .sav, Stata .dta) into the ``ingested.parquet`` contract.
 
-Everything about the export's layout comes from the codebook: which header holds which
-question (``column`` / ``other_column``), which answer text means which option (``label_ru``,
-``aliases``; in SPSS files also the numeric ``code``), which columns are direct identifiers
-(dropped here, never read into the output). Another platform or language is a codebook edit.
+The export may be laid out the way any of the supported platforms writes it; the platform is
+detected from the file (or forced with ``ingest.platform``) and its adapter turns the layout
+into the internal tidy form (:mod:`~belmig.ingest.tidy`) before anything is validated:
 
-The file is validated completely before anything is built; the first problem raises
-:class:`IngestError` with one message naming the file, the data row (1-based submission
-number, the header is not counted), the column and the offending value (closed answers only;
-free text is never quoted, values are redacted and shortened). Checks, in order:
-empty file → encoding (UTF-8, with or without BOM) → record structure (field counts,
-unterminated quotes) → no submissions → duplicated headers → missing / renamed columns →
-unknown extra columns → cell values (answer labels, each part of a multiple answer, exclusive
-options combined with others, scale range, timestamps, response ids).
+=================  =====================================================================
+``generic``        the codebook's own layout: one header row, ``column`` / ``other_column``
+``google_forms``   Sheets CSV/XLSX: submission time only, checkboxes joined by ", ", inline "Other"
+``surveymonkey``   expanded CSV, two header rows, one column per option, "Other (please specify)"
+``qualtrics``      three header rows (names, labels, ImportId JSON), choice text or numeric values
+``limesurvey``     CSV with question codes or full texts, ``Q[SQ001]`` columns, its SPSS export
+``kobo``           KoboToolbox CSV/XLSX, XML names or labels, select_multiple summary + 1/0
+``spss``/``stata`` value labels, multiple-response sets, dichotomies found by name stem
+=================  =====================================================================
 
-Readers:
-* CSV: UTF-8 with or without BOM, delimiter ``,`` or ``;`` (sniffed from the header: the one
-  that yields more codebook headers), CRLF or LF line ends, quoted fields may span lines.
-* XLSX: the first worksheet; first row = header; numbers and dates converted to the CSV text.
-* SAV: headers are the variable labels (SPSS variable names cannot hold question text); the
-  variable name is used when it is itself a codebook header. Choice cells may be numeric codes
-  (with or without value labels) or label text. SPSS truncates variable labels to 256 and value
-  labels to 120 bytes; a truncated label matches the one codebook text it is a prefix of.
+Everything about the questionnaire comes from the codebook (``column``, ``other_column``,
+``label_ru``, ``aliases``, ``code``; for the layouts: ``option_columns``, ``ticked``,
+``separator``, ``codes``), optionally with a reviewed mapping overlay (``ingest.mapping``,
+drafted by ``python -m belmig map-export``). Direct identifiers (codebook ``identifier``
+columns, platform identifier fields: IP, e-mail, names, geolocation...) are dropped unread.
 
-Free text (text questions, "Other" text) is redacted (:func:`belmig.privacy.redact`).
+Validation (:mod:`~belmig.ingest.validate`) collects every problem (header and cells, up to a
+cap in the message) before failing with one :class:`IngestError` naming file, data row,
+column (as the file writes it) and value (closed answers only; redacted and shortened).
+What the export lacks is stated, never invented: no response id → generated ids; no start
+time → durations unknown (the speeder check is skipped). Consistency checks ("Other" text
+with no "Other" chosen, answers where the question was not asked, identical durations,
+questions nobody answered) are errors or counted warnings. The ingest report
+(:mod:`~belmig.ingest.report`) records all of it.
 
-Modules: ``read`` (:func:`read_export`: reader choice, header check, parsing), ``raw`` (the
-header + text cells every reader returns), ``csv_records`` and ``csv_fast`` (the two CSV
-readers), ``xlsx``, ``sav``, ``labels`` (answer text to option key), ``parse`` (cell parsers),
-``errors`` (:class:`IngestError` and its message). ``csv_fast.FAST_CSV`` switches the fast
-path off.
+Modules: ``read`` (:func:`read_export`, the CLI), ``detect``, ``platforms/*`` (one adapter per
+platform), ``tidy``, ``validate``, ``parse`` (cell parsers), ``times``, ``labels``, ``raw`` and
+the readers ``csv_records``, ``csv_fast`` (``csv_fast.FAST_CSV`` switches it off), ``xlsx``,
+``sav`` (SPSS and Stata), ``mapping`` (overlays), ``mapexport`` + ``definitions`` (drafting a
+mapping), ``report`` + ``console`` (the ingest report and its console summary), ``errors``.
 """
 
-from belmig.ingest.errors import IngestError
-from belmig.ingest.raw import TIMESTAMP_FORMAT
-from belmig.ingest.read import READERS, main, read_export, write_ingested, write_parquet_atomic
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = [
     "READERS",
@@ -45,3 +49,23 @@ __all__ = [
     "write_ingested",
     "write_parquet_atomic",
 ]
+
+# Imported on first use: `python -m belmig.ingest.console` (run after every ingest job)
+# must not pay for pandas.
+_LAZY = {
+    "IngestError": "belmig.ingest.errors",
+    "TIMESTAMP_FORMAT": "belmig.ingest.raw",
+    "READERS": "belmig.ingest.read",
+    "main": "belmig.ingest.read",
+    "read_export": "belmig.ingest.read",
+    "write_ingested": "belmig.ingest.read",
+    "write_parquet_atomic": "belmig.ingest.read",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'belmig.ingest' has no attribute {name!r}")

@@ -20,7 +20,7 @@ import pandas as pd
 from belmig.core.codebook import Codebook
 from belmig.ingest.csv_records import _sniff_delimiter
 from belmig.ingest.errors import IngestError
-from belmig.ingest.raw import _norm, _Raw
+from belmig.ingest.raw import _norm, _Raw, known_headers
 
 FAST_CSV = True  # read.py looks it up at each call: tests switch it off to compare both readers
 _HEAD_BYTES = 4_000_000  # holds the first 1,000,000 characters the delimiter is sniffed on
@@ -88,7 +88,7 @@ def _read_csv_fast(path: Path, cb: Codebook) -> _Raw:
         text = codecs.getincrementaldecoder("utf-8")().decode(head[bom:], final=len(head) == size)
     except UnicodeDecodeError:
         raise _NotFast from None
-    known = {_norm(h) for h in cb.export_headers()}
+    known = known_headers(cb)
     delim = _sniff_delimiter(text, known)
     try:
         first = next(csv.reader(io.StringIO(text[:1_000_000], newline=""), delimiter=delim, strict=True))
@@ -208,4 +208,4 @@ def _read_csv_arrow(path: Path, cb: Codebook, first: list[str], delim: str, know
             cat = pd.Categorical.from_codes(codes, categories=pd.Index(cats, dtype=object), validate=False)
             series[h] = pd.Series(cat, index=index)
         chunks[j] = []
-    return _Raw(path, "csv", header, None, {}, n=n, series=series)
+    return _Raw(path, "csv", header, None, n=n, series=series, delimiter=delim)

@@ -61,11 +61,10 @@ def _sniff_delimiter(text: str, known: set[str]) -> str:
     return best
 
 
-def _read_csv_records(path: Path, cb: Codebook) -> _Raw:
+def _read_csv_records(path: Path, cb: Codebook, delimiter: str | None = None) -> _Raw:
     data = _check_not_empty(path)
     text = _decode(path, data)
-    known = {_norm(h) for h in cb.export_headers()}
-    delim = _sniff_delimiter(text, known)
+    delim = delimiter or _sniff_delimiter(text, {_norm(h) for h in cb.export_headers()})
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
     records: list[list[str]] = []
     try:
@@ -85,7 +84,31 @@ def _read_csv_records(path: Path, cb: Codebook) -> _Raw:
     header = [h.strip() for h in records[0]]
     rows = records[1:]
     _check_field_counts(path, header, rows, delim)
-    return _Raw(path, "csv", header, rows, {})
+    return _Raw(path, "csv", header, rows, delimiter=delim)
+
+
+def peek_csv(path: Path, known: set[str], records: int = 4) -> tuple[str, list[list[str]]]:
+    """The delimiter and the first `records` records (header rows) of a CSV file.
+
+    Reads at most the first 4 MB; an undecodable or malformed head gives what could be read
+    (the full reader words the error)."""
+    with open(path, "rb") as fh:
+        head = fh.read(4_000_000)
+    if head.startswith(codecs.BOM_UTF8):
+        head = head[len(codecs.BOM_UTF8) :]
+    text = head.decode("utf-8", errors="replace")
+    delim = _sniff_delimiter(text, known)
+    out: list[list[str]] = []
+    try:
+        for rec in csv.reader(io.StringIO(text, newline=""), delimiter=delim):
+            if not any(c.strip() for c in rec) and not out:
+                continue
+            out.append([c.strip() for c in rec])
+            if len(out) >= records:
+                break
+    except csv.Error:
+        pass
+    return delim, out
 
 
 def _check_field_counts(path: Path, header: list[str], rows: list[list[str]], delim: str) -> None:

@@ -1,4 +1,10 @@
-"""The SPSS .sav reader: headers from variable labels, choice cells from codes or value labels."""
+"""The SPSS .sav and Stata .dta reader: variable names as the header, raw values as text.
+
+What the file says about its variables (labels, value labels, SPSS multiple-response sets) is
+kept in :class:`~belmig.ingest.raw.SpssMeta`; the adapter (:mod:`belmig.ingest.platforms.spss`,
+:mod:`~belmig.ingest.platforms.limesurvey`) decides which variable is which question and
+whether a code is read through its value label.
+"""
 
 from __future__ import annotations
 
@@ -9,41 +15,36 @@ import pandas as pd
 
 from belmig.core.codebook import Codebook
 from belmig.ingest.errors import IngestError
-from belmig.ingest.labels import SAV_VAR_LABEL_BYTES, _match_truncated
-from belmig.ingest.raw import TIMESTAMP_FORMAT, _cell_text, _check_not_empty, _norm, _Raw
+from belmig.ingest.raw import SpssMeta, _cell_text, _check_not_empty, _Raw
+
+KINDS = {".sav": ("sav", "SPSS .sav"), ".dta": ("dta", "Stata .dta")}
 
 
-def _read_sav(path: Path, cb: Codebook) -> _Raw:
+def _read_spss(path: Path, cb: Codebook | None = None) -> _Raw:
     import pyreadstat
 
     _check_not_empty(path)
+    fmt, what = KINDS[path.suffix.lower()]
+    read = pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta
     try:
-        df, meta = pyreadstat.read_sav(str(path), apply_value_formats=False, user_missing=False)
+        kw = {"user_missing": False} if fmt == "sav" else {}
+        df, meta = read(str(path), apply_value_formats=False, **kw)
     except Exception as e:  # pyreadstat raises its own exception types
-        raise IngestError(f"{path}: not a readable SPSS .sav file ({type(e).__name__}: {e})") from None
-    known = {_norm(h): h for h in cb.export_headers()}
-    choice_headers = {_norm(q.column) for q in cb.questions if q.is_choice}
-    header: list[str] = []
-    for name, label in zip(meta.column_names, meta.column_labels):
-        if _norm(name) in known:
-            header.append(known[_norm(name)])
-        elif label:
-            header.append(_match_truncated(label, list(known.values()), SAV_VAR_LABEL_BYTES) or label.strip())
-        else:
-            header.append(name)
-    rows = [[""] * len(header) for _ in range(len(df))]
-    from_vl: dict[str, set[str]] = {}
-    for j, (name, head) in enumerate(zip(meta.column_names, header)):
-        labels = meta.variable_value_labels.get(name, {}) if _norm(head) in choice_headers else {}
-        col = df[name].tolist()
-        for i, v in enumerate(col):
+        raise IngestError(f"{path}: not a readable {what} file ({type(e).__name__}: {e})") from None
+    names = list(meta.column_names)
+    labels = [lab or "" for lab in (meta.column_labels or [""] * len(names))]
+    vlabels = {
+        name: {_cell_text(k): str(v) for k, v in (meta.variable_value_labels.get(name) or {}).items()} for name in names
+    }
+    numeric = {n for n in names if pd.api.types.is_numeric_dtype(df[n])}
+    rows = [[""] * len(names) for _ in range(len(df))]
+    for j, name in enumerate(names):
+        for i, v in enumerate(df[name].tolist()):
             if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NaT:
                 continue
-            if labels and not isinstance(v, str) and v in labels:
-                rows[i][j] = labels[v]
-                from_vl.setdefault(head, set()).add(labels[v])
-            elif isinstance(v, pd.Timestamp):
-                rows[i][j] = v.to_pydatetime().strftime(TIMESTAMP_FORMAT)
-            else:
-                rows[i][j] = _cell_text(v)
-    return _Raw(path, "sav", header, rows, from_vl)
+            rows[i][j] = _cell_text(v)
+    spss = SpssMeta(names, labels, vlabels, dict(getattr(meta, "mr_sets", None) or {}), numeric)
+    return _Raw(path, fmt, names, rows, spss=spss)
+
+
+_read_sav = _read_spss

@@ -1,4 +1,6 @@
-"""The XLSX reader: the first worksheet; first row = header; numbers and dates as the CSV text."""
+"""The XLSX reader: the first worksheet; numbers and date cells as the CSV text.
+
+Returns every row; the adapter says how many of them are header rows."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from belmig.ingest.errors import IngestError
 from belmig.ingest.raw import _cell_text, _check_not_empty, _Raw
 
 
-def _read_xlsx(path: Path, cb: Codebook) -> _Raw:
+def read_rows(path: Path) -> list[list]:
     import zipfile
 
     import openpyxl
@@ -29,13 +31,15 @@ def _read_xlsx(path: Path, cb: Codebook) -> _Raw:
         raw_rows.pop()
     if not raw_rows:
         raise IngestError(f"{path}: empty file (no header, no submissions)")
+    return raw_rows
+
+
+def _read_xlsx(path: Path, cb: Codebook | None = None) -> _Raw:
+    raw_rows = read_rows(path)
     header_cells = list(raw_rows[0])
     while header_cells and header_cells[-1] is None:
         header_cells.pop()
     header = [_cell_text(h).strip() for h in header_cells]
-    for j, h in enumerate(header, start=1):
-        if not h:
-            raise IngestError(f"{path}: header cell {j} is empty")
     rows = []
     for i, r in enumerate(raw_rows[1:], start=1):
         extra = [v for v in r[len(header) :] if v is not None and _cell_text(v).strip()]
@@ -47,4 +51,4 @@ def _read_xlsx(path: Path, cb: Codebook) -> _Raw:
         cells = [_cell_text(v) for v in r[: len(header)]]
         cells += [""] * (len(header) - len(cells))
         rows.append(cells)
-    return _Raw(path, "xlsx", header, rows, {})
+    return _Raw(path, "xlsx", header, rows)

@@ -46,6 +46,7 @@ HEADLINE_KEYS = (
 
 # The processed tables the appendix is generated from: parameter name -> how to read it.
 TABLE_INPUTS = (
+    "ingest",
     "flow",
     "diagnostics",
     "summary",
@@ -224,7 +225,8 @@ def generated_tables(
     chart_records: Sequence[Path] = (),
 ) -> dict[str, str]:
     """Appendix tables as Markdown, from the processed data the rule passes in (`tables_in`:
-    flow, diagnostics, summary, bases, groups, reproduction, estimates).
+    ingest (the ingest report), flow, diagnostics, summary, bases, groups, reproduction, estimates,
+    levels, multi_bases, frame).
 
     With `publication` (:class:`belmig.privacy.publish.Publication`), the tables print "–" for
     the values disclosure control withholds, and "protection.md" (the appendix section
@@ -277,6 +279,7 @@ def generated_tables(
         "values.md": tables.values_md(
             publish.apply(public.public_entries(entries, used_keys), publication), used_keys, min_cell=min_cell
         ),
+        "data_source.md": tables.data_source_md(json.loads(t["ingest"].read_text(encoding="utf-8"))),
     }
     if publication is not None:  # "Protecting respondents": what disclosure control did in this build
         from belmig.privacy import explain

@@ -21,6 +21,7 @@ levels_md                      level_plan.csv                          tbl-level
 frame_md                       estimates.parquet, frame_sensitivity    tbl-frame
 multi_bases_md                 multi_bases.csv + codebook              tbl-multi-bases
 values_md                      ledger entries + keys the report uses   tbl-values
+data_source_md                 ingest_report.json                      tbl-data-source
 =============================  =====================================  ===================
 
 Size: one builder per appendix table sharing the pipe-table and suppression helpers, a little
@@ -863,3 +864,87 @@ def values_md(
         tbl_id="tbl-values",
         align="lrrrl",
     )
+
+
+# --------------------------------------------------------------------------- data source
+
+PLATFORM_NAMES = {
+    "generic": "the codebook's own layout",
+    "google_forms": "Google Forms",
+    "surveymonkey": "SurveyMonkey",
+    "qualtrics": "Qualtrics",
+    "limesurvey": "LimeSurvey",
+    "kobo": "KoboToolbox",
+    "spss": "SPSS",
+    "stata": "Stata",
+}
+
+
+def _admin_cell(a: Mapping[str, Any], lacking: str) -> str:
+    if a.get("status") == "generated":
+        return "generated from the data row (the export has none)"
+    if a.get("status") != "read":
+        return lacking
+    parts = [f"column {a['column']!r}"]
+    if a.get("format"):
+        parts.append(a["format"])
+    if a.get("time_zone"):
+        parts.append(a["time_zone"])
+    return cell(", ".join(parts))
+
+
+def data_source_md(doc: Mapping[str, Any]) -> str:
+    """How the raw export was read (from ``ingest_report.json``): a paragraph and a table."""
+    p = doc["platform"]
+    name = PLATFORM_NAMES.get(p["used"], p["used"])
+    how = "as set in the configuration" if p["forced"] else f"detected from the file: {p['evidence']}"
+    qs = doc["questions"]
+    found = [q for q in qs if not str(q.get("method", "")).startswith("not found")]
+    methods: dict[str, int] = {}
+    for q in found:
+        methods[q["method"]] = methods.get(q["method"], 0) + 1
+    by = "; ".join(f"{k}: {v}" for k, v in methods.items())
+    mapping = f", with the mapping overlay `{doc['mapping']}`" if doc.get("mapping") else ""
+    as_what = f"in {name}" if p["used"] == "generic" else f"as a {name} export"
+    rows_txt = "one header row" if doc["header_rows"] == 1 else f"{doc['header_rows']} header rows"
+    text = (
+        f"**How the export was read.** The raw export `{doc['file']}` (SHA-256 `{doc['sha256'][:12]}…`) was read "
+        f"{as_what} ({cell(how)}){mapping}, with {rows_txt} and {doc['submissions']:,} submissions. "
+        f"{len(found)} of the {len(qs)} codebook questions were found in it. "
+    )
+    text += " ".join(doc.get("consequences", []))
+    warns = [w for w in doc.get("warnings", []) if w["check"] != "no_start_time"]  # said in the consequences
+    if warns:
+        text += (
+            " Ingestion reported: "
+            + "; ".join(f"{w['message']}" + (f" ({w['count']} cell(s))" if w.get("count") else "") for w in warns)
+            + "."
+        )
+    text += (
+        f" Direct identifiers ({len(doc.get('identifiers_dropped', []))} column(s)) were dropped without being read."
+    )
+    admin = doc["admin"]
+    rows = [
+        ["Platform", cell(f"{name} ({how})")],
+        ["Header rows", cell(doc["header_rows"])],
+        ["Submissions", cell(doc["submissions"])],
+        ["Response id", _admin_cell(admin["response_id"], "lacking")],
+        ["Start time", _admin_cell(admin["started_at"], "lacking: durations unknown, speeder check skipped")],
+        ["Submission time", _admin_cell(admin["submitted_at"], "lacking")],
+        ["Questions found", cell(f"{len(found)} of {len(qs)} ({by})")],
+        ["Mapping overlay", cell(doc.get("mapping") or "none")],
+        ["Identifiers dropped unread", cell(f"{len(doc.get('identifiers_dropped', []))} column(s)")],
+        ["Platform metadata not used", cell(f"{len(doc.get('metadata_ignored', []))} column(s)")],
+        [
+            "Warnings",
+            cell("; ".join(f"{w['check']}: {w['count']}" for w in warns) if warns else "none"),
+        ],
+    ]
+    table = pipe_table(
+        ["Item", "In this export"],
+        rows,
+        caption="Data source: how the raw export was read, and what it lacks",
+        tbl_id="tbl-data-source",
+        align="ll",
+    )
+    return " ".join(text.split()) + "\n\n" + table

@@ -1,0 +1,129 @@
+"""Which platform wrote the export: told from the file itself.
+
+Signatures, first match wins (``evidence`` says what was seen, for the ingest report):
+
+* ``.sav`` with LimeSurvey's admin variables (``id``, ``submitdate``, ``lastpage``,
+  ``startlanguage``) → ``limesurvey``; any other ``.sav`` → ``spss``; ``.dta`` → ``stata``;
+* Qualtrics' metadata names in the first header row (``StartDate``, ``EndDate``,
+  ``ResponseId``…; its ImportId JSON row is checked by the adapter) → ``qualtrics``;
+* ``Respondent ID``, ``Collector ID`` → ``surveymonkey``;
+* LimeSurvey's admin fields (``id``, ``submitdate``, ``lastpage``, ``startlanguage`` or their
+  full-text headings ``Response ID``, ``Date submitted``…) or ``Q03[SQ001]``-style names →
+  ``limesurvey``;
+* Kobo's meta columns (``_uuid``, ``_submission_time``, ``_index``) → ``kobo``;
+* a first header that is Google Forms' timestamp (``Отметка времени``, ``Timestamp``…) →
+  ``google_forms``;
+* the codebook's admin headers → ``generic``; question titles only, no metadata column and no
+  "Other" text column → ``google_forms`` (guessed: a sheet that lost its timestamp);
+* otherwise ``generic`` (its header check then names what does not match).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from belmig.core.codebook import Codebook
+from belmig.ingest.raw import _norm
+
+PLATFORMS = ("generic", "google_forms", "surveymonkey", "qualtrics", "limesurvey", "kobo", "spss", "stata")
+FORMATS = {
+    "generic": (".csv", ".xlsx"),
+    "google_forms": (".csv", ".xlsx"),
+    "surveymonkey": (".csv", ".xlsx"),
+    "qualtrics": (".csv", ".xlsx"),
+    "limesurvey": (".csv", ".sav"),
+    "kobo": (".csv", ".xlsx"),
+    "spss": (".sav",),
+    "stata": (".dta",),
+}
+# Google Sheets' header of the submission time, by the form's language
+GOOGLE_TIMESTAMP = (
+    "Отметка времени",
+    "Timestamp",
+    "Zeitstempel",
+    "Horodateur",
+    "Marca temporal",
+    "Informazioni cronologiche",
+    "Carimbo de data/hora",
+    "Sygnatura czasowa",
+    "Позначка часу",
+    "Laiko žymė",
+)
+QUALTRICS_META = ("startdate", "enddate", "responseid", "recordeddate", "finished", "progress")
+LS_ADMIN_CODES = ("id", "submitdate", "lastpage", "startlanguage")
+LS_ADMIN_FULL = ("response id", "date submitted", "last page", "start language")
+KOBO_META = ("_uuid", "_submission_time", "_index", "_id", "_validation_status")
+_LS_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*\[[A-Za-z0-9_]+\]$")
+
+
+@dataclass
+class Detection:
+    platform: str
+    evidence: str
+
+
+def from_spss_names(suffix: str, names: list[str]) -> Detection:
+    if suffix == ".dta":
+        return Detection("stata", "a Stata .dta file")
+    low = {n.lower() for n in names}
+    if set(LS_ADMIN_CODES) <= low:
+        return Detection(
+            "limesurvey", "SPSS file with LimeSurvey's admin variables (id, submitdate, lastpage, startlanguage)"
+        )
+    return Detection("spss", "an SPSS .sav file")
+
+
+def from_rows(rows: list[list[str]], cb: Codebook) -> Detection:
+    """The platform from the first header rows of a CSV/XLSX export."""
+    first = [h.strip() for h in (rows[0] if rows else [])]
+    low = [_norm(h) for h in first]
+    have = set(low)
+    q_meta = [m for m in QUALTRICS_META if m in have]
+    if len(q_meta) >= 3:
+        return Detection(
+            "qualtrics", "Qualtrics metadata columns (" + ", ".join(first[low.index(m)] for m in q_meta[:4]) + ")"
+        )
+    if low[:2] == ["respondent id", "collector id"]:
+        return Detection("surveymonkey", "SurveyMonkey's first columns 'Respondent ID', 'Collector ID'")
+    if set(LS_ADMIN_CODES) <= have:
+        return Detection("limesurvey", "LimeSurvey admin fields (id, submitdate, lastpage, startlanguage)")
+    if set(LS_ADMIN_FULL) <= have:
+        return Detection(
+            "limesurvey", "LimeSurvey admin headings (Response ID, Date submitted, Last page, Start language)"
+        )
+    ls_names = [h for h in first if _LS_NAME.match(h)]
+    if ls_names and "id" in have:
+        return Detection("limesurvey", f"LimeSurvey question codes ({ls_names[0]}…)")
+    k_meta = [m for m in KOBO_META if m in have]
+    if len(k_meta) >= 2:
+        return Detection("kobo", "KoboToolbox meta columns (" + ", ".join(k_meta) + ")")
+    if first and _norm(first[0]) in {_norm(t) for t in GOOGLE_TIMESTAMP}:
+        return Detection("google_forms", f"Google Forms' timestamp column {first[0]!r} first")
+    admin = {_norm(c.column) for c in cb.columns if c.role == "admin"}
+    if admin & have:
+        return Detection(
+            "generic",
+            "the codebook's admin columns ("
+            + ", ".join(sorted(c.column for c in cb.columns if _norm(c.column) in have and c.role == "admin"))
+            + ")",
+        )
+    questions = {_norm(q.column) for q in cb.questions}
+    others = {_norm(q.other_column) for q in cb.questions if q.other_column}
+    hits = len(questions & have)
+    if hits >= max(1, len(questions) // 2) and not others & have:
+        return Detection(
+            "google_forms",
+            "guessed: question titles as headers, no metadata column and no 'Other' text column "
+            "(Google Forms' layout, but its timestamp column is not there)",
+        )
+    return Detection("generic", "no platform signature found; read as the codebook's own layout")
+
+
+def check_format(platform: str, path: Path) -> str | None:
+    """A problem when `platform` does not write files like `path`."""
+    ok = FORMATS.get(platform, ())
+    if path.suffix.lower() not in ok:
+        return f"{platform} exports are {' or '.join(ok)} files, not {path.suffix!r}"
+    return None
