@@ -118,10 +118,13 @@ def test_secondary_suppression_withholds_the_cheapest_value_that_protects():
     withheld = {d.key: d for d in pub.withheld()}
     # Bases printed only in the values table go first, but they are not enough: at two decimals
     # the shares fix their bases (39.41% fits only 170, 203, 236 or 269 respondents, 18.70% only
-    # 123, 230, 246 or 262; only 170 + 123 fit in 295). The men's share goes too (the smaller
-    # cell), and the women's base, which it no longer needs, is put back.
-    assert set(withheld) == {"nby.sex.male.income_regular", "pctby.sex.male.income_regular.no"}
+    # 123, 230, 246 or 262; only 170 + 123 fit in 295). The men's share (the smaller cell) is then
+    # printed to whole percent (19%: many bases fit), which is enough; the women's base, which
+    # the rounding no longer needs, is put back.
+    assert set(withheld) == {"nby.sex.male.income_regular"}
     assert all(d.reason.startswith("secondary") for d in withheld.values())
+    men = pub.decisions["pctby.sex.male.income_regular.no"]
+    assert men.public and men.text == "19" and "rounded to whole percent" in men.reason
     assert pub.decisions["nby.sex.female.income_regular"].public
     assert any("sex=other" in r for r in pub.recoveries_before)
     # the ledger as published: withheld values print "–", a share whose base is withheld loses
@@ -129,7 +132,10 @@ def test_secondary_suppression_withholds_the_cheapest_value_that_protects():
     entries["pct.sex.other"] = Entry("pct.sex.other", 0.6, "0.60", "pct", "estimate", "05_estimate", "x")
     shown = publish.public_ledger(entries, pub)
     assert shown["nby.sex.male.income_regular"].text == publish.SUPPRESSED
-    assert shown["pctby.sex.male.income_regular.no"].n is None
+    assert shown["pctby.sex.male.income_regular.no"].text == "19"
+    assert (
+        shown["pctby.sex.male.income_regular.no"].n is None and shown["pctby.sex.male.income_regular.no"].ci_low is None
+    )
     assert "pct.sex.other" not in shown
     assert "nby.sex.male.income_regular" not in publish.public_ledger(entries, pub, marks=False)
 

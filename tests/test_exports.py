@@ -220,7 +220,7 @@ def test_weights_are_reraked_on_the_released_categories(source, tmp_path):
 
     responses = source[2]
     margin = weight.read_margins([paths.ROOT / m for m in CFG["weighting"]["margins"]], CB)
-    res = weight.rake(responses, margin, max_iter=200, tolerance=1e-10, trim_cap=None)
+    res = weight.rake(responses, margin, max_iter=200, tolerance=1e-10)
     w = weight.weights_frame(responses, res)
     assert w.attrs[weight.CALIBRATION_ATTR]["margins"]
     # raked to municipality: every municipality has its own weight N_m / n_m

@@ -44,7 +44,9 @@ def cmd_protect(a: argparse.Namespace) -> int:
     zeros = inputs.screening_zeros(cb, cleaning)
     # The audit is exact and takes seconds; an edit of the report's wording that prints the
     # same values reuses the last decisions (same digest of everything the audit reads).
-    digest = publish.digest(entries, reqs, fixed, zeros, min_cell, [a.responses, a.release, a.codebook, a.claims])
+    digest = publish.digest(
+        entries, reqs, fixed, zeros, min_cell, [a.responses, a.release, a.codebook, a.claims, a.levels]
+    )
     # (Snakemake deletes a job's outputs before it runs: the copy for reuse sits beside it)
     cache = a.out.with_name(a.out.name + ".cache")
     pub = publish.cached(cache, digest)
@@ -54,6 +56,7 @@ def cmd_protect(a: argparse.Namespace) -> int:
             rv = inputs.release_view(a.release, cb, list(priv["quasi_identifiers"]) + list(priv["extra_identifiers"]))
         pub = publish.protect(
             entries, reqs, responses, cb, min_cell, fixed=fixed, release=rv, structural_zeros=zeros,
+            levels=inputs.plan_levels(a.levels) if a.levels else None,
         )  # fmt: skip
         pub.digest = digest
     else:

@@ -188,6 +188,14 @@ def protection_md(
         )
     else:
         out.append("- **Not printed:** nothing; every value the report prints passed both checks.")
+    rounded = [d for d in pub.decisions.values() if d.public and d.text is not None]
+    if rounded:
+        out.append(
+            f"- **Printed to whole percent** (instead of two decimals, which would have let a reader work out "
+            f"a count of fewer than {m} respondents together with other published numbers): "
+            + "; ".join(f"{_value_words(cb, d.key)} ({d.text}%)" for d in rounded)
+            + "."
+        )
     merged, hidden = [], []
     for rec in sorted(chart_records, key=lambda r: r.get("chart", 0)):
         spans = [b["label"] for b in rec.get("bars", []) if "+" in str(b.get("option", ""))]

@@ -38,8 +38,7 @@ def headline_keys() -> tuple[str, ...]:
 def used_keys(text: str, guards: Path | None = None) -> tuple[list[str], list[str]]:
     """(keys printed by shortcodes, keys read by claim conditions only) of one edition; the
     claims' conditions live in `guards` (``report/claims.yaml``)."""
-    from belmig.report import checks
-    from belmig.report import guards as guards_mod
+    from belmig.report import checks, guards as guards_mod
 
     shortcodes = P.VAR_RE.findall(text)
     g = guards_mod.load(guards) if guards is not None else None
@@ -204,9 +203,28 @@ def level_plan_facts(level_plan_csv: Path) -> list[A.Fact]:
             continue
         seen.add(key)
         out.append(
-            A.Fact(f"level {r['question']}={r['level']}", "count", A.cell((r["question"], r["level"])), None,
-                   r["n"], True, "level plan table")  # fmt: skip
+            A.Fact(
+                f"level {r['question']}={r['level']}",
+                "count",
+                A.cell((r["question"], r["level"])),
+                None,
+                r["n"],
+                True,
+                "level plan table",
+            )  # fmt: skip
         )
+    return out
+
+
+def plan_levels(level_plan_csv: Path) -> dict[str, list[str]]:
+    """{subgroup question: the levels it is analysed in} (kept or merged, not dropped)."""
+    d = pd.read_csv(level_plan_csv, dtype=str, keep_default_na=False)
+    out: dict[str, list[str]] = {}
+    for r in d.to_dict("records"):
+        if r.get("action") in ("kept", "merged") and r.get("level"):
+            lv = out.setdefault(r["question"], [])
+            if r["level"] not in lv:
+                lv.append(r["level"])
     return out
 
 

@@ -54,7 +54,8 @@ class Decision:
     key: str
     public: bool
     role: str  # text | table | base | info
-    reason: str = ""  # why withheld: "primary: ..." or "secondary: protects ..."
+    reason: str = ""  # why withheld or rounded: "primary: ..." or "secondary: protects ..."
+    text: str | None = None  # printed instead of the ledger's text (a share rounded to whole percent)
 
 
 @dataclass
@@ -231,8 +232,11 @@ def _small(x: int | None, min_cell: int) -> bool:
     return x is not None and 0 < x < min_cell
 
 
-def primary(key: str, m: A.Model, min_cell: int, entry: Any = None) -> str | None:
-    """Why `key` may not be published on its own (None: it may)."""
+def primary(
+    key: str, m: A.Model, min_cell: int, entry: Any = None, levels: Mapping[str, Sequence[str]] | None = None
+) -> str | None:
+    """Why `key` may not be published on its own (None: it may). A test compares the levels
+    `levels` gives for its subgroup question (the estimates' level plan), else its options."""
     mn = meaning(key)
     if mn is None:
         return None
@@ -242,7 +246,7 @@ def primary(key: str, m: A.Model, min_cell: int, entry: Any = None) -> str | Non
         var = m.vars.get(mn.by)
         if var is None or mn.question not in m.vars:
             return "primary: test over variables the audit does not know"
-        for lv in var.states:
+        for lv in (levels or {}).get(mn.by) or var.states:
             n = _count(m, A.cell((mn.by, lv), (mn.question, A.ANS)))
             if n:
                 lv_counts.append((lv, n))
@@ -333,8 +337,10 @@ def protect(
     fixed: Sequence[A.Fact] = (),
     release: A.ReleaseView | None = None,
     structural_zeros: Sequence[A.Cell] = (),
+    levels: Mapping[str, Sequence[str]] | None = None,
 ) -> Publication:
-    """Decide which requested values are published (see the module docstring)."""
+    """Decide which requested values are published (see the module docstring). `levels`: the
+    levels each subgroup question was analysed in (the estimates' level plan; tests compare those)."""
     # the values asked for, once each (the most visible role wins)
     req: dict[str, Request] = {}
     for r in requests:
@@ -415,7 +421,7 @@ def protect(
         if fam in INFO_FAMILIES or meaning(key) is None and fam != "other":
             decisions[key] = Decision(key, True, "info" if fam in INFO_FAMILIES else r.role)
             continue
-        why = primary(key, m, min_cell, entries.get(key))
+        why = primary(key, m, min_cell, entries.get(key), levels)
         if fam == "other":
             why = _other_primary(key, m, min_cell)
         decisions[key] = Decision(key, why is None, r.role, why or "")
@@ -428,7 +434,7 @@ def protect(
             if req[key].fact is not None:
                 out.append(req[key].fact)
                 continue
-            text = req[key].text or getattr(entries.get(key), "text", None)
+            text = d.text or req[key].text or getattr(entries.get(key), "text", None)
             if text is None:
                 continue
             if K.family(key) == "other":
@@ -442,12 +448,13 @@ def protect(
     pub = Publication(decisions=decisions, min_cell=min_cell)
     all_targets = A.targets(m, min_cell)
     pub.targets = len(all_targets)
-    _secondary(m, req, decisions, facts_now, all_targets, min_cell, pub, release=False)
+    texts = {k: getattr(e, "text", None) for k, e in entries.items() if k in req}
+    _secondary(m, req, decisions, facts_now, all_targets, min_cell, pub, release=False, entries_text=texts)
     if release is not None:
         A.add_release(m, release)
         shown = A.release_only(m, min_cell)
         rel_targets = [t for t in all_targets if tuple(sorted(t[1].items())) not in shown]
-        _secondary(m, req, decisions, facts_now, rel_targets, min_cell, pub, release=True)
+        _secondary(m, req, decisions, facts_now, rel_targets, min_cell, pub, release=True, entries_text=texts)
     pub.facts = len(facts_now())
     return pub
 
@@ -507,7 +514,23 @@ def _touches(key: str, target: A.Cell | tuple, req: Mapping[str, Request] | None
     return bool(tv & fv)
 
 
-def _secondary(m, req, decisions, facts_now, targets, min_cell, pub: Publication, release: bool) -> None:
+def _whole_percent(key: str, req: Mapping[str, Request], entries_text: Mapping[str, str]) -> str | None:
+    """The text of a share printed with decimals, rounded to whole percent (None: not a share)."""
+    if K.family(key) not in ("pct", "pctby", "pctasked") or req[key].fact is not None:
+        return None
+    t = req[key].text or entries_text.get(key)
+    if t is None or "." not in str(t):
+        return None
+    try:
+        return f"{float(str(t).replace(',', '')):.0f}"
+    except ValueError:
+        return None
+
+
+def _secondary(
+    m, req, decisions, facts_now, targets, min_cell, pub: Publication, release: bool, entries_text=None
+) -> None:
+    entries_text = entries_text or {}
     from belmig.privacy.audit import Solver
 
     def solver() -> Solver:
@@ -535,7 +558,17 @@ def _secondary(m, req, decisions, facts_now, targets, min_cell, pub: Publication
         # withhold candidates in order until the target is safe, then put back every one it
         # does not need (a minimal set: each withheld value is necessary for this target)
         added: list[str] = []
+        rounded = None
         for k in cands:
+            # a share in the text is first printed to whole percent (coarser rounding gives the
+            # attacker a wider interval; τ-ARGUS-style rounding); withheld only if that is not enough
+            whole = _whole_percent(k, req, entries_text)
+            if whole is not None and decisions[k].role == "text":
+                decisions[k].text = whole
+                if not solver().pinned(e, v):
+                    rounded = k
+                    break
+                decisions[k].text = None
             decisions[k].public = False
             added.append(k)
             if not solver().pinned(e, v):
@@ -548,7 +581,7 @@ def _secondary(m, req, decisions, facts_now, targets, min_cell, pub: Publication
                 f"{what} = {v} can be derived {label} from values that are published anyway "
                 f"(charts, notebook tables, the release): {_sources(m, facts_now(), c)}"
             )
-        for k in added[:-1]:
+        for k in added if rounded is not None else added[:-1]:  # the last step made it safe: keep it
             decisions[k].public = True
             if solver().pinned(e, v):
                 decisions[k].public = False
@@ -557,6 +590,11 @@ def _secondary(m, req, decisions, facts_now, targets, min_cell, pub: Publication
             if not decisions[k].public:
                 decisions[k].reason = f"secondary: protects {what} ({label})"
                 pub.secondary.append(f"withheld {k}: it let {what} = {v} be derived {label}")
+        if rounded is not None:
+            decisions[rounded].reason = f"secondary: rounded to whole percent, protects {what} ({label})"
+            pub.secondary.append(
+                f"rounded {rounded} to {decisions[rounded].text}: it let {what} = {v} be derived {label}"
+            )
         s = solver()
         pinned = [t for t in pinned if s.pinned(t[1], t[2])]
 
@@ -658,6 +696,8 @@ def public_ledger(entries: Mapping[str, Any], pub: Publication, *, marks: bool =
         if e is None:
             continue
         if d.public:
+            if d.text is not None:
+                e = dataclasses.replace(e, text=d.text, ci_low=None, ci_high=None, se=None)
             b = base_key(key)
             if b is not None and b in pub.decisions and not pub.decisions[b].public:
                 # the base is withheld: so is everything that would give it away (an interval's
@@ -691,6 +731,8 @@ def apply(shown: Mapping[str, Any], pub: Publication | None) -> dict[str, Any]:
         if d is not None and not d.public:
             out[key] = withheld_text(e)
             continue
+        if d is not None and d.text is not None:  # rounded: no interval either (it would give the decimals)
+            e = dataclasses.replace(e, text=d.text, ci_low=None, ci_high=None, se=None)
         b = base_key(key)
         if b is not None and b in pub.decisions and not pub.decisions[b].public:
             e = dataclasses.replace(e, n=None, n_eff=None, se=None, ci_low=None, ci_high=None)
@@ -702,8 +744,13 @@ def marked(entries: Mapping[str, Any], pub: Publication | None) -> dict[str, Any
     """The full ledger with every withheld value replaced by the mark (to render the text)."""
     if pub is None:
         return dict(entries)
+    import dataclasses
+
     out = dict(entries)
     for d in pub.withheld():
         if d.key in out:
             out[d.key] = withheld_text(out[d.key])
+    for d in pub.decisions.values():
+        if d.public and d.text is not None and d.key in out:
+            out[d.key] = dataclasses.replace(out[d.key], text=d.text)
     return out

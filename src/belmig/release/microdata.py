@@ -286,7 +286,8 @@ def rerake(released: pd.DataFrame, weights: pd.DataFrame, protection: dict[str, 
         )
         for v, col in columns.items():
             frame[v] = pd.Series(col, dtype=object)
-    res = wt.rake(frame, new, max_iter=1000, tolerance=1e-12, trim_cap=None)
+    # raking (IPF) on the released categories; with one margin that is post-stratification
+    res = wt.rake(frame, new, max_iter=1000, tolerance=1e-12)
     res.require_converged()
     return pd.Series(np.asarray(res.weights, dtype=float), name="weight")
 
