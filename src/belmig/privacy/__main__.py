@@ -47,9 +47,8 @@ def cmd_protect(a: argparse.Namespace) -> int:
     digest = publish.digest(
         entries, reqs, fixed, zeros, min_cell, [a.responses, a.release, a.codebook, a.claims, a.levels]
     )
-    # (Snakemake deletes a job's outputs before it runs: the copy for reuse sits beside it)
-    cache = a.out.with_name(a.out.name + ".cache")
-    pub = publish.cached(cache, digest)
+    # (the rule declares its output update(): Snakemake leaves the last one in place)
+    pub = publish.cached(a.out, digest)
     if pub is None:
         rv = None
         if a.release:
@@ -61,9 +60,7 @@ def cmd_protect(a: argparse.Namespace) -> int:
         pub.digest = digest
     else:
         print("same values and data as the last audit: its decisions stand")
-    text = json.dumps(pub.to_json(), ensure_ascii=False, indent=1) + "\n"
-    atomic.write_text(a.out, text)
-    atomic.write_text(cache, text)
+    atomic.write_text(a.out, json.dumps(pub.to_json(), ensure_ascii=False, indent=1) + "\n")
     withheld = pub.withheld()
     print(
         f"{len(pub.decisions)} values asked for, {len(withheld)} withheld "
