@@ -60,6 +60,16 @@ CASES = [
     ("lt", "beveik penktadaliui", "pct.a.b > 15 and pct.a.b < 20", "pct.a.b < 20"),
     ("lt", "tik maždaug kas dešimtas", "pct.a.b > 5 and pct.a.b < 15", "pct.a.b < 15"),
     ("lt", "daugiau kaip dvigubai rečiau", "pct.a.b < pct.a.c / 2", "pct.a.b < pct.a.c"),
+    ("lt", "gerokai žemiau skalės vidurio", "mean.a < 4.5", "mean.a < 5.5"),
+    ("lt", "nėra statistiškai reikšmingas", "padj.sex.a.b >= 0.05", "padj.sex.a.b >= 0.01"),
+    ("lt", "statistiškai nereikšmingi", "padjtab.sex.a >= 0.05", "padjtab.sex.a >= 0.01"),
+    ("lt", "nepatvirtina", "padj.sex.a.b >= 0.05", "padj.sex.a.b >= 0.01"),
+    (
+        "lt",
+        "nepasislenka daugiau nei keliais procentiniais punktais",
+        "max(abs(wpctalt.a.b - wpct.a.b), abs(wpctalt.a.c - wpct.a.c)) < 5",
+        "max(abs(wpctalt.a.b - wpct.a.b), abs(wpctalt.a.c - wpct.a.c)) < 10",
+    ),
 ]
 
 
