@@ -106,6 +106,16 @@ def test_every_phrase_of_the_glossaries_is_in_the_lexicon():
             assert LEX.find(p, lang), (lang, p)
 
 
+def test_lt_not_significant_phrases_outside_a_guard():
+    # "patvirtina" (bears out) and "reikšmingas" alone are plain prose; "nepatvirtina" and
+    # "nėra statistiškai reikšmingas" state a test result and need a guard or {.cited}
+    plain = "---\ntitle: T\nlang: lt-LT\n---\n\nTai patvirtina politiką. Tai reikšmingas žingsnis.\n"
+    assert rc.unguarded_phrases(plain, LEX, "lt") == []
+    planted = plain.replace("Tai reikšmingas žingsnis.", "Koreguotas testas skirtumo nepatvirtina.")
+    found = rc.unguarded_phrases(planted, LEX, "lt")
+    assert [p.kind for p in found] == ["unguarded"] and "nepatvirtina" in found[0].message
+
+
 # --------------------------------------------------------------------------- guards by id
 
 GUARDS = gm.parse({"big-share": {"when": "pct.a.yes > 50"}, "huge-share": "pct.a.yes > 75"})
