@@ -55,6 +55,17 @@ CASES = [
     ("ru", "почти каждый пятый", "pct.a.b > 15 and pct.a.b < 20", "pct.a.b < 20"),
     ("ru", "более чем вдвое реже", "pct.a.b < pct.a.c / 2", "pct.a.b < pct.a.c"),
     ("ru", "значительно ниже середины шкалы", "mean.a < 4.5", "mean.a < 5.5"),
+    ("ru", "не позволяют установить", "padjtab.sex.q >= 0.05", "padjtab.sex.q >= 0.01"),
+    ("ru", "не подтверждает", "padj.sex.q.a >= 0.05", "padj.sex.q.a < 0.05"),
+    ("ru", "статистически не значимо", "padj.sex.q.a >= 0.05", "padj.sex.q.a >= 0.04"),
+    ("ru", "не является статистически значимым", "padj.sex.q.a >= 0.05", "pby.sex.q.a >= 0.001"),
+    ("ru", "ни одно из различий", "padjtab.sex.q >= 0.05 and padj.sex.r.a >= 0.05", "padjtab.sex.q >= 0.01"),
+    (
+        "ru",
+        "не более чем на несколько процентных пунктов",
+        "max(abs(wpctalt.a.b - wpct.a.b), abs(wpctalt.c.d - wpct.c.d)) < 5",
+        "max(abs(wpctalt.a.b - wpct.a.b), abs(wpctalt.c.d - wpct.c.d)) < 10",
+    ),
     ("lt", "didžioji dauguma", "pct.a.b > 75", "pct.a.b > 50"),
     ("lt", "daugiau nei pusei", "pct.a.b > 50", "pct.a.b > 40"),
     ("lt", "beveik penktadaliui", "pct.a.b > 15 and pct.a.b < 20", "pct.a.b < 20"),
@@ -96,7 +107,9 @@ def test_complement_is_allowed_only_when_the_guard_says_so():
 def test_every_phrase_of_the_glossaries_is_in_the_lexicon():
     for lang, phrases in {
         "ru": ["абсолютное большинство", "около половины", "около пятой части", "самая многочисленная группа",
-               "третья по частоте", "практически столько же"],
+               "третья по частоте", "практически столько же", "не позволяют установить",
+               "статистически не значимо", "не подтверждает", "ни одно из различий",
+               "сдвигаются не более чем на несколько процентных пунктов"],
         "lt": ["absoliuti dauguma", "maždaug pusė", "maždaug penktadalis", "didžiausia grupė",
                "trečia pagal dažnumą", "praktiškai tiek pat", "gerokai žemiau skalės vidurio",
                "nėra statistiškai reikšmingas", "koreguotas testas nepatvirtina",
@@ -187,6 +200,14 @@ def test_unguarded_quantifier_is_an_error_unless_cited():
 
 def test_superlatives_are_not_quantifiers():
     assert rc.unguarded_phrases(doc("The most extensive repression; most likely not."), LEX, "en") == []
+
+
+def test_ru_not_significant_phrases_do_not_catch_ordinary_prose():
+    # «не подтверждается» (a view is not borne out) and «ни одно из» elsewhere are plain prose
+    text = doc("Это представление не подтверждается. Ни одно из решений не было простым.")
+    assert rc.unguarded_phrases(text, LEX, "ru") == []
+    planted = doc("Тест с поправкой этот разрыв не подтверждает.")
+    assert [p.kind for p in rc.unguarded_phrases(planted, LEX, "ru")] == ["unguarded"]
 
 
 def test_numbers_written_in_words_are_errors():
