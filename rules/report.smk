@@ -83,6 +83,7 @@ rule render_report:
                 "public_values": input.public,
                 "release_summary": input.release_summary,
                 "chart_records": list(input.chart_records),
+                "alt_texts": list(input.alt),
                 "allowlist": input.allowlist,
                 "raw_export": input.raw,
                 "config": config,

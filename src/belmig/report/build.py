@@ -321,6 +321,7 @@ def build(
     publication: Path | None = None,
     release_summary: Path | None = None,
     chart_records: Sequence[Path] = (),
+    alt_texts: Sequence[Path] | None = None,
 ) -> tuple[str, ...]:
     """Check, generate, render. Raises ReportCheckError before anything is written when a check
     fails; a failed render keeps the previous PDF/HTML/DOCX (render.RenderError says so).
@@ -329,7 +330,8 @@ def build(
     disclosure control allows leave the build: the text, the tables, ``_variables.yml``, the
     values page and the public ledger print "–" for a withheld value
     (:func:`belmig.privacy.publish.apply`). The checks run on the full ledger, which stays
-    internal."""
+    internal. `alt_texts`: the charts' ``chartNN.alt.txt`` (the rule's inputs; default: those in
+    ``figures/``)."""
     from belmig.core import codebook as cb_mod
     from belmig.privacy import publish
     from belmig.report import checks, guards, public, values_page
@@ -369,5 +371,6 @@ def build(
         out_docx=out_docx,
         provenance=provenance(raw_export, cfg, lock),
         codebook=cb,
+        alt_texts=alt_texts,
     )
     return expanded.used_keys

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -90,12 +90,19 @@ def substitute_values(text: str, ledger: Mapping[str, Entry], link_prefix: str |
     return Expanded("\n".join(lines), tuple(dict.fromkeys(used)))
 
 
-def add_alt_text(markdown: str, figures_dir: Path) -> str:
-    """Give every chart image the alt text of ``figures/chartNN.alt.txt`` (values included)."""
+def add_alt_text(markdown: str, alt_texts: Path | Sequence[Path]) -> str:
+    """Give every chart image the alt text of its ``chartNN.alt.txt`` (values included).
+
+    `alt_texts`: the alt-text files (the rule's inputs), or a folder holding them."""
+    if isinstance(alt_texts, Path):
+        folder = alt_texts
+        by_stem = {p.name.removesuffix(".alt.txt"): p for p in folder.glob("*.alt.txt")}
+    else:
+        by_stem = {Path(p).name.removesuffix(".alt.txt"): Path(p) for p in alt_texts}
 
     def sub(m: re.Match) -> str:
-        alt_file = figures_dir / f"{m.group('stem')}.alt.txt"
-        if "fig-alt=" in m.group("attrs") or not alt_file.exists():
+        alt_file = by_stem.get(m.group("stem"))
+        if "fig-alt=" in m.group("attrs") or alt_file is None or not alt_file.exists():
             return m.group(0)
         alt = " ".join(alt_file.read_text(encoding="utf-8").split()).replace("\\", "").replace('"', "&quot;")
         return f'![{m.group("cap")}]({m.group("src")}){{{m.group("attrs")} fig-alt="{alt}"}}'
@@ -163,6 +170,7 @@ def render(
     out_docx: Path | None = None,
     codebook=None,
     figures_dir: Path | None = None,
+    alt_texts: Sequence[Path] | None = None,
 ) -> Expanded:
     """Render the report; returns the expanded Markdown and the ledger keys it used.
 
@@ -175,11 +183,11 @@ def render(
     build_dir = report_dir / "_build"
     source = paths.rel(qmd) if qmd.resolve().is_relative_to(paths.ROOT) else str(qmd)
     text = expand_includes(qmd.read_text(encoding="utf-8"), report_dir)
-    figures_dir = figures_dir or paths.FIGURES
+    alts = alt_texts if alt_texts is not None else (figures_dir or paths.FIGURES)
     # Links are relative to the report's folder (report/report.pdf, report/report.html).
     expanded = substitute_values(text, ledger, "../", source)
-    markdown = add_alt_text(expanded.markdown, figures_dir)
-    docx_markdown = add_alt_text(substitute_values(text, ledger, None, source).markdown, figures_dir)
+    markdown = add_alt_text(expanded.markdown, alts)
+    docx_markdown = add_alt_text(substitute_values(text, ledger, None, source).markdown, alts)
     lua = str(report_dir / "filters" / "crossref.lua")
     meta = ["--metadata-file", str(_provenance_file(build_dir, provenance))]
     stem = qmd.stem
