@@ -112,6 +112,8 @@ rule render_report:
                 "out_html": output.html,
                 "out_docx": output.docx,
                 "out_variables": output.variables,
+                "out_generated": output.generated,
+                "out_build": output.build,
                 "out_diff": output.diff,
                 "out_values_page": output.values_page,
                 "out_public": output.public,

@@ -322,6 +322,8 @@ def build(
     release_summary: Path | None = None,
     chart_records: Sequence[Path] = (),
     alt_texts: Sequence[Path] | None = None,
+    out_generated: Path | None = None,
+    out_build: Path | None = None,
 ) -> tuple[str, ...]:
     """Check, generate, render. Raises ReportCheckError before anything is written when a check
     fails; a failed render keeps the previous PDF/HTML/DOCX (render.RenderError says so).
@@ -331,11 +333,18 @@ def build(
     values page and the public ledger print "–" for a withheld value
     (:func:`belmig.privacy.publish.apply`). The checks run on the full ledger, which stays
     internal. `alt_texts`: the charts' ``chartNN.alt.txt`` (the rule's inputs; default: those in
-    ``figures/``)."""
+    ``figures/``). `out_generated` (the appendix tables; where the text's ``{{< include
+    _generated/… >}}`` point, so next to `qmd`) and `out_build` (intermediate files) are the rule's
+    ``directory()`` outputs; default ``report/_generated`` and ``report/_build``."""
     from belmig.core import codebook as cb_mod
     from belmig.privacy import publish
     from belmig.report import checks, guards, public, values_page
 
+    out_generated = Path(out_generated) if out_generated is not None else qmd.parent / "_generated"
+    if out_generated.resolve() != (qmd.parent / "_generated").resolve():
+        raise ValueError(
+            f"out_generated {out_generated} is not {qmd.parent / '_generated'}, where {qmd.name} includes its tables from"
+        )
     cb = cb_mod.load(codebook_path)
     text = qmd.read_text(encoding="utf-8")
     g = guards.load(guards_path)
@@ -351,7 +360,7 @@ def build(
     )
     if result.warnings:
         print(result.message())
-    write_generated(qmd.parent / "_generated", generated)
+    write_generated(out_generated, generated)
     shown = publish.apply(public.public_entries(entries, all_used), pub)
     render.write_quarto_variables(shown, out_variables)
     valuediff.write_diff(entries, approved, qmd, out_diff, codebook=cb, guards=g)
@@ -372,5 +381,6 @@ def build(
         provenance=provenance(raw_export, cfg, lock),
         codebook=cb,
         alt_texts=alt_texts,
+        build_dir=out_build,
     )
     return expanded.used_keys

@@ -171,16 +171,18 @@ def render(
     codebook=None,
     figures_dir: Path | None = None,
     alt_texts: Sequence[Path] | None = None,
+    build_dir: Path | None = None,
 ) -> Expanded:
     """Render the report; returns the expanded Markdown and the ledger keys it used.
 
     Every output is rendered to a temporary file first and replaces the previous one only when
     all of them succeeded: a failed render keeps the last good PDF, HTML and DOCX, and the
-    RenderError says so. Intermediate files go to ``report/_build/``."""
+    RenderError says so. Intermediate files go to `build_dir` (default ``report/_build/``, the
+    rule's ``directory()`` output)."""
     import typst
 
     report_dir = qmd.parent
-    build_dir = report_dir / "_build"
+    build_dir = build_dir or report_dir / "_build"
     source = paths.rel(qmd) if qmd.resolve().is_relative_to(paths.ROOT) else str(qmd)
     text = expand_includes(qmd.read_text(encoding="utf-8"), report_dir)
     alts = alt_texts if alt_texts is not None else (figures_dir or paths.FIGURES)
