@@ -3,8 +3,10 @@
     make preview            # English: report/report.qmd -> http://127.0.0.1:8000/report.html
     make preview LANG=ru    # report/report.ru.qmd -> report.ru.html / .pdf
 
-What it shows is what ``make report`` builds: the same checks (``build.check``) and the same
-renderer (``render.render``) on the same ledger, tables and figures the last build left. On every
+What it shows is what ``make report`` builds, byte for byte: the same checks (``build.check``, key
+grammar included) and the same renderer (``build.render_edition``: withheld values marked, the
+same provenance stamp) on the same ledger, disclosure decisions, tables and figures the last build
+left (tests/test_report_loop.py compares the files). On every
 save of the edition, an included file, claims.yaml, lexicon.yaml, the template, the filter or the
 stylesheet it re-runs the checks (problems are printed; the last good HTML and PDF stay), renders
 the HTML, tells the browser to reload (a small polling script injected into the served page, not
@@ -23,6 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from belmig.core import paths
+
+# Disclosure control's decisions (rule protect_values): the text prints "–" for a withheld value.
+PUBLIC_VALUES = paths.PROCESSED / "public_values.json"
 
 RELOAD_JS = b"""<script>(function(){var v=null;function poll(){fetch('/__version').then(function(r){return r.json()})
 .then(function(s){if(v!==null&&s.html!==v){location.reload()}v=s.html;var e=document.getElementById('__preview_err');
@@ -86,6 +91,7 @@ class Preview:
         self.cfg = config.load()
         self.entries = ledger.load(paths.LEDGER)
         self.cb = codebook.load(paths.CODEBOOK)
+        self.publication = self._publication()
         self.guards = editions.guards_path()
         self.lexicon = editions.lexicon_path()
         sfx = self.ed.suffix
@@ -93,6 +99,14 @@ class Preview:
         self.out_pdf = paths.REPORT / f"report{sfx}.pdf"
         self.generated = self._generated_from_disk()
         self.state = State()
+
+    @staticmethod
+    def _publication():
+        """The last build's disclosure decisions (rule protect_values), None before there are any."""
+        from belmig.privacy import publish
+
+        path = PUBLIC_VALUES
+        return publish.load(path) if path.exists() else None
 
     def _generated_from_disk(self) -> dict[str, str]:
         d = paths.REPORT / "_generated"
@@ -120,6 +134,7 @@ class Preview:
                 guards_path=self.guards,
                 lexicon_path=self.lexicon,
                 generated=self.generated,
+                codebook=self.cb,
             )
         except build.ReportCheckError as exc:
             return str(exc)
@@ -131,12 +146,14 @@ class Preview:
         from belmig.report import build, render
 
         try:
-            render.render(
+            build.render_edition(
                 self.ed.qmd,
                 self.entries,
+                self.publication,
+                Path(self.cfg["raw_export"]),
+                self.cfg,
                 out_pdf=self.out_pdf if which == "pdf" else None,
                 out_html=self.out_html if which == "html" else None,
-                provenance=build.provenance(Path(self.cfg["raw_export"]), self.cfg),
                 codebook=self.cb,
             )
         except render.RenderError as exc:
@@ -210,6 +227,7 @@ def main(lang: str = "en", port: int = 8000, *, pdf: bool = True, once: bool = F
 
                 pv.entries = ledger.load(paths.LEDGER)
                 pv.generated = pv._generated_from_disk()
+                pv.publication = pv._publication()
             times = pv.cycle()
             print("saved: " + ", ".join(f"{k} {v:.2f} s" for k, v in times.items()), flush=True)
     except KeyboardInterrupt:
