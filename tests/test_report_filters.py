@@ -1,0 +1,61 @@
+"""The Lua filter report/filters/crossref.lua on small documents (pandoc only, no build)."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from belmig.core import paths
+from belmig.report import render
+
+LUA = paths.REPORT / "filters" / "crossref.lua"
+
+TABLE_WITH_CODE = """\
+| Figure | Printed |
+|---|---:|
+| `reasons_exit_political__cover` | 86 |
+
+: Reproduction {#tbl-x}
+
+Body `not_in_a_table` stays one raw run.
+"""
+
+
+def pandoc(text: str, to: str) -> str:
+    proc = subprocess.run(
+        [render.pandoc_binary(), "--from=markdown", f"--to={to}", f"--lua-filter={LUA}"],
+        input=text,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return proc.stdout
+
+
+def test_code_in_a_typst_table_is_small_and_breaks_after_underscores_and_dots():
+    """A figure id in a table cell ran into the next column of the PDF (one unbreakable raw run at
+    the body's 8.5pt, in an 8pt table)."""
+    typ = pandoc(TABLE_WITH_CODE, "typst")
+    cell = '#[#show raw: set text(size: 7pt);#raw("reasons_")#sym.zws#raw("exit_")#sym.zws#raw("political_")'
+    assert cell in typ
+    assert '#raw("_")#sym.zws#raw("cover")]' in typ
+    assert "`not_in_a_table`" in typ  # outside tables code is left to the template
+
+
+def test_the_typst_table_compiles_and_its_text_has_no_break_characters(tmp_path):
+    typst = pytest.importorskip("typst")
+    from pypdf import PdfReader
+
+    src = tmp_path / "t.typ"
+    src.write_text(pandoc(TABLE_WITH_CODE, "typst"), encoding="utf-8")
+    typst.compile(str(src), output=str(tmp_path / "t.pdf"), font_paths=[], ignore_system_fonts=True)
+    text = "".join(p.extract_text() for p in PdfReader(tmp_path / "t.pdf").pages)
+    assert "reasons_exit_political__cover" in text.replace("\n", "")
+    assert "\u200b" not in text
+
+
+def test_html_tables_keep_code_as_code():
+    html = pandoc(TABLE_WITH_CODE, "html5")
+    assert "<code>reasons_exit_political__cover</code>" in html
+    assert "zws" not in html
