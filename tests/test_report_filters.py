@@ -59,3 +59,30 @@ def test_html_tables_keep_code_as_code():
     html = pandoc(TABLE_WITH_CODE, "html5")
     assert "<code>reasons_exit_political__cover</code>" in html
     assert "zws" not in html
+
+
+LINKS = """\
+Computed in [05_estimate](../notebooks/executed/05_estimate.html#cell-id=estimate-values), see
+[the source](https://example.org/x) and [Table 1](#tbl-x).
+"""
+
+
+def test_docx_drops_links_to_build_files_and_keeps_their_text(tmp_path):
+    """The appendix's values table linked ../notebooks/executed/… cells, which break in Word."""
+    out = tmp_path / "t.docx"
+    subprocess.run(
+        [render.pandoc_binary(), "--from=markdown", "--to=docx", f"--lua-filter={LUA}", f"--output={out}"],
+        input=LINKS,
+        text=True,
+        check=True,
+    )
+    back = subprocess.run(
+        [render.pandoc_binary(), str(out), "--to=markdown"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "../notebooks" not in back
+    assert "Computed in 05_estimate" in " ".join(back.split())
+    assert "(https://example.org/x)" in back  # web links stay
+
+
+def test_html_keeps_links_to_build_files():
+    assert 'href="../notebooks/executed/05_estimate.html#cell-id=estimate-values"' in pandoc(LINKS, "html5")

@@ -234,6 +234,14 @@ local function breakable_code(c)
     "#[#show raw: set text(size: " .. TABLE_CODE_SIZE .. ");" .. table.concat(parts, "#sym.zws") .. "]")
 end
 
+-- DOCX: a link to a file of the build (../notebooks/executed/…, the appendix's source column)
+-- breaks once the document leaves the repository; its text stays, the link goes.
+local function Link(l)
+  if is_docx() and not l.target:match("^%a[%w+.-]*:") and not l.target:match("^#") then
+    return l.content
+  end
+end
+
 local function Table(t)
   if is_typst() then
     return pandoc.walk_block(t, { Code = breakable_code })
@@ -251,5 +259,5 @@ end
 
 return {
   { Pandoc = number_elements },
-  { Cite = Cite, Span = Span, Div = Div, Image = Image, Figure = Figure, Table = Table },
+  { Cite = Cite, Span = Span, Div = Div, Image = Image, Figure = Figure, Table = Table, Link = Link },
 }
