@@ -86,3 +86,18 @@ def test_docx_drops_links_to_build_files_and_keeps_their_text(tmp_path):
 
 def test_html_keeps_links_to_build_files():
     assert 'href="../notebooks/executed/05_estimate.html#cell-id=estimate-values"' in pandoc(LINKS, "html5")
+
+
+def test_on_a_phone_the_contents_box_is_short_so_the_synthetic_notice_is_on_the_first_screen():
+    """At 390 px the two dozen entries of the contents came before the synthetic-data notice (the
+    notice follows the contents in pandoc's HTML); below the side-bar layout they scroll in a box."""
+    import re
+
+    css = (paths.REPORT / "style.css").read_text(encoding="utf-8")
+    wide = re.search(r"@media \(min-width: (\d+(?:\.\d+)?)rem\)", css)
+    narrow = re.search(r"@media \(max-width: (\d+(?:\.\d+)?)rem\) \{\s*nav#TOC \{([^}]*)\}", css)
+    assert wide and narrow, "no narrow-screen rule for nav#TOC"
+    assert float(narrow.group(1)) < float(wide.group(1)) <= float(narrow.group(1)) + 0.02  # no gap, no overlap
+    box = dict(d.split(":", 1) for d in (x.strip() for x in narrow.group(2).split(";")) if d)
+    assert box["max-height"].strip().endswith("rem") and float(box["max-height"].strip()[:-3]) <= 12
+    assert box["overflow-y"].strip() == "auto"
