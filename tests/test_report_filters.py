@@ -101,3 +101,41 @@ def test_on_a_phone_the_contents_box_is_short_so_the_synthetic_notice_is_on_the_
     box = dict(d.split(":", 1) for d in (x.strip() for x in narrow.group(2).split(";")) if d)
     assert box["max-height"].strip().endswith("rem") and float(box["max-height"].strip()[:-3]) <= 12
     assert box["overflow-y"].strip() == "auto"
+
+
+def test_inlined_chart_images_give_the_bytes_of_pandocs_own_embedding(tmp_path):
+    """render.inline_chart_images (placeholders, base64 put back after pandoc) is a speed-up only:
+    the HTML is byte for byte what --embed-resources writes from the PNG files."""
+    from PIL import Image
+
+    report, figures = tmp_path / "report", tmp_path / "figures"
+    report.mkdir()
+    figures.mkdir()
+    for n, colour in ((1, "red"), (2, "blue")):
+        Image.new("RGB", (3, 2), colour).save(figures / f"chart{n:02d}.png")
+    md = "".join(
+        f'![Chart {n}](../figures/chart{n:02d}.svg){{#fig-chart{n:02d} fig-alt="values {n}"}}\n\nSee @fig-chart{n:02d}.\n\n'
+        for n in (1, 2)
+    )
+    args = [
+        render.pandoc_binary(),
+        "--from=markdown",
+        "--to=html5",
+        "--standalone",
+        "--embed-resources",
+        "--metadata=title:t",
+        f"--lua-filter={LUA}",
+        f"--resource-path={report}",
+    ]
+
+    def run(text: str) -> str:
+        return subprocess.run(args, input=text, capture_output=True, text=True, check=True, cwd=report).stdout
+
+    pandocs_own = run(md)
+    inlined, images = render.inline_chart_images(md, report)
+    assert len(images) == 2 and "../figures" not in inlined
+    ours = run(inlined)
+    for key, b64 in images.items():
+        ours = ours.replace(key, b64, 1)
+    assert pandocs_own.count("data:image/png;base64,") == 2
+    assert ours == pandocs_own

@@ -5,9 +5,11 @@ runs them all)."""
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 DEFAULT_SOURCE = "report/report.qmd"
@@ -132,9 +134,15 @@ def _is_break_line(line: str) -> bool:
     return not t or t.startswith(":::") or bool(HEADING_LINE_RE.match(t)) or t in ("---", "***", "___")
 
 
+@lru_cache(maxsize=8)
+def _line_starts(text: str) -> tuple[int, ...]:
+    """Offsets where the lines of `text` start (once per text: every problem asks for its sentence)."""
+    return (0, *(m.end() for m in re.finditer(r"\n", text)))
+
+
 def _paragraph_bounds(text: str, offset: int) -> tuple[int, int]:
-    starts = [0] + [m.end() for m in re.finditer(r"\n", text)]
-    idx = max(i for i, s in enumerate(starts) if s <= offset)
+    starts = _line_starts(text)
+    idx = bisect.bisect_right(starts, offset) - 1
 
     def line(i: int) -> str:
         end = starts[i + 1] - 1 if i + 1 < len(starts) else len(text)
