@@ -166,6 +166,20 @@ class Finding:
         return f"{self.job}: {self.kind} {self.path}"
 
 
+def output_files(job: Job, root: Path) -> set[str]:
+    """The files a job's declared outputs are after the build: a ``directory()`` output (a folder
+    on disk; the dry run prints it as a bare path) stands for every file in it, Snakemake's
+    ``.snakemake_timestamp`` marker included."""
+    out = set()
+    for o in map(os.path.normpath, job.outputs):
+        folder = root / o
+        if folder.is_dir():
+            out |= {p.relative_to(root).as_posix() for p in folder.rglob("*") if p.is_file()}
+        else:
+            out.add(o)
+    return out
+
+
 def check_jobs(jobs: list[Job], traces: dict, root: Path) -> tuple[list[Finding], dict[str, Access]]:
     """The findings of the four per-job checks, and each job's accesses. A job without a trace, or
     a trace without a job, is itself a finding."""
@@ -183,7 +197,7 @@ def check_jobs(jobs: list[Job], traces: dict, root: Path) -> tuple[list[Finding]
             findings.append(Finding(job.name, "no trace for", job.command))
             continue
         seen[job.name] = acc
-        inputs, outputs = set(map(os.path.normpath, job.inputs)), set(map(os.path.normpath, job.outputs))
+        inputs, outputs = set(map(os.path.normpath, job.inputs)), output_files(job, root)
         for p in sorted(acc.reads - inputs - outputs):
             if not _ignored(p):
                 findings.append(Finding(job.name, "undeclared read", p))

@@ -31,54 +31,11 @@ SUBPROCESS_READS = {
     ("render_report", "unread input", f"figures/chart{n:02d}.{ext}") for n in range(1, 99) for ext in ("svg", "png")
 }
 
-# KNOWN REPORT-STAGE EXCEPTIONS (issue 12). src/belmig/report/ is being fixed on the editor's
-# branch: report/build.py reads the processed tables through paths.PROCESSED instead of the rule's
-# inputs and writes the value diff to a fixed path; valuediff and build load the default codebook;
-# the build reads requirements.lock and writes its intermediate files (report/_build,
-# report/_generated, report/_variables.yml, report/report.typ) without declaring them.
-# REMOVE each entry when its fix lands: the test fails on an entry that matches nothing.
-REPORT_STAGE_EXCEPTIONS = {
-    ("render_report", "undeclared read", "config/codebook.yaml"),
-    ("render_report", "undeclared read", "requirements.lock"),
-    ("render_report", "not from the command", "config/codebook.yaml"),
-    ("render_report", "not from the command", "requirements.lock"),
-    ("render_report", "not from the command", "data/approved/ledger.json"),
-    ("render_report", "not from the command", "data/processed/audit_bases.csv"),
-    ("render_report", "not from the command", "data/processed/audit_groups.csv"),
-    ("render_report", "not from the command", "data/processed/cleaning_flow.csv"),
-    ("render_report", "not from the command", "data/processed/estimates.parquet"),
-    ("render_report", "not from the command", "data/processed/reproduction.csv"),
-    ("render_report", "not from the command", "data/processed/weighting_diagnostics.csv"),
-    ("render_report", "not from the command", "data/processed/weighting_summary.json"),
-    ("render_report", "output not from the command", "data/processed/ledger_diff.md"),
-    ("render_report", "undeclared write", "report/_build/before-body.html"),
-    ("render_report", "undeclared write", "report/_build/provenance.yaml"),
-    ("render_report", "undeclared write", "report/_generated/audit.md"),
-    ("render_report", "undeclared write", "report/_generated/cleaning_flow.md"),
-    ("render_report", "undeclared write", "report/_generated/data_source.md"),
-    ("render_report", "undeclared write", "report/_generated/reproduction.md"),
-    ("render_report", "undeclared write", "report/_generated/values.md"),
-    ("render_report", "undeclared write", "report/_generated/weighted_vs_unweighted.md"),
-    ("render_report", "undeclared write", "report/_generated/weighting.md"),
-    ("render_report", "undeclared write", "report/_variables.yml"),
-    ("render_report", "undeclared write", "report/report.typ"),
-}
-
-# KNOWN NON-ATOMIC WRITES (issue 12): weight.py, estimate.py and notebook 05 write their outputs in
-# place; the methods branch moves them to belmig.core.atomic. REMOVE each when that lands.
-METHODS_EXCEPTIONS = {
-    ("rake_weights", "output written in place", "data/processed/weights.parquet"),
-    ("rake_weights", "output written in place", "data/processed/weighting_diagnostics.csv"),
-    ("rake_weights", "output written in place", "data/processed/weighting_summary.json"),
-    ("estimate_values", "output written in place", "data/processed/estimates.parquet"),
-    ("estimate_values", "output written in place", "data/processed/reproduction.csv"),
-}
-
 
 def allowed(f: iocheck.Finding) -> bool:
     if f.kind in ("undeclared read", "not from the command") and f.path in PARSE_TIME:
         return True
-    return (f.job, f.kind, f.path) in SUBPROCESS_READS | REPORT_STAGE_EXCEPTIONS | METHODS_EXCEPTIONS
+    return (f.job, f.kind, f.path) in SUBPROCESS_READS
 
 
 def dry_run_jobs(root, *targets: str) -> list[iocheck.Job]:
@@ -119,13 +76,14 @@ def test_the_trace_saw_the_stages_read_their_data(findings):
 
 @pytest.mark.integration
 def test_every_allowed_exception_is_still_needed(findings):
-    """An allow-list entry that matches nothing is stale: remove it (the lead does, when the
-    report stage's fixes land)."""
+    """An allow-list entry that matches nothing is stale: remove it. (The report stage's and the
+    methods' exceptions of issue 12 are gone: the report reads and writes through its rule,
+    directory() and update() outputs are parsed as such, and every stage writes atomically.)"""
     _, found, _ = findings
     hit = {(f.job, f.kind, f.path) for f in found}
-    stale = sorted(e for e in REPORT_STAGE_EXCEPTIONS | METHODS_EXCEPTIONS if e not in hit)
-    assert not stale, f"remove from REPORT_STAGE_EXCEPTIONS / METHODS_EXCEPTIONS: {stale}"
     assert {p for p in PARSE_TIME if any(f.path == p for f in found)} == PARSE_TIME
+    # pandoc and typst open the chart files the document references: some of them must be seen so
+    assert any(e in hit for e in SUBPROCESS_READS), "SUBPROCESS_READS matches nothing: remove it"
 
 
 @pytest.mark.integration
@@ -133,13 +91,10 @@ def test_the_build_leaves_only_declared_outputs(traced_build, findings):
     """Files the build created or changed, whoever wrote them (a subprocess too), are declared
     outputs; the rest is Snakemake's (.snakemake/, logs/)."""
     jobs, _, _ = findings
-    declared = {os.path.normpath(o) for j in jobs for o in j.outputs}
+    declared = {o for j in jobs for o in iocheck.output_files(j, traced_build.root)}
     changed = iocheck.changed_files(traced_build.before, traced_build.after)
     assert changed >= {"report/report.pdf", "data/processed/ledger.json"}
-    undeclared = {
-        p for p in changed - declared if ("render_report", "undeclared write", p) not in REPORT_STAGE_EXCEPTIONS
-    }
-    assert not undeclared, sorted(undeclared)
+    assert not changed - declared, sorted(changed - declared)
 
 
 # ------------------------------------------------------------------------------------ planted faults
@@ -188,6 +143,54 @@ def test_planted_undeclared_read_write_and_unread_input_are_caught(tmp_path):
         "ingest_export: undeclared write data/processed/planted.parquet",
         "ingest_export: unread input data/published/statements.csv",
     ]
+
+
+# ------------------------------------------------------------------------------------ the parser
+DRY_RUN = textwrap.dedent(
+    """\
+    [Wed Dec  2 07:33:26 2026]
+    rule render_report:
+        input: report/report.qmd, data/processed/public_values.json
+        output: report/report.pdf (update), report/_generated, data/processed/ledger_diff.md
+        log: logs/render_report.log
+        jobid: 1
+        reason: Forced execution
+        resources: tmpdir=/tmp
+    Shell command: "$PYTHON" -m belmig.report x > logs/render_report.log 2>&1
+    """
+)
+
+
+def test_the_dry_run_parser_drops_snakemake_annotations():
+    """update() outputs print as "path (update)": the path is the file, the annotation a flag."""
+    (job,) = iocheck.parse_dry_run(DRY_RUN)
+    assert job.outputs == ["report/report.pdf", "report/_generated", "data/processed/ledger_diff.md"]
+    assert job.flags == {"report/report.pdf": "update"}
+    assert job.inputs == ["report/report.qmd", "data/processed/public_values.json"]
+
+
+def test_a_directory_output_stands_for_the_files_in_it(tmp_path):
+    (job,) = iocheck.parse_dry_run(DRY_RUN)
+    (tmp_path / "report/_generated/sub").mkdir(parents=True)
+    for f in (
+        "report/_generated/levels.md",
+        "report/_generated/sub/frame.md",
+        "report/_generated/.snakemake_timestamp",
+    ):
+        (tmp_path / f).write_text("", encoding="utf-8")
+    assert iocheck.output_files(job, tmp_path) == {
+        "report/report.pdf",
+        "data/processed/ledger_diff.md",
+        "report/_generated/levels.md",
+        "report/_generated/sub/frame.md",
+        "report/_generated/.snakemake_timestamp",
+    }
+    # a file written next to the folder, not in it, is still undeclared
+    (tmp_path / "report/x.md").write_text("", encoding="utf-8")
+    records = [{"ev": "start", "argv": ["python", *job.argv()]}]
+    records += [{"ev": "write", "path": str(tmp_path / p)} for p in ("report/_generated/levels.md", "report/x.md")]
+    found, _ = iocheck.check_jobs([job], {"j": [(True, records)]}, tmp_path)
+    assert [str(f) for f in found if f.kind == "undeclared write"] == ["render_report: undeclared write report/x.md"]
 
 
 # ------------------------------------------------------------------------------------ the tracer
@@ -241,7 +244,11 @@ def test_every_output_has_the_mode_open_gives(traced_build, findings):
     jobs, _, _ = findings
     mask = os.umask(0)
     os.umask(mask)
-    modes = {o: (traced_build.root / o).stat().st_mode & 0o777 for j in jobs for o in j.outputs}
+    modes = {
+        o: (traced_build.root / o).stat().st_mode & 0o777
+        for j in jobs
+        for o in iocheck.output_files(j, traced_build.root)
+    }
     assert len(modes) > 100
     assert {o: oct(m) for o, m in modes.items() if m != 0o666 & ~mask} == {}
 

@@ -2,7 +2,10 @@
 
 Used by tools/architecture.py (the stage table of docs/architecture.md) and tests/iocheck.py (the
 declared-inputs test). ``snakemake -n --printshellcmds --forceall`` is Snakemake's public view of
-the jobs; this parses its text (Snakemake 9).
+the jobs; this parses its text (Snakemake 9). Snakemake annotates some files after their path
+(``report/report.pdf (update)``, ``x (pipe)``: snakemake.io.fmt.fmt_iofile); the annotation is
+dropped from the path and kept in :attr:`Job.flags`. A ``directory()`` output is printed as its
+bare path: what it is shows only on disk (tests/iocheck.py looks).
 """
 
 from __future__ import annotations
@@ -11,8 +14,17 @@ import re
 import shlex
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+# The annotations snakemake.io.fmt.fmt_iofile appends to a path in a job's input and output lines.
+ANNOTATION_RE = re.compile(r" \((update|before update|pipe|service|nodelocal|cached|access: [^()]*)\)$")
+
+
+def split_annotation(item: str) -> tuple[str, str | None]:
+    """``"report/report.pdf (update)"`` → ``("report/report.pdf", "update")``; a bare path → (path, None)."""
+    m = ANNOTATION_RE.search(item)
+    return (item[: m.start()], m.group(1)) if m else (item, None)
 
 
 @dataclass
@@ -23,6 +35,7 @@ class Job:
     log: list[str]
     wildcards: str
     command: str
+    flags: dict[str, str] = field(default_factory=dict)  # path -> Snakemake's annotation ("update")
 
     @property
     def name(self) -> str:
@@ -46,12 +59,27 @@ def parse(text: str) -> list[Job]:
         if not m or m.group(3) == "None":
             continue
         fields = dict(re.findall(r"^    (\w+): (.*)$", m.group(2), re.M))
+        flags: dict[str, str] = {}
 
-        def files(key: str, fields=fields) -> list[str]:
-            return [f for f in fields.get(key, "").split(", ") if f]
+        def files(key: str, fields=fields, flags=flags) -> list[str]:
+            out = []
+            for item in filter(None, fields.get(key, "").split(", ")):
+                path, flag = split_annotation(item)
+                if flag:
+                    flags[path] = flag
+                out.append(path)
+            return out
 
         jobs.append(
-            Job(m.group(1), files("input"), files("output"), files("log"), fields.get("wildcards", ""), m.group(3))
+            Job(
+                m.group(1),
+                files("input"),
+                files("output"),
+                files("log"),
+                fields.get("wildcards", ""),
+                m.group(3),
+                flags,
+            )
         )
     return jobs
 

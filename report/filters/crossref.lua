@@ -220,9 +220,34 @@ local function Figure(f)
   return f
 end
 
+-- Typst: code in a table cell (ledger keys, figure ids, conditions) is set at the table's size
+-- and may break after "_" and "." (a zero-width space, not in the PDF's text); as one raw run
+-- at the body's code size it ran into the next column.
+local TABLE_CODE_SIZE = "7pt"
+
+local function breakable_code(c)
+  local parts = pandoc.List()
+  for piece in c.text:gmatch("[^_%.]*[_%.]?") do
+    if piece ~= "" then parts:insert("#raw(" .. typst_string(piece) .. ")") end
+  end
+  return pandoc.RawInline("typst",
+    "#[#show raw: set text(size: " .. TABLE_CODE_SIZE .. ");" .. table.concat(parts, "#sym.zws") .. "]")
+end
+
+-- DOCX: a link to a file of the build (../notebooks/executed/…, the appendix's source column)
+-- breaks once the document leaves the repository; its text stays, the link goes.
+local function Link(l)
+  if is_docx() and not l.target:match("^%a[%w+.-]*:") and not l.target:match("^#") then
+    return l.content
+  end
+end
+
 local function Table(t)
+  if is_typst() then
+    return pandoc.walk_block(t, { Code = breakable_code })
+  end
   -- HTML/DOCX: "Table 3: caption" (Typst numbers its table figures itself).
-  if is_typst() or not numbers[t.identifier] then return nil end
+  if not numbers[t.identifier] then return nil end
   local lead = pandoc.Strong({ pandoc.Str(label("tbl", numbers[t.identifier], true) .. ":") })
   local long = t.caption.long
   if #long > 0 and (long[1].t == "Plain" or long[1].t == "Para") then
@@ -234,5 +259,5 @@ end
 
 return {
   { Pandoc = number_elements },
-  { Cite = Cite, Span = Span, Div = Div, Image = Image, Figure = Figure, Table = Table },
+  { Cite = Cite, Span = Span, Div = Div, Image = Image, Figure = Figure, Table = Table, Link = Link },
 }

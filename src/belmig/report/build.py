@@ -146,14 +146,17 @@ def check(
     guards_path: Path,
     lexicon_path: Path,
     generated: Mapping[str, str] | None = None,
+    codebook: Any | None = None,
 ) -> CheckResult:
-    """Run every check; raise ReportCheckError listing every problem (warnings are returned)."""
+    """Run every check (with `codebook`, the key grammar too, as ``make check`` does); raise
+    ReportCheckError listing every problem (warnings are returned)."""
     result = run_checks(
         qmd,
         entries,
         allowlist=allowlist,
         guards_path=guards_path,
         lexicon_path=lexicon_path,
+        codebook=codebook,
         report_cfg=report_cfg,
         generated=generated,
     )
@@ -188,6 +191,51 @@ def provenance(raw_export: Path, cfg: Mapping[str, Any], lock: Path | None = Non
         {"label": "lock file sha256", "value": sha256(lock)},
         {"label": "configuration sha256", "value": hashlib.sha256(cfg_bytes).hexdigest()},
     ]
+
+
+def kept_note(outputs: Sequence[Path | None]) -> str:
+    """What a failed build leaves: "the last good report/report.pdf, … were kept" (update() outputs)."""
+    kept = [
+        paths.rel(p) if Path(p).resolve().is_relative_to(paths.ROOT) else str(p)
+        for p in outputs
+        if p is not None and Path(p).exists()
+    ]
+    if not kept:
+        return "nothing was rendered"
+    return f"nothing was rendered; the last good {', '.join(kept)} {'was' if len(kept) == 1 else 'were'} kept"
+
+
+def render_edition(
+    qmd: Path,
+    entries: Mapping[str, Entry],
+    publication: Any,
+    raw_export: Path,
+    cfg: Mapping[str, Any],
+    *,
+    out_pdf: Path | None,
+    out_html: Path | None,
+    out_docx: Path | None = None,
+    lock: Path | None = None,
+    codebook: Any | None = None,
+    alt_texts: Sequence[Path] | None = None,
+    build_dir: Path | None = None,
+) -> render.Expanded:
+    """Render one edition as the build does: the text prints "–" for a value disclosure control
+    withholds (`publication`, :func:`belmig.privacy.publish.marked`), with the provenance stamp.
+    The build and ``make preview`` both call this, so the preview shows what the build writes."""
+    from belmig.privacy import publish
+
+    return render.render(
+        qmd,
+        publish.marked(entries, publication),
+        out_pdf=out_pdf,
+        out_html=out_html,
+        out_docx=out_docx,
+        provenance=provenance(raw_export, cfg, lock),
+        codebook=codebook,
+        alt_texts=alt_texts,
+        build_dir=build_dir,
+    )
 
 
 def frame_label(cb: Any, frame: Mapping[str, Any]) -> str:
@@ -321,6 +369,9 @@ def build(
     publication: Path | None = None,
     release_summary: Path | None = None,
     chart_records: Sequence[Path] = (),
+    alt_texts: Sequence[Path] | None = None,
+    out_generated: Path | None = None,
+    out_build: Path | None = None,
 ) -> tuple[str, ...]:
     """Check, generate, render. Raises ReportCheckError before anything is written when a check
     fails; a failed render keeps the previous PDF/HTML/DOCX (render.RenderError says so).
@@ -329,11 +380,19 @@ def build(
     disclosure control allows leave the build: the text, the tables, ``_variables.yml``, the
     values page and the public ledger print "–" for a withheld value
     (:func:`belmig.privacy.publish.apply`). The checks run on the full ledger, which stays
-    internal."""
+    internal. `alt_texts`: the charts' ``chartNN.alt.txt`` (the rule's inputs; default: those in
+    ``figures/``). `out_generated` (the appendix tables; where the text's ``{{< include
+    _generated/… >}}`` point, so next to `qmd`) and `out_build` (intermediate files) are the rule's
+    ``directory()`` outputs; default ``report/_generated`` and ``report/_build``."""
     from belmig.core import codebook as cb_mod
     from belmig.privacy import publish
     from belmig.report import checks, guards, public, values_page
 
+    out_generated = Path(out_generated) if out_generated is not None else qmd.parent / "_generated"
+    if out_generated.resolve() != (qmd.parent / "_generated").resolve():
+        raise ValueError(
+            f"out_generated {out_generated} is not {qmd.parent / '_generated'}, where {qmd.name} includes its tables from"
+        )
     cb = cb_mod.load(codebook_path)
     text = qmd.read_text(encoding="utf-8")
     g = guards.load(guards_path)
@@ -344,12 +403,22 @@ def build(
         tables_in, entries, used, cfg["privacy"]["min_cell"], cb, cfg["weighting"]["alternative_frame"], pub,
         release_summary, chart_records,
     )  # fmt: skip
-    result = check(
-        qmd, entries, allowlist, cfg["report"], guards_path=guards_path, lexicon_path=lexicon_path, generated=generated
-    )
+    try:
+        result = check(
+            qmd,
+            entries,
+            allowlist,
+            cfg["report"],
+            guards_path=guards_path,
+            lexicon_path=lexicon_path,
+            generated=generated,
+            codebook=cb,
+        )
+    except ReportCheckError as exc:
+        raise ReportCheckError(f"{exc}\n({kept_note([out_pdf, out_html, out_docx])}.)") from None
     if result.warnings:
         print(result.message())
-    write_generated(qmd.parent / "_generated", generated)
+    write_generated(out_generated, generated)
     shown = publish.apply(public.public_entries(entries, all_used), pub)
     render.write_quarto_variables(shown, out_variables)
     valuediff.write_diff(entries, approved, qmd, out_diff, codebook=cb, guards=g)
@@ -361,13 +430,18 @@ def build(
         atomic.write_json(out_public, [asdict(shown[k]) for k in sorted(shown)])
     if out_values_page is not None:
         values_page.write(out_values_page, shown, all_used, cb, commit=git_commit(paths.ROOT))
-    expanded = render.render(
+    expanded = render_edition(
         qmd,
-        publish.marked(entries, pub),  # the text prints "–" for a withheld value
+        entries,
+        pub,
+        raw_export,
+        cfg,
         out_pdf=out_pdf,
         out_html=out_html,
         out_docx=out_docx,
-        provenance=provenance(raw_export, cfg, lock),
+        lock=lock,
         codebook=cb,
+        alt_texts=alt_texts,
+        build_dir=out_build,
     )
     return expanded.used_keys

@@ -3,12 +3,14 @@
     make preview            # English: report/report.qmd -> http://127.0.0.1:8000/report.html
     make preview LANG=ru    # report/report.ru.qmd -> report.ru.html / .pdf
 
-What it shows is what ``make report`` builds: the same checks (``build.check``) and the same
-renderer (``render.render``) on the same ledger, tables and figures the last build left. On every
+What it shows is what ``make report`` builds, byte for byte: the same checks (``build.check``, key
+grammar included) and the same renderer (``build.render_edition``: withheld values marked, the
+same provenance stamp) on the same ledger, disclosure decisions, tables and figures the last build
+left (tests/test_report_loop.py compares the files). On every
 save of the edition, an included file, claims.yaml, lexicon.yaml, the template, the filter or the
-stylesheet it re-runs the checks (problems are printed; the last good HTML and PDF stay), renders
-the HTML, tells the browser to reload (a small polling script injected into the served page, not
-into the file), then refreshes the PDF. Served on localhost only (plain http.server, no internet).
+stylesheet it re-runs the checks while the HTML renders (problems are printed and the render
+dropped: the last good HTML and PDF stay), then the PDF; when the HTML is in place the browser
+reloads (a small polling script injected into the served page, not into the file). Served on localhost only (plain http.server, no internet).
 Ledger or data changes need ``make report`` (the preview says so when the ledger file changes).
 """
 
@@ -23,6 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from belmig.core import paths
+
+# Disclosure control's decisions (rule protect_values): the text prints "–" for a withheld value.
+PUBLIC_VALUES = paths.PROCESSED / "public_values.json"
 
 RELOAD_JS = b"""<script>(function(){var v=null;function poll(){fetch('/__version').then(function(r){return r.json()})
 .then(function(s){if(v!==null&&s.html!==v){location.reload()}v=s.html;var e=document.getElementById('__preview_err');
@@ -86,6 +91,7 @@ class Preview:
         self.cfg = config.load()
         self.entries = ledger.load(paths.LEDGER)
         self.cb = codebook.load(paths.CODEBOOK)
+        self.publication = self._publication()
         self.guards = editions.guards_path()
         self.lexicon = editions.lexicon_path()
         sfx = self.ed.suffix
@@ -93,6 +99,14 @@ class Preview:
         self.out_pdf = paths.REPORT / f"report{sfx}.pdf"
         self.generated = self._generated_from_disk()
         self.state = State()
+
+    @staticmethod
+    def _publication():
+        """The last build's disclosure decisions (rule protect_values), None before there are any."""
+        from belmig.privacy import publish
+
+        path = PUBLIC_VALUES
+        return publish.load(path) if path.exists() else None
 
     def _generated_from_disk(self) -> dict[str, str]:
         d = paths.REPORT / "_generated"
@@ -120,6 +134,7 @@ class Preview:
                 guards_path=self.guards,
                 lexicon_path=self.lexicon,
                 generated=self.generated,
+                codebook=self.cb,
             )
         except build.ReportCheckError as exc:
             return str(exc)
@@ -127,16 +142,25 @@ class Preview:
             print(result.message(), flush=True)
         return None
 
-    def render(self, which: str) -> str | None:
+    def staged(self, which: str) -> Path:
+        """Where a render goes before the checks have passed (beside its output, renamed onto it)."""
+        out = self.out_pdf if which == "pdf" else self.out_html
+        return out.with_name(f".{out.name}.preview")
+
+    def render(self, which: str, out: Path | None = None) -> str | None:
+        """Render the HTML or the PDF to `out` (default: the edition's file); the error text or None."""
         from belmig.report import build, render
 
+        out = out or (self.out_pdf if which == "pdf" else self.out_html)
         try:
-            render.render(
+            build.render_edition(
                 self.ed.qmd,
                 self.entries,
-                out_pdf=self.out_pdf if which == "pdf" else None,
-                out_html=self.out_html if which == "html" else None,
-                provenance=build.provenance(Path(self.cfg["raw_export"]), self.cfg),
+                self.publication,
+                Path(self.cfg["raw_export"]),
+                self.cfg,
+                out_pdf=out if which == "pdf" else None,
+                out_html=out if which == "html" else None,
                 codebook=self.cb,
             )
         except render.RenderError as exc:
@@ -144,35 +168,48 @@ class Preview:
         return None
 
     def cycle(self) -> dict[str, float]:
-        """Check, render HTML, then PDF; returns the timings (seconds)."""
+        """Check the text while the HTML renders beside its file; when the checks pass it is renamed
+        onto its file, then the PDF renders and replaces its file. When the checks fail the render is
+        dropped and the last good files stay. Returns the timings from the save (seconds)."""
         t0 = time.perf_counter()
-        times = {}
+        times: dict[str, float] = {}
+        which = ["html", "pdf"] if self.pdf else ["html"]
+        errors: dict[str, str | None] = {}
+
+        def work(kind: str) -> None:
+            errors[kind] = self.render(kind, self.staged(kind))
+
+        # The HTML renders while the text is checked (pandoc, a child process); the PDF starts when
+        # the HTML is in place (Typst compiles in this process and would slow the checks down).
+        workers = {k: threading.Thread(target=work, args=(k,), daemon=True) for k in which}
+        workers["html"].start()
         err = self.check()
         times["check"] = time.perf_counter() - t0
         if err:
+            workers["html"].join()
+            for k in which:
+                self.staged(k).unlink(missing_ok=True)
             with self.state.lock:
                 self.state.error = err + "\n(the last good HTML and PDF are kept)"
             print(err + "\n(the last good HTML and PDF are kept)", file=sys.stderr, flush=True)
             return times
-        err = self.render("html")
-        times["html"] = time.perf_counter() - t0
-        with self.state.lock:
-            self.state.error = err or ""
-            if not err:
-                self.state.html += 1
-        if err:
-            print(err, file=sys.stderr, flush=True)
-            return times
-        if self.pdf:
-            err = self.render("pdf")
-            times["pdf"] = time.perf_counter() - t0
+        for k in which:
+            if k == "pdf":  # after the HTML: the two would share the cores the HTML is waited for on
+                workers[k].start()
+            workers[k].join()
+            if errors[k] is None:
+                self.staged(k).replace(self.out_html if k == "html" else self.out_pdf)
+            times[k] = time.perf_counter() - t0
             with self.state.lock:
-                if err:
-                    self.state.error = err
+                if errors[k]:
+                    self.state.error = errors[k]
+                elif k == "html":
+                    self.state.error = ""
+                    self.state.html += 1
                 else:
                     self.state.pdf += 1
-            if err:
-                print(err, file=sys.stderr, flush=True)
+            if errors[k]:
+                print(errors[k], file=sys.stderr, flush=True)
         return times
 
 
@@ -210,6 +247,7 @@ def main(lang: str = "en", port: int = 8000, *, pdf: bool = True, once: bool = F
 
                 pv.entries = ledger.load(paths.LEDGER)
                 pv.generated = pv._generated_from_disk()
+                pv.publication = pv._publication()
             times = pv.cycle()
             print("saved: " + ", ".join(f"{k} {v:.2f} s" for k, v in times.items()), flush=True)
     except KeyboardInterrupt:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -90,17 +90,45 @@ def substitute_values(text: str, ledger: Mapping[str, Entry], link_prefix: str |
     return Expanded("\n".join(lines), tuple(dict.fromkeys(used)))
 
 
-def add_alt_text(markdown: str, figures_dir: Path) -> str:
-    """Give every chart image the alt text of ``figures/chartNN.alt.txt`` (values included)."""
+def add_alt_text(markdown: str, alt_texts: Path | Sequence[Path]) -> str:
+    """Give every chart image the alt text of its ``chartNN.alt.txt`` (values included).
+
+    `alt_texts`: the alt-text files (the rule's inputs), or a folder holding them."""
+    if isinstance(alt_texts, Path):
+        folder = alt_texts
+        by_stem = {p.name.removesuffix(".alt.txt"): p for p in folder.glob("*.alt.txt")}
+    else:
+        by_stem = {Path(p).name.removesuffix(".alt.txt"): Path(p) for p in alt_texts}
 
     def sub(m: re.Match) -> str:
-        alt_file = figures_dir / f"{m.group('stem')}.alt.txt"
-        if "fig-alt=" in m.group("attrs") or not alt_file.exists():
+        alt_file = by_stem.get(m.group("stem"))
+        if "fig-alt=" in m.group("attrs") or alt_file is None or not alt_file.exists():
             return m.group(0)
         alt = " ".join(alt_file.read_text(encoding="utf-8").split()).replace("\\", "").replace('"', "&quot;")
         return f'![{m.group("cap")}]({m.group("src")}){{{m.group("attrs")} fig-alt="{alt}"}}'
 
     return FIG_RE.sub(sub, markdown)
+
+
+def inline_chart_images(markdown: str, report_dir: Path) -> tuple[str, dict[str, str]]:
+    """The HTML's chart images as data: URIs with short placeholders, and the base64 to put back.
+
+    pandoc's --embed-resources leaves a data: URI as it is and re-serialises the page around it,
+    so a placeholder swapped for the base64 afterwards gives the same bytes as pandoc's own
+    embedding (tests/test_report_filters.py), in half the time: the preview's save → HTML."""
+    import base64
+
+    images: dict[str, str] = {}
+
+    def sub(m: re.Match) -> str:
+        png = (report_dir / m.group("src")).with_suffix(".png")  # the HTML shows the PNG (crossref.lua)
+        if not png.is_file():
+            return m.group(0)
+        key = f"BELMIGIMG{len(images):03d}END"
+        images[key] = base64.b64encode(png.read_bytes()).decode("ascii")
+        return f"![{m.group('cap')}](data:image/png;base64,{key}){{{m.group('attrs')}}}"
+
+    return FIG_RE.sub(sub, markdown), images
 
 
 def write_quarto_variables(ledger: Mapping[str, Entry], path: Path) -> None:
@@ -163,23 +191,26 @@ def render(
     out_docx: Path | None = None,
     codebook=None,
     figures_dir: Path | None = None,
+    alt_texts: Sequence[Path] | None = None,
+    build_dir: Path | None = None,
 ) -> Expanded:
     """Render the report; returns the expanded Markdown and the ledger keys it used.
 
     Every output is rendered to a temporary file first and replaces the previous one only when
     all of them succeeded: a failed render keeps the last good PDF, HTML and DOCX, and the
-    RenderError says so. Intermediate files go to ``report/_build/``."""
+    RenderError says so. Intermediate files go to `build_dir` (default ``report/_build/``, the
+    rule's ``directory()`` output)."""
     import typst
 
     report_dir = qmd.parent
-    build_dir = report_dir / "_build"
+    build_dir = build_dir or report_dir / "_build"
     source = paths.rel(qmd) if qmd.resolve().is_relative_to(paths.ROOT) else str(qmd)
     text = expand_includes(qmd.read_text(encoding="utf-8"), report_dir)
-    figures_dir = figures_dir or paths.FIGURES
+    alts = alt_texts if alt_texts is not None else (figures_dir or paths.FIGURES)
     # Links are relative to the report's folder (report/report.pdf, report/report.html).
     expanded = substitute_values(text, ledger, "../", source)
-    markdown = add_alt_text(expanded.markdown, figures_dir)
-    docx_markdown = add_alt_text(substitute_values(text, ledger, None, source).markdown, figures_dir)
+    markdown = add_alt_text(expanded.markdown, alts)
+    docx_markdown = add_alt_text(substitute_values(text, ledger, None, source).markdown, alts)
     lua = str(report_dir / "filters" / "crossref.lua")
     meta = ["--metadata-file", str(_provenance_file(build_dir, provenance))]
     stem = qmd.stem
@@ -206,6 +237,7 @@ def render(
             raise RenderError(f"typst could not compile {paths.rel(typ_path)}: {exc}") from None
 
     def html_out() -> None:
+        html_md, images = inline_chart_images(markdown, report_dir)
         html_text = _pandoc(
             [
                 "html5",
@@ -218,8 +250,10 @@ def render(
                 f"--resource-path={report_dir}",
                 *meta,
             ],
-            markdown,
+            html_md,
         )
+        for key, b64 in images.items():
+            html_text = html_text.replace(key, b64, 1)
         tmp["html"].write_text(html_text, encoding="utf-8")
 
     def docx() -> None:

@@ -1,0 +1,122 @@
+"""Digits typed into the prose (the number lint, with the allowlist of
+``report/number-allowlist.yaml``) and numbers written in words. Every number the report prints
+comes from the value ledger (``{{< var key >}}``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from belmig.report.prose import DEFAULT_SOURCE, NUMBER_RE, Problem, line_of, mask_all, mask_markup, sentence_at
+
+# ----------------------------------------------------------------------------- allowlist
+
+
+@dataclass(frozen=True)
+class AllowRule:
+    """A regex whose matches in the prose may contain digits, and why."""
+
+    pattern: re.Pattern
+    reason: str
+
+    @classmethod
+    def make(cls, spec: AllowRule | str | Mapping[str, Any] | re.Pattern) -> AllowRule:
+        if isinstance(spec, AllowRule):
+            return spec
+        if isinstance(spec, re.Pattern):
+            return cls(spec, "")
+        if isinstance(spec, str):
+            return cls(re.compile(spec), "")
+        flags = re.IGNORECASE if spec.get("ignore_case") else 0
+        try:
+            pat = re.compile(spec["pattern"], flags)
+        except re.error as exc:
+            raise ValueError(f"allowlist pattern {spec.get('pattern')!r} is not a valid regex: {exc}") from None
+        reason = str(spec.get("reason") or "").strip()
+        if not reason:
+            raise ValueError(f"allowlist pattern {spec['pattern']!r} has no reason")
+        return cls(pat, reason)
+
+
+def load_allowlist(path: Path | str | None = None) -> list[AllowRule]:
+    """The rules of ``report/number-allowlist.yaml`` (``rules: [{pattern, reason}, …]``)."""
+    if path is None:
+        from belmig.core import paths
+
+        path = paths.REPORT / "number-allowlist.yaml"
+    with open(path, encoding="utf-8") as fh:
+        raw = yaml.safe_load(fh) or {}
+    rules = raw.get("rules") if isinstance(raw, dict) else raw
+    if not isinstance(rules, list):
+        raise ValueError(f"{path}: expected a list under 'rules'")
+    return [AllowRule.make(r) for r in rules]
+
+
+def _rules(allowlist: Iterable[Any] | Path | str | None) -> list[AllowRule]:
+    """Rules from: a YAML path; the parsed YAML ({"rules": [...]}); one regex; or an iterable
+    of AllowRule / regex strings / {pattern, reason} dicts."""
+    if allowlist is None:
+        return []
+    if isinstance(allowlist, Path) or (isinstance(allowlist, str) and allowlist.endswith((".yaml", ".yml"))):
+        return load_allowlist(allowlist)
+    if isinstance(allowlist, Mapping) and "rules" in allowlist:  # the parsed YAML file
+        return [AllowRule.make(r) for r in allowlist["rules"] or []]
+    if isinstance(allowlist, (str, re.Pattern, Mapping, AllowRule)):
+        return [AllowRule.make(allowlist)]
+    return [AllowRule.make(r) for r in allowlist]
+
+
+# ----------------------------------------------------------------------------- number lint
+
+
+def lint_numbers(
+    qmd_text: str, allowlist: Iterable[Any] | Path | str | None, source: str = DEFAULT_SOURCE
+) -> list[Problem]:
+    """Digits typed into the prose that are neither a ledger value nor allowlisted.
+
+    Front matter, code, comments, shortcodes (``{{< var >}}``, ``{{< include >}}``), URLs,
+    link and image targets, attribute blocks (figure ids, claim conditions), fenced-div
+    lines, cross-references (``@fig-…``), footnote markers and ordered-list markers are not
+    prose. What remains is searched after blanking every match of an allowlist rule.
+    """
+    prose = mask_markup(qmd_text)
+    for rule in _rules(allowlist):
+        prose = mask_all(prose, rule.pattern)
+    problems = []
+    for m in NUMBER_RE.finditer(prose):
+        line = line_of(qmd_text, m.start())
+        problems.append(
+            Problem(
+                kind="number",
+                line=line,
+                number=m.group(0),
+                sentence=sentence_at(qmd_text, m.start()),
+                message=(
+                    f"number {m.group(0)!r} is typed into the prose; use a ledger value "
+                    "({{< var key >}}) or add a rule to report/number-allowlist.yaml"
+                ),
+                source=source,
+            )
+        )
+    return problems
+
+
+def number_words(qmd_text: str, lexicon: Any, lang: str = "en", source: str = DEFAULT_SOURCE) -> list[Problem]:
+    """Numbers written in words ("eighty-five per cent"): use a ledger value instead."""
+    prose = mask_markup(qmd_text)
+    return [
+        Problem(
+            "number-words",
+            line_of(qmd_text, m.start()),
+            f"number written in words {m.group(0)!r}: print it from the ledger ({{{{< var key >}}}})",
+            sentence=sentence_at(qmd_text, m.start()),
+            number=m.group(0),
+            source=source,
+        )
+        for m in lexicon.numbers_in_words(prose, lang)
+    ]
