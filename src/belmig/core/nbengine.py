@@ -91,7 +91,7 @@ def parameterize(nb: NotebookNode, params: dict[str, Any]) -> NotebookNode:
 
 # ------------------------------------------------------------------------------ execution
 class _Capture:
-    """Collects a cell's outputs in nbformat's shape, merging consecutive stream writes."""
+    """Collects a cell's outputs in nbformat's shape."""
 
     def __init__(self, execution_count: int | None = None) -> None:
         self.outputs: list[NotebookNode] = []
@@ -100,11 +100,15 @@ class _Capture:
     def stream(self, name: str, text: str) -> None:
         if not text:
             return
-        last = self.outputs[-1] if self.outputs else None
-        if last is not None and last.output_type == "stream" and last.name == name:
-            last.text += text
-        else:
-            self.outputs.append(nbformat.v4.new_output("stream", name=name, text=text))
+        # as a kernel sends them (each stream buffered): writes to one stream since the last rich
+        # output are one output, whatever the other stream wrote in between
+        for out in reversed(self.outputs):
+            if out.output_type != "stream":
+                break
+            if out.name == name:
+                out.text += text
+                return
+        self.outputs.append(nbformat.v4.new_output("stream", name=name, text=text))
 
     def add(self, output: NotebookNode) -> None:
         self.outputs.append(output)
@@ -189,7 +193,9 @@ def _shell(capture_ref: list[_Capture]):
     cfg.HistoryManager.enabled = False  # no ~/.ipython history database
     cfg.InteractiveShell.colors = "nocolor"
     cfg.InteractiveShell.autocall = 0
-    shell = InteractiveShell(config=cfg, displayhook_class=Hook)
+    # the singleton: IPython.display.display() publishes through InteractiveShell.instance()
+    InteractiveShell.clear_instance()
+    shell = InteractiveShell.instance(config=cfg, displayhook_class=Hook)
     shell.display_pub = Publisher(shell=shell)
 
     def showtraceback(etype, evalue, stb) -> None:
@@ -234,12 +240,11 @@ def execute(nb: NotebookNode, params: dict[str, Any], cwd: Path) -> NotebookNode
                 cell.outputs = capture.outputs
                 if not result.success:
                     err = result.error_in_exec or result.error_before_exec
-                    raise CellError(
-                        cell.execution_count, type(err).__name__, str(err), nb
-                    ) from None
+                    raise CellError(cell.execution_count, type(err).__name__, str(err), nb) from None
     finally:
         sys.stdout, sys.stderr = old_out, old_err
         os.chdir(old_cwd)
+        type(shell).clear_instance()
     return nb
 
 
