@@ -8,7 +8,6 @@ import json
 import shlex
 from pathlib import Path
 
-from belmig.core import codebook as codebook_mod
 from belmig.core import paths
 
 NB = paths.rel(paths.NOTEBOOKS)
@@ -21,8 +20,17 @@ PUBLISHED_FIGURES = paths.rel(paths.PUBLISHED_FIGURES)
 ASSUMED_FIGURES = paths.rel(paths.ASSUMED_FIGURES)
 PUBLISHED_STATEMENTS = paths.rel(paths.PUBLISHED_STATEMENTS)
 
+
 # The charts of the report, as the codebook lists them: {"01": "title", ...}
-CHART_TITLES = {f"{c.number:02d}": c.title_en for c in codebook_mod.load(paths.CODEBOOK).charts}
+# (The codebook is validated when it is loaded; the list is kept while the codebook, its schema and
+# the code that reads it are unchanged: belmig.core.parsecache.)
+def _chart_titles():
+    from belmig.core import codebook as codebook_mod
+
+    return {f"{c.number:02d}": c.title_en for c in codebook_mod.load(paths.CODEBOOK).charts}
+
+
+CHART_TITLES = parsecache.cached("charts", [CODEBOOK, paths.rel(paths.CODEBOOK_SCHEMA), *PARSE_CODE], _chart_titles)
 CHARTS = list(CHART_TITLES)
 
 

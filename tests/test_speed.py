@@ -206,3 +206,32 @@ def test_the_dag_redraws_one_chart_when_its_spec_is_edited(built_repo):
     finally:
         spec.write_text(text, encoding="utf-8")
         run_snakemake(built_repo)  # leave the build up to date for the tests after this one
+
+
+# ------------------------------------------------------------------------------ parse-time cache
+def test_the_parse_cache_reuses_a_value_only_for_the_same_files(tmp_path):
+    from belmig.core import parsecache
+
+    data, cache = tmp_path / "codebook.yaml", tmp_path / "cache.json"
+    data.write_text("a: 1\n", encoding="utf-8")
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"n": len(calls)}
+
+    assert parsecache.cached("x", [data], compute, cache=cache) == {"n": 1}
+    assert parsecache.cached("x", [data], compute, cache=cache) == {"n": 1} and len(calls) == 1  # a hit
+    data.write_text("a: 2\n", encoding="utf-8")  # planted: the data changed
+    assert parsecache.cached("x", [data], compute, cache=cache) == {"n": 2}
+    assert parsecache.cached("x", [data], compute, extra="--config x=1", cache=cache) == {"n": 3}  # an override
+
+    def rejects():
+        raise ValueError("config/config.yaml: unknown key 'chrats'")
+
+    with pytest.raises(ValueError, match="chrats"):  # a failing check raises and stores nothing
+        parsecache.cached("x", [data], rejects, extra="bad", cache=cache)
+    with pytest.raises(ValueError, match="chrats"):
+        parsecache.cached("x", [data], rejects, extra="bad", cache=cache)
+    cache.write_text("{broken", encoding="utf-8")  # an unreadable cache: computed again
+    assert parsecache.cached("x", [data], compute, cache=cache) == {"n": 4}
