@@ -44,9 +44,7 @@ def _read(cache: Path) -> dict[str, Any]:
         return {}
 
 
-def cached(
-    name: str, files: list[Path | str], compute: Callable[[], Any], extra: str = "", cache: Path = CACHE
-) -> Any:
+def cached(name: str, files: list[Path | str], compute: Callable[[], Any], extra: str = "", cache: Path = CACHE) -> Any:
     """`compute()` (a JSON value), or the value stored for the same `name`, files and `extra`."""
     key = digest(files, extra)
     data = _read(cache)
