@@ -28,8 +28,18 @@ from belmig.core import atomic, codebook as codebook_mod, paths
 
 SUFFIXES = (".svg", ".png", ".alt.txt", ".json")
 CHARTS_DIR = Path(__file__).resolve().parent
-# Code every chart's drawing depends on, besides the chart's own spec module.
-SHARED_CODE = ("__init__.py", "base.py", "build.py", "protect.py", "strings.py", "theme.py", "specs/__init__.py")
+# Code every chart's drawing depends on, besides the chart's own spec module (this one included:
+# it decides what is drawn with which options).
+SHARED_CODE = (
+    "__init__.py",
+    "base.py",
+    "build.py",
+    "cli.py",
+    "protect.py",
+    "strings.py",
+    "theme.py",
+    "specs/__init__.py",
+)
 
 
 def parser() -> argparse.ArgumentParser:
