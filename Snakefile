@@ -37,13 +37,6 @@ from belmig.core import parsecache
 PARSE_CODE = [SRC / "belmig" / "core" / f"{m}.py" for m in ("config", "schema", "codebook", "keys", "paths")]
 
 
-def _validate_config():
-    from belmig.core.config import validate_config
-
-    validate_config(config, "config/config.yaml + --config overrides")
-    return True
-
-
 # A misspelled or missing key is an error before any rule runs. (Same JSON Schema as
 # snakemake.utils.validate, checked with fastjsonschema: importing jsonschema takes seconds.)
 # Checked again whenever the configuration, its overrides, the schema or that code change;
@@ -51,7 +44,7 @@ def _validate_config():
 parsecache.cached(
     "config",
     ["config/config.schema.yaml", *PARSE_CODE],
-    _validate_config,
+    lambda: parsecache.check_config(config, "config/config.yaml + --config overrides"),
     extra=json.dumps(config, sort_keys=True, default=str),
 )
 

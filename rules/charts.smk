@@ -1,17 +1,3 @@
-# Code every chart uses; each chart's own spec (specs/chartNN.py) is an input too.
-CHART_CODE = [
-    f"src/belmig/charts/{m}.py" for m in ("__init__", "__main__", "base", "build", "cli", "protect", "strings", "theme")
-] + ["src/belmig/charts/specs/__init__.py"]
-# The chart languages: charts.language's figures are figures/chartNN.svg …; each further language
-# in charts.languages (when the configuration has that key) gets figures/chartNN.<lang>.svg ….
-CHART_LANGS = list(dict.fromkeys([config["charts"]["language"], *config["charts"].get("languages", [])]))
-
-
-def chart_files(ext, langs=CHART_LANGS[:1]):
-    """figures/chartNN[.lang].<ext> of every chart, in chart order (per language)."""
-    return [f"{FIGURES}/chart{n}{'' if lang == CHART_LANGS[0] else '.' + lang}.{ext}" for lang in langs for n in CHARTS]
-
-
 rule draw_charts:
     """Every chart of the report from the estimates, in one job that redraws only the charts whose
     spec, shared code, options or slice of the estimates changed (keys in the state file)."""

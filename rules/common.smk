@@ -67,3 +67,19 @@ def nb_cmd(stage, params):
         "--params",
         json.dumps(params),
     )
+
+
+# Code every chart uses (rules/charts.smk); each chart's own spec (specs/chartNN.py) is an input too.
+CHART_CODE = [
+    f"src/belmig/charts/{m}.py"
+    for m in ("__init__", "__main__", "base", "build", "cli", "protect", "strings", "theme", "specs/__init__")
+]
+# The chart languages: charts.language's figures are figures/chartNN.svg …; each further language
+# in charts.languages (when the configuration has that key) gets figures/chartNN.<lang>.svg ….
+CHART_LANGS = list(dict.fromkeys([config["charts"]["language"], *config["charts"].get("languages", [])]))
+
+
+def chart_files(ext, langs=CHART_LANGS[:1]):
+    """figures/chartNN[.lang].<ext> of every chart, in chart order (per language)."""
+    suffix = {lang: "" if lang == CHART_LANGS[0] else f".{lang}" for lang in CHART_LANGS}
+    return [f"{FIGURES}/chart{n}{suffix[lang]}.{ext}" for lang in langs for n in CHARTS]

@@ -61,3 +61,11 @@ def cached(name: str, files: list[Path | str], compute: Callable[[], Any], extra
     except OSError:
         pass  # a read-only checkout: the value is computed each time
     return value
+
+
+def check_config(config: dict[str, Any], source: str) -> bool:
+    """Validate the configuration (belmig.core.config; imported only when the cache misses)."""
+    from belmig.core.config import validate_config
+
+    validate_config(config, source)
+    return True
