@@ -1,6 +1,7 @@
 # The survey-to-report pipeline: raw export → ingest → clean → weight → estimate → charts → report.
 # Every stage executes a thin papermill notebook (executed copies: notebooks/executed/) whose
 # logic lives in the belmig package (src/belmig/). See README.md and docs/architecture.md.
+import json
 import shlex
 import sys
 from pathlib import Path
@@ -30,11 +31,22 @@ shell.prefix(
     f"PYTHON={shlex.quote(sys.executable)}; "
 )
 
-from belmig.core.config import validate_config
+from belmig.core import parsecache
+
+# What the parse-time checks depend on besides the data: the code that validates.
+PARSE_CODE = [SRC / "belmig" / "core" / f"{m}.py" for m in ("config", "schema", "codebook", "keys", "paths")]
+
 
 # A misspelled or missing key is an error before any rule runs. (Same JSON Schema as
 # snakemake.utils.validate, checked with fastjsonschema: importing jsonschema takes seconds.)
-validate_config(config, "config/config.yaml + --config overrides")
+# Checked again whenever the configuration, its overrides, the schema or that code change;
+# otherwise the last verdict is reused (belmig.core.parsecache: a no-op skips the imports).
+parsecache.cached(
+    "config",
+    ["config/config.schema.yaml", *PARSE_CODE],
+    lambda: parsecache.check_config(config, "config/config.yaml + --config overrides"),
+    extra=json.dumps(config, sort_keys=True, default=str),
+)
 
 
 include: "rules/common.smk"
@@ -45,6 +57,7 @@ include: "rules/clean.smk"
 include: "rules/weight.smk"
 include: "rules/estimate.smk"
 include: "rules/charts.smk"
+include: "rules/notebooks.smk"
 include: "rules/release.smk"
 include: "rules/publish.smk"
 include: "rules/report.smk"

@@ -10,7 +10,6 @@ rule audit_published:
         groups=f"{PROC}/audit_groups.csv",
         values=f"{VALUES}/audit.json",
         notebook=f"{EXE}/01_audit.ipynb",
-        html=f"{EXE}/01_audit.html",
     log:
         "logs/audit_published.log",
     conda:

@@ -1,42 +1,45 @@
-# Code every chart uses; a chart's own spec (specs/chartNN.py) is a separate input.
-CHART_CODE = [
-    f"src/belmig/charts/{m}.py" for m in ("__init__", "__main__", "base", "build", "cli", "strings", "theme")
-] + ["src/belmig/charts/specs/__init__.py"]
-
-
-rule draw_chart:
-    """One chart of the report from the estimates (its own target: editing chartNN's spec redraws only it)."""
+rule draw_charts:
+    """Every chart of the report from the estimates, in one job that redraws only the charts whose
+    spec, shared code, options or slice of the estimates changed (keys in the state file)."""
     input:
         estimates=rules.estimate_values.output.estimates,
         codebook=CODEBOOK,
-        spec="src/belmig/charts/specs/chart{n}.py",
+        specs=expand("src/belmig/charts/specs/chart{n}.py", n=CHARTS),
         code=CHART_CODE,
     output:
-        svg=report(
-            f"{FIGURES}/chart{{n}}.svg",
-            caption="../report/captions/chart.rst",
-            category="Charts",
-            labels={"chart": "{n}"},
-        ),
-        png=f"{FIGURES}/chart{{n}}.png",
-        alt=f"{FIGURES}/chart{{n}}.alt.txt",
-        data=f"{FIGURES}/chart{{n}}.json",
+        # update(): a job that runs keeps the unchanged charts' files (the state file says which)
+        svg=[
+            update(
+                report(
+                    f"{FIGURES}/chart{n}.svg",
+                    caption="../report/captions/chart.rst",
+                    category="Charts",
+                    labels={"chart": n, "title": CHART_TITLES[n]},
+                )
+            )
+            for n in CHARTS
+        ],
+        png=[update(f) for f in chart_files("png")],
+        alt=[update(f) for f in chart_files("alt.txt")],
+        data=[update(f) for f in chart_files("json")],
+        other_langs=[update(f) for ext in ("svg", "png", "alt.txt", "json") for f in chart_files(ext, CHART_LANGS[1:])],
+        state=update(f"{PROC}/charts_state.json"),
     log:
-        "logs/draw_chart_{n}.log",
-    wildcard_constraints:
-        n=r"\d\d",
+        "logs/draw_charts.log",
     conda:
         "../environment.yml"
     params:
-        title=lambda w: CHART_TITLES[w.n],
-        cmd=lambda w, input: py_cmd(
+        # for the caption; a function of the input, so that Snakemake does not hash it (hashing a
+        # plain parameter imports pandas: ~0.5 s on every run, a no-op too)
+        titles=lambda w, input: CHART_TITLES,
+        cmd=lambda w, input, output: py_cmd(
             "belmig.charts",
             "--chart",
-            w.n,
+            *CHARTS,
             "--estimates",
             input.estimates,
             "--lang",
-            config["charts"]["language"],
+            *CHART_LANGS,
             "--ci-whiskers",
             int(config["charts"]["ci_whiskers"]),
             "--dpi",
@@ -47,6 +50,8 @@ rule draw_chart:
             FIGURES,
             "--codebook",
             input.codebook,
+            "--state",
+            output.state,
         ),
     shell:
         '"$PYTHON" {params.cmd} > {log:q} 2>&1'
@@ -57,12 +62,11 @@ rule review_charts:
     input:
         nb=f"{NB}/06_charts.ipynb",
         values=rules.estimate_values.output.values,
-        data=expand(rules.draw_chart.output.data, n=CHARTS),
-        png=expand(rules.draw_chart.output.png, n=CHARTS),
+        data=rules.draw_charts.output.data,
+        png=rules.draw_charts.output.png,
     output:
         values=f"{VALUES}/charts.json",
         notebook=f"{EXE}/06_charts.ipynb",
-        html=f"{EXE}/06_charts.html",
     log:
         "logs/review_charts.log",
     conda:

@@ -12,7 +12,6 @@ rule clean_responses:
         other=f"{PROC}/other_coding.csv",
         values=f"{VALUES}/clean.json",
         notebook=f"{EXE}/03_clean.ipynb",
-        html=f"{EXE}/03_clean.html",
     log:
         "logs/clean_responses.log",
     conda:

@@ -8,7 +8,6 @@ import json
 import shlex
 from pathlib import Path
 
-from belmig.core import codebook as codebook_mod
 from belmig.core import paths
 
 NB = paths.rel(paths.NOTEBOOKS)
@@ -21,8 +20,17 @@ PUBLISHED_FIGURES = paths.rel(paths.PUBLISHED_FIGURES)
 ASSUMED_FIGURES = paths.rel(paths.ASSUMED_FIGURES)
 PUBLISHED_STATEMENTS = paths.rel(paths.PUBLISHED_STATEMENTS)
 
+
 # The charts of the report, as the codebook lists them: {"01": "title", ...}
-CHART_TITLES = {f"{c.number:02d}": c.title_en for c in codebook_mod.load(paths.CODEBOOK).charts}
+# (The codebook is validated when it is loaded; the list is kept while the codebook, its schema and
+# the code that reads it are unchanged: belmig.core.parsecache.)
+def _chart_titles():
+    from belmig.core import codebook as codebook_mod
+
+    return {f"{c.number:02d}": c.title_en for c in codebook_mod.load(paths.CODEBOOK).charts}
+
+
+CHART_TITLES = parsecache.cached("charts", [CODEBOOK, paths.rel(paths.CODEBOOK_SCHEMA), *PARSE_CODE], _chart_titles)
 CHARTS = list(CHART_TITLES)
 
 
@@ -43,13 +51,35 @@ def py_cmd(module, *args):
     return shlex.join(["-m", module, *map(str, args)])
 
 
+# The stages whose rule renders its executed notebook to HTML in the same job (render_report's
+# rule declares it); the others' HTML is one job off the critical path (rules/notebooks.smk).
+HTML_IN_JOB = {"07_report"}
+
+
 def nb_cmd(stage, params):
     """Command that executes notebooks/<stage>.ipynb with the given parameters (belmig.core.nbrun)."""
+    html = [f"{EXE}/{stage}.html"] if stage in HTML_IN_JOB else []
     return py_cmd(
         "belmig.core.nbrun",
         f"{NB}/{stage}.ipynb",
         f"{EXE}/{stage}.ipynb",
-        f"{EXE}/{stage}.html",
+        *html,
         "--params",
         json.dumps(params),
     )
+
+
+# Code every chart uses (rules/charts.smk); each chart's own spec (specs/chartNN.py) is an input too.
+CHART_CODE = [
+    f"src/belmig/charts/{m}.py"
+    for m in ("__init__", "__main__", "base", "build", "cli", "protect", "strings", "theme", "specs/__init__")
+]
+# The chart languages: charts.language's figures are figures/chartNN.svg …; each further language
+# in charts.languages (when the configuration has that key) gets figures/chartNN.<lang>.svg ….
+CHART_LANGS = list(dict.fromkeys([config["charts"]["language"], *config["charts"].get("languages", [])]))
+
+
+def chart_files(ext, langs=CHART_LANGS[:1]):
+    """figures/chartNN[.lang].<ext> of every chart, in chart order (per language)."""
+    suffix = {lang: "" if lang == CHART_LANGS[0] else f".{lang}" for lang in CHART_LANGS}
+    return [f"{FIGURES}/chart{n}{suffix[lang]}.{ext}" for lang in langs for n in CHARTS]

@@ -16,7 +16,6 @@ rule estimate_values:
         reproduction=f"{PROC}/reproduction.csv",
         values=f"{VALUES}/estimate.json",
         notebook=f"{EXE}/05_estimate.ipynb",
-        html=f"{EXE}/05_estimate.html",
     log:
         "logs/estimate_values.log",
     conda:

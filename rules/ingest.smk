@@ -14,7 +14,6 @@ rule ingest_export:
         values=f"{VALUES}/ingest.json",
         report=f"{PROC}/ingest_report.json",
         notebook=f"{EXE}/02_ingest.ipynb",
-        html=f"{EXE}/02_ingest.html",
     log:
         "logs/ingest_export.log",
     conda:

@@ -18,16 +18,17 @@ rule list_public_files:
     input:
         report=[rules.render_report.output.pdf, rules.render_report.output.html, rules.render_report.output.docx],
         variables=rules.render_report.output.variables,
-        figures=expand(rules.draw_chart.output.svg, n=CHARTS)
-        + expand(rules.draw_chart.output.png, n=CHARTS)
-        + expand(rules.draw_chart.output.alt, n=CHARTS)
-        + expand(rules.draw_chart.output.data, n=CHARTS),
+        figures=rules.draw_charts.output.svg
+        + rules.draw_charts.output.png
+        + rules.draw_charts.output.alt
+        + rules.draw_charts.output.data
+        + rules.draw_charts.output.other_langs,
         release=[
             rules.export_microdata.output[k]
             for k in ("csv", "parquet", "sav", "dta", "datapackage", "variables", "kanonymity", "readme")
         ],
         notebooks=[r.output.notebook for r in STAGE_RULES]
-        + [r.output.html for r in STAGE_RULES]
+        + rules.export_notebook_html.output.html
         + [
             rules.render_report.output.notebook,
             rules.render_report.output.nbhtml,

@@ -21,7 +21,7 @@ rule protect_values:
         qmd=REPORT_EDITIONS,
         claims="report/claims.yaml",
         levels=rules.estimate_values.output.levels,
-        charts=expand(rules.draw_chart.output.data, n=CHARTS),
+        charts=rules.draw_charts.output.data,
         figures=PUBLISHED_FIGURES,
         reproduction=rules.estimate_values.output.reproduction,
         weighting=rules.rake_weights.output.diagnostics,

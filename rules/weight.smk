@@ -12,7 +12,6 @@ rule rake_weights:
         summary=f"{PROC}/weighting_summary.json",
         values=f"{VALUES}/weight.json",
         notebook=f"{EXE}/04_weight.ipynb",
-        html=f"{EXE}/04_weight.html",
     log:
         "logs/rake_weights.log",
     conda:

@@ -25,7 +25,7 @@ def sample_size() -> int:
 
 
 def chart_count() -> int:
-    """The report's charts, as the codebook lists them (one draw_chart job each)."""
+    """The report's charts, as the codebook lists them (drawn by the one draw_charts job)."""
     from belmig.core import codebook
 
     return len(codebook.load().charts)

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import chart_count, copy_repo, run_snakemake
+from conftest import copy_repo, run_snakemake
 
 # A raw export path a shell would run code from, if a rule spliced it into its command unquoted
 # or inside double quotes: command substitution both ways, a single and a double quote, spaces.
@@ -32,9 +32,10 @@ def printed_commands(tmp_path_factory) -> list[str]:
 
 
 def test_dry_run_prints_every_rules_command(printed_commands):
-    # the synthetic export is not needed when raw_export names another file: 10 stages, one job
-    # per chart and disclosure control's two (protect_values, list_public_files), `all` aside
-    assert len(printed_commands) == 12 + chart_count()
+    # the synthetic export is not needed when raw_export names another file: 10 stages, the one
+    # chart job, the notebook HTML job and disclosure control's two (protect_values,
+    # list_public_files), `all` aside
+    assert len(printed_commands) == 14
     assert {shlex.split(c)[2] for c in printed_commands} == {
         "belmig.core.nbrun", "belmig.charts", "belmig.cli", "belmig.release", "belmig.privacy",
     }  # fmt: skip

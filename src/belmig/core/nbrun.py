@@ -1,9 +1,12 @@
-"""Execute a stage notebook with papermill, then render it to HTML for reviewers.
+"""Execute a stage notebook (papermill's parameterised format), and render executed ones to HTML.
 
     python -m belmig.core.nbrun notebooks/03_clean.ipynb notebooks/executed/03_clean.ipynb \
-        notebooks/executed/03_clean.html --params '{"ingested": "data/processed/ingested.parquet", ...}'
+        --params '{"ingested": "data/processed/ingested.parquet", ...}'
+    python -m belmig.core.nbrun --html notebooks/executed/03_clean.ipynb notebooks/executed/03_clean.html ...
 
-The executed notebook keeps its injected-parameters cell (with a fixed cell id, so links and
+The notebook runs in this process (belmig.core.nbengine: no kernel to start, no second import of
+what the stage uses); the HTML export for reviewers is its own job, off the critical path (a third
+positional argument still writes it in the same job). The executed notebook keeps its injected-parameters cell (with a fixed cell id, so links and
 rebuilds are stable); papermill's timing metadata is stripped, so two builds of the same commit
 give the same notebook. No absolute machine path reaches the executed copies: parameters inside
 the repository are passed relative to its root, a file outside it is shown by name and checksum,
@@ -163,63 +166,58 @@ def failed_copy(out_ipynb: Path) -> Path:
     return paths.LOGS / f"{Path(out_ipynb).stem}.failed.ipynb"
 
 
-def _error_message(exc: BaseException) -> str:
-    import papermill as pm
+def run(notebook: Path, out_ipynb: Path, out_html: Path | None, params: dict) -> None:
+    """Execute `notebook` with `params` in this process (belmig.core.nbengine); write the executed
+    copy and, when `out_html` is given, its HTML. Raises :class:`StageError` (the stage's own
+    error message) when a cell fails."""
+    from belmig.core import nbengine
 
-    if isinstance(exc, pm.PapermillExecutionError):
-        return f"{exc.ename}: {_ANSI.sub('', str(exc.evalue))}"
-    return f"{type(exc).__name__}: {_ANSI.sub('', str(exc))}"
-
-
-def run(notebook: Path, out_ipynb: Path, out_html: Path, params: dict) -> None:
-    """Execute `notebook` with `params`; write the executed copy and its HTML. Raises
-    :class:`StageError` (the stage's own error message) when a cell fails."""
-    import papermill as pm
-    from nbconvert import HTMLExporter
-
-    notebook, out_ipynb, out_html = Path(notebook), Path(out_ipynb), Path(out_html)
+    notebook, out_ipynb = Path(notebook), Path(out_ipynb)
     failed = failed_copy(out_ipynb)
     for stale in (failed, out_ipynb.with_name(out_ipynb.stem + ".failed.ipynb")):  # the latter: old builds
         stale.unlink(missing_ok=True)
     outside: dict[str, str] = {}
     params = portable_params(params, outside)
     out_ipynb.parent.mkdir(parents=True, exist_ok=True)
-    running = out_ipynb.with_name(f".{out_ipynb.stem}.running.ipynb")
     try:
-        try:
-            pm.execute_notebook(
-                str(notebook),
-                str(running),
-                parameters=params,
-                cwd=str(paths.ROOT),
-                progress_bar=False,
-                log_output=False,
-                kernel_name="python3",
-                extra_arguments=_KERNEL_ARGS,
-            )
-        except Exception as exc:
-            where = f"in cell {exc.exec_count}" if isinstance(exc, pm.PapermillExecutionError) else "to run"
-            if running.exists():
-                nb = normalise(nbformat.read(running, as_version=4))
-                failed.parent.mkdir(parents=True, exist_ok=True)
-                atomic.write_text(failed, nbformat.writes(scrub(nb, outside)))
-                where += f" (executed copy: {paths.rel(failed)})"
-            raise StageError(f"stage {notebook.stem} failed {where}:\n{_error_message(exc)}") from None
-        nb = scrub(normalise(nbformat.read(running, as_version=4)), outside)
-    finally:
-        running.unlink(missing_ok=True)
-    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+        nb = nbengine.execute(nbformat.read(notebook, as_version=4), params, cwd=paths.ROOT)
+    except nbengine.CellError as exc:
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_text(failed, nbformat.writes(scrub(normalise(exc.nb), outside)))
+        where = f"in cell {exc.exec_count} (executed copy: {paths.rel(failed)})"
+        msg = f"{exc.ename}: {_ANSI.sub('', exc.evalue)}"
+        raise StageError(f"stage {notebook.stem} failed {where}:\n{msg}") from None
+    nb = scrub(normalise(nb), outside)
     text = nbformat.writes(nb)
     atomic.write_text(out_ipynb, text if text.endswith("\n") else text + "\n")  # as nbformat.write does
-    atomic.write_text(out_html, body)
+    if out_html is not None:
+        export_html([(out_ipynb, Path(out_html))])
+
+
+def export_html(pairs: list[tuple[Path, Path]]) -> None:
+    """Render executed notebooks to the HTML reviewers read (nbconvert's lab template), each
+    written atomically. One process for all of them: nbconvert's import is the cost (~1 s)."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab")
+    for ipynb, html in pairs:
+        body, _ = exporter.from_notebook_node(nbformat.read(ipynb, as_version=4))
+        atomic.write_text(Path(html), body)
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("notebook", type=Path)
     ap.add_argument("out_ipynb", type=Path)
-    ap.add_argument("out_html", type=Path)
+    ap.add_argument("out_html", type=Path, nargs="?", help="its HTML (default: none; see --html)")
     ap.add_argument("--params", default="{}", help="JSON object of notebook parameters")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--html"]:  # --html A.ipynb A.html [B.ipynb B.html ...]: the HTML export alone
+        files = [Path(a) for a in argv[1:]]
+        if not files or len(files) % 2:
+            ap.error("--html takes pairs of executed notebook and HTML file")
+        export_html(list(zip(files[::2], files[1::2])))
+        return
     a = ap.parse_args(argv)
     try:
         run(a.notebook, a.out_ipynb, a.out_html, json.loads(a.params))
