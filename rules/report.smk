@@ -120,6 +120,95 @@ rule render_report:
         '"$PYTHON" {params.cmd} > {log:q} 2>&1'
 
 
+# The translated editions (config report.editions; English is rule render_report). Each renders in
+# its own job, in parallel with the other, from the ledger, the public values and the appendix
+# tables the English job wrote; editing one edition's text re-renders that edition alone.
+EDITIONS = [lang for lang in config["report"]["editions"] if lang != "en"]
+
+
+def edition_figures(kind):
+    """The figure files (svg, png or alt) of an edition, from render.figure_path(n, lang)."""
+    from belmig.report.render import figure_path
+
+    ext = {"svg": ".svg", "png": ".png", "alt": ".alt.txt"}[kind]
+    return lambda w: [
+        "report/" + figure_path(n, w.lang).removesuffix(".svg") + ext for n in CHARTS
+    ]
+
+
+rule render_edition:
+    """Check one translated edition (number lint in its own format, guards, lexicon, keys,
+    cross-references, parity with English) and render its PDF and HTML."""
+    input:
+        qmd="report/report.{lang}.qmd",
+        english="report/report.qmd",
+        ledger=rules.merge_ledger.output.ledger,
+        public=rules.protect_values.output.public,
+        generated=rules.render_report.output.generated,
+        svg=edition_figures("svg"),
+        png=edition_figures("png"),
+        alt=edition_figures("alt"),
+        codebook=CODEBOOK,
+        claims="report/claims.yaml",
+        lexicon="report/lexicon.yaml",
+        allowlist="report/number-allowlist.{lang}.yaml",
+        template="report/template.typ",
+        lua="report/filters/crossref.lua",
+        css="report/style.css",
+        lock="requirements.lock",
+        raw=config["raw_export"],
+        code=[f"src/belmig/report/{m}.py" for m in ("editions", "render", "locale", "parity")],
+    output:
+        pdf=update("report/report.{lang}.pdf"),
+        html=update("report/report.{lang}.html"),
+        build=directory("report/_build.{lang}"),
+    log:
+        "logs/render_edition_{lang}.log",
+    wildcard_constraints:
+        lang="|".join(EDITIONS) or "none",
+    conda:
+        "../environment.yml"
+    params:
+        cmd=lambda w, input, output: py_cmd(
+            "belmig.report.editions",
+            "render",
+            "--lang",
+            w.lang,
+            "--qmd",
+            input.qmd,
+            "--english",
+            input.english,
+            "--ledger",
+            input.ledger,
+            "--public",
+            input.public,
+            "--allowlist",
+            input.allowlist,
+            "--claims",
+            input.claims,
+            "--lexicon",
+            input.lexicon,
+            "--codebook",
+            input.codebook,
+            "--generated",
+            input.generated,
+            "--raw",
+            input.raw,
+            "--lock",
+            input.lock,
+            "--out-pdf",
+            output.pdf,
+            "--out-html",
+            output.html,
+            "--build-dir",
+            output.build,
+            "--config",
+            json.dumps(config),
+        ),
+    shell:
+        '"$PYTHON" {params.cmd} > {log:q} 2>&1'
+
+
 rule index_notebooks:
     """Reviewers' index: stages in DAG order with inputs, outputs, parameters and the public values
     (those the report prints, linked to their anchors on values.html)."""
