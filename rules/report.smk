@@ -131,8 +131,9 @@ def edition_figures(kind):
     from belmig.report.render import figure_path
 
     ext = {"svg": ".svg", "png": ".png", "alt": ".alt.txt"}[kind]
+    # figure_path is relative to report/ ("../figures/chart01.svg")
     return lambda w: [
-        "report/" + figure_path(n, w.lang).removesuffix(".svg") + ext for n in CHARTS
+        figure_path(n, w.lang).removeprefix("../").removesuffix(".svg") + ext for n in CHARTS
     ]
 
 
