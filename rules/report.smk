@@ -120,21 +120,12 @@ rule render_report:
         '"$PYTHON" {params.cmd} > {log:q} 2>&1'
 
 
+from belmig.report import editions as editions_mod
+
 # The translated editions (config report.editions; English is rule render_report). Each renders in
 # its own job, in parallel with the other, from the ledger, the public values and the appendix
 # tables the English job wrote; editing one edition's text re-renders that edition alone.
 EDITIONS = [lang for lang in config["report"]["editions"] if lang != "en"]
-
-
-def edition_figures(kind):
-    """The figure files (svg, png or alt) of an edition, from render.figure_path(n, lang)."""
-    from belmig.report.render import figure_path
-
-    ext = {"svg": ".svg", "png": ".png", "alt": ".alt.txt"}[kind]
-    # figure_path is relative to report/ ("../figures/chart01.svg")
-    return lambda w: [
-        figure_path(n, w.lang).removeprefix("../").removesuffix(".svg") + ext for n in CHARTS
-    ]
 
 
 rule render_edition:
@@ -146,9 +137,9 @@ rule render_edition:
         ledger=rules.merge_ledger.output.ledger,
         public=rules.protect_values.output.public,
         generated=rules.render_report.output.generated,
-        svg=edition_figures("svg"),
-        png=edition_figures("png"),
-        alt=edition_figures("alt"),
+        svg=lambda w: editions_mod.figure_inputs(w.lang, CHARTS, ".svg"),
+        png=lambda w: editions_mod.figure_inputs(w.lang, CHARTS, ".png"),
+        alt=lambda w: editions_mod.figure_inputs(w.lang, CHARTS, ".alt.txt"),
         codebook=CODEBOOK,
         claims="report/claims.yaml",
         lexicon="report/lexicon.yaml",

@@ -92,7 +92,11 @@ def test_a_faithful_translation_passes():
         # a cross-reference dropped
         ("Žr. @tbl-flow ir @sec-summary.", "Žr. @tbl-flow.", {("reference", "sec-summary", True, 12)}),
         # a section id renamed: one missing, one extra
-        ("{#sec-methods}", "{#sec-metodai}", {("section", "sec-methods", True, 10), ("section", "sec-metodai", False, 10)}),
+        (
+            "{#sec-methods}",
+            "{#sec-metodai}",
+            {("section", "sec-methods", True, 10), ("section", "sec-metodai", False, 10)},
+        ),
         # a claim, a value and a reference English does not have
         (
             "Žr. @tbl-flow ir @sec-summary.",

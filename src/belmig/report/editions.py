@@ -94,6 +94,29 @@ def lexicon_path(report_dir: Path | None = None) -> Path:
     return (report_dir or paths.REPORT) / "lexicon.yaml"
 
 
+def figure_path(n: str | int, lang: str = "en", *, per_language: bool | None = None) -> str:
+    """The figure file of chart `n` in edition `lang`, as the report's text refers to it
+    (relative to report/): ``../figures/chartNN.svg`` (English) or ``../figures/chartNN.<lang>.svg``.
+
+    The one place that says where an edition's figures are: the render rules (rules/report.smk,
+    through :func:`figure_inputs`) and the renderer (``render.localize_figures``) both ask it.
+    Until the charts are drawn per language (``PER_LANGUAGE_FIGURES``), every edition uses the
+    English figures."""
+    per_language = PER_LANGUAGE_FIGURES if per_language is None else per_language
+    stem = f"chart{int(n):02d}"
+    return f"../figures/{stem}.svg" if lang == "en" or not per_language else f"../figures/{stem}.{lang}.svg"
+
+
+# Whether rules/charts.smk draws figures/chartNN.<lang>.svg for the other editions.
+PER_LANGUAGE_FIGURES = False
+
+
+def figure_inputs(lang: str, charts: Sequence[str], ext: str = ".svg") -> list[str]:
+    """The figure files of an edition, relative to the repository (rule render_edition's inputs):
+    ``ext`` is ".svg", ".png" or ".alt.txt"."""
+    return [figure_path(n, lang).removeprefix("../").removesuffix(".svg") + ext for n in charts]
+
+
 def lang_of(tag: str | None) -> str:
     """The edition of a front-matter ``lang`` tag ("lt-LT" -> "lt"; none -> "en")."""
     base = (tag or "en").replace("_", "-").split("-")[0].lower()

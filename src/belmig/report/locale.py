@@ -20,8 +20,7 @@ import re
 from decimal import Decimal
 from functools import lru_cache
 
-from babel import Locale
-from babel import numbers as bn
+from babel import Locale, numbers as bn
 
 # The CLDR locale of each edition (lang of the edition's front matter, e.g. lt-LT).
 LOCALES = {"en": "en_GB", "lt": "lt_LT", "ru": "ru_RU"}

@@ -111,24 +111,10 @@ def substitute_values(
     return Expanded("\n".join(lines), tuple(dict.fromkeys(used)))
 
 
-def figure_path(n: str | int, lang: str = "en", *, per_language: bool | None = None) -> str:
-    """The figure file of chart `n` in edition `lang`, as the report's text refers to it
-    (relative to report/): ``../figures/chartNN.svg`` (English) or ``../figures/chartNN.<lang>.svg``.
-
-    The one place that says where an edition's figures are: the render rules (rules/report.smk)
-    and the renderer both ask it. Until the charts are drawn per language
-    (``PER_LANGUAGE_FIGURES``), every edition uses the English figures."""
-    per_language = PER_LANGUAGE_FIGURES if per_language is None else per_language
-    stem = f"chart{int(n):02d}"
-    return f"../figures/{stem}.svg" if lang == "en" or not per_language else f"../figures/{stem}.{lang}.svg"
-
-
-# Whether rules/charts.smk draws figures/chartNN.<lang>.svg for the other editions.
-PER_LANGUAGE_FIGURES = False
-
-
 def localize_figures(markdown: str, lang: str, *, per_language: bool | None = None) -> str:
     """Point every chart image of the text at the edition's own figure (:func:`figure_path`)."""
+
+    from belmig.report.editions import figure_path
 
     def sub(m: re.Match) -> str:
         src = m.group("src")
