@@ -25,7 +25,9 @@ NBSP = "\xa0"
         ("1,234", "en", "1,234"),
         ("1,234", "lt", f"1{NBSP}234"),
         ("1,234.5", "ru", f"1{NBSP}234,5"),
-        ("12345", "lt", f"12{NBSP}345"),
+        ("12,345", "lt", f"12{NBSP}345"),
+        ("2022", "lt", "2022"),  # not grouped in the ledger (a year, a code): not grouped here
+        ("12345", "ru", "12345"),
         ("335", "ru", "335"),
         ("< 0.001", "lt", "< 0,001"),
         ("0.042", "ru", "0,042"),
@@ -123,3 +125,21 @@ def test_each_edition_lint_rejects_a_bare_number_in_its_own_format(lang, planted
 def test_each_edition_lint_accepts_its_own_dates_and_shortcodes(lang, text):
     allow = REPORT / ("number-allowlist.yaml" if lang == "en" else f"number-allowlist.{lang}.yaml")
     assert checks.lint_numbers(text + "\n", allow) == []
+
+
+def test_numeric_table_cells_are_localized_and_nothing_else():
+    md = "\n".join(
+        [
+            "| Margin | Category | n | Share (%) | CI | p | Population |",
+            "|:--|:--|--:|--:|--:|--:|--:|",
+            "| margins_2022-11.csv | vilnius_city | 235 | 70.15 | 81.47–89.67 | < 0.001 | 19,000 |",
+            "| `pct.a.yes` | y2020 | 2022 | -1.9e-16 | – | n/a | 1.2.3 |",
+            "",
+            ": Margins 2022: shares in 70.15 {#tbl-x}",
+        ]
+    )
+    lt = locale.localize_table(md, "lt").split("\n")
+    assert lt[0:2] == md.split("\n")[0:2]
+    assert lt[2] == f"| margins_2022-11.csv | vilnius_city | 235 | 70,15 | 81,47–89,67 | < 0,001 | 19{NBSP}000 |"
+    assert lt[3:] == md.split("\n")[3:]  # keys, codes, a year, scientific notation, the caption
+    assert locale.localize_table(md, "en") == md

@@ -60,9 +60,11 @@ def _decimals(number: str) -> int:
 def format_number(number: str | int | float | Decimal, lang: str, decimals: int | None = None) -> str:
     """`number` with the locale's decimal sign and grouping. A string keeps its own digits
     ("56.40" -> "56,40" in lt); `decimals` forces the number of fraction digits."""
-    if isinstance(number, str):
+    if isinstance(number, str):  # grouped only when the ledger grouped it (not "2022", a year)
         d = _decimals(number) if decimals is None else decimals
         value = Decimal(number.replace(",", ""))
+        if "," not in number:
+            return bn.format_decimal(value, format=_pattern(d, "0"), locale=locale_of(lang))
     else:
         value = Decimal(str(number))
         d = (_decimals(str(number)) if isinstance(number, float) else 0) if decimals is None else decimals
@@ -97,5 +99,21 @@ def localize_text(text: str, lang: str) -> str:
     return LEDGER_NUMBER_RE.sub(lambda m: format_number(m.group(0), base), text)
 
 
-# A value shortcode followed by a percent sign, with or without a (no-break) space between.
-PERCENT_AFTER_RE = re.compile(r"[ \u00a0\u202f]?%")
+_NUM = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+# A table cell that is only a number, a bound ("< 0.001") or an interval ("81.47–89.67").
+NUMERIC_CELL_RE = re.compile(rf"^\s*(?:[<>≤≥≈~]\s*)?{_NUM}(?:\s*[–-]\s*{_NUM})?\s*%?\s*$")
+
+
+def localize_table(markdown: str, lang: str) -> str:
+    """The generated appendix tables (pipe tables) with every cell that is only a number printed
+    in `lang`'s format ("19,000" -> "19 000", "81.47–89.67" -> "81,47–89,67"); words, file names,
+    keys, captions and scientific notation are left as they are."""
+    if locale_of(lang).language == "en":
+        return markdown
+    out = []
+    for line in markdown.split("\n"):
+        if line.lstrip().startswith("|") and not re.fullmatch(r"\s*\|[\s|:-]+\|?\s*", line):
+            cells = line.split("|")
+            line = "|".join(localize_text(c, lang) if NUMERIC_CELL_RE.match(c) else c for c in cells)
+        out.append(line)
+    return "\n".join(out)

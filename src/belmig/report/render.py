@@ -233,6 +233,16 @@ def render(
     build_dir = build_dir or report_dir / editions.build_dir_name(lang)
     build_dir.mkdir(parents=True, exist_ok=True)
     source = paths.rel(qmd) if qmd.resolve().is_relative_to(paths.ROOT) else str(qmd)
+    if lang != "en":  # the appendix tables' numbers in the edition's format
+        from belmig.report import locale
+
+        includes = {
+            m.group(1): locale.localize_table(
+                (includes or {}).get(m.group(1)) or (report_dir / m.group(1)).read_text(encoding="utf-8"), lang
+            )
+            for m in INCLUDE_RE.finditer(raw)
+            if (includes and m.group(1) in includes) or (report_dir / m.group(1)).is_file()
+        }
     text = with_defaults(expand_includes(raw, report_dir, includes=includes), editions.strings(lang))
     text = localize_figures(text, lang)
     figures_dir = figures_dir or paths.FIGURES
