@@ -207,3 +207,12 @@ def test_a_small_edition_renders_in_its_language_with_embedded_fonts(mini_root, 
         assert "съешь же ещё этих мягких французских булок" in text
         assert "рис. 1" in text and "Содержание" in text
         assert "56,4</a>\xa0%" in html  # the value links to its anchor; the sign after a no-break space
+
+
+def test_a_sentence_ending_in_a_number_first_reference_takes_its_period():
+    fm = "---\ncrossref:\n  number-first: true\n  fig-prefix: pav.\n  tbl-prefix: lent.\n---\n"
+    text = fm + "Parodyta @tbl-flow.\nŽr. @fig-chart01. Ir @sec-methods.\n(@fig-chart02).\n"
+    out = render.absorb_abbreviation_period(text)
+    assert out == fm + "Parodyta @tbl-flow\nŽr. @fig-chart01 Ir @sec-methods.\n(@fig-chart02).\n"
+    en = "---\ncrossref:\n  fig-prefix: Chart\n---\nSee @fig-chart01.\n"
+    assert render.absorb_abbreviation_period(en) == en

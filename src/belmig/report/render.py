@@ -125,6 +125,20 @@ def localize_figures(markdown: str, lang: str, *, per_language: bool | None = No
     return FIG_RE.sub(sub, markdown)
 
 
+_REF_THEN_PERIOD_RE = re.compile(r"(?<![\w@])(-?@(?P<kind>fig|tbl)-[\w:-]*\w)\.(?=\s|$)", re.M)
+
+
+def absorb_abbreviation_period(text: str) -> str:
+    """Where a reference prints number first and ends with an abbreviation ("5 pav.", "3 lent."),
+    a sentence ending right after it takes the abbreviation's period ("parodyta @tbl-x." reads
+    "parodyta 3 lent.", not "3 lent.."). Needs ``crossref.number-first`` in the front matter."""
+    cr = (front_matter(text) or {}).get("crossref") or {}
+    if cr.get("number-first") is not True:
+        return text
+    ends = {k: str(cr.get(f"{k}-prefix", "")).endswith(".") for k in ("fig", "tbl")}
+    return _REF_THEN_PERIOD_RE.sub(lambda m: m.group(1) if ends[m.group("kind")] else m.group(0), text)
+
+
 def with_defaults(text: str, defaults: Mapping[str, object]) -> str:
     """`text` with its YAML front matter completed by `defaults` (the edition's strings table):
     keys the front matter sets win, mappings are merged one level deep (``crossref``)."""
@@ -245,6 +259,7 @@ def render(
         }
     text = with_defaults(expand_includes(raw, report_dir, includes=includes), editions.strings(lang))
     text = localize_figures(text, lang)
+    text = absorb_abbreviation_period(text)
     figures_dir = figures_dir or paths.FIGURES
     # Links are relative to the report's folder (report/report.pdf, report/report.html).
     expanded = substitute_values(text, ledger, "../", source, lang)
