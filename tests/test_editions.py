@@ -216,3 +216,17 @@ def test_a_sentence_ending_in_a_number_first_reference_takes_its_period():
     assert out == fm + "Parodyta @tbl-flow\nŽr. @fig-chart01 Ir @sec-methods.\n(@fig-chart02).\n"
     en = "---\ncrossref:\n  fig-prefix: Chart\n---\nSee @fig-chart01.\n"
     assert render.absorb_abbreviation_period(en) == en
+
+
+def test_the_loaded_codebook_speaks_lithuanian():
+    from belmig.core import codebook
+
+    cb = codebook.load(ROOT / "config" / "codebook.yaml")
+    q = cb["arrival_year"]
+    assert q.option("y2020").label("lt") == "2020 m."
+    assert q.option("y2020").label("ru") == "В 2020 году"
+    assert q.option("y2020").label("en") == "In 2020"
+    assert q.text("lt") == "Kada atvykote į Lietuvą?"
+    assert cb.charts[0].title("lt") == "Atvykimas į Lietuvą"
+    assert all(o.label_lt for qq in cb.by_id.values() for o in qq.options)
+    assert all(c.title_lt for c in cb.charts)
