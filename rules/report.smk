@@ -196,6 +196,8 @@ rule render_edition:
             output.build,
             "--config",
             json.dumps(config),
+            "--alt",
+            *input.alt,
         ),
     shell:
         '"$PYTHON" {params.cmd} > {log:q} 2>&1'

@@ -28,7 +28,11 @@ PARSE_TIME = {"config/codebook.schema.yaml"}
 # typst open the chart files the report references. The trace sees the subprocess's command line
 # only (files named there count as read).
 SUBPROCESS_READS = {
-    ("render_report", "unread input", f"figures/chart{n:02d}.{ext}") for n in range(1, 99) for ext in ("svg", "png")
+    (job, "unread input", f"figures/chart{n:02d}.{ext}")
+    # the translated editions (rule render_edition, issue 18) read their figures the same way
+    for job in ("render_report", "render_edition[lang=lt]", "render_edition[lang=ru]")
+    for n in range(1, 99)
+    for ext in ("svg", "png")
 }
 
 # KNOWN REPORT-STAGE EXCEPTIONS (issue 12). src/belmig/report/ is being fixed on the editor's

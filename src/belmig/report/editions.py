@@ -193,6 +193,7 @@ def render_edition(
     out_pdf: Path,
     out_html: Path,
     build_dir: Path,
+    alt_files: Sequence[Path] = (),
 ) -> tuple[str, ...]:
     """Check one translated edition (every check of ``make check``, and parity with English),
     then render its PDF and HTML from the shared ledger, public values and generated tables.
@@ -229,6 +230,7 @@ def render_edition(
         out_html=out_html,
         provenance=build.provenance(raw_export, cfg, lock),
         build_dir=build_dir,
+        alt_files=alt_files,
     )
     return expanded.used_keys
 
@@ -249,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
                  "generated", "raw", "lock", "out-pdf", "out-html", "build-dir"):  # fmt: skip
         r.add_argument(f"--{name}", type=Path, required=True)
     r.add_argument("--config", required=True, help="the pipeline configuration as JSON")
+    r.add_argument("--alt", type=Path, nargs="*", default=[], help="the figures' alt-text files")
     a = ap.parse_args(argv)
     try:
         used = render_edition(
@@ -268,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
             out_pdf=a.out_pdf,
             out_html=a.out_html,
             build_dir=a.build_dir,
+            alt_files=a.alt,
         )
     except (build.ReportCheckError, render.RenderError) as exc:
         print(str(exc), file=sys.stderr)

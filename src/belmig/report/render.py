@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -151,11 +151,13 @@ def with_defaults(text: str, defaults: Mapping[str, object]) -> str:
     return "---\n" + yaml.safe_dump(merged, allow_unicode=True, sort_keys=False, width=10_000) + "---\n" + body
 
 
-def add_alt_text(markdown: str, figures_dir: Path) -> str:
-    """Give every chart image the alt text of ``figures/chartNN.alt.txt`` (values included)."""
+def add_alt_text(markdown: str, figures_dir: Path, alt_files: Mapping[str, Path] | None = None) -> str:
+    """Give every chart image the alt text of ``figures/chartNN.alt.txt`` (values included);
+    `alt_files`: the alt-text files by name (``chart01.alt.txt``), as the rule passes them."""
 
     def sub(m: re.Match) -> str:
-        alt_file = figures_dir / (Path(m.group("src")).name.removesuffix(".svg") + ".alt.txt")
+        name = Path(m.group("src")).name.removesuffix(".svg") + ".alt.txt"
+        alt_file = Path((alt_files or {}).get(name) or figures_dir / name)
         if "fig-alt=" in m.group("attrs") or not alt_file.exists():
             return m.group(0)
         alt = " ".join(alt_file.read_text(encoding="utf-8").split()).replace("\\", "").replace('"', "&quot;")
@@ -226,6 +228,7 @@ def render(
     figures_dir: Path | None = None,
     build_dir: Path | None = None,
     includes: Mapping[str, str] | None = None,
+    alt_files: Sequence[Path] = (),
 ) -> Expanded:
     """Render one edition of the report; returns the expanded Markdown and the ledger keys it used.
 
@@ -263,8 +266,9 @@ def render(
     figures_dir = figures_dir or paths.FIGURES
     # Links are relative to the report's folder (report/report.pdf, report/report.html).
     expanded = substitute_values(text, ledger, "../", source, lang)
-    markdown = add_alt_text(expanded.markdown, figures_dir)
-    docx_markdown = add_alt_text(substitute_values(text, ledger, None, source, lang).markdown, figures_dir)
+    alts = {Path(p).name: Path(p) for p in alt_files}
+    markdown = add_alt_text(expanded.markdown, figures_dir, alts)
+    docx_markdown = add_alt_text(substitute_values(text, ledger, None, source, lang).markdown, figures_dir, alts)
     lua = str(report_dir / "filters" / "crossref.lua")
     provenance = editions.localize_provenance(provenance, lang)
     meta = ["--metadata-file", str(_provenance_file(build_dir, provenance))]
