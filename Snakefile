@@ -69,6 +69,8 @@ rule all:
     input:
         rules.render_report.output.pdf,
         rules.render_report.output.html,
+        expand(rules.render_edition.output.pdf, lang=EDITIONS),
+        expand(rules.render_edition.output.html, lang=EDITIONS),
         rules.index_notebooks.output.index,
         rules.export_microdata.output.datapackage,
         rules.list_public_files.output.manifest,

@@ -16,7 +16,9 @@ STAGE_RULES = [
 rule list_public_files:
     """public_manifest.json: path, sha256, size and audience of every public file of the build."""
     input:
-        report=[rules.render_report.output.pdf, rules.render_report.output.html, rules.render_report.output.docx],
+        report=[rules.render_report.output.pdf, rules.render_report.output.html, rules.render_report.output.docx]
+        + expand(rules.render_edition.output.pdf, lang=EDITIONS)
+        + expand(rules.render_edition.output.html, lang=EDITIONS),
         variables=rules.render_report.output.variables,
         figures=rules.draw_charts.output.svg
         + rules.draw_charts.output.png

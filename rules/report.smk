@@ -123,6 +123,89 @@ rule render_report:
         '"$PYTHON" {params.cmd} > {log:q} 2>&1'
 
 
+from belmig.report import editions as editions_mod
+
+# The translated editions (config report.editions; English is rule render_report). Each renders in
+# its own job, in parallel with the other, from the ledger, the public values and the appendix
+# tables the English job wrote; editing one edition's text re-renders that edition alone.
+EDITIONS = [lang for lang in config["report"]["editions"] if lang != "en"]
+
+
+rule render_edition:
+    """Check one translated edition (number lint in its own format, guards, lexicon, keys,
+    cross-references, parity with English) and render its PDF and HTML."""
+    input:
+        qmd="report/report.{lang}.qmd",
+        english="report/report.qmd",
+        ledger=rules.merge_ledger.output.ledger,
+        public=rules.protect_values.output.public,
+        generated=rules.render_report.output.generated,
+        svg=lambda w: editions_mod.figure_inputs(w.lang, CHARTS, ".svg"),
+        png=lambda w: editions_mod.figure_inputs(w.lang, CHARTS, ".png"),
+        alt=lambda w: editions_mod.figure_inputs(w.lang, CHARTS, ".alt.txt"),
+        codebook=CODEBOOK,
+        claims="report/claims.yaml",
+        lexicon="report/lexicon.yaml",
+        allowlist="report/number-allowlist.{lang}.yaml",
+        template="report/template.typ",
+        lua="report/filters/crossref.lua",
+        css="report/style.css",
+        lock="requirements.lock",
+        raw=config["raw_export"],
+        code=[f"src/belmig/report/{m}.py" for m in ("editions", "render", "locale", "parity")],
+    output:
+        pdf=update("report/report.{lang}.pdf"),
+        html=update("report/report.{lang}.html"),
+        build=directory("report/_build.{lang}"),
+    log:
+        "logs/render_edition_{lang}.log",
+    wildcard_constraints:
+        lang="|".join(EDITIONS) or "none",
+    conda:
+        "../environment.yml"
+    params:
+        cmd=lambda w, input, output: py_cmd(
+            "belmig.report.editions",
+            "render",
+            "--lang",
+            w.lang,
+            "--qmd",
+            input.qmd,
+            "--english",
+            input.english,
+            "--ledger",
+            input.ledger,
+            "--public",
+            input.public,
+            "--allowlist",
+            input.allowlist,
+            "--claims",
+            input.claims,
+            "--lexicon",
+            input.lexicon,
+            "--codebook",
+            input.codebook,
+            "--generated",
+            input.generated,
+            "--raw",
+            input.raw,
+            "--lock",
+            input.lock,
+            "--out-pdf",
+            output.pdf,
+            "--out-html",
+            output.html,
+            "--build-dir",
+            output.build,
+            "--config",
+            json.dumps(config),
+            "--alt",
+            *input.alt,
+        ),
+    shell:
+        '"$PYTHON" {params.cmd} > {log:q} 2>&1'
+
+
 rule index_notebooks:
     """Reviewers' index: stages in DAG order with inputs, outputs, parameters and the public values
     (those the report prints, linked to their anchors on values.html)."""

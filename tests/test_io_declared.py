@@ -28,7 +28,11 @@ PARSE_TIME = {"config/codebook.schema.yaml"}
 # typst open the chart files the report references. The trace sees the subprocess's command line
 # only (files named there count as read).
 SUBPROCESS_READS = {
-    ("render_report", "unread input", f"figures/chart{n:02d}.{ext}") for n in range(1, 99) for ext in ("svg", "png")
+    (job, "unread input", f"figures/chart{n:02d}.{ext}")
+    # the translated editions (rule render_edition, issue 18) read their figures the same way
+    for job in ("render_report", "render_edition[lang=lt]", "render_edition[lang=ru]")
+    for n in range(1, 99)
+    for ext in ("svg", "png")
 }
 
 
@@ -48,8 +52,9 @@ def dry_run_jobs(root, *targets: str) -> list[iocheck.Job]:
 def findings(traced_build):
     jobs = dry_run_jobs(traced_build.root)
     # every job of the DAG but `all`: 11 stages, disclosure control's two (protect_values,
-    # list_public_files), and (issue 17, speed) the one chart job and the notebook HTML job
-    assert len(jobs) == 15
+    # list_public_files), (issue 17, speed) the one chart job and the notebook HTML job, and one
+    # render_edition per translated edition (lt, ru)
+    assert len(jobs) == 15 + 2
     found, seen = iocheck.check_jobs(jobs, iocheck.read_traces(traced_build.trace), traced_build.root)
     return jobs, found, seen
 

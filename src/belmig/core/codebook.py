@@ -36,12 +36,13 @@ class Option:
     key: str
     label_ru: str
     label_en: str
+    label_lt: str = ""  # Lithuanian (the Lithuanian edition and its charts)
     other: bool = False  # the option whose free text lives in the question's other_column
     exclusive: bool = False  # "none"-type option that cannot be combined with others
     aliases: tuple[str, ...] = ()
 
     def label(self, lang: str) -> str:
-        return self.label_ru if lang == "ru" else self.label_en
+        return {"ru": self.label_ru, "lt": self.label_lt}.get(lang) or self.label_en
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class Question:
     text_ru: str
     text_en: str
     universe: Universe | None = None
+    text_lt: str = ""
     options: tuple[Option, ...] = ()
     other_column: str | None = None
     chart: int | None = None
@@ -86,7 +88,7 @@ class Question:
     consistency: tuple[Consistency, ...] = ()
 
     def text(self, lang: str) -> str:
-        return self.text_ru if lang == "ru" else self.text_en
+        return {"ru": self.text_ru, "lt": self.text_lt}.get(lang) or self.text_en
 
     @property
     def is_choice(self) -> bool:
@@ -126,9 +128,10 @@ class Chart:
     sort: bool
     exclude_options: tuple[str, ...] = ()
     subgroup: Universe | None = None
+    title_lt: str = ""
 
     def title(self, lang: str) -> str:
-        return self.title_ru if lang == "ru" else self.title_en
+        return {"ru": self.title_ru, "lt": self.title_lt}.get(lang) or self.title_en
 
     @property
     def id(self) -> str:
@@ -204,6 +207,7 @@ def from_dict(raw: dict[str, Any], source: str = "codebook") -> Codebook:
                 key=str(o["key"]),
                 label_ru=o["label_ru"],
                 label_en=o["label_en"],
+                label_lt=o.get("label_lt", ""),
                 other=bool(o.get("other", False)),
                 exclusive=bool(o.get("exclusive", False)),
                 aliases=tuple(o.get("aliases", ())),
@@ -218,6 +222,7 @@ def from_dict(raw: dict[str, Any], source: str = "codebook") -> Codebook:
                 column=q["column"],
                 text_ru=q["text_ru"],
                 text_en=q["text_en"],
+                text_lt=q.get("text_lt", ""),
                 universe=_universe(q.get("universe")),
                 options=opts,
                 other_column=q.get("other_column"),
@@ -246,6 +251,7 @@ def from_dict(raw: dict[str, Any], source: str = "codebook") -> Codebook:
             question=c["question"],
             title_en=c["title_en"],
             title_ru=c["title_ru"],
+            title_lt=c.get("title_lt", ""),
             sort=c["sort"],
             exclude_options=tuple(c.get("exclude_options", ())),
             subgroup=_universe(c.get("subgroup")),

@@ -60,6 +60,13 @@ def check_main(lang: str, ledger_path: Path | None) -> int:
         if result.errors or result.warnings:
             print(result.message(), file=sys.stderr if result.errors else sys.stdout)
         failed += bool(result.errors)
+        if ed.lang != "en":  # the same claims, values, figures, tables and references as English
+            from belmig.report import parity
+
+            problems = parity.check_editions(editions.edition("en").qmd, [ed.qmd], ed.qmd.parent / "_generated")
+            if problems:
+                print(parity.format_problems(problems, "English", paths.rel(ed.qmd)), file=sys.stderr)
+                failed += 1
     print(f"checked {len(which)} edition(s) in {time.perf_counter() - t0:.2f} s")
     return 1 if failed else 0
 

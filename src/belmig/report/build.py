@@ -233,7 +233,7 @@ def render_edition(
         out_docx=out_docx,
         provenance=provenance(raw_export, cfg, lock),
         codebook=codebook,
-        alt_texts=alt_texts,
+        alt_files=alt_texts or (),
         build_dir=build_dir,
     )
 

@@ -47,12 +47,15 @@ class Expanded:
     used_keys: tuple[str, ...]
 
 
-def expand_includes(text: str, base: Path, _depth: int = 0) -> str:
-    """Inline Quarto ``{{< include path >}}`` lines (paths relative to `base`)."""
+def expand_includes(text: str, base: Path, _depth: int = 0, includes: Mapping[str, str] | None = None) -> str:
+    """Inline Quarto ``{{< include path >}}`` lines (paths relative to `base`; `includes`: texts
+    to use instead of the files, by the path as written)."""
     if _depth > 5:
         raise RenderError("includes nested more than 5 deep")
 
     def sub(m: re.Match) -> str:
+        if includes is not None and m.group(1) in includes:
+            return includes[m.group(1)]
         target = (base / m.group(1)).resolve()
         if not target.exists():
             raise RenderError(f"{base}: include {m.group(1)!r} not found ({target})")
@@ -62,7 +65,9 @@ def expand_includes(text: str, base: Path, _depth: int = 0) -> str:
 
 
 VALUES_PAGE = "notebooks/executed/values.html"
-FIG_RE = re.compile(r"!\[(?P<cap>[^\]]*)\]\((?P<src>[^)\s]*?/figures/(?P<stem>chart\d+)\.svg)\)\{(?P<attrs>[^}]*)\}")
+FIG_RE = re.compile(
+    r"!\[(?P<cap>[^\]]*)\]\((?P<src>[^)\s]*?/figures/(?P<stem>chart\d+)(?:\.[a-z]{2})?\.svg)\)\{(?P<attrs>[^}]*)\}"
+)
 
 
 def value_link(entry: Entry, link_prefix: str | None) -> str:
@@ -74,7 +79,21 @@ def value_link(entry: Entry, link_prefix: str | None) -> str:
     return f"[{text}]({link_prefix}{VALUES_PAGE}#{entry.key}){{.value}}"
 
 
-def substitute_values(text: str, ledger: Mapping[str, Entry], link_prefix: str | None, source: str) -> Expanded:
+# A value shortcode and the percent sign typed after it, with or without a (no-break) space.
+VAR_PERCENT_RE = re.compile(VAR_RE.pattern + r"(?P<pct>[ \u00a0\u202f]?%)?")
+
+
+def substitute_values(
+    text: str, ledger: Mapping[str, Entry], link_prefix: str | None, source: str, lang: str = "en"
+) -> Expanded:
+    """Replace every ``{{< var key >}}`` with the value's text, as the edition's locale prints it
+    (``belmig.report.locale``: the ledger's digits with the locale's separators; a ``%`` after
+    the shortcode takes the locale's spacing, "56.4%" in English, "56,4 %" in lt and ru)."""
+    from dataclasses import replace
+
+    from belmig.report import locale
+
+    suffix = locale.percent_suffix(lang)
     used: list[str] = []
     lines = text.split("\n")
     for i, line in enumerate(lines):
@@ -84,25 +103,62 @@ def substitute_values(text: str, ledger: Mapping[str, Entry], link_prefix: str |
             if key not in ledger:
                 raise RenderError(f"{source}:{lineno}: {{{{< var {key} >}}}} is not in the value ledger")
             used.append(key)
-            return value_link(ledger[key], link_prefix)
+            entry = ledger[key]
+            entry = replace(entry, text=locale.localize_text(entry.text, lang))
+            return value_link(entry, link_prefix) + (suffix if m.group("pct") else "")
 
-        lines[i] = VAR_RE.sub(sub, line)
+        lines[i] = VAR_PERCENT_RE.sub(sub, line)
     return Expanded("\n".join(lines), tuple(dict.fromkeys(used)))
 
 
-def add_alt_text(markdown: str, alt_texts: Path | Sequence[Path]) -> str:
-    """Give every chart image the alt text of its ``chartNN.alt.txt`` (values included).
+def localize_figures(markdown: str, lang: str, *, per_language: bool | None = None) -> str:
+    """Point every chart image of the text at the edition's own figure (:func:`figure_path`)."""
 
-    `alt_texts`: the alt-text files (the rule's inputs), or a folder holding them."""
-    if isinstance(alt_texts, Path):
-        folder = alt_texts
-        by_stem = {p.name.removesuffix(".alt.txt"): p for p in folder.glob("*.alt.txt")}
-    else:
-        by_stem = {Path(p).name.removesuffix(".alt.txt"): Path(p) for p in alt_texts}
+    from belmig.report.editions import figure_path
 
     def sub(m: re.Match) -> str:
-        alt_file = by_stem.get(m.group("stem"))
-        if "fig-alt=" in m.group("attrs") or alt_file is None or not alt_file.exists():
+        src = m.group("src")
+        new = figure_path(m.group("stem")[len("chart") :], lang, per_language=per_language)
+        prefix = src[: src.index("/figures/")] + "/"
+        return m.group(0).replace(f"]({src})", f"]({prefix}{new.removeprefix('../')})", 1)
+
+    return FIG_RE.sub(sub, markdown)
+
+
+_REF_THEN_PERIOD_RE = re.compile(r"(?<![\w@])(-?@(?P<kind>fig|tbl)-[\w:-]*\w)\.(?=\s|$)", re.M)
+
+
+def absorb_abbreviation_period(text: str) -> str:
+    """Where a reference prints number first and ends with an abbreviation ("5 pav.", "3 lent."),
+    a sentence ending right after it takes the abbreviation's period ("parodyta @tbl-x." reads
+    "parodyta 3 lent.", not "3 lent.."). Needs ``crossref.number-first`` in the front matter."""
+    cr = (front_matter(text) or {}).get("crossref") or {}
+    if cr.get("number-first") is not True:
+        return text
+    ends = {k: str(cr.get(f"{k}-prefix", "")).endswith(".") for k in ("fig", "tbl")}
+    return _REF_THEN_PERIOD_RE.sub(lambda m: m.group(1) if ends[m.group("kind")] else m.group(0), text)
+
+
+def with_defaults(text: str, defaults: Mapping[str, object]) -> str:
+    """`text` with its YAML front matter completed by `defaults` (the edition's strings table):
+    keys the front matter sets win, mappings are merged one level deep (``crossref``)."""
+    m = re.match(r"^---\n(.*?)\n---\n", text, re.S)
+    fm = (yaml.safe_load(m.group(1)) if m else None) or {}
+    merged = dict(defaults)
+    for k, v in fm.items():
+        merged[k] = {**merged[k], **v} if isinstance(v, dict) and isinstance(merged.get(k), dict) else v
+    body = text[m.end() :] if m else text
+    return "---\n" + yaml.safe_dump(merged, allow_unicode=True, sort_keys=False, width=10_000) + "---\n" + body
+
+
+def add_alt_text(markdown: str, figures_dir: Path, alt_files: Mapping[str, Path] | None = None) -> str:
+    """Give every chart image the alt text of ``figures/chartNN.alt.txt`` (values included);
+    `alt_files`: the alt-text files by name (``chart01.alt.txt``), as the rule passes them."""
+
+    def sub(m: re.Match) -> str:
+        name = Path(m.group("src")).name.removesuffix(".svg") + ".alt.txt"
+        alt_file = Path((alt_files or {}).get(name) or figures_dir / name)
+        if "fig-alt=" in m.group("attrs") or not alt_file.exists():
             return m.group(0)
         alt = " ".join(alt_file.read_text(encoding="utf-8").split()).replace("\\", "").replace('"', "&quot;")
         return f'![{m.group("cap")}]({m.group("src")}){{{m.group("attrs")} fig-alt="{alt}"}}'
@@ -191,28 +247,54 @@ def render(
     out_docx: Path | None = None,
     codebook=None,
     figures_dir: Path | None = None,
-    alt_texts: Sequence[Path] | None = None,
     build_dir: Path | None = None,
+    includes: Mapping[str, str] | None = None,
+    alt_files: Sequence[Path] = (),
 ) -> Expanded:
-    """Render the report; returns the expanded Markdown and the ledger keys it used.
+    """Render one edition of the report; returns the expanded Markdown and the ledger keys it used.
 
+    The edition's language is its front matter's ``lang`` (``belmig.report.editions``): values
+    print in its locale, its figures are ``figure_path(n, lang)``, the strings the front matter
+    leaves out (contents title, running header, "5 pav." order...) come from the edition's strings
+    table, and the HTML gets a switcher to the other editions.
     Every output is rendered to a temporary file first and replaces the previous one only when
     all of them succeeded: a failed render keeps the last good PDF, HTML and DOCX, and the
-    RenderError says so. Intermediate files go to `build_dir` (default ``report/_build/``, the
-    rule's ``directory()`` output)."""
+    RenderError says so. Intermediate files go to `build_dir` (``report/_build`` for English,
+    ``report/_build.<lang>`` for the other editions: editions render at the same time)."""
     import typst
 
+    from belmig.report import editions
+
     report_dir = qmd.parent
-    build_dir = build_dir or report_dir / "_build"
+    raw = qmd.read_text(encoding="utf-8")
+    lang = editions.lang_of(front_matter(raw).get("lang"))
+    build_dir = build_dir or report_dir / editions.build_dir_name(lang)
+    build_dir.mkdir(parents=True, exist_ok=True)
     source = paths.rel(qmd) if qmd.resolve().is_relative_to(paths.ROOT) else str(qmd)
-    text = expand_includes(qmd.read_text(encoding="utf-8"), report_dir)
-    alts = alt_texts if alt_texts is not None else (figures_dir or paths.FIGURES)
+    if lang != "en":  # the appendix tables' numbers in the edition's format
+        from belmig.report import locale
+
+        includes = {
+            m.group(1): locale.localize_table(
+                (includes or {}).get(m.group(1)) or (report_dir / m.group(1)).read_text(encoding="utf-8"), lang
+            )
+            for m in INCLUDE_RE.finditer(raw)
+            if (includes and m.group(1) in includes) or (report_dir / m.group(1)).is_file()
+        }
+    text = with_defaults(expand_includes(raw, report_dir, includes=includes), editions.strings(lang))
+    text = localize_figures(text, lang)
+    text = absorb_abbreviation_period(text)
+    figures_dir = figures_dir or paths.FIGURES
     # Links are relative to the report's folder (report/report.pdf, report/report.html).
-    expanded = substitute_values(text, ledger, "../", source)
-    markdown = add_alt_text(expanded.markdown, alts)
-    docx_markdown = add_alt_text(substitute_values(text, ledger, None, source).markdown, alts)
+    expanded = substitute_values(text, ledger, "../", source, lang)
+    alts = {Path(p).name: Path(p) for p in alt_files}
+    markdown = add_alt_text(expanded.markdown, figures_dir, alts)
+    docx_markdown = add_alt_text(substitute_values(text, ledger, None, source, lang).markdown, figures_dir, alts)
     lua = str(report_dir / "filters" / "crossref.lua")
+    provenance = editions.localize_provenance(provenance, lang)
     meta = ["--metadata-file", str(_provenance_file(build_dir, provenance))]
+    switcher = build_dir / "switcher.html"
+    _atomic_write(switcher, editions.switcher_html(lang, qmd.parent))
     stem = qmd.stem
     outputs = {k: v for k, v in (("pdf", out_pdf), ("html", out_html), ("docx", out_docx)) if v is not None}
     tmp = {k: v.with_name(f".{v.name}.rendering") for k, v in outputs.items()}
@@ -248,6 +330,7 @@ def render(
                 "--toc",
                 "--toc-depth=2",
                 f"--resource-path={report_dir}",
+                f"--include-before-body={switcher}",
                 *meta,
             ],
             html_md,

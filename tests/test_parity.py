@@ -1,0 +1,155 @@
+"""Parity of the editions with English (belmig.report.parity): planted omissions and additions in
+temporary copies must each be reported, by kind, item and line; an exact copy passes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from belmig.report import parity
+
+REPORT = Path(__file__).resolve().parents[1] / "report"
+
+EN = """---
+lang: en-GB
+---
+# Summary {#sec-summary}
+
+Most respondents ([{{< var pct.a.yes >}}%]{.claim guard="a-most"}) say yes (@fig-chart01).
+
+![Arrivals](../figures/chart01.svg){#fig-chart01}
+
+# Methods {#sec-methods}
+
+See @tbl-flow and @sec-summary.
+
+{{< include _generated/flow.md >}}
+"""
+
+LT = """---
+lang: lt-LT
+---
+# Santrauka {#sec-summary}
+
+Dauguma respondentų ([{{< var pct.a.yes >}} %]{.claim guard="a-most"}) sako „taip“ (@fig-chart01).
+
+![Atvykimas](../figures/chart01.svg){#fig-chart01}
+
+# Metodai {#sec-methods}
+
+Žr. @tbl-flow ir @sec-summary.
+
+{{< include _generated/flow.md >}}
+"""
+
+INCLUDED = {"_generated/flow.md": "| a | b |\n|---|---|\n| 1 | 2 |\n\n: Flow {#tbl-flow}\n"}
+
+
+def problems(edition: str) -> set[tuple[str, str, bool, int]]:
+    found = parity.compare_texts(EN, edition, edition_name="lt", included=INCLUDED)
+    return {(p.kind, p.item, p.missing, p.line) for p in found}
+
+
+def test_inventory_of_a_small_text_by_hand():
+    inv = parity.inventory(EN, INCLUDED).items
+    assert inv["claim"] == {"a-most": 6}
+    assert inv["value"] == {"pct.a.yes": 6}
+    assert inv["figure"] == {"chart01": 8, "fig-chart01": 8}
+    assert inv["table"] == {"_generated/flow.md": 14, "tbl-flow": 0}
+    assert inv["section"] == {"sec-summary": 4, "sec-methods": 10}
+    assert inv["reference"] == {"fig-chart01": 6, "tbl-flow": 12, "sec-summary": 12}
+
+
+def test_a_faithful_translation_passes():
+    assert problems(LT) == set()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        # the claim span dropped (its words kept, unguarded)
+        (
+            '([{{< var pct.a.yes >}} %]{.claim guard="a-most"})',
+            "({{< var pct.a.yes >}} %)",
+            {("claim", "a-most", True, 6)},
+        ),
+        # the value typed away
+        ("[{{< var pct.a.yes >}} %]", "[daug]", {("value", "pct.a.yes", True, 6)}),
+        # the figure left out, its reference too
+        (
+            "![Atvykimas](../figures/chart01.svg){#fig-chart01}\n",
+            "",
+            {("figure", "chart01", True, 8), ("figure", "fig-chart01", True, 8)},
+        ),
+        # the appendix table not included: the file and the table id it defines
+        (
+            "{{< include _generated/flow.md >}}\n",
+            "",
+            {("table", "_generated/flow.md", True, 14), ("table", "tbl-flow", True, 0)},
+        ),
+        # a cross-reference dropped
+        ("Žr. @tbl-flow ir @sec-summary.", "Žr. @tbl-flow.", {("reference", "sec-summary", True, 12)}),
+        # a section id renamed: one missing, one extra
+        (
+            "{#sec-methods}",
+            "{#sec-metodai}",
+            {("section", "sec-methods", True, 10), ("section", "sec-metodai", False, 10)},
+        ),
+        # a claim, a value and a reference English does not have
+        (
+            "Žr. @tbl-flow ir @sec-summary.",
+            'Žr. @tbl-flow ir @sec-summary. [Visi]{.claim guard="a-all"} ({{< var n.a >}}, @sec-help).',
+            {("claim", "a-all", False, 12), ("value", "n.a", False, 12), ("reference", "sec-help", False, 12)},
+        ),
+    ],
+)
+def test_planted_omissions_and_additions_are_reported(old, new, expected):
+    assert old in LT
+    assert problems(LT.replace(old, new, 1)) == expected
+
+
+def test_a_reference_in_a_comment_or_code_does_not_count():
+    lt = LT.replace("Žr. @tbl-flow ir @sec-summary.", "Žr. @tbl-flow. <!-- @sec-summary --> `@sec-summary`")
+    assert problems(lt) == {("reference", "sec-summary", True, 12)}
+
+
+def test_messages_name_the_item_the_kind_and_where(tmp_path):
+    en, lt = tmp_path / "report.qmd", tmp_path / "report.lt.qmd"
+    en.write_text(EN, encoding="utf-8")
+    lt.write_text(LT.replace("[{{< var pct.a.yes >}} %]", "[daug]"), encoding="utf-8")
+    (tmp_path / "_generated").mkdir()
+    (tmp_path / "_generated" / "flow.md").write_text(INCLUDED["_generated/flow.md"], encoding="utf-8")
+    found = parity.compare(en, lt)
+    assert [str(p) for p in found] == [f"{lt}: lacks the value 'pct.a.yes' that English has ({en}:6)"]
+    assert parity.main([str(en), str(lt)]) == 1
+    assert parity.main([str(en), str(en)]) == 0
+
+
+def test_planted_omission_in_a_copy_of_the_real_english_text(tmp_path):
+    """The real report against itself passes; a copy with one figure, one value and one claim
+    taken out fails with exactly those (a temp copy, the translations are not touched)."""
+    shutil.copytree(REPORT, tmp_path / "report", ignore=shutil.ignore_patterns("_build*", "*.pdf", "*.html"))
+    en = tmp_path / "report" / "report.qmd"
+    text = en.read_text(encoding="utf-8")
+    assert parity.compare(en, en) == []
+    copy = tmp_path / "report" / "report.xx.qmd"
+    fig = next(line for line in text.splitlines() if line.startswith("![") and "{#fig-chart05}" in line)
+    planted = text.replace(fig + "\n", "", 1)
+    planted = planted.replace("{{< var ext.interviews >}}", "dvidešimt", 1)
+    claim_id = parity.inventory(text).items["claim"]
+    first_claim = next(iter(claim_id))
+    n_before = planted.count(f'guard="{first_claim}"')
+    planted = planted.replace(f'.claim guard="{first_claim}"', ".note")
+    copy.write_text(planted, encoding="utf-8")
+    found = {(p.kind, p.item, p.missing) for p in parity.compare(en, copy)}
+    assert n_before >= 1
+    expected = {
+        ("figure", "chart05", True),
+        ("figure", "fig-chart05", True),
+        ("claim", first_claim, True),
+    }
+    if text.count("{{< var ext.interviews >}}") == 1:
+        expected.add(("value", "ext.interviews", True))
+    assert found == expected
