@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from belmig.report import checks, render
+from belmig.report import checks, render, xrefs
 
 KINDS = ("claim", "value", "figure", "table", "section", "reference")
 _CHART_RE = re.compile(r"!\[[^\]]*\]\([^)\s]*?/figures/(chart\d+)(?:\.[a-z]{2})?\.svg\)")
@@ -80,15 +80,15 @@ def inventory(text: str, included: Mapping[str, str] | None = None) -> Inventory
     for m in _CHART_RE.finditer(body):
         inv.add("figure", m.group(1), _line(text, m.start()))
     kinds = {"fig": "figure", "tbl": "table", "sec": "section"}
-    for m in checks.XREF_DEF_RE.finditer(body):
+    for m in xrefs.XREF_DEF_RE.finditer(body):
         inv.add(kinds[m.group(1).split("-")[0]], m.group(1), _line(text, m.start()))
     for m in _INCLUDE_RE.finditer(body):
         name = m.group(1)
         inv.add("table", name, _line(text, m.start()))
-        for d in checks.XREF_DEF_RE.finditer((included or {}).get(name, "")):
+        for d in xrefs.XREF_DEF_RE.finditer((included or {}).get(name, "")):
             inv.add(kinds[d.group(1).split("-")[0]], d.group(1), 0)
     refs = _REF_MASK_RE.sub(_blank, body)
-    for m in checks.XREF_USE_RE.finditer(refs):
+    for m in xrefs.XREF_USE_RE.finditer(refs):
         inv.add("reference", m.group(1), _line(text, m.start()))
     return inv
 
