@@ -300,8 +300,25 @@ PDF_ROW_RE = re.compile(
 )
 
 
+# A file of a translated edition (report.lt.pdf, chart02.ru.svg, ...): its numbers are in the
+# language's format (decimal comma, no-break space between thousands). The attacker reads them.
+EDITION_FILE_RE = re.compile(r"\.(?:lt|ru)\.(?:html?|pdf|docx|json|alt\.txt|svg)$", re.I)
+_GROUP_RE = re.compile(r"(?<=\d)[\u00a0\u202f](?=\d{3}(?!\d))")
+_DECIMAL_COMMA_RE = re.compile(r"(?<=\d),(?=\d)")
+
+
+def delocalize(text: str) -> str:
+    """An edition's numbers as the English files print them ("56,4 %" -> "56.4%", "1 234" -> "1234"),
+    so that every reader below parses them; the edition's own words stay."""
+    text = _GROUP_RE.sub("", text)
+    text = _DECIMAL_COMMA_RE.sub(".", text)
+    return re.sub(r"(?<=\d)[\u00a0\u202f]%", "%", text)
+
+
 def read_pdf(data: bytes, col: Collector, file: str) -> str:
     text = pdf_text(data)
+    if EDITION_FILE_RE.search(file):
+        text = delocalize(text)
     # Long keys wrap inside table cells: join a line ending in "." or "_" with the next one.
     joined = re.sub(r"([A-Za-z0-9_+]\.|_)\n\s*", r"\1", text)
     read_text_pairs(joined, col, file, "text")
@@ -447,6 +464,8 @@ def read_member(
 ) -> None:
     """Dispatch one file (or archive member) to its reader."""
     low = name.lower()
+    if EDITION_FILE_RE.search(low) and not low.endswith((".pdf", ".docx")):
+        data = delocalize(data.decode("utf-8", errors="replace")).encode("utf-8")
     try:
         if low.endswith("_variables.yml") or low.endswith("_variables.yaml"):
             read_variables_yaml(data.decode("utf-8"), col, name)

@@ -220,7 +220,7 @@ def secrets_from_export(export: Path, codebook: Path | None, public_texts: list[
     """Free text and identifiers of the raw export (the internal oracle of what must not leak).
 
     Windows that also occur in the public repository's own text (the questionnaire, the coding
-    rules: ``public_texts``) are no respondent's secret and are left out."""
+    rules, the report's sources: ``public_texts``) are no respondent's secret and are left out."""
     df = pd.read_csv(export, dtype=str, keep_default_na=False)
     free_cols: list[str] = []
     ident_cols: list[str] = []

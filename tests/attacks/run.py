@@ -253,6 +253,10 @@ def attack(
     if ex is not None and ex.is_file():
         cb = root / "config" / "codebook.yaml"
         public_repo = [cb] + sorted((root / "config" / "coding").glob("*")) if (root / "config").is_dir() else []
+        # The report's own sources (every edition, written before any answer was read) are public
+        # text too: a phrase the authors wrote that a respondent also typed tells nothing of them.
+        # A respondent's words planted into a built file are still found (tests/attacks).
+        public_repo += sorted((root / "report").glob("report*.qmd"))
         texts = [p.read_text(encoding="utf-8", errors="replace") for p in public_repo if p.is_file()]
         sec = leaks.secrets_from_export(ex, cb if cb.is_file() else None, texts)
     for lk in leaks.scan(root, m.files, sec):
