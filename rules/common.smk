@@ -75,8 +75,8 @@ CHART_CODE = [
     for m in ("__init__", "__main__", "base", "build", "cli", "protect", "strings", "theme", "specs/__init__")
 ]
 # The chart languages: charts.language's figures are figures/chartNN.svg …; each further language
-# in charts.languages (when the configuration has that key) gets figures/chartNN.<lang>.svg ….
-CHART_LANGS = list(dict.fromkeys([config["charts"]["language"], *config["charts"].get("languages", [])]))
+# in charts.languages gets figures/chartNN.<lang>.svg ….
+CHART_LANGS = list(dict.fromkeys([config["charts"]["language"], *config["charts"]["languages"]]))
 
 
 def chart_files(ext, langs=CHART_LANGS[:1]):

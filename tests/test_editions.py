@@ -230,3 +230,17 @@ def test_the_loaded_codebook_speaks_lithuanian():
     assert cb.charts[0].title("lt") == "Atvykimas į Lietuvą"
     assert all(o.label_lt for qq in cb.by_id.values() for o in qq.options)
     assert all(c.title_lt for c in cb.charts)
+
+
+def test_chart_numbers_print_in_the_chart_language():
+    """A Lithuanian or Russian chart prints its bars and mean as its edition does (decimal comma,
+    no-break space before %); English keeps the ledger's text; a withheld bar keeps its mark."""
+    from belmig.charts import base
+
+    p = base.Point(key="k", label="x", value=86.07, text="86.07", suppressed=False, residual=False,
+                   ledger_key=None, w_value=None, w_low=None, w_high=None, w_ledger_key=None)  # fmt: skip
+    assert base.drawn_value(p, "en") == "86.07%"
+    assert base.drawn_value(p, "lt") == "86,07\u00a0%"
+    assert base.drawn_value(p, "ru") == "86,07\u00a0%"
+    assert base.in_locale("4.17", "lt") == "4,17"
+    assert base.in_locale(base.SUPPRESSED_MARK, "lt") == base.SUPPRESSED_MARK

@@ -373,13 +373,25 @@ def subtitle(data: ChartData) -> str:
     return data.question.text(data.lang)
 
 
-def drawn_value(p: Point) -> str:
-    """The value label at a bar: the ledger text with its unit."""
-    return p.text if p.suppressed else f"{p.text}%"
+def in_locale(text: str, lang: str) -> str:
+    """A ledger text as the chart's language prints numbers (the report's editions' format, Babel:
+    "4.17" -> "4,17" in lt and ru); English charts keep the ledger's text."""
+    from belmig.report.locale import localize_text
+
+    return text if lang == "en" or text == SUPPRESSED_MARK else localize_text(text, lang)
+
+
+def drawn_value(p: Point, lang: str = "en") -> str:
+    """The value label at a bar: the ledger text with its unit, in the chart language's format."""
+    if p.suppressed:
+        return p.text
+    from belmig.report.locale import percent_suffix
+
+    return in_locale(p.text, lang) + (percent_suffix(lang) if lang != "en" else "%")
 
 
 def drawn_mean(data: ChartData) -> str:
-    return t(data.lang, "mean", mean=data.mean.text)
+    return t(data.lang, "mean", mean=in_locale(data.mean.text, data.lang))
 
 
 def drawn_mean_ci(data: ChartData) -> str | None:
@@ -387,7 +399,8 @@ def drawn_mean_ci(data: ChartData) -> str | None:
     m = data.mean
     if m.w_value is None:
         return None
-    return t(data.lang, "mean_ci", low=format_value(m.w_low, "mean"), high=format_value(m.w_high, "mean"))
+    return t(data.lang, "mean_ci", low=in_locale(format_value(m.w_low, "mean"), data.lang),
+             high=in_locale(format_value(m.w_high, "mean"), data.lang))  # fmt: skip
 
 
 # --------------------------------------------------------------------------- text measurement
@@ -538,7 +551,7 @@ def _bars_body(data: ChartData, text_w: float) -> dict[str, Any]:
     labels = [wrap(p.label, LABEL_MAX * text_w, lab_prop) for p in data.points]
     sizes = [measure(s, lab_prop) for s in labels]
     label_w = max(w for w, _ in sizes)
-    value_w = max(measure(drawn_value(p), val_prop)[0] for p in data.points) + VALUE_OFFSET_PT / 72
+    value_w = max(measure(drawn_value(p, data.lang), val_prop)[0] for p in data.points) + VALUE_OFFSET_PT / 72
     # Rows in inches (data units of the y axis), top to bottom: each row as tall as its label
     # block needs, so a long label does not spread out every other bar; a gap before the
     # residual answers.
@@ -583,7 +596,7 @@ def _bars_body(data: ChartData, text_w: float) -> dict[str, Any]:
             end = 0.0 if p.suppressed else max(p.value, p.w_high if p.w_high is not None else -math.inf)
             values.append(
                 ax.annotate(
-                    drawn_value(p),
+                    drawn_value(p, data.lang),
                     xy=(end, yy),
                     xytext=(VALUE_OFFSET_PT, 0),
                     textcoords="offset points",
@@ -654,7 +667,7 @@ def _scale_body(data: ChartData, text_w: float) -> dict[str, Any]:
             end = 0.0 if p.suppressed else max(p.value, p.w_high if p.w_high is not None else -math.inf)
             values.append(
                 ax.annotate(
-                    drawn_value(p),
+                    drawn_value(p, data.lang),
                     xy=(x, end),
                     xytext=(0, 2),
                     textcoords="offset points",

@@ -108,7 +108,7 @@ def alt_text(data: base.ChartData, codebook: Codebook) -> str:
     items = [
         t(lang, "alt_suppressed", label=p.label)
         if p.suppressed
-        else t(lang, "alt_value", label=p.label, value=base.drawn_value(p))
+        else t(lang, "alt_value", label=p.label, value=base.drawn_value(p, lang))
         for p in data.points
     ]
     if data.spec.kind == "scale":

@@ -100,15 +100,16 @@ def figure_path(n: str | int, lang: str = "en", *, per_language: bool | None = N
 
     The one place that says where an edition's figures are: the render rules (rules/report.smk,
     through :func:`figure_inputs`) and the renderer (``render.localize_figures``) both ask it.
-    Until the charts are drawn per language (``PER_LANGUAGE_FIGURES``), every edition uses the
-    English figures."""
+    The chart job draws every language of ``charts.languages`` from the same specs
+    (rules/charts.smk); ``PER_LANGUAGE_FIGURES = False`` would point every edition at the English
+    figures."""
     per_language = PER_LANGUAGE_FIGURES if per_language is None else per_language
     stem = f"chart{int(n):02d}"
     return f"../figures/{stem}.svg" if lang == "en" or not per_language else f"../figures/{stem}.{lang}.svg"
 
 
-# Whether rules/charts.smk draws figures/chartNN.<lang>.svg for the other editions.
-PER_LANGUAGE_FIGURES = False
+# rules/charts.smk draws figures/chartNN.<lang>.svg for the other editions (charts.languages).
+PER_LANGUAGE_FIGURES = True
 
 
 def figure_inputs(lang: str, charts: Sequence[str], ext: str = ".svg") -> list[str]:
