@@ -198,17 +198,22 @@ def check_jobs(jobs: list[Job], traces: dict, root: Path) -> tuple[list[Finding]
             continue
         seen[job.name] = acc
         inputs, outputs = set(map(os.path.normpath, job.inputs)), output_files(job, root)
-        for p in sorted(acc.reads - inputs - outputs):
+        # a folder input (another rule's directory() output) stands for the files in it
+        in_dirs = {p for p in inputs if (root / p).is_dir()}
+        in_files = {r for r in acc.reads if any(r.startswith(d + "/") for d in in_dirs)}
+        for p in sorted(acc.reads - inputs - in_files - outputs):
             if not _ignored(p):
                 findings.append(Finding(job.name, "undeclared read", p))
         for p in sorted(acc.writes - outputs):
             if not _ignored(p):
                 findings.append(Finding(job.name, "undeclared write", p))
         for p in sorted(inputs - acc.reads):
+            if p in in_dirs and any(r.startswith(p + "/") for r in acc.reads):
+                continue
             if not any(_named(p, cmd) for cmd in acc.execs if isinstance(cmd, list)):  # a subprocess got it
                 findings.append(Finding(job.name, "unread input", p))
         for p in sorted(acc.reads - outputs):
-            if not _ignored(p) and not p.startswith("src/") and not _named(p, acc.argv[1:]):
+            if not _ignored(p) and not p.startswith("src/") and not _named(p, acc.argv[1:], folders=p in in_files):
                 findings.append(Finding(job.name, "not from the command", p))
         for p in sorted(acc.writes & outputs):
             if not _named(p, acc.argv[1:], folders=True):

@@ -221,12 +221,17 @@ def test_plotted_numbers_are_the_ledger_text_of_the_estimates(drawn, estimates, 
                 assert bar["text"] == bar["drawn"] == SUPPRESSED_MARK
             else:
                 assert bar["text"] == format_value(row["estimate"], "pct")
-                assert bar["drawn"] == bar["text"] + "%"
+                # the ledger's text in the chart language's number format (en: as printed)
+                assert bar["drawn"] == (
+                    bar["text"] + "%" if lang == "en" else {"ru": bar["text"].replace(".", ",") + "\u00a0%"}[lang]
+                )
             assert int(row["n"]) == rec["n"]
         if rec["kind"] == "scale":
             row = _lookup(estimates, rec["question"], "", "mean", "", "", False)
             assert rec["mean"]["text"] == format_value(row["estimate"], "mean")
-            assert rec["mean"]["text"] in rec["mean"]["drawn"]
+            assert (rec["mean"]["text"] if lang == "en" else rec["mean"]["text"].replace(".", ",")) in rec["mean"][
+                "drawn"
+            ]
             assert rec["mean"]["ledger_key"] == f"mean.{rec['question']}"
         else:
             assert rec["mean"] is None

@@ -27,12 +27,16 @@ PARSE_TIME = {"config/codebook.schema.yaml"}
 # Inputs read by a subprocess from the document rather than from its command line: pandoc and
 # typst open the chart files the report references. The trace sees the subprocess's command line
 # only (files named there count as read).
+# The renderer also reads the PNG twin of each SVG the document references to inline it in the
+# HTML (render.inline_chart_images): a declared input, named by the document, not the command.
 SUBPROCESS_READS = {
-    (job, "unread input", f"figures/chart{n:02d}.{ext}")
-    # the translated editions (rule render_edition, issue 18) read their figures the same way
-    for job in ("render_report", "render_edition[lang=lt]", "render_edition[lang=ru]")
+    (job, kind, f"figures/chart{n:02d}{sfx}.{ext}")
+    # the translated editions (rule render_edition, issue 18) read their own figures the same way
+    for job, sfx in (("render_report", ""), ("render_edition[lang=lt]", ".lt"), ("render_edition[lang=ru]", ".ru"))
     for n in range(1, 99)
     for ext in ("svg", "png")
+    for kind in ("unread input", "not from the command")
+    if kind == "unread input" or ext == "png"
 }
 
 

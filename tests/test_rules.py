@@ -34,10 +34,11 @@ def printed_commands(tmp_path_factory) -> list[str]:
 def test_dry_run_prints_every_rules_command(printed_commands):
     # the synthetic export is not needed when raw_export names another file: 10 stages, the one
     # chart job, the notebook HTML job and disclosure control's two (protect_values,
-    # list_public_files), `all` aside
-    assert len(printed_commands) == 14
+    # list_public_files), one render_edition per translated edition (lt, ru), `all` aside
+    assert len(printed_commands) == 16
     assert {shlex.split(c)[2] for c in printed_commands} == {
         "belmig.core.nbrun", "belmig.charts", "belmig.cli", "belmig.release", "belmig.privacy",
+        "belmig.report.editions",
     }  # fmt: skip
     assert not [c for c in printed_commands if EVIL in c]  # never spliced in verbatim
 
