@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -101,6 +102,25 @@ def test_on_a_phone_the_contents_box_is_short_so_the_synthetic_notice_is_on_the_
     box = dict(d.split(":", 1) for d in (x.strip() for x in narrow.group(2).split(";")) if d)
     assert box["max-height"].strip().endswith("rem") and float(box["max-height"].strip()[:-3]) <= 12
     assert box["overflow-y"].strip() == "auto"
+
+
+def test_html_table_cells_carry_their_column_header_for_the_phone_layout():
+    """At 390 px a wide appendix table was a column of words per cell, or scrolled sideways; each
+    body cell now carries its header (data-label), which the phone stylesheet prints before it."""
+    html = pandoc(TABLE_WITH_CODE, "html5")
+    assert '<td data-label="Figure"><code>reasons_exit_political__cover</code></td>' in html
+    assert re.search(r'<td [^>]*data-label="Printed"[^>]*>86</td>', html)
+    assert "data-label" not in pandoc(TABLE_WITH_CODE, "typst")
+    headless = "| a | b |\n|---|---|\n| 1 | 2 |\n"
+    assert 'data-label="a"' in pandoc(headless, "html5")
+
+
+def test_on_a_phone_a_table_is_one_card_per_row_with_the_headers_printed():
+    css = (paths.REPORT / "style.css").read_text(encoding="utf-8")
+    phone = re.search(r"@media \(max-width: 40rem\) \{(.*?)\n\}", css, re.S)
+    assert phone and "table thead { display: none; }" in phone.group(1)
+    assert re.search(r"table td\[data-label\]::before \{ content: attr\(data-label\)", phone.group(1))
+    assert re.search(r"table, table tbody, table tr, table td \{ display: block;", phone.group(1))
 
 
 def test_inlined_chart_images_give_the_bytes_of_pandocs_own_embedding(tmp_path):

@@ -257,7 +257,27 @@ local function Table(t)
   return t
 end
 
+-- HTML: each body cell carries its column's header text (data-label), so that on a phone the
+-- stylesheet can set a wide table as one card per row, "Header: value" per line, instead of
+-- columns squeezed to a word or a page that scrolls sideways (report/style.css, @media).
+local function label_cells(t)
+  if FORMAT:match("html") == nil or #t.head.rows == 0 then return nil end
+  local names = {}
+  for j, c in ipairs(t.head.rows[#t.head.rows].cells) do
+    names[j] = pandoc.utils.stringify(c.contents)
+  end
+  for _, body in ipairs(t.bodies) do
+    for _, row in ipairs(body.body) do
+      for j, c in ipairs(row.cells) do
+        if names[j] and names[j] ~= "" then c.attributes["data-label"] = names[j] end
+      end
+    end
+  end
+  return t
+end
+
 return {
   { Pandoc = number_elements },
   { Cite = Cite, Span = Span, Div = Div, Image = Image, Figure = Figure, Table = Table, Link = Link },
+  { Table = label_cells },
 }
