@@ -242,26 +242,11 @@ local function Link(l)
   end
 end
 
-local function Table(t)
-  if is_typst() then
-    return pandoc.walk_block(t, { Code = breakable_code })
-  end
-  -- HTML/DOCX: "Table 3: caption" (Typst numbers its table figures itself).
-  if not numbers[t.identifier] then return nil end
-  local lead = pandoc.Strong({ pandoc.Str(label("tbl", numbers[t.identifier], true) .. ":") })
-  local long = t.caption.long
-  if #long > 0 and (long[1].t == "Plain" or long[1].t == "Para") then
-    long[1].content:insert(1, pandoc.Space())
-    long[1].content:insert(1, lead)
-  end
-  return t
-end
-
 -- HTML: each body cell carries its column's header text (data-label), so that on a phone the
 -- stylesheet can set a wide table as one card per row, "Header: value" per line, instead of
 -- columns squeezed to a word or a page that scrolls sideways (report/style.css, @media).
 local function label_cells(t)
-  if FORMAT:match("html") == nil or #t.head.rows == 0 then return nil end
+  if FORMAT:match("html") == nil or #t.head.rows == 0 then return end
   local names = {}
   for j, c in ipairs(t.head.rows[#t.head.rows].cells) do
     names[j] = pandoc.utils.stringify(c.contents)
@@ -273,11 +258,25 @@ local function label_cells(t)
       end
     end
   end
+end
+
+local function Table(t)
+  if is_typst() then
+    return pandoc.walk_block(t, { Code = breakable_code })
+  end
+  label_cells(t)
+  -- HTML/DOCX: "Table 3: caption" (Typst numbers its table figures itself).
+  if not numbers[t.identifier] then return t end
+  local lead = pandoc.Strong({ pandoc.Str(label("tbl", numbers[t.identifier], true) .. ":") })
+  local long = t.caption.long
+  if #long > 0 and (long[1].t == "Plain" or long[1].t == "Para") then
+    long[1].content:insert(1, pandoc.Space())
+    long[1].content:insert(1, lead)
+  end
   return t
 end
 
 return {
   { Pandoc = number_elements },
   { Cite = Cite, Span = Span, Div = Div, Image = Image, Figure = Figure, Table = Table, Link = Link },
-  { Table = label_cells },
 }
