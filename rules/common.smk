@@ -51,19 +51,14 @@ def py_cmd(module, *args):
     return shlex.join(["-m", module, *map(str, args)])
 
 
-# The stages whose rule renders its executed notebook to HTML in the same job (render_report's
-# rule declares it); the others' HTML is one job off the critical path (rules/notebooks.smk).
-HTML_IN_JOB = {"07_report"}
-
-
 def nb_cmd(stage, params):
-    """Command that executes notebooks/<stage>.ipynb with the given parameters (belmig.core.nbrun)."""
-    html = [f"{EXE}/{stage}.html"] if stage in HTML_IN_JOB else []
+    """Command that executes notebooks/<stage>.ipynb with the given parameters (belmig.core.nbrun).
+    Its HTML for reviewers is rendered by a job off the critical path (rules/notebooks.smk,
+    rule export_report_notebook_html)."""
     return py_cmd(
         "belmig.core.nbrun",
         f"{NB}/{stage}.ipynb",
         f"{EXE}/{stage}.ipynb",
-        *html,
         "--params",
         json.dumps(params),
     )

@@ -7,11 +7,27 @@
 # same values (the parity check of rule render_edition fails the build otherwise), so reading only
 # English decides the same set, and editing a translation does not re-audit and re-render all.
 REPORT_EDITIONS = ["report/report.qmd"]
+# The keys that text prints and its claim conditions read (belmig.report.textkeys), written when
+# the Snakefile is parsed and rewritten only when they change: the audit reads this file, not the
+# text, so rewording a sentence re-renders the report without re-running the audit.
+REPORT_KEYS = f"{PROC}/report_keys.json"
+TEXTKEY_CODE = [f"src/belmig/report/{m}.py" for m in ("textkeys", "keycheck", "guards", "claims", "render")]
+
+from belmig.report import textkeys
+
+textkeys.write_if_changed(
+    REPORT_KEYS,
+    parsecache.cached(
+        "report_keys",
+        [*REPORT_EDITIONS, "report/claims.yaml", *TEXTKEY_CODE],
+        lambda: textkeys.text_keys(REPORT_EDITIONS, "report/claims.yaml"),
+    ),
+)
 # The disclosure-control code the audit runs: editing it re-audits.
 PRIVACY_CODE = [
     f"src/belmig/privacy/{m}.py"
     for m in ("__init__", "__main__", "audit", "publish", "inputs", "suppress", "kanon", "redaction")
-]
+] + ["src/belmig/report/textkeys.py"]
 
 
 rule protect_values:
@@ -20,8 +36,7 @@ rule protect_values:
         ledger=paths.rel(paths.LEDGER),  # rule merge_ledger (rules/report.smk)
         responses=rules.clean_responses.output.responses,
         codebook=CODEBOOK,
-        qmd=REPORT_EDITIONS,
-        claims="report/claims.yaml",
+        text_keys=REPORT_KEYS,
         levels=rules.estimate_values.output.levels,
         charts=rules.draw_charts.output.data,
         figures=PUBLISHED_FIGURES,
@@ -48,8 +63,8 @@ rule protect_values:
             input.responses,
             "--codebook",
             input.codebook,
-            "--qmd",
-            *input.qmd,
+            "--text-keys",
+            input.text_keys,
             "--charts",
             *input.charts,
             "--figures",
@@ -62,8 +77,6 @@ rule protect_values:
             input.coding,
             "--release",
             input.release,
-            "--claims",
-            input.claims,
             "--levels",
             input.levels,
             "--privacy",

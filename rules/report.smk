@@ -69,7 +69,6 @@ rule render_report:
         values_page=f"{EXE}/values.html",
         public=f"{PROC}/public_ledger.json",
         notebook=f"{EXE}/07_report.ipynb",
-        nbhtml=f"{EXE}/07_report.html",
     log:
         "logs/render_report.log",
     conda:
@@ -119,6 +118,23 @@ rule render_report:
                 "out_public": output.public,
             },
         ),
+    shell:
+        '"$PYTHON" {params.cmd} > {log:q} 2>&1'
+
+
+rule export_report_notebook_html:
+    """The executed report notebook as HTML for reviewers, beside the editions' renders (nbconvert's
+    import and export, ~1.5 s, are not on the way to the PDF)."""
+    input:
+        notebook=rules.render_report.output.notebook,
+    output:
+        html=f"{EXE}/07_report.html",
+    log:
+        "logs/export_report_notebook_html.log",
+    conda:
+        "../environment.yml"
+    params:
+        cmd=lambda w, input, output: py_cmd("belmig.core.nbrun", "--html", input.notebook, output.html),
     shell:
         '"$PYTHON" {params.cmd} > {log:q} 2>&1'
 

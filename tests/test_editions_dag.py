@@ -100,3 +100,30 @@ def test_the_public_manifest_lists_every_edition(built_repo):
     for sfx in EDITIONS.values():
         for ext in ("pdf", "html"):
             assert f"report/report{sfx}.{ext}" in text
+
+
+def _dry_run_with(built_repo: Path, rel: str, edit) -> str:
+    """The jobs a dry run schedules after `edit(text)` of one file; the file is put back after."""
+    f = built_repo / rel
+    original, st = f.read_text(encoding="utf-8"), f.stat()
+    try:
+        f.write_text(edit(original), encoding="utf-8")
+        return run_snakemake(built_repo, "-n", "--quiet", "rules").stdout
+    finally:
+        f.write_text(original, encoding="utf-8")
+        os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+        run_snakemake(built_repo, "-n")  # the parse puts report_keys.json back too
+
+
+def test_rewording_english_does_not_rerun_the_disclosure_audit(built_repo):
+    jobs = _dry_run_with(built_repo, "report/report.qmd", lambda t: t.replace("the survey", "the  survey", 1))
+    assert "render_report" in jobs
+    for other in ("protect_values", "merge_ledger", "draw_chart", "estimate_values"):
+        assert other not in jobs, jobs
+
+
+def test_printing_a_new_value_reruns_the_disclosure_audit(built_repo):
+    keys = json.loads((built_repo / "data/processed/report_keys.json").read_text(encoding="utf-8"))
+    assert "pct.reasons_exit.political" in keys["printed"]
+    jobs = _dry_run_with(built_repo, "report/report.qmd", lambda t: t + "\nAlso {{< var n.age >}} answered.\n")
+    assert "protect_values" in jobs and "render_report" in jobs, jobs

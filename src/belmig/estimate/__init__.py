@@ -50,13 +50,39 @@ variables), ``intervals``, ``tests``, ``multiplicity``, ``compute`` (:func:`esti
 ``ledger`` (:func:`to_values`), ``sensitivity`` (bases and frame), ``outputs`` (files).
 """
 
-from belmig.estimate.compute import COLUMNS, estimate_all
-from belmig.estimate.design import EstimateError
-from belmig.estimate.intervals import CI_METHODS, FIXED
-from belmig.estimate.items import TOP_BOX, subgroup_questions
-from belmig.estimate.ledger import sensitivity_values, to_values
-from belmig.estimate.outputs import write, write_csv, write_level_plan
-from belmig.estimate.sensitivity import alternative_frame, multi_bases
+# The names are imported when first used (PEP 562): importing the package, or finding one of its
+# modules (the values page reads their source lines), does not pay for scipy.stats and pandas.
+_EXPORTS = {
+    "COLUMNS": "compute",
+    "estimate_all": "compute",
+    "EstimateError": "design",
+    "CI_METHODS": "intervals",
+    "FIXED": "intervals",
+    "TOP_BOX": "items",
+    "subgroup_questions": "items",
+    "sensitivity_values": "ledger",
+    "to_values": "ledger",
+    "write": "outputs",
+    "write_csv": "outputs",
+    "write_level_plan": "outputs",
+    "alternative_frame": "sensitivity",
+    "multi_bases": "sensitivity",
+}
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        import importlib
+
+        value = getattr(importlib.import_module(f"belmig.estimate.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'belmig.estimate' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
 
 __all__ = [
     "CI_METHODS",

@@ -2,7 +2,7 @@
 
     python -m belmig.privacy protect --ledger data/processed/ledger.json \
         --responses data/processed/responses.parquet --codebook config/codebook.yaml \
-        --qmd report/report.qmd [report/report.lt.qmd ...] --charts figures/chart*.json \
+        --text-keys data/processed/report_keys.json --charts figures/chart*.json \
         --figures data/published/figures.csv --reproduction data/processed/reproduction.csv \
         --weighting data/processed/weighting_diagnostics.csv --coding data/processed/other_coding.csv \
         --release data/release/microdata.csv --privacy '{...}' --cleaning '{...}' \
@@ -25,6 +25,7 @@ def cmd_protect(a: argparse.Namespace) -> int:
 
     from belmig.core import atomic, codebook, ledger
     from belmig.privacy import inputs, publish
+    from belmig.report import textkeys
 
     cb = codebook.load(a.codebook)
     entries = ledger.load(a.ledger)
@@ -32,7 +33,9 @@ def cmd_protect(a: argparse.Namespace) -> int:
     cleaning = json.loads(a.cleaning)
     min_cell = int(priv["min_cell"])
     responses = pd.read_parquet(a.responses)
-    reqs = inputs.report_requests(a.qmd, entries, a.figures, a.reproduction, a.claims)
+    # the keys the text prints and its claims read (the Snakefile writes the file when they change)
+    keys = textkeys.read(a.text_keys) if a.text_keys else textkeys.text_keys(a.qmd, a.claims)
+    reqs = inputs.report_requests(keys, entries, a.figures, a.reproduction)
     fixed = inputs.chart_facts(a.charts)
     if a.levels:
         fixed += inputs.level_plan_facts(a.levels)
@@ -45,7 +48,7 @@ def cmd_protect(a: argparse.Namespace) -> int:
     # The audit is exact and takes seconds; an edit of the report's wording that prints the
     # same values reuses the last decisions (same digest of everything the audit reads).
     digest = publish.digest(
-        entries, reqs, fixed, zeros, min_cell, [a.responses, a.release, a.codebook, a.claims, a.levels]
+        entries, reqs, fixed, zeros, min_cell, [a.responses, a.release, a.codebook, a.levels]
     )
     # (the rule declares its output update(): Snakemake leaves the last one in place)
     pub = publish.cached(a.out, digest)
@@ -90,14 +93,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ledger", type=Path, required=True)
     p.add_argument("--responses", type=Path, required=True)
     p.add_argument("--codebook", type=Path, required=True)
-    p.add_argument("--qmd", type=Path, nargs="+", required=True)
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--text-keys", type=Path, help="report_keys.json: the keys the text prints (belmig.report.textkeys)")
+    src.add_argument("--qmd", type=Path, nargs="+", help="the report texts (their keys are read with --claims)")
     p.add_argument("--charts", type=Path, nargs="*", default=[])
     p.add_argument("--figures", type=Path)
     p.add_argument("--reproduction", type=Path)
     p.add_argument("--weighting", type=Path)
     p.add_argument("--coding", type=Path)
     p.add_argument("--release", type=Path)
-    p.add_argument("--claims", type=Path, help="report/claims.yaml: the claim guards (their keys are printed too)")
+    p.add_argument("--claims", type=Path, help="report/claims.yaml, with --qmd: the claim guards (their keys are printed too)")
     p.add_argument("--levels", type=Path, help="level_plan.csv: the respondents of every subgroup level, as printed")
     p.add_argument("--privacy", required=True, help="JSON of the config's privacy section")
     p.add_argument("--cleaning", required=True, help="JSON of the config's cleaning section (screening rules)")

@@ -35,32 +35,18 @@ def headline_keys() -> tuple[str, ...]:
     return tuple(HEADLINE_KEYS)
 
 
-def used_keys(text: str, guards: Path | None = None) -> tuple[list[str], list[str]]:
-    """(keys printed by shortcodes, keys read by claim conditions only) of one edition; the
-    claims' conditions live in `guards` (``report/claims.yaml``)."""
-    from belmig.report import checks, guards as guards_mod
-
-    shortcodes = P.VAR_RE.findall(text)
-    g = guards_mod.load(guards) if guards is not None else None
-    everything = checks.used_keys(text, guards=g)
-    printed = list(dict.fromkeys(shortcodes))
-    return printed, [k for k in everything if k not in set(printed)]
-
-
 def report_requests(
-    qmds: Iterable[Path],
+    keys: Mapping[str, Sequence[str]],
     entries: Mapping[str, Any],
     figures_csv: Path | None = None,
     reproduction_csv: Path | None = None,
-    guards: Path | None = None,
 ) -> list[P.Request]:
-    """Every value the report editions print, with the role that decides what goes first."""
-    text_keys: list[str] = []
-    table_keys: list[str] = []
-    for q in qmds:
-        printed, claims = used_keys(Path(q).read_text(encoding="utf-8"), guards)
-        text_keys += printed
-        table_keys += claims  # the values table lists the keys claim conditions read
+    """Every value the report editions print (`keys`: :func:`text_keys`), with the role that
+    decides what goes first."""
+    from belmig.report.textkeys import claim_keys
+
+    text_keys = list(keys["printed"])
+    table_keys = claim_keys(keys)  # the values table lists the keys claim conditions read
     for h in headline_keys():
         parts = h.split(".")
         if len(parts) == 2:

@@ -10,9 +10,10 @@ Only the public entries (:func:`belmig.report.public.public_entries`) are listed
 
 from __future__ import annotations
 
+import ast
+import functools
 import html
-import importlib
-import inspect
+import importlib.util
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -42,18 +43,50 @@ def anchor(key: str) -> str:
     return key
 
 
+@functools.cache
+def _spans(path: str, mtime_ns: int) -> dict[str, tuple[int, int]]:
+    """{function: (first line, last line)} of a source file's top-level functions, read with
+    ``ast`` (first lines include decorators, as ``inspect`` gives them). Cached per file version."""
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"), filename=path)
+    except (OSError, SyntaxError):
+        return {}
+    return {
+        node.name: (min([node.lineno, *(d.lineno for d in node.decorator_list)]), node.end_lineno)
+        for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+
+
+def _module_functions(mod_name: str) -> tuple[str, dict[str, tuple[int, int]]] | None:
+    """(source path, its top-level functions' lines) of a module, found without importing it:
+    importing every stage's code to find a few line numbers cost seconds."""
+    top, *rest = mod_name.split(".")
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin:
+        return None
+    # Walk the package's folders rather than find_spec(mod_name), which imports every parent.
+    base = Path(spec.origin).parent.joinpath(*rest) if rest else Path(spec.origin).with_suffix("")
+    origin = next((c for c in (base.with_suffix(".py"), base / "__init__.py") if c.is_file()), None)
+    if origin is None:
+        return None
+    mtime = origin.stat().st_mtime_ns
+    return str(origin), _spans(str(origin), mtime)
+
+
 def function_source(spec: str) -> dict[str, Any] | None:
     """{name, path, first, last} of 'module:function' (None when it cannot be found)."""
     mod_name, _, fn_name = spec.partition(":")
-    try:
-        mod = importlib.import_module(mod_name)
-        fn = getattr(mod, fn_name)
-        lines, first = inspect.getsourcelines(fn)
-        path = Path(inspect.getsourcefile(fn)).resolve()
-        rel = path.relative_to(paths.ROOT).as_posix() if path.is_relative_to(paths.ROOT) else path.name
-    except (ImportError, AttributeError, OSError, TypeError):
+    found = _module_functions(mod_name)
+    if found is None or fn_name not in found[1]:
         return None
-    return {"name": f"{mod_name}.{fn_name}", "path": rel, "first": first, "last": first + len(lines) - 1}
+    path = Path(found[0]).resolve()
+    first, last = found[1][fn_name]
+    rel = path.relative_to(paths.ROOT).as_posix() if path.is_relative_to(paths.ROOT) else path.name
+    return {"name": f"{mod_name}.{fn_name}", "path": rel, "first": first, "last": last}
 
 
 def _what(key: str, e: Entry, cb: Any) -> list[tuple[str, str]]:
