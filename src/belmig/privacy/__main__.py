@@ -47,9 +47,7 @@ def cmd_protect(a: argparse.Namespace) -> int:
     zeros = inputs.screening_zeros(cb, cleaning)
     # The audit is exact and takes seconds; an edit of the report's wording that prints the
     # same values reuses the last decisions (same digest of everything the audit reads).
-    digest = publish.digest(
-        entries, reqs, fixed, zeros, min_cell, [a.responses, a.release, a.codebook, a.levels]
-    )
+    digest = publish.digest(entries, reqs, fixed, zeros, min_cell, [a.responses, a.release, a.codebook, a.levels])
     # (the rule declares its output update(): Snakemake leaves the last one in place)
     pub = publish.cached(a.out, digest)
     if pub is None:
@@ -94,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--responses", type=Path, required=True)
     p.add_argument("--codebook", type=Path, required=True)
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--text-keys", type=Path, help="report_keys.json: the keys the text prints (belmig.report.textkeys)")
+    src.add_argument(
+        "--text-keys", type=Path, help="report_keys.json: the keys the text prints (belmig.report.textkeys)"
+    )
     src.add_argument("--qmd", type=Path, nargs="+", help="the report texts (their keys are read with --claims)")
     p.add_argument("--charts", type=Path, nargs="*", default=[])
     p.add_argument("--figures", type=Path)
@@ -102,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--weighting", type=Path)
     p.add_argument("--coding", type=Path)
     p.add_argument("--release", type=Path)
-    p.add_argument("--claims", type=Path, help="report/claims.yaml, with --qmd: the claim guards (their keys are printed too)")
+    p.add_argument(
+        "--claims", type=Path, help="report/claims.yaml, with --qmd: the claim guards (their keys are printed too)"
+    )
     p.add_argument("--levels", type=Path, help="level_plan.csv: the respondents of every subgroup level, as printed")
     p.add_argument("--privacy", required=True, help="JSON of the config's privacy section")
     p.add_argument("--cleaning", required=True, help="JSON of the config's cleaning section (screening rules)")
