@@ -71,6 +71,7 @@ rule all:
         rules.render_report.output.html,
         expand(rules.render_edition.output.pdf, lang=EDITIONS),
         expand(rules.render_edition.output.html, lang=EDITIONS),
+        expand(rules.check_parity.output.record, lang=EDITIONS),
         rules.index_notebooks.output.index,
         rules.export_microdata.output.datapackage,
         rules.list_public_files.output.manifest,

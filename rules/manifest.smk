@@ -19,7 +19,7 @@ rule list_public_files:
         report=[rules.render_report.output.pdf, rules.render_report.output.html, rules.render_report.output.docx]
         + expand(rules.render_edition.output.pdf, lang=EDITIONS)
         + expand(rules.render_edition.output.html, lang=EDITIONS),
-        variables=rules.render_report.output.variables,
+        variables=rules.tabulate_appendix.output.variables,
         figures=rules.draw_charts.output.svg
         + rules.draw_charts.output.png
         + rules.draw_charts.output.alt
@@ -34,7 +34,7 @@ rule list_public_files:
         + [
             rules.render_report.output.notebook,
             rules.export_report_notebook_html.output.html,
-            rules.render_report.output.values_page,
+            rules.tabulate_appendix.output.values_page,
             rules.index_notebooks.output.index,
         ],
     output:

@@ -25,15 +25,30 @@ rule merge_ledger:
         '"$PYTHON" {params.cmd} > {log:q} 2>&1'
 
 
-rule render_report:
-    """Lint numbers, check claim guards (conditions and words) and cross-references, render the
-    report to PDF, HTML and DOCX. A failed render keeps the last good outputs (update())."""
+# The processed tables the appendix is made from: the names of rule tabulate_appendix's inputs and
+# options, as belmig.report.build.TABLE_INPUTS lists them (its command line requires each).
+TABLE_INPUTS = [
+    "ingest",
+    "flow",
+    "diagnostics",
+    "summary",
+    "bases",
+    "groups",
+    "reproduction",
+    "estimates",
+    "levels",
+    "multi_bases",
+    "frame",
+]
+
+
+rule tabulate_appendix:
+    """The appendix tables, the public ledger, _variables.yml and the reviewers' values page, for
+    the keys the English text uses (report_keys.json): rewording the text leaves them as they are."""
     input:
-        nb=f"{NB}/07_report.ipynb",
-        qmd="report/report.qmd",
+        text_keys=REPORT_KEYS,
         ledger=rules.merge_ledger.output.ledger,
-        figures=rules.draw_charts.output.svg + rules.draw_charts.output.png,
-        alt=rules.draw_charts.output.alt,
+        public=rules.protect_values.output.public,
         ingest=rules.ingest_export.output.report,
         flow=rules.clean_responses.output.flow,
         diagnostics=rules.rake_weights.output.diagnostics,
@@ -46,6 +61,62 @@ rule render_report:
         multi_bases=rules.estimate_values.output.multi_bases,
         frame=rules.estimate_values.output.frame,
         codebook=CODEBOOK,
+        release_summary=rules.export_microdata.output.summary,
+        chart_records=rules.draw_charts.output.data,
+        code=[f"src/belmig/report/{m}.py" for m in ("build", "tables", "public", "values_page", "textkeys")],
+    output:
+        generated=directory("report/_generated"),
+        variables="report/_variables.yml",
+        public=f"{PROC}/public_ledger.json",
+        values_page=f"{EXE}/values.html",
+    log:
+        "logs/tabulate_appendix.log",
+    conda:
+        "../environment.yml"
+    params:
+        cmd=lambda w, input, output: py_cmd(
+            "belmig.report.build",
+            "tables",
+            "--text-keys",
+            input.text_keys,
+            "--ledger",
+            input.ledger,
+            "--codebook",
+            input.codebook,
+            "--public",
+            input.public,
+            "--release-summary",
+            input.release_summary,
+            *[a for name in TABLE_INPUTS for a in (f"--{name.replace('_', '-')}", input[name])],
+            "--out-generated",
+            output.generated,
+            "--out-variables",
+            output.variables,
+            "--out-public",
+            output.public,
+            "--out-values-page",
+            output.values_page,
+            "--config",
+            json.dumps(config),
+            "--charts",
+            *input.chart_records,
+        ),
+    shell:
+        '"$PYTHON" {params.cmd} > {log:q} 2>&1'
+
+
+rule render_report:
+    """Lint numbers, check claim guards (conditions and words) and cross-references, render the
+    report to PDF, HTML and DOCX. A failed render keeps the last good outputs (update())."""
+    input:
+        nb=f"{NB}/07_report.ipynb",
+        qmd="report/report.qmd",
+        text_keys=REPORT_KEYS,
+        ledger=rules.merge_ledger.output.ledger,
+        generated=rules.tabulate_appendix.output.generated,
+        figures=rules.draw_charts.output.svg + rules.draw_charts.output.png,
+        alt=rules.draw_charts.output.alt,
+        codebook=CODEBOOK,
         claims="report/claims.yaml",
         lexicon="report/lexicon.yaml",
         template="report/template.typ",
@@ -56,18 +127,12 @@ rule render_report:
         raw=config["raw_export"],
         approved=paths.rel(paths.APPROVED_LEDGER),
         public=rules.protect_values.output.public,
-        release_summary=rules.export_microdata.output.summary,
-        chart_records=rules.draw_charts.output.data,
     output:
         pdf=update("report/report.pdf"),
         html=update("report/report.html"),
         docx=update("report/report.docx"),
-        variables="report/_variables.yml",
-        generated=directory("report/_generated"),
         build=directory("report/_build"),
         diff=f"{PROC}/ledger_diff.md",
-        values_page=f"{EXE}/values.html",
-        public=f"{PROC}/public_ledger.json",
         notebook=f"{EXE}/07_report.ipynb",
     log:
         "logs/render_report.log",
@@ -80,28 +145,12 @@ rule render_report:
                 "qmd": input.qmd,
                 "ledger_path": input.ledger,
                 "public_values": input.public,
-                "release_summary": input.release_summary,
-                "chart_records": list(input.chart_records),
+                "text_keys": input.text_keys,
+                "generated": input.generated,
                 "alt_texts": list(input.alt),
                 "allowlist": input.allowlist,
                 "raw_export": input.raw,
                 "config": config,
-                "tables": {
-                    k: input[k]
-                    for k in (
-                        "ingest",
-                        "flow",
-                        "diagnostics",
-                        "summary",
-                        "bases",
-                        "groups",
-                        "reproduction",
-                        "estimates",
-                        "levels",
-                        "multi_bases",
-                        "frame",
-                    )
-                },
                 "codebook": input.codebook,
                 "claims": input.claims,
                 "lexicon": input.lexicon,
@@ -110,12 +159,8 @@ rule render_report:
                 "out_pdf": output.pdf,
                 "out_html": output.html,
                 "out_docx": output.docx,
-                "out_variables": output.variables,
-                "out_generated": output.generated,
                 "out_build": output.build,
                 "out_diff": output.diff,
-                "out_values_page": output.values_page,
-                "out_public": output.public,
             },
         ),
     shell:
@@ -149,13 +194,12 @@ EDITIONS = [lang for lang in config["report"]["editions"] if lang != "en"]
 
 rule render_edition:
     """Check one translated edition (number lint in its own format, guards, lexicon, keys,
-    cross-references, parity with English) and render its PDF and HTML."""
+    cross-references) and render its PDF and HTML. Parity with English is rule check_parity."""
     input:
         qmd="report/report.{lang}.qmd",
-        english="report/report.qmd",
         ledger=rules.merge_ledger.output.ledger,
         public=rules.protect_values.output.public,
-        generated=rules.render_report.output.generated,
+        generated=rules.tabulate_appendix.output.generated,
         svg=lambda w: editions_mod.figure_inputs(w.lang, CHARTS, ".svg"),
         png=lambda w: editions_mod.figure_inputs(w.lang, CHARTS, ".png"),
         alt=lambda w: editions_mod.figure_inputs(w.lang, CHARTS, ".alt.txt"),
@@ -187,8 +231,6 @@ rule render_edition:
             w.lang,
             "--qmd",
             input.qmd,
-            "--english",
-            input.english,
             "--ledger",
             input.ledger,
             "--public",
@@ -222,11 +264,42 @@ rule render_edition:
         '"$PYTHON" {params.cmd} > {log:q} 2>&1'
 
 
+rule check_parity:
+    """One translated edition has the claims, values, figures, tables and references English has,
+    and none English lacks. Its own job, so that an edit of the English text re-checks parity
+    without re-rendering the edition."""
+    input:
+        english="report/report.qmd",
+        qmd="report/report.{lang}.qmd",
+        generated=rules.tabulate_appendix.output.generated,
+        code="src/belmig/report/parity.py",
+    output:
+        record=f"{PROC}/parity.{{lang}}.json",
+    log:
+        "logs/check_parity_{lang}.log",
+    wildcard_constraints:
+        lang="|".join(EDITIONS) or "none",
+    conda:
+        "../environment.yml"
+    params:
+        cmd=lambda w, input, output: py_cmd(
+            "belmig.report.parity",
+            input.english,
+            input.qmd,
+            "--generated",
+            input.generated,
+            "--out",
+            output.record,
+        ),
+    shell:
+        '"$PYTHON" {params.cmd} > {log:q} 2>&1'
+
+
 rule index_notebooks:
     """Reviewers' index: stages in DAG order with inputs, outputs, parameters and the public values
     (those the report prints, linked to their anchors on values.html)."""
     input:
-        ledger=rules.render_report.output.public,
+        ledger=rules.tabulate_appendix.output.public,
         notebooks=[
             rules.audit_published.output.notebook,
             rules.ingest_export.output.notebook,

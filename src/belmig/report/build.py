@@ -5,10 +5,11 @@ is not a ledger value (or a number in words), uses a key the ledger lacks, state
 guard no longer holds or whose words say more than its condition, uses a quantifier without a
 guard, or refers to a figure, table or section that does not exist; each problem names the
 line, the sentence, the condition and the values.
-``build`` writes ``report/_generated/*.md`` (appendix tables from processed data),
-``report/_variables.yml`` (for Quarto users; public values only), the value diff against the
-approved snapshot, the reviewers' values page, and renders PDF, HTML and DOCX with a provenance
-stamp. Every file it reads or writes is passed in by the rule (rules/report.smk).
+``write_appendix`` (rule tabulate_appendix) writes ``report/_generated/*.md`` (appendix tables
+from processed data), ``report/_variables.yml`` (for Quarto users; public values only), the
+public ledger and the reviewers' values page; ``build`` (rule render_report) checks the text,
+writes the value diff against the approved snapshot, and renders PDF, HTML and DOCX with a
+provenance stamp. Every file they read or write is passed in by the rule (rules/report.smk).
 """
 
 from __future__ import annotations
@@ -345,6 +346,52 @@ def write_generated(out_dir: Path, generated: Mapping[str, str]) -> None:
         render._atomic_write(out_dir / name, md)
 
 
+def write_appendix(
+    text_keys: Path,
+    entries: Mapping[str, Entry],
+    cfg: Mapping[str, Any],
+    *,
+    tables_in: Mapping[str, Path],
+    codebook_path: Path,
+    publication: Path | None,
+    out_generated: Path,
+    out_variables: Path,
+    out_public: Path,
+    out_values_page: Path,
+    release_summary: Path | None = None,
+    chart_records: Sequence[Path] = (),
+) -> tuple[str, ...]:
+    """What the report shows besides its text (rule tabulate_appendix): the appendix tables
+    (``report/_generated/*.md``), ``report/_variables.yml`` (for Quarto users), the public ledger
+    and the reviewers' values page. They depend on which keys the text uses (`text_keys`,
+    ``report_keys.json``: :mod:`belmig.report.textkeys`), not on its wording, so rewording a
+    sentence does not rewrite them (and does not re-render the other editions, which include the
+    same tables).
+
+    With `publication` (``public_values.json``, rule ``protect_values``) only the values
+    disclosure control allows leave the build: the tables, ``_variables.yml``, the values page and
+    the public ledger print "–" for a withheld value (:func:`belmig.privacy.publish.apply`)."""
+    from dataclasses import asdict
+
+    from belmig.core import atomic, codebook as cb_mod
+    from belmig.privacy import publish
+    from belmig.report import public, textkeys, values_page
+
+    cb = cb_mod.load(codebook_path)
+    used = textkeys.read(text_keys)["used"]
+    pub = publish.load(publication) if publication is not None else None
+    generated = generated_tables(
+        tables_in, entries, used, cfg["privacy"]["min_cell"], cb, cfg["weighting"]["alternative_frame"], pub,
+        release_summary, chart_records,
+    )  # fmt: skip
+    write_generated(Path(out_generated), generated)
+    shown = publish.apply(public.public_entries(entries, used), pub)
+    render.write_quarto_variables(shown, out_variables)
+    atomic.write_json(out_public, [asdict(shown[k]) for k in sorted(shown)])
+    values_page.write(out_values_page, shown, used, cb, commit=git_commit(paths.ROOT))
+    return tuple(used)
+
+
 def build(
     qmd: Path,
     entries: Mapping[str, Entry],
@@ -354,55 +401,50 @@ def build(
     out_html: Path,
     out_docx: Path | None,
     *,
-    tables_in: Mapping[str, Path],
     codebook_path: Path,
     guards_path: Path,
     lexicon_path: Path,
     allowlist: Path,
     approved: Path,
     out_diff: Path,
-    out_variables: Path,
-    out_values_page: Path | None = None,
-    out_public: Path | None = None,
+    generated_dir: Path,
+    text_keys: Path | None = None,
     lock: Path | None = None,
-    editions_used: Mapping[str, list[str]] | None = None,
     publication: Path | None = None,
-    release_summary: Path | None = None,
-    chart_records: Sequence[Path] = (),
     alt_texts: Sequence[Path] | None = None,
-    out_generated: Path | None = None,
     out_build: Path | None = None,
 ) -> tuple[str, ...]:
-    """Check, generate, render. Raises ReportCheckError before anything is written when a check
+    """Check, then render. Raises ReportCheckError before anything is written when a check
     fails; a failed render keeps the previous PDF/HTML/DOCX (render.RenderError says so).
 
-    With `publication` (``public_values.json``, rule ``protect_values``) only the values
-    disclosure control allows leave the build: the text, the tables, ``_variables.yml``, the
-    values page and the public ledger print "–" for a withheld value
-    (:func:`belmig.privacy.publish.apply`). The checks run on the full ledger, which stays
-    internal. `alt_texts`: the charts' ``chartNN.alt.txt`` (the rule's inputs; default: those in
-    ``figures/``). `out_generated` (the appendix tables; where the text's ``{{< include
-    _generated/… >}}`` point, so next to `qmd`) and `out_build` (intermediate files) are the rule's
-    ``directory()`` outputs; default ``report/_generated`` and ``report/_build``."""
+    The appendix tables come from `generated_dir` (rule tabulate_appendix, :func:`write_appendix`;
+    the text includes them from ``_generated/`` beside `qmd`). With `text_keys`, the keys file those
+    tables were made for must hold exactly the keys the text uses. With `publication`
+    (``public_values.json``) the text prints "–" for a value disclosure control withholds. The
+    checks run on the full ledger, which stays internal. `alt_texts`: the charts'
+    ``chartNN.alt.txt`` (the rule's inputs; default: those in ``figures/``). `out_build`
+    (intermediate files) is the rule's ``directory()`` output, default ``report/_build``."""
     from belmig.core import codebook as cb_mod
     from belmig.privacy import publish
-    from belmig.report import checks, guards, public, values_page
+    from belmig.report import guards, textkeys
 
-    out_generated = Path(out_generated) if out_generated is not None else qmd.parent / "_generated"
-    if out_generated.resolve() != (qmd.parent / "_generated").resolve():
+    generated_dir = Path(generated_dir)
+    if generated_dir.resolve() != (qmd.parent / "_generated").resolve():
         raise ValueError(
-            f"out_generated {out_generated} is not {qmd.parent / '_generated'}, where {qmd.name} includes its tables from"
+            f"generated_dir {generated_dir} is not {qmd.parent / '_generated'}, where {qmd.name} includes its tables from"
         )
     cb = cb_mod.load(codebook_path)
-    text = qmd.read_text(encoding="utf-8")
     g = guards.load(guards_path)
-    used = checks.used_keys(text, guards=g)
-    all_used = list(dict.fromkeys([*used, *(k for ks in (editions_used or {}).values() for k in ks)]))
-    pub = publish.load(publication) if publication is not None else None
-    generated = generated_tables(
-        tables_in, entries, used, cfg["privacy"]["min_cell"], cb, cfg["weighting"]["alternative_frame"], pub,
-        release_summary, chart_records,
-    )  # fmt: skip
+    if text_keys is not None:
+        made_for = textkeys.read(text_keys)["used"]
+        uses = textkeys.used_keys(qmd.read_text(encoding="utf-8"), guards_path)["used"]
+        if made_for != uses:
+            raise ReportCheckError(
+                f"{paths.rel(text_keys) if Path(text_keys).resolve().is_relative_to(paths.ROOT) else text_keys} "
+                f"lists other keys than {qmd.name} uses (the tables were made for another text): run "
+                f"snakemake again, which rewrites it when it parses\n({kept_note([out_pdf, out_html, out_docx])}.)"
+            )
+    generated = {p.name: p.read_text(encoding="utf-8") for p in sorted(generated_dir.glob("*.md"))}
     try:
         result = check(
             qmd,
@@ -418,18 +460,8 @@ def build(
         raise ReportCheckError(f"{exc}\n({kept_note([out_pdf, out_html, out_docx])}.)") from None
     if result.warnings:
         print(result.message())
-    write_generated(out_generated, generated)
-    shown = publish.apply(public.public_entries(entries, all_used), pub)
-    render.write_quarto_variables(shown, out_variables)
     valuediff.write_diff(entries, approved, qmd, out_diff, codebook=cb, guards=g)
-    if out_public is not None:
-        from dataclasses import asdict
-
-        from belmig.core import atomic
-
-        atomic.write_json(out_public, [asdict(shown[k]) for k in sorted(shown)])
-    if out_values_page is not None:
-        values_page.write(out_values_page, shown, all_used, cb, commit=git_commit(paths.ROOT))
+    pub = publish.load(publication) if publication is not None else None
     expanded = render_edition(
         qmd,
         entries,
@@ -445,3 +477,44 @@ def build(
         build_dir=out_build,
     )
     return expanded.used_keys
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m belmig.report.build tables ...`` (rule tabulate_appendix)."""
+    import argparse
+    import sys
+
+    from belmig.core import ledger
+
+    ap = argparse.ArgumentParser(prog="python -m belmig.report.build")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("tables", help="the appendix tables, _variables.yml, public ledger and values page")
+    for name in ("text-keys", "ledger", "codebook", "public", "release-summary", "out-generated",
+                 "out-variables", "out-public", "out-values-page"):  # fmt: skip
+        t.add_argument(f"--{name}", type=Path, required=True)
+    for name in TABLE_INPUTS:
+        t.add_argument(f"--{name.replace('_', '-')}", dest=f"table_{name}", type=Path, required=True)
+    t.add_argument("--charts", type=Path, nargs="*", default=[], help="the charts' JSON records")
+    t.add_argument("--config", required=True, help="the pipeline configuration as JSON")
+    a = ap.parse_args(argv)
+    used = write_appendix(
+        a.text_keys,
+        ledger.load(a.ledger),
+        json.loads(a.config),
+        tables_in={name: getattr(a, f"table_{name}") for name in TABLE_INPUTS},
+        codebook_path=a.codebook,
+        publication=a.public,
+        out_generated=a.out_generated,
+        out_variables=a.out_variables,
+        out_public=a.out_public,
+        out_values_page=a.out_values_page,
+        release_summary=a.release_summary,
+        chart_records=a.charts,
+    )
+    print(f"appendix tables for {len(used)} keys -> {a.out_generated}; values page -> {a.out_values_page}")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

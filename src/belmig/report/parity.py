@@ -162,16 +162,33 @@ def check_editions(english: Path, editions_: Iterable[Path], generated_dir: Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = [Path(a) for a in (sys.argv[1:] if argv is None else argv)]
-    if len(args) < 2:
-        print("usage: python -m belmig.report.parity ENGLISH.qmd EDITION.qmd [EDITION.qmd ...]", file=sys.stderr)
-        return 2
-    english, eds = args[0], args[1:]
+    """``python -m belmig.report.parity ENGLISH.qmd EDITION.qmd [...] [--generated DIR] [--out F]``
+    (rule check_parity): exit status 1 and the problems on stderr when an edition lacks a claim,
+    value, figure, table or reference English has, or has one English lacks; with --out, a record
+    of the check (written only when it passes)."""
+    import argparse
+    import json
+
+    from belmig.core import atomic
+
+    ap = argparse.ArgumentParser(prog="python -m belmig.report.parity")
+    ap.add_argument("english", type=Path)
+    ap.add_argument("editions", type=Path, nargs="+")
+    ap.add_argument("--generated", type=Path, help="the appendix tables (report/_generated)")
+    ap.add_argument("--out", type=Path, help="a JSON record of the passed check")
+    a = ap.parse_args(argv)
     failed = 0
-    for ed in eds:
-        problems = compare(english, ed, None)
-        print(format_problems(problems, _name(english), _name(ed)) if problems else f"{_name(ed)}: parity ok")
+    record = {"english": _name(a.english), "editions": {}}
+    for ed in a.editions:
+        problems = check_editions(a.english, [ed], a.generated)
+        if problems:
+            print(format_problems(problems, _name(a.english), _name(ed)), file=sys.stderr)
+        else:
+            print(f"{_name(ed)}: parity ok")
+        record["editions"][_name(ed)] = "ok" if not problems else f"{len(problems)} problem(s)"
         failed += bool(problems)
+    if a.out is not None and not failed:
+        atomic.write_text(a.out, json.dumps(record, indent=1, ensure_ascii=False) + "\n")
     return 1 if failed else 0
 
 
