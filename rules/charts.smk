@@ -1,6 +1,34 @@
+def chart_cmd(input, state, draw):
+    """The chart job's command: every chart of the report, in the languages `draw` (of CHART_LANGS)."""
+    return py_cmd(
+        "belmig.charts",
+        "--chart",
+        *CHARTS,
+        "--estimates",
+        input.estimates,
+        "--lang",
+        *CHART_LANGS,
+        "--draw",
+        *draw,
+        "--ci-whiskers",
+        int(config["charts"]["ci_whiskers"]),
+        "--dpi",
+        config["charts"]["png_dpi"],
+        "--min-cell",
+        config["privacy"]["min_cell"],
+        "--out-dir",
+        FIGURES,
+        "--codebook",
+        input.codebook,
+        "--state",
+        state,
+    )
+
+
 rule draw_charts:
-    """Every chart of the report from the estimates, in one job that redraws only the charts whose
-    spec, shared code, options or slice of the estimates changed (keys in the state file)."""
+    """Every chart of the report from the estimates, in the report's language, in one job that
+    redraws only the charts whose spec, shared code, options or slice of the estimates changed
+    (keys in the state file)."""
     input:
         estimates=rules.estimate_values.output.estimates,
         codebook=CODEBOOK,
@@ -22,37 +50,39 @@ rule draw_charts:
         png=[update(f) for f in chart_files("png")],
         alt=[update(f) for f in chart_files("alt.txt")],
         data=[update(f) for f in chart_files("json")],
-        other_langs=[update(f) for ext in ("svg", "png", "alt.txt", "json") for f in chart_files(ext, CHART_LANGS[1:])],
         state=update(f"{PROC}/charts_state.json"),
     log:
         "logs/draw_charts.log",
+    # on the way to the English PDF: scheduled before the jobs beside it (editions, HTML)
+    priority: 10
     conda:
         "../environment.yml"
     params:
         # for the caption; a function of the input, so that Snakemake does not hash it (hashing a
         # plain parameter imports pandas: ~0.5 s on every run, a no-op too)
         titles=lambda w, input: CHART_TITLES,
-        cmd=lambda w, input, output: py_cmd(
-            "belmig.charts",
-            "--chart",
-            *CHARTS,
-            "--estimates",
-            input.estimates,
-            "--lang",
-            *CHART_LANGS,
-            "--ci-whiskers",
-            int(config["charts"]["ci_whiskers"]),
-            "--dpi",
-            config["charts"]["png_dpi"],
-            "--min-cell",
-            config["privacy"]["min_cell"],
-            "--out-dir",
-            FIGURES,
-            "--codebook",
-            input.codebook,
-            "--state",
-            output.state,
-        ),
+        cmd=lambda w, input, output: chart_cmd(input, output.state, CHART_LANGS[:1]),
+    shell:
+        '"$PYTHON" {params.cmd} > {log:q} 2>&1'
+
+
+rule draw_edition_charts:
+    """The same charts, from the same specs, in the translated editions' languages (charts.languages):
+    a job beside draw_charts, which the English report does not wait for."""
+    input:
+        estimates=rules.estimate_values.output.estimates,
+        codebook=CODEBOOK,
+        specs=expand("src/belmig/charts/specs/chart{n}.py", n=CHARTS),
+        code=CHART_CODE,
+    output:
+        other_langs=[update(f) for ext in ("svg", "png", "alt.txt", "json") for f in chart_files(ext, CHART_LANGS[1:])],
+        state=update(f"{PROC}/charts_state.editions.json"),
+    log:
+        "logs/draw_edition_charts.log",
+    conda:
+        "../environment.yml"
+    params:
+        cmd=lambda w, input, output: chart_cmd(input, output.state, CHART_LANGS[1:]),
     shell:
         '"$PYTHON" {params.cmd} > {log:q} 2>&1'
 
@@ -69,6 +99,8 @@ rule review_charts:
         notebook=f"{EXE}/06_charts.ipynb",
     log:
         "logs/review_charts.log",
+    # on the way to the English PDF: scheduled before the jobs beside it (editions, HTML)
+    priority: 10
     conda:
         "../environment.yml"
     params:

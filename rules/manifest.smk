@@ -24,7 +24,7 @@ rule list_public_files:
         + rules.draw_charts.output.png
         + rules.draw_charts.output.alt
         + rules.draw_charts.output.data
-        + rules.draw_charts.output.other_langs,
+        + rules.draw_edition_charts.output.other_langs,
         release=[
             rules.export_microdata.output[k]
             for k in ("csv", "parquet", "sav", "dta", "datapackage", "variables", "kanonymity", "readme")

@@ -51,6 +51,8 @@ rule protect_values:
         public=update(f"{PROC}/public_values.json"),
     log:
         "logs/protect_values.log",
+    # on the way to the English PDF: scheduled before the jobs beside it (editions, HTML)
+    priority: 10
     conda:
         "../environment.yml"
     params:

@@ -17,6 +17,8 @@ rule merge_ledger:
         ledger=paths.rel(paths.LEDGER),
     log:
         "logs/merge_ledger.log",
+    # on the way to the English PDF: scheduled before the jobs beside it (editions, HTML)
+    priority: 10
     conda:
         "../environment.yml"
     params:
@@ -71,6 +73,8 @@ rule tabulate_appendix:
         values_page=f"{EXE}/values.html",
     log:
         "logs/tabulate_appendix.log",
+    # on the way to the English PDF: scheduled before the jobs beside it (editions, HTML)
+    priority: 10
     conda:
         "../environment.yml"
     params:
@@ -136,6 +140,8 @@ rule render_report:
         notebook=f"{EXE}/07_report.ipynb",
     log:
         "logs/render_report.log",
+    # on the way to the English PDF: scheduled before the jobs beside it (editions, HTML)
+    priority: 10
     conda:
         "../environment.yml"
     params:
@@ -212,7 +218,7 @@ rule render_edition:
         css="report/style.css",
         lock="requirements.lock",
         raw=config["raw_export"],
-        code=[f"src/belmig/report/{m}.py" for m in ("editions", "render", "locale", "parity")],
+        code=[f"src/belmig/report/{m}.py" for m in ("editions", "render", "locale")],
     output:
         pdf=update("report/report.{lang}.pdf"),
         html=update("report/report.{lang}.html"),

@@ -59,9 +59,10 @@ def dry_run_jobs(root, *targets: str) -> list[iocheck.Job]:
 def findings(traced_build):
     jobs = dry_run_jobs(traced_build.root)
     # every job of the DAG but `all`: 11 stages, disclosure control's two (protect_values,
-    # list_public_files), (issue 17, speed) the one chart job, the two notebook HTML jobs and the
+    # list_public_files), (issue 17, speed) the two chart jobs (English; the editions' languages), the
+    # two notebook HTML jobs and the
     # appendix tables, and one render_edition and one check_parity per translated edition (lt, ru)
-    assert len(jobs) == 17 + 4
+    assert len(jobs) == 18 + 4
     found, seen = iocheck.check_jobs(jobs, iocheck.read_traces(traced_build.trace), traced_build.root)
     return jobs, found, seen
 
@@ -82,7 +83,8 @@ def test_the_trace_saw_the_stages_read_their_data(findings):
     assert "data/processed/responses.parquet" in seen["rake_weights"].reads  # read in the kernel, by pyarrow
     assert "data/processed/weights.parquet" in seen["rake_weights"].writes
     assert "data/published/statements.csv" in seen["estimate_values"].reads
-    assert "figures/chart07.png" in seen["draw_charts"].writes  # issue 17: one chart job
+    assert "figures/chart07.png" in seen["draw_charts"].writes  # issue 17: one chart job per role
+    assert "figures/chart07.ru.png" in seen["draw_edition_charts"].writes
     assert {"data/release/microdata.sav", "data/release/microdata.dta"} <= seen["export_microdata"].writes
 
 

@@ -11,7 +11,9 @@ are unchanged is left as it is, so editing ``specs/chart07.py`` redraws chart 7 
 output is touched at the end (the job's outputs are all newer than its inputs afterwards).
 
 Several languages (``--lang en lt ru``): the first one's files are ``chartNN.svg`` …, each other
-language's ``chartNN.<lang>.svg`` ….
+language's ``chartNN.<lang>.svg`` …. ``--draw`` restricts the job to some of them (the build
+draws the first language in one job, which the report waits for, and the editions' languages in
+another beside it: two cores draw at once).
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", type=Path, required=True, help="directory of chartNN.svg/.png/.alt.txt/.json")
     p.add_argument("--codebook", type=Path, default=paths.CODEBOOK, help="codebook (default: config/codebook.yaml)")
     p.add_argument("--state", type=Path, help="keys of the charts drawn last (redraw only what changed)")
+    p.add_argument("--draw", choices=LANGS, nargs="+", help="draw only these of --lang (default: every one)")
     return p
 
 
@@ -101,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     from belmig.charts.build import draw
 
     langs = list(dict.fromkeys(args.lang))
+    wanted = set(args.draw or langs)
+    if not wanted <= set(langs):
+        raise SystemExit(f"--draw {' '.join(sorted(wanted - set(langs)))}: not among --lang {' '.join(langs)}")
     cb_bytes = Path(args.codebook).read_bytes()
     cb = codebook_mod.load(args.codebook)
     est = pd.read_parquet(args.estimates)
@@ -111,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     for n in args.chart:
         spec = specs.load(n)
         for lang, stem in stems(args.out_dir, n, langs).items():
+            if lang not in wanted:
+                continue
             name = stem.name
             data = base.select(spec, est, cb, lang=lang, ci_whiskers=bool(args.ci_whiskers), min_cell=args.min_cell)
             key = chart_key(n, repr(data), code, cb_bytes, {**options, "lang": lang})

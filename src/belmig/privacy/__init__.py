@@ -18,20 +18,43 @@ Modules: ``redaction`` (not ``redact``: that name is the function), ``suppress``
 ``audit``, ``publish``, ``inputs``, ``explain``, ``manifest``.
 """
 
-from belmig.privacy.kanon import (
-    Level,
-    QuasiIdentifier,
-    attacker_counts,
-    check_k_anonymity,
-    class_sizes,
-    hierarchy,
-    individual_risk,
-    k_anonymize,
-    merged_label,
-    risk_summary,
-)
-from belmig.privacy.redaction import REMOVED, redact
-from belmig.privacy.suppress import suppress_small_cells
+# The names are imported when first used (PEP 562): the report stage reads the disclosure decisions
+# (belmig.privacy.publish) without paying for k-anonymity's imports.
+_EXPORTS = {
+    **dict.fromkeys(
+        (
+            "Level",
+            "QuasiIdentifier",
+            "attacker_counts",
+            "check_k_anonymity",
+            "class_sizes",
+            "hierarchy",
+            "individual_risk",
+            "k_anonymize",
+            "merged_label",
+            "risk_summary",
+        ),
+        "kanon",
+    ),
+    "REMOVED": "redaction",
+    "redact": "redaction",
+    "suppress_small_cells": "suppress",
+}
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        import importlib
+
+        value = getattr(importlib.import_module(f"belmig.privacy.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'belmig.privacy' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
 
 __all__ = [
     "REMOVED",
