@@ -39,3 +39,26 @@ def test_notebooks_are_committed_without_outputs():
         assert not any(c.cell_type == "code" and re.search(r"^\s*def ", c.source, re.M) for c in nb.cells), (
             "no functions in notebooks"
         )
+
+
+def test_the_index_reads_each_notebook_as_nbformat_does():
+    """The reviewers' index reads notebooks as JSON (belmig.report.index.read_notebook): the same
+    cells, sources, tags and parameters as nbformat gives."""
+    from belmig.report import index
+
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        ours, theirs = index.read_notebook(path), nbformat.read(path, as_version=4)
+        assert [(c.cell_type, c.source, c.metadata.get("tags", [])) for c in ours.cells] == [
+            (c.cell_type, c.source, c.metadata.get("tags", [])) for c in theirs.cells
+        ], path.name
+        assert index.injected_parameters(ours) == index.injected_parameters(theirs)
+        assert index._title(ours) == index._title(theirs)
+
+
+def test_the_index_refuses_a_notebook_of_another_format(tmp_path):
+    from belmig.report import index
+
+    old = tmp_path / "old.ipynb"
+    old.write_text('{"nbformat": 3, "worksheets": []}', encoding="utf-8")
+    with pytest.raises(ValueError, match="not an nbformat 4 notebook"):
+        index.read_notebook(old)

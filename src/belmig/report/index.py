@@ -10,15 +10,33 @@ from __future__ import annotations
 
 import ast
 import html
+import json
 from collections.abc import Mapping
 from pathlib import Path
-
-import nbformat
+from types import SimpleNamespace
 
 from belmig.core.ledger import Entry
 
 
-def injected_parameters(nb: nbformat.NotebookNode) -> dict[str, object]:
+def read_notebook(path: Path) -> SimpleNamespace:
+    """The cells of an executed notebook (nbformat 4, as this build writes them), read as JSON: the
+    index needs each cell's type, source and tags, not nbformat's conversion and validation, whose
+    import (jsonschema) costs more than the whole index."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if data.get("nbformat") != 4:
+        raise ValueError(f"{path}: not an nbformat 4 notebook (nbformat={data.get('nbformat')!r})")
+    cells = [
+        SimpleNamespace(
+            cell_type=c.get("cell_type"),
+            source="".join(c["source"]) if isinstance(c.get("source"), list) else c.get("source", ""),
+            metadata=c.get("metadata", {}),
+        )
+        for c in data.get("cells", [])
+    ]
+    return SimpleNamespace(cells=cells)
+
+
+def injected_parameters(nb: SimpleNamespace) -> dict[str, object]:
     """Parameters papermill injected (falls back to the notebook's defaults)."""
     src = None
     for cell in nb.cells:
@@ -38,7 +56,7 @@ def injected_parameters(nb: nbformat.NotebookNode) -> dict[str, object]:
     return params
 
 
-def _title(nb: nbformat.NotebookNode) -> tuple[str, str]:
+def _title(nb: SimpleNamespace) -> tuple[str, str]:
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             lines = cell.source.strip().splitlines()
@@ -77,7 +95,7 @@ def render_index(notebooks: list[Path], entries: Mapping[str, Entry]) -> str:
     parts += ["<li><a href='07_report.html'>07_report</a> (checks and renders the report)</li>", "</ol>"]
     for path in notebooks:
         path = Path(path)
-        nb = nbformat.read(path, as_version=4)
+        nb = read_notebook(path)
         stem = path.stem
         title, intro = _title(nb)
         params = injected_parameters(nb)
