@@ -16,7 +16,9 @@ rule export_notebook_html:
     input:
         notebooks=STAGE_NOTEBOOKS,
     output:
-        html=[str(Path(nb).with_suffix(".html")) for nb in STAGE_NOTEBOOKS],
+        # update(): an HTML that already shows its executed notebook (same checksum) is kept, not
+        # rendered again (belmig.core.nbrun.export_html)
+        html=[update(str(Path(nb).with_suffix(".html"))) for nb in STAGE_NOTEBOOKS],
     log:
         "logs/export_notebook_html.log",
     conda:

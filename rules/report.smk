@@ -179,7 +179,7 @@ rule export_report_notebook_html:
     input:
         notebook=rules.render_report.output.notebook,
     output:
-        html=f"{EXE}/07_report.html",
+        html=update(f"{EXE}/07_report.html"),  # kept when it shows the same notebook
     log:
         "logs/export_report_notebook_html.log",
     conda:

@@ -27,16 +27,17 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # jsonschema (imported by nbformat/papermill) builds an RFC 3987 grammar at import when the
 # optional `rfc3987_syntax` package is present (~1.5–5 s here). We never validate IRI formats:
 # mark the optional module as absent so jsonschema skips that format checker.
 sys.modules.setdefault("rfc3987_syntax", None)
 
-import nbformat  # noqa: E402
-
 from belmig.core import atomic, paths  # noqa: E402
+
+if TYPE_CHECKING:  # nbformat is imported where a notebook is read or written (not by a kept HTML)
+    import nbformat
 
 INJECTED_ID = "injected-parameters"
 _VOLATILE_NB_META = (
@@ -170,6 +171,8 @@ def run(notebook: Path, out_ipynb: Path, out_html: Path | None, params: dict) ->
     """Execute `notebook` with `params` in this process (belmig.core.nbengine); write the executed
     copy and, when `out_html` is given, its HTML. Raises :class:`StageError` (the stage's own
     error message) when a cell fails."""
+    import nbformat
+
     from belmig.core import nbengine
 
     notebook, out_ipynb = Path(notebook), Path(out_ipynb)
@@ -194,15 +197,48 @@ def run(notebook: Path, out_ipynb: Path, out_html: Path | None, params: dict) ->
         export_html([(out_ipynb, Path(out_html))])
 
 
-def export_html(pairs: list[tuple[Path, Path]]) -> None:
+def html_stamp(ipynb: Path) -> str:
+    """The last line of a notebook's HTML: the checksum of the executed notebook it shows."""
+    return f"<!-- from {Path(ipynb).name} sha256 {_sha256(Path(ipynb))} (belmig.core.nbrun) -->\n"
+
+
+def _ends_with(path: Path, tail: str) -> bool:
+    data = tail.encode("utf-8")
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            if size < len(data):
+                return False
+            fh.seek(size - len(data))
+            return fh.read() == data
+    except OSError:
+        return False
+
+
+def export_html(pairs: list[tuple[Path, Path]]) -> list[Path]:
     """Render executed notebooks to the HTML reviewers read (nbconvert's lab template), each
-    written atomically. One process for all of them: nbconvert's import is the cost (~1 s)."""
+    written atomically and ending with :func:`html_stamp`. One process for all of them:
+    nbconvert's import is the cost (~1 s). An HTML whose stamp names the same executed notebook
+    is the one nbconvert would write again: it is kept (and touched, for Snakemake), and when
+    every one is, nbconvert is not imported at all. Returns the files written."""
+    todo = []
+    for ipynb, html in pairs:
+        stamp = html_stamp(ipynb)
+        if _ends_with(Path(html), stamp):
+            os.utime(html)
+        else:
+            todo.append((Path(ipynb), Path(html), stamp))
+    if not todo:
+        return []
+    import nbformat
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(template_name="lab")
-    for ipynb, html in pairs:
+    for ipynb, html, stamp in todo:
         body, _ = exporter.from_notebook_node(nbformat.read(ipynb, as_version=4))
-        atomic.write_text(Path(html), body)
+        atomic.write_text(html, (body if body.endswith("\n") else body + "\n") + stamp)
+    return [html for _, html, _ in todo]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -216,7 +252,9 @@ def main(argv: list[str] | None = None) -> None:
         files = [Path(a) for a in argv[1:]]
         if not files or len(files) % 2:
             ap.error("--html takes pairs of executed notebook and HTML file")
-        export_html(list(zip(files[::2], files[1::2])))
+        pairs = list(zip(files[::2], files[1::2]))
+        written = export_html(pairs)
+        print(f"{len(written)} notebook(s) rendered to HTML, {len(pairs) - len(written)} unchanged (kept)")
         return
     a = ap.parse_args(argv)
     try:
