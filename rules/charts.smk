@@ -1,30 +1,3 @@
-def chart_cmd(input, state, draw):
-    """The chart job's command: every chart of the report, in the languages `draw` (of CHART_LANGS)."""
-    return py_cmd(
-        "belmig.charts",
-        "--chart",
-        *CHARTS,
-        "--estimates",
-        input.estimates,
-        "--lang",
-        *CHART_LANGS,
-        "--draw",
-        *draw,
-        "--ci-whiskers",
-        int(config["charts"]["ci_whiskers"]),
-        "--dpi",
-        config["charts"]["png_dpi"],
-        "--min-cell",
-        config["privacy"]["min_cell"],
-        "--out-dir",
-        FIGURES,
-        "--codebook",
-        input.codebook,
-        "--state",
-        state,
-    )
-
-
 rule draw_charts:
     """Every chart of the report from the estimates, in the report's language, in one job that
     redraws only the charts whose spec, shared code, options or slice of the estimates changed

@@ -78,3 +78,30 @@ def chart_files(ext, langs=CHART_LANGS[:1]):
     """figures/chartNN[.lang].<ext> of every chart, in chart order (per language)."""
     suffix = {lang: "" if lang == CHART_LANGS[0] else f".{lang}" for lang in CHART_LANGS}
     return [f"{FIGURES}/chart{n}{suffix[lang]}.{ext}" for lang in langs for n in CHARTS]
+
+
+def chart_cmd(input, state, draw):
+    """The chart job's command: every chart of the report, in the languages `draw` (of CHART_LANGS)."""
+    return py_cmd(
+        "belmig.charts",
+        "--chart",
+        *CHARTS,
+        "--estimates",
+        input.estimates,
+        "--lang",
+        *CHART_LANGS,
+        "--draw",
+        *draw,
+        "--ci-whiskers",
+        int(config["charts"]["ci_whiskers"]),
+        "--dpi",
+        config["charts"]["png_dpi"],
+        "--min-cell",
+        config["privacy"]["min_cell"],
+        "--out-dir",
+        FIGURES,
+        "--codebook",
+        input.codebook,
+        "--state",
+        state,
+    )
