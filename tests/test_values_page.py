@@ -47,3 +47,14 @@ def test_finding_the_sources_imports_no_stage_code():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_reading_the_disclosure_decisions_imports_no_solver_or_dataframe_library():
+    """The report stages read public_values.json through belmig.privacy.publish; the audit's
+    numpy, pandas and scipy are imported by the audit alone (rule protect_values)."""
+    code = (
+        "import sys; from belmig.privacy import publish; publish.load; publish.marked\n"
+        "print(sorted(m for m in ('scipy', 'pandas', 'numpy', 'belmig.privacy.kanon') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -40,12 +40,14 @@ import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from belmig.core.codebook import Codebook
 from belmig.core.keys import multi_column
+
+if TYPE_CHECKING:  # numpy, pandas and scipy are imported by the code that runs the audit: a reader
+    import numpy as np  # of its decisions (the report stage, through belmig.privacy.publish) does
+    import pandas as pd  # not pay for them
 
 NA = "-"  # "did not answer" (outside the universe or item non-response)
 ANS = "*"  # "answered"
@@ -222,6 +224,8 @@ class Model:
 
 
 def _single_values(responses: pd.DataFrame, var: Var) -> np.ndarray:
+    import pandas as pd
+
     s = responses[var.name]
     if all(x.startswith("v") for x in var.states) and pd.api.types.is_numeric_dtype(s.dtype):
         vals = s.astype("Int64").astype("object").map(lambda x: NA if pd.isna(x) else f"v{int(x)}")
@@ -465,6 +469,8 @@ class ReleaseView:
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, cb: Codebook, protected: Iterable[str]) -> ReleaseView:
+        import pandas as pd
+
         allv = variables(cb)
         prot = set(protected)
         sets: dict[str, list[frozenset[str]]] = {}
@@ -605,6 +611,7 @@ class Solver:
     """Feasibility checks on the integer program (structure + chosen facts + release)."""
 
     def __init__(self, m: Model, cons: Sequence[Constraint]):
+        import numpy as np
         from scipy import sparse  # the solver's imports are paid by the audit alone, not by its readers
 
         self.m = m
@@ -623,6 +630,7 @@ class Solver:
         self.nv = nv
 
     def feasible(self, extra: dict[int, float], lo: float, hi: float) -> bool:
+        import numpy as np
         from scipy import sparse
         from scipy.optimize import Bounds, LinearConstraint, milp
 

@@ -33,13 +33,14 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from belmig.core import keys as K
 from belmig.core.codebook import Codebook
 from belmig.privacy import audit as A
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SUPPRESSED = "–"  # printed instead of a withheld value (the charts use the same mark)
 INFO_FAMILIES = ("flow", "weight", "ext", "pub", "audit", "repro", "charts", "ingest")
