@@ -48,6 +48,8 @@ rule render_report:
         codebook=CODEBOOK,
         claims="report/claims.yaml",
         lexicon="report/lexicon.yaml",
+        # the appendix tables' words in every edition (report/_generated/, _generated/<lang>/)
+        table_words=["report/tables.yaml", "report/tables.lt.yaml", "report/tables.ru.yaml"],
         template="report/template.typ",
         lua="report/filters/crossref.lua",
         css="report/style.css",
@@ -106,6 +108,7 @@ rule render_report:
                 "codebook": input.codebook,
                 "claims": input.claims,
                 "lexicon": input.lexicon,
+                "tables_words": list(input.table_words),
                 "lock": input.lock,
                 "approved": input.approved,
                 "out_pdf": output.pdf,

@@ -214,7 +214,7 @@ def render_edition(
         report_cfg=cfg["report"],
         generated_dir=generated_dir,
     )
-    gen = {p.name: p.read_text(encoding="utf-8") for p in sorted(Path(generated_dir).glob("*.md"))}
+    gen = build.read_generated(generated_dir)  # every language's tables: the edition includes its own
     par = parity.compare(english, qmd, generated=gen)
     if result.errors or par:
         msg = result.message() if result.errors else ""
