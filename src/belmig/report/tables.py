@@ -583,6 +583,33 @@ def _audit_groups(groups_df: pd.DataFrame | None, mc: int, codebook: Any | None 
 # --------------------------------------------------------------------------- reproduction
 
 
+_DIFFERS_RE = re.compile(r"; differs by ([+-]?\d+(?:\.\d+)?)$")
+
+
+def _repro_note(comparator: Any, note: Any, w: Words) -> Any:
+    """The note of a reproduced figure in the edition's words: the tolerance of its wording
+    (belmig.integrity.reproduce.TOLERANCE_NOTE) and the difference; another note as it is."""
+    from belmig.integrity import reproduce
+
+    if _missing(note):
+        return note
+    text, rule = str(note), reproduce.TOLERANCE_NOTE.get(str(comparator))
+    if w.lang == "en" or rule is None or not text.startswith(rule):
+        return note
+    rest = text[len(rule) :]
+    m = _DIFFERS_RE.fullmatch(rest)
+    if rest and m is None:
+        return note
+    said = w.get(f"reproduction.tolerance.{comparator}") or rule
+    if m is None:
+        return said
+    from belmig.report import locale
+
+    d = m.group(1)
+    sign = "-" if d.startswith("-") else "+"
+    return said + w("reproduction.differs", diff=sign + locale.format_number(d.lstrip("+-"), w.lang))
+
+
 def reproduction_md(
     repro_df: pd.DataFrame, withheld: Collection[str] = (), *, lang: str | Words = "en", codebook: Any | None = None
 ) -> str:
@@ -608,7 +635,7 @@ def reproduction_md(
             if isinstance(r.recomputed, (int, float)) and not isinstance(r.recomputed, bool)
             else cell(r.recomputed)
         )
-        note = r.note
+        note = _repro_note(r.comparator, r.note, w)
         if f"figure.{r.id}" in withheld:
             rec, note = SUPPRESSED, w("reproduction.withheld")
         q, opt = getattr(r, "question", None), getattr(r, "option", None)
