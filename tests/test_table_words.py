@@ -93,7 +93,7 @@ def test_cleaning_flow_in_lithuanian(cb):
     header, body, cap = rows_of(md)
     assert header == ["Žingsnis", "Ką žingsnis daro", "Pašalinta", "Liko", "Paveikti atsakymai"]
     assert body[0][0] == "Gautos anketos" and body[0][3] == f"1{NBSP}234"  # grouped the Lithuanian way
-    assert body[3][0] == "Praleidimo logika: Pajamų šaltinis"  # the question's Lithuanian chart title
+    assert body[3][0] == "Perėjimų logika: Pajamų šaltinis"  # the question's Lithuanian chart title
     assert cap.startswith(": Duomenų valymo eiga") and cap.endswith("{#tbl-cleaning-flow}")
     assert "`" not in md  # no code ids
 

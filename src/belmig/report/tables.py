@@ -31,6 +31,7 @@ above 600 lines; the disclosure-control work (issue on small cells) reshapes it.
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from functools import lru_cache
@@ -46,6 +47,7 @@ SUPPRESSED = "suppressed"  # the builders' marker; printed in the edition's word
 MAX_DASHES = 40  # widest relative column width in a pipe table
 MIN_DASHES = 9  # narrowest: a short number column with its header ("Base used") must not overlap the next
 DASH = "–"
+LINE_CHARS = 100  # characters of table text on one line of the PDF page (widths are shares of it)
 
 # --------------------------------------------------------------------------- words
 
@@ -241,6 +243,17 @@ def pipe_table(
     for j, h in enumerate(headers):
         longest = max([max((len(w) for w in h.split()), default=3)] + [measure(r[j]) for r in rows])
         widths.append(max(MIN_DASHES, min(MAX_DASHES, longest)))
+    # The widths are shares of the line (about LINE_CHARS characters of table text): give every
+    # column at least its longest word (header or cell) so that "оставлен" or "Respondentai" is
+    # not hyphenated next to wide label columns.
+    words_ = [
+        max((len(w.strip("*")) for t in [h, *(r[j] for r in rows)] if not t.startswith("`")
+             for w in re.sub(r"\]\([^)]*\)", "]", t).split()), default=3)
+        for j, h in enumerate(headers)
+    ]  # fmt: skip
+    for _ in range(3):
+        total = sum(widths)
+        widths = [max(w, min(MAX_DASHES, math.ceil((n + 2) * total / LINE_CHARS))) for w, n in zip(widths, words_)]
 
     def sep(a: str, w: int) -> str:
         return {"l": ":" + "-" * (w - 1), "r": "-" * (w - 1) + ":", "c": ":" + "-" * (w - 2) + ":"}[a]
