@@ -27,6 +27,10 @@ rule merge_ledger:
         '"$PYTHON" {params.cmd} > {log:q} 2>&1'
 
 
+# The translated editions (config report.editions; English is rule render_report). Each renders in
+# its own job, in parallel with the other, from the ledger, the public values and the appendix
+# tables (rule tabulate_appendix); editing one edition's text re-renders that edition alone.
+EDITIONS = [lang for lang in config["report"]["editions"] if lang != "en"]
 # The processed tables the appendix is made from: the names of rule tabulate_appendix's inputs and
 # options, as belmig.report.build.TABLE_INPUTS lists them (its command line requires each).
 TABLE_INPUTS = [
@@ -65,6 +69,8 @@ rule tabulate_appendix:
         codebook=CODEBOOK,
         release_summary=rules.export_microdata.output.summary,
         chart_records=rules.draw_charts.output.data,
+        # the appendix tables' words in every edition (report/_generated/, _generated/<lang>/)
+        table_words=["report/tables.yaml", *[f"report/tables.{lang}.yaml" for lang in EDITIONS]],
         code=[f"src/belmig/report/{m}.py" for m in ("build", "tables", "public", "values_page", "textkeys")],
     output:
         generated=directory("report/_generated"),
@@ -102,6 +108,8 @@ rule tabulate_appendix:
             output.values_page,
             "--config",
             json.dumps(config),
+            "--words",
+            *input.table_words,
             "--charts",
             *input.chart_records,
         ),
@@ -192,10 +200,6 @@ rule export_report_notebook_html:
 
 from belmig.report import editions as editions_mod
 
-# The translated editions (config report.editions; English is rule render_report). Each renders in
-# its own job, in parallel with the other, from the ledger, the public values and the appendix
-# tables the English job wrote; editing one edition's text re-renders that edition alone.
-EDITIONS = [lang for lang in config["report"]["editions"] if lang != "en"]
 
 
 rule render_edition:

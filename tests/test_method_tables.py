@@ -65,7 +65,9 @@ def all_method_tables(cb) -> list[str]:
 def test_levels_table(cb):
     header, body, cap = rows_of(rt.levels_md(plan_df(), cb, min_cell=5))
     assert header == ["Subgroup", "Answer", "Analysed as", "Done", "Why", "Respondents"]
-    assert body[1] == ["`sex`", "Male", "`male+other`", "merged", "merged with other (config)", "139"]
+    # questions, answers and levels by the codebook's labels, never a code id
+    assert body[1] == ["Your sex", "Male", "Male + Other / prefer not to say", "merged",
+                       "merged with Other / prefer not to say (configuration)", "139"]  # fmt: skip
     assert body[3][2:] == ["–", "**dropped**", "no respondents", "–"]
     assert cap.endswith("{#tbl-levels}") and "below 5 respondents" in cap
 

@@ -86,15 +86,30 @@ class CheckResult:
         return head + ":\n" + checks.format_problems(self.errors, self.warnings)
 
 
+def generated_key(name: str) -> str:
+    """The key of an included file in the generated tables (``belmig.report.parity.generated_key``)."""
+    from belmig.report import parity
+
+    return parity.generated_key(name)
+
+
+def read_generated(generated_dir: Path) -> dict[str, str]:
+    """Every generated table file below `generated_dir`, by :func:`generated_key` ("lt/levels.md")."""
+    from belmig.report import parity
+
+    return parity.read_generated(generated_dir)
+
+
 def included_texts(qmd_text: str, base: Path, generated: Mapping[str, str] | None = None) -> dict[str, str]:
     """Text of every file the report includes (the generated tables from `generated` when given,
-    else from disk, else nothing: their ids are then unknown and references to them are errors)."""
+    by :func:`generated_key`, else from disk, else nothing: their ids are then unknown and
+    references to them are errors). Each edition includes its own language's tables."""
     out = {}
     for m in render.INCLUDE_RE.finditer(qmd_text):
         name = m.group(1)
-        short = Path(name).name
-        if generated is not None and short in generated:
-            out[name] = generated[short]
+        key = generated_key(name)
+        if generated is not None and key in generated:
+            out[name] = generated[key]
         elif (base / name).exists():
             out[name] = (base / name).read_text(encoding="utf-8")
     return out
@@ -122,7 +137,7 @@ def run_checks(
     g = guards.load(guards_path)
     lex = lexicon.Lexicon.cached(lexicon_path)
     if generated is None and generated_dir is not None:
-        generated = {p.name: p.read_text(encoding="utf-8") for p in Path(generated_dir).glob("*.md")}
+        generated = read_generated(generated_dir)
     errors, warnings = checks.check_report(
         ed.text,
         allowlist=allow,
@@ -239,10 +254,23 @@ def render_edition(
     )
 
 
-def frame_label(cb: Any, frame: Mapping[str, Any]) -> str:
-    """How the alternative frame is named in the tables: "Vilnius city vs the rest"."""
+def frame_label(cb: Any, frame: Mapping[str, Any], lang: str = "en", words: Any = None) -> str:
+    """How the alternative frame is named in the tables: "Vilnius city vs the rest" (in `lang`;
+    `words`: that edition's :class:`belmig.report.tables.Words`, default from report/)."""
+    from belmig.report import tables
+
+    w = words if words is not None else tables.words(lang)
     q = cb[frame["question"]]
-    return " and ".join(q.option(k).label_en for k in frame["keep"]) + " vs the rest"
+    return w("frame.label", keep=w("common.and").join(q.option(k).label(lang) for k in frame["keep"]))
+
+
+def words_files(paths_: Sequence[Path]) -> dict[str, Path]:
+    """The tables' words files by language: report/tables.yaml -> "en", tables.lt.yaml -> "lt"."""
+    out = {}
+    for p in paths_:
+        parts = Path(p).name.split(".")
+        out[parts[1] if len(parts) == 3 else "en"] = Path(p)
+    return out
 
 
 def multi_keys(cb: Any, used_keys: list[str]) -> list[str]:
@@ -272,10 +300,14 @@ def generated_tables(
     publication: Any = None,
     release_summary: Path | None = None,
     chart_records: Sequence[Path] = (),
+    words: Mapping[str, Path] | None = None,
 ) -> dict[str, str]:
     """Appendix tables as Markdown, from the processed data the rule passes in (`tables_in`:
     ingest (the ingest report), flow, diagnostics, summary, bases, groups, reproduction, estimates,
-    levels, multi_bases, frame).
+    levels, multi_bases, frame), in every language of `words` (language -> its words file,
+    ``report/tables[.<lang>].yaml``; default: English, Lithuanian and Russian from report/).
+    Keys: "levels.md" for English, "lt/levels.md", "ru/levels.md" for the other editions (the
+    files below ``report/_generated/`` each edition includes).
 
     With `publication` (:class:`belmig.privacy.publish.Publication`), the tables print "–" for
     the values disclosure control withholds, and "protection.md" (the appendix section
@@ -290,60 +322,67 @@ def generated_tables(
     missing = [k for k in TABLE_INPUTS if k not in tables_in]
     if missing:
         raise ValueError(f"the report stage needs the table input(s) {missing}")
+    word_files = dict(words) if words is not None else {lg: tables.words_path(lg) for lg in tables.LANGS}
+    if "en" not in word_files:
+        raise ValueError("the appendix tables need the English words (report/tables.yaml)")
     t = {k: Path(v) for k, v in tables_in.items()}
     summary = json.loads(t["summary"].read_text(encoding="utf-8"))
     est = pd.read_parquet(t["estimates"])
     str_cols = {"question": str, "option": str, "level": str}
-    generated = {
-        "cleaning_flow.md": tables.cleaning_flow_md(pd.read_csv(t["flow"])),
-        "weighting.md": tables.weighting_md(pd.read_csv(t["diagnostics"]), summary, min_cell=min_cell),
-        "audit.md": tables.audit_md(
-            pd.read_csv(t["bases"], keep_default_na=False),
-            pd.read_csv(t["groups"], keep_default_na=False),
-            min_cell=min_cell,
-            codebook=codebook,
-        ),
-        "reproduction.md": tables.reproduction_md(
-            pd.read_csv(t["reproduction"], dtype={"printed": str, "recomputed": str}, keep_default_na=False),
-            withheld=withheld,
-        ),
-        "weighted_vs_unweighted.md": tables.weighted_vs_unweighted_md(
-            est, codebook, list(HEADLINE_KEYS), min_cell=min_cell, withheld=withheld
-        ),
-        "levels.md": tables.levels_md(
-            pd.read_csv(t["levels"], dtype=str_cols, keep_default_na=False, na_values={"n": [""]}),
-            codebook,
-            min_cell=min_cell,
-        ),
-        "frame.md": tables.frame_md(
-            est,
-            pd.read_csv(t["frame"], dtype=str_cols, keep_default_na=False),
-            codebook,
-            list(HEADLINE_KEYS),
-            frame=frame_label(codebook, frame),
-        ),
-        "multi_bases.md": tables.multi_bases_md(
-            pd.read_csv(t["multi_bases"]), codebook, multi_keys(codebook, used_keys)
-        ),
-        "values.md": tables.values_md(
-            publish.apply(public.public_entries(entries, used_keys), publication), used_keys, min_cell=min_cell
-        ),
-        "data_source.md": tables.data_source_md(json.loads(t["ingest"].read_text(encoding="utf-8"))),
-    }
+    flow = pd.read_csv(t["flow"])
+    diagnostics = pd.read_csv(t["diagnostics"])
+    bases = pd.read_csv(t["bases"], keep_default_na=False)
+    groups = pd.read_csv(t["groups"], keep_default_na=False)
+    repro = pd.read_csv(t["reproduction"], dtype={"printed": str, "recomputed": str}, keep_default_na=False)
+    plan = pd.read_csv(t["levels"], dtype=str_cols, keep_default_na=False, na_values={"n": [""]})
+    frame_df = pd.read_csv(t["frame"], dtype=str_cols, keep_default_na=False)
+    multi = pd.read_csv(t["multi_bases"])
+    shown = publish.apply(public.public_entries(entries, used_keys), publication)
+    ingest = json.loads(t["ingest"].read_text(encoding="utf-8"))
+    protection = None
     if publication is not None:  # "Protecting respondents": what disclosure control did in this build
         from belmig.privacy import explain
 
         rs = Path(release_summary) if release_summary is not None else None
         summary_r = json.loads(rs.read_text(encoding="utf-8")) if rs is not None and rs.is_file() else None
         charts = [json.loads(Path(f).read_text(encoding="utf-8")) for f in chart_records]
-        generated["protection.md"] = explain.protection_md(publication, summary_r, charts, codebook)
-    return {name: md if md.endswith("\n") else md + "\n" for name, md in generated.items()}
+        # in English in every edition (belmig.privacy.explain writes English only)
+        protection = explain.protection_md(publication, summary_r, charts, codebook)
+    out: dict[str, str] = {}
+    for lang, path in word_files.items():
+        w = tables.words(lang, path)
+        frame_name = frame_label(codebook, frame, lang, w)
+        generated = {
+            "cleaning_flow.md": tables.cleaning_flow_md(flow, lang=w, codebook=codebook),
+            "weighting.md": tables.weighting_md(diagnostics, summary, min_cell=min_cell, lang=w, codebook=codebook),
+            "audit.md": tables.audit_md(bases, groups, min_cell=min_cell, codebook=codebook, lang=w),
+            "reproduction.md": tables.reproduction_md(repro, withheld=withheld, lang=w, codebook=codebook),
+            "weighted_vs_unweighted.md": tables.weighted_vs_unweighted_md(
+                est, codebook, list(HEADLINE_KEYS), min_cell=min_cell, withheld=withheld, lang=w
+            ),
+            "levels.md": tables.levels_md(plan, codebook, min_cell=min_cell, lang=w),
+            "frame.md": tables.frame_md(est, frame_df, codebook, list(HEADLINE_KEYS), frame=frame_name, lang=w),
+            "multi_bases.md": tables.multi_bases_md(multi, codebook, multi_keys(codebook, used_keys), lang=w),
+            "values.md": tables.values_md(shown, used_keys, min_cell=min_cell, lang=w),
+            "data_source.md": tables.data_source_md(ingest, lang=w),
+        }
+        if protection is not None:
+            generated["protection.md"] = protection
+        prefix = "" if lang == "en" else f"{lang}/"
+        out.update({prefix + name: md if md.endswith("\n") else md + "\n" for name, md in generated.items()})
+    return out
 
 
 def write_generated(out_dir: Path, generated: Mapping[str, str]) -> None:
+    """Write the generated tables (keys as :func:`generated_tables` gives them: "lt/levels.md")
+    below `out_dir`; files of an earlier build that are no longer generated are removed."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, md in generated.items():
+        (out_dir / name).parent.mkdir(parents=True, exist_ok=True)
         render._atomic_write(out_dir / name, md)
+    for old in out_dir.rglob("*.md"):
+        if old.relative_to(out_dir).as_posix() not in generated:
+            old.unlink()
 
 
 def write_appendix(
@@ -360,10 +399,12 @@ def write_appendix(
     out_values_page: Path,
     release_summary: Path | None = None,
     chart_records: Sequence[Path] = (),
+    tables_words: Sequence[Path] | None = None,
 ) -> tuple[str, ...]:
     """What the report shows besides its text (rule tabulate_appendix): the appendix tables
-    (``report/_generated/*.md``), ``report/_variables.yml`` (for Quarto users), the public ledger
-    and the reviewers' values page. They depend on which keys the text uses (`text_keys`,
+    (``report/_generated/*.md`` in English, ``_generated/<lang>/*.md`` in each edition's words from
+    `tables_words`, ``report/tables[.<lang>].yaml``), ``report/_variables.yml`` (for Quarto
+    users), the public ledger and the reviewers' values page. They depend on which keys the text uses (`text_keys`,
     ``report_keys.json``: :mod:`belmig.report.textkeys`), not on its wording, so rewording a
     sentence does not rewrite them (and does not re-render the other editions, which include the
     same tables).
@@ -382,7 +423,7 @@ def write_appendix(
     pub = publish.load(publication) if publication is not None else None
     generated = generated_tables(
         tables_in, entries, used, cfg["privacy"]["min_cell"], cb, cfg["weighting"]["alternative_frame"], pub,
-        release_summary, chart_records,
+        release_summary, chart_records, words_files(tables_words) if tables_words is not None else None,
     )  # fmt: skip
     write_generated(Path(out_generated), generated)
     shown = publish.apply(public.public_entries(entries, used), pub)
@@ -444,7 +485,7 @@ def build(
                 f"lists other keys than {qmd.name} uses (the tables were made for another text): run "
                 f"snakemake again, which rewrites it when it parses\n({kept_note([out_pdf, out_html, out_docx])}.)"
             )
-    generated = {p.name: p.read_text(encoding="utf-8") for p in sorted(generated_dir.glob("*.md"))}
+    generated = read_generated(generated_dir)  # every language's tables: the text includes its own
     try:
         result = check(
             qmd,
@@ -495,6 +536,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in TABLE_INPUTS:
         t.add_argument(f"--{name.replace('_', '-')}", dest=f"table_{name}", type=Path, required=True)
     t.add_argument("--charts", type=Path, nargs="*", default=[], help="the charts' JSON records")
+    t.add_argument("--words", type=Path, nargs="+", required=True, help="report/tables[.<lang>].yaml of every edition")
     t.add_argument("--config", required=True, help="the pipeline configuration as JSON")
     a = ap.parse_args(argv)
     used = write_appendix(
@@ -510,6 +552,7 @@ def main(argv: list[str] | None = None) -> int:
         out_values_page=a.out_values_page,
         release_summary=a.release_summary,
         chart_records=a.charts,
+        tables_words=a.words,
     )
     print(f"appendix tables for {len(used)} keys -> {a.out_generated}; values page -> {a.out_values_page}")
     sys.stdout.flush()

@@ -14,6 +14,12 @@ compared, per edition, is its :class:`Inventory`:
 - ``section``: the ids of its sections (``{#sec-…}``);
 - ``reference``: the ids it refers to (``@fig-…``, ``@tbl-…``, ``@sec-…``).
 
+Each edition includes its own language's appendix tables (``_generated/lt/levels.md`` where English
+includes ``_generated/levels.md``; the same table for parity). With the generated tables at hand,
+:func:`generated_problems` also fails an edition whose tables lack a table (a file or a
+``{#tbl-…}``) English has, or still say in English what English says (a caption, a column header
+or a row label of the English tables, ``report/tables.yaml``, left untranslated).
+
     python -m belmig.report.parity report/report.qmd report/report.lt.qmd report/report.ru.qmd
 """
 
@@ -30,6 +36,8 @@ from belmig.report import checks, render, xrefs
 KINDS = ("claim", "value", "figure", "table", "section", "reference")
 _CHART_RE = re.compile(r"!\[[^\]]*\]\([^)\s]*?/figures/(chart\d+)(?:\.[a-z]{2})?\.svg\)")
 _INCLUDE_RE = re.compile(r"\{\{<\s*include\s+(\S+)\s*>\}\}")
+_LANG_DIR_RE = re.compile(r"(^|/)_generated/[a-z]{2}/")
+_CAPTION_RE = re.compile(r"^: (.*?)\s*\{#(tbl-[\w-]+)\}\s*$", re.M)
 _REF_MASK_RE = re.compile(r"\{\{[<%].*?[>%]\}\}|(`+)(?!`).+?(?<!`)\1", re.S)
 
 
@@ -84,13 +92,87 @@ def inventory(text: str, included: Mapping[str, str] | None = None) -> Inventory
         inv.add(kinds[m.group(1).split("-")[0]], m.group(1), _line(text, m.start()))
     for m in _INCLUDE_RE.finditer(body):
         name = m.group(1)
-        inv.add("table", name, _line(text, m.start()))
+        inv.add("table", table_item(name), _line(text, m.start()))
         for d in xrefs.XREF_DEF_RE.finditer((included or {}).get(name, "")):
             inv.add(kinds[d.group(1).split("-")[0]], d.group(1), 0)
     refs = _REF_MASK_RE.sub(_blank, body)
     for m in xrefs.XREF_USE_RE.finditer(refs):
         inv.add("reference", m.group(1), _line(text, m.start()))
     return inv
+
+
+def table_item(name: str) -> str:
+    """An included file as parity compares it: an edition's own tables count as English's
+    ("_generated/lt/levels.md" -> "_generated/levels.md")."""
+    return _LANG_DIR_RE.sub(r"\1_generated/", name)
+
+
+def generated_key(name: str) -> str:
+    """The key of an included file among the generated tables ("_generated/lt/levels.md" ->
+    "lt/levels.md"; as ``belmig.report.build.read_generated`` keys them)."""
+    parts = Path(name).parts
+    return "/".join(parts[parts.index("_generated") + 1 :]) if "_generated" in parts else Path(name).name
+
+
+@dataclass(frozen=True)
+class TableProblem:
+    """An edition's generated tables lack a table English has, or print English words."""
+
+    what: str  # "file", "table" or "words"
+    item: str
+    file: str  # the edition's generated file ("lt/levels.md")
+    edition: str
+
+    def __str__(self) -> str:
+        if self.what == "file":
+            return f"{self.edition}: lacks the generated table file _generated/{self.file} (English has {self.item})"
+        if self.what == "table":
+            return f"{self.edition}: _generated/{self.file} lacks the table {self.item!r} that English has"
+        return f"{self.edition}: _generated/{self.file} is not translated: it says {self.item!r} as English does"
+
+
+def _letters(text: str) -> int:
+    return sum(ch.isalpha() for ch in text)
+
+
+def table_words(md: str) -> set[str]:
+    """The reader-facing words of generated tables: captions, column headers, and the row labels
+    (first column) that are words, not numbers or code."""
+    out = {m.group(1).strip() for m in _CAPTION_RE.finditer(md)}
+    lines = md.splitlines()
+    for i, ln in enumerate(lines):
+        if not ln.startswith("|"):
+            continue
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", ln.strip())[1:-1]]
+        header = i + 1 < len(lines) and re.fullmatch(r"\|[\s|:-]+\|?", lines[i + 1].strip() or "x") is not None
+        if re.fullmatch(r"\|[\s|:-]+\|?", ln.strip()):
+            continue
+        if header:
+            out |= set(cells)
+        elif cells and " " in cells[0] and not cells[0].startswith("`"):
+            out.add(cells[0])
+    return {w for w in out if _letters(w) >= 3}
+
+
+def generated_problems(generated: Mapping[str, str], lang: str, edition_name: str = "edition") -> list[TableProblem]:
+    """What the edition `lang`'s generated tables (``<lang>/<name>.md`` in `generated`, English's
+    ``<name>.md``) lack of English's, and the English captions, headers and row labels they still print."""
+    out: list[TableProblem] = []
+    for name, en_md in sorted(generated.items()):
+        if "/" in name:
+            continue
+        key = f"{lang}/{name}"
+        if key not in generated:
+            out.append(TableProblem("file", f"_generated/{name}", key, edition_name))
+            continue
+        ed_md = generated[key]
+        ed_ids = {d.group(1) for d in xrefs.XREF_DEF_RE.finditer(ed_md)}
+        for d in xrefs.XREF_DEF_RE.finditer(en_md):
+            if d.group(1) not in ed_ids:
+                out.append(TableProblem("table", d.group(1), key, edition_name))
+        english = table_words(en_md)
+        out += [TableProblem("words", w, key, edition_name) for w in sorted(table_words(ed_md) & english)]
+    return out
 
 
 def compare_texts(
@@ -119,43 +201,60 @@ def _name(p: Path) -> str:
 
 
 def included_texts(qmd: Path, generated: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The files `qmd` includes, by name as written (generated tables from `generated` by file
-    name when given, else from disk; a missing file counts as empty)."""
+    """The files `qmd` includes, by name as written (generated tables from `generated` by
+    :func:`generated_key` when given, else from disk; a missing file counts as empty)."""
     qmd = Path(qmd)
     out = {}
     for m in _INCLUDE_RE.finditer(qmd.read_text(encoding="utf-8")):
         name = m.group(1)
-        short = Path(name).name
-        if generated is not None and short in generated:
-            out[name] = generated[short]
+        key = generated_key(name)
+        if generated is not None and key in generated:
+            out[name] = generated[key]
         elif (qmd.parent / name).is_file():
             out[name] = (qmd.parent / name).read_text(encoding="utf-8")
     return out
 
 
-def compare(english: Path, edition: Path, generated: Mapping[str, str] | None = None) -> list[Problem]:
-    """Parity problems of the edition file `edition` against the English file `english`."""
+def compare(english: Path, edition: Path, generated: Mapping[str, str] | None = None) -> list:
+    """Parity problems of the edition file `edition` against the English file `english`; with
+    `generated` (every language's tables, ``belmig.report.build.read_generated``), those of its
+    generated tables too (:func:`generated_problems`)."""
+    from belmig.report import editions
+
     included = {**included_texts(english, generated), **included_texts(edition, generated)}
-    return compare_texts(
+    text = Path(edition).read_text(encoding="utf-8")
+    out: list = compare_texts(
         Path(english).read_text(encoding="utf-8"),
-        Path(edition).read_text(encoding="utf-8"),
+        text,
         english_name=_name(english),
         edition_name=_name(edition),
         included=included,
     )
+    lang = editions.lang_of(render.front_matter(text).get("lang"))
+    if generated and lang != "en":
+        out += generated_problems(generated, lang, _name(edition))
+    return out
 
 
-def format_problems(problems: Sequence[Problem], english: Path | str = "", edition: Path | str = "") -> str:
+def format_problems(
+    problems: Sequence[Problem | TableProblem], english: Path | str = "", edition: Path | str = ""
+) -> str:
     head = f"{edition or 'edition'}: {len(problems)} parity problem(s) against {english or 'English'}:"
     return "\n".join([head, *(str(p) for p in problems)])
 
 
-def check_editions(english: Path, editions_: Iterable[Path], generated_dir: Path | None = None) -> list[Problem]:
+def read_generated(generated_dir: Path) -> dict[str, str]:
+    """Every generated table file below `generated_dir`, by :func:`generated_key` ("lt/levels.md")."""
+    d = Path(generated_dir)
+    return {p.relative_to(d).as_posix(): p.read_text(encoding="utf-8") for p in sorted(d.rglob("*.md"))}
+
+
+def check_editions(english: Path, editions_: Iterable[Path], generated_dir: Path | None = None) -> list:
     """Parity problems of every edition (``make check``); generated tables from `generated_dir`."""
     gen = None
     if generated_dir is not None and Path(generated_dir).is_dir():
-        gen = {p.name: p.read_text(encoding="utf-8") for p in sorted(Path(generated_dir).glob("*.md"))}
-    out: list[Problem] = []
+        gen = read_generated(generated_dir)
+    out: list = []
     for ed in editions_:
         out += compare(english, ed, gen)
     return out

@@ -31,18 +31,107 @@ above 600 lines; the disclosure-control work (issue on small cells) reshapes it.
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
 
 from belmig.core.keys import family as key_family, parse as parse_key
 
-SUPPRESSED = "suppressed"
+SUPPRESSED = "suppressed"  # the builders' marker; printed in the edition's words (common.suppressed)
 MAX_DASHES = 40  # widest relative column width in a pipe table
 MIN_DASHES = 9  # narrowest: a short number column with its header ("Base used") must not overlap the next
 DASH = "–"
+LINE_CHARS = 100  # characters of table text on one line of the PDF page (widths are shares of it)
+
+# --------------------------------------------------------------------------- words
+
+LANGS = ("en", "lt", "ru")
+
+
+def words_path(lang: str, report_dir: Path | None = None) -> Path:
+    """The words of the tables in edition `lang`: ``report/tables.yaml`` (English) or
+    ``report/tables.<lang>.yaml``."""
+    from belmig.core import paths
+
+    if lang not in LANGS:
+        raise ValueError(f"unknown table language {lang!r}: one of {', '.join(LANGS)}")
+    return (report_dir or paths.REPORT) / ("tables.yaml" if lang == "en" else f"tables.{lang}.yaml")
+
+
+@lru_cache(maxsize=16)
+def _read_words(path: str, mtime: float) -> dict[str, Any]:
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+
+
+def load_words(path: Path) -> dict[str, Any]:
+    """One words file (nested mapping of strings)."""
+    p = Path(path)
+    return _read_words(str(p.resolve()), p.stat().st_mtime)
+
+
+class Words:
+    """The reader-facing words of one edition's tables: ``w("levels.caption", min_cell=5)``."""
+
+    def __init__(self, data: Mapping[str, Any], lang: str = "en") -> None:
+        self.data, self.lang = data, lang
+
+    def get(self, key: str, default: Any = None) -> Any:
+        node: Any = self.data
+        for part in key.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    def __call__(self, key: str, **fmt: Any) -> str:
+        node = self.get(key)
+        if not isinstance(node, str):
+            raise KeyError(f"tables.yaml ({self.lang}): no string {key!r}")
+        text = " ".join(node.split())
+        text = (" " if node[:1].isspace() else "") + text + (" " if node[-1:].isspace() else "")
+        return text.format(**fmt) if fmt else text
+
+
+def words(lang: str | Words = "en", path: Path | None = None) -> Words:
+    """The words of edition `lang` (from `path`, default :func:`words_path`)."""
+    if isinstance(lang, Words):
+        return lang
+    return Words(load_words(path or words_path(lang)), lang)
+
+
+def flat_keys(data: Mapping[str, Any], prefix: str = "") -> set[str]:
+    """Every leaf key of a words file, dotted ("levels.headers.why")."""
+    out: set[str] = set()
+    for k, v in data.items():
+        key = f"{prefix}{k}"
+        out |= flat_keys(v, key + ".") if isinstance(v, Mapping) else {key}
+    return out
+
+
+def _question_name(codebook: Any, q: str, lang: str) -> str:
+    """A question as a reader names it in `lang`: its chart's title, else its text, else the id."""
+    try:
+        question = codebook[q]
+    except (KeyError, TypeError):
+        return str(q).replace("_", " ").capitalize()
+    if question.chart is not None:
+        with contextlib.suppress(KeyError):
+            return codebook.chart(question.chart).title(lang)
+    return question.text(lang)
+
+
+def _option_label(codebook: Any, q: str, opt: str, lang: str) -> str:
+    try:
+        return codebook[q].option(opt).label(lang)
+    except (KeyError, TypeError):
+        return str(opt)
+
 
 # --------------------------------------------------------------------------- helpers
 
@@ -124,11 +213,14 @@ def pipe_table(
     caption: str,
     tbl_id: str,
     align: str | None = None,
+    words: Words | None = None,
 ) -> str:
     """A pandoc pipe table with a Quarto caption line. `align`: one of l/r/c per column.
-    Cells must already be Markdown text (see :func:`cell`)."""
+    Cells must already be Markdown text (see :func:`cell`); with `words`, a suppressed cell
+    says so in the edition's language."""
     headers = list(headers)
-    rows = [list(r) for r in rows]
+    said = words("common.suppressed") if words is not None else SUPPRESSED
+    rows = [[said if c == SUPPRESSED else c for c in r] for r in rows]
     if not tbl_id.startswith("tbl-"):
         raise ValueError(f"table id {tbl_id!r} must start with 'tbl-'")
     align = align or "l" * len(headers)
@@ -151,6 +243,17 @@ def pipe_table(
     for j, h in enumerate(headers):
         longest = max([max((len(w) for w in h.split()), default=3)] + [measure(r[j]) for r in rows])
         widths.append(max(MIN_DASHES, min(MAX_DASHES, longest)))
+    # The widths are shares of the line (about LINE_CHARS characters of table text): give every
+    # column at least its longest word (header or cell) so that "оставлен" or "Respondentai" is
+    # not hyphenated next to wide label columns.
+    words_ = [
+        max((len(w.strip("*")) for t in [h, *(r[j] for r in rows)] if not t.startswith("`")
+             for w in re.sub(r"\]\([^)]*\)", "]", t).split()), default=3)
+        for j, h in enumerate(headers)
+    ]  # fmt: skip
+    for _ in range(3):
+        total = sum(widths)
+        widths = [max(w, min(MAX_DASHES, math.ceil((n + 2) * total / LINE_CHARS))) for w, n in zip(widths, words_)]
 
     def sep(a: str, w: int) -> str:
         return {"l": ":" + "-" * (w - 1), "r": "-" * (w - 1) + ":", "c": ":" + "-" * (w - 2) + ":"}[a]
@@ -170,94 +273,70 @@ def _require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
 # --------------------------------------------------------------------------- cleaning flow
 
 
-def cleaning_flow_md(flow_df: pd.DataFrame) -> str:
+def _step_name(step: str, w: Words, codebook: Any | None) -> str:
+    """A cleaning step as a reader names it: "Duplicates", "Skip logic: Regular income"."""
+    name = w.get(f"cleaning_flow.steps.{step}")
+    if isinstance(name, str):
+        return cell(name)
+    for prefix, key in (("skip_", "cleaning_flow.skip"), ("consistency_", "cleaning_flow.consistency")):
+        if step.startswith(prefix):
+            return cell(w(key, question=_question_name(codebook, step.removeprefix(prefix), w.lang)))
+    return cell(step.replace("_", " ").capitalize())
+
+
+def cleaning_flow_md(flow_df: pd.DataFrame, *, lang: str | Words = "en", codebook: Any | None = None) -> str:
     """Cleaning flow: one row per step (step, description, removed, remaining); with a
     ``violations`` column (belmig.clean), the skip-logic and consistency checks that follow
-    the steps show the answers concerned among the analysed instead of removed/remaining."""
+    the steps show the answers concerned among the analysed instead of removed/remaining.
+    Steps are named in the edition's words (a check by the question it is about, with `codebook`)."""
     _require(flow_df, ["step", "description", "removed", "remaining"], "cleaning flow")
+    w = words(lang)
     checks = "violations" in flow_df.columns
     rows = []
     for r in flow_df.itertuples(index=False):
         is_check = checks and not _missing(r.violations)
-        row = [code(r.step), cell(r.description)]
+        row = [_step_name(str(r.step), w, codebook), cell(r.description)]
         row += [DASH, DASH] if is_check else [count(r.removed), count(r.remaining)]
         if checks:
             row.append(count(r.violations) if is_check else DASH)
         rows.append(row)
-    if not checks:
-        return pipe_table(
-            ["Step", "What the step does", "Removed", "Remaining"],
-            rows,
-            caption="Cleaning flow: from the submissions in the export to the respondents analysed",
-            tbl_id="tbl-cleaning-flow",
-            align="llrr",
-        )
+    h = [w(f"cleaning_flow.headers.{k}") for k in ("step", "does", "removed", "remaining", "concerned")]
     return pipe_table(
-        ["Step", "What the step does", "Removed", "Remaining", "Answers concerned"],
+        h if checks else h[:4],
         rows,
-        caption=(
-            "Cleaning flow: from the submissions in the export to the respondents analysed, then the answers "
-            "among them that break the questionnaire's skip logic or a consistency rule"
-        ),
+        caption=w("cleaning_flow.caption_checks" if checks else "cleaning_flow.caption"),
         tbl_id="tbl-cleaning-flow",
-        align="llrrr",
+        align="llrrr" if checks else "llrr",
+        words=w,
     )
 
 
 # --------------------------------------------------------------------------- weighting
 
+# generic diagnostics columns -> header key (weighting.headers.<key>)
 _WEIGHT_HEADERS = {
-    "margin": "Margin",
-    "variable": "Margin",
-    "question": "Margin",
-    "level": "Category",
-    "category": "Category",
-    "n": "Respondents",
-    "sample_n": "Respondents",
-    "respondents": "Respondents",
-    "count": "Respondents",
-    "target": "Population share (%)",
-    "target_pct": "Population share (%)",
-    "population_pct": "Population share (%)",
-    "population": "Population",
-    "sample_pct": "Sample share (%)",
-    "unweighted_pct": "Sample share (%)",
-    "unweighted": "Sample share (%)",
-    "weighted_pct": "Weighted share (%)",
-    "weighted": "Weighted share (%)",
-    "diff": "Weighted − population (points)",
-    "mean_weight": "Mean weight",
+    "margin": "margin",
+    "variable": "margin",
+    "question": "margin",
+    "level": "category",
+    "category": "category",
+    "n": "n",
+    "sample_n": "n",
+    "respondents": "n",
+    "count": "n",
+    "target": "target_share",
+    "target_pct": "target_share",
+    "population_pct": "target_share",
+    "population": "target_count",
+    "sample_pct": "sample_share",
+    "unweighted_pct": "sample_share",
+    "unweighted": "sample_share",
+    "weighted_pct": "weighted_share",
+    "weighted": "weighted_share",
+    "diff": "diff",
+    "mean_weight": "mean_weight",
 }
 _COUNT_COLS = {"n", "k", "sample_n", "respondents", "count", "cases"}
-
-_SUMMARY_LABELS = {
-    "deff": "Design effect due to weighting (Kish: 1 + CV² of the weights)",
-    "n_eff": "Effective sample size",
-    "efficiency": "Weighting efficiency (effective n / n)",
-    "min": "Smallest weight",
-    "max": "Largest weight",
-    "iterations": "Iterations to convergence (raking sweeps or Newton steps)",
-    "method": "Method",
-    "p05": "Weight, 5th percentile",
-    "p25": "Weight, lower quartile",
-    "median": "Weight, median",
-    "p75": "Weight, upper quartile",
-    "p95": "Weight, 95th percentile",
-    "bounds": "Bounds on weight / mean weight",
-    "at_bounds": "Respondents at a bound",
-    "converged": "Converged",
-    "trimmed": "Weights trimmed",
-    "n": "Respondents weighted",
-    "total": "Sum of weights (population total)",
-    "population_total": "Population total of the margins",
-    "weight_sum": "Sum of the weights",
-    "min_ratio": "Smallest weight / mean weight",
-    "max_ratio": "Largest weight / mean weight",
-    "max_gap": "Margins reached: largest relative gap to a target",
-    "trim_cap": "Trimming cap (multiple of the mean weight)",
-    "unclassified": "Respondents with a calibration variable missing (per margin file)",
-    "message": "Outcome",
-}
 
 
 def _generic_rows(
@@ -290,17 +369,17 @@ def _share_pct(x: Any) -> str:
     return num(100 * float(x))
 
 
-# diagnostics columns of belmig.weight.diagnostics -> (header, formatter kind)
+# diagnostics columns of belmig.weight.diagnostics -> formatter kind (header: weighting.headers.<column>)
 _DIAG_COLUMNS = [
-    ("margin", "Margin", "text"),
-    ("category", "Category", "text"),
-    ("n", "Respondents", "count"),
-    ("sample_share", "Sample share (%)", "share"),
-    ("target_share", "Population share (%)", "share"),
-    ("weighted_share", "Weighted share (%)", "share"),
-    ("target_count", "Population", "int"),
-    ("weighted_count", "Sum of weights", "int"),
-    ("gap", "Relative gap", "gap"),
+    ("margin", "text"),
+    ("category", "text"),
+    ("n", "count"),
+    ("sample_share", "share"),
+    ("target_share", "share"),
+    ("weighted_share", "share"),
+    ("target_count", "int"),
+    ("weighted_count", "int"),
+    ("gap", "gap"),
 ]
 
 
@@ -311,23 +390,25 @@ def _gap(x: Any) -> str:
     return "0" if float(x) == 0 else cell(f"{float(x):.1e}")
 
 
-def _summary_value(k: str, v: Any) -> str:
+def _summary_value(k: str, v: Any, w: Words) -> str:
     if hasattr(v, "text"):
         return cell(v.text)
     if v is None:
-        return "none"
+        return w("common.none")
     if isinstance(v, bool):
-        return "yes" if v else "no"
+        return w("common.yes") if v else w("common.no")
     if isinstance(v, Mapping):
-        return cell("; ".join(f"{a}: {b}" for a, b in v.items()) or "none")
+        return cell("; ".join(f"{a}: {b}" for a, b in v.items()) or w("common.none"))
     if k == "efficiency" and isinstance(v, (int, float)) and v <= 1:
         return f"{100 * v:.1f}%"
     if k == "bounds" and isinstance(v, (list, tuple)):
-        return cell(" to ".join(f"{float(b):g}" for b in v))
+        return cell(w("common.to").join(f"{float(b):g}" for b in v))
     if k in ("iterations", "n", "trimmed", "at_bounds") and isinstance(v, (int, float)):
         return count(v)
     if k == "max_gap" and isinstance(v, (int, float)):
         return _gap(v)
+    if k == "method" and isinstance(v, str):
+        return cell(w.get(f"weighting.methods.{v}") or v)
     if isinstance(v, float) and v.is_integer():
         return count(v)
     if isinstance(v, float):
@@ -335,62 +416,80 @@ def _summary_value(k: str, v: Any) -> str:
     return cell(v)
 
 
-def weighting_md(diagnostics_df: pd.DataFrame, summary: Mapping[str, Any], *, min_cell: int | None = None) -> str:
+def _margin_question(margin: Any, codebook: Any | None) -> str | None:
+    """The codebook question a margin file is about ("margins_municipality_2022-11.csv" ->
+    "municipality"), None when no question id is in its name."""
+    if codebook is None or _missing(margin):
+        return None
+    stem = Path(str(margin)).stem
+    hits = [q for q in getattr(codebook, "by_id", {}) if re.search(rf"(?<![a-z]){re.escape(q)}(?![a-z])", stem)]
+    return max(hits, key=len) if hits else None
+
+
+def weighting_md(
+    diagnostics_df: pd.DataFrame,
+    summary: Mapping[str, Any],
+    *,
+    min_cell: int | None = None,
+    lang: str | Words = "en",
+    codebook: Any | None = None,
+) -> str:
     """Margins before and after raking (one row per margin category; ``belmig.weight.diagnostics``:
     margin, category, n, sample_share, target_share, weighted_share as fractions, target_count,
     weighted_count) and the summary of the weights (``weighting_summary.json``).
 
     Respondent counts below ``min_cell`` are suppressed. Other diagnostics columns are shown
-    as they are. `summary` values may be numbers, strings, dicts or ledger entries."""
+    as they are. `summary` values may be numbers, strings, dicts or ledger entries. With a
+    `codebook`, a margin is named by its question and a category by its answer's label."""
     mc = _min_cell(min_cell)
+    w = words(lang)
     known = [c for c in _DIAG_COLUMNS if c[0] in diagnostics_df.columns]
     if {"margin", "category"} <= set(diagnostics_df.columns):
         rows = []
         for _, r in diagnostics_df.iterrows():
+            q = _margin_question(r["margin"], codebook)
             row = []
-            for col, _h, kind in known:
+            for col, kind in known:
                 v = r[col]
-                row.append(
-                    {
-                        "text": cell,
-                        "count": lambda x: count(x, mc),
-                        "share": _share_pct,
-                        "int": lambda x: count(x),
-                        "gap": _gap,
-                    }[kind](v)
-                )
+                if col == "margin" and q is not None:
+                    row.append(cell(_question_name(codebook, q, w.lang)))
+                elif col == "category" and q is not None:
+                    row.append(cell(_option_label(codebook, q, str(v), w.lang)))
+                else:
+                    row.append(
+                        {
+                            "text": cell,
+                            "count": lambda x: count(x, mc),
+                            "share": _share_pct,
+                            "int": lambda x: count(x),
+                            "gap": _gap,
+                        }[kind](v)
+                    )
             rows.append(row)
-        headers = [h for _c, h, _k in known]
-        align = "".join("l" if k == "text" else "r" for _c, _h, k in known)
+        headers = [w(f"weighting.headers.{c}") for c, _k in known]
+        align = "".join("l" if k == "text" else "r" for _c, k in known)
     else:
-        headers, rows, align = _generic_rows(diagnostics_df, _WEIGHT_HEADERS, mc)
+        names = {c: w(f"weighting.headers.{k}") for c, k in _WEIGHT_HEADERS.items()}
+        headers, rows, align = _generic_rows(diagnostics_df, names, mc)
     margins = pipe_table(
-        headers,
-        rows,
-        caption=(
-            "Weighting margins: population shares, sample shares before weighting, weighted shares, and the "
-            "margins reached (relative gap of the weighted count to the target)"
-        ),
-        tbl_id="tbl-weighting-margins",
-        align=align,
+        headers, rows, caption=w("weighting.margins_caption"), tbl_id="tbl-weighting-margins", align=align, words=w
     )
     srows = []
     for k, v in summary.items():
-        label = _SUMMARY_LABELS.get(k, str(k).replace("_", " ").capitalize())
-        srows.append([cell(label), _summary_value(k, v)])
+        label = w.get(f"weighting.summary.{k}") or str(k).replace("_", " ").capitalize()
+        srows.append([cell(label), _summary_value(k, v, w)])
     stats = pipe_table(
-        ["Statistic", "Value"],
+        [w("weighting.headers.statistic"), w("weighting.headers.value")],
         srows,
-        caption="Summary of the survey weights: method, distribution, design effect, effective n and convergence",
+        caption=w("weighting.summary_caption"),
         tbl_id="tbl-weighting-summary",
         align="lr",
+        words=w,
     )
     return margins + "\n" + stats
 
 
 # --------------------------------------------------------------------------- audit
-
-_STATUS = {"ok": "ok", "conflict": "**conflict**", "assumed": "assumed"}
 
 
 def _truncate(s: str, n: int = 48) -> str:
@@ -398,48 +497,41 @@ def _truncate(s: str, n: int = 48) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
-def reader_question(q: Any, codebook: Any | None) -> str:
-    """A question as a reader names it (chart title or question text), the id as fallback."""
-    if codebook is None or _missing(q) or str(q) not in getattr(codebook, "by_id", {}):
-        return code(q)
-    question = codebook[str(q)]
-    title = None
-    if question.chart is not None:
-        try:
-            title = codebook.chart(question.chart).title_en
-        except KeyError:
-            title = None
-    return cell(title or question.text_en)
+def reader_question(q: Any, codebook: Any | None, lang: str = "en") -> str:
+    """A question as a reader names it (chart title or question text, in `lang`); without the
+    codebook's entry, the id in words ("income source")."""
+    if _missing(q) or not str(q):
+        return DASH
+    if codebook is None or str(q) not in getattr(codebook, "by_id", {}):
+        return cell(str(q).replace("_", " "))
+    return cell(_question_name(codebook, str(q), lang))
 
 
-def reader_group(by: Any, level: Any, codebook: Any | None) -> str:
+def reader_group(by: Any, level: Any, codebook: Any | None, w: Words | None = None) -> str:
     """'sex = female' as a reader reads it ("Sex: female"; "female or male" for merged levels)."""
+    w = w or words("en")
     if _missing(by) or str(by) == "":
-        return "all respondents"
+        return w("common.all_respondents")
     by, level = str(by), str(level)
     if codebook is None or by not in getattr(codebook, "by_id", {}):
-        return cell(f"{by} = {level}")
-    q = codebook[by]
-    names = []
-    for part in level.split("+"):
-        try:
-            names.append(q.option(part).label_en)
-        except KeyError:
-            names.append(part)
-    label = by.replace("_", " ").capitalize()
-    if q.chart is not None:
-        with contextlib.suppress(KeyError):
-            label = codebook.chart(q.chart).title_en
-    return cell(f"{label}: {' or '.join(names)}")
+        return cell(f"{by.replace('_', ' ')}: {level.replace('_', ' ')}")
+    names = [_option_label(codebook, by, part, w.lang) for part in level.split("+")]
+    return cell(w("common.group", question=_question_name(codebook, by, w.lang), levels=w("common.or").join(names)))
 
 
 def audit_md(
-    bases_df: pd.DataFrame, groups_df: pd.DataFrame | None, *, min_cell: int | None = None, codebook: Any | None = None
+    bases_df: pd.DataFrame,
+    groups_df: pd.DataFrame | None,
+    *,
+    min_cell: int | None = None,
+    codebook: Any | None = None,
+    lang: str | Words = "en",
 ) -> str:
     """The audit of the published figures: for every question (and subgroup) the printed
     figures, the respondent bases consistent with all of them, and the base chosen. With a
     `codebook`, questions and groups carry the reader's labels, not codebook ids."""
     mc = _min_cell(min_cell)
+    w = words(lang)
     _require(
         bases_df,
         ["question", "by", "level", "figures", "consistent_bases", "chosen_base", "status", "note"],
@@ -447,93 +539,108 @@ def audit_md(
     )
     rows = []
     for r in bases_df.itertuples(index=False):
-        sub = reader_group(r.by, r.level, codebook)
-        base = count(r.chosen_base, mc if sub != "all respondents" else None)
+        everyone = _missing(r.by) or str(r.by) == ""
+        sub = reader_group(r.by, r.level, codebook, w)
+        base = count(r.chosen_base, None if everyone else mc)
+        status = str(r.status)
+        said = w.get(f"audit.status.{status}") or status
         rows.append(
             [
-                reader_question(r.question, codebook),
+                reader_question(r.question, codebook, w.lang),
                 sub,
                 cell(_truncate(str(r.figures).replace(";", "; ") if not _missing(r.figures) else "", 60)),
                 cell(_truncate(str(r.consistent_bases).replace(",", ", ") if not _missing(r.consistent_bases) else "")),
                 base,
-                _STATUS.get(str(r.status), cell(r.status)),
+                f"**{cell(said)}**" if status == "conflict" else cell(said),
                 cell(r.note),
             ]
         )
-    out = pipe_table(
-        ["Question", "Respondents", "Printed figures", "Bases consistent with them", "Base used", "Status", "Note"],
-        rows,
-        caption="Audit of the published figures: which respondent bases reproduce every printed percentage",
-        tbl_id="tbl-audit-bases",
-        align="lllllll",
-    )
-    out += "\n" + _audit_groups(groups_df, mc, codebook)
+    h = [
+        w(f"audit.headers.{k}") for k in ("question", "respondents", "figures", "consistent", "base", "status", "note")
+    ]
+    out = pipe_table(h, rows, caption=w("audit.bases_caption"), tbl_id="tbl-audit-bases", align="lllllll", words=w)
+    out += "\n" + _audit_groups(groups_df, mc, codebook, w)
     return out
 
 
-def _audit_groups(groups_df: pd.DataFrame | None, mc: int, codebook: Any | None = None) -> str:
+def _audit_groups(groups_df: pd.DataFrame | None, mc: int, codebook: Any | None = None, w: Words | None = None) -> str:
+    w = w or words("en")
     cols = ["check", "question", "by", "level", "values", "result", "meaning"]
-    caption = "Audit cross-checks: subgroups and follow-up questions fit the groups they belong to"
+    caption = w("audit.groups_caption")
+    h = [w(f"audit.headers.{k}") for k in ("check", "question", "respondents", "values", "result", "meaning")]
     if groups_df is None or not len(groups_df):
-        return pipe_table(
-            ["Check", "Question", "Respondents", "Values", "Result", "Meaning"],
-            [],
-            caption=caption,
-            tbl_id="tbl-audit-groups",
-            align="llllll",
-        )
+        return pipe_table(h, [], caption=caption, tbl_id="tbl-audit-groups", align="llllll", words=w)
     if set(cols) <= set(groups_df.columns):
         rows = []
         for r in groups_df.itertuples(index=False):
-            sub = reader_group(r.by, r.level, codebook)
+            sub = reader_group(r.by, r.level, codebook, w)
             res = str(r.result)
+            said = cell(w.get(f"audit.result.{res}") or res)
+            check = w.get(f"audit.checks.{r.check}") or str(r.check).replace("_", " ")
             rows.append(
                 [
-                    cell(str(r.check).replace("_", " ")),
-                    reader_question(r.question, codebook),
+                    cell(check),
+                    reader_question(r.question, codebook, w.lang),
                     sub,
                     cell(r.values),
-                    "**fail**" if res == "fail" else cell(res),
+                    f"**{said}**" if res == "fail" else said,
                     cell(r.meaning),
                 ]
             )
-        return pipe_table(
-            ["Check", "Question", "Respondents", "Values", "Result", "Meaning"],
-            rows,
-            caption=caption,
-            tbl_id="tbl-audit-groups",
-            align="llllll",
-        )
-    headers, grows, align = _generic_rows(
-        groups_df, {"question": "Question", "by": "Subgroup question", "level": "Group"}, mc
-    )
-    return pipe_table(headers, grows, caption=caption, tbl_id="tbl-audit-groups", align=align)
+        return pipe_table(h, rows, caption=caption, tbl_id="tbl-audit-groups", align="llllll", words=w)
+    names = {"question": h[1], "by": h[2], "level": h[2]}
+    headers, grows, align = _generic_rows(groups_df, names, mc)
+    return pipe_table(headers, grows, caption=caption, tbl_id="tbl-audit-groups", align=align, words=w)
 
 
 # --------------------------------------------------------------------------- reproduction
 
-_COMPARATOR = {
-    "=": "exact",
-    "about": "about",
-    "almost": "almost",
-    "more_than": "more than",
-    "slightly_more_than": "slightly more than",
-    "only": "only",
-}
+
+_DIFFERS_RE = re.compile(r"; differs by ([+-]?\d+(?:\.\d+)?)$")
 
 
-def reproduction_md(repro_df: pd.DataFrame, withheld: Collection[str] = ()) -> str:
+def _repro_note(comparator: Any, note: Any, w: Words) -> Any:
+    """The note of a reproduced figure in the edition's words: the tolerance of its wording
+    (belmig.integrity.reproduce.TOLERANCE_NOTE) and the difference; another note as it is."""
+    from belmig.integrity import reproduce
+
+    if _missing(note):
+        return note
+    text, rule = str(note), reproduce.TOLERANCE_NOTE.get(str(comparator))
+    if w.lang == "en" or rule is None or not text.startswith(rule):
+        return note
+    rest = text[len(rule) :]
+    m = _DIFFERS_RE.fullmatch(rest)
+    if rest and m is None:
+        return note
+    said = w.get(f"reproduction.tolerance.{comparator}") or rule
+    if m is None:
+        return said
+    from belmig.report import locale
+
+    d = m.group(1)
+    sign = "-" if d.startswith("-") else "+"
+    return said + w("reproduction.differs", diff=sign + locale.format_number(d.lstrip("+-"), w.lang))
+
+
+def reproduction_md(
+    repro_df: pd.DataFrame, withheld: Collection[str] = (), *, lang: str | Words = "en", codebook: Any | None = None
+) -> str:
     """Each figure printed in 2022 next to its recomputation from our data
     (``tbl-reproduction``), and each qualitative statement with whether it holds
     (``tbl-reproduction-statements``; rows with ``kind == "statement"`` of reproduction.csv).
+    A figure is named by its question and answer when reproduction.csv has ``question`` and
+    ``option`` columns (and `codebook` is given), else numbered: its id is the code's, not the reader's.
 
     A figure whose recomputation disclosure control withholds (``figure.<id>`` in `withheld`)
     prints "–" and no difference."""
     _require(repro_df, ["id", "printed", "comparator", "recomputed", "match", "note"], "reproduction")
+    w = words(lang)
+    yes, no = w("common.yes"), f"**{w('common.no')}**"
     kind = repro_df["kind"].astype(str) if "kind" in repro_df.columns else pd.Series("figure", index=repro_df.index)
     figs, stmts = repro_df[kind != "statement"], repro_df[kind == "statement"]
-    rows, matched = [], 0
-    for r in figs.itertuples(index=False):
+    rows, matched, any_named = [], 0, False
+    for i, r in enumerate(figs.itertuples(index=False), 1):
         ok = _truthy(r.match)
         matched += ok
         rec = (
@@ -541,37 +648,43 @@ def reproduction_md(repro_df: pd.DataFrame, withheld: Collection[str] = ()) -> s
             if isinstance(r.recomputed, (int, float)) and not isinstance(r.recomputed, bool)
             else cell(r.recomputed)
         )
-        note = r.note
+        note = _repro_note(r.comparator, r.note, w)
         if f"figure.{r.id}" in withheld:
-            rec, note = SUPPRESSED, "withheld to protect respondents (see Protecting respondents)"
+            rec, note = SUPPRESSED, w("reproduction.withheld")
+        q, opt = getattr(r, "question", None), getattr(r, "option", None)
+        named = codebook is not None and not _missing(q) and str(q) in getattr(codebook, "by_id", {})
+        any_named |= named
         rows.append(
             [
-                code(r.id),
+                cell(_label(codebook, str(q), "" if _missing(opt) else str(opt), "pct", w)) if named else str(i),
                 cell(str(r.printed)),
-                cell(_COMPARATOR.get(str(r.comparator), r.comparator)),
+                cell(w.get(f"reproduction.comparator.{r.comparator}") or r.comparator),
                 rec,
-                "yes" if ok else "**no**",
+                yes if ok else no,
                 cell(note),
             ]
         )
+    hd = "reproduction.headers."
     out = pipe_table(
-        ["Figure", "Printed in 2022", "Wording", "Recomputed", "Match", "Note"],
+        [w(hd + k) for k in ("figure" if any_named else "number", "printed", "wording", "recomputed", "match", "note")],
         rows,
-        caption=f"Reproduction of the survey figures printed in the 2022 report ({matched} of {len(rows)} match)",
+        caption=w("reproduction.caption", matched=matched, total=len(rows)),
         tbl_id="tbl-reproduction",
-        align="lrlrll",
+        align="rrlrll",
+        words=w,
     )
     srows, held = [], 0
-    for r in stmts.itertuples(index=False):
+    for i, r in enumerate(stmts.itertuples(index=False), 1):
         ok = _truthy(r.match)
         held += ok
-        srows.append([code(r.id), cell(r.note), code(r.printed), "yes" if ok else "**no**"])
+        srows.append([str(i), cell(r.note), code(r.printed), yes if ok else no])
     out += "\n" + pipe_table(
-        ["Statement", "What the 2022 report says", "Condition on our values", "Holds"],
+        [w(hd + k) for k in ("number", "says", "condition", "holds")],
         srows,
-        caption=f"Qualitative statements of the 2022 report checked on our data ({held} of {len(srows)} hold)",
+        caption=w("reproduction.statements_caption", held=held, total=len(srows)),
         tbl_id="tbl-reproduction-statements",
-        align="lllc",
+        align="rllc",
+        words=w,
     )
     return out
 
@@ -594,28 +707,21 @@ def _parse_headline(key: str) -> tuple[str, str, str]:
     raise ValueError(f"headline key {key!r}: expected 'pct.<q>.<opt>', 'mean.<q>' or '<q>.<opt>'")
 
 
-def _label(codebook: Any, q: str, opt: str, stat: str) -> str:
+def _label(codebook: Any, q: str, opt: str, stat: str, w: Words | None = None) -> str:
+    """A headline figure as a reader names it, in the words' language: "Regular income: Yes"."""
+    w = w or words("en")
     try:
-        question = codebook[q]
-    except KeyError:
-        return f"{q} {opt}".strip()
-    title = None
-    if question.chart is not None:
-        try:
-            title = codebook.chart(question.chart).title_en
-        except KeyError:
-            title = None
-    title = title or question.text_en
+        codebook[q]
+    except (KeyError, TypeError):
+        return f"{q} {opt}".replace("_", " ").strip()
+    title = _question_name(codebook, q, w.lang)
     if stat == "mean":
-        return f"{title}: mean rating"
+        return w("common.mean_rating", title=title)
     if opt == "ge8":
-        return f"{title}: 8 or higher"
+        return w("common.ge8", title=title)
     if opt.startswith("v") and opt[1:].isdigit():
-        return f"{title}: {opt[1:]}"
-    try:
-        return f"{title}: {question.option(opt).label_en}"
-    except KeyError:
-        return f"{title}: {opt}"
+        return w("common.option", title=title, option=opt[1:])
+    return w("common.option", title=title, option=_option_label(codebook, q, opt, w.lang))
 
 
 def _pick(est: pd.DataFrame, q: str, opt: str, stat: str, weighted: bool) -> pd.Series | None:
@@ -644,6 +750,7 @@ def weighted_vs_unweighted_md(
     min_cell: int | None = None,
     confidence: float = 0.95,
     withheld: Collection[str] = (),
+    lang: str | Words = "en",
 ) -> str:
     """Headline figures unweighted and weighted, each with its confidence interval; the
     unweighted base n and the effective n of the weighted estimate.
@@ -657,6 +764,8 @@ def weighted_vs_unweighted_md(
         "estimates",
     )
     mc = _min_cell(min_cell)
+    words_ = words(lang)
+    fixed = words_("weighted.fixed")
     rows = []
     for key in keys:
         stat, q, opt = _parse_headline(key)
@@ -674,7 +783,7 @@ def weighted_vs_unweighted_md(
             if small:
                 return SUPPRESSED, SUPPRESSED
             if str(r.get("ci_method", "")) == "fixed":
-                return f"{num(r['estimate'])}{unit}", "fixed by design"  # noqa: B023
+                return f"{num(r['estimate'])}{unit}", fixed  # noqa: B023
             return f"{num(r['estimate'])}{unit}", f"{num(r['ci_low'])}{DASH}{num(r['ci_high'])}"  # noqa: B023
 
         ue, uci = fmt(u)
@@ -690,50 +799,76 @@ def weighted_vs_unweighted_md(
             n, uci = SUPPRESSED, SUPPRESSED if ue != SUPPRESSED else uci
         if SUPPRESSED in (ue, we):
             n = n if ue != SUPPRESSED else SUPPRESSED
-        rows.append([cell(_label(codebook, q, opt, stat)), ue, uci, n, we, wci, neff])
-    level = f"{confidence * 100:g}% CI"
+        rows.append([cell(_label(codebook, q, opt, stat, words_)), ue, uci, n, we, wci, neff])
+    level = f"{confidence * 100:g}"
+    ci = words_("weighted.headers.ci", level=level)
+    hd = "weighted.headers."
     return pipe_table(
-        ["Figure", "Unweighted", f"{level}", "n", "Weighted", f"{level}", "Effective n"],
+        [words_(hd + "figure"), words_(hd + "unweighted"), ci, words_(hd + "n"), words_(hd + "weighted"), ci,
+         words_(hd + "n_eff")],
         rows,
-        caption=(
-            f"Headline figures without and with weights ({level.replace('CI', 'confidence intervals')}; "
-            "n is the unweighted base, effective n that of the weighted estimate)"
-        ),
+        caption=words_("weighted.caption", level=level),
         tbl_id="tbl-weighted",
         align="lrrrrrr",
-    )
+        words=words_,
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- levels
 
-_ACTION = {"kept": "kept", "merged": "merged", "dropped": "**dropped**"}
+_FEWER_RE = re.compile(r"fewer than (\d+) respondents")
 
 
-def levels_md(plan_df: pd.DataFrame, codebook: Any, *, min_cell: int | None = None) -> str:
+def _level_reason(r: Any, codebook: Any, w: Words) -> str:
+    """Why a level was merged or dropped, in the edition's words (belmig.privacy.levels writes
+    the English reasons; the known ones are said again here, others are shown as they are)."""
+    from belmig.privacy import levels as lv
+
+    action, reason = str(r.action), "" if _missing(r.reason) else str(r.reason)
+    if action == "merged" and not _missing(r.level):
+        others = [_option_label(codebook, r.question, p, w.lang) for p in str(r.level).split("+") if p != r.option]
+        return cell(w("levels.reasons.merged", labels=w("common.and").join(others)))
+    if reason == lv.REASON_EMPTY:
+        return cell(w("levels.reasons.empty"))
+    if reason == lv.REASON_COMPLEMENTARY:
+        return cell(w("levels.reasons.complementary"))
+    if reason == lv.REASON_FEW_LEVELS:
+        return cell(w("levels.reasons.few_levels"))
+    m = _FEWER_RE.fullmatch(reason)
+    if m:
+        return cell(w("levels.reasons.few", n=m.group(1)))
+    return cell(reason) if reason else DASH
+
+
+def levels_md(plan_df: pd.DataFrame, codebook: Any, *, min_cell: int | None = None, lang: str | Words = "en") -> str:
     """Which subgroup levels entered the estimates and tests (``level_plan.csv`` of
     :meth:`belmig.privacy.levels.LevelPlan.table`): every option of every subgroup question, the
     level it was analysed in, merged or dropped and why, and the respondents of that level. The n
-    of a dropped level or of a merged level's parts is not in the file and not printed."""
+    of a dropped level or of a merged level's parts is not in the file and not printed.
+    Questions, answers and levels carry the codebook's labels in the edition's language."""
     mc = _min_cell(min_cell)
+    w = words(lang)
     _require(plan_df, ["question", "option", "label", "level", "action", "reason", "n"], "level plan")
     rows = []
     for r in plan_df.itertuples(index=False):
-        try:
-            label = codebook[r.question].option(r.option).label_en
-        except KeyError:
-            label = r.option
-        level = DASH if _missing(r.level) or not str(r.level) else code(r.level)
-        rows.append([code(r.question), cell(label), level, _ACTION.get(str(r.action), cell(r.action)),
-                     cell(r.reason) if not _missing(r.reason) and str(r.reason) else DASH, count(r.n, mc)])  # fmt: skip
+        label = _option_label(codebook, r.question, r.option, w.lang)
+        if _missing(r.level) or not str(r.level):
+            level = DASH
+        else:
+            level = cell(" + ".join(_option_label(codebook, r.question, p, w.lang) for p in str(r.level).split("+")))
+        action = str(r.action)
+        done = cell(w.get(f"levels.actions.{action}") or action)
+        rows.append([reader_question(r.question, codebook, w.lang), cell(label), level,
+                     f"**{done}**" if action == "dropped" else done, _level_reason(r, codebook, w),
+                     count(r.n, mc)])  # fmt: skip
+    hd = "levels.headers."
     return pipe_table(
-        ["Subgroup", "Answer", "Analysed as", "Done", "Why", "Respondents"],
+        [w(hd + k) for k in ("subgroup", "answer", "analysed_as", "done", "why", "respondents")],
         rows,
-        caption=(
-            f"Subgroup levels in the estimates and tests: merged as configured, or dropped below {mc} respondents "
-            "(with complementary suppression, so that no dropped group follows by subtraction)"
-        ),
+        caption=w("levels.caption", min_cell=mc),
         tbl_id="tbl-levels",
         align="lllllr",
+        words=w,
     )
 
 
@@ -741,11 +876,18 @@ def levels_md(plan_df: pd.DataFrame, codebook: Any, *, min_cell: int | None = No
 
 
 def frame_md(
-    estimates_df: pd.DataFrame, frame_df: pd.DataFrame, codebook: Any, keys: Sequence[str], *, frame: str
+    estimates_df: pd.DataFrame,
+    frame_df: pd.DataFrame,
+    codebook: Any,
+    keys: Sequence[str],
+    *,
+    frame: str,
+    lang: str | Words = "en",
 ) -> str:
     """Headline figures unweighted, weighted to the configured margins, and weighted to the
     alternative frame (`frame`: how it is described), with the shift the frame makes."""
     _require(frame_df, ["question", "option", "stat", "estimate"], "alternative frame")
+    words_ = words(lang)
     rows = []
     for key in keys:
         stat, q, opt = _parse_headline(key)
@@ -761,24 +903,25 @@ def frame_md(
             return DASH if r is None or _missing(r["estimate"]) else f"{num(r['estimate'])}{unit}"  # noqa: B023
 
         shift = DASH if w is None or a is None else f"{float(a['estimate']) - float(w['estimate']):+.2f}"
-        rows.append([cell(_label(codebook, q, opt, stat)), fmt(u), fmt(w), fmt(a), shift])
+        rows.append([cell(_label(codebook, q, opt, stat, words_)), fmt(u), fmt(w), fmt(a), shift])
+    hd = "frame.headers."
     return pipe_table(
-        ["Figure", "Unweighted", "Weighted", f"Weighted, {frame}", "Shift (points)"],
+        [words_(hd + "figure"), words_(hd + "unweighted"), words_(hd + "weighted"),
+         words_(hd + "weighted_frame", frame=frame), words_(hd + "shift")],
         rows,
-        caption=(
-            f"Headline figures under another frame: weighted to the municipality margin, and to {frame} only "
-            "(shift = alternative frame − weighted)"
-        ),
+        caption=words_("frame.caption", frame=frame),
         tbl_id="tbl-frame",
         align="lrrrr",
-    )
+        words=words_,
+    )  # fmt: skip
 
 
-def multi_bases_md(bases_df: pd.DataFrame, codebook: Any, keys: Sequence[str]) -> str:
+def multi_bases_md(bases_df: pd.DataFrame, codebook: Any, keys: Sequence[str], *, lang: str | Words = "en") -> str:
     """Multiple-choice figures on both bases: of those who answered the question (the report's
     base) and of everyone asked (a blank counted as not chosen). `keys`: ``pct.<q>.<opt>``."""
     _require(bases_df, ["question", "option", "k", "n_answered", "pct_answered", "n_asked", "pct_asked"], "bases")
     idx = bases_df.set_index(["question", "option"])
+    w = words(lang)
     rows = []
     for key in keys:
         _stat, q, opt = _parse_headline(key)
@@ -786,17 +929,15 @@ def multi_bases_md(bases_df: pd.DataFrame, codebook: Any, keys: Sequence[str]) -
             continue
         r = idx.loc[(q, opt)]
         shift = float(r["pct_asked"]) - float(r["pct_answered"])
-        rows.append([cell(_label(codebook, q, opt, "pct")), f"{num(r['pct_answered'])}%", count(r["n_answered"]),
+        rows.append([cell(_label(codebook, q, opt, "pct", w)), f"{num(r['pct_answered'])}%", count(r["n_answered"]),
                      f"{num(r['pct_asked'])}%", count(r["n_asked"]), f"{shift:+.2f}"])  # fmt: skip
     return pipe_table(
-        ["Figure", "Of those who answered", "n answered", "Of everyone asked", "n asked", "Shift (points)"],
+        [w(f"multi_bases.headers.{k}") for k in ("figure", "answered", "n_answered", "asked", "n_asked", "shift")],
         rows,
-        caption=(
-            "Multiple-choice figures on two bases: of those who answered the question (as printed) and of everyone "
-            "it was asked of, a blank answer counted as not chosen"
-        ),
+        caption=w("multi_bases.caption"),
         tbl_id="tbl-multi-bases",
         align="lrrrrr",
+        words=w,
     )
 
 
@@ -826,17 +967,19 @@ def values_md(
     *,
     link_prefix: str = "../",
     min_cell: int | None = None,
+    lang: str | Words = "en",
 ) -> str:
     """Every value the report uses: key, printed text, confidence interval, base n and a link
     to the executed-notebook cell that computed it. Keys not in the ledger are listed as
     missing, so the table shows them rather than hiding them."""
     mc = _min_cell(min_cell)
+    w = words(lang)
     entries = _as_mapping(ledger_entries)
     rows = []
     for key in dict.fromkeys(used_keys):
         e = entries.get(key)
         if e is None:
-            rows.append([code(key), "**missing from the ledger**", DASH, DASH, DASH])
+            rows.append([code(key), f"**{w('values.missing')}**", DASH, DASH, DASH])
             continue
         text = _entry_get(e, "text")
         value = _entry_get(e, "value")
@@ -854,15 +997,16 @@ def values_md(
         if source is None:
             nb, c = _entry_get(e, "notebook"), _entry_get(e, "cell")
             source = f"notebooks/executed/{nb}.html#{c}" if nb else None
-        label = _entry_get(e, "notebook") or _entry_get(e, "stage") or "source"
+        label = _entry_get(e, "notebook") or _entry_get(e, "stage") or w("values.source")
         link = f"[{cell(label)}]({link_prefix}{source})" if source else DASH
         rows.append([code(key), cell(text), ci, base, link])
     return pipe_table(
-        ["Ledger key", "Value", "CI", "Base n", "Computed in"],
+        [w(f"values.headers.{k}") for k in ("key", "value", "ci", "base", "computed")],
         rows,
-        caption="Every value used in this report, with its confidence interval, its base and the notebook cell that computed it",
+        caption=w("values.caption"),
         tbl_id="tbl-values",
         align="lrrrl",
+        words=w,
     )
 
 
@@ -880,12 +1024,12 @@ PLATFORM_NAMES = {
 }
 
 
-def _admin_cell(a: Mapping[str, Any], lacking: str) -> str:
+def _admin_cell(a: Mapping[str, Any], lacking: str, w: Words) -> str:
     if a.get("status") == "generated":
-        return "generated from the data row (the export has none)"
+        return w("data_source.generated")
     if a.get("status") != "read":
         return lacking
-    parts = [f"column {a['column']!r}"]
+    parts = [w("data_source.column", column=a["column"])]
     if a.get("format"):
         parts.append(a["format"])
     if a.get("time_zone"):
@@ -893,58 +1037,57 @@ def _admin_cell(a: Mapping[str, Any], lacking: str) -> str:
     return cell(", ".join(parts))
 
 
-def data_source_md(doc: Mapping[str, Any]) -> str:
-    """How the raw export was read (from ``ingest_report.json``): a paragraph and a table."""
+def data_source_md(doc: Mapping[str, Any], *, lang: str | Words = "en") -> str:
+    """How the raw export was read (from ``ingest_report.json``): a paragraph and a table. The
+    sentences ingestion itself wrote (consequences, warnings) are shown as it wrote them."""
+    w = words(lang)
+    ds = "data_source."
     p = doc["platform"]
-    name = PLATFORM_NAMES.get(p["used"], p["used"])
-    how = "as set in the configuration" if p["forced"] else f"detected from the file: {p['evidence']}"
+    name = w.get(f"{ds}platforms.{p['used']}") or PLATFORM_NAMES.get(p["used"], p["used"])
+    how = w(ds + "forced") if p["forced"] else w(ds + "detected", evidence=p["evidence"])
     qs = doc["questions"]
     found = [q for q in qs if not str(q.get("method", "")).startswith("not found")]
     methods: dict[str, int] = {}
     for q in found:
         methods[q["method"]] = methods.get(q["method"], 0) + 1
     by = "; ".join(f"{k}: {v}" for k, v in methods.items())
-    mapping = f", with the mapping overlay `{doc['mapping']}`" if doc.get("mapping") else ""
-    as_what = f"in {name}" if p["used"] == "generic" else f"as a {name} export"
-    rows_txt = "one header row" if doc["header_rows"] == 1 else f"{doc['header_rows']} header rows"
-    text = (
-        f"**How the export was read.** The raw export `{doc['file']}` (SHA-256 `{doc['sha256'][:12]}…`) was read "
-        f"{as_what} ({cell(how)}){mapping}, with {rows_txt} and {doc['submissions']:,} submissions. "
-        f"{len(found)} of the {len(qs)} codebook questions were found in it. "
-    )
+    mapping = w(ds + "with_mapping", mapping=f"`{doc['mapping']}`") if doc.get("mapping") else ""
+    as_what = w(ds + "as_generic", name=name) if p["used"] == "generic" else w(ds + "as_platform", name=name)
+    rows_txt = w(ds + "one_header_row") if doc["header_rows"] == 1 else w(ds + "header_rows_n", n=doc["header_rows"])
+    n_ids = len(doc.get("identifiers_dropped", []))
+    text = f"**{w(ds + 'heading')}** " + w(
+        ds + "read", file=f"`{doc['file']}`", sha=f"`{doc['sha256'][:12]}`", as_what=as_what, how=cell(how),
+        mapping=mapping, rows=rows_txt, submissions=f"{doc['submissions']:,}", found=len(found), total=len(qs),
+    ) + " "  # fmt: skip
     text += " ".join(doc.get("consequences", []))
-    warns = [w for w in doc.get("warnings", []) if w["check"] != "no_start_time"]  # said in the consequences
+    warns = [x for x in doc.get("warnings", []) if x["check"] != "no_start_time"]  # said in the consequences
     if warns:
-        text += (
-            " Ingestion reported: "
-            + "; ".join(f"{w['message']}" + (f" ({w['count']} cell(s))" if w.get("count") else "") for w in warns)
-            + "."
-        )
-    text += (
-        f" Direct identifiers ({len(doc.get('identifiers_dropped', []))} column(s)) were dropped without being read."
-    )
+        listed = "; ".join(f"{x['message']}" + (w(ds + "cells", n=x["count"]) if x.get("count") else "") for x in warns)
+        text += w(ds + "reported", warnings=listed)
+    text += w(ds + "dropped", n=n_ids)
     admin = doc["admin"]
+    lacking = w(ds + "lacking")
+    none = w("common.none")
+    r = ds + "rows."
     rows = [
-        ["Platform", cell(f"{name} ({how})")],
-        ["Header rows", cell(doc["header_rows"])],
-        ["Submissions", cell(doc["submissions"])],
-        ["Response id", _admin_cell(admin["response_id"], "lacking")],
-        ["Start time", _admin_cell(admin["started_at"], "lacking: durations unknown, speeder check skipped")],
-        ["Submission time", _admin_cell(admin["submitted_at"], "lacking")],
-        ["Questions found", cell(f"{len(found)} of {len(qs)} ({by})")],
-        ["Mapping overlay", cell(doc.get("mapping") or "none")],
-        ["Identifiers dropped unread", cell(f"{len(doc.get('identifiers_dropped', []))} column(s)")],
-        ["Platform metadata not used", cell(f"{len(doc.get('metadata_ignored', []))} column(s)")],
-        [
-            "Warnings",
-            cell("; ".join(f"{w['check']}: {w['count']}" for w in warns) if warns else "none"),
-        ],
+        [w(r + "platform"), cell(f"{name} ({how})")],
+        [w(r + "header_rows"), cell(doc["header_rows"])],
+        [w(r + "submissions"), cell(doc["submissions"])],
+        [w(r + "response_id"), _admin_cell(admin["response_id"], lacking, w)],
+        [w(r + "started_at"), _admin_cell(admin["started_at"], w(ds + "lacking_start"), w)],
+        [w(r + "submitted_at"), _admin_cell(admin["submitted_at"], lacking, w)],
+        [w(r + "questions"), cell(w(ds + "questions_found", found=len(found), total=len(qs), by=by))],
+        [w(r + "mapping"), cell(doc.get("mapping") or none)],
+        [w(r + "identifiers"), cell(w(ds + "columns", n=n_ids))],
+        [w(r + "metadata"), cell(w(ds + "columns", n=len(doc.get("metadata_ignored", []))))],
+        [w(r + "warnings"), cell("; ".join(f"{x['check']}: {x['count']}" for x in warns) if warns else none)],
     ]
     table = pipe_table(
-        ["Item", "In this export"],
+        [w(ds + "headers.item"), w(ds + "headers.value")],
         rows,
-        caption="Data source: how the raw export was read, and what it lacks",
+        caption=w(ds + "caption"),
         tbl_id="tbl-data-source",
         align="ll",
+        words=w,
     )
     return " ".join(text.split()) + "\n\n" + table
