@@ -71,7 +71,10 @@ rule tabulate_appendix:
         chart_records=rules.draw_charts.output.data,
         # the appendix tables' words in every edition (report/_generated/, _generated/<lang>/)
         table_words=["report/tables.yaml", *[f"report/tables.{lang}.yaml" for lang in EDITIONS]],
-        code=[f"src/belmig/report/{m}.py" for m in ("build", "tables", "public", "values_page", "textkeys")],
+        # the "Protecting respondents" sentences of each edition (English: belmig.privacy.explain)
+        protection_words=[f"report/protection.{lang}.yaml" for lang in EDITIONS],
+        code=[f"src/belmig/report/{m}.py" for m in ("build", "tables", "public", "values_page", "textkeys")]
+        + ["src/belmig/privacy/explain.py"],
     output:
         generated=directory("report/_generated"),
         variables="report/_variables.yml",
@@ -110,6 +113,8 @@ rule tabulate_appendix:
             json.dumps(config),
             "--words",
             *input.table_words,
+            "--protection-words",
+            *input.protection_words,
             "--charts",
             *input.chart_records,
         ),

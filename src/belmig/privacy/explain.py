@@ -2,6 +2,9 @@
 
 The release README and the report's appendix ("Protecting respondents") are generated from the
 build's decisions with these functions, never typed: when the data change, the text changes.
+The release README is English; the appendix is written in each edition's language: English from
+:data:`WORDS_EN`, the others from ``report/protection.<lang>.yaml`` (the same keys, the same
+placeholders; ``tests/test_table_words.py`` checks them).
 """
 
 from __future__ import annotations
@@ -11,23 +14,11 @@ from typing import Any
 
 from belmig.core.codebook import Codebook
 
-
-def _join(items: Sequence[str]) -> str:
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _label(cb: Codebook, q: str, key: str) -> str:
-    try:
-        return cb[q].option(key).label_en
-    except (KeyError, AttributeError):
-        return key
-
-
-def _name(cb: Codebook, q: str) -> str:
-    names = {
+# The appendix section's sentences, English; {placeholders} are filled by the functions below.
+WORDS_EN: dict[str, Any] = {
+    "and": " and ",
+    "quote": "“{}”",
+    "names": {
         "age_group": "age group",
         "sex": "sex",
         "municipality": "municipality",
@@ -36,10 +27,101 @@ def _name(cb: Codebook, q: str) -> str:
         "income_regular": "regular income",
         "diaspora_involved": "involvement in diaspora organisations",
         "support_programs": "use of social security programmes",
-    }
+    },
+    "small": "- **Small numbers.** No number in the report, its tables, its charts or the reviewers' notebooks "
+    "rests on fewer than {m} respondents: not a count, a base, a share, a mean, an interval or a test, "
+    "and not the complement of a share (those in the base who did not give the answer).",
+    "worked_out": "- **Numbers that could be worked out.** Every number the report prints was checked together "
+    "with every other published number, the way a determined reader would: totals, bases, shares printed to "
+    "two decimals (which fix their count), the charts and the released microdata, solved exactly for any "
+    "count of fewer than {m} people. {targets} such small counts exist among the groups the report "
+    "touches; {recovered} of them could have been worked out from what the report would otherwise print.",
+    "withheld": "- **Not printed** (shown as “–”): {n} value(s). ",
+    "withheld_primary": "{n} rest on fewer than {m} respondents: {values}. ",
+    "withheld_secondary": "{n} would, together with other published numbers, have let a reader work out a "
+    "count of fewer than {m} respondents: {values}.",
+    "withheld_none": "- **Not printed:** nothing; every value the report prints passed both checks.",
+    "rounded": "- **Printed to whole percent** (instead of two decimals, which would have let a reader work out "
+    "a count of fewer than {m} respondents together with other published numbers): {values}.",
+    "chart": "Chart {n}",
+    "chart_merged": "{chart} (ratings {spans})",
+    "chart_hidden": "{chart} ({n} answers)",
+    "chart_hidden_one": "{chart} (1 answer)",
+    "charts": "- **Charts.** {parts}.",
+    "charts_merged": "ratings given by fewer than {m} respondents are shown together with their neighbours: {charts}",
+    "charts_hidden": "bars resting on fewer than {m} respondents, or that would give one away, are not shown: {charts}",
+    "release": "- **Released microdata.** {sentences} Rows are in random order and record ids are random numbers.",
+    "never": "- **Never published:** the full table of computed values (only the values printed here leave the "
+    "build), the free text of open answers, the respondents' identifiers, contact details and timestamps.",
+    "release_k": "Someone who knows a respondent's {qis} must not be able to pick out their record: every "
+    "respondent shares these values with at least {k1} other records (an empty value counts as possibly "
+    "theirs).",
+    "release_k_extra": "Someone who knows a respondent's {qis} must not be able to pick out their record: every "
+    "respondent shares these values with at least {k1} other records (an empty value counts as possibly "
+    "theirs), and the same holds when one more of {extras} is known.",
+    "release_dropped": "The {name} is left out of the release: keeping it would have needed more merging or more "
+    "empty values elsewhere than the information it carries.",
+    "release_merged": "The {name} is released with fewer categories: {groups} (each category of the release holds "
+    "at least {k} respondents).",
+    "release_group": "{members} form one category",
+    "release_blanked_item": "{n} of {name}",
+    "release_blanked": "In {records} records some of these values are left empty ({what}), so that the few "
+    "respondents with a rare combination have enough records they could be.",
+    "release_reraked": "The weights are raked again to the population margins of {variables} on the released "
+    "categories only: weights computed on the original categories would tell apart the categories the release "
+    "merges.",
+    "value_figure": "the recomputed 2022 figure {id} in the reproduction table",
+    "value_pct": "the share answering “{option}” to {question}",
+    "value_count": "the number answering “{option}” to {question}",
+    "value_n": "the number who answered {question}",
+    "value_mean": "the mean rating of {question}",
+    "value_pctby": "the share answering “{option}” to {question} among {group}",
+    "value_nby": "the number of {group} who answered {question}",
+    "value_pby": "the test of whether answers to {question} differ by {name}",
+    "value_other": "the number of coded answers ({code}) to {question}",
+    "group": "respondents whose {name} is {labels}",
+}
+
+
+def words(lang: str = "en", path: Any = None) -> dict[str, Any]:
+    """The section's sentences in `lang`: English from :data:`WORDS_EN`, another language from
+    `path` (default ``report/protection.<lang>.yaml``), which must hold every key of English."""
+    if lang == "en" and path is None:
+        return WORDS_EN
+    from pathlib import Path
+
+    from belmig.core import paths
+    from belmig.core.schema import load_yaml
+
+    path = Path(path) if path is not None else paths.REPORT / f"protection.{lang}.yaml"
+    data = load_yaml(path)
+    missing = sorted(set(WORDS_EN) - set(data or {})) + sorted(
+        f"names.{k}" for k in set(WORDS_EN["names"]) - set((data or {}).get("names") or {})
+    )
+    if missing:
+        raise ValueError(f"{path}: the protection section's words lack {', '.join(missing)}")
+    return data
+
+
+def _join(items: Sequence[str], w: Mapping[str, Any] = WORDS_EN) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + w["and"] + items[-1]
+
+
+def _label(cb: Codebook, q: str, key: str, lang: str = "en") -> str:
+    try:
+        return cb[q].option(key).label(lang)
+    except (KeyError, AttributeError):
+        return key
+
+
+def _name(cb: Codebook, q: str, w: Mapping[str, Any] = WORDS_EN, lang: str = "en") -> str:
+    names = w["names"]
     if q in names:
         return names[q]
-    return cb[q].text_en.rstrip("?") if q in cb.by_id else q
+    return cb[q].text(lang).rstrip("?") if q in cb.by_id else q
 
 
 def merges(cb: Codebook, q: str, recodes: Mapping[str, str]) -> list[list[str]]:
@@ -56,89 +138,89 @@ def merges(cb: Codebook, q: str, recodes: Mapping[str, str]) -> list[list[str]]:
     return sorted(out, key=lambda g: order.index(g[0]) if g[0] in order else len(order))
 
 
-def release_sentences(summary: Mapping[str, Any], cb: Codebook) -> list[str]:
-    """What the release changed, one sentence per variable or action, in plain English."""
+def release_sentences(
+    summary: Mapping[str, Any], cb: Codebook, w: Mapping[str, Any] = WORDS_EN, lang: str = "en"
+) -> list[str]:
+    """What the release changed, one sentence per variable or action, in plain words (`w`: the
+    words of `lang`, :func:`words`)."""
     k = summary["k"]
     out = []
     qis = list(summary["quasi_identifiers"])
     extras = list(summary["extra_identifiers"])
-    out.append(
-        f"Someone who knows a respondent's {_join([_name(cb, q) for q in qis])} must not be able to pick out "
-        f"their record: every respondent shares these values with at least {k - 1} other records "
-        f"(an empty value counts as possibly theirs), and the same holds when one more of "
-        f"{_join([_name(cb, q) for q in extras]) or 'no other answer'} is known."
-        if extras
-        else f"Someone who knows a respondent's {_join([_name(cb, q) for q in qis])} must not be able to pick out "
-        f"their record: every respondent shares these values with at least {k - 1} other records "
-        f"(an empty value counts as possibly theirs)."
-    )
+
+    def name(q: str) -> str:
+        return _name(cb, q, w, lang)
+
+    def join(items: Sequence[str]) -> str:
+        return _join(items, w)
+
+    if extras:
+        out.append(
+            w["release_k_extra"].format(
+                qis=join([name(q) for q in qis]), k1=k - 1, extras=join([name(q) for q in extras])
+            )
+        )
+    else:
+        out.append(w["release_k"].format(qis=join([name(q) for q in qis]), k1=k - 1))
     for q in qis + extras:
         if q in summary["dropped"]:
-            out.append(
-                f"The {_name(cb, q)} is left out of the release: keeping it would have needed more merging "
-                "or more empty values elsewhere than the information it carries."
-            )
+            out.append(w["release_dropped"].format(name=name(q)))
             continue
         groups = merges(cb, q, summary["recodes"].get(q, {}))
         if groups:
-            parts = [_join([f"“{_label(cb, q, m)}”" for m in g]) for g in groups]
+            parts = [join([w["quote"].format(_label(cb, q, m, lang)) for m in g]) for g in groups]
             out.append(
-                f"The {_name(cb, q)} is released with fewer categories: "
-                + "; ".join(f"{p} form one category" for p in parts)
-                + f" (each category of the release holds at least {k} respondents)."
+                w["release_merged"].format(
+                    name=name(q), groups="; ".join(w["release_group"].format(members=p) for p in parts), k=k
+                )
             )
     blanked = summary.get("blanked") or {}
     if blanked:
-        what = _join([f"{n} of {_name(cb, v)}" for v, n in blanked.items()])
-        out.append(
-            f"In {summary['records_with_blanks']} records some of these values are left empty ({what}), so that "
-            "the few respondents with a rare combination have enough records they could be."
-        )
+        what = join([w["release_blanked_item"].format(n=n, name=name(v)) for v, n in blanked.items()])
+        out.append(w["release_blanked"].format(records=summary["records_with_blanks"], what=what))
     if summary.get("weights") == "reraked":
-        out.append(
-            "The weights are raked again to the population margins of "
-            f"{_join([_name(cb, v) for v in summary['raking_variables']])} on the released categories only: "
-            "weights computed on the original categories would tell apart the categories the release merges."
-        )
+        out.append(w["release_reraked"].format(variables=join([name(v) for v in summary["raking_variables"]])))
     return out
 
 
 # ------------------------------------------------------------------------------ the report
 
 
-def _value_words(cb: Codebook, key: str) -> str:
+def _value_words(cb: Codebook, key: str, w: Mapping[str, Any] = WORDS_EN, lang: str = "en") -> str:
     """A published value in words: "the share of respondents with legal status “Asylum ...”"."""
     from belmig.core import keys as K
 
     if key.startswith("figure."):
-        return f"the recomputed 2022 figure {key[len('figure.') :]} in the reproduction table"
+        return w["value_figure"].format(id=key[len("figure.") :])
     k = K.parse(key)
     p = k.parts
 
     def q_text(q: str) -> str:
-        return f"“{cb[q].text_en}”" if q in cb.by_id else q
+        return w["quote"].format(cb[q].text(lang)) if q in cb.by_id else q
 
     def group(by: str, level: str) -> str:
-        labels = [_label(cb, by, lv) for lv in level.split("+")] if by in cb.by_id else [level]
-        return f"respondents whose {_name(cb, by)} is {_join([f'“{x}”' for x in labels])}"
+        labels = [_label(cb, by, lv, lang) for lv in level.split("+")] if by in cb.by_id else [level]
+        return w["group"].format(name=_name(cb, by, w, lang), labels=_join([w["quote"].format(x) for x in labels], w))
 
     try:
         if k.family in ("pct", "wpct") and len(p) == 2:
-            return f"the share answering “{_label(cb, p[0], p[1])}” to {q_text(p[0])}"
+            return w["value_pct"].format(option=_label(cb, p[0], p[1], lang), question=q_text(p[0]))
         if k.family == "count" and len(p) == 2:
-            return f"the number answering “{_label(cb, p[0], p[1])}” to {q_text(p[0])}"
+            return w["value_count"].format(option=_label(cb, p[0], p[1], lang), question=q_text(p[0]))
         if k.family == "n" and len(p) == 1:
-            return f"the number who answered {q_text(p[0])}"
+            return w["value_n"].format(question=q_text(p[0]))
         if k.family in ("mean", "wmean") and len(p) == 1:
-            return f"the mean rating of {q_text(p[0])}"
+            return w["value_mean"].format(question=q_text(p[0]))
         if k.family == "pctby" and len(p) == 4:
-            return f"the share answering “{_label(cb, p[2], p[3])}” to {q_text(p[2])} among {group(p[0], p[1])}"
+            return w["value_pctby"].format(
+                option=_label(cb, p[2], p[3], lang), question=q_text(p[2]), group=group(p[0], p[1])
+            )
         if k.family == "nby" and len(p) == 3:
-            return f"the number of {group(p[0], p[1])} who answered {q_text(p[2])}"
+            return w["value_nby"].format(group=group(p[0], p[1]), question=q_text(p[2]))
         if k.family == "pby" and len(p) >= 2:
-            return f"the test of whether answers to {q_text(p[1])} differ by {_name(cb, p[0])}"
+            return w["value_pby"].format(question=q_text(p[1]), name=_name(cb, p[0], w, lang))
         if k.family == "other" and len(p) == 2:
-            return f"the number of coded answers ({p[1]}) to {q_text(p[0])}"
+            return w["value_other"].format(code=p[1], question=q_text(p[0]))
     except KeyError:
         pass
     return key
@@ -149,79 +231,54 @@ def protection_md(
     release_summary: Mapping[str, Any] | None,
     chart_records: Sequence[Mapping[str, Any]],
     cb: Codebook,
+    lang: str = "en",
+    w: Mapping[str, Any] | None = None,
 ) -> str:
-    """The generated part of the appendix section "Protecting respondents", in plain words."""
+    """The generated part of the appendix section "Protecting respondents", in plain words, in
+    `lang` (`w`: its words, default :func:`words`)."""
+    from belmig.report.locale import localize_text
+
+    w = w if w is not None else words(lang)
     m = pub.min_cell
     out: list[str] = []
     withheld = sorted(pub.withheld(), key=lambda d: (d.reason.startswith("secondary"), d.key))
     primary = [d for d in withheld if d.reason.startswith("primary")]
     secondary = [d for d in withheld if d.reason.startswith("secondary")]
-    out.append(
-        f"- **Small numbers.** No number in the report, its tables, its charts or the reviewers' notebooks "
-        f"rests on fewer than {m} respondents: not a count, a base, a share, a mean, an interval or a test, "
-        f"and not the complement of a share (those in the base who did not give the answer)."
-    )
-    out.append(
-        f"- **Numbers that could be worked out.** Every number the report prints was checked together with "
-        f"every other published number, the way a determined reader would: totals, bases, shares printed to "
-        f"two decimals (which fix their count), the charts and the released microdata, solved exactly for any "
-        f"count of fewer than {m} people. {pub.targets} such small counts exist among the groups the report "
-        f"touches; {len(pub.recoveries_before)} of them could have been worked out from what the report would "
-        f"otherwise print."
-    )
+
+    def values(ds: Sequence[Any]) -> str:
+        return "; ".join(_value_words(cb, d.key, w, lang) for d in ds)
+
+    out.append(w["small"].format(m=m))
+    out.append(w["worked_out"].format(m=m, targets=pub.targets, recovered=len(pub.recoveries_before)))
     if withheld:
         out.append(
-            f"- **Not printed** (shown as “–”): {len(withheld)} value(s). "
-            + (
-                f"{len(primary)} rest on fewer than {m} respondents: "
-                + "; ".join(_value_words(cb, d.key) for d in primary)
-                + ". "
-                if primary
-                else ""
-            )
-            + (
-                f"{len(secondary)} would, together with other published numbers, have let a reader work out a "
-                f"count of fewer than {m} respondents: " + "; ".join(_value_words(cb, d.key) for d in secondary) + "."
-                if secondary
-                else ""
-            )
+            w["withheld"].format(n=len(withheld))
+            + (w["withheld_primary"].format(n=len(primary), m=m, values=values(primary)) if primary else "")
+            + (w["withheld_secondary"].format(n=len(secondary), m=m, values=values(secondary)) if secondary else "")
         )
     else:
-        out.append("- **Not printed:** nothing; every value the report prints passed both checks.")
+        out.append(w["withheld_none"])
     rounded = [d for d in pub.decisions.values() if d.public and d.text is not None]
     if rounded:
-        out.append(
-            f"- **Printed to whole percent** (instead of two decimals, which would have let a reader work out "
-            f"a count of fewer than {m} respondents together with other published numbers): "
-            + "; ".join(f"{_value_words(cb, d.key)} ({d.text}%)" for d in rounded)
-            + "."
-        )
+        shown = "; ".join(f"{_value_words(cb, d.key, w, lang)} ({localize_text(f'{d.text}%', lang)})" for d in rounded)
+        out.append(w["rounded"].format(m=m, values=shown))
     merged, hidden = [], []
     for rec in sorted(chart_records, key=lambda r: r.get("chart", 0)):
+        chart = w["chart"].format(n=rec["chart"])
         spans = [b["label"] for b in rec.get("bars", []) if "+" in str(b.get("option", ""))]
         if spans:
-            merged.append(f"Chart {rec['chart']} (ratings {_join(spans)})")
+            merged.append(w["chart_merged"].format(chart=chart, spans=_join(spans, w)))
         n_hidden = sum(1 for b in rec.get("bars", []) if b.get("suppressed"))
         if n_hidden:
-            hidden.append(f"Chart {rec['chart']} ({n_hidden} answer{'s' if n_hidden > 1 else ''})")
+            hidden.append(w["chart_hidden_one" if n_hidden == 1 else "chart_hidden"].format(chart=chart, n=n_hidden))
     if merged or hidden:
         parts = []
         if merged:
-            parts.append(
-                f"ratings given by fewer than {m} respondents are shown together with their neighbours: {_join(merged)}"
-            )
+            parts.append(w["charts_merged"].format(m=m, charts=_join(merged, w)))
         if hidden:
-            parts.append(
-                f"bars resting on fewer than {m} respondents, or that would give one away, are not shown: {_join(hidden)}"
-            )
-        out.append("- **Charts.** " + "; ".join(parts) + ".")
+            parts.append(w["charts_hidden"].format(m=m, charts=_join(hidden, w)))
+        out.append(w["charts"].format(parts="; ".join(parts)))
     if release_summary:
-        rs = release_sentences(release_summary, cb)
-        out.append(
-            "- **Released microdata.** " + " ".join(rs) + " Rows are in random order and record ids are random numbers."
-        )
-    out.append(
-        "- **Never published:** the full table of computed values (only the values printed here leave the "
-        "build), the free text of open answers, the respondents' identifiers, contact details and timestamps."
-    )
+        out.append(w["release"].format(sentences=" ".join(release_sentences(release_summary, cb, w, lang))))
+    out.append(w["never"])
     return "\n".join(out) + "\n"

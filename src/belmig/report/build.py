@@ -301,6 +301,7 @@ def generated_tables(
     release_summary: Path | None = None,
     chart_records: Sequence[Path] = (),
     words: Mapping[str, Path] | None = None,
+    protection_words: Mapping[str, Path] | None = None,
 ) -> dict[str, str]:
     """Appendix tables as Markdown, from the processed data the rule passes in (`tables_in`:
     ingest (the ingest report), flow, diagnostics, summary, bases, groups, reproduction, estimates,
@@ -312,7 +313,8 @@ def generated_tables(
     With `publication` (:class:`belmig.privacy.publish.Publication`), the tables print "–" for
     the values disclosure control withholds, and "protection.md" (the appendix section
     "Protecting respondents") says what it did, from `release_summary` (the release's decisions)
-    and `chart_records` (the charts' JSON records)."""
+    and `chart_records` (the charts' JSON records), in each edition's words (`protection_words`:
+    language -> ``report/protection.<lang>.yaml``; English is :data:`belmig.privacy.explain.WORDS_EN`)."""
     import pandas as pd
 
     from belmig.privacy import publish
@@ -346,8 +348,12 @@ def generated_tables(
         rs = Path(release_summary) if release_summary is not None else None
         summary_r = json.loads(rs.read_text(encoding="utf-8")) if rs is not None and rs.is_file() else None
         charts = [json.loads(Path(f).read_text(encoding="utf-8")) for f in chart_records]
-        # in English in every edition (belmig.privacy.explain writes English only)
-        protection = explain.protection_md(publication, summary_r, charts, codebook)
+        pw = dict(protection_words or {})
+
+        def protection(lang: str) -> str:
+            w = explain.words(lang, pw.get(lang)) if lang != "en" else explain.WORDS_EN
+            return explain.protection_md(publication, summary_r, charts, codebook, lang, w)
+
     out: dict[str, str] = {}
     for lang, path in word_files.items():
         w = tables.words(lang, path)
@@ -367,7 +373,7 @@ def generated_tables(
             "data_source.md": tables.data_source_md(ingest, lang=w),
         }
         if protection is not None:
-            generated["protection.md"] = protection
+            generated["protection.md"] = protection(lang)
         prefix = "" if lang == "en" else f"{lang}/"
         out.update({prefix + name: md if md.endswith("\n") else md + "\n" for name, md in generated.items()})
     return out
@@ -400,6 +406,7 @@ def write_appendix(
     release_summary: Path | None = None,
     chart_records: Sequence[Path] = (),
     tables_words: Sequence[Path] | None = None,
+    protection_words: Sequence[Path] | None = None,
 ) -> tuple[str, ...]:
     """What the report shows besides its text (rule tabulate_appendix): the appendix tables
     (``report/_generated/*.md`` in English, ``_generated/<lang>/*.md`` in each edition's words from
@@ -424,6 +431,7 @@ def write_appendix(
     generated = generated_tables(
         tables_in, entries, used, cfg["privacy"]["min_cell"], cb, cfg["weighting"]["alternative_frame"], pub,
         release_summary, chart_records, words_files(tables_words) if tables_words is not None else None,
+        words_files(protection_words or []),
     )  # fmt: skip
     write_generated(Path(out_generated), generated)
     shown = publish.apply(public.public_entries(entries, used), pub)
@@ -537,6 +545,9 @@ def main(argv: list[str] | None = None) -> int:
         t.add_argument(f"--{name.replace('_', '-')}", dest=f"table_{name}", type=Path, required=True)
     t.add_argument("--charts", type=Path, nargs="*", default=[], help="the charts' JSON records")
     t.add_argument("--words", type=Path, nargs="+", required=True, help="report/tables[.<lang>].yaml of every edition")
+    t.add_argument(
+        "--protection-words", type=Path, nargs="*", default=[], help="report/protection.<lang>.yaml of each edition"
+    )
     t.add_argument("--config", required=True, help="the pipeline configuration as JSON")
     a = ap.parse_args(argv)
     used = write_appendix(
@@ -553,6 +564,7 @@ def main(argv: list[str] | None = None) -> int:
         release_summary=a.release_summary,
         chart_records=a.charts,
         tables_words=a.words,
+        protection_words=a.protection_words,
     )
     print(f"appendix tables for {len(used)} keys -> {a.out_generated}; values page -> {a.out_values_page}")
     sys.stdout.flush()
