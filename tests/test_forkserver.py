@@ -156,12 +156,13 @@ def test_another_key_gets_another_server_and_a_dead_server_is_replaced(fs):
     assert _report(fs.run("one"))["served"]
     assert _report(fs.run("two", BELMIG_FORKSERVER_PRELOAD="json,csv"))["served"]
     assert len(fs.servers()) == 2
-    first = fs.server_pids()[0]
-    for pid in fs.server_pids():
-        os.kill(pid, signal.SIGKILL)
-    time.sleep(0.2)
-    assert _report(fs.run("three"))["served"]  # the stale socket is replaced by a new server
-    assert first not in fs.server_pids()
+    before = set(fs.server_pids())
+    for pid in before:
+        os.kill(pid, signal.SIGKILL)  # no clean-up: the sockets stay
+    assert all(_gone(pid) for pid in before)
+    assert _report(fs.run("three"))["served"]  # the first key's stale socket: a new server
+    after = set(fs.server_pids())
+    assert len(after) == 2 and len(after & before) == 1
 
 
 def _wait_for(path, timeout=30):
@@ -192,3 +193,13 @@ def test_a_killed_client_kills_its_job(fs, tmp_path, sig):
     client.send_signal(sig)
     assert client.wait(timeout=10) == -sig
     assert _gone(job)
+
+
+def test_a_stopped_server_removes_its_socket_and_the_next_job_starts_another(fs):
+    assert _report(fs.run("one"))["served"]
+    (pid,) = fs.server_pids()
+    os.kill(pid, signal.SIGTERM)
+    assert _gone(pid)
+    assert not fs.servers()
+    assert _report(fs.run("two"))["served"]
+    assert fs.server_pids() != [pid]

@@ -346,6 +346,8 @@ def _run_job(request, fds, base_path) -> None:
         sys.path[:] = [request["cwd"], *pythonpath, *base_path]
         importlib.invalidate_caches()
         warnings._filters_mutated()  # "once"/"default" registries of the server's imports: forgotten
+        if "tempfile" in sys.modules:
+            sys.modules["tempfile"].tempdir = None  # found again from the job's TMPDIR
         if "numpy" in sys.modules:
             sys.modules["numpy"].random.seed()  # each job its own global RNG, as a fresh process
         module, args = request["argv"][1], request["argv"][2:]
@@ -395,6 +397,7 @@ def _supervise(conn, base_path) -> None:
     code = 1
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         request, fds = _recv(conn, with_fds=3)
         if len(fds) != 3:
             os._exit(1)
@@ -465,6 +468,10 @@ def _killpg(pid, sig) -> None:
             pass
 
 
+def _terminate(signum, _frame):
+    raise SystemExit(128 + signum)
+
+
 def serve(path, idle=IDLE, ready_fd=None) -> None:
     """Preload, listen on ``path`` (renamed into place once ready), fork a supervisor per job."""
     import importlib
@@ -485,6 +492,7 @@ def serve(path, idle=IDLE, ready_fd=None) -> None:
     gc.collect()
     gc.freeze()  # fewer copy-on-write pages in the children
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors are reaped by the kernel
+    signal.signal(signal.SIGTERM, _terminate)  # exit through the finally below: remove the socket
     tmp = f"{path}.{os.getpid()}.tmp"
     import socket as pysocket  # the server may import what it likes: accept() is the wrapper's
 
