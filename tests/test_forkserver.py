@@ -184,7 +184,7 @@ def _gone(pid, timeout=10):
     return False
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
 def test_a_killed_client_kills_its_job(fs, tmp_path, sig):
     pidfile = tmp_path / "job.pid"
     client = subprocess.Popen(fs.cmd("sleep", str(pidfile)), stdin=subprocess.DEVNULL, cwd=fs.cwd, env=fs.env)

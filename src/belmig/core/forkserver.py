@@ -363,10 +363,8 @@ def _run_job(request, fds, base_path) -> None:
         except SystemExit as exc:
             code = _exit_code(exc)
         except KeyboardInterrupt:
-            import traceback
-
-            traceback.print_exc()
-            code = 128 + signal.SIGINT
+            sys.excepthook(*sys.exc_info())
+            code = -signal.SIGINT  # as python does: die of SIGINT (below, once flushed)
         except BaseException:
             sys.excepthook(*sys.exc_info())
             code = 1
@@ -391,7 +389,10 @@ def _run_job(request, fds, base_path) -> None:
             traceback.print_exc()
         finally:
             os._exit(1)
-    os._exit(code)
+    if code < 0:
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    os._exit(code & 0xFF)
 
 
 def _supervise(conn, base_path) -> None:
