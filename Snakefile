@@ -25,7 +25,7 @@ SRC = Path(workflow.basedir).resolve() / "src"
 sys.path.insert(0, str(SRC))
 # Jobs run "$PYTHON": the interpreter that runs Snakemake (whether or not its virtualenv is
 # activated), with this checkout's src/ on PYTHONPATH, through belmig.core.forkserver's client
-# (a warm server that has imported pandas, matplotlib… forks each job; BELMIG_FORKSERVER=0 or any
+# (a warm server that has imported numpy, matplotlib… forks each job; BELMIG_FORKSERVER=0 or any
 # failure: the interpreter itself). $PYTHON is one executable, .snakemake/belmig/python, written
 # here when it changes. nbformat validates notebooks with fastjsonschema: importing jsonschema
 # alone takes seconds.
