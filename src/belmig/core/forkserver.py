@@ -416,9 +416,18 @@ def _supervise(conn, base_path) -> None:
         if pid == 0:
             conn.close()
             _run_job(request, fds, base_path)
+        try:
+            os.setpgid(pid, pid)  # as the child does: killpg() works whichever runs first
+        except OSError:
+            pass
         for fd in fds:
             os.close(fd)
-        _send(conn, {"started": pid})
+        try:
+            _send(conn, {"started": pid})
+        except OSError:  # the client is already gone
+            _killpg(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            os._exit(0)
         try:
             done = os.pidfd_open(pid)  # readable once the job has exited
         except (AttributeError, OSError):
