@@ -2,6 +2,7 @@
 # Every stage executes a thin papermill notebook (executed copies: notebooks/executed/) whose
 # logic lives in the belmig package (src/belmig/). See README.md and docs/architecture.md.
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -22,13 +23,26 @@ report: "report/captions/workflow.rst"
 # at the original's src/: the copy's src/ must come first.
 SRC = Path(workflow.basedir).resolve() / "src"
 sys.path.insert(0, str(SRC))
-# Jobs run "$PYTHON", the interpreter that runs Snakemake (whether or not its virtualenv is
-# activated), with this checkout's src/ on PYTHONPATH. nbformat validates notebooks with
-# fastjsonschema: importing jsonschema alone takes seconds.
+# Jobs run "$PYTHON": the interpreter that runs Snakemake (whether or not its virtualenv is
+# activated), with this checkout's src/ on PYTHONPATH, through belmig.core.forkserver's client
+# (a warm server that has imported numpy, matplotlib… forks each job; BELMIG_FORKSERVER=0 or any
+# failure: the interpreter itself). $PYTHON is one executable, .snakemake/belmig/python, written
+# here when it changes. nbformat validates notebooks with fastjsonschema: importing jsonschema
+# alone takes seconds.
+FORKCLIENT = Path(".snakemake/belmig/python").resolve()
+_client = (
+    f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -SI {shlex.quote(str(SRC / "belmig/core/forkserver.py"))} "$@"\n'
+)
+if not FORKCLIENT.exists() or FORKCLIENT.read_text() != _client:
+    FORKCLIENT.parent.mkdir(parents=True, exist_ok=True)
+    _tmp = FORKCLIENT.with_name(f"python.{os.getpid()}.tmp")
+    _tmp.write_text(_client)
+    _tmp.chmod(0o755)
+    _tmp.replace(FORKCLIENT)
 shell.prefix(
     "set -euo pipefail; "
     f"export PYTHONPATH={shlex.quote(str(SRC))} NBFORMAT_VALIDATOR=fastjsonschema; "
-    f"PYTHON={shlex.quote(sys.executable)}; "
+    f"PYTHON={shlex.quote(str(FORKCLIENT))}; "
 )
 
 from belmig.core import parsecache

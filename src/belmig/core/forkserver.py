@@ -1,0 +1,560 @@
+"""A warm fork server for the pipeline's jobs: ``python -m belmig.<module>`` without the imports.
+
+Every job used to start a fresh interpreter and import pandas, numpy, pyarrow, matplotlib,
+scipy, IPython and nbformat/nbconvert again (0.5–2 s a job). Here a server process imports most
+of those third-party modules once (PRELOAD; not pandas, see there) and listens on a unix socket; each job is a client that sends its argv,
+cwd, umask and environment and passes its stdin/stdout/stderr (SCM_RIGHTS). The server forks a
+supervisor per job, which forks the job: the job dup2()s the descriptors, chdir()s, replaces
+``os.environ``, puts the sent ``PYTHONPATH`` first on ``sys.path`` and runs the module with
+``runpy.run_module(alter_sys=True)`` as ``__main__``. The supervisor reports the job's exit status
+(its ``SystemExit`` code, 1 and a traceback on stderr for an exception, or the signal that killed
+it); the client exits with it. When the client goes away (Snakemake cancels the job: SIGTERM
+is forwarded, SIGKILL closes the socket) the job's process group is killed.
+
+``belmig`` itself is never imported by the server: every job imports the project's code fresh,
+so an edit is always seen. The server is keyed by the interpreter, this file, requirements.lock,
+the site-packages listing and the environment variables read at start-up or import (locale,
+``PYTHON*``, ``MPL*``, thread counts…): a reinstall, another virtualenv or another locale gets its
+own server. The first client starts it (under a lock, detached); it exits after ``IDLE`` seconds
+without a job. Its socket is in ``$XDG_RUNTIME_DIR`` or ``/tmp/belmig-forkserver-<uid>/`` (0700).
+
+Fallback: with ``BELMIG_FORKSERVER=0``, ``BELMIG_TRACE_IO`` set (the audit hook of
+belmig.core.iotrace must see the whole process), a command that is not ``-m <module> …``, or
+whenever the server cannot be reached or started, the client execs the real interpreter:
+exactly the process the job would have been without the server.
+
+The Snakefile writes ``.snakemake/belmig/python`` (a two-line sh script) and sets ``$PYTHON`` to it::
+
+    exec <sys.executable> -SI <this file> "$@"
+
+Measured (2 shared cores, load ~2–4): a job importing matplotlib.pyplot, pyarrow.parquet,
+scipy.stats, IPython and nbformat/nbconvert 3.0–3.6 s direct, 0.04 s served; with pandas too
+(not preloaded) 1.0–1.2 s → 0.2–0.3 s; an empty module 0.01–0.02 s → 0.04–0.05 s (client + two
+forks). Cold build ``snakemake --cores 2``: 77–96 s with BELMIG_FORKSERVER=0, 49–73 s served
+(server started by the build), outputs byte-identical.
+
+The client half (``main``) imports only the standard library and runs with ``-S -I`` (~20 ms);
+the server half runs as ``<sys.executable> <this file> --serve <socket>``.
+"""
+
+# The client runs with -S -I and imports as little as it can: the C halves of socket and signal
+# (their Python wrappers import enum, ~10 ms), marshal for the messages (both ends are this user's),
+# no contextlib (hence try/except/pass).
+# ruff: noqa: SIM105, SIM115
+import _signal as signal
+import _socket as socket
+import marshal
+import os
+import sys
+
+try:
+    from _sha256 import sha256
+except ImportError:  # Python >= 3.12
+    from hashlib import sha256
+
+IDLE = 600  # seconds without a job before the server exits
+START_TIMEOUT = 60  # seconds a client waits for a server to start before running the job itself
+# Third-party modules the server imports (never belmig): the imports jobs share. Not pandas: it
+# chooses display.max_columns when it is imported, by whether an IPython shell with a kernel
+# exists (belmig.core.nbengine's shell says so), so a stage notebook that imports pandas after
+# the engine made its shell prints wide frames wrapped and a preloaded pandas would truncate them.
+# NOT_PRELOADED: the server refuses to serve if a preloaded module imported one of these.
+PRELOAD = (
+    "numpy",
+    "pyarrow",
+    "pyarrow.parquet",
+    "matplotlib",
+    "matplotlib.pyplot",
+    "scipy.stats",
+    "scipy.optimize",
+    "yaml",
+    "nbformat",
+    "nbconvert",
+    "IPython.core.interactiveshell",
+    "babel",
+)
+# Environment variables read when the interpreter starts or the preloaded modules are imported:
+# part of the server's key (the rest of the environment is the job's, replaced in the child).
+# (BELMIG_FORKSERVER_PRELOAD: a comma-separated list instead of PRELOAD, for the tests.)
+KEY_ENV_PREFIXES = ("PYTHON", "LC_", "MPL", "OMP_", "OPENBLAS_", "MKL_", "JUPYTER", "NUMEXPR_", "BELMIG_FORKSERVER_")
+KEY_ENV = ("LANG", "LANGUAGE", "TZ", "HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "IPYTHONDIR")
+KEY_ENV += ("GOTO_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NBFORMAT_VALIDATOR")
+NOT_KEY_ENV = ("PYTHONPATH",)  # per job: put on sys.path by the child
+
+NOT_PRELOADED = ("belmig", "pandas")
+_HEAD = 4  # a message: its length (4 bytes, big-endian), then marshal data
+_FD_SIZE = 4  # an fd in SCM_RIGHTS: a C int
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared
+
+
+def runtime_dir() -> str:
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    if base and os.path.isdir(base) and os.access(base, os.W_OK):
+        d = os.path.join(base, "belmig-forkserver")
+    else:
+        d = f"/tmp/belmig-forkserver-{os.getuid()}"
+    if len(d) > 70:  # a unix socket's path has at most 107 bytes
+        d = f"/tmp/belmig-forkserver-{os.getuid()}"
+    os.makedirs(d, mode=0o700, exist_ok=True)
+    st = os.lstat(d)
+    if st.st_uid != os.getuid() or st.st_mode & 0o077 or not os.path.isdir(d):
+        raise OSError(f"{d}: not a private directory of this user")
+    return d
+
+
+def server_key(env=None) -> str:
+    """The digest that names the server this interpreter, code, install and environment use."""
+    env = os.environ if env is None else env
+    h = sha256()
+    here = os.path.abspath(__file__)
+    h.update(sys.executable.encode() + b"\0")
+    with open(here, "rb") as f:
+        h.update(f.read())
+    lock = os.path.join(os.path.dirname(here), "..", "..", "..", "requirements.lock")
+    try:
+        with open(lock, "rb") as f:
+            h.update(f.read())
+    except OSError:
+        h.update(b"no lock")
+    ver = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    for prefix in dict.fromkeys((sys.prefix, sys.base_prefix)):
+        site = os.path.join(prefix, "lib", ver, "site-packages")
+        try:
+            h.update(f"{site}\0{os.stat(site).st_mtime_ns}\0".encode())
+            h.update("\0".join(sorted(os.listdir(site))).encode())
+        except OSError:
+            pass
+    for k in sorted(env):
+        if k in NOT_KEY_ENV or not (k in KEY_ENV or k.startswith(KEY_ENV_PREFIXES)):
+            continue
+        h.update(f"\0{k}={env[k]}".encode())
+    return h.hexdigest()[:20]
+
+
+def _send(sock, obj, fds=()) -> None:
+    data = marshal.dumps(obj)
+    msg = len(data).to_bytes(_HEAD, "big") + data
+    if fds:
+        anc = b"".join(fd.to_bytes(_FD_SIZE, sys.byteorder, signed=True) for fd in fds)
+        sent = sock.sendmsg([msg], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, anc)])
+        msg = msg[sent:]
+    while msg:
+        msg = msg[sock.send(msg) :]
+
+
+def _recv_exact(sock, n) -> bytes:
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise EOFError
+        buf += chunk
+    return buf
+
+
+def _recv(sock, with_fds=0):
+    fds = []
+    if with_fds:
+        head, anc, _flags, _addr = sock.recvmsg(_HEAD, socket.CMSG_LEN(with_fds * _FD_SIZE))
+        for level, kind, data in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                n = len(data) - len(data) % _FD_SIZE
+                fds += [
+                    int.from_bytes(data[i : i + _FD_SIZE], sys.byteorder, signed=True) for i in range(0, n, _FD_SIZE)
+                ]
+        if not head:
+            raise EOFError
+        head += _recv_exact(sock, _HEAD - len(head))
+    else:
+        head = _recv_exact(sock, _HEAD)
+    return marshal.loads(_recv_exact(sock, int.from_bytes(head, "big"))), fds
+
+
+# ---------------------------------------------------------------------------------------------
+# Client
+
+
+def _direct(argv):
+    """Run the command as the job would have without the server (never returns)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, *argv])
+
+
+def _connect(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+    except OSError:
+        s.close()
+        raise
+    return s
+
+
+def _start_server(rdir, path):
+    """Connect to the server at ``path``, starting it first if no one else has (under a lock)."""
+    import fcntl
+
+    with open(path + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _connect(path)  # another client started it while we waited for the lock
+        except OSError:
+            pass
+        try:
+            os.unlink(path)  # a stale socket: its server is gone
+        except FileNotFoundError:
+            pass
+        env = {k: v for k, v in os.environ.items() if k not in NOT_KEY_ENV}
+        log = os.open(path + ".log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        null = os.open(os.devnull, os.O_RDONLY)
+        ready_r, ready_w = os.pipe()  # the server writes a byte once it listens; EOF: it died
+        pid = os.fork()
+        if pid == 0:  # detach: a new session, the grandchild is the server
+            try:
+                os.setsid()
+                if os.fork():
+                    os._exit(0)
+                os.dup2(null, 0)
+                os.dup2(log, 1)
+                os.dup2(log, 2)
+                os.dup2(ready_w, 3)
+                os.closerange(4, 1 << 16)
+                os.chdir("/")
+                argv = [sys.executable, os.path.abspath(__file__), "--serve", path, "3"]
+                os.execve(sys.executable, argv, env)
+            finally:
+                os._exit(127)
+        os.close(log)
+        os.close(null)
+        os.close(ready_w)
+        os.waitpid(pid, 0)
+        import select
+
+        ok = select.select([ready_r], [], [], START_TIMEOUT)[0] and os.read(ready_r, 1)
+        os.close(ready_r)
+        if not ok:
+            return None
+        return _connect(path)
+
+
+def _forward(sock):
+    def handler(signum, _frame):
+        try:
+            _send(sock, {"signal": signum})
+        except OSError:
+            pass
+
+    return handler
+
+
+def main(argv=None) -> None:
+    """The client: ``<python> -SI forkserver.py -m <module> [args…]``; exits with the job's status."""
+    argv = sys.argv[1:] if argv is None else argv
+    env = os.environ
+    if (
+        len(argv) < 2
+        or argv[0] != "-m"
+        or env.get("BELMIG_FORKSERVER", "1") == "0"
+        or env.get("BELMIG_TRACE_IO")
+        or not hasattr(socket.socket, "sendmsg")
+    ):
+        _direct(argv)
+    try:
+        for fd in (0, 1, 2):
+            os.fstat(fd)
+        rdir = runtime_dir()
+        path = os.path.join(rdir, server_key() + ".sock")
+        try:
+            sock = _connect(path)
+        except OSError:
+            sock = _start_server(rdir, path)
+        if sock is None:
+            _direct(argv)
+        umask = os.umask(0)
+        os.umask(umask)
+        request = {"argv": argv, "cwd": os.getcwd(), "env": dict(env), "umask": umask}
+        _send(sock, request, fds=(0, 1, 2))
+        started, _ = _recv(sock)  # EOF here: the server never forked the job, run it ourselves
+    except (OSError, EOFError, ValueError):
+        _direct(argv)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(sig, _forward(sock))
+    try:
+        status, _ = _recv(sock)
+    except (OSError, EOFError, ValueError):
+        sys.stderr.write("belmig.core.forkserver: the server went away while the job ran\n")
+        os._exit(1)
+    if "signal" in status:
+        sig = status["signal"]
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+        os._exit(128 + sig)
+    os._exit(status["code"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Server
+
+
+def _exit_code(exc: SystemExit) -> int:
+    """The status ``python`` exits with for an uncaught ``SystemExit`` (printing a non-int code)."""
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    try:
+        sys.stderr.write(f"{code}\n")
+    except Exception:
+        pass
+    return 1
+
+
+def _reset_stdio() -> None:
+    """New sys.stdin/stdout/stderr over fds 0–2, configured as a fresh interpreter would."""
+    import io
+
+    enc, errs = sys.stdout.encoding, sys.stdout.errors
+    stdin = io.TextIOWrapper(open(0, "rb", closefd=False), encoding=sys.stdin.encoding, errors=sys.stdin.errors)
+    out_raw = open(1, "wb", closefd=False)
+    stdout = io.TextIOWrapper(out_raw, encoding=enc, errors=errs, line_buffering=os.isatty(1))
+    err_raw = open(2, "wb", closefd=False)
+    stderr = io.TextIOWrapper(err_raw, encoding=sys.stderr.encoding, errors="backslashreplace", line_buffering=True)
+    sys.stdin = sys.__stdin__ = stdin
+    sys.stdout = sys.__stdout__ = stdout
+    sys.stderr = sys.__stderr__ = stderr
+
+
+def _run_job(request, fds, base_path) -> None:
+    """In the job's process: become the job, run the module, exit with its status (never returns)."""
+    code = 1
+    try:
+        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        os.setpgid(0, 0)
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+        for fd in fds:
+            if fd > 2:
+                os.close(fd)
+        os.closerange(3, 1 << 16)
+        _reset_stdio()
+        os.chdir(request["cwd"])
+        os.umask(request["umask"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        import importlib
+        import runpy
+        import warnings
+
+        pythonpath = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
+        sys.path[:] = [request["cwd"], *pythonpath, *base_path]
+        importlib.invalidate_caches()
+        warnings._filters_mutated()  # "once"/"default" registries of the server's imports: forgotten
+        if "tempfile" in sys.modules:
+            sys.modules["tempfile"].tempdir = None  # found again from the job's TMPDIR
+        if "numpy" in sys.modules:
+            sys.modules["numpy"].random.seed()  # each job its own global RNG, as a fresh process
+        module, args = request["argv"][1], request["argv"][2:]
+        sys.argv = ["-m", *args]
+        sys.orig_argv = [sys.executable, "-m", module, *args]
+        try:
+            runpy.run_module(module, run_name="__main__", alter_sys=True)
+            code = 0
+        except SystemExit as exc:
+            code = _exit_code(exc)
+        except KeyboardInterrupt:
+            sys.excepthook(*sys.exc_info())
+            code = -signal.SIGINT  # as python does: die of SIGINT (below, once flushed)
+        except BaseException:
+            sys.excepthook(*sys.exc_info())
+            code = 1
+        try:
+            import atexit
+            import threading
+
+            threading._shutdown()
+            atexit._run_exitfuncs()
+        except BaseException:
+            code = code or 1
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                if stream is not None and not stream.closed:
+                    stream.flush()
+            except Exception:
+                code = code or 120  # as a fresh interpreter does when flushing at exit fails
+    except BaseException:
+        try:
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            os._exit(1)
+    if code < 0:
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    os._exit(code & 0xFF)
+
+
+def _supervise(conn, base_path) -> None:
+    """In the per-job supervisor: receive the request, fork the job, report how it ended."""
+    import select
+
+    code = 1
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        request, fds = _recv(conn, with_fds=3)
+        if len(fds) != 3:
+            os._exit(1)
+        pid = os.fork()
+        if pid == 0:
+            conn.close()
+            _run_job(request, fds, base_path)
+        try:
+            os.setpgid(pid, pid)  # as the child does: killpg() works whichever runs first
+        except OSError:
+            pass
+        for fd in fds:
+            os.close(fd)
+        try:
+            _send(conn, {"started": pid})
+        except OSError:  # the client is already gone
+            _killpg(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            os._exit(0)
+        try:
+            done = os.pidfd_open(pid)  # readable once the job has exited
+        except (AttributeError, OSError):
+            done = None
+        status = None
+        while status is None:
+            waiting = [conn] if done is None else [conn, done]
+            ready, _, _ = select.select(waiting, [], [], 0.05 if done is None else None)
+            if conn in ready:
+                try:
+                    data = conn.recv(4096)
+                except OSError:
+                    data = b""
+                if not data:  # the client is gone: so is its job (nobody to report to)
+                    _killpg(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                    os._exit(0)
+                else:
+                    for sig in _signals(data):
+                        _killpg(pid, sig)
+            wpid, wstatus = os.waitpid(pid, os.WNOHANG)
+            if wpid:
+                status = wstatus
+        if os.WIFSIGNALED(status):
+            report = {"signal": os.WTERMSIG(status)}
+        else:
+            report = {"code": os.waitstatus_to_exitcode(status)}
+        try:
+            _send(conn, report)
+        except OSError:
+            pass
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def _signals(data):
+    out = []
+    while len(data) >= _HEAD:
+        n = int.from_bytes(data[:_HEAD], "big")
+        try:
+            out.append(int(marshal.loads(data[_HEAD : _HEAD + n])["signal"]))
+        except (ValueError, KeyError, TypeError, EOFError):
+            pass
+        data = data[_HEAD + n :]
+    return out
+
+
+def _killpg(pid, sig) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+    except PermissionError:
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            pass
+
+
+def _terminate(signum, _frame):
+    raise SystemExit(128 + signum)
+
+
+def serve(path, idle=IDLE, ready_fd=None) -> None:
+    """Preload, listen on ``path`` (renamed into place once ready), fork a supervisor per job."""
+    import importlib
+    import select
+
+    if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+        del sys.path[0]  # this file's folder (src/belmig/core) is no package root
+    base_path = list(sys.path)
+    preload = os.environ.get("BELMIG_FORKSERVER_PRELOAD")
+    for name in PRELOAD if preload is None else [m for m in preload.split(",") if m]:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # a missing optional module: the job imports it (or fails) itself
+            print(f"preload {name}: {exc!r}", flush=True)
+    bad = sorted({m.split(".")[0] for m in sys.modules} & set(NOT_PRELOADED))
+    if bad:  # the clients find no server and run their jobs themselves
+        raise SystemExit(f"preloading imported {bad}: not serving")
+    import gc
+
+    gc.collect()
+    gc.freeze()  # fewer copy-on-write pages in the children
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors are reaped by the kernel
+    signal.signal(signal.SIGTERM, _terminate)  # exit through the finally below: remove the socket
+    tmp = f"{path}.{os.getpid()}.tmp"
+    import socket as pysocket  # the server may import what it likes: accept() is the wrapper's
+
+    srv = pysocket.socket(pysocket.AF_UNIX, pysocket.SOCK_STREAM)
+    srv.bind(tmp)
+    srv.listen(64)
+    os.rename(tmp, path)
+    ino = os.stat(path).st_ino
+    print(f"serving on {path} (pid {os.getpid()})", flush=True)
+    if ready_fd is not None:
+        os.write(ready_fd, b"1")
+        os.close(ready_fd)
+    try:
+        while True:
+            ready, _, _ = select.select([srv], [], [], idle)
+            if not ready:
+                break
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                st = None
+            if st is None or st.st_ino != ino:
+                break  # replaced or removed: another server owns the name
+            conn, _ = srv.accept()
+            if os.fork() == 0:
+                srv.close()
+                _supervise(conn, base_path)
+            conn.close()
+    finally:
+        try:
+            if os.stat(path).st_ino == ino:
+                os.unlink(path)
+        except OSError:
+            pass
+        srv.close()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--serve"]:
+        ready = int(sys.argv[3]) if len(sys.argv) > 3 else None
+        serve(sys.argv[2], idle=float(os.environ.get("BELMIG_FORKSERVER_IDLE", IDLE)), ready_fd=ready)
+    else:
+        main()

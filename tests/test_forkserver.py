@@ -1,0 +1,205 @@
+"""belmig.core.forkserver: a job run through the warm server is the job run by the interpreter.
+
+Each test starts its own server (a private runtime folder, a tiny preload list) and stops it at
+the end. The probe module reports what the job sees: argv, cwd, environment, stdin, sys.path,
+its exit status, and whether its parent is the server's supervisor.
+"""
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from belmig.core import forkserver
+
+CLIENT = Path(forkserver.__file__).resolve()
+
+PROBE = """
+import json, os, sys
+what = sys.argv[1]
+parent = open(f"/proc/{os.getppid()}/cmdline", "rb").read().split(b"\\0")
+if what == "sleep":
+    open(sys.argv[2], "w").write(str(os.getpid()))
+    import time
+    time.sleep(60)
+if what == "raise":
+    raise RuntimeError("probe failed")
+if what == "exit":
+    print("before exit")
+    sys.exit(int(sys.argv[2]))
+print(json.dumps({
+    "argv": sys.argv, "cwd": os.getcwd(), "env": os.environ.get("PROBE_VALUE"),
+    "no_env": "PROBE_UNSET" in os.environ, "stdin": sys.stdin.read(), "path0": sys.path[:3],
+    "served": b"--serve" in parent, "umask": os.umask(0o22), "name": __name__,
+    "preloaded": "json" in sys.modules and "belmig" not in sys.modules,
+    "belmig_fresh": __import__("importlib").util.find_spec("belmig") is not None,
+}))
+print("to stderr", file=sys.stderr)
+"""
+
+
+@pytest.fixture
+def fs(tmp_path):
+    """Run the client like $PYTHON does; kill the servers started here afterwards."""
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "fsprobe.py").write_text(PROBE)
+    run_dir = Path(tempfile.mkdtemp(prefix="fs", dir="/tmp"))  # short: a socket's path is < 108 bytes
+    work = tmp_path / "work"
+    work.mkdir()
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("BELMIG_", "PYTHON"))}
+    base.update(
+        XDG_RUNTIME_DIR=str(run_dir),
+        PYTHONPATH=os.pathsep.join([str(pkg), str(CLIENT.parents[2])]),
+        BELMIG_FORKSERVER_PRELOAD="json",
+        BELMIG_FORKSERVER_IDLE="60",
+    )
+
+    class Runner:
+        env = base
+        cwd = work
+
+        def cmd(self, *args):
+            return [sys.executable, "-SI", str(CLIENT), "-m", "fsprobe", *args]
+
+        def run(self, *args, stdin="", **env):
+            e = {**base, **env}
+            return subprocess.run(self.cmd(*args), input=stdin, capture_output=True, text=True, cwd=work, env=e)
+
+        def servers(self):
+            d = run_dir / "belmig-forkserver"
+            return sorted(d.glob("*.sock")) if d.exists() else []
+
+        def server_pids(self):
+            pids = []
+            for log in (run_dir / "belmig-forkserver").glob("*.log"):
+                for line in log.read_text().splitlines():
+                    if line.startswith("serving on"):
+                        pids.append(int(line.rsplit("pid ", 1)[1].rstrip(")")))
+            return pids
+
+    r = Runner()
+    yield r
+    for pid in r.server_pids():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _report(proc):
+    import json
+
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_a_served_job_gets_its_argv_cwd_env_stdin_and_path(fs):
+    out = fs.run("hello", "a b", stdin="some input\n", PROBE_VALUE="x y")
+    rep = _report(out)
+    assert rep["served"]
+    assert rep["argv"][1:] == ["hello", "a b"] and rep["argv"][0].endswith("fsprobe.py")
+    assert rep["cwd"] == str(fs.cwd) and rep["path0"][0] == str(fs.cwd)
+    assert rep["path0"][1:] == fs.env["PYTHONPATH"].split(os.pathsep)  # PYTHONPATH first
+    assert rep["env"] == "x y" and not rep["no_env"]
+    assert rep["stdin"] == "some input\n"
+    assert rep["name"] == "__main__" and rep["preloaded"] and rep["belmig_fresh"]
+    assert out.stderr == "to stderr\n"
+    # The environment is the job's own, not the one the server started with.
+    rep2 = _report(fs.run("again", PROBE_VALUE="other"))
+    assert rep2["served"] and rep2["env"] == "other"
+    assert len(fs.servers()) == 1
+
+
+def test_exit_codes_and_exceptions(fs):
+    ok = fs.run("exit", "0")
+    assert (ok.returncode, ok.stdout) == (0, "before exit\n")
+    three = fs.run("exit", "3")
+    assert (three.returncode, three.stdout) == (3, "before exit\n")
+    boom = fs.run("raise")
+    assert boom.returncode == 1
+    assert "Traceback" in boom.stderr and "RuntimeError: probe failed" in boom.stderr
+    assert fs.servers()  # served, not fallen back
+
+
+def test_two_concurrent_clients_start_one_server(fs):
+    procs = [
+        subprocess.Popen(fs.cmd(f"c{i}"), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, cwd=fs.cwd, env=fs.env)
+        for i in range(2)
+    ]
+    outs = [p.communicate(timeout=60) for p in procs]
+    import json
+
+    for i, (p, (out, _)) in enumerate(zip(procs, outs, strict=True)):
+        assert p.returncode == 0
+        rep = json.loads(out)
+        assert rep["served"] and rep["argv"][1] == f"c{i}"
+    assert len(fs.servers()) == 1 and len(fs.server_pids()) == 1
+
+
+@pytest.mark.parametrize("env", [{"BELMIG_FORKSERVER": "0"}, {"BELMIG_TRACE_IO": "/nonexistent"}])
+def test_disabled_or_traced_jobs_run_in_a_fresh_interpreter(fs, env):
+    rep = _report(fs.run("plain", stdin="in", PROBE_VALUE="v", **env))
+    assert not rep["served"]
+    assert rep["argv"][1:] == ["plain"] and rep["env"] == "v" and rep["stdin"] == "in"
+    assert not fs.servers()
+    assert fs.run("exit", "3", **env).returncode == 3
+
+
+def test_another_key_gets_another_server_and_a_dead_server_is_replaced(fs):
+    assert _report(fs.run("one"))["served"]
+    assert _report(fs.run("two", BELMIG_FORKSERVER_PRELOAD="json,csv"))["served"]
+    assert len(fs.servers()) == 2
+    before = set(fs.server_pids())
+    for pid in before:
+        os.kill(pid, signal.SIGKILL)  # no clean-up: the sockets stay
+    assert all(_gone(pid) for pid in before)
+    assert _report(fs.run("three"))["served"]  # the first key's stale socket: a new server
+    after = set(fs.server_pids())
+    assert len(after) == 2 and len(after & before) == 1
+
+
+def _wait_for(path, timeout=30):
+    deadline = time.monotonic() + timeout
+    while not (path.exists() and path.read_text()):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    return int(path.read_text())
+
+
+def _gone(pid, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
+def test_a_killed_client_kills_its_job(fs, tmp_path, sig):
+    pidfile = tmp_path / "job.pid"
+    client = subprocess.Popen(fs.cmd("sleep", str(pidfile)), stdin=subprocess.DEVNULL, cwd=fs.cwd, env=fs.env)
+    job = _wait_for(pidfile)
+    assert job != client.pid  # the job is the server's fork, not the client
+    client.send_signal(sig)
+    assert client.wait(timeout=10) == -sig
+    assert _gone(job)
+
+
+def test_a_stopped_server_removes_its_socket_and_the_next_job_starts_another(fs):
+    assert _report(fs.run("one"))["served"]
+    (pid,) = fs.server_pids()
+    os.kill(pid, signal.SIGTERM)
+    assert _gone(pid)
+    assert not fs.servers()
+    assert _report(fs.run("two"))["served"]
+    assert fs.server_pids() != [pid]
