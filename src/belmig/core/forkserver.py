@@ -2,7 +2,7 @@
 
 Every job used to start a fresh interpreter and import pandas, numpy, pyarrow, matplotlib,
 scipy, IPython and nbformat/nbconvert again (0.5–2 s a job). Here a server process imports most
-of those third-party modules once (PRELOAD; not pandas, see there) and listens on a unix socket; each job is a client that sends its argv,
+of those third-party modules once (PRELOAD) and listens on a unix socket; each job is a client that sends its argv,
 cwd, umask and environment and passes its stdin/stdout/stderr (SCM_RIGHTS). The server forks a
 supervisor per job, which forks the job: the job dup2()s the descriptors, chdir()s, replaces
 ``os.environ``, puts the sent ``PYTHONPATH`` first on ``sys.path`` and runs the module with
@@ -54,13 +54,13 @@ except ImportError:  # Python >= 3.12
 
 IDLE = 600  # seconds without a job before the server exits
 START_TIMEOUT = 60  # seconds a client waits for a server to start before running the job itself
-# Third-party modules the server imports (never belmig): the imports jobs share. Not pandas: it
-# chooses display.max_columns when it is imported, by whether an IPython shell with a kernel
-# exists (belmig.core.nbengine's shell says so), so a stage notebook that imports pandas after
-# the engine made its shell prints wide frames wrapped and a preloaded pandas would truncate them.
+# Third-party modules the server imports (never belmig): the imports jobs share. (pandas chooses
+# display.max_columns when it is imported, by whether an IPython shell with a kernel exists:
+# belmig.core.nbengine gives a preloaded pandas the kernel's value, as a stage imported it.)
 # NOT_PRELOADED: the server refuses to serve if a preloaded module imported one of these.
 PRELOAD = (
     "numpy",
+    "pandas",
     "pyarrow",
     "pyarrow.parquet",
     "matplotlib",
@@ -81,7 +81,7 @@ KEY_ENV = ("LANG", "LANGUAGE", "TZ", "HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"
 KEY_ENV += ("GOTO_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NBFORMAT_VALIDATOR")
 NOT_KEY_ENV = ("PYTHONPATH",)  # per job: put on sys.path by the child
 
-NOT_PRELOADED = ("belmig", "pandas")
+NOT_PRELOADED = ("belmig",)
 _HEAD = 4  # a message: its length (4 bytes, big-endian), then marshal data
 _FD_SIZE = 4  # an fd in SCM_RIGHTS: a C int
 

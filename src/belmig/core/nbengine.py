@@ -207,6 +207,12 @@ def _shell(capture_ref: list[_Capture]):
     # Libraries ask whether they run in a kernel (pandas: then it wraps wide frames rather than
     # fitting them to a terminal): they do, as far as their output goes.
     shell.kernel = None
+    # pandas chooses display.max_columns once, when it is imported: 20 in a kernel, 0 (fit the
+    # terminal) otherwise. Imported before this shell existed (belmig.core.forkserver preloads it),
+    # it chose the terminal's: give it the kernel's, so a stage prints wide frames the same way.
+    pd = sys.modules.get("pandas")
+    if pd is not None:
+        pd.set_option("display.max_columns", 20)
     return shell
 
 
