@@ -99,6 +99,9 @@ class Preview:
         self.out_pdf = paths.REPORT / f"report{sfx}.pdf"
         self.generated = self._generated_from_disk()
         self.state = State()
+        from belmig.report import pandocast, render
+
+        self.ast = pandocast.SectionCache(render.pandoc_binary())
 
     @staticmethod
     def _publication():
@@ -162,6 +165,7 @@ class Preview:
                 out_pdf=out if which == "pdf" else None,
                 out_html=out if which == "html" else None,
                 codebook=self.cb,
+                ast=self.ast,
             )
         except render.RenderError as exc:
             return str(exc)
