@@ -255,6 +255,8 @@ _CSS_TOKEN_RE = re.compile(r"/\*.*?\*/|\s+", re.S)
 _TAG_RE = re.compile(r"<(/?)([A-Za-z][\w:-]*)([^<>]*?)(/?)>", re.S)
 _ATTR_RE = re.compile(r'\s+([^\s="/>]+)="([^"]*)"')
 _RAW_RE = re.compile(r"(<(script|style)\b[^>]*>)(.*?)(</\2>)|<!--.*?-->", re.S | re.I)
+# A tag TagSoup writes back as it is: one line, attributes `name="value"` one space apart, no image.
+_PLAIN_TAG_RE = re.compile(r'</?(?!img\b)[A-Za-z][\w:-]*(?: [^\s="/>]+="[^"\n]*")*(?: /)?>')
 _ENTITY_RE = re.compile(r"&(?!(?:lt|gt|amp);)")
 
 
@@ -289,30 +291,27 @@ def self_contained(html: str, stylesheet_href: str, stylesheet: str) -> str | No
     out: list[str] = []
     failed = False
 
-    def tags(chunk: str) -> str:
+    def sub(m: re.Match) -> str:
         nonlocal failed
-
-        def sub(m: re.Match) -> str:
-            nonlocal failed
-            t = _tag(m)
-            if t is None:
-                failed = True
-                return m.group(0)
-            return t
-
-        return _TAG_RE.sub(sub, chunk)
+        if _PLAIN_TAG_RE.fullmatch(m.group(0)):  # already as TagSoup writes it
+            return m.group(0)
+        t = _tag(m)
+        if t is None:
+            failed = True
+            return m.group(0)
+        return t
 
     pos = 0
     for m in _RAW_RE.finditer(html):
-        out.append(tags(html[pos : m.start()]))
+        out.append(_TAG_RE.sub(sub, html[pos : m.start()]))
         if m.group(2) is None:  # a comment, as it is
             out.append(m.group(0))
         elif m.group(2).lower() == "style":
-            out.append(tags(m.group(1)) + embed_css(m.group(3)) + m.group(4))
+            out.append(_TAG_RE.sub(sub, m.group(1)) + embed_css(m.group(3)) + m.group(4))
         else:
             return None
         pos = m.end()
-    out.append(tags(html[pos:]))
+    out.append(_TAG_RE.sub(sub, html[pos:]))
     if failed:
         return None
     page = "".join(out)

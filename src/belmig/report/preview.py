@@ -16,8 +16,13 @@ Ledger or data changes need ``make report`` (the preview says so when the ledger
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import http.server
+import io
 import json
+import os
+import pickle
 import sys
 import threading
 import time
@@ -102,6 +107,7 @@ class Preview:
         from belmig.report import pandocast, render
 
         self.ast = pandocast.SectionCache(render.pandoc_binary())
+        self._forked_checks = False  # the first cycle checks here, warming the caches the forks share
 
     @staticmethod
     def _publication():
@@ -171,6 +177,46 @@ class Preview:
             return str(exc)
         return None
 
+    def _start_check(self):
+        """Run the checks in a forked copy of this process (the warm ledger, guards and lexicon
+        included), so the HTML render in this one does not share the interpreter with them; None
+        where there is no fork (then :meth:`_finish_check` runs them here)."""
+        if not self._forked_checks:
+            return None
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: check, send (problems, printed warnings), leave without cleanup
+            code = 0
+            gc.disable()  # a collection would touch (and copy) every page shared with the parent
+            try:
+                os.close(r)
+                printed = io.StringIO()
+                with contextlib.redirect_stdout(printed):
+                    err = self.check()
+                payload = pickle.dumps((err, printed.getvalue()))
+            except BaseException as exc:  # noqa: BLE001 - reported by the parent
+                payload = pickle.dumps((f"the checks failed: {exc!r}", ""))
+                code = 1
+            with os.fdopen(w, "wb") as fh:
+                fh.write(payload)
+            os._exit(code)
+        os.close(w)
+        return pid, r
+
+    def _finish_check(self, started) -> str | None:
+        if started is None:
+            return self.check()
+        pid, r = started
+        with os.fdopen(r, "rb") as fh:
+            data = fh.read()
+        os.waitpid(pid, 0)
+        if not data:
+            return "the checks stopped without a result"
+        err, printed = pickle.loads(data)
+        if printed:
+            print(printed, end="", flush=True)
+        return err
+
     def cycle(self) -> dict[str, float]:
         """Check the text while the HTML renders beside its file; when the checks pass it is renamed
         onto its file, then the PDF renders and replaces its file. When the checks fail the render is
@@ -183,11 +229,14 @@ class Preview:
         def work(kind: str) -> None:
             errors[kind] = self.render(kind, self.staged(kind))
 
-        # The HTML renders while the text is checked (pandoc, a child process); the PDF starts when
-        # the HTML is in place (Typst compiles in this process and would slow the checks down).
+        # The checks run in a forked worker (the first cycle, which warms the caches, runs them
+        # here) while the HTML renders (pandoc, a child process); the PDF starts when the checks
+        # have passed, on the core they leave.
         workers = {k: threading.Thread(target=work, args=(k,), daemon=True) for k in which}
+        started = self._start_check()  # before the render thread: a fork copies only this one
         workers["html"].start()
-        err = self.check()
+        err = self._finish_check(started)
+        self._forked_checks = hasattr(os, "fork")
         times["check"] = time.perf_counter() - t0
         if err:
             workers["html"].join()
@@ -197,9 +246,9 @@ class Preview:
                 self.state.error = err + "\n(the last good HTML and PDF are kept)"
             print(err + "\n(the last good HTML and PDF are kept)", file=sys.stderr, flush=True)
             return times
+        if "pdf" in workers:
+            workers["pdf"].start()
         for k in which:
-            if k == "pdf":  # after the HTML: the two would share the cores the HTML is waited for on
-                workers[k].start()
             workers[k].join()
             if errors[k] is None:
                 self.staged(k).replace(self.out_html if k == "html" else self.out_pdf)

@@ -145,7 +145,7 @@ def with_defaults(text: str, defaults: Mapping[str, object]) -> str:
     """`text` with its YAML front matter completed by `defaults` (the edition's strings table):
     keys the front matter sets win, mappings are merged one level deep (``crossref``)."""
     m = re.match(r"^---\n(.*?)\n---\n", text, re.S)
-    fm = (yaml.safe_load(m.group(1)) if m else None) or {}
+    fm = (_load_yaml(m.group(1)) if m else None) or {}
     merged = dict(defaults)
     for k, v in fm.items():
         merged[k] = {**merged[k], **v} if isinstance(v, dict) and isinstance(merged.get(k), dict) else v
@@ -235,8 +235,14 @@ def _pandoc(args: list[str], input_text: str, output: Path | None = None, source
 
 
 def front_matter(text: str) -> dict:
+    """The YAML front matter (not to be modified: parsed once per text, make preview re-renders)."""
     m = re.match(r"^---\n(.*?)\n---\n", text, re.S)
-    return yaml.safe_load(m.group(1)) if m else {}
+    return _load_yaml(m.group(1)) if m else {}
+
+
+@lru_cache(maxsize=16)
+def _load_yaml(text: str):
+    return yaml.safe_load(text)
 
 
 def render(
