@@ -154,3 +154,31 @@ def test_the_previews_render_is_the_builds_byte_for_byte(tmp_path, lang):
         qmd.unlink(missing_ok=True)
         for d in builds.values():
             shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_lexicons_quick_skips_find_what_a_scan_of_every_phrase_finds(lang):
+    """lexicon.find skips a phrase whose longest word is not in the lower-cased text, and the
+    number-word patterns start with a look-ahead for their first letters: the same matches as
+    trying every phrase and the plain patterns, also in upper case and with the letters
+    re.IGNORECASE pairs with others ("ı" for "i")."""
+    import dataclasses
+
+    from belmig.report import lexicon
+
+    lex = lexicon.Lexicon.load(editions.lexicon_path())
+    plain = dataclasses.replace(
+        lex,
+        phrases={k: [dataclasses.replace(p, literal="") for p in ps] for k, ps in lex.phrases.items()},
+        number_words={
+            k: {n: re.compile(re.sub(r"^\(\?=\[[^\]]*\]\)", "", rx.pattern), rx.flags) for n, rx in d.items()}
+            for k, d in lex.number_words.items()
+        },
+    )
+    assert any(p.literal for p in lex.phrases[lang])
+    text = editions.edition(lang).qmd.read_text(encoding="utf-8")
+    for t in (text, text.upper(), text.replace("i", "ı"), text.replace("s", "ſ"), "MORE THAN TWO THIRDS, twenty-one %"):
+        for outside in (False, True):
+            got = [(m.words, m.start, m.end) for m in lex.find(t, lang, outside_guards=outside)]
+            assert got == [(m.words, m.start, m.end) for m in plain.find(t, lang, outside_guards=outside)]
+        assert [m.span() for m in lex.numbers_in_words(t, lang)] == [m.span() for m in plain.numbers_in_words(t, lang)]

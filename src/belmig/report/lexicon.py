@@ -444,6 +444,7 @@ class Phrase:
     meaning: str
     pattern: re.Pattern
     guard_only: bool = False
+    literal: str = ""  # in the lower-cased text wherever the pattern matches ("" unknown)
 
 
 @dataclass(frozen=True)
@@ -487,7 +488,46 @@ def _phrase(text: str, spec: Any) -> Phrase:
         rx = "".join(rf"(?<!{re.escape(w)}\s)" for w in spec["not_after"] if "*" not in w) + rx
     if spec.get("not_before"):
         rx = rx + rf"(?!\s+(?:{_alts(spec['not_before'])}))"
-    return Phrase(text, str(spec["meaning"]), re.compile(rx, re.I), bool(spec.get("guard_only", False)))
+    literal = max((w.rstrip("*").lower() for w in text.split()), key=len, default="")
+    return Phrase(
+        text, str(spec["meaning"]), re.compile(rx, re.I), bool(spec.get("guard_only", False)), _plain(literal)
+    )
+
+
+def _casefix_chars() -> frozenset[str]:
+    """Characters for which a lower-cased text is no stand-in for ``re.IGNORECASE``: those that
+    match another character with a different lower case ("ı" and "i", "ſ" and "s", the old
+    Cyrillic letter forms; Python's ``re._casefix``), and those whose lower case is two characters
+    ("İ"). Every member of such a pair but the first is here."""
+    out = {"\u0130"}  # the one character whose lower case is two (checked on Python 3.11-3.13)
+    try:
+        from re import _casefix  # CPython's table of the extra case-insensitive matches
+
+        extra = _casefix._EXTRA_CASES
+    except (ImportError, AttributeError):
+        return frozenset()  # unknown: :meth:`Lexicon.find` then tries every phrase
+    for code, others in extra.items():
+        group = sorted({code, *others})
+        out.update(chr(c) for c in group[1:])
+    return frozenset(out)
+
+
+_CASEFIX: frozenset[str] | None = None
+
+
+def _plain(literal: str) -> str:
+    """`literal` when every match of a phrase contains it in the lower-cased text, else ""."""
+    global _CASEFIX
+    if _CASEFIX is None:
+        _CASEFIX = _casefix_chars()
+    return literal if _CASEFIX and not (set(literal) & _CASEFIX) else ""
+
+
+def _first_chars(words: Sequence[str]) -> str:
+    """A look-ahead for the first letter of any of `words` (a pattern of them can only start
+    there; with it, a scan of a long text skips every other position quickly)."""
+    firsts = sorted({w.lstrip()[0] for w in words if w.strip()})
+    return "(?=[" + "".join(re.escape(c) for c in firsts) + "])" if firsts else ""
 
 
 _CACHE: dict[tuple[str, int], Lexicon] = {}
@@ -519,8 +559,11 @@ class Lexicon:
             big, small, pct = spec.get("words", []), spec.get("small", []), spec.get("percent", [])
             num = f"(?:{_alts(big + small)})"
             numbers[str(lang)] = {
-                "big": re.compile(rf"(?:{_alts(big)})(?:[\s-]+(?:{_alts(small)}))?", re.I),
-                "percent": re.compile(rf"{num}(?:[\s-]+{num})*\s*(?:{_alts([p for p in pct if p != '%'])}|%)", re.I),
+                "big": re.compile(rf"{_first_chars(big)}(?:{_alts(big)})(?:[\s-]+(?:{_alts(small)}))?", re.I),
+                "percent": re.compile(
+                    rf"{_first_chars(big + small)}{num}(?:[\s-]+{num})*\s*(?:{_alts([p for p in pct if p != '%'])}|%)",
+                    re.I,
+                ),
             }
         return cls(meanings, phrases, groups, numbers)
 
@@ -543,7 +586,11 @@ class Lexicon:
         (`outside_guards`: without the guard-only phrases)."""
         taken: list[tuple[int, int]] = []
         out = []
+        lowered = text.lower()
+        plain = not (_CASEFIX and not _CASEFIX.isdisjoint(text))
         for p in self.phrases.get(lang, []):
+            if plain and p.literal and p.literal not in lowered:  # cannot match: skip the scan
+                continue
             for m in p.pattern.finditer(text):
                 if any(m.start() < e and s < m.end() for s, e in taken):
                     continue
