@@ -1,16 +1,21 @@
 """Editor's loop timings: `make check`, and save -> refreshed HTML / PDF in the warm preview.
 
-    .venv/bin/python benchmarks/bench_preview.py [--rounds 3]
+    .venv/bin/python benchmarks/bench_preview.py [--rounds 5] [--verbose]
+    .venv/bin/python benchmarks/bench_preview.py --src /tmp/before/src   # another version, same tree
 
 Needs a built ledger (`make report`). Starts `python -m belmig.report preview` on a free port,
 rewords one sentence of report/report.qmd (and restores it), and polls /__version until the
 HTML and then the PDF counters move. Prints the numbers (targets: < 1 s HTML, < 2.5 s PDF).
+`--src` runs the preview from another checkout's ``src/`` on this tree (``BELMIG_ROOT``): run the
+two alternately for a before/after pair on a shared machine. `--verbose` prints the preview's
+own log (its check / html / pdf times per save).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -36,16 +41,24 @@ def version(port: int) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--poll", type=float, default=0.01, help="seconds between two polls of /__version")
+    ap.add_argument("--src", type=Path, default=None, help="run the preview from this src/ (a before/after pair)")
+    ap.add_argument("--verbose", action="store_true", help="print the preview's own output (its timings)")
     a = ap.parse_args()
+    env = dict(os.environ)
+    if a.src is not None:  # the same built tree, another version of the code
+        env.update(PYTHONPATH=str(a.src.resolve()), BELMIG_ROOT=str(ROOT))
     t0 = time.perf_counter()
-    rc = subprocess.run([PY, "-m", "belmig.report", "check", "--lang", "en"], cwd=ROOT, capture_output=True).returncode
+    rc = subprocess.run(
+        [PY, "-m", "belmig.report", "check", "--lang", "en"], cwd=ROOT, env=env, capture_output=True
+    ).returncode
     check_en = time.perf_counter() - t0
     t0 = time.perf_counter()
-    subprocess.run([PY, "-m", "belmig.report", "check"], cwd=ROOT, capture_output=True)
+    subprocess.run([PY, "-m", "belmig.report", "check"], cwd=ROOT, env=env, capture_output=True)
     check_all = time.perf_counter() - t0
     port = free_port()
-    proc = subprocess.Popen([PY, "-m", "belmig.report", "preview", "--port", str(port)], cwd=ROOT,
+    proc = subprocess.Popen([PY, "-m", "belmig.report", "preview", "--port", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
     original = QMD.read_text(encoding="utf-8")
     html_t, pdf_t = [], []
@@ -74,13 +87,15 @@ def main() -> int:
                 if v["pdf"] > v0["pdf"]:
                     pdf_t.append(time.perf_counter() - t)
                     break
-                time.sleep(0.01)
+                time.sleep(a.poll)
             html_t.append(got_html)
             time.sleep(0.3)
     finally:
         QMD.write_text(original, encoding="utf-8")
         proc.terminate()
-        proc.wait(10)
+        out, _ = proc.communicate(timeout=10)
+        if a.verbose:
+            print(out)
     med = lambda xs: sorted(x for x in xs if x is not None)[len(xs) // 2] if xs else float("nan")  # noqa: E731
     print("| measure | seconds | target |")
     print("|---|---|---|")

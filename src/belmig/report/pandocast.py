@@ -33,6 +33,7 @@ class PandocError(RuntimeError):
     pass
 
 
+_COMPACT = (",", ":")  # the JSON as pandoc writes it: no spaces for its reader to skip
 _FENCE_RE = re.compile(r"^(`{3,}|~{3,})")
 _DIV_RE = re.compile(r"^:{3,}")
 _HEADER_RE = re.compile(r"^# ")
@@ -142,7 +143,7 @@ class _Section:
         if offset != self.offset:
             for c, local in self.cites:
                 c["citationNoteNum"] = local + offset
-            self.text = json.dumps(self.blocks, ensure_ascii=False)[1:-1]
+            self.text = json.dumps(self.blocks, ensure_ascii=False, separators=_COMPACT)[1:-1]
             self.offset = offset
         return self.text
 
@@ -190,7 +191,7 @@ class SectionCache:
             doc = self._read(markdown)
             parts = self._cut(doc["blocks"], len(sections))
             if parts is None:
-                return json.dumps(doc, ensure_ascii=False)
+                return json.dumps(doc, ensure_ascii=False, separators=_COMPACT)
             self.converted += 1
             new = {}
             offset = 0
@@ -231,9 +232,9 @@ class SectionCache:
                 self._sections = dict(zip(keys, secs, strict=True))
             return (
                 '{"pandoc-api-version":'
-                + json.dumps(api)
+                + json.dumps(api, separators=_COMPACT)
                 + ',"meta":'
-                + json.dumps(secs[0].meta, ensure_ascii=False)
+                + json.dumps(secs[0].meta, ensure_ascii=False, separators=_COMPACT)
                 + ',"blocks":['
                 + ",".join(bodies)
                 + "]}"

@@ -8,9 +8,18 @@ grammar included) and the same renderer (``build.render_edition``: withheld valu
 same provenance stamp) on the same ledger, disclosure decisions, tables and figures the last build
 left (tests/test_report_loop.py compares the files). On every
 save of the edition, an included file, claims.yaml, lexicon.yaml, the template, the filter or the
-stylesheet it re-runs the checks while the HTML renders (problems are printed and the render
-dropped: the last good HTML and PDF stay), then the PDF; when the HTML is in place the browser
-reloads (a small polling script injected into the served page, not into the file). Served on localhost only (plain http.server, no internet).
+stylesheet it re-runs the checks in a forked copy of this warm process while the HTML renders
+(problems are printed and the render dropped: the last good HTML and PDF stay), then the PDF,
+which starts as soon as the checks have passed; when the HTML is in place the browser reloads
+(a small polling script injected into the served page, not into the file). Served on localhost
+only (plain http.server, no internet).
+
+Speed (benchmarks/bench_preview.py; benchmarks/README.md "preview"): pandoc re-reads only the
+sections of the text that changed (``belmig.report.pandocast.SectionCache``: the AST cached by
+top-level section, the writer and the Lua filter run once on the whole document), the HTML's
+stylesheet is embedded in Python as ``--embed-resources`` would (``pandocast.self_contained``),
+the Typst compiler is kept with its fonts (``render._typst_compiler``), and the checks reuse the
+parsed claims.yaml and lexicon. All of it gives the build's bytes (tests/test_preview_fast.py).
 Ledger or data changes need ``make report`` (the preview says so when the ledger file changes).
 """
 
