@@ -17,6 +17,7 @@ the interval the words promise.
 from __future__ import annotations
 
 import ast
+import importlib
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -489,43 +490,26 @@ def _phrase(text: str, spec: Any) -> Phrase:
     if spec.get("not_before"):
         rx = rx + rf"(?!\s+(?:{_alts(spec['not_before'])}))"
     literal = max((w.rstrip("*").lower() for w in text.split()), key=len, default="")
-    return Phrase(
-        text, str(spec["meaning"]), re.compile(rx, re.I), bool(spec.get("guard_only", False)), _plain(literal)
-    )
+    literal = literal if _CASEFIX and not (set(literal) & _CASEFIX) else ""  # in every match, lower-cased
+    return Phrase(text, str(spec["meaning"]), re.compile(rx, re.I), bool(spec.get("guard_only", False)), literal)
 
 
 def _casefix_chars() -> frozenset[str]:
-    """Characters for which a lower-cased text is no stand-in for ``re.IGNORECASE``: those that
-    match another character with a different lower case ("ı" and "i", "ſ" and "s", the old
-    Cyrillic letter forms; Python's ``re._casefix``), and those whose lower case is two characters
-    ("İ"). Every member of such a pair but the first is here."""
-    out = {"\u0130"}  # the one character whose lower case is two (checked on Python 3.11-3.13)
+    """Letters a lower-cased text cannot stand in for under re.IGNORECASE: "İ" (two letters lower
+    case) and the second of each pair it matches with another lower case ("ı"/"i", "ſ"/"s", old
+    Cyrillic forms: CPython's re._casefix); empty (nothing skipped) where that table is unknown."""
     try:
-        from re import _casefix  # CPython's table of the extra case-insensitive matches
-
-        extra = _casefix._EXTRA_CASES
+        extra = importlib.import_module("re._casefix")._EXTRA_CASES
     except (ImportError, AttributeError):
-        return frozenset()  # unknown: :meth:`Lexicon.find` then tries every phrase
-    for code, others in extra.items():
-        group = sorted({code, *others})
-        out.update(chr(c) for c in group[1:])
-    return frozenset(out)
+        extra = {}
+    return frozenset({"\u0130", *(chr(c) for k, v in extra.items() for c in sorted({k, *v})[1:])} if extra else ())
 
 
-_CASEFIX: frozenset[str] | None = None
-
-
-def _plain(literal: str) -> str:
-    """`literal` when every match of a phrase contains it in the lower-cased text, else ""."""
-    global _CASEFIX
-    if _CASEFIX is None:
-        _CASEFIX = _casefix_chars()
-    return literal if _CASEFIX and not (set(literal) & _CASEFIX) else ""
+_CASEFIX = _casefix_chars()
 
 
 def _first_chars(words: Sequence[str]) -> str:
-    """A look-ahead for the first letter of any of `words` (a pattern of them can only start
-    there; with it, a scan of a long text skips every other position quickly)."""
+    """A look-ahead for the first letters of `words`: a scan skips every other position quickly."""
     firsts = sorted({w.lstrip()[0] for w in words if w.strip()})
     return "(?=[" + "".join(re.escape(c) for c in firsts) + "])" if firsts else ""
 
@@ -557,13 +541,10 @@ class Lexicon:
         numbers = {}
         for lang, spec in (raw.get("number_words") or {}).items():
             big, small, pct = spec.get("words", []), spec.get("small", []), spec.get("percent", [])
-            num = f"(?:{_alts(big + small)})"
+            num, pcts = f"(?:{_alts(big + small)})", _alts([p for p in pct if p != "%"])
             numbers[str(lang)] = {
                 "big": re.compile(rf"{_first_chars(big)}(?:{_alts(big)})(?:[\s-]+(?:{_alts(small)}))?", re.I),
-                "percent": re.compile(
-                    rf"{_first_chars(big + small)}{num}(?:[\s-]+{num})*\s*(?:{_alts([p for p in pct if p != '%'])}|%)",
-                    re.I,
-                ),
+                "percent": re.compile(rf"{_first_chars(big + small)}{num}(?:[\s-]+{num})*\s*(?:{pcts}|%)", re.I),
             }
         return cls(meanings, phrases, groups, numbers)
 
