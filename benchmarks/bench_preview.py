@@ -39,13 +39,16 @@ def version(port: int) -> dict:
         return json.loads(r.read())
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """CPU seconds of the preview process and its finished children (pandoc, the checks): Linux."""
+def cpu_seconds(pid: int, children: bool = True) -> float | None:
+    """CPU seconds of the preview process, its finished children (pandoc) and its running ones
+    (a checks' process): Linux only."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split() if children else []
     except OSError:
         return None
-    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
+    own = sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
+    return own + sum(cpu_seconds(int(k), children=False) or 0.0 for k in kids)
 
 
 def main() -> int:

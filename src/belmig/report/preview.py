@@ -6,13 +6,12 @@
 What it shows is what ``make report`` builds, byte for byte: the same checks (``build.check``, key
 grammar included) and the same renderer (``build.render_edition``: withheld values marked, the
 same provenance stamp) on the same ledger, disclosure decisions, tables and figures the last build
-left (tests/test_report_loop.py compares the files). On every
-save of the edition, an included file, claims.yaml, lexicon.yaml, the template, the filter or the
-stylesheet it re-runs the checks in a forked copy of this warm process while the HTML renders
-(problems are printed and the render dropped: the last good HTML and PDF stay), then the PDF;
-when the HTML is in place the browser reloads
-(a small polling script injected into the served page, not into the file). Served on localhost
-only (plain http.server, no internet).
+left (tests/test_report_loop.py compares the files). On every save of the edition, an included
+file, claims.yaml, lexicon.yaml, the template, the filter or the stylesheet it re-runs the checks
+in a process forked from this one at start (warm ledger, guards and lexicon) while the HTML renders
+(problems are printed and the render dropped: the last good HTML and PDF stay), then the PDF; when
+the HTML is in place the browser reloads (a small polling script injected into the served page,
+not into the file). Served on localhost only (plain http.server, no internet).
 
 Speed (benchmarks/bench_preview.py; benchmarks/README.md "preview"): pandoc re-reads only the
 sections of the text that changed (``belmig.report.pandocast.SectionCache``: the AST cached by
@@ -26,12 +25,10 @@ Ledger or data changes need ``make report`` (the preview says so when the ledger
 from __future__ import annotations
 
 import contextlib
-import gc
 import http.server
 import io
 import json
 import os
-import pickle
 import sys
 import threading
 import time
@@ -116,7 +113,8 @@ class Preview:
         from belmig.report import pandocast, render
 
         self.ast = pandocast.SectionCache(render.pandoc_binary())
-        self._forked_checks = False  # the first cycle checks here, warming the caches the forks share
+        self._checker_conn = None  # the pipe to the checks' process (start_checker)
+        self.checks_cpu = 0.0  # CPU seconds the checks' process has used
 
     @staticmethod
     def _publication():
@@ -190,45 +188,54 @@ class Preview:
             return str(exc)
         return None
 
-    def _start_check(self):
-        """Run the checks in a forked copy of this process (the warm ledger, guards and lexicon
-        included), so the HTML render in this one does not share the interpreter with them; None
-        where there is no fork (then :meth:`_finish_check` runs them here)."""
-        if not self._forked_checks:
-            return None
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: check, send (problems, printed warnings), leave without cleanup
-            code = 0
-            gc.disable()  # a collection would touch (and copy) every page shared with the parent
-            try:
-                os.close(r)
-                printed = io.StringIO()
-                with contextlib.redirect_stdout(printed):
-                    err = self.check()
-                payload = pickle.dumps((err, printed.getvalue()))
-            except BaseException as exc:  # noqa: BLE001 - reported by the parent
-                payload = pickle.dumps((f"the checks failed: {exc!r}", ""))
-                code = 1
-            with os.fdopen(w, "wb") as fh:
-                fh.write(payload)
-            os._exit(code)
-        os.close(w)
-        return pid, r
+    def start_checker(self) -> None:
+        """Fork the process that runs the checks, while this one has no other thread (a fork taken
+        later would copy the locks the HTTP server and the renderers hold). It keeps the ledger,
+        the guards and the lexicon warm; the HTML renders here meanwhile, not sharing this
+        interpreter with them. Without fork the checks run here."""
+        if not hasattr(os, "fork") or threading.active_count() > 1:
+            return
+        import multiprocessing
 
-    def _finish_check(self, started) -> str | None:
-        if started is None:
-            return self.check()
-        pid, r = started
-        with os.fdopen(r, "rb") as fh:
-            data = fh.read()
-        os.waitpid(pid, 0)
-        if not data:
-            return "the checks stopped without a result"
-        err, printed = pickle.loads(data)
-        if printed:
-            print(printed, end="", flush=True)
-        return err
+        ctx = multiprocessing.get_context("fork")
+        self._checker_conn, child = ctx.Pipe()
+        self._checker = ctx.Process(target=_serve_checks, args=(self, child), daemon=True, name="preview-checks")
+        self._checker.start()
+        child.close()
+
+    def reload(self) -> None:
+        """Read the ledger, the generated tables and the disclosure decisions again (here and in
+        the checker)."""
+        from belmig.core import ledger
+
+        self.entries = ledger.load(paths.LEDGER)
+        self.generated = self._generated_from_disk()
+        self.publication = self._publication()
+        if self._checker_conn is not None:
+            self._checker_conn.send("reload")
+
+    def _start_check(self) -> bool:
+        if self._checker_conn is None:
+            return False
+        try:
+            self._checker_conn.send("check")
+            return True
+        except OSError:
+            self._checker_conn = None
+            return False
+
+    def _finish_check(self, started: bool) -> str | None:
+        if started:
+            try:
+                err, printed, cpu = self._checker_conn.recv()
+                self.checks_cpu += cpu
+                if printed:
+                    print(printed, end="", flush=True)
+                return err
+            except (EOFError, OSError):
+                print("the checks' process stopped: checking here from now on", file=sys.stderr, flush=True)
+                self._checker_conn = None
+        return self.check()
 
     def cycle(self) -> dict[str, float]:
         """Check the text while the HTML renders beside its file; when the checks pass it is renamed
@@ -240,16 +247,17 @@ class Preview:
         errors: dict[str, str | None] = {}
 
         def work(kind: str) -> None:
-            errors[kind] = self.render(kind, self.staged(kind))
+            try:
+                errors[kind] = self.render(kind, self.staged(kind))
+            except Exception as exc:  # noqa: BLE001 - e.g. a text caught half-written: shown, kept going
+                errors[kind] = f"rendering failed: {exc!r}"
 
-        # The checks run in a forked worker (the first cycle, which warms the caches, runs them
-        # here) while the HTML renders (pandoc, a child process); the PDF starts when the HTML is
+        # The checks run in the checks' process (start_checker) while the HTML renders (pandoc, a child process); the PDF starts when the HTML is
         # in place.
         workers = {k: threading.Thread(target=work, args=(k,), daemon=True) for k in which}
-        started = self._start_check()  # before the render thread: a fork copies only this one
+        started = self._start_check()
         workers["html"].start()
         err = self._finish_check(started)
-        self._forked_checks = hasattr(os, "fork")
         times["check"] = time.perf_counter() - t0
         if err:
             workers["html"].join()
@@ -279,6 +287,33 @@ class Preview:
         return times
 
 
+def _serve_checks(pv: Preview, conn) -> None:
+    """The checks' process: check on every "check", send (problems, printed warnings, CPU seconds)."""
+    if pv._checker_conn is not None:  # the preview's end: closed here, so its exit is seen as EOF
+        pv._checker_conn.close()
+        pv._checker_conn = None
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError, KeyboardInterrupt):  # the preview has gone, or Ctrl-C
+            return
+        if msg == "reload":
+            from belmig.core import ledger
+
+            pv.entries = ledger.load(paths.LEDGER)
+            pv.generated = pv._generated_from_disk()
+            pv.publication = pv._publication()
+            continue
+        printed = io.StringIO()
+        cpu = time.process_time()
+        try:
+            with contextlib.redirect_stdout(printed):
+                err = pv.check()
+        except Exception as exc:  # noqa: BLE001 - reported by the preview
+            err = f"the checks failed: {exc!r}"
+        conn.send((err, printed.getvalue(), time.process_time() - cpu))
+
+
 def _mtimes(files: list[Path]) -> dict[Path, int]:
     return {f: (f.stat().st_mtime_ns if f.exists() else -1) for f in files}
 
@@ -288,6 +323,8 @@ def main(lang: str = "en", port: int = 8000, *, pdf: bool = True, once: bool = F
         print(f"{paths.rel(paths.LEDGER)} does not exist: run `make report` once first", file=sys.stderr)
         return 2
     pv = Preview(lang, pdf)
+    if not once:
+        pv.start_checker()  # now, while this process has one thread
     times = pv.cycle()
     print(f"{paths.rel(pv.ed.qmd)}: " + ", ".join(f"{k} {v:.2f} s" for k, v in times.items()), flush=True)
     if once:
@@ -305,18 +342,17 @@ def main(lang: str = "en", port: int = 8000, *, pdf: bool = True, once: bool = F
             now = _mtimes(pv.watched())
             if now == seen:
                 continue
+            while (later := _mtimes(pv.watched())) != now:  # still being written: wait for the last write
+                now = later
+                time.sleep(0.01)
             seen = now
             if now.get(paths.LEDGER) != ledger_mtime:
                 ledger_mtime = now.get(paths.LEDGER)
                 print("the ledger changed: reloading it (run `make report` for new data and charts)", flush=True)
-                from belmig.core import ledger
-
-                pv.entries = ledger.load(paths.LEDGER)
-                pv.generated = pv._generated_from_disk()
-                pv.publication = pv._publication()
-            before = os.times()
+                pv.reload()
+            before, checks_cpu = os.times(), pv.checks_cpu
             times = pv.cycle()
-            cpu = sum(b - a for a, b in zip(before[:4], os.times()[:4], strict=True))  # with pandoc and the checks
+            cpu = sum(b - a for a, b in zip(before[:4], os.times()[:4], strict=True)) + pv.checks_cpu - checks_cpu
             print("saved: " + ", ".join(f"{k} {v:.2f} s" for k, v in times.items()) + f", cpu {cpu:.2f} s", flush=True)
     except KeyboardInterrupt:
         server.shutdown()
