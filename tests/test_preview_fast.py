@@ -182,3 +182,20 @@ def test_the_lexicons_quick_skips_find_what_a_scan_of_every_phrase_finds(lang):
             got = [(m.words, m.start, m.end) for m in lex.find(t, lang, outside_guards=outside)]
             assert got == [(m.words, m.start, m.end) for m in plain.find(t, lang, outside_guards=outside)]
         assert [m.span() for m in lex.numbers_in_words(t, lang)] == [m.span() for m in plain.numbers_in_words(t, lang)]
+
+
+@pytest.mark.skipif(not paths.LEDGER.exists(), reason="needs a built ledger (make report)")
+def test_the_checks_process_answers_as_the_checks_here_and_ends_with_the_preview():
+    from belmig.report import preview
+
+    pv = preview.Preview("en", pdf=False)
+    pv.start_checker()
+    assert pv._checker_conn is not None
+    for _ in range(2):
+        assert pv._finish_check(pv._start_check()) == pv.check()
+    assert pv.checks_cpu > 0
+    pv.reload()
+    assert pv._finish_check(pv._start_check()) == pv.check()
+    pv._checker_conn.close()  # the preview goes: the checks' process sees EOF and leaves
+    pv._checker.join(10)
+    assert not pv._checker.is_alive()
