@@ -3,6 +3,7 @@
     make bench                       # everything (several minutes)
     python benchmarks/run_all.py --only report
     python benchmarks/run_all.py --only scale --sizes 10000 100000
+    python benchmarks/run_all.py --only preview   # make check, save -> HTML / PDF (bench_preview.py)
 
 - floors (issue 17), measured in the same run, runs interleaved: U = one process importing pandas,
   matplotlib.pyplot and pyarrow.parquet; S = `snakemake --version`;
@@ -258,7 +259,7 @@ def verdicts(report: list[dict], scale: list[dict], floor: dict[str, float]) -> 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", choices=["report", "scale", "weighting"])
+    ap.add_argument("--only", choices=["report", "scale", "weighting", "preview"])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     a = ap.parse_args()
@@ -271,6 +272,16 @@ def main() -> None:
     if a.only in (None, "weighting") and (HERE / "bench_weighting.py").exists():
         weighting = subprocess.run(
             [sys.executable, str(HERE / "bench_weighting.py")],
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, PYTHONPATH=str(REPO / "src")),
+        ).stdout
+    preview = ""
+    if a.only in (None, "preview") and (HERE / "bench_preview.py").exists():  # needs a built ledger
+        preview = subprocess.run(
+            [sys.executable, str(HERE / "bench_preview.py"), "--rounds", str(max(5, a.runs))],
             cwd=REPO,
             check=True,
             capture_output=True,
@@ -294,6 +305,8 @@ def main() -> None:
                 table(scale),
                 "## Weighting vs a plain NumPy raking" if weighting else "",
                 f"```\n{weighting.strip()}\n```" if weighting else "",
+                "## The editor's loop: make check and make preview (issue 15)" if preview else "",
+                preview.strip(),
                 "## Against the targets",
                 "\n".join(verdicts(report, scale, floor)),
             ],

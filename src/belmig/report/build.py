@@ -235,10 +235,12 @@ def render_edition(
     codebook: Any | None = None,
     alt_texts: Sequence[Path] | None = None,
     build_dir: Path | None = None,
+    ast: Any | None = None,
 ) -> render.Expanded:
     """Render one edition as the build does: the text prints "–" for a value disclosure control
     withholds (`publication`, :func:`belmig.privacy.publish.marked`), with the provenance stamp.
-    The build and ``make preview`` both call this, so the preview shows what the build writes."""
+    The build and ``make preview`` both call this, so the preview shows what the build writes
+    (`ast`: the preview's section cache, :class:`belmig.report.pandocast.SectionCache`)."""
     from belmig.privacy import publish
 
     return render.render(
@@ -251,6 +253,7 @@ def render_edition(
         codebook=codebook,
         alt_files=alt_texts or (),
         build_dir=build_dir,
+        ast=ast,
     )
 
 

@@ -75,8 +75,19 @@ def parse(raw: object, source: str = "report/claims.yaml") -> dict[str, Guard]:
     return out
 
 
+_LOADED: dict[tuple[str, int, int], dict[str, Guard]] = {}
+
+
 def load(path: Path) -> dict[str, Guard]:
-    return parse(yaml.safe_load(Path(path).read_text(encoding="utf-8")), str(path))
+    """The guards of `path` (claims.yaml), parsed once while the file is unchanged (``make check``
+    reads it for every edition, ``make preview`` on every save)."""
+    p = Path(path)
+    st = p.stat()
+    key = (str(p.resolve()), st.st_mtime_ns, st.st_size)
+    if key not in _LOADED:
+        _LOADED.clear()
+        _LOADED[key] = parse(yaml.safe_load(p.read_text(encoding="utf-8")), str(path))
+    return dict(_LOADED[key])
 
 
 # ----------------------------------------------------------------------------- conversion

@@ -17,6 +17,7 @@ the interval the words promise.
 from __future__ import annotations
 
 import ast
+import importlib
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -444,6 +445,7 @@ class Phrase:
     meaning: str
     pattern: re.Pattern
     guard_only: bool = False
+    literal: str = ""  # in the lower-cased text wherever the pattern matches ("" unknown)
 
 
 @dataclass(frozen=True)
@@ -487,7 +489,29 @@ def _phrase(text: str, spec: Any) -> Phrase:
         rx = "".join(rf"(?<!{re.escape(w)}\s)" for w in spec["not_after"] if "*" not in w) + rx
     if spec.get("not_before"):
         rx = rx + rf"(?!\s+(?:{_alts(spec['not_before'])}))"
-    return Phrase(text, str(spec["meaning"]), re.compile(rx, re.I), bool(spec.get("guard_only", False)))
+    literal = max((w.rstrip("*").lower() for w in text.split()), key=len, default="")
+    literal = literal if _CASEFIX and not (set(literal) & _CASEFIX) else ""  # in every match, lower-cased
+    return Phrase(text, str(spec["meaning"]), re.compile(rx, re.I), bool(spec.get("guard_only", False)), literal)
+
+
+def _casefix_chars() -> frozenset[str]:
+    """Letters a lower-cased text cannot stand in for under re.IGNORECASE: "İ" (two letters lower
+    case) and the second of each pair it matches with another lower case ("ı"/"i", "ſ"/"s", old
+    Cyrillic forms: CPython's re._casefix); empty (nothing skipped) where that table is unknown."""
+    try:
+        extra = importlib.import_module("re._casefix")._EXTRA_CASES
+    except (ImportError, AttributeError):
+        extra = {}
+    return frozenset({"\u0130", *(chr(c) for k, v in extra.items() for c in sorted({k, *v})[1:])} if extra else ())
+
+
+_CASEFIX = _casefix_chars()
+
+
+def _first_chars(words: Sequence[str]) -> str:
+    """A look-ahead for the first letters of `words`: a scan skips every other position quickly."""
+    firsts = sorted({w.lstrip()[0] for w in words if w.strip()})
+    return "(?=[" + "".join(re.escape(c) for c in firsts) + "])" if firsts else ""
 
 
 _CACHE: dict[tuple[str, int], Lexicon] = {}
@@ -517,10 +541,10 @@ class Lexicon:
         numbers = {}
         for lang, spec in (raw.get("number_words") or {}).items():
             big, small, pct = spec.get("words", []), spec.get("small", []), spec.get("percent", [])
-            num = f"(?:{_alts(big + small)})"
+            num, pcts = f"(?:{_alts(big + small)})", _alts([p for p in pct if p != "%"])
             numbers[str(lang)] = {
-                "big": re.compile(rf"(?:{_alts(big)})(?:[\s-]+(?:{_alts(small)}))?", re.I),
-                "percent": re.compile(rf"{num}(?:[\s-]+{num})*\s*(?:{_alts([p for p in pct if p != '%'])}|%)", re.I),
+                "big": re.compile(rf"{_first_chars(big)}(?:{_alts(big)})(?:[\s-]+(?:{_alts(small)}))?", re.I),
+                "percent": re.compile(rf"{_first_chars(big + small)}{num}(?:[\s-]+{num})*\s*(?:{pcts}|%)", re.I),
             }
         return cls(meanings, phrases, groups, numbers)
 
@@ -543,7 +567,11 @@ class Lexicon:
         (`outside_guards`: without the guard-only phrases)."""
         taken: list[tuple[int, int]] = []
         out = []
+        lowered = text.lower()
+        plain = not (_CASEFIX and not _CASEFIX.isdisjoint(text))
         for p in self.phrases.get(lang, []):
+            if plain and p.literal and p.literal not in lowered:  # cannot match: skip the scan
+                continue
             for m in p.pattern.finditer(text):
                 if any(m.start() < e and s < m.end() for s, e in taken):
                     continue

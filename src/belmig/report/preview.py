@@ -6,18 +6,29 @@
 What it shows is what ``make report`` builds, byte for byte: the same checks (``build.check``, key
 grammar included) and the same renderer (``build.render_edition``: withheld values marked, the
 same provenance stamp) on the same ledger, disclosure decisions, tables and figures the last build
-left (tests/test_report_loop.py compares the files). On every
-save of the edition, an included file, claims.yaml, lexicon.yaml, the template, the filter or the
-stylesheet it re-runs the checks while the HTML renders (problems are printed and the render
-dropped: the last good HTML and PDF stay), then the PDF; when the HTML is in place the browser
-reloads (a small polling script injected into the served page, not into the file). Served on localhost only (plain http.server, no internet).
+left (tests/test_report_loop.py compares the files). On every save of the edition, an included
+file, claims.yaml, lexicon.yaml, the template, the filter or the stylesheet it re-runs the checks
+in a process forked from this one at start (warm ledger, guards and lexicon) while the HTML renders
+(problems are printed and the render dropped: the last good HTML and PDF stay), then the PDF; when
+the HTML is in place the browser reloads (a small polling script injected into the served page,
+not into the file). Served on localhost only (plain http.server, no internet).
+
+Speed (benchmarks/bench_preview.py; benchmarks/README.md "preview"): pandoc re-reads only the
+sections of the text that changed (``belmig.report.pandocast.SectionCache``: the AST cached by
+top-level section, the writer and the Lua filter run once on the whole document), the HTML's
+stylesheet is embedded in Python as ``--embed-resources`` would (``pandocast.self_contained``),
+the Typst compiler is kept with its fonts (``render._typst_compiler``), and the checks reuse the
+parsed claims.yaml and lexicon. All of it gives the build's bytes (tests/test_preview_fast.py).
 Ledger or data changes need ``make report`` (the preview says so when the ledger file changes).
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.server
+import io
 import json
+import os
 import sys
 import threading
 import time
@@ -99,6 +110,11 @@ class Preview:
         self.out_pdf = paths.REPORT / f"report{sfx}.pdf"
         self.generated = self._generated_from_disk()
         self.state = State()
+        from belmig.report import pandocast, render
+
+        self.ast = pandocast.SectionCache(render.pandoc_binary())
+        self._checker_conn = None  # the pipe to the checks' process (start_checker)
+        self.checks_cpu = 0.0  # CPU seconds the checks' process has used
 
     @staticmethod
     def _publication():
@@ -115,8 +131,12 @@ class Preview:
     def watched(self) -> list[Path]:
         from belmig.report import render
 
-        text = self.ed.qmd.read_text(encoding="utf-8")
-        inc = [self.ed.qmd.parent / m.group(1) for m in render.INCLUDE_RE.finditer(text)]
+        st = self.ed.qmd.stat()
+        key = (st.st_mtime_ns, st.st_size)
+        if getattr(self, "_includes", (None, []))[0] != key:  # re-read the text only when it changed
+            text = self.ed.qmd.read_text(encoding="utf-8")
+            self._includes = (key, [self.ed.qmd.parent / m.group(1) for m in render.INCLUDE_RE.finditer(text)])
+        inc = self._includes[1]
         d = paths.REPORT
         return [self.ed.qmd, self.guards, self.lexicon, self.ed.allowlist, d / "template.typ",
                 d / "filters" / "crossref.lua", d / "style.css", paths.LEDGER, *inc]  # fmt: skip
@@ -162,10 +182,60 @@ class Preview:
                 out_pdf=out if which == "pdf" else None,
                 out_html=out if which == "html" else None,
                 codebook=self.cb,
+                ast=self.ast,
             )
         except render.RenderError as exc:
             return str(exc)
         return None
+
+    def start_checker(self) -> None:
+        """Fork the process that runs the checks, while this one has no other thread (a fork taken
+        later would copy the locks the HTTP server and the renderers hold). It keeps the ledger,
+        the guards and the lexicon warm; the HTML renders here meanwhile, not sharing this
+        interpreter with them. Without fork the checks run here."""
+        if not hasattr(os, "fork") or threading.active_count() > 1:
+            return
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        self._checker_conn, child = ctx.Pipe()
+        self._checker = ctx.Process(target=_serve_checks, args=(self, child), daemon=True, name="preview-checks")
+        self._checker.start()
+        child.close()
+
+    def reload(self) -> None:
+        """Read the ledger, the generated tables and the disclosure decisions again (here and in
+        the checker)."""
+        from belmig.core import ledger
+
+        self.entries = ledger.load(paths.LEDGER)
+        self.generated = self._generated_from_disk()
+        self.publication = self._publication()
+        if self._checker_conn is not None:
+            self._checker_conn.send("reload")
+
+    def _start_check(self) -> bool:
+        if self._checker_conn is None:
+            return False
+        try:
+            self._checker_conn.send("check")
+            return True
+        except OSError:
+            self._checker_conn = None
+            return False
+
+    def _finish_check(self, started: bool) -> str | None:
+        if started:
+            try:
+                err, printed, cpu = self._checker_conn.recv()
+                self.checks_cpu += cpu
+                if printed:
+                    print(printed, end="", flush=True)
+                return err
+            except (EOFError, OSError):
+                print("the checks' process stopped: checking here from now on", file=sys.stderr, flush=True)
+                self._checker_conn = None
+        return self.check()
 
     def cycle(self) -> dict[str, float]:
         """Check the text while the HTML renders beside its file; when the checks pass it is renamed
@@ -177,13 +247,17 @@ class Preview:
         errors: dict[str, str | None] = {}
 
         def work(kind: str) -> None:
-            errors[kind] = self.render(kind, self.staged(kind))
+            try:
+                errors[kind] = self.render(kind, self.staged(kind))
+            except Exception as exc:  # noqa: BLE001 - e.g. a text caught half-written: shown, kept going
+                errors[kind] = f"rendering failed: {exc!r}"
 
-        # The HTML renders while the text is checked (pandoc, a child process); the PDF starts when
-        # the HTML is in place (Typst compiles in this process and would slow the checks down).
+        # The checks run in the checks' process (start_checker) while the HTML renders (pandoc, a child process); the PDF starts when the HTML is
+        # in place.
         workers = {k: threading.Thread(target=work, args=(k,), daemon=True) for k in which}
+        started = self._start_check()
         workers["html"].start()
-        err = self.check()
+        err = self._finish_check(started)
         times["check"] = time.perf_counter() - t0
         if err:
             workers["html"].join()
@@ -194,7 +268,7 @@ class Preview:
             print(err + "\n(the last good HTML and PDF are kept)", file=sys.stderr, flush=True)
             return times
         for k in which:
-            if k == "pdf":  # after the HTML: the two would share the cores the HTML is waited for on
+            if k == "pdf":  # after the HTML: on a busy machine the two would share the cores it waits for
                 workers[k].start()
             workers[k].join()
             if errors[k] is None:
@@ -213,6 +287,33 @@ class Preview:
         return times
 
 
+def _serve_checks(pv: Preview, conn) -> None:
+    """The checks' process: check on every "check", send (problems, printed warnings, CPU seconds)."""
+    if pv._checker_conn is not None:  # the preview's end: closed here, so its exit is seen as EOF
+        pv._checker_conn.close()
+        pv._checker_conn = None
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError, KeyboardInterrupt):  # the preview has gone, or Ctrl-C
+            return
+        if msg == "reload":
+            from belmig.core import ledger
+
+            pv.entries = ledger.load(paths.LEDGER)
+            pv.generated = pv._generated_from_disk()
+            pv.publication = pv._publication()
+            continue
+        printed = io.StringIO()
+        cpu = time.process_time()
+        try:
+            with contextlib.redirect_stdout(printed):
+                err = pv.check()
+        except Exception as exc:  # noqa: BLE001 - reported by the preview
+            err = f"the checks failed: {exc!r}"
+        conn.send((err, printed.getvalue(), time.process_time() - cpu))
+
+
 def _mtimes(files: list[Path]) -> dict[Path, int]:
     return {f: (f.stat().st_mtime_ns if f.exists() else -1) for f in files}
 
@@ -222,6 +323,8 @@ def main(lang: str = "en", port: int = 8000, *, pdf: bool = True, once: bool = F
         print(f"{paths.rel(paths.LEDGER)} does not exist: run `make report` once first", file=sys.stderr)
         return 2
     pv = Preview(lang, pdf)
+    if not once:
+        pv.start_checker()  # now, while this process has one thread
     times = pv.cycle()
     print(f"{paths.rel(pv.ed.qmd)}: " + ", ".join(f"{k} {v:.2f} s" for k, v in times.items()), flush=True)
     if once:
@@ -235,21 +338,22 @@ def main(lang: str = "en", port: int = 8000, *, pdf: bool = True, once: bool = F
     ledger_mtime = seen.get(paths.LEDGER)
     try:
         while True:
-            time.sleep(0.05)
+            time.sleep(0.02)  # a save is seen within 20 ms (a stat of a dozen files per look)
             now = _mtimes(pv.watched())
             if now == seen:
                 continue
+            while (later := _mtimes(pv.watched())) != now:  # still being written: wait for the last write
+                now = later
+                time.sleep(0.01)
             seen = now
             if now.get(paths.LEDGER) != ledger_mtime:
                 ledger_mtime = now.get(paths.LEDGER)
                 print("the ledger changed: reloading it (run `make report` for new data and charts)", flush=True)
-                from belmig.core import ledger
-
-                pv.entries = ledger.load(paths.LEDGER)
-                pv.generated = pv._generated_from_disk()
-                pv.publication = pv._publication()
+                pv.reload()
+            before, checks_cpu = os.times(), pv.checks_cpu
             times = pv.cycle()
-            print("saved: " + ", ".join(f"{k} {v:.2f} s" for k, v in times.items()), flush=True)
+            cpu = sum(b - a for a, b in zip(before[:4], os.times()[:4], strict=True)) + pv.checks_cpu - checks_cpu
+            print("saved: " + ", ".join(f"{k} {v:.2f} s" for k, v in times.items()) + f", cpu {cpu:.2f} s", flush=True)
     except KeyboardInterrupt:
         server.shutdown()
     return 0

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import subprocess
+import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ import yaml
 
 from belmig.core import atomic, paths
 from belmig.core.ledger import Entry
+from belmig.report.pandocast import PandocError, SectionCache, self_contained
 
 # The one definition of a value shortcode (the lint and the value diff use it too). Any
 # non-space key matches, so a malformed key fails as "not in the ledger" instead of passing through.
@@ -143,7 +145,7 @@ def with_defaults(text: str, defaults: Mapping[str, object]) -> str:
     """`text` with its YAML front matter completed by `defaults` (the edition's strings table):
     keys the front matter sets win, mappings are merged one level deep (``crossref``)."""
     m = re.match(r"^---\n(.*?)\n---\n", text, re.S)
-    fm = (yaml.safe_load(m.group(1)) if m else None) or {}
+    fm = (_load_yaml(m.group(1)) if m else None) or {}
     merged = dict(defaults)
     for k, v in fm.items():
         merged[k] = {**merged[k], **v} if isinstance(v, dict) and isinstance(merged.get(k), dict) else v
@@ -221,9 +223,9 @@ def pandoc_binary() -> str:
     return binary
 
 
-def _pandoc(args: list[str], input_text: str, output: Path | None = None) -> str:
-    """Run pandoc (markdown → args[0]); returns stdout, or writes `output` when given."""
-    cmd = [pandoc_binary(), "--from=markdown", f"--to={args[0]}", *args[1:]]
+def _pandoc(args: list[str], input_text: str, output: Path | None = None, source: str = "markdown") -> str:
+    """Run pandoc (`source` → args[0]); returns stdout, or writes `output` when given."""
+    cmd = [pandoc_binary(), f"--from={source}", f"--to={args[0]}", *args[1:]]
     if output is not None:
         cmd.append(f"--output={output}")
     proc = subprocess.run(cmd, input=input_text, capture_output=True, text=True, encoding="utf-8")
@@ -233,8 +235,14 @@ def _pandoc(args: list[str], input_text: str, output: Path | None = None) -> str
 
 
 def front_matter(text: str) -> dict:
+    """The YAML front matter (not to be modified: parsed once per text, make preview re-renders)."""
     m = re.match(r"^---\n(.*?)\n---\n", text, re.S)
-    return yaml.safe_load(m.group(1)) if m else {}
+    return _load_yaml(m.group(1)) if m else {}
+
+
+@lru_cache(maxsize=16)
+def _load_yaml(text: str):
+    return yaml.safe_load(text)
 
 
 def render(
@@ -250,6 +258,7 @@ def render(
     build_dir: Path | None = None,
     includes: Mapping[str, str] | None = None,
     alt_files: Sequence[Path] = (),
+    ast: SectionCache | None = None,
 ) -> Expanded:
     """Render one edition of the report; returns the expanded Markdown and the ledger keys it used.
 
@@ -260,8 +269,11 @@ def render(
     Every output is rendered to a temporary file first and replaces the previous one only when
     all of them succeeded: a failed render keeps the last good PDF, HTML and DOCX, and the
     RenderError says so. Intermediate files go to `build_dir` (``report/_build`` for English,
-    ``report/_build.<lang>`` for the other editions: editions render at the same time)."""
-    import typst
+    ``report/_build.<lang>`` for the other editions: editions render at the same time).
+
+    `ast` (``make preview``): a :class:`belmig.report.pandocast.SectionCache`; pandoc then reads
+    only the sections that changed since the last render and the HTML's stylesheet is embedded
+    here (same bytes: tests/test_preview_fast.py)."""
 
     from belmig.report import editions
 
@@ -289,7 +301,11 @@ def render(
     expanded = substitute_values(text, ledger, "../", source, lang)
     alts = {Path(p).name: Path(p) for p in alt_files}
     markdown = add_alt_text(expanded.markdown, figures_dir, alts)
-    docx_markdown = add_alt_text(substitute_values(text, ledger, None, source, lang).markdown, figures_dir, alts)
+    docx_markdown = (
+        add_alt_text(substitute_values(text, ledger, None, source, lang).markdown, figures_dir, alts)
+        if out_docx is not None
+        else ""
+    )
     lua = str(report_dir / "filters" / "crossref.lua")
     provenance = editions.localize_provenance(provenance, lang)
     meta = ["--metadata-file", str(_provenance_file(build_dir, provenance))]
@@ -299,42 +315,51 @@ def render(
     outputs = {k: v for k, v in (("pdf", out_pdf), ("html", out_html), ("docx", out_docx)) if v is not None}
     tmp = {k: v.with_name(f".{v.name}.rendering") for k, v in outputs.items()}
 
+    def read(md: str) -> tuple[str, str]:
+        """What pandoc's writer reads: the text, or its AST from the section cache."""
+        if ast is None:
+            return md, "markdown"
+        try:
+            return ast.document(md), "json"
+        except PandocError as exc:
+            raise RenderError(str(exc)) from None
+
     def pdf() -> None:
+        doc, source_format = read(markdown)
         typ = _pandoc(
             ["typst", "--standalone", f"--template={report_dir / 'template.typ'}", f"--lua-filter={lua}", *meta],
-            markdown,
+            doc,
+            source=source_format,
         )
         typ_path = build_dir / f"{stem}.typ"
         _atomic_write(typ_path, typ)
         try:
-            typst.compile(
-                str(typ_path),
-                output=str(tmp["pdf"]),
-                root=str(paths.ROOT),
-                font_paths=[],
-                ignore_system_fonts=True,
-                timestamp=PDF_TIMESTAMP,
-            )
+            _typst_compiler(typ_path).compile(output=str(tmp["pdf"]), timestamp=PDF_TIMESTAMP)
         except Exception as exc:  # typst raises its own error type with the diagnostics
             raise RenderError(f"typst could not compile {paths.rel(typ_path)}: {exc}") from None
 
     def html_out() -> None:
         html_md, images = inline_chart_images(markdown, report_dir)
-        html_text = _pandoc(
-            [
-                "html5",
-                "--standalone",
-                "--embed-resources",
-                f"--css={report_dir / 'style.css'}",
-                f"--lua-filter={lua}",
-                "--toc",
-                "--toc-depth=2",
-                f"--resource-path={report_dir}",
-                f"--include-before-body={switcher}",
-                *meta,
-            ],
-            html_md,
-        )
+        css = report_dir / "style.css"
+        args = [
+            "html5",
+            "--standalone",
+            "--embed-resources",
+            f"--css={css}",
+            f"--lua-filter={lua}",
+            "--toc",
+            "--toc-depth=2",
+            f"--resource-path={report_dir}",
+            f"--include-before-body={switcher}",
+            *meta,
+        ]
+        doc, source_format = read(html_md)
+        html_text = None
+        if ast is not None:  # the page without --embed-resources, the stylesheet embedded here
+            linked = _pandoc([a for a in args if a != "--embed-resources"], doc, source=source_format)
+            html_text = self_contained(linked, str(css), css.read_text(encoding="utf-8"))
+        if html_text is None:
+            html_text = _pandoc(args, doc, source=source_format)
         for key, b64 in images.items():
             html_text = html_text.replace(key, b64, 1)
         tmp["html"].write_text(html_text, encoding="utf-8")
@@ -372,6 +397,24 @@ def render(
     for k, path in outputs.items():
         atomic.write_via(path, lambda t, src=tmp[k]: src.replace(t))
     return Expanded(markdown, expanded.used_keys)
+
+
+_COMPILERS: dict[tuple[str, str], object] = {}
+_COMPILERS_LOCK = threading.Lock()
+
+
+def _typst_compiler(typ_path: Path):
+    """A Typst compiler for `typ_path`, kept for the process: the fonts are loaded once and a
+    recompile reuses what did not change (``make preview``). Same PDF as ``typst.compile``."""
+    import typst
+
+    key = (str(typ_path), str(paths.ROOT))
+    with _COMPILERS_LOCK:
+        if key not in _COMPILERS:
+            _COMPILERS[key] = typst.Compiler(
+                str(typ_path), root=str(paths.ROOT), font_paths=[], ignore_system_fonts=True
+            )
+        return _COMPILERS[key]
 
 
 def _provenance_file(build_dir: Path, provenance: list[dict[str, str]]) -> Path:
