@@ -71,6 +71,9 @@ def _checksums(root: Path) -> dict[str, str]:
         *sorted((root / "figures").glob("chart*")),
         root / "report/report.pdf",
         root / "report/report.html",
+        root / "report/report.docx",  # its creation date is the PDF's fixed one (SOURCE_DATE_EPOCH)
+        *sorted((root / "report").glob("report.*.pdf")),
+        *sorted((root / "report").glob("report.*.html")),
         *sorted((root / "data/release").glob("*")),
         *sorted((root / "notebooks/executed").glob("*.ipynb")),
     ]

@@ -16,6 +16,7 @@ after the pipeline has written ``report/_variables.yml``.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import subprocess
 import threading
@@ -228,7 +229,9 @@ def _pandoc(args: list[str], input_text: str, output: Path | None = None, source
     cmd = [pandoc_binary(), f"--from={source}", f"--to={args[0]}", *args[1:]]
     if output is not None:
         cmd.append(f"--output={output}")
-    proc = subprocess.run(cmd, input=input_text, capture_output=True, text=True, encoding="utf-8")
+    # the DOCX's creation date (docProps/core.xml) is the PDF's fixed one, not the build's clock
+    env = {**os.environ, "SOURCE_DATE_EPOCH": str(PDF_TIMESTAMP)}
+    proc = subprocess.run(cmd, input=input_text, capture_output=True, text=True, encoding="utf-8", env=env)
     if proc.returncode != 0:
         raise RenderError(f"pandoc failed ({proc.returncode}): {proc.stderr.strip()}")
     return proc.stdout
