@@ -284,9 +284,9 @@ def _statements_df() -> pd.DataFrame:
 def test_statements_table_prints_the_edition_text():
     lt = rt.reproduction_md(_statements_df(), lang="lt")
     assert "Absoliuti dauguma išvyko iš Baltarusijos dėl politinių priežasčių." in lt
-    assert "nevertinta: sąlyga" in lt and "reikšmių registre" in lt and "not evaluated" not in lt
+    assert "nevertinta: sąlygos reikšmės pct.c.d nėra" in lt and "reikšmių registre" in lt and "not evaluated" not in lt
     ru = rt.reproduction_md(_statements_df(), lang="ru")
-    assert "по политическим причинам" in ru and "не проверено: условие" in ru and "An absolute" not in ru
+    assert "по политическим причинам" in ru and "не проверено: значения pct.c.d," in ru and "An absolute" not in ru
     en = rt.reproduction_md(_statements_df())
     assert "An absolute majority left Belarus for political reasons." in en and "not evaluated: condition" in en
 

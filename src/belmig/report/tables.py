@@ -625,7 +625,7 @@ def _repro_note(comparator: Any, note: Any, w: Words) -> Any:
 
 STATEMENTS_KEY = "statements"  # words files' mapping: 2022 statement id -> its text in the edition
 _NOT_EVALUATED = "not evaluated: "
-_NOT_IN_LEDGER_RE = re.compile(r"condition (?P<condition>'.*') uses (?P<name>'[^']*'), which is not in the ledger")
+_NOT_IN_LEDGER_RE = re.compile(r"condition '(?P<condition>.*)' uses '(?P<name>[^']*)', which is not in the ledger")
 
 
 def statement_text(sid: Any, text: Any, w: Words) -> Any:
