@@ -62,12 +62,14 @@ def diag_df() -> pd.DataFrame:
 
 
 def test_every_edition_has_the_same_keys_and_placeholders():
+    # (the 2022 statements' texts are English in data/published/statements.csv, not in tables.yaml:
+    # test_every_2022_statement_has_a_translation_and_no_unknown_ids checks the editions' ones)
     en = rt.load_words(rt.words_path("en"))
     keys = rt.flat_keys(en)
-    assert len(keys) > 150
+    assert len(keys) > 150 and rt.STATEMENTS_KEY not in en
     fields = lambda s: {f for _, f, _, _ in string.Formatter().parse(s) if f}  # noqa: E731
     for lang in ("lt", "ru"):
-        other = rt.load_words(rt.words_path(lang))
+        other = {k: v for k, v in rt.load_words(rt.words_path(lang)).items() if k != rt.STATEMENTS_KEY}
         assert rt.flat_keys(other) == keys, f"{lang}: keys differ from tables.yaml"
         w_en, w = rt.Words(en), rt.Words(other, lang)
         for k in keys:
@@ -248,3 +250,49 @@ def test_words_file_default_is_in_report():
     assert rt.words_path("lt") == Path(paths.REPORT) / "tables.lt.yaml"
     with pytest.raises(ValueError):
         rt.words_path("de")
+
+
+# ------------------------------------------------------------------------------ the 2022 statements
+
+
+def _statement_ids() -> list[str]:
+    return pd.read_csv(paths.ROOT / "data" / "published" / "statements.csv")["id"].astype(str).tolist()
+
+
+@pytest.mark.parametrize("lang", ["lt", "ru"])
+def test_every_2022_statement_has_a_translation_and_no_unknown_ids(lang):
+    ids = _statement_ids()
+    said = rt.load_words(rt.words_path(lang))[rt.STATEMENTS_KEY]
+    assert len(ids) == 37
+    assert sorted(set(ids) - set(said)) == [], f"{lang}: statements without a translation"
+    assert sorted(set(said) - set(ids)) == [], f"{lang}: translations of unknown statements"
+    en = pd.read_csv(paths.ROOT / "data" / "published" / "statements.csv").set_index("id")["text"]
+    for sid in ids:
+        assert isinstance(said[sid], str) and said[sid].strip() and said[sid] != en[sid], f"{lang}: {sid}"
+
+
+def _statements_df() -> pd.DataFrame:
+    return pd.DataFrame({
+        "id": ["political_majority", "return_third"], "printed": ["pct.a.b > 50", "pct.c.d > 1"],
+        "comparator": ["claim", "claim"], "recomputed": ["true", "n/a"], "match": [True, False],
+        "note": ["An absolute majority left Belarus for political reasons.",
+                 "not evaluated: condition 'pct.c.d > 1' uses 'pct.c.d', which is not in the ledger"],
+        "kind": ["statement", "statement"],
+    })  # fmt: skip
+
+
+def test_statements_table_prints_the_edition_text():
+    lt = rt.reproduction_md(_statements_df(), lang="lt")
+    assert "Absoliuti dauguma išvyko iš Baltarusijos dėl politinių priežasčių." in lt
+    assert "nevertinta: sąlygos reikšmės pct.c.d nėra" in lt and "reikšmių registre" in lt and "not evaluated" not in lt
+    ru = rt.reproduction_md(_statements_df(), lang="ru")
+    assert "по политическим причинам" in ru and "не проверено: значения pct.c.d," in ru and "An absolute" not in ru
+    en = rt.reproduction_md(_statements_df())
+    assert "An absolute majority left Belarus for political reasons." in en and "not evaluated: condition" in en
+
+
+def test_planted_missing_statement_translation_fails():
+    data = rt.load_words(rt.words_path("lt"))
+    data = {**data, rt.STATEMENTS_KEY: {k: v for k, v in data[rt.STATEMENTS_KEY].items() if k != "political_majority"}}
+    with pytest.raises(KeyError, match=r"report/tables\.lt\.yaml.*'political_majority'"):
+        rt.reproduction_md(_statements_df(), lang=rt.Words(data, "lt"))

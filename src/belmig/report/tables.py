@@ -623,6 +623,41 @@ def _repro_note(comparator: Any, note: Any, w: Words) -> Any:
     return said + w("reproduction.differs", diff=sign + locale.format_number(d.lstrip("+-"), w.lang))
 
 
+STATEMENTS_KEY = "statements"  # words files' mapping: 2022 statement id -> its text in the edition
+_NOT_EVALUATED = "not evaluated: "
+_NOT_IN_LEDGER_RE = re.compile(r"condition '(?P<condition>.*)' uses '(?P<name>[^']*)', which is not in the ledger")
+
+
+def statement_text(sid: Any, text: Any, w: Words) -> Any:
+    """What statement `sid` of the 2022 report says, in the edition's words: English keeps the
+    text of data/published/statements.csv (`text`); another edition has it under
+    ``statements.<id>`` of its words file, and a missing one is an error (no English fallback)."""
+    if w.lang == "en":
+        return text
+    said = w.get(f"{STATEMENTS_KEY}.{sid}")
+    if not isinstance(said, str) or not said.strip():
+        raise KeyError(
+            f"report/{words_path(w.lang).name}: no translation of "
+            f"2022 statement {str(sid)!r} (add it under {STATEMENTS_KEY}:)"
+        )
+    return " ".join(said.split())
+
+
+def _statement_note(sid: Any, note: Any, w: Words) -> Any:
+    """The text of a statement row (see :func:`statement_text`), or the reason it was not
+    evaluated (belmig.integrity.reproduce) in the edition's words."""
+    text = "" if _missing(note) else str(note)
+    if not text.startswith(_NOT_EVALUATED):
+        return statement_text(sid, note, w)
+    if w.lang == "en":
+        return note
+    reason = text[len(_NOT_EVALUATED) :]
+    m = _NOT_IN_LEDGER_RE.fullmatch(reason)
+    if m is not None:
+        reason = w("reproduction.not_in_ledger", **m.groupdict())
+    return w("reproduction.not_evaluated", reason=reason)
+
+
 def reproduction_md(
     repro_df: pd.DataFrame, withheld: Collection[str] = (), *, lang: str | Words = "en", codebook: Any | None = None
 ) -> str:
@@ -677,7 +712,7 @@ def reproduction_md(
     for i, r in enumerate(stmts.itertuples(index=False), 1):
         ok = _truthy(r.match)
         held += ok
-        srows.append([str(i), cell(r.note), code(r.printed), yes if ok else no])
+        srows.append([str(i), cell(_statement_note(r.id, r.note, w)), code(r.printed), yes if ok else no])
     out += "\n" + pipe_table(
         [w(hd + k) for k in ("number", "says", "condition", "holds")],
         srows,
