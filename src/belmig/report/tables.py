@@ -712,13 +712,15 @@ def reproduction_md(
     for i, r in enumerate(stmts.itertuples(index=False), 1):
         ok = _truthy(r.match)
         held += ok
-        srows.append([str(i), cell(_statement_note(r.id, r.note, w)), code(r.printed), yes if ok else no])
+        srows.append([yes if ok else no, str(i), cell(_statement_note(r.id, r.note, w)), code(r.printed)])
+    # "Holds" first: a row then starts with a word, never with its number right after the previous
+    # row's condition (a PDF's text would read "…self_employed 13" as the value 13 of that key)
     out += "\n" + pipe_table(
-        [w(hd + k) for k in ("number", "says", "condition", "holds")],
+        [w(hd + k) for k in ("holds", "number", "says", "condition")],
         srows,
         caption=w("reproduction.statements_caption", held=held, total=len(srows)),
         tbl_id="tbl-reproduction-statements",
-        align="rllc",
+        align="crll",
         words=w,
     )
     return out
