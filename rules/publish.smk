@@ -25,8 +25,7 @@ textkeys.write_if_changed(
 )
 # The disclosure-control code the audit runs: editing it re-audits.
 PRIVACY_CODE = [
-    f"src/belmig/privacy/{m}.py"
-    for m in ("__init__", "__main__", "audit", "publish", "inputs", "suppress")
+    f"src/belmig/privacy/{m}.py" for m in ("__init__", "__main__", "audit", "publish", "inputs", "suppress")
 ] + ["src/belmig/report/textkeys.py"]
 
 

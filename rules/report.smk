@@ -206,7 +206,6 @@ rule export_report_notebook_html:
 from belmig.report import editions as editions_mod
 
 
-
 rule render_edition:
     """Check one translated edition (number lint in its own format, guards, lexicon, keys,
     cross-references) and render its PDF and HTML. Parity with English is rule check_parity."""
