@@ -45,7 +45,10 @@ shell.prefix(
     f"PYTHON={shlex.quote(str(FORKCLIENT))}; "
 )
 
-from belmig.core import parsecache
+from belmig.core import parsecache, scheduler
+
+# Snakemake's scheduler waits a second for its own timer before it exits (belmig.core.scheduler).
+scheduler.daemon_reevaluation()
 
 # What the parse-time checks depend on besides the data: the code that validates.
 PARSE_CODE = [SRC / "belmig" / "core" / f"{m}.py" for m in ("config", "schema", "codebook", "keys", "paths")]

@@ -197,36 +197,45 @@ def render_edition(
 ) -> tuple[str, ...]:
     """Check one translated edition (every check of ``make check``; parity with English is rule
     check_parity, so that an edit of the English text does not re-render this one), then render
-    its PDF and HTML from the shared ledger, public values and generated tables. Raises
-    ``build.ReportCheckError`` before anything is written when a check fails."""
+    its PDF and HTML from the shared ledger, public values and generated tables. The checks run
+    beside the render (``build.while_checking``); when one fails, ``build.ReportCheckError`` is
+    raised and no output is replaced (only the intermediate files in `build_dir` are written)."""
     from belmig.core import codebook, ledger
     from belmig.privacy import publish
     from belmig.report import build, render
 
     entries = ledger.load(ledger_path)
-    result = build.run_checks(
-        qmd,
-        entries,
-        allowlist=allowlist,
-        guards_path=guards,
-        lexicon_path=lexicon,
-        codebook=codebook.load(codebook_path),
-        report_cfg=cfg["report"],
-        generated_dir=generated_dir,
-    )
-    if result.errors:
-        raise build.ReportCheckError(result.message())
-    if result.warnings:
-        print(result.message())
+    cb = codebook.load(codebook_path)
+
+    def checks() -> None:
+        result = build.run_checks(
+            qmd,
+            entries,
+            allowlist=allowlist,
+            guards_path=guards,
+            lexicon_path=lexicon,
+            codebook=cb,
+            report_cfg=cfg["report"],
+            generated_dir=generated_dir,
+        )
+        if result.errors:
+            raise build.ReportCheckError(result.message())
+        if result.warnings:
+            print(result.message())
+
     pub = publish.load(public_values)
-    expanded = render.render(
-        qmd,
-        publish.marked(entries, pub),  # the text prints "–" for a withheld value
-        out_pdf=out_pdf,
-        out_html=out_html,
-        provenance=build.provenance(raw_export, cfg, lock),
-        build_dir=build_dir,
-        alt_files=alt_files,
+    expanded = build.while_checking(  # the checks run beside the render; failing, they keep the last outputs
+        checks,
+        lambda gate: render.render(
+            qmd,
+            publish.marked(entries, pub),  # the text prints "–" for a withheld value
+            out_pdf=out_pdf,
+            out_html=out_html,
+            provenance=build.provenance(raw_export, cfg, lock),
+            build_dir=build_dir,
+            alt_files=alt_files,
+            gate=gate,
+        ),
     )
     return expanded.used_keys
 

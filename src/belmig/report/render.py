@@ -20,7 +20,7 @@ import os
 import re
 import subprocess
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -262,6 +262,7 @@ def render(
     includes: Mapping[str, str] | None = None,
     alt_files: Sequence[Path] = (),
     ast: SectionCache | None = None,
+    gate: Callable[[], None] | None = None,
 ) -> Expanded:
     """Render one edition of the report; returns the expanded Markdown and the ledger keys it used.
 
@@ -276,7 +277,11 @@ def render(
 
     `ast` (``make preview``): a :class:`belmig.report.pandocast.SectionCache`; pandoc then reads
     only the sections that changed since the last render and the HTML's stylesheet is embedded
-    here (same bytes: tests/test_preview_fast.py)."""
+    here (same bytes: tests/test_preview_fast.py).
+
+    `gate` is called once every output has rendered to its temporary file and before any replaces
+    the previous one: when it raises (the text's checks failed while the render ran,
+    :func:`belmig.report.build.while_checking`), nothing is replaced and its error propagates."""
 
     from belmig.report import editions
 
@@ -397,6 +402,13 @@ def render(
             else "nothing was written"
         )
         raise RenderError(f"{source}: rendering failed; {note}.\n" + "\n".join(errors))
+    if gate is not None:
+        try:
+            gate()
+        except BaseException:
+            for t in tmp.values():
+                t.unlink(missing_ok=True)
+            raise
     for k, path in outputs.items():
         atomic.write_via(path, lambda t, src=tmp[k]: src.replace(t))
     return Expanded(markdown, expanded.used_keys)

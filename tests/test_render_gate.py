@@ -1,0 +1,84 @@
+"""The report's checks run beside its render (build.while_checking, render.render(gate=...)): a text
+that fails a check still replaces no output, and the check's error is the one reported."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from test_editions import DOCS, LEDGER, mini_root  # noqa: F401  (the fixture)
+
+from belmig.report import build, editions, render
+
+
+def failing_checks() -> None:
+    raise build.ReportCheckError("report/report.qmd:3: claim [most] is no longer supported")
+
+
+def test_the_checks_and_the_render_run_at_the_same_time():
+    started = threading.Event()
+    seen = []
+
+    def checks():
+        started.set()
+
+    def render_fn(gate):
+        seen.append(started.wait(10))  # sequential checks-then-render would never get here first
+        gate()
+        return "rendered"
+
+    assert build.while_checking(checks, render_fn) == "rendered"
+    assert seen == [True]
+
+
+def test_a_failed_check_stops_the_render_at_the_gate():
+    replaced = []
+
+    def render_fn(gate):
+        gate()
+        replaced.append(True)  # what render.render does after the gate: replace the outputs
+
+    with pytest.raises(build.ReportCheckError, match="no longer supported"):
+        build.while_checking(failing_checks, render_fn)
+    assert replaced == []
+
+
+def test_a_failed_check_is_reported_before_a_failed_render():
+    def render_fn(gate):
+        raise render.RenderError("typst could not compile report/_build/report.typ")
+
+    with pytest.raises(build.ReportCheckError, match="no longer supported"):
+        build.while_checking(failing_checks, render_fn)
+    with pytest.raises(render.RenderError, match="typst"):
+        build.while_checking(lambda: None, render_fn)
+
+
+def test_render_replaces_nothing_when_the_gate_raises(mini_root):  # noqa: F811
+    """A real render (HTML) with a failing gate: the last good HTML stays, no temporary is left."""
+    (mini_root / "report" / "report.qmd").write_text("---\nlang: en-GB\n---\n", encoding="utf-8")
+    qmd = mini_root / "report" / "report.lt.qmd"
+    qmd.write_text(DOCS["lt"], encoding="utf-8")
+    out = editions.outputs("lt", mini_root / "report")
+    out["html"].write_text("the last good page", encoding="utf-8")
+    with pytest.raises(build.ReportCheckError):
+        render.render(
+            qmd,
+            LEDGER,
+            out_pdf=None,
+            out_html=out["html"],
+            provenance=[{"label": "repository commit", "value": "abc"}],
+            figures_dir=mini_root / "figures",
+            gate=failing_checks,
+        )
+    assert out["html"].read_text(encoding="utf-8") == "the last good page"
+    assert not list(out["html"].parent.glob(".*.rendering"))
+    render.render(  # the same render with a passing gate replaces it
+        qmd,
+        LEDGER,
+        out_pdf=None,
+        out_html=out["html"],
+        provenance=[{"label": "repository commit", "value": "abc"}],
+        figures_dir=mini_root / "figures",
+        gate=lambda: None,
+    )
+    assert "<html" in out["html"].read_text(encoding="utf-8")
