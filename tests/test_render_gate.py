@@ -1,4 +1,4 @@
-"""The report's checks run beside its render (build.while_checking, render.render(gate=...)): a text
+"""The report's checks run beside its render (render.while_checking, render.render(gate=...)): a text
 that fails a check still replaces no output, and the check's error is the one reported."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def test_the_checks_and_the_render_run_at_the_same_time():
         gate()
         return "rendered"
 
-    assert build.while_checking(checks, render_fn) == "rendered"
+    assert render.while_checking(checks, render_fn) == "rendered"
     assert seen == [True]
 
 
@@ -39,7 +39,7 @@ def test_a_failed_check_stops_the_render_at_the_gate():
         replaced.append(True)  # what render.render does after the gate: replace the outputs
 
     with pytest.raises(build.ReportCheckError, match="no longer supported"):
-        build.while_checking(failing_checks, render_fn)
+        render.while_checking(failing_checks, render_fn)
     assert replaced == []
 
 
@@ -48,9 +48,9 @@ def test_a_failed_check_is_reported_before_a_failed_render():
         raise render.RenderError("typst could not compile report/_build/report.typ")
 
     with pytest.raises(build.ReportCheckError, match="no longer supported"):
-        build.while_checking(failing_checks, render_fn)
+        render.while_checking(failing_checks, render_fn)
     with pytest.raises(render.RenderError, match="typst"):
-        build.while_checking(lambda: None, render_fn)
+        render.while_checking(lambda: None, render_fn)
 
 
 def test_render_replaces_nothing_when_the_gate_raises(mini_root):  # noqa: F811

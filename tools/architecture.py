@@ -119,7 +119,7 @@ def _order(rules: dict[str, dict]) -> list[str]:
 
 def stage_table(jobs: list[dryrun.Job]) -> str:
     rules: dict[str, dict] = {}
-    for j in jobs:
+    for j in sorted(jobs, key=lambda j: j.outputs):  # Snakemake lists a rule's jobs in no fixed order
         r = rules.setdefault(j.rule, {"jobs": 0, "inputs": [], "outputs": [], "runs": _runs(j)})
         r["jobs"] += 1
         r["inputs"] += j.inputs

@@ -20,7 +20,7 @@ import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
 
@@ -181,30 +181,6 @@ def check(
     return result
 
 
-R = TypeVar("R")
-
-
-def while_checking(checks: Callable[[], Any], render_fn: Callable[[Callable[[], None]], R]) -> R:
-    """Render while the text's checks run, and keep the render only when they pass.
-
-    `checks` runs in a thread (it raises ReportCheckError when the text is not supported);
-    `render_fn(gate)` renders to temporary files meanwhile (pandoc and Typst work in other
-    processes and threads) and calls ``gate()`` before it replaces any output
-    (``render.render(gate=...)``): the gate waits for the checks and re-raises their error, so a
-    text that fails a check still writes nothing. A check's error is reported before a render's:
-    it names the sentence to mend. The checks and the render no longer wait for each other
-    (0.6 s of each edition's job)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="checks") as pool:
-        checked = pool.submit(checks)
-        try:
-            return render_fn(lambda: checked.result())
-        except render.RenderError:
-            checked.result()  # a failed check is the error to show
-            raise
-
-
 def sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -266,7 +242,7 @@ def render_edition(
     withholds (`publication`, :func:`belmig.privacy.publish.marked`), with the provenance stamp.
     The build and ``make preview`` both call this, so the preview shows what the build writes
     (`ast`: the preview's section cache, :class:`belmig.report.pandocast.SectionCache`; `gate`:
-    see :func:`while_checking`)."""
+    see :func:`belmig.report.render.while_checking`)."""
     from belmig.privacy import publish
 
     return render.render(
@@ -493,7 +469,7 @@ def build(
     alt_texts: Sequence[Path] | None = None,
     out_build: Path | None = None,
 ) -> tuple[str, ...]:
-    """Check and render (side by side, :func:`while_checking`). Raises ReportCheckError when a
+    """Check and render (side by side, :func:`belmig.report.render.while_checking`). Raises ReportCheckError when a
     check fails, and then no output is replaced and the value diff is not written (only the
     intermediate files in `out_build`); a failed render keeps the previous PDF/HTML/DOCX
     (render.RenderError says so).
@@ -546,7 +522,7 @@ def build(
         valuediff.write_diff(entries, approved, qmd, out_diff, codebook=cb, guards=g)
 
     pub = publish.load(publication) if publication is not None else None
-    expanded = while_checking(
+    expanded = render.while_checking(
         checks,
         lambda gate: render_edition(
             qmd,

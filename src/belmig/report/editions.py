@@ -198,7 +198,7 @@ def render_edition(
     """Check one translated edition (every check of ``make check``; parity with English is rule
     check_parity, so that an edit of the English text does not re-render this one), then render
     its PDF and HTML from the shared ledger, public values and generated tables. The checks run
-    beside the render (``build.while_checking``); when one fails, ``build.ReportCheckError`` is
+    beside the render (``render.while_checking``); when one fails, ``build.ReportCheckError`` is
     raised and no output is replaced (only the intermediate files in `build_dir` are written)."""
     from belmig.core import codebook, ledger
     from belmig.privacy import publish
@@ -224,7 +224,7 @@ def render_edition(
             print(result.message())
 
     pub = publish.load(public_values)
-    expanded = build.while_checking(  # the checks run beside the render; failing, they keep the last outputs
+    expanded = render.while_checking(  # the checks run beside the render; failing, they keep the last outputs
         checks,
         lambda gate: render.render(
             qmd,
