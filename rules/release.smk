@@ -19,6 +19,9 @@ rule export_microdata:
         summary=f"{PROC}/release_summary.json",
     log:
         "logs/export_microdata.log",
+    # on the way to the English PDF (protect_values audits against the release): before the
+    # edition charts, which nothing waits for until the editions render
+    priority: 10
     conda:
         "../environment.yml"
     params:
