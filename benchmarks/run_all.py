@@ -126,6 +126,18 @@ def stop_fork_servers() -> None:
         time.sleep(0.05)
 
 
+def bench_script(name: str, *args: str) -> str:
+    """What benchmarks/`name` prints (run with this checkout's src/ first on the path)."""
+    return subprocess.run(
+        [sys.executable, str(HERE / name), *args],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(REPO / "src")),
+    ).stdout
+
+
 def bench_report(runs: int, floor: dict[str, float]) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -297,24 +309,10 @@ def main() -> None:
     scale = bench_scale(a.sizes) if a.only in (None, "scale") else []
     weighting = ""
     if a.only in (None, "weighting") and (HERE / "bench_weighting.py").exists():
-        weighting = subprocess.run(
-            [sys.executable, str(HERE / "bench_weighting.py")],
-            cwd=REPO,
-            check=True,
-            capture_output=True,
-            text=True,
-            env=dict(os.environ, PYTHONPATH=str(REPO / "src")),
-        ).stdout
+        weighting = bench_script("bench_weighting.py")
     preview = ""
     if a.only in (None, "preview") and (HERE / "bench_preview.py").exists():  # needs a built ledger
-        preview = subprocess.run(
-            [sys.executable, str(HERE / "bench_preview.py"), "--rounds", str(max(5, a.runs))],
-            cwd=REPO,
-            check=True,
-            capture_output=True,
-            text=True,
-            env=dict(os.environ, PYTHONPATH=str(REPO / "src")),
-        ).stdout
+        preview = bench_script("bench_preview.py", "--rounds", str(max(5, a.runs)))
     text = "\n\n".join(
         filter(
             None,

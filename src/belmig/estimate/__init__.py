@@ -50,6 +50,8 @@ variables), ``intervals``, ``tests``, ``multiplicity``, ``compute`` (:func:`esti
 ``ledger`` (:func:`to_values`), ``sensitivity`` (bases and frame), ``outputs`` (files).
 """
 
+from belmig.core import lazy
+
 # The names are imported when first used (PEP 562): importing the package, or finding one of its
 # modules (the values page reads their source lines), does not pay for scipy.stats and pandas.
 _EXPORTS = {
@@ -70,19 +72,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        import importlib
-
-        value = getattr(importlib.import_module(f"belmig.estimate.{_EXPORTS[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'belmig.estimate' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
-
+__getattr__, __dir__ = lazy.exports(__name__, _EXPORTS, globals())
 
 __all__ = [
     "CI_METHODS",

@@ -18,6 +18,8 @@ Modules: ``redaction`` (not ``redact``: that name is the function), ``suppress``
 ``audit``, ``publish``, ``inputs``, ``explain``, ``manifest``.
 """
 
+from belmig.core import lazy
+
 # The names are imported when first used (PEP 562): the report stage reads the disclosure decisions
 # (belmig.privacy.publish) without paying for k-anonymity's imports.
 _EXPORTS = {
@@ -42,19 +44,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        import importlib
-
-        value = getattr(importlib.import_module(f"belmig.privacy.{_EXPORTS[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'belmig.privacy' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
-
+__getattr__, __dir__ = lazy.exports(__name__, _EXPORTS, globals())
 
 __all__ = [
     "REMOVED",
