@@ -237,6 +237,7 @@ def render_edition(
     build_dir: Path | None = None,
     ast: Any | None = None,
     gate: Callable[[], None] | None = None,
+    stylesheet: Path | None = None,
 ) -> render.Expanded:
     """Render one edition as the build does: the text prints "–" for a value disclosure control
     withholds (`publication`, :func:`belmig.privacy.publish.marked`), with the provenance stamp.
@@ -257,6 +258,7 @@ def render_edition(
         build_dir=build_dir,
         ast=ast,
         gate=gate,
+        stylesheet=stylesheet,
     )
 
 
@@ -468,6 +470,7 @@ def build(
     publication: Path | None = None,
     alt_texts: Sequence[Path] | None = None,
     out_build: Path | None = None,
+    stylesheet: Path | None = None,
 ) -> tuple[str, ...]:
     """Check and render (side by side, :func:`belmig.report.render.while_checking`). Raises ReportCheckError when a
     check fails, and then no output is replaced and the value diff is not written (only the
@@ -538,6 +541,7 @@ def build(
             alt_texts=alt_texts,
             build_dir=out_build,
             gate=gate,
+            stylesheet=stylesheet,
         ),
     )
     return expanded.used_keys

@@ -194,6 +194,7 @@ def render_edition(
     out_html: Path,
     build_dir: Path,
     alt_files: Sequence[Path] = (),
+    stylesheet: Path | None = None,
 ) -> tuple[str, ...]:
     """Check one translated edition (every check of ``make check``; parity with English is rule
     check_parity, so that an edit of the English text does not re-render this one), then render
@@ -235,6 +236,7 @@ def render_edition(
             build_dir=build_dir,
             alt_files=alt_files,
             gate=gate,
+            stylesheet=stylesheet,
         ),
     )
     return expanded.used_keys
@@ -253,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("render", help="check and render one translated edition")
     r.add_argument("--lang", required=True, choices=[lg for lg in LANGS if lg != "en"])
     for name in ("qmd", "ledger", "public", "allowlist", "claims", "lexicon", "codebook",
-                 "generated", "raw", "lock", "out-pdf", "out-html", "build-dir"):  # fmt: skip
+                 "generated", "raw", "lock", "css", "out-pdf", "out-html", "build-dir"):  # fmt: skip
         r.add_argument(f"--{name}", type=Path, required=True)
     r.add_argument("--config", required=True, help="the pipeline configuration as JSON")
     r.add_argument("--alt", type=Path, nargs="*", default=[], help="the figures' alt-text files")
@@ -276,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
             out_html=a.out_html,
             build_dir=a.build_dir,
             alt_files=a.alt,
+            stylesheet=a.css,
         )
     except (build.ReportCheckError, render.RenderError) as exc:
         print(str(exc), file=sys.stderr)

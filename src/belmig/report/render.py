@@ -264,6 +264,7 @@ def render(
     alt_files: Sequence[Path] = (),
     ast: SectionCache | None = None,
     gate: Callable[[], None] | None = None,
+    stylesheet: Path | None = None,
 ) -> Expanded:
     """Render one edition of the report; returns the expanded Markdown and the ledger keys it used.
 
@@ -280,7 +281,7 @@ def render(
     only the sections that changed since the last render. The HTML's stylesheet is embedded here,
     not by pandoc's ``--embed-resources`` (same bytes: tests/test_preview_fast.py).
 
-    `gate` is called once every output has rendered to its temporary file and before any replaces
+    `stylesheet`: the HTML's CSS (default ``style.css`` beside `qmd`). `gate` is called once every output has rendered to its temporary file and before any replaces
     the previous one: when it raises (the text's checks failed while the render ran,
     :func:`while_checking`), nothing is replaced and its error propagates."""
 
@@ -349,7 +350,7 @@ def render(
 
     def html_out() -> None:
         html_md, images = inline_chart_images(markdown, report_dir)
-        css = report_dir / "style.css"
+        css = stylesheet or report_dir / "style.css"  # the rule passes it (its input)
         args = [
             "html5",
             "--standalone",
