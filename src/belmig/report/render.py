@@ -334,13 +334,20 @@ def render(
         except PandocError as exc:
             raise RenderError(str(exc)) from None
 
+    # The PDF's chain (pandoc, then Typst) is the longest: the DOCX's pandoc starts once the
+    # chain's pandoc is done, so that two pandoc processes, not three, share the two cores.
+    typst_source_done = threading.Event()
+
     def pdf() -> None:
-        doc, source_format = read(markdown)
-        typ = _pandoc(
-            ["typst", "--standalone", f"--template={report_dir / 'template.typ'}", f"--lua-filter={lua}", *meta],
-            doc,
-            source=source_format,
-        )
+        try:
+            doc, source_format = read(markdown)
+            typ = _pandoc(
+                ["typst", "--standalone", f"--template={report_dir / 'template.typ'}", f"--lua-filter={lua}", *meta],
+                doc,
+                source=source_format,
+            )
+        finally:
+            typst_source_done.set()
         typ_path = build_dir / f"{stem}.typ"
         _atomic_write(typ_path, typ)
         try:
@@ -375,6 +382,8 @@ def render(
         tmp["html"].write_text(html_text, encoding="utf-8")
 
     def docx() -> None:
+        if out_pdf is not None:
+            typst_source_done.wait()
         _pandoc(
             ["docx", f"--lua-filter={lua}", f"--resource-path={report_dir}", "--toc", "--toc-depth=2", *meta],
             docx_markdown,
