@@ -338,6 +338,7 @@ def generated_tables(
     t = {k: Path(v) for k, v in tables_in.items()}
     summary = json.loads(t["summary"].read_text(encoding="utf-8"))
     est = pd.read_parquet(t["estimates"])
+    est.attrs = {}  # none is read here; pandas deep-copied them on every selection (1.4 s of 2.8)
     str_cols = {"question": str, "option": str, "level": str}
     flow = pd.read_csv(t["flow"])
     diagnostics = pd.read_csv(t["diagnostics"])

@@ -66,7 +66,7 @@ def words_path(lang: str, report_dir: Path | None = None) -> Path:
 
 @lru_cache(maxsize=16)
 def _read_words(path: str, mtime: float) -> dict[str, Any]:
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def load_words(path: Path) -> dict[str, Any]:
