@@ -95,7 +95,7 @@ SKIP_STEPS = [
 
 def test_flow_counts_each_step(result):
     flow = result.flow
-    assert list(flow.columns) == ["step", "description", "removed", "remaining", "violations"]
+    assert list(flow.columns) == ["step", "description", "removed", "remaining", "violations", "notes"]
     assert flow["step"].tolist() == list(clean.STEPS) + SKIP_STEPS
     steps = flow[flow["step"].isin(clean.STEPS)]
     assert steps["removed"].tolist() == [0, 1, 1, 2, 1, 1, 1, 0]

@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 from belmig.clean import coding as coding_mod
-from belmig.core import atomic
+from belmig.core import atomic, messages
 from belmig.core.codebook import Codebook, Question
 from belmig.core.keys import code_column, multi_column, other_text_column
 
@@ -74,11 +74,38 @@ CONFIG_KEYS = (
     "skip_violations",
 )
 STEPS = ("received", "duplicates", "test_entries", "ineligible", "incomplete", "speeders", "straightlining", "analysed")
-FLOW_COLUMNS = ["step", "description", "removed", "remaining", "violations"]
+# description: English; notes: the same as a note (belmig.core.messages), worded by each edition
+FLOW_COLUMNS = ["step", "description", "removed", "remaining", "violations", "notes"]
 SKIP_ACTIONS = ("set_missing", "keep")
 SCREENING_ATTR = "screening"
+# What each step of the cleaning flow does, in English; each edition words the same notes itself
+# (report/tables.<lang>.yaml, notes: clean.<id>).
+NOTE = messages.catalog(
+    "clean",
+    {
+        "received": "submissions in the export",
+        "duplicates": "identical answers to an earlier submission",
+        "test_entries": "open answer contains a test marker ({markers})",
+        "ineligible": "{citizen} not in {citizen_ok} or {arrival} not in {arrival_ok}",
+        "incomplete": "answered < {threshold}% of the closed questions asked",
+        "speeders": "duration < {fraction} × median of complete submissions ({cut} s)",
+        "speeders_skipped": "skipped: no start times (durations unknown), nobody removed",
+        "straightlining": "same answer on all of >= {items} answered items of a grid ({grids})",
+        "analysed": "respondents analysed",
+        "skip": "{q} answered although not asked ({p} not in {values}): set to missing",
+        "consistency_cleared": (
+            "{q} = {answers} although {p} is not {values}: set to missing (cleaning.skip_violations: set_missing)"
+        ),
+        "consistency_kept": "{q} = {answers} although {p} is not {values}: kept as given (cleaning.skip_violations: keep)",
+    },
+)
 # the speeder step when no submission has a duration (no start times in the export)
-SPEEDERS_SKIPPED = "skipped: no start times (durations unknown), nobody removed"
+SPEEDERS_SKIPPED = str(NOTE("speeders_skipped"))
+
+
+def _flow_row(step: str, note: messages.Note, removed: int, remaining: int, violations: int | None = None) -> dict:
+    return dict(step=step, description=str(note), removed=removed, remaining=remaining, violations=violations,
+                notes=messages.encode([note]))  # fmt: skip
 
 
 class CleanError(ValueError):
@@ -260,10 +287,6 @@ def clear_answers(df: pd.DataFrame, cb: Codebook, flags: pd.DataFrame) -> pd.Dat
     return out
 
 
-def _rule_text(values) -> str:
-    return ", ".join(map(str, values))
-
-
 def skip_flow(
     cb: Codebook, universe: pd.DataFrame, consistency: pd.DataFrame, action: str, analysed: int
 ) -> list[dict[str, Any]]:
@@ -271,20 +294,15 @@ def skip_flow(
     rows = []
     for q in cb.questions:
         if q.universe is not None:
-            rows.append(dict(
-                step=f"skip_{q.id}",
-                description=f"{q.id} answered although not asked ({q.universe.question} not in "
-                f"{_rule_text(q.universe.values)}): set to missing",
-                removed=0, remaining=analysed, violations=int(universe[q.id].sum()),
-            ))  # fmt: skip
+            p = q.universe.question
+            note = NOTE("skip", q=q.id, p=p, values=messages.Opts(p, tuple(map(str, q.universe.values))))
+            rows.append(_flow_row(f"skip_{q.id}", note, 0, analysed, int(universe[q.id].sum())))
         for c in q.consistency:
-            done = "set to missing" if action == "set_missing" else "kept as given"
-            rows.append(dict(
-                step=f"consistency_{q.id}",
-                description=f"{q.id} = {_rule_text(c.answers)} although {c.question} is not "
-                f"{_rule_text(c.values)}: {done} (cleaning.skip_violations: {action})",
-                removed=0, remaining=analysed, violations=int(consistency[q.id].sum()),
-            ))  # fmt: skip
+            said = "consistency_cleared" if action == "set_missing" else "consistency_kept"
+            answers = messages.Opts(q.id, tuple(map(str, c.answers)))
+            values = messages.Opts(c.question, tuple(map(str, c.values)))
+            note = NOTE(said, q=q.id, answers=answers, p=c.question, values=values)
+            rows.append(_flow_row(f"consistency_{q.id}", note, 0, analysed, int(consistency[q.id].sum())))
     return rows
 
 
@@ -402,49 +420,52 @@ def clean(
     markers = ", ".join(cfg["test_markers"])
     grids = "; ".join(", ".join(g) for g in cfg["straightline_grids"])
     keep = pd.Series(True, index=df.index)
-    flow = [dict(step="received", description="submissions in the export", removed=0, remaining=len(df))]
+    flow = [_flow_row("received", NOTE("received"), 0, len(df))]
 
-    def step(name: str, description: str, flags: pd.Series) -> None:
+    def step(name: str, note: messages.Note, flags: pd.Series) -> None:
         removed = flags & keep
         keep.loc[removed] = False
         left = int(keep.sum())
-        flow.append(dict(step=name, description=description, removed=int(removed.sum()), remaining=left))
+        flow.append(_flow_row(name, note, int(removed.sum()), left))
+        description = str(note)
         if left == 0:
             raise CleanError(
                 f"{source}: no submission left after step {name!r} ({description}); "
                 f"it removed all {int(removed.sum())} remaining of {len(df)} submissions. " + _diagnose(name, df, cfg)
             )
 
-    step("duplicates", "identical answers to an earlier submission", duplicate_flags(df, cb))
-    step("test_entries", f"open answer contains a test marker ({markers})", test_flags(df, cb, cfg["test_markers"]))
+    step("duplicates", NOTE("duplicates"), duplicate_flags(df, cb))
+    step("test_entries", NOTE("test_entries", markers=markers), test_flags(df, cb, cfg["test_markers"]))
+    citizen_ok = messages.Opts(CITIZENSHIP_QUESTION, tuple(cfg["eligible_citizenship"]), style="repr")
+    arrival_ok = messages.Opts(ARRIVAL_QUESTION, tuple(cfg["eligible_arrival"]), style="repr")
     step(
         "ineligible",
-        f"{CITIZENSHIP_QUESTION} not in {list(cfg['eligible_citizenship'])} or "
-        f"{ARRIVAL_QUESTION} not in {list(cfg['eligible_arrival'])}",
+        NOTE("ineligible", citizen=CITIZENSHIP_QUESTION, citizen_ok=citizen_ok, arrival=ARRIVAL_QUESTION,
+             arrival_ok=arrival_ok),
         ineligible_flags(df, cfg),
-    )
+    )  # fmt: skip
     asked = applicable(df, cb)
     share = completeness(df, cb, asked)
     step(
         "incomplete",
-        f"answered < {cfg['completeness_threshold']:.0%} of the closed questions asked",
+        NOTE("incomplete", threshold=f"{100 * cfg['completeness_threshold']:.0f}"),
         share < cfg["completeness_threshold"],
     )
     if df["duration_sec"].isna().all():  # the export has no start times (ingest says so)
-        step("speeders", SPEEDERS_SKIPPED, pd.Series(False, index=df.index))
+        step("speeders", NOTE("speeders_skipped"), pd.Series(False, index=df.index))
     else:
         fast, cut = speeder_flags(df.loc[keep, "duration_sec"], cfg["speeder_fraction"])
         step(
             "speeders",
-            f"duration < {cfg['speeder_fraction']} × median of complete submissions ({cut:.0f} s)",
+            NOTE("speeders", fraction=str(cfg["speeder_fraction"]), cut=f"{cut:.0f}"),
             fast.reindex(df.index, fill_value=False),
         )
     step(
         "straightlining",
-        f"same answer on all of >= {cfg['straightline_min_items']} answered items of a grid ({grids})",
+        NOTE("straightlining", items=cfg["straightline_min_items"], grids=grids),
         straightline_flags(df, cb, cfg["straightline_grids"], cfg["straightline_min_items"], asked),
     )
-    flow.append(dict(step="analysed", description="respondents analysed", removed=0, remaining=int(keep.sum())))
+    flow.append(_flow_row("analysed", NOTE("analysed"), 0, int(keep.sum())))
 
     kept = df.loc[keep]
     kept_codes = codes.loc[keep]

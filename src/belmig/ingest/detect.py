@@ -24,7 +24,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from belmig.core import messages
 from belmig.core.codebook import Codebook
+from belmig.ingest.notes import NOTE
 from belmig.ingest.raw import _norm
 
 PLATFORMS = ("generic", "google_forms", "surveymonkey", "qualtrics", "limesurvey", "kobo", "spss", "stata")
@@ -61,18 +63,21 @@ _LS_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*\[[A-Za-z0-9_]+\]$")
 @dataclass
 class Detection:
     platform: str
-    evidence: str
+    note: messages.Note  # what was seen (belmig.ingest.notes), worded by each edition of the report
+
+    @property
+    def evidence(self) -> str:
+        """What was seen, in English."""
+        return str(self.note)
 
 
 def from_spss_names(suffix: str, names: list[str]) -> Detection:
     if suffix == ".dta":
-        return Detection("stata", "a Stata .dta file")
+        return Detection("stata", NOTE("stata_file"))
     low = {n.lower() for n in names}
     if set(LS_ADMIN_CODES) <= low:
-        return Detection(
-            "limesurvey", "SPSS file with LimeSurvey's admin variables (id, submitdate, lastpage, startlanguage)"
-        )
-    return Detection("spss", "an SPSS .sav file")
+        return Detection("limesurvey", NOTE("spss_limesurvey"))
+    return Detection("spss", NOTE("spss_file"))
 
 
 def from_rows(rows: list[list[str]], cb: Codebook) -> Detection:
@@ -82,43 +87,31 @@ def from_rows(rows: list[list[str]], cb: Codebook) -> Detection:
     have = set(low)
     q_meta = [m for m in QUALTRICS_META if m in have]
     if len(q_meta) >= 3:
-        return Detection(
-            "qualtrics", "Qualtrics metadata columns (" + ", ".join(first[low.index(m)] for m in q_meta[:4]) + ")"
-        )
+        return Detection("qualtrics", NOTE("qualtrics", columns=", ".join(first[low.index(m)] for m in q_meta[:4])))
     if low[:2] == ["respondent id", "collector id"]:
-        return Detection("surveymonkey", "SurveyMonkey's first columns 'Respondent ID', 'Collector ID'")
+        return Detection("surveymonkey", NOTE("surveymonkey"))
     if set(LS_ADMIN_CODES) <= have:
-        return Detection("limesurvey", "LimeSurvey admin fields (id, submitdate, lastpage, startlanguage)")
+        return Detection("limesurvey", NOTE("limesurvey_codes"))
     if set(LS_ADMIN_FULL) <= have:
-        return Detection(
-            "limesurvey", "LimeSurvey admin headings (Response ID, Date submitted, Last page, Start language)"
-        )
+        return Detection("limesurvey", NOTE("limesurvey_headings"))
     ls_names = [h for h in first if _LS_NAME.match(h)]
     if ls_names and "id" in have:
-        return Detection("limesurvey", f"LimeSurvey question codes ({ls_names[0]}…)")
+        return Detection("limesurvey", NOTE("limesurvey_questions", first=ls_names[0]))
     k_meta = [m for m in KOBO_META if m in have]
     if len(k_meta) >= 2:
-        return Detection("kobo", "KoboToolbox meta columns (" + ", ".join(k_meta) + ")")
+        return Detection("kobo", NOTE("kobo", columns=", ".join(k_meta)))
     if first and _norm(first[0]) in {_norm(t) for t in GOOGLE_TIMESTAMP}:
-        return Detection("google_forms", f"Google Forms' timestamp column {first[0]!r} first")
+        return Detection("google_forms", NOTE("google_forms", column=repr(first[0])))
     admin = {_norm(c.column) for c in cb.columns if c.role == "admin"}
     if admin & have:
-        return Detection(
-            "generic",
-            "the codebook's admin columns ("
-            + ", ".join(sorted(c.column for c in cb.columns if _norm(c.column) in have and c.role == "admin"))
-            + ")",
-        )
+        columns = ", ".join(sorted(c.column for c in cb.columns if _norm(c.column) in have and c.role == "admin"))
+        return Detection("generic", NOTE("codebook_admin", columns=columns))
     questions = {_norm(q.column) for q in cb.questions}
     others = {_norm(q.other_column) for q in cb.questions if q.other_column}
     hits = len(questions & have)
     if hits >= max(1, len(questions) // 2) and not others & have:
-        return Detection(
-            "google_forms",
-            "guessed: question titles as headers, no metadata column and no 'Other' text column "
-            "(Google Forms' layout, but its timestamp column is not there)",
-        )
-    return Detection("generic", "no platform signature found; read as the codebook's own layout")
+        return Detection("google_forms", NOTE("google_forms_guess"))
+    return Detection("generic", NOTE("no_signature"))
 
 
 def check_format(platform: str, path: Path) -> str | None:

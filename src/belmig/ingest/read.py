@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 import yaml
 
-from belmig.core import atomic
+from belmig.core import atomic, messages
 from belmig.core.codebook import Codebook
 from belmig.ingest import csv_fast, detect
 from belmig.ingest.csv_fast import _NotFast, _read_csv_fast
@@ -151,6 +151,7 @@ def ingest(
                 "used": used,
                 "detected": found.platform,
                 "evidence": found.evidence,
+                "evidence_note": messages.as_data(found.note),
                 "forced": platform != "auto",
             },
             "mapping": Path(mapping.source).name if mapping is not None else None,

@@ -17,7 +17,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from belmig.core import atomic
+from belmig.core import atomic, messages
+from belmig.ingest.notes import NOTE
 from belmig.ingest.validate import Result
 
 VERSION = 1
@@ -31,29 +32,32 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def consequences(info: dict[str, Any]) -> list[str]:
-    """What the export's lacks and time zones mean for the results, in plain words."""
+def consequence_notes(info: dict[str, Any]) -> list[messages.Note]:
+    """What the export's lacks and time zones mean for the results (belmig.ingest.notes)."""
     out = []
     admin = info["admin"]
     zone = info.get("time_zone", "Europe/Vilnius")
     if admin["started_at"]["status"] != "read":
-        out.append(
-            "The export has no start times, so how long each submission took is unknown: the speeder "
-            "check was skipped, and submissions it would have removed as too fast are kept."
-        )
+        out.append(NOTE("no_start_times"))
     if admin["response_id"]["status"] == "generated":
-        out.append("The export has no response ids: ids were generated from the data row (row-0001, …).")
+        out.append(NOTE("no_response_ids"))
     for cid in ("started_at", "submitted_at"):
         a = admin[cid]
         if a["status"] == "read" and "not stated" in a.get("time_zone", ""):
-            out.append(f"The export's timestamps state no time zone; they were read as {zone} wall-clock time.")
+            out.append(NOTE("zone_assumed", zone=zone))
             break
     for cid in ("started_at", "submitted_at"):
         a = admin[cid]
         if a["status"] == "read" and not a.get("time_zone", "").startswith(zone):
-            out.append(f"The export's timestamps ({a['time_zone']}) were converted to {zone}.")
+            given = (messages.from_data(a["time_zone_note"]),) if a.get("time_zone_note") else a["time_zone"]
+            out.append(NOTE("zone_converted", given=given, zone=zone))
             break
     return out
+
+
+def consequences(info: dict[str, Any]) -> list[str]:
+    """What the export's lacks and time zones mean for the results, in plain words."""
+    return [str(n) for n in consequence_notes(info)]
 
 
 def build(result: Result, export: Path | str) -> dict[str, Any]:
@@ -76,6 +80,7 @@ def build(result: Result, export: Path | str) -> dict[str, Any]:
         **{k: v for k, v in info.items() if k != "file"},
         "warnings": warnings,
         "consequences": consequences(info),
+        "consequences_notes": [messages.as_data(n) for n in consequence_notes(info)],
     }
 
 

@@ -26,10 +26,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from belmig.core import messages
 from belmig.core.codebook import Codebook, Question
 from belmig.core.keys import multi_column, other_text_column
 from belmig.ingest.errors import IngestWarning, _Problem, fail
 from belmig.ingest.labels import _Labels
+from belmig.ingest.notes import NOTE
 from belmig.ingest.parse import Parser, _text
 from belmig.ingest.raw import TIMESTAMP_FORMAT, _Raw
 from belmig.ingest.tidy import QInput, Source, Tidy
@@ -105,18 +107,13 @@ def validate(raw: _Raw, tidy: Tidy, cb: Codebook, study_zone: str) -> Result:
             continue
         times[cid], fmt = parse_times(t, cells(t.source), study_zone, problems, t.source.j)
         zone = t.zone or study_zone
+        said = NOTE("zone_stated" if t.stated else "zone_study" if not t.zone else "zone_given", zone=zone)
         info["admin"][cid] = {
             "column": t.source.name,
             "status": "read",
             "format": human(fmt),
-            "time_zone": zone
-            + (
-                " (stated in the file)"
-                if t.stated
-                else " (not stated in the file; read as the study's time zone)"
-                if not t.zone
-                else ""
-            ),
+            "time_zone": str(said),
+            "time_zone_note": messages.as_data(said),
         }
         if t.hint:
             info["admin"][cid]["note"] = t.hint

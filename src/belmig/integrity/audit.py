@@ -59,15 +59,101 @@ from pathlib import Path
 
 import pandas as pd
 
-from belmig.core import atomic
+from belmig.core import atomic, messages
 from belmig.core.codebook import Codebook
 from belmig.core.ledger import Values
 from belmig.integrity import published as pub
 
 CELL = "audit-values"
-BASES_COLUMNS = ["question", "by", "level", "figures", "consistent_bases", "chosen_base", "status", "note"]
-GROUPS_COLUMNS = ["check", "question", "by", "level", "values", "result", "meaning"]
+# note, values, meaning: English; notes, values_notes, meaning_notes: the same as notes (id and
+# parameters, belmig.core.messages), which the translated editions word themselves
+BASES_COLUMNS = ["question", "by", "level", "figures", "consistent_bases", "chosen_base", "status", "note", "notes"]
+GROUPS_COLUMNS = [
+    "check", "question", "by", "level", "values", "result", "meaning", "values_notes", "meaning_notes"
+]  # fmt: skip
 AUDITED_TYPES = ("single", "multi", "scale")
+
+# What the audit's tables say about a row, in English; each edition of the report words the same
+# notes itself (report/tables.<lang>.yaml, notes: audit.<id>).
+NOTE = messages.catalog(
+    "audit",
+    {
+        # bases: how the chosen base was found
+        "from_subgroups": "no figure for the whole question; base = sum of its published subgroup bases",
+        "assumed_all": "no exact figure fixes the base; assumed all {U} in the universe answered (no item nonresponse)",
+        "assumed_split": "answer split taken from assumed.csv",
+        "conflict": "no base <= {U} meets all {exact} exact figures; chose {n}, which meets {met}; missed: {missed}",
+        "missed_pct": "{printed} (nearest {k}/{n} = {pct}; fits n = {fits})",
+        "missed_pct_none": "{printed} (nearest {k}/{n} = {pct}; fits n = none)",
+        "missed_other": "{printed}",
+        "mean_only": "a printed mean hardly constrains the base; universe size taken",
+        "below_universe": "base {n} < universe {U}: {missing} in the universe did not answer",
+        "must_skip": "the figures cannot hold at {U} (everyone in the universe), so some must have skipped",
+        "rejected": "consistent base {m} rejected: {why}",
+        "plan_bases": "subgroup bases by {by} add up to {total}, leaving {rest} (room: 0..{cap})",
+        "plan_counts": "{opt}: subgroup counts {ks} do not fit {kq} (rest {rest})",
+        "plan_unfit": "subgroups do not fit",
+        "fewer_figures": "dependent rows would meet {k} fewer figures",
+        "more_skipped": "implies {k} more skipped answers overall",
+        "worded_met": "worded {word} {printed}: can be met at {n}",
+        "worded_unmet": "worded {word} {printed}: CANNOT be met at {n}",
+        # cross-checks: the values compared
+        "v_within_universe": "{n} <= {u} ({p} in {levs})",
+        "v_bases_add_up": "{parts} = {total} <= {n}; remainder {rest}",
+        "v_counts_add_up": "{q}={opt}: {parts} = {k} of {kq}; remainder {r} among {rest}",
+        "v_vs_parent": "{parts} = {n} of {u}",
+        "v_residual": "{opt} {word} {printed}: needs {lo} .. {hi} of {rest} left",
+        "v_residual_none": "{opt} {word} {printed}: needs no .. - of {rest} left",
+        "v_nested": "{qa}={oa}: {ka} <= {qb}={ob}: {kb}",
+        # cross-checks: what they mean
+        "asked_all": "{q} was asked of the {u} respondents with {p} = {levs}; all of them answered",
+        "asked_skipped": "{q} was asked of the {u} respondents with {p} = {levs}; {k} of them skipped it",
+        "asked_exceeded": "more respondents answered {q} ({n}) than were asked it ({u})",
+        "group_fits": "the {level} group of {by} answering {q} ({n}) fits the {u} respondents of that group",
+        "group_fits_skipped": (
+            "the {level} group of {by} answering {q} ({n}) fits the {u} respondents of that group; "
+            "{k} of them skipped {q}"
+        ),
+        "bases_add_up": (
+            "{q} answered by {n}: {total} of them are {levels} by {by}; the other {rest} "
+            "must be in the unpublished levels of {by} or have skipped {by}"
+        ),
+        "counts_add_up": (
+            "of the {kq} answering {opt}, {k} are in the published {by} groups; the other "
+            "{r} must come from the {rest} respondents outside them"
+        ),
+        "counts_add_up_none": (
+            "of the {kq} answering {opt}, {k} are in the published {by} groups; the other "
+            "{r} must come from the {rest} respondents outside them (so none of those has this answer)"
+        ),
+        "vs_parent": "{q} is published separately for {levels}; together {n} of the {u} respondents asked answered it",
+        "vs_parent_skipped": (
+            "{q} is published separately for {levels}; together {n} of the {u} respondents asked answered it "
+            "({k} skipped it)"
+        ),
+        "single_complete": "the published options of {q} account for {tot} of {n} answers",
+        "single_partial": (
+            "the published options of {q} account for {tot} of {n} answers; {k} fall in unpublished options ({opts})"
+        ),
+        "residual_ok": (
+            "after the exact options, {rest} answers remain; {opt} needs at least {lo}, leaving at most {most} for {left}"
+        ),
+        "residual_ok_alone": (
+            "after the exact options, {rest} answers remain; {opt} needs at least {lo}, leaving at most {most} "
+            "for nothing else"
+        ),
+        "residual_fail": "the {rest} answers left after the exact options cannot hold {opt} at {word} {printed}",
+        "exclusive": (
+            "{opt} excludes every other answer, so its {k} respondents and the {other} of the most "
+            "frequent other answer must be different people"
+        ),
+        "overlap": (
+            "the published answers of {q} exceed its {n} respondents by {d}; one person adds at most "
+            "{m} extra, so at least {k} respondents chose two or more of them (allowed: several answers possible)"
+        ),
+        "diaspora_nested": "people taking part in diaspora organisations should be among those who know them",
+    },
+)
 
 
 class AuditError(ValueError):
@@ -256,7 +342,7 @@ class _Solver:
         self.base: dict[tuple[str, str, str], int] = {}
         self.universe: dict[tuple[str, str, str], int] = {}
         self.order = {q.id: i for i, q in enumerate(codebook.questions)}
-        self.rejected: dict[tuple[str, str, str], list[tuple[int, str]]] = {}
+        self.rejected: dict[tuple[str, str, str], list[tuple[int, tuple[messages.Note, ...]]]] = {}
 
     # counts of one option of an all-respondent question at base n (None when unknown)
     def count(self, qid: str, opt: str, n: int) -> int | None:
@@ -352,7 +438,7 @@ class _Solver:
             cap = sum(s for o, s in sizes.items() if o not in levels_pub) + (self.N - nb)
             if not 0 <= rest <= cap:
                 feasible = False
-                problems.append(f"subgroup bases by {b} add up to {total}, leaving {rest} (room: 0..{cap})")
+                problems.append(NOTE("plan_bases", by=b, total=total, rest=rest, cap=cap))
             # counts: subgroup counts of an option must fit into the question's count
             for opt in self.cb[qid].keys:
                 ks = []
@@ -365,7 +451,9 @@ class _Solver:
                     continue  # no published subgroup count, or the question's own count is unknown
                 if not (sum(ks) <= kq and kq - sum(ks) <= max(rest, 0)):
                     feasible = False
-                    problems.append(f"{opt}: subgroup counts {'+'.join(map(str, ks))} do not fit {kq} (rest {rest})")
+                    problems.append(
+                        NOTE("plan_counts", opt=messages.Opts(qid, (opt,)), ks="+".join(map(str, ks)), kq=kq, rest=rest)
+                    )
         return plan, feasible, problems
 
     def _score(self, qid: str, n: int, U: int):
@@ -417,11 +505,11 @@ class _Solver:
                     if m > best and row.sat[m] == len(row.exact):
                         sc, sb = scores[m], scores[best]
                         if not sc[0]:
-                            why = "; ".join(self._subgroup_plan(q.id, m)[2]) or "subgroups do not fit"
+                            why = tuple(self._subgroup_plan(q.id, m)[2]) or (NOTE("plan_unfit"),)
                         elif sc[1] < sb[1]:
-                            why = f"dependent rows would meet {sb[1] - sc[1]} fewer figures"
+                            why = (NOTE("fewer_figures", k=sb[1] - sc[1]),)
                         else:
-                            why = f"implies {sb[2] - sc[2]} more skipped answers overall"
+                            why = (NOTE("more_skipped", k=sb[2] - sc[2]),)
                         self.rejected.setdefault(key, []).append((m, why))
             plan, _, _ = self._subgroup_plan(q.id, best)
             for k, (nb, hi) in plan.items():
@@ -436,12 +524,12 @@ class _Solver:
 
 
 # ------------------------------------------------------------------------- notes and checks
-def _worded_note(f: _Fig, n: int) -> str:
+def _worded_note(f: _Fig, n: int) -> messages.Note | None:
     if f.stat == "mean":
-        return ""
+        return None
     ok = any(pub.comparator_holds(Fraction(100 * k, n), f.printed, f.comparator) for k in range(n + 1))
-    word = f.comparator.replace("_", " ")
-    return f"worded {word} {f.printed}: {'can be met' if ok else 'CANNOT be met'} at {n}"
+    word = messages.Term("comparator", f.comparator)
+    return NOTE("worded_met" if ok else "worded_unmet", word=word, printed=f.printed, n=n)
 
 
 def _bases_table(s: _Solver) -> pd.DataFrame:
@@ -466,14 +554,12 @@ def _bases_table(s: _Solver) -> pd.DataFrame:
                 and n == sum(s.base[r.key] for r in subs if r.by == s.cb[q].universe.question)
             ):
                 status = "ok"
-                notes.append("no figure for the whole question; base = sum of its published subgroup bases")
+                notes.append(NOTE("from_subgroups"))
             else:
                 status = "assumed"
-                notes.append(
-                    f"no exact figure fixes the base; assumed all {U} in the universe answered (no item nonresponse)"
-                )
+                notes.append(NOTE("assumed_all", U=U))
                 if by == "" and any(k[0] == q for k in s.assumed_pct):
-                    notes.append("answer split taken from assumed.csv")
+                    notes.append(NOTE("assumed_split"))
         else:
             missed = [f for f in row.exact if not row.meets(f, n)]
             if missed:
@@ -482,27 +568,27 @@ def _bases_table(s: _Solver) -> pd.DataFrame:
                 for f in missed:
                     if f.stat == "pct":
                         k = nearest_count(f.printed, n)
-                        alt.append(
-                            f"{f.printed} (nearest {k}/{n} = {Fraction(100 * k, n).__float__():.2f}; fits n = {compact(consistent_bases([f.printed], U), 6)})"
-                        )
+                        pct = f"{Fraction(100 * k, n).__float__():.2f}"
+                        fits = consistent_bases([f.printed], U)
+                        if fits:
+                            fits_said = compact(fits, 6).replace(",", ", ")
+                            alt.append(NOTE("missed_pct", printed=f.printed, k=k, n=n, pct=pct, fits=fits_said))
+                        else:
+                            alt.append(NOTE("missed_pct_none", printed=f.printed, k=k, n=n, pct=pct))
                     else:
-                        alt.append(f.printed)
-                notes.append(
-                    f"no base <= {U} meets all {len(row.exact)} exact figures; chose {n}, which meets "
-                    f"{len(row.exact) - len(missed)}; missed: " + "; ".join(alt)
-                )
+                        alt.append(NOTE("missed_other", printed=f.printed))
+                met = len(row.exact) - len(missed)
+                notes.append(NOTE("conflict", U=U, exact=len(row.exact), n=n, met=met, missed=tuple(alt)))
             else:
                 status = "ok"
                 if all(f.stat == "mean" for f in row.exact) and len(cons) > U // 2:
-                    notes.append("a printed mean hardly constrains the base; universe size taken")
+                    notes.append(NOTE("mean_only"))
             if n < U:
-                notes.append(f"base {n} < universe {U}: {U - n} in the universe did not answer")
+                notes.append(NOTE("below_universe", n=n, U=U, missing=U - n))
                 if row.sat[U] < len(row.exact) and not missed:
-                    notes.append(
-                        f"the figures cannot hold at {U} (everyone in the universe), so some must have skipped"
-                    )
+                    notes.append(NOTE("must_skip", U=U))
             for m, why in s.rejected.get(key, []):
-                notes.append(f"consistent base {m} rejected: {why}")
+                notes.append(NOTE("rejected", m=m, why=why))
         for f in row.worded:
             w = _worded_note(f, n)
             if w and w not in notes:
@@ -516,7 +602,8 @@ def _bases_table(s: _Solver) -> pd.DataFrame:
                 "consistent_bases": compact(cons) if row.exact else "",
                 "chosen_base": int(n),
                 "status": status,
-                "note": "; ".join(notes),
+                "note": messages.join(notes),
+                "notes": messages.encode(notes),
             }
         )
     df = pd.DataFrame(out, columns=BASES_COLUMNS)
@@ -553,16 +640,19 @@ def _counts_table(s: _Solver) -> pd.DataFrame:
     )
 
 
-def _check(out, name, key, values, ok, meaning):
+def _check(out, name, key, values: str | messages.Note, ok, meaning: messages.Note):
+    """One cross-check row; `values` is plain when it is only numbers and signs ("203 <= 205")."""
     out.append(
         {
             "check": name,
             "question": key[0],
             "by": key[1],
             "level": key[2],
-            "values": values,
+            "values": str(values),
             "result": "pass" if ok else "fail",
-            "meaning": meaning,
+            "meaning": str(meaning),
+            "values_notes": messages.encode([values]) if isinstance(values, messages.Note) else "",
+            "meaning_notes": messages.encode([meaning]),
         }
     )
 
@@ -577,24 +667,27 @@ def _groups_table(s: _Solver) -> pd.DataFrame:
         if key[1] == "" and q.universe is not None:
             p = q.universe.question
             u = s.universe[key]
-            levs = "/".join(q.universe.values)
-            if n <= u:
-                meaning = f"{q.id} was asked of the {u} respondents with {p} = {levs}; " + (
-                    "all of them answered" if n == u else f"{u - n} of them skipped it"
-                )
+            levs = messages.Opts(p, tuple(q.universe.values), "/")
+            if n == u:
+                meaning = NOTE("asked_all", q=q.id, u=u, p=p, levs=levs)
+            elif n < u:
+                meaning = NOTE("asked_skipped", q=q.id, u=u, p=p, levs=levs, k=u - n)
             else:
-                meaning = f"more respondents answered {q.id} ({n}) than were asked it ({u})"
-            _check(out, "base_within_universe", key, f"{n} <= {u} ({p} in {levs})", n <= u, meaning)
+                meaning = NOTE("asked_exceeded", q=q.id, n=n, u=u)
+            values = NOTE("v_within_universe", n=n, u=u, p=p, levs=levs)
+            _check(out, "base_within_universe", key, values, n <= u, meaning)
         if key[1]:
             u = s.universe[key]
+            level = messages.Opts(key[1], tuple(key[2].split(pub.OPTION_SEP)), pub.OPTION_SEP)
             _check(
                 out,
                 "subgroup_within_level",
                 key,
                 f"{n} <= {u}",
                 n <= u,
-                f"the {key[2]} group of {key[1]} answering {key[0]} ({n}) fits the {u} respondents of that group"
-                + ("" if n == u else f"; {u - n} of them skipped {key[0]}"),
+                NOTE("group_fits", level=level, by=key[1], q=key[0], n=n, u=u)
+                if n == u
+                else NOTE("group_fits_skipped", level=level, by=key[1], q=key[0], n=n, u=u, k=u - n),
             )
     # 2. subgroups over the levels of a grouping question add up (counts too)
     for q in cb.of_type(*AUDITED_TYPES):
@@ -607,14 +700,22 @@ def _groups_table(s: _Solver) -> pd.DataFrame:
             total = sum(s.base[r.key] for r in rows)
             levels = sorted({lv for r in rows for lv in r.level.split(pub.OPTION_SEP)})
             rest = n - total
+            parts = "+".join(str(s.base[r.key]) for r in rows)
             _check(
                 out,
                 "subgroup_bases_add_up",
                 (q.id, b, "+".join(levels)),
-                f"{'+'.join(str(s.base[r.key]) for r in rows)} = {total} <= {n}; remainder {rest}",
+                NOTE("v_bases_add_up", parts=parts, total=total, n=n, rest=rest),
                 rest >= 0,
-                f"{q.id} answered by {n}: {total} of them are {'/'.join(levels)} by {b}; the other {rest} "
-                f"must be in the unpublished levels of {b} or have skipped {b}",
+                NOTE(
+                    "bases_add_up",
+                    q=q.id,
+                    n=n,
+                    total=total,
+                    levels=messages.Opts(b, tuple(levels), "/"),
+                    by=b,
+                    rest=rest,
+                ),
             )
             for opt in q.keys:
                 ks = []
@@ -626,15 +727,15 @@ def _groups_table(s: _Solver) -> pd.DataFrame:
                 if not ks or kq is None:
                     continue
                 ok = sum(ks) <= kq and kq - sum(ks) <= rest
+                o, k, r = messages.Opts(q.id, (opt,)), sum(ks), kq - sum(ks)
+                said = "counts_add_up_none" if r == 0 and rest > 0 else "counts_add_up"
                 _check(
                     out,
                     "subgroup_counts_add_up",
                     (q.id, b, "+".join(levels)),
-                    f"{q.id}={opt}: {'+'.join(map(str, ks))} = {sum(ks)} of {kq}; remainder {kq - sum(ks)} among {rest}",
+                    NOTE("v_counts_add_up", q=q.id, opt=o, parts="+".join(map(str, ks)), k=k, kq=kq, r=r, rest=rest),
                     ok,
-                    f"of the {kq} answering {opt}, {sum(ks)} are in the published {b} groups; the other "
-                    f"{kq - sum(ks)} must come from the {rest} respondents outside them"
-                    + (" (so none of those has this answer)" if kq - sum(ks) == 0 and rest > 0 else ""),
+                    NOTE(said, kq=kq, opt=o, k=k, by=b, r=r, rest=rest),
                 )
     # 3. subgroups defined by the levels of the universe question: sizes and their sum
     for q in cb.of_type(*AUDITED_TYPES):
@@ -644,14 +745,16 @@ def _groups_table(s: _Solver) -> pd.DataFrame:
         if subs:
             n = s.base[(q.id, "", "")]
             u = s.universe[(q.id, "", "")]
+            levels = messages.Opts(q.universe.question, tuple(r.level for r in subs))
             _check(
                 out,
                 "subgroup_bases_vs_parent",
                 (q.id, q.universe.question, ""),
-                f"{'+'.join(str(s.base[r.key]) for r in subs)} = {n} of {u}",
+                NOTE("v_vs_parent", parts="+".join(str(s.base[r.key]) for r in subs), n=n, u=u),
                 n <= u,
-                f"{q.id} is published separately for {', '.join(r.level for r in subs)}; together {n} of the {u} "
-                f"respondents asked answered it" + ("" if n == u else f" ({u - n} skipped it)"),
+                NOTE("vs_parent", q=q.id, levels=levels, n=n, u=u)
+                if n == u
+                else NOTE("vs_parent_skipped", q=q.id, levels=levels, n=n, u=u, k=u - n),
             )
     # 4. single choice: published counts never exceed the base; complete questions add up to it
     for key, row in s.rows.items():
@@ -671,12 +774,16 @@ def _groups_table(s: _Solver) -> pd.DataFrame:
                 key,
                 f"{'+'.join(map(str, byopt.values()))} = {tot} {'=' if complete else '<='} {n}",
                 ok,
-                f"the published options of {q.id} account for {tot} of {n} answers"
-                + (
-                    ""
-                    if complete
-                    else f"; {n - tot} fall in unpublished options ({', '.join(o for o in q.keys if o not in byopt)})"
-                ),
+                NOTE("single_complete", q=q.id, tot=tot, n=n)
+                if complete
+                else NOTE(
+                    "single_partial",
+                    q=q.id,
+                    tot=tot,
+                    n=n,
+                    k=n - tot,
+                    opts=messages.Opts(q.id, tuple(o for o in q.keys if o not in byopt)),
+                ),  # fmt: skip
             )
             for f in row.worded:
                 if f.stat != "pct" or len(f.options) != 1 or f.options[0] in byopt:
@@ -685,18 +792,21 @@ def _groups_table(s: _Solver) -> pd.DataFrame:
                 lo = min(fits) if fits else None
                 rest = n - tot
                 ok = lo is not None and lo <= rest
-                left = [o for o in q.keys if o not in byopt and o != f.options[0]]
-                _check(
-                    out,
-                    "single_choice_residual",
-                    key,
-                    f"{f.options[0]} {f.comparator.replace('_', ' ')} {f.printed}: needs {lo if fits else 'no'} .. {max(fits) if fits else '-'} of {rest} left",
-                    ok,
-                    f"after the exact options, {rest} answers remain; {f.options[0]} needs at least {lo}, leaving at most "
-                    f"{rest - lo if ok else 0} for {', '.join(left) or 'nothing else'}"
-                    if ok
-                    else f"the {rest} answers left after the exact options cannot hold {f.options[0]} at {f.comparator} {f.printed}",
-                )
+                left = tuple(o for o in q.keys if o not in byopt and o != f.options[0])
+                o, word = messages.Opts(q.id, (f.options[0],)), messages.Term("comparator", f.comparator)
+                if fits:
+                    values = NOTE("v_residual", opt=o, word=word, printed=f.printed, lo=lo, hi=max(fits), rest=rest)
+                else:
+                    values = NOTE("v_residual_none", opt=o, word=word, printed=f.printed, rest=rest)
+                if not ok:
+                    meaning = NOTE("residual_fail", rest=rest, opt=o, word=word, printed=f.printed)
+                elif left:
+                    meaning = NOTE(
+                        "residual_ok", rest=rest, opt=o, lo=lo, most=rest - lo, left=messages.Opts(q.id, left)
+                    )
+                else:
+                    meaning = NOTE("residual_ok_alone", rest=rest, opt=o, lo=lo, most=rest - lo)
+                _check(out, "single_choice_residual", key, values, ok, meaning)
         if q.type == "multi":
             ex = [o.key for o in q.options if o.exclusive]
             fs = {}
@@ -711,8 +821,7 @@ def _groups_table(s: _Solver) -> pd.DataFrame:
                         key,
                         f"{fs[e]} + {other} <= {n}",
                         fs[e] + other <= n,
-                        f"{e!r} excludes every other answer, so its {fs[e]} respondents and the {other} of the most "
-                        f"frequent other answer must be different people",
+                        NOTE("exclusive", opt=messages.Opts(q.id, (e,), style="quote"), k=fs[e], other=other),
                     )
             if len(fs) >= 2 and not ex:
                 tot = sum(fs.values())
@@ -723,16 +832,14 @@ def _groups_table(s: _Solver) -> pd.DataFrame:
                         key,
                         f"{'+'.join(map(str, fs.values()))} = {tot} > {n}",
                         True,
-                        f"the published answers of {q.id} exceed its {n} respondents by {tot - n}; one person adds at most "
-                        f"{len(fs) - 1} extra, so at least {-(-(tot - n) // (len(fs) - 1))} respondents chose two or more of "
-                        "them (allowed: several answers possible)",
+                        NOTE("overlap", q=q.id, n=n, d=tot - n, m=len(fs) - 1, k=-(-(tot - n) // (len(fs) - 1))),
                     )
     # 5. known relations between questions
     rel = [
         (
             ("diaspora_involved", "yes"),
             ("diaspora_known", "yes"),
-            "people taking part in diaspora organisations should be among those who know them",
+            NOTE("diaspora_nested"),
         )
     ]
     for (qa, oa), (qb, ob), meaning in rel:
@@ -740,7 +847,10 @@ def _groups_table(s: _Solver) -> pd.DataFrame:
             ka = s.count(qa, oa, s.base[(qa, "", "")])
             kb = s.count(qb, ob, s.base[(qb, "", "")])
             if ka is not None and kb is not None:
-                _check(out, "nested_answers", (qa, "", ""), f"{qa}={oa}: {ka} <= {qb}={ob}: {kb}", ka <= kb, meaning)
+                values = NOTE(
+                    "v_nested", qa=qa, oa=messages.Opts(qa, (oa,)), ka=ka, qb=qb, ob=messages.Opts(qb, (ob,)), kb=kb
+                )
+                _check(out, "nested_answers", (qa, "", ""), values, ka <= kb, meaning)
     return pd.DataFrame(out, columns=GROUPS_COLUMNS)
 
 

@@ -168,7 +168,7 @@ def cell(x: Any) -> str:
         return f"{x:,.2f}"
     if isinstance(x, int):
         return f"{x:,}"
-    s = " ".join(str(x).split())
+    s = re.sub(r"[ \t\r\n]+", " ", str(x)).strip()  # a no-break space (1 234, 80 %) stays
     return _ESCAPE_RE.sub(r"\\\1", s)
 
 
@@ -289,13 +289,16 @@ def cleaning_flow_md(flow_df: pd.DataFrame, *, lang: str | Words = "en", codeboo
     ``violations`` column (belmig.clean), the skip-logic and consistency checks that follow
     the steps show the answers concerned among the analysed instead of removed/remaining.
     Steps are named in the edition's words (a check by the question it is about, with `codebook`)."""
+    from belmig.report import notes
+
     _require(flow_df, ["step", "description", "removed", "remaining"], "cleaning flow")
     w = words(lang)
     checks = "violations" in flow_df.columns
     rows = []
     for r in flow_df.itertuples(index=False):
         is_check = checks and not _missing(r.violations)
-        row = [_step_name(str(r.step), w, codebook), cell(r.description)]
+        said = notes.worded(getattr(r, "notes", None), r.description, w, codebook)
+        row = [_step_name(str(r.step), w, codebook), cell(said)]
         row += [DASH, DASH] if is_check else [count(r.removed), count(r.remaining)]
         if checks:
             row.append(count(r.violations) if is_check else DASH)
@@ -512,11 +515,40 @@ def reader_group(by: Any, level: Any, codebook: Any | None, w: Words | None = No
     w = w or words("en")
     if _missing(by) or str(by) == "":
         return w("common.all_respondents")
-    by, level = str(by), str(level)
+    by, level = str(by), "" if _missing(level) else str(level)
+    if codebook is not None and by in getattr(codebook, "by_id", {}) and not level:
+        return cell(_question_name(codebook, by, w.lang))  # all its published levels (a row per level)
     if codebook is None or by not in getattr(codebook, "by_id", {}):
         return cell(f"{by.replace('_', ' ')}: {level.replace('_', ' ')}")
     names = [_option_label(codebook, by, part, w.lang) for part in level.split("+")]
     return cell(w("common.group", question=_question_name(codebook, by, w.lang), levels=w("common.or").join(names)))
+
+
+def _figures(figures: Any, w: Words) -> str:
+    """The printed figures of an audit row ("86.07;about 86"), with the wording of a worded one
+    and the numbers in the edition's forms ("86,07; apie 86" in Lithuanian)."""
+    if _missing(figures):
+        return ""
+    if w.lang == "en":
+        return str(figures).replace(";", "; ")
+    from belmig.integrity.published import COMPARATORS
+    from belmig.report import locale
+
+    said = {c.replace("_", " "): c for c in COMPARATORS}
+    out = []
+    for part in str(figures).split(";"):
+        head, _, number = part.rpartition(" ")
+        if head in said:
+            part = f"{w(f'reproduction.comparator.{said[head]}')} {number}"
+        out.append(locale.localize_text(part, w.lang))
+    return "; ".join(out)
+
+
+def _bases(bases: Any, w: Words) -> str:
+    """The consistent bases of an audit row ("1–3,7" -> "1–3, 7"; "none" in the edition's words)."""
+    if _missing(bases):
+        return ""
+    return w("common.none") if str(bases) == "none" else str(bases).replace(",", ", ")
 
 
 def audit_md(
@@ -530,6 +562,8 @@ def audit_md(
     """The audit of the published figures: for every question (and subgroup) the printed
     figures, the respondent bases consistent with all of them, and the base chosen. With a
     `codebook`, questions and groups carry the reader's labels, not codebook ids."""
+    from belmig.report import notes
+
     mc = _min_cell(min_cell)
     w = words(lang)
     _require(
@@ -548,11 +582,11 @@ def audit_md(
             [
                 reader_question(r.question, codebook, w.lang),
                 sub,
-                cell(_truncate(str(r.figures).replace(";", "; ") if not _missing(r.figures) else "", 60)),
-                cell(_truncate(str(r.consistent_bases).replace(",", ", ") if not _missing(r.consistent_bases) else "")),
+                cell(_truncate(_figures(r.figures, w), 60)),
+                cell(_truncate(_bases(r.consistent_bases, w))),
                 base,
                 f"**{cell(said)}**" if status == "conflict" else cell(said),
-                cell(r.note),
+                cell(notes.worded(getattr(r, "notes", None), r.note, w, codebook)),
             ]
         )
     h = [
@@ -564,6 +598,8 @@ def audit_md(
 
 
 def _audit_groups(groups_df: pd.DataFrame | None, mc: int, codebook: Any | None = None, w: Words | None = None) -> str:
+    from belmig.report import notes
+
     w = w or words("en")
     cols = ["check", "question", "by", "level", "values", "result", "meaning"]
     caption = w("audit.groups_caption")
@@ -582,9 +618,9 @@ def _audit_groups(groups_df: pd.DataFrame | None, mc: int, codebook: Any | None 
                     cell(check),
                     reader_question(r.question, codebook, w.lang),
                     sub,
-                    cell(r.values),
+                    cell(notes.worded(getattr(r, "values_notes", None), r.values, w, codebook)),
                     f"**{said}**" if res == "fail" else said,
-                    cell(r.meaning),
+                    cell(notes.worded(getattr(r, "meaning_notes", None), r.meaning, w, codebook)),
                 ]
             )
         return pipe_table(h, rows, caption=caption, tbl_id="tbl-audit-groups", align="llllll", words=w)
@@ -599,6 +635,16 @@ def _audit_groups(groups_df: pd.DataFrame | None, mc: int, codebook: Any | None 
 _DIFFERS_RE = re.compile(r"; differs by ([+-]?\d+(?:\.\d+)?)$")
 
 
+_NOT_COMPUTED_RE = re.compile(r"not computed: ledger key '([^']*)' is missing")
+
+
+def _not_available(x: Any, lang: str) -> Any:
+    """ "n/a" in the edition's words (belmig.report.locale.NOT_AVAILABLE); another value as it is."""
+    from belmig.report import locale
+
+    return locale.NOT_AVAILABLE[lang] if str(x).strip() == locale.NOT_AVAILABLE["en"] else x
+
+
 def _repro_note(comparator: Any, note: Any, w: Words) -> Any:
     """The note of a reproduced figure in the edition's words: the tolerance of its wording
     (belmig.integrity.reproduce.TOLERANCE_NOTE) and the difference; another note as it is."""
@@ -606,6 +652,9 @@ def _repro_note(comparator: Any, note: Any, w: Words) -> Any:
 
     if _missing(note):
         return note
+    m = _NOT_COMPUTED_RE.fullmatch(str(note))
+    if m is not None and w.lang != "en":
+        return w("reproduction.not_computed", name=f"`{m.group(1)}`")
     text, rule = str(note), reproduce.TOLERANCE_NOTE.get(str(comparator))
     if w.lang == "en" or rule is None or not text.startswith(rule):
         return note
@@ -681,7 +730,7 @@ def reproduction_md(
         rec = (
             num(r.recomputed)
             if isinstance(r.recomputed, (int, float)) and not isinstance(r.recomputed, bool)
-            else cell(r.recomputed)
+            else cell(r.recomputed if w.lang == "en" else _not_available(r.recomputed, w.lang))
         )
         note = _repro_note(r.comparator, r.note, w)
         if f"figure.{r.id}" in withheld:
@@ -1070,7 +1119,9 @@ def _admin_cell(a: Mapping[str, Any], lacking: str, w: Words) -> str:
     if a.get("format"):
         parts.append(a["format"])
     if a.get("time_zone"):
-        parts.append(a["time_zone"])
+        from belmig.report import notes
+
+        parts.append(notes.worded_one(a.get("time_zone_note"), a["time_zone"], w))
     return cell(", ".join(parts))
 
 
@@ -1081,12 +1132,16 @@ def data_source_md(doc: Mapping[str, Any], *, lang: str | Words = "en") -> str:
     ds = "data_source."
     p = doc["platform"]
     name = w.get(f"{ds}platforms.{p['used']}") or PLATFORM_NAMES.get(p["used"], p["used"])
-    how = w(ds + "forced") if p["forced"] else w(ds + "detected", evidence=p["evidence"])
+    from belmig.report import notes
+
+    evidence = notes.worded_one(p.get("evidence_note"), p["evidence"], w)
+    how = w(ds + "forced") if p["forced"] else w(ds + "detected", evidence=evidence)
     qs = doc["questions"]
     found = [q for q in qs if not str(q.get("method", "")).startswith("not found")]
     methods: dict[str, int] = {}
     for q in found:
-        methods[q["method"]] = methods.get(q["method"], 0) + 1
+        said = notes.method(q["method"], w)
+        methods[said] = methods.get(said, 0) + 1
     by = "; ".join(f"{k}: {v}" for k, v in methods.items())
     mapping = w(ds + "with_mapping", mapping=f"`{doc['mapping']}`") if doc.get("mapping") else ""
     as_what = w(ds + "as_generic", name=name) if p["used"] == "generic" else w(ds + "as_platform", name=name)
@@ -1096,7 +1151,10 @@ def data_source_md(doc: Mapping[str, Any], *, lang: str | Words = "en") -> str:
         ds + "read", file=f"`{doc['file']}`", sha=f"`{doc['sha256'][:12]}`", as_what=as_what, how=cell(how),
         mapping=mapping, rows=rows_txt, submissions=f"{doc['submissions']:,}", found=len(found), total=len(qs),
     ) + " "  # fmt: skip
-    text += " ".join(doc.get("consequences", []))
+    said = doc.get("consequences", [])
+    if w.lang != "en" and "consequences_notes" in doc:
+        said = [notes.worded_one(n, "", w) for n in doc["consequences_notes"]]
+    text += " ".join(said)
     warns = [x for x in doc.get("warnings", []) if x["check"] != "no_start_time"]  # said in the consequences
     if warns:
         listed = "; ".join(f"{x['message']}" + (w(ds + "cells", n=x["count"]) if x.get("count") else "") for x in warns)

@@ -1,0 +1,42 @@
+"""What the ingest report says to readers, in English (belmig.core.messages): how the platform
+was recognised, how time stamps were read, what the export's lacks mean. The report's translated
+editions word the same notes (report/tables.<lang>.yaml, notes: ingest.<id>)."""
+
+from __future__ import annotations
+
+from belmig.core import messages
+
+NOTE = messages.catalog(
+    "ingest",
+    {
+        # how the platform was recognised (belmig.ingest.detect)
+        "stata_file": "a Stata .dta file",
+        "spss_limesurvey": "SPSS file with LimeSurvey's admin variables (id, submitdate, lastpage, startlanguage)",
+        "spss_file": "an SPSS .sav file",
+        "qualtrics": "Qualtrics metadata columns ({columns})",
+        "surveymonkey": "SurveyMonkey's first columns 'Respondent ID', 'Collector ID'",
+        "limesurvey_codes": "LimeSurvey admin fields (id, submitdate, lastpage, startlanguage)",
+        "limesurvey_headings": "LimeSurvey admin headings (Response ID, Date submitted, Last page, Start language)",
+        "limesurvey_questions": "LimeSurvey question codes ({first}…)",
+        "kobo": "KoboToolbox meta columns ({columns})",
+        "google_forms": "Google Forms' timestamp column {column} first",
+        "codebook_admin": "the codebook's admin columns ({columns})",
+        "google_forms_guess": (
+            "guessed: question titles as headers, no metadata column and no 'Other' text column "
+            "(Google Forms' layout, but its timestamp column is not there)"
+        ),
+        "no_signature": "no platform signature found; read as the codebook's own layout",
+        # the time zone of a time stamp column (belmig.ingest.validate)
+        "zone_stated": "{zone} (stated in the file)",
+        "zone_study": "{zone} (not stated in the file; read as the study's time zone)",
+        "zone_given": "{zone}",
+        # what the export's lacks and time zones mean (belmig.ingest.report)
+        "no_start_times": (
+            "The export has no start times, so how long each submission took is unknown: the speeder "
+            "check was skipped, and submissions it would have removed as too fast are kept."
+        ),
+        "no_response_ids": "The export has no response ids: ids were generated from the data row (row-0001, …).",
+        "zone_assumed": "The export's timestamps state no time zone; they were read as {zone} wall-clock time.",
+        "zone_converted": "The export's timestamps ({given}) were converted to {zone}.",
+    },
+)
