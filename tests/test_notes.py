@@ -148,3 +148,40 @@ def test_cleaning_flow_and_ingest_notes_in_lithuanian(cb):
         "Europe/Vilnius (faile nenurodyta; laikyta tyrimo laiko juosta)"
     )
     assert locale.localize_text("22.43", "lt") == "22,43"
+
+
+def test_the_data_source_paragraph_and_table_in_russian():
+    from belmig.ingest import notes as inotes, report as irep
+
+    admin = {
+        "response_id": {"column": None, "status": "generated"},
+        "started_at": {"column": None, "status": "lacking"},
+        "submitted_at": {"column": "Timestamp", "status": "read", "format": "YYYY-MM-DD HH:MM:SS"},
+    }
+    zone = inotes.NOTE("zone_stated", zone="UTC")
+    admin["submitted_at"] |= {"time_zone": str(zone), "time_zone_note": messages.as_data(zone)}
+    info = {"admin": admin, "time_zone": "Europe/Vilnius"}
+    evidence = inotes.NOTE("google_forms", column="'Timestamp'")
+    doc = {
+        "file": "google_forms.csv", "sha256": "0" * 64, "header_rows": 1, "submissions": 374, "mapping": None,
+        "platform": {"used": "google_forms", "detected": "google_forms", "forced": False,
+                     "evidence": str(evidence), "evidence_note": messages.as_data(evidence)},
+        "admin": admin, "questions": [{"id": "sex", "method": "header = codebook column"}],
+        "identifiers_dropped": [], "metadata_ignored": [],
+        "warnings": [{"check": "not_asked", "message": str(inotes.NOTE("warn_not_asked")), "count": 3}],
+        "consequences": irep.consequences(info),
+        "consequences_notes": [messages.as_data(n) for n in irep.consequence_notes(info)],
+    }  # fmt: skip
+    assert (
+        doc["consequences"][-1]
+        == "The export's timestamps (UTC (stated in the file)) were converted to Europe/Vilnius."
+    )
+    ru = rt.data_source_md(doc, lang="ru")
+    assert "первый столбец — отметка времени Google Forms 'Timestamp'" in ru
+    assert "Отметки времени выгрузки (UTC (указан в файле)) пересчитаны в Europe/Vilnius." in ru
+    assert "ответы на вопросы, которые, по кодовой книге, не задавались" in ru
+    assert "заголовок = столбец кодовой книги" in ru
+    en = rt.data_source_md(doc, lang="en")
+    assert "not_asked: 3" in en and "were converted to Europe/Vilnius" in en
+    for word in ("export", "stated", "timestamps", "answers", "column"):
+        assert not re.search(rf"\b{word}\b", ru), word

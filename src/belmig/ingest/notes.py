@@ -30,6 +30,15 @@ NOTE = messages.catalog(
         "zone_stated": "{zone} (stated in the file)",
         "zone_study": "{zone} (not stated in the file; read as the study's time zone)",
         "zone_given": "{zone}",
+        # the counted warnings (belmig.ingest.validate): "warn_" + the warning's check
+        "warn_no_start_time": "the export has no start times: durations are unknown and the speeder check is skipped",
+        "warn_not_asked": (
+            "answers where the codebook says the question was not asked (the cleaning stage clears and counts them)"
+        ),
+        "warn_other_without_choice": (
+            "'Other' texts while 'Other' is not chosen (the cleaning stage clears and counts them)"
+        ),
+        "warn_empty_question": "questions nobody answered",
         # what the export's lacks and time zones mean (belmig.ingest.report)
         "no_start_times": (
             "The export has no start times, so how long each submission took is unknown: the speeder "

@@ -185,7 +185,7 @@ def validate(raw: _Raw, tidy: Tidy, cb: Codebook, study_zone: str) -> Result:
         warnings.append(
             IngestWarning(
                 "no_start_time",
-                "the export has no start times: durations are unknown and the speeder check is skipped",
+                str(NOTE("warn_no_start_time")),
             )
         )
     df = pd.DataFrame(out)
@@ -333,7 +333,7 @@ def _check_not_asked(cb, by_id, keys, others, asked, cells, warnings, order) -> 
         warnings.append(
             IngestWarning(
                 "not_asked",
-                "answers where the codebook says the question was not asked (the cleaning stage clears and counts them)",
+                str(NOTE("warn_not_asked")),
                 found,
                 len(found),
             )
@@ -376,7 +376,7 @@ def _check_not_asked(cb, by_id, keys, others, asked, cells, warnings, order) -> 
         warnings.append(
             IngestWarning(
                 "other_without_choice",
-                "'Other' texts while 'Other' is not chosen (the cleaning stage clears and counts them)",
+                str(NOTE("warn_other_without_choice")),
                 orphans,
                 len(orphans),
             )
@@ -412,7 +412,7 @@ def _check_empty(cb, by_id, keys, asked, problems, warnings, order, cells) -> No
                 )
             )
     if quiet:
-        warnings.append(IngestWarning("empty_question", "questions nobody answered", quiet, len(quiet)))
+        warnings.append(IngestWarning("empty_question", str(NOTE("warn_empty_question")), quiet, len(quiet)))
 
 
 def _describe(qi: QInput) -> dict[str, Any]:

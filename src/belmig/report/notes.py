@@ -93,3 +93,11 @@ def method(english: str, w: Any) -> str:
         return english
     said = (w.get(f"{NOTES_KEY}.methods") or {}).get(english)
     return said if isinstance(said, str) else english
+
+
+def warning(warn: Any, w: Any) -> str:
+    """A counted ingest warning (``{"check": ..., "message": ...}`` of ingest_report.json) in
+    edition `w`'s words: ``notes.ingest.warn_<check>``; English keeps the message."""
+    if w.lang == "en":
+        return str(warn["message"])
+    return word(messages.Note(f"ingest.warn_{warn['check']}", {}), w)

@@ -1157,7 +1157,9 @@ def data_source_md(doc: Mapping[str, Any], *, lang: str | Words = "en") -> str:
     text += " ".join(said)
     warns = [x for x in doc.get("warnings", []) if x["check"] != "no_start_time"]  # said in the consequences
     if warns:
-        listed = "; ".join(f"{x['message']}" + (w(ds + "cells", n=x["count"]) if x.get("count") else "") for x in warns)
+        listed = "; ".join(
+            notes.warning(x, w) + (w(ds + "cells", n=x["count"]) if x.get("count") else "") for x in warns
+        )
         text += w(ds + "reported", warnings=listed)
     text += w(ds + "dropped", n=n_ids)
     admin = doc["admin"]
@@ -1175,7 +1177,14 @@ def data_source_md(doc: Mapping[str, Any], *, lang: str | Words = "en") -> str:
         [w(r + "mapping"), cell(doc.get("mapping") or none)],
         [w(r + "identifiers"), cell(w(ds + "columns", n=n_ids))],
         [w(r + "metadata"), cell(w(ds + "columns", n=len(doc.get("metadata_ignored", []))))],
-        [w(r + "warnings"), cell("; ".join(f"{x['check']}: {x['count']}" for x in warns) if warns else none)],
+        [
+            w(r + "warnings"),
+            cell(
+                "; ".join(f"{x['check'] if w.lang == 'en' else notes.warning(x, w)}: {x['count']}" for x in warns)
+                if warns
+                else none
+            ),
+        ],
     ]
     table = pipe_table(
         [w(ds + "headers.item"), w(ds + "headers.value")],
