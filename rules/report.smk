@@ -73,8 +73,10 @@ rule tabulate_appendix:
         table_words=["report/tables.yaml", *[f"report/tables.{lang}.yaml" for lang in EDITIONS]],
         # the "Protecting respondents" sentences of each edition (English: belmig.privacy.explain)
         protection_words=[f"report/protection.{lang}.yaml" for lang in EDITIONS],
-        code=[f"src/belmig/report/{m}.py" for m in ("build", "tables", "public", "values_page", "textkeys")]
-        + ["src/belmig/privacy/explain.py"],
+        code=[
+            f"src/belmig/report/{m}.py" for m in ("build", "tables", "notes", "locale", "public", "values_page", "textkeys")
+        ]
+        + ["src/belmig/privacy/explain.py", "src/belmig/core/messages.py"],
     output:
         generated=directory("report/_generated"),
         variables="report/_variables.yml",
