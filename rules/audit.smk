@@ -5,6 +5,7 @@ rule audit_published:
         figures=PUBLISHED_FIGURES,
         assumed=ASSUMED_FIGURES,
         codebook=CODEBOOK,
+        code=package_code("integrity", skip=("reproduce",)),
     output:
         bases=f"{PROC}/audit_bases.csv",
         groups=f"{PROC}/audit_groups.csv",

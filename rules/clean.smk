@@ -6,6 +6,7 @@ rule clean_responses:
         codebook=CODEBOOK,
         keywords=paths.rel(paths.CODING_KEYWORDS),
         manual=paths.rel(paths.CODING_MANUAL),
+        code=package_code("clean"),
     output:
         responses=f"{PROC}/responses.parquet",
         flow=f"{PROC}/cleaning_flow.csv",

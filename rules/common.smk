@@ -64,6 +64,14 @@ def nb_cmd(stage, params):
     )
 
 
+def package_code(package, skip=()):
+    """The modules of src/belmig/<package>/ (subpackages too) but `skip` (modules the stage does
+    not import: the declared-inputs test checks that every input is read): a stage's code is an
+    input of its rule, so that editing it re-runs the stage (Snakemake compares checksums)."""
+    root = Path(f"src/belmig/{package}")
+    return sorted(str(p) for p in root.rglob("*.py") if p.stem not in ("__main__", *skip))
+
+
 # Code every chart uses (rules/charts.smk); each chart's own spec (specs/chartNN.py) is an input too.
 CHART_CODE = [
     f"src/belmig/charts/{m}.py"

@@ -8,6 +8,7 @@ rule estimate_values:
         codebook=CODEBOOK,
         figures=PUBLISHED_FIGURES,
         statements=PUBLISHED_STATEMENTS,
+        code=package_code("estimate"),
     output:
         estimates=f"{PROC}/estimates.parquet",
         levels=f"{PROC}/level_plan.csv",

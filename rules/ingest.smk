@@ -9,6 +9,7 @@ rule ingest_export:
         export_meta=export_sidecar(config["raw_export"]),
         codebook=CODEBOOK,
         mapping=config["ingest"]["mapping"] or [],
+        code=package_code("ingest", skip=("definitions", "mapexport")),
     output:
         ingested=f"{PROC}/ingested.parquet",
         values=f"{VALUES}/ingest.json",

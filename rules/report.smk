@@ -74,7 +74,8 @@ rule tabulate_appendix:
         # the "Protecting respondents" sentences of each edition (English: belmig.privacy.explain)
         protection_words=[f"report/protection.{lang}.yaml" for lang in EDITIONS],
         code=[
-            f"src/belmig/report/{m}.py" for m in ("build", "tables", "notes", "locale", "public", "values_page", "textkeys")
+            f"src/belmig/report/{m}.py"
+            for m in ("build", "tables", "notes", "locale", "public", "values_page", "textkeys")
         ]
         + ["src/belmig/privacy/explain.py", "src/belmig/core/messages.py"],
     output:

@@ -6,6 +6,7 @@ rule rake_weights:
         codebook=CODEBOOK,
         margins=config["weighting"]["margins"],
         margins_meta=margin_sidecars(config["weighting"]["margins"]),
+        code=package_code("weight"),
     output:
         weights=f"{PROC}/weights.parquet",
         diagnostics=f"{PROC}/weighting_diagnostics.csv",
