@@ -162,11 +162,12 @@ def test_the_data_source_paragraph_and_table_in_russian():
     admin["submitted_at"] |= {"time_zone": str(zone), "time_zone_note": messages.as_data(zone)}
     info = {"admin": admin, "time_zone": "Europe/Vilnius"}
     evidence = inotes.NOTE("google_forms", column="'Timestamp'")
+    header = inotes.NOTE("method_header")
     doc = {
         "file": "google_forms.csv", "sha256": "0" * 64, "header_rows": 1, "submissions": 374, "mapping": None,
         "platform": {"used": "google_forms", "detected": "google_forms", "forced": False,
                      "evidence": str(evidence), "evidence_note": messages.as_data(evidence)},
-        "admin": admin, "questions": [{"id": "sex", "method": "header = codebook column"}],
+        "admin": admin, "questions": [{"id": "sex", "method": str(header), "method_note": messages.as_data(header)}],
         "identifiers_dropped": [], "metadata_ignored": [],
         "warnings": [{"check": "not_asked", "message": str(inotes.NOTE("warn_not_asked")), "count": 3}],
         "consequences": irep.consequences(info),

@@ -30,6 +30,17 @@ NOTE = messages.catalog(
         "zone_stated": "{zone} (stated in the file)",
         "zone_study": "{zone} (not stated in the file; read as the study's time zone)",
         "zone_given": "{zone}",
+        # how a question was matched (the adapters in belmig.ingest.platforms)
+        "method_header": "header = codebook column",
+        "method_header_labels": "header = codebook column (labels export)",
+        "method_variable_label": "variable label = codebook column",
+        "method_heading": "heading = codebook column",
+        "method_row2": "row-2 label = codebook column",
+        "method_option_columns": "option columns from the codebook",
+        "method_question_text": "question text over its columns",
+        "method_overlay": "mapping overlay",
+        "method_mr_set": "multiple-response set ${name}",
+        "method_dichotomies": "dichotomies {stem}_* (labels = the question's options)",
         # the counted warnings (belmig.ingest.validate): "warn_" + the warning's check
         "warn_no_start_time": "the export has no start times: durations are unknown and the speeder check is skipped",
         "warn_not_asked": (

@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from belmig.core import messages
 from belmig.core.codebook import Question
 from belmig.ingest.errors import _Problem, quote_column
 
@@ -71,7 +72,7 @@ class QInput:
     other: Source | None = None
     other_mode: str = ""  # column | implies | beside_empty | inline
     answers: Answers = field(default_factory=Answers)
-    method: str = ""  # how the adapter matched the question (for the ingest report)
+    method: str | messages.Note = ""  # how the adapter matched the question (for the ingest report)
     confidence: float = 1.0
     scale_codes: dict[str, int] = field(default_factory=dict)  # cell text -> scale value
 

@@ -387,7 +387,7 @@ def _check_empty(cb, by_id, keys, asked, problems, warnings, order, cells) -> No
     quiet: list[_Problem] = []
     for q in cb.questions:
         qi = by_id.get(q.id)
-        if qi is None or qi.method.startswith("not found"):
+        if qi is None or str(qi.method).startswith("not found"):
             continue
         if _answered(q, keys).any():
             continue
@@ -425,9 +425,11 @@ def _describe(qi: QInput) -> dict[str, Any]:
         "columns": [s.name for s in qi.columns()],
         "layout": qi.kind if qi.q.type == "multi" else "cell",
         "answers": answers,
-        "method": qi.method,
+        "method": str(qi.method),
         "confidence": round(float(qi.confidence), 2),
     }
+    if isinstance(qi.method, messages.Note):
+        d["method_note"] = messages.as_data(qi.method)
     if qi.kind == "joined" and qi.q.type == "multi":
         d["separator"] = qi.separator
     if qi.other is not None or qi.other_mode == "inline":

@@ -85,16 +85,6 @@ def worded_one(data: Any, english: Any, w: Any, codebook: Any | None = None) -> 
     return word(messages.from_data(data), w, codebook)
 
 
-def method(english: str, w: Any) -> str:
-    """How ingestion matched a question ("header = codebook column") in edition `w`'s words
-    (``notes.methods`` of its words file, keyed by the English); a method it does not list is
-    shown as ingestion wrote it."""
-    if w.lang == "en":
-        return english
-    said = (w.get(f"{NOTES_KEY}.methods") or {}).get(english)
-    return said if isinstance(said, str) else english
-
-
 def warning(warn: Any, w: Any) -> str:
     """A counted ingest warning (``{"check": ..., "message": ...}`` of ingest_report.json) in
     edition `w`'s words: ``notes.ingest.warn_<check>``; English keeps the message."""

@@ -1140,7 +1140,7 @@ def data_source_md(doc: Mapping[str, Any], *, lang: str | Words = "en") -> str:
     found = [q for q in qs if not str(q.get("method", "")).startswith("not found")]
     methods: dict[str, int] = {}
     for q in found:
-        said = notes.method(q["method"], w)
+        said = notes.worded_one(q.get("method_note"), q["method"], w)
         methods[said] = methods.get(said, 0) + 1
     by = "; ".join(f"{k}: {v}" for k, v in methods.items())
     mapping = w(ds + "with_mapping", mapping=f"`{doc['mapping']}`") if doc.get("mapping") else ""

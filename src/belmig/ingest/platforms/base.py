@@ -12,8 +12,10 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
+from belmig.core import messages
 from belmig.core.codebook import Codebook, Question
 from belmig.ingest.errors import _Problem
+from belmig.ingest.notes import NOTE
 from belmig.ingest.raw import TIMESTAMP_FORMAT, _norm, _Raw
 from belmig.ingest.tidy import Answers, QInput, Source, Tidy, TimeInput
 
@@ -143,7 +145,7 @@ class Layout:
             unticked=q.unticked or default_unticked,
             separator=q.separator or sep,
             answers=self.answers(q),
-            method=self._how(q, "option columns from the codebook"),
+            method=self._how(q, NOTE("method_option_columns")),
             confidence=self.ctx.confidence.get(q.id, 1.0),
         )
         return qi
@@ -172,13 +174,13 @@ class Layout:
             cell=self.claim(j, q.id),
             separator=q.separator or sep,
             answers=self.answers(q, **kw),
-            method=self._how(q, "header = codebook column"),
+            method=self._how(q, NOTE("method_header")),
             confidence=self.ctx.confidence.get(q.id, 1.0),
             scale_codes=scale_codes,
         )
 
-    def _how(self, q: Question, what: str) -> str:
-        return "mapping overlay" if q.id in self.ctx.mapped else what
+    def _how(self, q: Question, what: messages.Note) -> messages.Note:
+        return NOTE("method_overlay") if q.id in self.ctx.mapped else what
 
     def missing(self, q: Question | None, header: str, what: str = "") -> None:
         """A codebook header the export does not have, with the closest unclaimed header."""

@@ -21,6 +21,7 @@ ids and ``_geolocation`` are identifiers.
 from __future__ import annotations
 
 from belmig.core.codebook import Codebook, Question
+from belmig.ingest.notes import NOTE
 from belmig.ingest.platforms.base import Context, Layout
 from belmig.ingest.raw import TIMESTAMP_FORMAT, _norm, _Raw
 from belmig.ingest.tidy import QInput, Tidy
@@ -128,7 +129,7 @@ def _question(L: Layout, q: Question) -> QInput | None:
     qi = QInput(q, "ticks" if q.type == "multi" else "cell", cell=L.claim(j, q.id), ticked=("1",), unticked=("0",))
     qi.separator = q.separator or SEPARATOR
     qi.answers = L.answers(q)
-    qi.method = "header = codebook column (labels export)"
+    qi.method = NOTE("method_header_labels")
     qi.scale_codes = {k: int(v) for k, v in q.codes.items()} if q.type == "scale" else {}
     if q.type != "multi":
         return qi

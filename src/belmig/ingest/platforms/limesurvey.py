@@ -27,6 +27,7 @@ import re
 
 from belmig.core.codebook import Codebook, Question
 from belmig.ingest.labels import SAV_VAR_LABEL_BYTES, _match_truncated
+from belmig.ingest.notes import NOTE
 from belmig.ingest.platforms.base import Context, Layout
 from belmig.ingest.raw import TIMESTAMP_FORMAT, _norm, _Raw
 from belmig.ingest.tidy import QInput, Tidy
@@ -144,7 +145,7 @@ def _question(L: Layout, q: Question, texts: list) -> QInput | None:
     extra["-oth-"] = other_key if other_key else extra.get("-oth-")
     extra = {k: v for k, v in extra.items() if v}
     qi = QInput(q, "ticks" if q.type == "multi" else "cell", ticked=TICKED, unticked=UNTICKED)
-    qi.method = "variable label = codebook column" if sav else "heading = codebook column"
+    qi.method = NOTE("method_variable_label" if sav else "method_heading")
     options = {}
     for o in q.options:
         for t in (o.label_ru, *o.aliases):

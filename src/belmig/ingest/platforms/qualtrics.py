@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 
 from belmig.core.codebook import Codebook, Question
+from belmig.ingest.notes import NOTE
 from belmig.ingest.platforms.base import Context, Layout
 from belmig.ingest.raw import TIMESTAMP_FORMAT, _norm, _Raw
 from belmig.ingest.tidy import QInput, Tidy
@@ -149,7 +150,7 @@ def _question(L: Layout, q: Question) -> QInput | None:
     head = _norm(q.column)
     qi = QInput(q, "ticks" if q.type == "multi" else "cell", ticked=("<label>", "1"), unticked=("0",))
     qi.answers = L.answers(q)
-    qi.method = "row-2 label = codebook column"
+    qi.method = NOTE("method_row2")
     qi.scale_codes = {k: int(v) for k, v in q.codes.items()} if q.type == "scale" else {}
     options = {}
     for o in q.options:

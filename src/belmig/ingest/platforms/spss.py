@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import re
 
+from belmig.core import messages
 from belmig.core.codebook import Codebook, Question
 from belmig.ingest.labels import SAV_VAR_LABEL_BYTES, STATA_VAR_LABEL_CHARS, _match_truncated, match_prefix
+from belmig.ingest.notes import NOTE
 from belmig.ingest.platforms.base import Context, Layout, generic_times
 from belmig.ingest.raw import _norm, _Raw
 from belmig.ingest.tidy import QInput, Source, Tidy
@@ -126,7 +128,7 @@ def adapt(raw: _Raw, cb: Codebook, ctx: Context) -> Tidy:
                     cell=L.claim(j, q.id),
                     separator=q.separator or sep,
                     answers=L.answers_of(q, j),
-                    method="variable label = codebook column",
+                    method=NOTE("method_variable_label"),
                     scale_codes={k: int(v) for k, v in q.codes.items()} if q.type == "scale" else {},
                 )
             elif q.type == "multi" and _norm(q.column) in sets:
@@ -164,7 +166,7 @@ def _other(L: SpssLayout, q: Question, qi: QInput) -> None:
     qi.other_mode = "column"
 
 
-def _dichotomies(L: SpssLayout, q: Question, js: list[int], counted: str, method: str) -> QInput | None:
+def _dichotomies(L: SpssLayout, q: Question, js: list[int], counted: str, method: messages.Note) -> QInput | None:
     ticks: dict[str, Source] = {}
     for j in js:
         m = _STEM.match(L.names[j])
@@ -181,7 +183,7 @@ def _from_set(L: SpssLayout, q: Question, name: str, s: dict) -> QInput | None:
     js = [lookup[v.lower()] for v in s.get("variable_list", []) if v.lower() in lookup]
     counted = s.get("counted_value", 1)
     counted = str(int(counted)) if isinstance(counted, (int, float)) else str(counted)
-    return _dichotomies(L, q, js, counted, f"multiple-response set ${name}")
+    return _dichotomies(L, q, js, counted, NOTE("method_mr_set", name=name))
 
 
 def _from_stem(L: SpssLayout, q: Question) -> QInput | None:
@@ -221,4 +223,4 @@ def _from_stem(L: SpssLayout, q: Question) -> QInput | None:
     if not pick:
         return None
     stem, js, _ = pick[0]
-    return _dichotomies(L, q, js, "1", f"dichotomies {stem}_* (labels = the question's options)")
+    return _dichotomies(L, q, js, "1", NOTE("method_dichotomies", stem=stem))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 
 from belmig.core.codebook import Codebook, Question
+from belmig.ingest.notes import NOTE
 from belmig.ingest.platforms.base import Context, Layout
 from belmig.ingest.raw import _norm, _Raw
 from belmig.ingest.tidy import QInput, Tidy
@@ -116,9 +117,7 @@ def adapt(raw: _Raw, cb: Codebook, ctx: Context) -> Tidy:
 
 
 def _question(L: Layout, q: Question, js: list[int]) -> QInput | None:
-    qi = QInput(
-        q, "ticks" if q.type == "multi" else "cell", ticked=("<label>",), method="question text over its columns"
-    )
+    qi = QInput(q, "ticks" if q.type == "multi" else "cell", ticked=("<label>",), method=NOTE("method_question_text"))
     qi.answers = L.answers(q)
     labels = {}
     for o in q.options:
