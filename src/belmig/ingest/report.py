@@ -43,7 +43,7 @@ def consequence_notes(info: dict[str, Any]) -> list[messages.Note]:
         out.append(NOTE("no_response_ids"))
     for cid in ("started_at", "submitted_at"):
         a = admin[cid]
-        if a["status"] == "read" and "not stated" in a.get("time_zone", ""):
+        if a["status"] == "read" and a.get("time_zone_note", {}).get("id") == "ingest.zone_study":
             out.append(NOTE("zone_assumed", zone=zone))
             break
     for cid in ("started_at", "submitted_at"):

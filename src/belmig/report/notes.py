@@ -21,10 +21,6 @@ TERMS = {"comparator": "reproduction.comparator"}
 NOTES_KEY = "notes"
 
 
-def _missing(x: Any) -> bool:
-    return x is None or (isinstance(x, float) and x != x) or (isinstance(x, str) and not x.strip())
-
-
 def _words_file(w: Any) -> str:
     from belmig.report.tables import words_path
 
@@ -72,7 +68,9 @@ def word(note: messages.Note, w: Any, codebook: Any | None = None) -> str:
 def worded(encoded: Any, english: Any, w: Any, codebook: Any | None = None) -> Any:
     """The notes stored as `encoded` (belmig.core.messages.encode) in edition `w`'s words, joined
     by "; "; English, or a row without stored notes, keeps `english`."""
-    if w.lang == "en" or _missing(encoded):
+    from belmig.report.tables import _missing
+
+    if w.lang == "en" or _missing(encoded) or not str(encoded).strip():
         return english
     return "; ".join(word(n, w, codebook) for n in messages.decode(str(encoded)))
 
