@@ -38,3 +38,28 @@ def test_an_unknown_scheduler_is_left_alone(monkeypatch):
     monkeypatch.delattr(JobScheduler, "_schedule_reevalutation")
     assert scheduler.daemon_reevaluation() is False
     assert not hasattr(JobScheduler, "_schedule_reevalutation")
+
+
+def test_the_heap_is_frozen_before_the_last_collection(tmp_path):
+    """An exit handler registered before no_final_collection() runs after it: it sees the heap
+    frozen, so the interpreter's final collection has nothing left to traverse."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "exit.py"
+    script.write_text(
+        "import atexit, gc\n"
+        "atexit.register(lambda: print('frozen' if gc.get_freeze_count() else 'not frozen'))\n"
+        "from belmig.core import scheduler\n"
+        "scheduler.no_final_collection()\n"
+        "scheduler.no_final_collection()\n"
+        "cycles = [[] for _ in range(1000)]\n"
+        "for c in cycles: c.append(c)\n",
+        encoding="utf-8",
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True).stdout
+    assert out == "frozen\n"
+    control = script.read_text(encoding="utf-8").replace("scheduler.no_final_collection()\n", "")
+    script.write_text(control, encoding="utf-8")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True).stdout
+    assert out == "not frozen\n"
