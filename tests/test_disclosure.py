@@ -198,3 +198,26 @@ def test_a_small_count_published_anyway_stops_the_build():
     fixed = [A.Fact("count.sex.other", "count", A.cell(("sex", "other")), None, "2", True, "weighting table")]
     with pytest.raises(publish.DisclosureError, match=r"rest on fewer than 5 respondents: count.sex.other = 2"):
         publish.protect(_entries({"n.sex": "335"}), [Request("n.sex", "text")], PEOPLE, CB, 5, fixed=fixed)
+
+
+def test_the_count_of_reproduced_figures_is_withheld_with_a_figure():
+    """A withheld recomputed 2022 figure: "x of y figures are reproduced" would tell whether it
+    matched its printed value, and with the printed value and its wording ("exact"), the value."""
+    entries = _entries({"n.sex": "335"})
+    entries["repro.matched"] = Entry("repro.matched", 72, "72", "int", "estimate", "05_estimate", "repro-values")
+    small = A.Fact("figure.other_share", "pct", A.cell(("sex", "other")), A.cell(("sex", A.ANS)), "0.60")
+    reqs = [
+        Request("n.sex", "text"),
+        Request("repro.matched", "text"),
+        Request("figure.other_share", "table", fact=small),
+    ]
+    pub = publish.protect(entries, reqs, PEOPLE, CB, 5)
+    withheld = {d.key: d for d in pub.withheld()}
+    assert set(withheld) == {"figure.other_share", "repro.matched"}
+    assert withheld["figure.other_share"].reason.startswith("primary")
+    assert withheld["repro.matched"].reason == "secondary: counts whether figure.other_share match the 2022 report"
+    assert publish.public_ledger(entries, pub)["repro.matched"].text == publish.SUPPRESSED
+    # a figure that is shown leaves the count alone
+    shown = A.Fact("figure.women", "pct", A.cell(("sex", "female")), A.cell(("sex", A.ANS)), "58.51")
+    pub = publish.protect(entries, [*reqs[:2], Request("figure.women", "table", fact=shown)], PEOPLE, CB, 5)
+    assert pub.public("repro.matched") and not pub.withheld()

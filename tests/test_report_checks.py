@@ -741,6 +741,39 @@ def test_reproduction_tables_count_matches():
     assert "(1 of 1 hold)" in c2 and "{#tbl-reproduction-statements}" in c2
 
 
+def test_a_withheld_figure_says_nothing_of_whether_it_matches():
+    """Planted leak (issue 14's attacker, found on the reproduction table): the 2022 figure is
+    printed, its wording says "exact", so "yes" in the match column pinned the withheld value."""
+    df = pd.DataFrame(
+        {
+            "id": ["shown", "held", "political_majority", "political_over_economic"],
+            "printed": ["86.07", "43.33", "pct.reasons_exit.political > 50", "pctby.a.b.c.d > 40 and pct.x.y < 3"],
+            "comparator": ["exact", "exact", "claim", "claim"],
+            "recomputed": ["86.07", "43.33", "true", "true"],
+            "match": ["True", "True", "True", "True"],
+            "note": ["", "", "Most left for political reasons.", "Many rely on a partner."],
+            "kind": ["figure", "figure", "statement", "statement"],
+        }
+    )
+    (h1, b1, c1), (h2, b2, c2) = _pipe_tables(rt.reproduction_md(df, withheld={"figure.held", "pctby.a.b.c.d"}))
+    assert b1[0][3:5] == ["86.07", "yes"]
+    assert b1[1][3] == b1[1][4] == rt.SUPPRESSED  # no "yes" beside "43.33, exact"
+    assert "(1 of 1 shown match; 1 withheld)" in c1
+    assert [r[0] for r in b2] == ["yes", rt.SUPPRESSED]
+    assert "(1 of 1 shown hold; 1 withheld)" in c2
+    # nothing withheld: the captions as before
+    (_, _, c1), (_, _, c2) = _pipe_tables(rt.reproduction_md(df))
+    assert "(2 of 2 match)" in c1 and "(2 of 2 hold)" in c2
+    for lang in ("lt", "ru"):
+        (_, b1, c1), (_, b2, c2) = _pipe_tables(
+            rt.reproduction_md(df, withheld={"figure.held", "pctby.a.b.c.d"}, lang=lang)
+        )
+        assert b1[1][4] == b1[1][3] != "yes" and b2[1][0] == b1[1][3]
+        assert "{" not in c1.replace("{#tbl-reproduction}", "") and "{" not in c2.replace(
+            "{#tbl-reproduction-statements}", ""
+        )
+
+
 def test_weighted_vs_unweighted_table(cb):
     md = rt.weighted_vs_unweighted_md(
         _estimates_df(),

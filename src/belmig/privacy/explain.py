@@ -71,6 +71,7 @@ WORDS_EN: dict[str, Any] = {
     "categories only: weights computed on the original categories would tell apart the categories the release "
     "merges.",
     "value_figure": "the recomputed 2022 figure {id} in the reproduction table",
+    "value_repro_matched": "the number of 2022 figures our data reproduce",
     "value_pct": "the share answering “{option}” to {question}",
     "value_count": "the number answering “{option}” to {question}",
     "value_n": "the number who answered {question}",
@@ -192,6 +193,8 @@ def _value_words(cb: Codebook, key: str, w: Mapping[str, Any] = WORDS_EN, lang: 
 
     if key.startswith("figure."):
         return w["value_figure"].format(id=key[len("figure.") :])
+    if key == "repro.matched":
+        return w["value_repro_matched"]
     k = K.parse(key)
     p = k.parts
 

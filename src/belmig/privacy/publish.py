@@ -456,6 +456,17 @@ def protect(
         shown = A.release_only(m, min_cell)
         rel_targets = [t for t in all_targets if tuple(sorted(t[1].items())) not in shown]
         _secondary(m, req, decisions, facts_now, rel_targets, min_cell, pub, release=True, entries_text=texts)
+    # 3. the reproduction's count of figures that match their 2022 value would tell whether a
+    # withheld figure matched: with the printed figure and its wording ("exact"), its value
+    held = sorted(k for k, d in decisions.items() if k.startswith("figure.") and not d.public)
+    if held and "repro.matched" in decisions and decisions["repro.matched"].public:
+        decisions["repro.matched"] = Decision(
+            "repro.matched",
+            False,
+            decisions["repro.matched"].role,
+            f"secondary: counts whether {', '.join(held)} match the 2022 report",
+        )
+        pub.secondary.append(f"repro.matched: counts whether {', '.join(held)} match the 2022 report")
     pub.facts = len(facts_now())
     return pub
 

@@ -632,6 +632,8 @@ def _audit_groups(groups_df: pd.DataFrame | None, mc: int, codebook: Any | None 
 # --------------------------------------------------------------------------- reproduction
 
 
+# a ledger key in a statement's condition (pct.reasons_exit.political, pctby.sex.male.…)
+_KEY_TOKEN_RE = re.compile(r"[A-Za-z_][\w]*(?:\.[\w]+)+")
 _DIFFERS_RE = re.compile(r"; differs by ([+-]?\d+(?:\.\d+)?)$")
 
 
@@ -717,24 +719,30 @@ def reproduction_md(
     ``option`` columns (and `codebook` is given), else numbered: its id is the code's, not the reader's.
 
     A figure whose recomputation disclosure control withholds (``figure.<id>`` in `withheld`)
-    prints "–" and no difference."""
+    prints "–" for the value, the note and whether it matches: with the printed figure and its
+    wording ("exact", "about"), "yes" would pin the withheld value, so the caption counts the
+    figures shown and says how many were withheld. A statement whose condition reads a withheld
+    value prints "–" for whether it holds, for the same reason."""
     _require(repro_df, ["id", "printed", "comparator", "recomputed", "match", "note"], "reproduction")
     w = words(lang)
     yes, no = w("common.yes"), f"**{w('common.no')}**"
     kind = repro_df["kind"].astype(str) if "kind" in repro_df.columns else pd.Series("figure", index=repro_df.index)
     figs, stmts = repro_df[kind != "statement"], repro_df[kind == "statement"]
-    rows, matched, any_named = [], 0, False
+    rows, matched, hidden, any_named = [], 0, 0, False
     for i, r in enumerate(figs.itertuples(index=False), 1):
         ok = _truthy(r.match)
-        matched += ok
+        held_back = f"figure.{r.id}" in withheld
+        hidden += held_back
+        matched += ok and not held_back
         rec = (
             num(r.recomputed)
             if isinstance(r.recomputed, (int, float)) and not isinstance(r.recomputed, bool)
             else cell(r.recomputed if w.lang == "en" else _not_available(r.recomputed, w.lang))
         )
         note = _repro_note(r.comparator, r.note, w)
-        if f"figure.{r.id}" in withheld:
-            rec, note = SUPPRESSED, w("reproduction.withheld")
+        verdict = yes if ok else no
+        if held_back:
+            rec, note, verdict = SUPPRESSED, w("reproduction.withheld"), SUPPRESSED
         q, opt = getattr(r, "question", None), getattr(r, "option", None)
         named = codebook is not None and not _missing(q) and str(q) in getattr(codebook, "by_id", {})
         any_named |= named
@@ -744,30 +752,43 @@ def reproduction_md(
                 cell(str(r.printed)),
                 cell(w.get(f"reproduction.comparator.{r.comparator}") or r.comparator),
                 rec,
-                yes if ok else no,
+                verdict,
                 cell(note),
             ]
         )
     hd = "reproduction.headers."
+    shown = len(rows) - hidden
+    caption = (
+        w("reproduction.caption_withheld", matched=matched, total=shown, withheld=hidden)
+        if hidden
+        else w("reproduction.caption", matched=matched, total=shown)
+    )
     out = pipe_table(
         [w(hd + k) for k in ("figure" if any_named else "number", "printed", "wording", "recomputed", "match", "note")],
         rows,
-        caption=w("reproduction.caption", matched=matched, total=len(rows)),
+        caption=caption,
         tbl_id="tbl-reproduction",
         align="rrlrll",
         words=w,
     )
-    srows, held = [], 0
+    srows, held, unsaid = [], 0, 0
     for i, r in enumerate(stmts.itertuples(index=False), 1):
         ok = _truthy(r.match)
-        held += ok
-        srows.append([yes if ok else no, str(i), cell(_statement_note(r.id, r.note, w)), code(r.printed)])
+        reads_withheld = bool(set(_KEY_TOKEN_RE.findall(str(r.printed))) & set(withheld))
+        unsaid += reads_withheld
+        held += ok and not reads_withheld
+        verdict = SUPPRESSED if reads_withheld else (yes if ok else no)
+        srows.append([verdict, str(i), cell(_statement_note(r.id, r.note, w)), code(r.printed)])
     # "Holds" first: a row then starts with a word, never with its number right after the previous
     # row's condition (a PDF's text would read "…self_employed 13" as the value 13 of that key)
     out += "\n" + pipe_table(
         [w(hd + k) for k in ("holds", "number", "says", "condition")],
         srows,
-        caption=w("reproduction.statements_caption", held=held, total=len(srows)),
+        caption=(
+            w("reproduction.statements_caption_withheld", held=held, total=len(srows) - unsaid, withheld=unsaid)
+            if unsaid
+            else w("reproduction.statements_caption", held=held, total=len(srows))
+        ),
         tbl_id="tbl-reproduction-statements",
         align="crll",
         words=w,
