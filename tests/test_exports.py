@@ -291,3 +291,33 @@ def test_spss_and_stata_headers_carry_a_fixed_timestamp(tmp_path):
     assert back["a"].tolist() == [1.0, 2.0, 3.0]
     _, meta = pyreadstat.read_dta(tmp_path / "x.dta")
     assert str(meta.creation_time) == "2022-11-03 00:00:00"
+
+
+def test_rare_codes_of_open_answers_are_blanked_together():
+    """Planted leak: a code of an open answer held by one record ("pension") picks that record
+    out; the release blanks every code held by fewer than the threshold, with the next rarest
+    while the blanked ones are still fewer."""
+    frame = pd.DataFrame(
+        {
+            "income_source__code": ["pension"] + ["grant"] * 2 + ["uncoded"] * 5 + ["freelance"] * 9 + [None] * 3,
+            "reasons_exit__code": ["a"] * 6 + ["b"] * 5 + [None] * 9,
+            "income_regular": ["yes"] * 20,
+        }
+    )
+    pooled = microdata.pool_rare_codes(frame, 5)
+    # pension 1 + grant 2 = 3 < 5: the next rarest, uncoded (5), joins them
+    assert pooled == {"income_source__code": (["grant", "pension", "uncoded"], 8)}
+    assert frame["income_source__code"].value_counts().to_dict() == {"freelance": 9}
+    assert frame["income_source__code"].isna().sum() == 11
+    assert frame["reasons_exit__code"].value_counts().to_dict() == {"a": 6, "b": 5}  # nothing rare
+    assert frame["income_regular"].eq("yes").all()  # only coded answers are touched
+
+
+def test_no_released_code_is_rare(release):
+    out, _ = release
+    parquet = pd.read_parquet(out / "microdata.parquet")
+    report = pd.read_csv(out / "kanonymity_report.csv")
+    for col in [c for c in parquet.columns if c.endswith("__code")]:
+        counts = parquet[col].value_counts()
+        assert (counts >= 5).all(), (col, counts[counts < 5].to_dict())
+    assert report["detail"].str.contains("codes held by fewer than 5 records").any()

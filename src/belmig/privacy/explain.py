@@ -67,6 +67,8 @@ WORDS_EN: dict[str, Any] = {
     "release_blanked_item": "{n} of {name}",
     "release_blanked": "In {records} records some of these values are left empty ({what}), so that the few "
     "respondents with a rare combination have enough records they could be.",
+    "release_codes": "The codes of open answers that fewer than {m} records hold are left empty, together with "
+    "the next rarest code where those are still fewer ({what}): a rare answer would pick its record out.",
     "release_reraked": "The weights are raked again to the population margins of {variables} on the released "
     "categories only: weights computed on the original categories would tell apart the categories the release "
     "merges.",
@@ -179,6 +181,10 @@ def release_sentences(
     if blanked:
         what = join([w["release_blanked_item"].format(n=n, name=name(v)) for v, n in blanked.items()])
         out.append(w["release_blanked"].format(records=summary["records_with_blanks"], what=what))
+    pooled = summary.get("codes_pooled") or {}
+    if pooled:
+        what = join([w["release_blanked_item"].format(n=n, name=name(q)) for q, n in pooled.items()])
+        out.append(w["release_codes"].format(m=summary["codes_threshold"], what=what))
     if summary.get("weights") == "reraked":
         out.append(w["release_reraked"].format(variables=join([name(v) for v in summary["raking_variables"]])))
     return out

@@ -382,6 +382,28 @@ def release_frame(
         labels[q.name] = lab
         anon[q.name] = pd.Categorical(anon[q.name].astype("object"), categories=list(lab))
     anon = anon.reset_index(drop=True)
+    pooled = pool_rare_codes(anon, max(k, int(privacy_cfg["min_cell"])))
+    if pooled:
+        code_rows = pd.DataFrame(
+            [
+                dict(
+                    step="pool",
+                    variable=col,
+                    detail=f"codes held by fewer than {max(k, int(privacy_cfg['min_cell']))} records are not released "
+                    f"(blank): {', '.join(codes)}",
+                    rows_affected=n,
+                    violating_after=0,
+                )
+                for col, (codes, n) in pooled.items()
+            ]
+        )
+        attrs = report.attrs
+        tail = len(report)  # before the closing checks ("after: …", the information loss)
+        while tail > 0 and report["step"].iloc[tail - 1] == "check":
+            tail -= 1
+        code_rows = code_rows.astype({"rows_affected": "int64", "violating_after": "int64"})
+        report = pd.concat([report.iloc[:tail], code_rows, report.iloc[tail:]]).reset_index(drop=True)
+        report.attrs = attrs
     risk = privacy.individual_risk(
         anon, [q for q in qi_names if q in kept], anon["weight"].to_numpy() if "weight" in anon.columns else None
     )
@@ -403,8 +425,40 @@ def release_frame(
         "raking_variables": sorted(raking),
         "individual_risk": privacy.risk_summary(risk),
         "kept": kept,
+        "codes_pooled": {coded_question(col): n for col, (_codes, n) in pooled.items()},
+        "codes_threshold": max(k, int(privacy_cfg["min_cell"])),
     }
     return anon, report, _variables(anon, cb, labels, meta["coded_labels"])
+
+
+def pool_rare_codes(frame: pd.DataFrame, threshold: int) -> dict[str, tuple[list[str], int]]:
+    """Blank, in place, every coded open answer (``*__code``) whose code fewer than `threshold`
+    records hold; {column: (codes blanked, records)}.
+
+    The codes of open answers are the most telling answers a record has ("lives on a pension"
+    held by one respondent picks her record out for whoever knows that of her, with all her
+    answers), and the coding table of the cleaning notebook withholds them below `min_cell`:
+    the release must not print them. The rare codes are blanked together; while they hold fewer
+    than `threshold` records between them, the next rarest code joins them, so that the blank
+    itself never marks a small group."""
+    out: dict[str, tuple[list[str], int]] = {}
+    for col in [c for c in frame.columns if coded_question(c) is not None]:
+        counts = frame[col].dropna().astype(str).value_counts()
+        counts = counts.iloc[sorted(range(len(counts)), key=lambda i: (counts.iloc[i], counts.index[i]))]
+        rare = [c for c, n in counts.items() if n < threshold]
+        if not rare:
+            continue
+        total = int(counts[rare].sum())
+        for c, n in counts.items():
+            if total >= threshold:
+                break
+            if c not in rare:
+                rare.append(c)
+                total += int(n)
+        hit = frame[col].astype(object).astype(str).isin(rare) & frame[col].notna()
+        frame[col] = frame[col].where(~hit)
+        out[col] = (sorted(rare), int(hit.sum()))
+    return out
 
 
 # --------------------------------------------------------------------------- writers
@@ -526,7 +580,8 @@ def _readme(n: int, synthetic: bool, report: pd.DataFrame, cb: Codebook, weights
         "The respondents fled political persecution. The release assumes that a reader may know a",
         "respondent's background and that they took part, and is built so that such a reader cannot",
         "pick out their record:",
-        "- no free text: open answers are coded into categories (columns *__code);",
+        "- no free text: open answers are coded into categories (columns *__code); a code fewer",
+        "  than min_cell records hold is left blank, together with the next rarest if need be;",
         "- no timestamps, durations, platform ids, e-mail or IP addresses or contacts;",
     ]
     for sentence in explain.release_sentences(summary, cb):
