@@ -338,3 +338,44 @@ def test_csv_readers_agree_on_the_field_size_limit(export_df, tmp_path, monkeypa
         assert _assert_readers_agree(path, monkeypatch) == "error"
     finally:
         csv.field_size_limit(old)
+
+
+def _recode_sav(path: Path, cb, qid: str, codes: dict[str, int], labels: dict[int, str], out: Path) -> Path:
+    """The SPSS file with question `qid` renumbered (option key -> new code) and relabelled."""
+    import pyreadstat
+
+    data, meta = pyreadstat.read_sav(str(path))
+    name = meta.column_names[meta.column_labels.index(cb[qid].column)]
+    old = {float(o.code): o.key for o in cb[qid].options}
+    data[name] = data[name].map(lambda v: float(codes[old[v]]) if v == v else v)
+    value_labels = dict(meta.variable_value_labels)
+    value_labels[name] = {float(c): t for c, t in labels.items()}
+    pyreadstat.write_sav(data, str(out), column_labels=meta.column_labels, variable_value_labels=value_labels)
+    return out
+
+
+def test_sav_value_labels_win_over_renumbered_codes(files, ingested, tmp_path):
+    """Planted fault (a real export): sex renumbered with English labels (1 = Male, 2 = Female),
+    the codebook's codes the other way round. The labels say which option each code is; a label
+    that names no option is refused rather than read by its number."""
+    opts = {o.key: o for o in CB["sex"].options}
+    swapped = {"female": opts["male"].code, "male": opts["female"].code}
+    swapped.update({k: o.code for k, o in opts.items() if k not in swapped})
+    labels = {swapped[k]: o.label_en for k, o in opts.items()}
+    path = _recode_sav(files["sav"], CB, "sex", swapped, labels, tmp_path / "renumbered.sav")
+    got = ingest.read_export(path, CB)
+    pd.testing.assert_series_equal(got["sex"], ingested["sex"])
+    labels[swapped["female"]] = "Mujer"  # no option's label in any language
+    path = _recode_sav(files["sav"], CB, "sex", swapped, labels, tmp_path / "unknown.sav")
+    with pytest.raises(IngestError, match=r"unknown answer label.*labelled 'Mujer'"):
+        ingest.read_export(path, CB)
+
+
+def test_trailing_empty_columns_are_ignored(files, ingested, tmp_path):
+    """Excel's CSV: every line ends with empty fields under empty headers (it crashed with
+    KeyError: '')."""
+    text = files["csv"].read_text(encoding="utf-8")
+    lines = text.split("\n")
+    path = tmp_path / "trailing.csv"
+    path.write_text("\n".join(line + ",," if line else line for line in lines), encoding="utf-8")
+    pd.testing.assert_frame_equal(ingest.read_export(path, CB), ingested)

@@ -20,7 +20,7 @@ import pandas as pd
 from belmig.core.codebook import Codebook
 from belmig.ingest.csv_records import _sniff_delimiter
 from belmig.ingest.errors import IngestError
-from belmig.ingest.raw import _norm, _Raw, known_headers
+from belmig.ingest.raw import _norm, _Raw, known_headers, series_key
 
 FAST_CSV = True  # read.py looks it up at each call: tests switch it off to compare both readers
 _HEAD_BYTES = 4_000_000  # holds the first 1,000,000 characters the delimiter is sniffed on
@@ -124,7 +124,9 @@ def _read_csv_arrow(path: Path, cb: Codebook, first: list[str], delim: str, know
     header = [h.strip() for h in first]
     drop = {_norm(c.column) for c in cb.columns if c.role == "identifier"}
     plain = {_norm(c.column) for c in cb.columns if c.id == "response_id" or c.type == "datetime"}
-    keep = [j for j, h in enumerate(header) if _norm(h) in known and _norm(h) not in drop]
+    # the known columns, and those without a header (Excel's trailing empty columns: whether
+    # they hold values is checked by the layout, as for the record reader)
+    keep = [j for j, h in enumerate(header) if (_norm(h) in known and _norm(h) not in drop) or not _norm(h)]
     limit = csv.field_size_limit()
     names = [f"f{j}" for j in range(ncols)]
     chunks: dict[int, list] = {j: [] for j in keep}
@@ -191,7 +193,7 @@ def _read_csv_arrow(path: Path, cb: Codebook, first: list[str], delim: str, know
     index = pd.RangeIndex(1, n + 1)
     series: dict[str, pd.Series] = {}
     for j in keep:
-        h = _norm(header[j])
+        h = series_key(header, j)
         if h in plain:
             arr = pa.chunked_array(chunks[j], type=pa.string())
             series[h] = pd.Series(pd.array(arr, dtype=pd.StringDtype("pyarrow", na_value=np.nan)), index=index)

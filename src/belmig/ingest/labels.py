@@ -57,6 +57,13 @@ class _Labels:
         self.codes = {str(k).strip(): v for k, v in self.a.codes.items()}
         self.numeric = {str(o.code): o.key for o in q.options} if self.a.numeric_codes else {}
         self.full_labels = [o.label_ru for o in q.options]
+        # a value label may be in the codebook's other languages (an SPSS file labelled in
+        # English): the label says which option a code is, whatever the code's number
+        self.translated: dict[str, str] = {}
+        for o in q.options:
+            for text in (o.label_en, o.label_lt):
+                if text and _norm(text) not in self.map:
+                    self.translated.setdefault(_norm(text), o.key)
         self.why = ("", "")
 
     @property
@@ -79,10 +86,17 @@ class _Labels:
             if k is None:
                 hit = _match_truncated(label, self.full_labels, SAV_VALUE_LABEL_BYTES)
                 k = self.map[_norm(hit)] if hit is not None else None
-            if k is None and t in self.numeric:
-                k = self.numeric[t]
             if k is None:
-                self.why = ("unknown answer label", f"code {t} labelled {label!r}; expected one of {self.expected()}")
+                k = self.translated.get(_norm(label))
+            # never the code's number when its label names no option: a file whose codes were
+            # renumbered (1 = Male, 2 = Female) would have its answers swapped without a word
+            if k is None:
+                same = f" (the codebook's code {t} is {self.numeric[t]!r})" if t in self.numeric else ""
+                self.why = (
+                    "unknown answer label",
+                    f"code {t} labelled {label!r}{same}; expected one of {self.expected()}, "
+                    "or the option's English or Lithuanian label",
+                )
             return k
         k = self.map.get(_norm(t))
         if k is not None:

@@ -29,6 +29,12 @@ class SpssMeta:
     numeric: set[str]  # variables stored as numbers
 
 
+def series_key(header: list[str], j: int) -> str:
+    """The key of column `j` in the fast path's series: its normalised header, or its position
+    when it has none (several columns may have none)."""
+    return _norm(header[j]) or f"\0{j}"
+
+
 @dataclass
 class _Raw:
     """An export read into header + string cells ("" = empty).
@@ -74,7 +80,7 @@ class _Raw:
         if j in self._by_index:
             return self._by_index[j]
         if self.series is not None:
-            s = self.series[_norm(self.header[j])]
+            s = self.series[series_key(self.header, j)]
         else:
             s = pd.Series(
                 [r[j] if j < len(r) else "" for r in self.rows], index=range(1, len(self.rows) + 1), dtype="object"
