@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import exportkit as ek
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -379,3 +380,37 @@ def test_trailing_empty_columns_are_ignored(files, ingested, tmp_path):
     path = tmp_path / "trailing.csv"
     path.write_text("\n".join(line + ",," if line else line for line in lines), encoding="utf-8")
     pd.testing.assert_frame_equal(ingest.read_export(path, CB), ingested)
+
+
+def test_a_known_answer_after_an_unknown_one_is_no_other_text():
+    """Planted fault (Google Forms, an option renamed mid-fieldwork): "Семейные причины, Учёба"
+    was read as the "Other" text, swallowing "Учёба". The platforms write "Other" last."""
+    from belmig.ingest.labels import split_known
+
+    variants = [("Политические причины", "political"), ("Учёба", "study"), ("Семейные обстоятельства", "family")]
+    assert split_known("Политические причины, Семейные причины, Учёба", variants, ", ", True) == (
+        ["political"],
+        "",
+        "Семейные причины",
+    )
+    # a real "Other" text, last: kept as the text
+    assert split_known("Политические причины, мой собственный ответ", variants, ", ", True) == (
+        ["political"],
+        "мой собственный ответ",
+        "",
+    )
+
+
+def test_an_other_text_many_typed_like_an_option_is_refused():
+    """Planted fault (Google Forms): 'Да, при поиске жилья' renamed '… или аренде' during
+    fieldwork; 15 answers went to "Other" without a word. A text typed once stays "Other"."""
+    from belmig.ingest.parse import _renamed_options
+
+    q = CB["discrimination"]
+    housing = next(o for o in q.options if o.key == "housing").label_ru
+    parsed = [("other", housing + " или аренде"), ("other", housing + " или аренде!"), ("other", "совсем другое")]
+    codes = np.array([0] * 15 + [1] + [2] * 3)
+    out = _renamed_options(q, codes, parsed)
+    assert out[0][0] == "bad" and "15 answers" in out[0][2] and repr(housing) in out[0][2]
+    assert out[1] == parsed[1]  # typed once: a respondent's own words
+    assert out[2] == parsed[2]  # repeated, but like no option

@@ -191,6 +191,13 @@ def split_known(text: str, variants: list[tuple[str, str]], sep: str, rest_ok: b
         return keys, "", ""
     tail = s[stopped:]
     if rest_ok:
+        # the platforms write the "Other" text last: a known answer after it means the part
+        # before is no "Other" text but an answer the codebook does not know (an option
+        # renamed during fieldwork), which would otherwise swallow what follows
+        known = {_norm(v) for v, _ in variants if v.strip()}
+        pieces = [x.strip() for x in (tail.split(stop) if stop else tail.split())]
+        if len(pieces) > 1 and any(_norm(x) in known for x in pieces[1:]):
+            return keys, "", pieces[0]
         return keys, tail, ""
     part = tail.split(stop, 1)[0] if stop else tail.split(None, 1)[0]
     return keys, "", part.strip()

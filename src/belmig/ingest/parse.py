@@ -75,6 +75,8 @@ class Parser:
             return ("bad", *labels.why)
 
         codes, uniques, parsed = _by_unique(cells, parse)
+        if inline:
+            parsed = _renamed_options(qi.q, codes, parsed)
         keys: list[Any] = []
         texts: list[Any] = []
         for u, (text, p) in enumerate(zip(uniques, parsed)):
@@ -279,3 +281,39 @@ def _text(cells: pd.Series) -> pd.Series:
     codes, _, parsed = _by_unique(cells, lambda s: redact(s.strip()) if s.strip() else None)
     vals = pd.array(parsed, dtype="str")
     return pd.Series(vals.take(codes), index=cells.index)
+
+
+# An "Other" text that several respondents typed the same way and that reads as an option's label
+# reworded is an option renamed during fieldwork, not free text (as Google Forms writes it when the
+# form's owner edits an option: every later answer arrives as the new wording).
+_RENAMED_RATIO = 0.8
+_RENAMED_MIN_ROWS = 2
+
+
+def _renamed_options(q: Any, codes: Any, parsed: list[Any]) -> list[Any]:
+    """`parsed` with each inline "Other" text that looks like a reworded option (see above)
+    turned into a problem naming the option it resembles."""
+    import difflib
+
+    def close(t: str, label: str) -> float:
+        """How alike: difflib's ratio, or 1 when one holds the other whole (a label lengthened)."""
+        if len(label) >= 8 and len(t) >= 8 and (label in t or t in label):
+            return 1.0
+        return difflib.SequenceMatcher(None, t, label).ratio()
+
+    counts = np.bincount(np.asarray(codes)[np.asarray(codes) >= 0], minlength=len(parsed))
+    labels = [(o.label_ru, _norm(o.label_ru)) for o in q.options if not o.other]
+    out = list(parsed)
+    for u, p in enumerate(parsed):
+        if not (isinstance(p, tuple) and p[0] == "other") or counts[u] < _RENAMED_MIN_ROWS:
+            continue
+        t = _norm(p[1])
+        near = max(labels, key=lambda lab: close(t, lab[1]), default=None)
+        if near is not None and close(t, near[1]) >= _RENAMED_RATIO:
+            out[u] = (
+                "bad",
+                "an option renamed during fieldwork?",
+                f'{counts[u]} answers read {p[1]!r} (typed as "Other"), close to the option {near[0]!r}; '
+                "if it is that option reworded, add the text to the option's aliases in the codebook",
+            )
+    return out
