@@ -29,7 +29,8 @@ BUNDLE = "report/snakemake-report.zip"
 MUST_BE_ZERO = [
     "manifest.unlisted", "manifest.missing", "primary.published", "primary.test",
     "differencing.within", "differencing.across", "differencing.release", "differencing.suppressed",
-    "profiles.singled_out", "kanon.attacker", "kanon.extra", "kanon.weights", "weights.mix_solved",
+    "profiles.singled_out", "kanon.attacker", "kanon.extra", "kanon.weights", "kanon.marked_blank",
+    "weights.mix_solved",
     "leaks.free_text", "leaks.identifier", "leaks.failed_notebook", "order.submission",
 ]  # fmt: skip
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import exportkit as ek
+import numpy as np
 import pandas as pd
 import pyreadstat
 import pytest
@@ -321,3 +322,61 @@ def test_no_released_code_is_rare(release):
         counts = parquet[col].value_counts()
         assert (counts >= 5).all(), (col, counts[counts < 5].to_dict())
     assert report["detail"].str.contains("codes held by fewer than 5 records").any()
+
+
+def test_a_protective_blank_reads_as_a_question_skipped(release, source):
+    """Planted leak (an attack on the 2022 build): regular income was blanked for protection in
+    7 records whose sources of income stayed, so those 7 blanks stood out from the 40 skipped
+    ones, and chart 8 with three shares told which were "yes". The answers asked because of a
+    blanked value are blanked with it."""
+    out, _ = release
+    parquet = pd.read_parquet(out / "microdata.parquet")
+    responses = source[2]
+    for q in [q for q in CB.questions if q.universe is not None and q.universe.question in QIS + EXTRAS]:
+        parent = q.universe.question
+        cols = [c for c in parquet.columns if c.startswith(q.id + "__") and not c.endswith("__code")]
+        if parent not in parquet.columns or not cols:
+            continue
+
+        def stands_out(df, parent=parent, cols=cols):
+            return int((df[parent].isna() & df[cols].notna().any(axis=1)).sum())
+
+        assert stands_out(parquet) == stands_out(responses)  # no more than the export had
+    report = pd.read_csv(out / "kanonymity_report.csv")
+    assert (report["step"] == "follow").any() and (report["step"].iloc[-1] == "check")
+
+
+def test_blank_follow_on_blanks_only_the_questions_asked_because_of_it():
+    frame = pd.DataFrame(
+        {
+            "income_regular": [None, "yes", None],
+            "income_source__employment": [True, True, None],
+            "income_source__partner": [False, False, None],
+            "income_source__code": ["pension", None, None],
+            "sex": ["female", None, "male"],
+        }
+    )
+    blanked = {"income_regular": np.array([True, False, False]), "sex": np.array([False, True, False])}
+    assert microdata.blank_follow_on(frame, CB, blanked) == {
+        "income_source__employment": 1,
+        "income_source__partner": 1,
+        "income_source__code": 1,
+    }
+    assert frame.loc[0, ["income_source__employment", "income_source__partner", "income_source__code"]].isna().all()
+    assert frame.loc[1, "income_source__employment"] == True  # noqa: E712 (its regular income was not blanked)
+
+
+def test_the_audit_reads_a_follow_on_blank_as_anything():
+    from belmig.privacy import audit as A
+
+    frame = pd.DataFrame(
+        {
+            "income_regular": [None, "yes", None],
+            **{c: [None, None, "false"] for c in CB["income_source"].multi_columns()},
+        }
+    )
+    frame.loc[2, "income_regular"] = "no"
+    rv = A.ReleaseView.from_frame(frame, CB, ["income_regular"])
+    flag = CB["income_source"].multi_columns()[0]
+    assert rv.sets[flag] == [frozenset(["0", "1", A.NA]), frozenset([A.NA]), frozenset(["0"])]
+    assert rv.sets["income_regular"][0] == frozenset([*A.variables(CB)["income_regular"].states, A.NA])

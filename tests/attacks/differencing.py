@@ -461,28 +461,51 @@ class ReleaseView:
         if v in self._multi and v not in df.columns:
             cols = [f"{v}__{x}" for x in self._multi[v]]
             answered = df[cols].notna().any(axis=1).to_numpy()
+            # a question asked because of a protected answer left blank: the release blanks it too
+            # (so that the blank reads as a question skipped), so its blank may hide an answer
+            wild = ~answered & self.follows_blank(v)
             if o == ANS:
-                return answered, answered
+                return answered, answered | wild
             if o == NA:
-                return ~answered, ~answered
+                return ~answered & ~wild, ~answered
             if isinstance(o, frozenset) or f"{v}__{o}" not in df.columns:
                 return None
             sel = (df[f"{v}__{o}"] == "true").to_numpy()
-            return sel, sel
+            return sel, sel | wild
         if v not in df.columns:
             return None
         vals = self._values(v)
-        prot = v in self.rel.protected
         blank = np.array([s is None for s in vals])
+        # a blank that may hide anything: in a protected variable, or in one asked because of a
+        # protected answer the record has blank (the release blanks those answers too)
+        hides = blank if v in self.rel.protected else blank & self.follows_blank(v)
         if o == ANS:
-            return ~blank, (~blank | blank) if prot else ~blank
+            return ~blank, ~blank | hides
         if o == NA:
-            return (blank & (not prot)) if not prot else np.zeros(self.n, bool), blank
+            return blank & ~hides, blank
         q = self.st.get(v)
         g = o if isinstance(o, frozenset) else frozenset(derived_parts(q, o) or [o])
         certain = np.array([s is not None and s <= g for s in vals])
-        possible = np.array([s is not None and bool(s & g) for s in vals]) | (blank if prot else False)
+        possible = np.array([s is not None and bool(s & g) for s in vals]) | hides
         return certain, possible
+
+    def follows_blank(self, v: str) -> np.ndarray:
+        """Per record: v is asked because of a protected question (or of one asked because of
+        it) that the record has blank."""
+        q = self.st.get(v)
+        parent = q.asked_if if q is not None else None
+        df = self.rel.frame
+        if parent is None:
+            return np.zeros(self.n, bool)
+        if parent in df.columns:
+            blank = df[parent].isna().to_numpy()
+            if parent in self.rel.protected:
+                return blank
+            return blank & self.follows_blank(parent)
+        if parent in self._multi:
+            cols = [f"{parent}__{x}" for x in self._multi[parent]]
+            return ~df[cols].notna().any(axis=1).to_numpy() & self.follows_blank(parent)
+        return np.zeros(self.n, bool)
 
     def bounds(self, atoms: list[tuple[str, str | frozenset]]) -> tuple[int, int] | None:
         c = np.ones(self.n, bool)

@@ -24,6 +24,9 @@ class Release:
     frame: pd.DataFrame  # one row per released record, values as str (NA = blank)
     file: str
     protected: set[str] = field(default_factory=set)
+    # columns the release blanked beyond k-anonymity (answers asked because of a protective blank,
+    # pooled rare codes): a blank there may hide an answer; not a key to match records by
+    also_blanked: set[str] = field(default_factory=set)
     merges: dict[str, list[frozenset]] = field(default_factory=dict)  # var -> merged groups seen
     weight: str | None = None
     id_column: str | None = None
@@ -109,8 +112,12 @@ def load(root: Path, files: list[str], structure: Structure) -> Release | None:
     if kr.is_file():
         with kr.open(encoding="utf-8", newline="") as fh:
             for row in csv.DictReader(fh):
-                if row.get("variable") and row["variable"] in df.columns:
+                # recoded, left out or blanked for k-anonymity (not the follow-on answers and
+                # the pooled codes: the release view reads those blanks itself)
+                if row.get("variable") in df.columns and row.get("step") in ("recode", "drop", "suppress"):
                     r.protected.add(row["variable"])
+                elif row.get("variable") in df.columns and row.get("step") in ("follow", "pool"):
+                    r.also_blanked.add(row["variable"])
     r.protected |= set(configured_qis(root)) & set(df.columns)
     return r
 

@@ -39,6 +39,7 @@ ATTACKS = {
     "kanon.attacker": "target with fewer than k compatible release records (attacker's count)",
     "kanon.extra": "the same with one more plausible identifier",
     "kanon.weights": "the same after the weights rule classes out",
+    "kanon.marked_blank": "protective blank marked as such: a question asked only because of it is answered",
     "weights.mix_solved": "merged or blanked class whose category mix the weights and raking table solve",
     "leaks.free_text": "respondents' free text in a public file",
     "leaks.identifier": "an identifier of the export in a public file",
@@ -223,6 +224,8 @@ def attack(
                         for c in wa.small_cells[:25]
                     ],
                 )
+        for line in kanon.marked_blanks(rel, st):
+            rep.add("kanon.marked_blank", line)
         if truth is not None:
             kr = kanon.attacker_k(rel, truth, qis, k, st)
             rep.info["kanon"] = {"qis": kr.summary(), "distribution": _dist(kr.counts)}

@@ -25,6 +25,7 @@ class Question:
     labels: dict[str, str] = field(default_factory=dict)  # option -> English label
     chart: int | None = None
     text: str = ""
+    asked_if: str | None = None  # the question whose answer decides whether this one is asked
 
     @property
     def partitions(self) -> bool:
@@ -85,7 +86,15 @@ def from_codebook(path: Path) -> Structure:
         else:
             opts = [str(o["key"]) for o in q.get("options", [])]
             labels = {str(o["key"]): str(o.get("label_en", o["key"])) for o in q.get("options", [])}
-        s.questions[q["id"]] = Question(q["id"], qtype, opts, labels, q.get("chart"), q.get("text_en", ""))
+        s.questions[q["id"]] = Question(
+            q["id"],
+            qtype,
+            opts,
+            labels,
+            q.get("chart"),
+            q.get("text_en", ""),
+            (q.get("universe") or {}).get("question"),
+        )
     return s
 
 

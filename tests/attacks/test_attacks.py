@@ -550,3 +550,28 @@ def test_real_build_leaks_nothing():
     rep = run.attack(Path(build))
     assert rep.seconds < 60
     assert not rep.failed, run.render(rep, limit=5)
+
+
+def test_a_blank_the_questionnaire_marks_as_protective_is_found():
+    """Planted leak: income_regular blanked for protection while income_source (asked only of
+    those who answered income_regular) stays answered: the blank is known to hide an answer."""
+    from .kanon import marked_blanks
+    from .release import Release
+
+    st = structure.Structure(
+        {
+            "income_regular": structure.Question("income_regular", "single", ["yes", "no"]),
+            "income_source": structure.Question("income_source", "multi", ["job"], asked_if="income_regular"),
+        }
+    )
+    frame = pd.DataFrame(
+        {"income_regular": [None, "yes", None], "income_source__job": ["true", "false", None]}, dtype=object
+    )
+    rel = Release(frame, "microdata.csv", protected={"income_regular"})
+    (line,) = marked_blanks(rel, st)
+    assert "1 record(s) have income_regular blank but answered income_source" in line
+    frame.loc[0, "income_source__job"] = None  # blanked with it: reads as a question skipped
+    assert marked_blanks(rel, st) == []
+    rel.protected = set()  # not protected: a blank there is a question skipped, nothing to mark
+    frame.loc[0, "income_source__job"] = "true"
+    assert marked_blanks(rel, st) == []

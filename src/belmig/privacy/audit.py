@@ -469,10 +469,27 @@ class ReleaseView:
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, cb: Codebook, protected: Iterable[str]) -> ReleaseView:
+        """A blank of a protected variable may be anything; so may a blank of a question asked
+        because of it when that one is blank too (the release blanks those answers with it, so
+        that a blank left for protection reads as a question skipped)."""
         import pandas as pd
 
         allv = variables(cb)
         prot = set(protected)
+        parent = {q.id: q.universe.question for q in cb.questions if q.universe is not None}
+        wild_rows: dict[str, list[bool]] = {}
+
+        def wild(v: str) -> list[bool]:
+            """Per record: a blank of v may hide an answer (its parent is protected and blank)."""
+            if v not in wild_rows:
+                p = parent.get(v)
+                if p is None or p not in frame.columns or not (p in prot or p in parent):
+                    wild_rows[v] = [False] * len(frame)
+                else:
+                    up = wild(p) if p not in prot else [True] * len(frame)
+                    wild_rows[v] = [bool(u and pd.isna(x)) for u, x in zip(up, frame[p].astype("object"))]
+            return wild_rows[v]
+
         sets: dict[str, list[frozenset[str]]] = {}
         for v, var in allv.items():
             if var.multi:
@@ -480,18 +497,22 @@ class ReleaseView:
                 if not all(c in frame.columns for c in cols):
                     continue
                 block = frame[cols].astype("object")
+                w = wild(v)
+                anything = frozenset(["0", "1", NA])
                 for o, c in zip(var.states, cols):
                     sets[f"{v}__{o}"] = [
-                        frozenset([NA]) if pd.isna(x) else frozenset(["1" if _true(x) else "0"]) for x in block[c]
+                        (anything if wi else frozenset([NA])) if pd.isna(x) else frozenset(["1" if _true(x) else "0"])
+                        for x, wi in zip(block[c], w)
                     ]
                 continue
             if v not in frame.columns:
                 continue
             everything = frozenset((*var.states, NA))
             out = []
-            for x in frame[v].astype("object"):
+            w = wild(v)
+            for x, wi in zip(frame[v].astype("object"), w):
                 if x is None or (isinstance(x, float) and math.isnan(x)) or (not isinstance(x, str) and pd.isna(x)):
-                    out.append(everything if v in prot else frozenset([NA]))
+                    out.append(everything if v in prot or wi else frozenset([NA]))
                     continue
                 sx = str(x)
                 if sx.replace(".", "", 1).isdigit() and all(s.startswith("v") for s in var.states):
@@ -566,17 +587,22 @@ def _release_multi(m: Model, rv: ReleaseView, q: str, by) -> None:
     cols = {o: rv.sets.get(f"{q}__{o}") for o in var.states}
     if any(c is None for c in cols.values()):
         return
+    # certainly answered (a flag without "no answer") and possibly answered (a flag that may be
+    # an answer: a blank the release left for protection)
     answered = [any(NA not in cols[o][i] for o in var.states) for i in range(rv.n)]
+    maybe = [any(cols[o][i] - {NA} for o in var.states) for i in range(rv.n)]
+    one = frozenset(["1"])
     if by is None:
-        m.add({m.index[("A", q)]: 1.0}, sum(answered), sum(answered), f"release: answered {q}", "release")
+        m.add({m.index[("A", q)]: 1.0}, sum(answered), sum(maybe), f"release: answered {q}", "release")
         for o in var.states:
-            k = sum(1 for x in cols[o] if x == frozenset(["1"]))
-            m.add({m.index[("C", q, o)]: 1.0}, k, k, f"release: {q}={o}", "release")
+            lo = sum(1 for x in cols[o] if x == one)
+            hi = sum(1 for x in cols[o] if "1" in x)
+            m.add({m.index[("C", q, o)]: 1.0}, lo, hi, f"release: {q}={o}", "release")
         return
     b, sb, gb = by
     for g in gb:
         lo = sum(1 for x, a in zip(sb, answered) if x <= g and a)
-        hi = sum(1 for x, a in zip(sb, answered) if x & g and a)
+        hi = sum(1 for x, a in zip(sb, maybe) if x & g and a)
         m.add(
             {m.index[("XA", b, q, r)]: 1.0 for r in g},
             lo,
@@ -585,8 +611,8 @@ def _release_multi(m: Model, rv: ReleaseView, q: str, by) -> None:
             "release",
         )
         for o in var.states:
-            lo = sum(1 for x, y in zip(sb, cols[o]) if x <= g and y == frozenset(["1"]))
-            hi = sum(1 for x, y in zip(sb, cols[o]) if x & g and y == frozenset(["1"]))
+            lo = sum(1 for x, y in zip(sb, cols[o]) if x <= g and y == one)
+            hi = sum(1 for x, y in zip(sb, cols[o]) if x & g and "1" in y)
             m.add(
                 {m.index[("XC", b, q, r, o)]: 1.0 for r in g},
                 lo,

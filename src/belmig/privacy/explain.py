@@ -67,6 +67,8 @@ WORDS_EN: dict[str, Any] = {
     "release_blanked_item": "{n} of {name}",
     "release_blanked": "In {records} records some of these values are left empty ({what}), so that the few "
     "respondents with a rare combination have enough records they could be.",
+    "release_follow_on": "Where such a value is left empty, so are the answers to the questions asked only because "
+    "of it ({what}), so that it reads as a question skipped, not as a value hidden.",
     "release_codes": "The codes of open answers that fewer than {m} records hold are left empty, together with "
     "the next rarest code where those are still fewer ({what}): a rare answer would pick its record out.",
     "release_reraked": "The weights are raked again to the population margins of {variables} on the released "
@@ -181,6 +183,10 @@ def release_sentences(
     if blanked:
         what = join([w["release_blanked_item"].format(n=n, name=name(v)) for v, n in blanked.items()])
         out.append(w["release_blanked"].format(records=summary["records_with_blanks"], what=what))
+    follow = summary.get("follow_on") or {}
+    if follow:
+        what = join([w["release_blanked_item"].format(n=n, name=name(q)) for q, n in follow.items()])
+        out.append(w["release_follow_on"].format(what=what))
     pooled = summary.get("codes_pooled") or {}
     if pooled:
         what = join([w["release_blanked_item"].format(n=n, name=name(q)) for q, n in pooled.items()])

@@ -39,7 +39,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -369,6 +369,21 @@ def release_frame(
     extras = _protected(cb, extra_names, "extra_identifiers", keep, raking, levels)
     rel = rel.drop(columns="resp_id")
     anon, report = privacy.k_anonymize(rel, qis, k, extras=extras)
+    followed = blank_follow_on(anon, cb, report.attrs["protection"].blanked)
+    if followed:
+        report = _with_rows(
+            report,
+            [
+                dict(
+                    step="follow",
+                    variable=col,
+                    detail=f"blanked {n} answers of {col} asked because of a value left empty for protection",
+                    rows_affected=n,
+                    violating_after=0,
+                )
+                for col, n in followed.items()
+            ],
+        )
     prot = {"recodes": report.attrs["recodes"], "dropped": report.attrs["dropped"]}
     names = [q.name for q in qis + extras]
     kept = [n for n in names if n not in prot["dropped"]]
@@ -384,7 +399,8 @@ def release_frame(
     anon = anon.reset_index(drop=True)
     pooled = pool_rare_codes(anon, max(k, int(privacy_cfg["min_cell"])))
     if pooled:
-        code_rows = pd.DataFrame(
+        report = _with_rows(
+            report,
             [
                 dict(
                     step="pool",
@@ -395,15 +411,8 @@ def release_frame(
                     violating_after=0,
                 )
                 for col, (codes, n) in pooled.items()
-            ]
+            ],
         )
-        attrs = report.attrs
-        tail = len(report)  # before the closing checks ("after: …", the information loss)
-        while tail > 0 and report["step"].iloc[tail - 1] == "check":
-            tail -= 1
-        code_rows = code_rows.astype({"rows_affected": "int64", "violating_after": "int64"})
-        report = pd.concat([report.iloc[:tail], code_rows, report.iloc[tail:]]).reset_index(drop=True)
-        report.attrs = attrs
     risk = privacy.individual_risk(
         anon, [q for q in qi_names if q in kept], anon["weight"].to_numpy() if "weight" in anon.columns else None
     )
@@ -426,9 +435,65 @@ def release_frame(
         "individual_risk": privacy.risk_summary(risk),
         "kept": kept,
         "codes_pooled": {coded_question(col): n for col, (_codes, n) in pooled.items()},
+        "follow_on": {v: n for v, n in _by_question(followed, cb).items()},
         "codes_threshold": max(k, int(privacy_cfg["min_cell"])),
     }
     return anon, report, _variables(anon, cb, labels, meta["coded_labels"])
+
+
+def _with_rows(report: pd.DataFrame, rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The protection report with `rows` before its closing checks ("after: …", the loss)."""
+    attrs = report.attrs
+    tail = len(report)
+    while tail > 0 and report["step"].iloc[tail - 1] == "check":
+        tail -= 1
+    extra = pd.DataFrame(rows).astype({"rows_affected": "int64", "violating_after": "int64"})
+    out = pd.concat([report.iloc[:tail], extra, report.iloc[tail:]]).reset_index(drop=True)
+    out.attrs = attrs
+    return out
+
+
+def follow_on_columns(cb: Codebook, variable: str, columns: Sequence[str]) -> list[str]:
+    """The released columns of the questions asked because of `variable` (the codebook's
+    universes), and of those asked because of them."""
+    out: list[str] = []
+    for q in cb.questions:
+        if q.universe is None or q.universe.question != variable:
+            continue
+        own = [c for c in columns if c == q.id or (c.startswith(q.id + "__") and c[len(q.id) + 2 :])]
+        out += own + follow_on_columns(cb, q.id, columns)
+    return out
+
+
+def blank_follow_on(frame: pd.DataFrame, cb: Codebook, blanked: Mapping[str, np.ndarray]) -> dict[str, int]:
+    """Blank, in place, the answers asked because of a value the protection left empty
+    ({column: answers blanked}).
+
+    Whoever skips a question is not asked the ones that follow from it, so a blank with those
+    answers present is a blank left for protection, and the published tables then tell which
+    value it hides: 5 of 7 blanks of regular income were worked out from chart 8 (the sources of
+    income of those with one) and three shares. With them blank too, it reads as a question
+    skipped, one among the genuine ones."""
+    out: dict[str, int] = {}
+    for v, rows in blanked.items():
+        rows = np.asarray(rows, dtype=bool)
+        if not rows.any():
+            continue
+        for col in follow_on_columns(cb, v, list(frame.columns)):
+            hit = rows & frame[col].notna().to_numpy()
+            if hit.any():
+                frame[col] = frame[col].where(~pd.Series(hit, index=frame.index))
+                out[col] = out.get(col, 0) + int(hit.sum())
+    return out
+
+
+def _by_question(counts: Mapping[str, int], cb: Codebook) -> dict[str, int]:
+    """Answers blanked per question (a multiple choice's columns counted once: its records)."""
+    out: dict[str, int] = {}
+    for col, n in counts.items():
+        q = col.split("__", 1)[0] if col.split("__", 1)[0] in cb.by_id else col
+        out[q] = max(out.get(q, 0), n)
+    return out
 
 
 def pool_rare_codes(frame: pd.DataFrame, threshold: int) -> dict[str, tuple[list[str], int]]:
