@@ -221,3 +221,22 @@ def test_the_count_of_reproduced_figures_is_withheld_with_a_figure():
     shown = A.Fact("figure.women", "pct", A.cell(("sex", "female")), A.cell(("sex", A.ANS)), "58.51")
     pub = publish.protect(entries, [*reqs[:2], Request("figure.women", "table", fact=shown)], PEOPLE, CB, 5)
     assert pub.public("repro.matched") and not pub.withheld()
+
+
+def test_a_value_the_audit_never_saw_is_not_printed():
+    """Planted leak (an edition printed a count of one respondent that English does not use, so
+    rule protect_values never reviewed it): the edition's render refuses such a value, and the
+    ledger the text is rendered from prints "–" for it anyway."""
+    from belmig.report import keycheck
+
+    entries = _entries({"n.sex": "335"})
+    entries["count.security_lt.v1"] = Entry("count.security_lt.v1", 1, "1", "int", "estimate", "05_estimate", "x")
+    entries["flow.analysed"] = Entry("flow.analysed", 335, "335", "int", "clean", "03_clean", "flow")
+    pub = publish.protect(entries, [Request("n.sex", "text")], PEOPLE, CB, 5)
+    shown = publish.marked(entries, pub)
+    assert shown["n.sex"].text == "335" and shown["flow.analysed"].text == "335"  # reviewed / information
+    assert shown["count.security_lt.v1"].text == publish.SUPPRESSED
+    text = "Iš viso {{< var n.sex >}}.\n\nPROBE{{< var count.security_lt.v1 >}}PROBE ir {{< var flow.analysed >}}.\n"
+    (p,) = keycheck.unreviewed_keys(text, pub.decisions, publish.INFO_FAMILIES, "report/report.lt.qmd")
+    assert p.key == "count.security_lt.v1" and p.line == 3
+    assert str(p).startswith("report/report.lt.qmd:3: ledger key 'count.security_lt.v1' is printed here")

@@ -753,12 +753,16 @@ def apply(shown: Mapping[str, Any], pub: Publication | None) -> dict[str, Any]:
 
 
 def marked(entries: Mapping[str, Any], pub: Publication | None) -> dict[str, Any]:
-    """The full ledger with every withheld value replaced by the mark (to render the text)."""
+    """The full ledger with every withheld value replaced by the mark (to render the text), and
+    every value the audit never reviewed too."""
     if pub is None:
         return dict(entries)
     import dataclasses
 
     out = dict(entries)
+    for key in out:  # fail safe: a value the audit never reviewed prints "–" (as in apply)
+        if key not in pub.decisions and K.family(key) not in INFO_FAMILIES:
+            out[key] = withheld_text(out[key])
     for d in pub.withheld():
         if d.key in out:
             out[d.key] = withheld_text(out[d.key])

@@ -176,6 +176,12 @@ def switcher_html(lang: str, report_dir: Path | None = None) -> str:
 # ----------------------------------------------------------------------------- render one edition
 
 
+def _shown(path: Path) -> str:
+    from belmig.core import paths
+
+    return paths.rel(path) if path.resolve().is_relative_to(paths.ROOT) else str(path)
+
+
 def render_edition(
     lang: str,
     *,
@@ -208,7 +214,11 @@ def render_edition(
     entries = ledger.load(ledger_path)
     cb = codebook.load(codebook_path)
 
+    pub = publish.load(public_values)
+
     def checks() -> None:
+        from belmig.report import keycheck
+
         result = build.run_checks(
             qmd,
             entries,
@@ -219,12 +229,16 @@ def render_edition(
             report_cfg=cfg["report"],
             generated_dir=generated_dir,
         )
-        if result.errors:
-            raise build.ReportCheckError(result.message())
+        unreviewed = keycheck.unreviewed_keys(
+            qmd.read_text(encoding="utf-8"), pub.decisions if pub else (), publish.INFO_FAMILIES, _shown(qmd)
+        )
+        if result.errors or unreviewed:
+            raise build.ReportCheckError(
+                "\n".join(m for m in (result.message() if result.errors else "", *(str(p) for p in unreviewed)) if m)
+            )
         if result.warnings:
             print(result.message())
 
-    pub = publish.load(public_values)
     expanded = render.while_checking(  # the checks run beside the render; failing, they keep the last outputs
         checks,
         lambda gate: render.render(

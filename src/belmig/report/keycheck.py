@@ -69,6 +69,32 @@ def missing_keys(
     return problems
 
 
+def unreviewed_keys(
+    qmd_text: str, decided: Iterable[str], info_families: Iterable[str], source: str = DEFAULT_SOURCE
+) -> list[Problem]:
+    """Values an edition prints that disclosure control never reviewed: rule protect_values
+    decides the keys the English text uses, so a value only a translated edition prints would
+    reach its PDF unaudited (a count of one respondent did). One problem per key, at its first use."""
+    have, info = set(decided), set(info_families)
+    seen: set[str] = set()
+    problems = []
+    for key, line in _key_occurrences(qmd_text, include_claims=False):
+        if key in have or key in seen or key.split(".", 1)[0] in info:
+            continue
+        seen.add(key)
+        problems.append(
+            Problem(
+                "unreviewed-key",
+                line,
+                f"ledger key {key!r} is printed here but not in the English text, so disclosure control "
+                "never reviewed it: print it in English too, or leave it out",
+                key=key,
+                source=source,
+            )
+        )
+    return problems
+
+
 # The survey key families and their parts: belmig.core.keys.SHAPES. Options of scale questions:
 _SCALE_OPTS = {f"v{i}" for i in range(1, 11)} | {"ge8"}
 # Families whose segments are chosen by the stage that records them (cleaning steps, published
