@@ -230,7 +230,7 @@ rule render_edition:
         css="report/style.css",
         lock="requirements.lock",
         raw=config["raw_export"],
-        code=[f"src/belmig/report/{m}.py" for m in ("editions", "render", "locale")],
+        code=[f"src/belmig/report/{m}.py" for m in ("editions", "render", "locale", "parity", "keycheck")],
     output:
         pdf=update("report/report.{lang}.pdf"),
         html=update("report/report.{lang}.html"),

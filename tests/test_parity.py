@@ -41,10 +41,11 @@ Dauguma respondentų ([{{< var pct.a.yes >}} %]{.claim guard="a-most"}) sako „
 
 Žr. @tbl-flow ir @sec-summary.
 
-{{< include _generated/flow.md >}}
+{{< include _generated/lt/flow.md >}}
 """
 
 INCLUDED = {"_generated/flow.md": "| a | b |\n|---|---|\n| 1 | 2 |\n\n: Flow {#tbl-flow}\n"}
+INCLUDED["_generated/lt/flow.md"] = INCLUDED["_generated/flow.md"].replace("Flow", "Srautas")
 
 
 def problems(edition: str) -> set[tuple[str, str, bool, int]]:
@@ -85,7 +86,7 @@ def test_a_faithful_translation_passes():
         ),
         # the appendix table not included: the file and the table id it defines
         (
-            "{{< include _generated/flow.md >}}\n",
+            "{{< include _generated/lt/flow.md >}}\n",
             "",
             {("table", "_generated/flow.md", True, 14), ("table", "tbl-flow", True, 0)},
         ),
@@ -121,6 +122,8 @@ def test_messages_name_the_item_the_kind_and_where(tmp_path):
     lt.write_text(LT.replace("[{{< var pct.a.yes >}} %]", "[daug]"), encoding="utf-8")
     (tmp_path / "_generated").mkdir()
     (tmp_path / "_generated" / "flow.md").write_text(INCLUDED["_generated/flow.md"], encoding="utf-8")
+    (tmp_path / "_generated" / "lt").mkdir()
+    (tmp_path / "_generated" / "lt" / "flow.md").write_text(INCLUDED["_generated/lt/flow.md"], encoding="utf-8")
     found = parity.compare(en, lt)
     assert [str(p) for p in found] == [f"{lt}: lacks the value 'pct.a.yes' that English has ({en}:6)"]
     assert parity.main([str(en), str(lt)]) == 1
@@ -153,3 +156,23 @@ def test_planted_omission_in_a_copy_of_the_real_english_text(tmp_path):
     if text.count("{{< var ext.interviews >}}") == 1:
         expected.add(("value", "ext.interviews", True))
     assert found == expected
+
+
+def test_an_edition_includes_its_own_tables_only():
+    """Planted fault: the Lithuanian text included English's _generated/frame.md; parity, which
+    counts an edition's tables as English's, took it for the right one and the PDF printed an
+    English table. Likewise the Russian text including the Lithuanian one."""
+    from belmig.report.parity import foreign_includes
+
+    text = "# A\n\n{{< include _generated/lt/levels.md >}}\n\n{{< include _generated/frame.md >}}\n"
+    (p,) = foreign_includes(text, "lt", "report/report.lt.qmd")
+    assert str(p) == (
+        "report/report.lt.qmd:5: _generated/frame.md: includes another edition's table; include _generated/lt/frame.md"
+    )
+    found = foreign_includes(text.replace("_generated/frame.md", "_generated/lt/frame.md"), "ru", "ru.qmd")
+    assert [str(p).split(": ")[0] for p in found] == ["ru.qmd:3", "ru.qmd:5"]
+    assert "include _generated/ru/levels.md" in str(found[0])
+    assert foreign_includes(text.replace("_generated/frame.md", "_generated/lt/frame.md"), "lt") == []
+    assert [str(p).split(": ", 1)[1] for p in foreign_includes(text, "en", "en.qmd")] == [
+        "_generated/lt/levels.md: includes another edition's table; include the English tables in _generated/"
+    ]

@@ -217,7 +217,7 @@ def render_edition(
     pub = publish.load(public_values)
 
     def checks() -> None:
-        from belmig.report import keycheck
+        from belmig.report import keycheck, parity
 
         result = build.run_checks(
             qmd,
@@ -229,13 +229,12 @@ def render_edition(
             report_cfg=cfg["report"],
             generated_dir=generated_dir,
         )
-        unreviewed = keycheck.unreviewed_keys(
-            qmd.read_text(encoding="utf-8"), pub.decisions if pub else (), publish.INFO_FAMILIES, _shown(qmd)
-        )
-        if result.errors or unreviewed:
-            raise build.ReportCheckError(
-                "\n".join(m for m in (result.message() if result.errors else "", *(str(p) for p in unreviewed)) if m)
-            )
+        text = qmd.read_text(encoding="utf-8")
+        foreign = [str(p) for p in parity.foreign_includes(text, lang, _shown(qmd))]
+        unreviewed = keycheck.unreviewed_keys(text, pub.decisions if pub else (), publish.INFO_FAMILIES, _shown(qmd))
+        if result.errors or unreviewed or foreign:
+            said = [result.message() if result.errors else "", *(str(p) for p in unreviewed), *foreign]
+            raise build.ReportCheckError("\n".join(m for m in said if m))
         if result.warnings:
             print(result.message())
 

@@ -128,6 +128,9 @@ class TableProblem:
             return f"{self.edition}: lacks the generated table file _generated/{self.file} (English has {self.item})"
         if self.what == "table":
             return f"{self.edition}: _generated/{self.file} lacks the table {self.item!r} that English has"
+        if self.what == "foreign":
+            own = f"_generated/{self.file}" if self.file else "the English tables in _generated/"
+            return f"{self.edition}:{self.item}: includes another edition's table; include {own}"
         return f"{self.edition}: _generated/{self.file} is not translated: it says {self.item!r} as English does"
 
 
@@ -152,6 +155,24 @@ def table_words(md: str) -> set[str]:
         elif cells and " " in cells[0] and not cells[0].startswith("`"):
             out.add(cells[0])
     return {w for w in out if _letters(w) >= 3}
+
+
+def foreign_includes(text: str, lang: str, edition_name: str = "edition") -> list[TableProblem]:
+    """Generated tables an edition includes from another edition's folder (English's
+    ``_generated/frame.md`` in the Lithuanian text printed an English table in its PDF, and
+    parity, which counts an edition's tables as English's, took it for the right one)."""
+    out = []
+    for m in _INCLUDE_RE.finditer(text):
+        name = m.group(1)
+        if "_generated/" not in name:
+            continue
+        key = generated_key(name)
+        own = key.startswith(f"{lang}/") if lang != "en" else "/" not in key
+        if not own:
+            file = key if lang == "en" else f"{lang}/{key.split('/', 1)[-1]}"
+            line = text.count("\n", 0, m.start()) + 1
+            out.append(TableProblem("foreign", f"{line}: {name}", "" if lang == "en" else file, edition_name))
+    return out
 
 
 def generated_problems(generated: Mapping[str, str], lang: str, edition_name: str = "edition") -> list[TableProblem]:
@@ -231,6 +252,7 @@ def compare(english: Path, edition: Path, generated: Mapping[str, str] | None = 
         included=included,
     )
     lang = editions.lang_of(render.front_matter(text).get("lang"))
+    out += foreign_includes(text, lang, _name(edition))
     if generated and lang != "en":
         out += generated_problems(generated, lang, _name(edition))
     return out
