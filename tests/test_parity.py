@@ -146,16 +146,37 @@ def test_planted_omission_in_a_copy_of_the_real_english_text(tmp_path):
     n_before = planted.count(f'guard="{first_claim}"')
     planted = planted.replace(f'.claim guard="{first_claim}"', ".note")
     copy.write_text(planted, encoding="utf-8")
-    found = {(p.kind, p.item, p.missing) for p in parity.compare(en, copy)}
+    found = {(p.kind, p.item, getattr(p, "missing", "uses")) for p in parity.compare(en, copy)}
     assert n_before >= 1
     expected = {
         ("figure", "chart05", True),
         ("figure", "fig-chart05", True),
         ("claim", first_claim, True),
     }
-    if text.count("{{< var ext.interviews >}}") == 1:
-        expected.add(("value", "ext.interviews", True))
+    # the value left out of one of its uses: missing when it had one, one use short when more
+    expected.add(("value", "ext.interviews", True if text.count("{{< var ext.interviews >}}") == 1 else "uses"))
     assert found == expected
+
+
+def test_uses_and_the_order_of_claims_count():
+    """Planted faults parity took for faithful (it compared sets): a value dropped where English
+    prints it twice, a figure drawn twice, and two claims' guard ids swapped (each sentence then
+    carries the other's condition)."""
+    en = (
+        'A [most]{.claim guard="g-one"} and [few]{.claim guard="g-two"}.\n\n'
+        "{{< var pct.a.yes >}} and again {{< var pct.a.yes >}}.\n\n![x](../figures/chart01.svg)\n"
+    )
+    assert parity.compare_texts(en, en) == []
+    dropped = en.replace(" and again {{< var pct.a.yes >}}", "")
+    (p,) = parity.compare_texts(en, dropped, edition_name="lt.qmd", english_name="en.qmd")
+    assert str(p) == "lt.qmd:3: uses the value 'pct.a.yes' 1 time(s), English (en.qmd) 2"
+    twice = en + "\n![x](../figures/chart01.svg)\n"
+    assert [(p.kind, p.item, p.edition_uses) for p in parity.compare_texts(en, twice)] == [("figure", "chart01", 2)]
+    swapped = en.replace("g-one", "TMP").replace("g-two", "g-one").replace("TMP", "g-two")
+    (p,) = parity.compare_texts(en, swapped, edition_name="lt.qmd", english_name="en.qmd")
+    assert p.order and str(p) == (
+        "lt.qmd:1: claims out of English's order: claim 1 is 'g-two' here, 'g-one' in en.qmd (guard ids swapped?)"
+    )
 
 
 def test_an_edition_includes_its_own_tables_only():

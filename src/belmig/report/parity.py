@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,9 +47,12 @@ class Inventory:
     """What one edition contains that parity compares: kind -> {item: first line}."""
 
     items: dict[str, dict[str, int]] = field(default_factory=lambda: {k: {} for k in KINDS})
+    # every use, in order: kind -> [(item, line)] (how many times, and the claims' order)
+    uses: dict[str, list[tuple[str, int]]] = field(default_factory=lambda: {k: [] for k in KINDS})
 
     def add(self, kind: str, item: str, line: int) -> None:
         self.items[kind].setdefault(item, line)
+        self.uses[kind].append((item, line))
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,36 @@ class Problem:
             return f"{self.edition}: lacks the {self.kind} {self.item!r} that English has ({where})"
         where = f"{self.edition}:{self.line}" if self.line else self.edition
         return f"{where}: has the {self.kind} {self.item!r} that English ({self.english}) does not have"
+
+
+# What an edition must use as many times as English does (a value printed twice in English and
+# once in the edition is a value left out; a claim, figure or table twice, one added), and the
+# claims in English's order (two guard ids swapped give each sentence the other's condition).
+COUNTED = ("claim", "value", "figure", "table")
+
+
+@dataclass(frozen=True)
+class UseProblem:
+    kind: str
+    item: str
+    english_uses: int  # how many times (order: the position in English's sequence)
+    edition_uses: int
+    line: int  # in the edition (its first use, or where the order departs)
+    edition: str
+    english: str
+    order: bool = False
+    expected: str = ""  # order: English's claim in that place
+
+    def __str__(self) -> str:
+        if self.order:
+            return (
+                f"{self.edition}:{self.line}: claims out of English's order: claim {self.english_uses} is "
+                f"{self.item!r} here, {self.expected!r} in {self.english} (guard ids swapped?)"
+            )
+        return (
+            f"{self.edition}:{self.line}: uses the {self.kind} {self.item!r} {self.edition_uses} time(s), "
+            f"English ({self.english}) {self.english_uses}"
+        )
 
 
 def _line(text: str, offset: int) -> int:
@@ -206,11 +240,23 @@ def compare_texts(
 ) -> list[Problem]:
     """Every claim, value, figure, table, section and reference one text has and the other lacks."""
     en, ed = inventory(english, included), inventory(edition, included)
-    out = []
+    out: list = []
     for kind in KINDS:
         a, b = en.items[kind], ed.items[kind]
         out += [Problem(kind, k, True, a[k], edition_name, english_name) for k in a if k not in b]
         out += [Problem(kind, k, False, b[k], edition_name, english_name) for k in b if k not in a]
+    for kind in COUNTED:
+        na = Counter(k for k, _ in en.uses[kind])
+        nb = Counter(k for k, _ in ed.uses[kind])
+        for k in na:
+            if k in nb and na[k] != nb[k]:
+                out.append(UseProblem(kind, k, na[k], nb[k], ed.items[kind][k], edition_name, english_name))
+    ca, cb = [k for k, _ in en.uses["claim"]], ed.uses["claim"]
+    if Counter(ca) == Counter(k for k, _ in cb):
+        for i, (x, (y, line)) in enumerate(zip(ca, cb, strict=True), 1):
+            if x != y:
+                out.append(UseProblem("claim", y, i, i, line, edition_name, english_name, order=True, expected=x))
+                break
     return out
 
 
