@@ -277,3 +277,50 @@ def test_values_page_labels_cited_values_and_links_computed_ones_to_their_functi
     pct_part = page.split("id='pct.reasons_exit.political'")[1].split("</section>")[0]
     assert "belmig.estimate.compute.estimate_all" in pct_part and "src/belmig/estimate/compute.py" in pct_part
     assert "81.47–89.67" in pct_part and "280" in pct_part and "unweighted" in pct_part
+
+
+# Planted unguarded quantifiers an editor could write (found by a review of the editions: the
+# lexicon lacked them, so the sentence went out with no condition behind it).
+PLANTED_QUANTIFIERS = [
+    ("lt", "Daugiau kaip pusė jų dirba."),
+    ("lt", "Mažiau nei pusė jų dirba."),
+    ("lt", "Pusė jų dirba."),
+    ("lt", "Trečdalis jų dirba."),
+    ("lt", "Ketvirtadalis jų dirba."),
+    ("lt", "Trys ketvirtadaliai jų dirba."),
+    ("lt", "Kas antras jų dirba."),
+    ("lt", "Beveik visi jie dirba."),
+    ("lt", "Didžioji dalis jų dirba."),
+    ("ru", "Свыше половины из них работают."),
+    ("ru", "Меньше половины из них работают."),
+    ("ru", "Треть из них работает."),
+    ("ru", "Более трети из них работают."),
+    ("ru", "Три четверти из них работают."),
+    ("ru", "Каждый второй из них работает."),
+    ("ru", "Пятая часть из них работает."),
+    ("ru", "Почти все они работают."),
+    ("ru", "Большая часть из них работает."),
+    ("ru", "Мужчин в три раза больше."),
+    ("en", "Half of them work."),
+    ("en", "Less than half of them work."),
+    ("en", "A third of them work."),
+    ("en", "Three quarters of them work."),
+    ("en", "Almost all of them work."),
+    ("en", "Nine in ten of them work."),
+]
+
+
+@pytest.mark.parametrize(("lang", "sentence"), PLANTED_QUANTIFIERS)
+def test_planted_quantifiers_need_a_guard(lang, sentence):
+    assert [p.kind for p in rc.unguarded_phrases(doc(sentence), LEX, lang)] == ["unguarded"]
+
+
+def test_halves_of_a_year_and_pages_are_no_quantifiers():
+    assert rc.unguarded_phrases(doc("in the first half of 2022"), LEX, "en") == []
+    assert rc.unguarded_phrases(doc("в первой половине 2022 г.; третьи страны"), LEX, "ru") == []
+    assert rc.unguarded_phrases(doc("žr. puslapį; per pirmą pusę metų; pusmetį"), LEX, "lt") == []
+
+
+def test_hundreds_in_russian_words_are_numbers():
+    found = [p.number for p in rc.number_words(doc("Так ответили сто человек и двести пятьдесят."), LEX, "ru")]
+    assert found == ["сто", "двести", "пятьдесят"]
