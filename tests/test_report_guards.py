@@ -324,3 +324,32 @@ def test_halves_of_a_year_and_pages_are_no_quantifiers():
 def test_hundreds_in_russian_words_are_numbers():
     found = [p.number for p in rc.number_words(doc("Так ответили сто человек и двести пятьдесят."), LEX, "ru")]
     assert found == ["сто", "двести", "пятьдесят"]
+
+
+PRINTED_ELSEWHERE = [
+    ('---\ntitle: "Report"\nsubtitle: "ZQJ 44,2 % reproduced"\nlang: lt-LT\n---\n\nText.\n', "44,2", 3),
+    ('---\ntitle: "Report"\nsynthetic-notice: >-\n  A notice\n  with 44.2% in it\nlang: en\n---\n\nText.\n', "44.2", 5),
+    ('---\nauthor:\n  - name: "A"\n    role: "author of 12 studies"\n---\n\nText.\n', "12", 4),
+    ("---\ntitle: x\n---\n\nSome `44,2 %` in code.\n", "44,2", 5),
+    ("---\ntitle: x\n---\n\n```{=typst}\n#text[44,2 %]\n```\n", "44,2", 6),
+    ("---\ntitle: x\n---\n\nPress {{< kbd 44,2 % >}} now.\n", "44,2", 5),
+    ("---\ntitle: x\n---\n\nAbout ½ of them.\n", "1", 5),
+]
+
+
+@pytest.mark.parametrize(("text", "number", "line"), PRINTED_ELSEWHERE)
+def test_numbers_that_print_outside_the_prose_are_linted(text, number, line):
+    """Planted numbers a review found in the PDF or HTML though the lint skipped their part of the
+    source: the front matter's reader-facing fields, inline code, raw blocks, unknown shortcodes,
+    vulgar fractions."""
+    from belmig.report.numbercheck import lint_numbers
+
+    assert [(p.number, p.line) for p in lint_numbers(text, None)] == [(number, line)]
+
+
+def test_the_front_matter_s_settings_are_not_linted():
+    from belmig.report.numbercheck import lint_numbers
+
+    text = '---\ntitle: "Report"\nlang: lt-LT\ncrossref:\n  fig-title: pav.\ntoc-depth: 2\nfontsize: 11pt\n---\n\nOk.\n'
+    assert lint_numbers(text, None) == []
+    assert lint_numbers("---\ntitle: x\n---\n\nA {{< var pct.a.b >}} value.\n", None) == []

@@ -12,7 +12,19 @@ from typing import Any
 
 import yaml
 
-from belmig.report.prose import DEFAULT_SOURCE, NUMBER_RE, Problem, line_of, mask_all, mask_markup, sentence_at
+from belmig.report.prose import (
+    DEFAULT_SOURCE,
+    FRONT_MATTER_RE,
+    INLINE_CODE_RE,
+    NUMBER_RE,
+    SHORTCODE_RE,
+    Problem,
+    line_of,
+    mask_all,
+    mask_markup,
+    mask_non_text,
+    sentence_at,
+)
 
 # ----------------------------------------------------------------------------- allowlist
 
@@ -74,6 +86,58 @@ def _rules(allowlist: Iterable[Any] | Path | str | None) -> list[AllowRule]:
 # ----------------------------------------------------------------------------- number lint
 
 
+# Parts of the source the lint used to skip that print in the output all the same (a review planted
+# "44,2 %" in each and found it in the PDF or the HTML): the front matter's reader-facing fields,
+# raw Typst/HTML blocks, inline code, shortcodes other than var/include, and vulgar fractions.
+_VISIBLE_FIELDS = (
+    "title", "short-title", "subtitle", "institute", "name", "role", "reproduction", "original-study",
+    "date", "synthetic-notice-title", "synthetic-notice", "abstract", "description", "toc-title",
+)  # fmt: skip
+_FIELD_RE = re.compile(r"^([ \t]*(?:- )?)([\w-]+):[ \t]*(.*)$")
+_RAW_BLOCK_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*\{=[\w-]+\}[ \t]*\n(.*?)^[ \t]*\1[ \t]*$", re.S | re.M)
+_KNOWN_SHORTCODE_RE = re.compile(r"\{\{<\s*(?:var|include|meta|pagebreak)\b.*?>\}\}", re.S)
+_FRACTIONS_RE = re.compile("[\u00bc-\u00be\u2150-\u215e\u00b2\u00b3\u00b9\u2070-\u2079]")
+
+
+def _front_matter_text(text: str) -> str:
+    """The front matter with everything blanked but the values of its reader-facing fields."""
+    m = FRONT_MATTER_RE.match(text)
+    if not m:
+        return ""
+    out, visible_block = [], False
+    for line in text[: m.end()].split("\n"):
+        f = _FIELD_RE.match(line)
+        if f and not line.startswith((" " * 4, "\t")) or f and f.group(1).strip() == "-":
+            visible_block = f.group(2) in _VISIBLE_FIELDS
+            keep = f.group(3) if visible_block and f.group(3).strip() not in (">-", ">", "|", "|-") else ""
+            out.append(" " * (len(line) - len(keep)) + keep)
+        elif f and f.group(2) in _VISIBLE_FIELDS:  # "  role: ..." inside an author entry
+            out.append(" " * (len(line) - len(f.group(3))) + f.group(3))
+        elif visible_block and line.startswith((" ", "\t")) and not f:
+            out.append(line)  # a block scalar's lines
+        else:
+            visible_block = visible_block and not f
+            out.append(" " * len(line))
+    return "\n".join(out)
+
+
+def _printed(text: str) -> str:
+    """What the lint reads: the prose (:func:`mask_markup`) and the other parts that print."""
+    prose = mask_markup(text)
+    front = _front_matter_text(text)
+    if front:
+        prose = front + prose[len(front) :]
+    keep = [(mm.start(2), mm.end(2)) for mm in _RAW_BLOCK_RE.finditer(text)]
+    keep += [(mm.start(), mm.end()) for mm in INLINE_CODE_RE.finditer(mask_non_text(text))]
+    plain = mask_all(mask_non_text(text), _KNOWN_SHORTCODE_RE)
+    keep += [(mm.start(), mm.end()) for mm in SHORTCODE_RE.finditer(plain)]
+    chars = list(prose)
+    for a, b in keep:
+        chars[a:b] = text[a:b]
+    out = "".join(chars)
+    return _FRACTIONS_RE.sub("1", out)  # "½" is a number too
+
+
 def lint_numbers(
     qmd_text: str, allowlist: Iterable[Any] | Path | str | None, source: str = DEFAULT_SOURCE
 ) -> list[Problem]:
@@ -84,7 +148,7 @@ def lint_numbers(
     lines, cross-references (``@fig-…``), footnote markers and ordered-list markers are not
     prose. What remains is searched after blanking every match of an allowlist rule.
     """
-    prose = mask_markup(qmd_text)
+    prose = _printed(qmd_text)
     for rule in _rules(allowlist):
         prose = mask_all(prose, rule.pattern)
     problems = []
