@@ -353,3 +353,19 @@ def test_the_front_matter_s_settings_are_not_linted():
     text = '---\ntitle: "Report"\nlang: lt-LT\ncrossref:\n  fig-title: pav.\ntoc-depth: 2\nfontsize: 11pt\n---\n\nOk.\n'
     assert lint_numbers(text, None) == []
     assert lint_numbers("---\ntitle: x\n---\n\nA {{< var pct.a.b >}} value.\n", None) == []
+
+
+def test_a_percent_sign_goes_with_shares_only():
+    """Planted faults: a mean and a count printed with '%', and a share without it."""
+    from belmig.report.keycheck import unit_problems
+
+    kinds = {"mean.security_by": "mean", "count.sex.female": "count", "pct.sex.female": "pct", "wci.x.y": "text"}
+    text = doc(
+        "Вне {{< var mean.security_by >}} % и {{< var count.sex.female >}}%.",
+        "",
+        "Доля {{< var pct.sex.female >}} и {{< var pct.sex.female >}}\u00a0%, интервал {{< var wci.x.y >}} %.",
+    )
+    found = [(p.line, p.key) for p in unit_problems(text, kinds, "report/report.ru.qmd")]
+    assert found == [(6, "mean.security_by"), (6, "count.sex.female"), (8, "pct.sex.female")]
+    (_, _, p) = unit_problems(text, kinds)
+    assert "printed without '%'" in p.message

@@ -149,6 +149,7 @@ def run_checks(
         lexicon=lex,
         lang=ed.lang,
         included=included_texts(ed.text, Path(qmd).parent, generated),
+        kinds={k: e.kind for k, e in entries.items()},
     )
     return CheckResult(source, errors, warnings)
 

@@ -42,7 +42,7 @@ from belmig.report.claimcheck import (
     unguarded_phrases,
     words_problems,
 )
-from belmig.report.keycheck import key_grammar_problems, missing_keys, used_keys
+from belmig.report.keycheck import key_grammar_problems, missing_keys, unit_problems, used_keys
 from belmig.report.numbercheck import AllowRule, lint_numbers, load_allowlist, number_words
 from belmig.report.prose import (
     DEFAULT_SOURCE,
@@ -118,6 +118,7 @@ def check_report(
     lexicon: Any | None = None,
     lang: str = "en",
     included: Mapping[str, str] | None = None,
+    kinds: Mapping[str, str] | None = None,
 ) -> tuple[list[Problem], list[Problem]]:
     """Every check that has its inputs, as (errors, warnings), each sorted by line: key grammar,
     missing keys, number lint, numbers in words, claim guards (conditions and words), unguarded
@@ -125,6 +126,8 @@ def check_report(
     problems = key_grammar_problems(qmd_text, codebook, source, guards) if codebook is not None else []
     if ledger_keys is not None:
         problems += missing_keys(qmd_text, ledger_keys, source, guards)
+    if kinds is not None:
+        problems += unit_problems(qmd_text, kinds, source)
     if allowlist is not None:
         problems += lint_numbers(qmd_text, allowlist, source)
     if lexicon is not None:

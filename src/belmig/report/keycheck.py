@@ -95,6 +95,32 @@ def unreviewed_keys(
     return problems
 
 
+# The kinds of value a percent sign may follow: shares, and text values that print a share's
+# range or a published figure ("52.1–60.3"). A mean, a count or a p-value with "%" says another
+# quantity than it is (a review planted "{{< var mean.security_by >}} %").
+_PERCENT_KINDS = {"pct", "text"}
+
+
+def unit_problems(qmd_text: str, kinds: Mapping[str, str], source: str = DEFAULT_SOURCE) -> list[Problem]:
+    """A percent sign after a value that is no share, and a share printed without one."""
+    from belmig.report.render import VAR_PERCENT_RE
+
+    text = mask_non_text(qmd_text)
+    problems = []
+    for m in VAR_PERCENT_RE.finditer(text):
+        key, kind = m.group(1), kinds.get(m.group(1))
+        if kind is None:
+            continue
+        if m.group("pct") and kind not in _PERCENT_KINDS:
+            msg = f"'%' after {key!r}, a {kind} value, not a share: leave the percent sign out"
+        elif not m.group("pct") and kind == "pct":
+            msg = f"{key!r} is a share (in percent) printed without '%': write {{{{< var {key} >}}}}%"
+        else:
+            continue
+        problems.append(Problem("unit", line_of(qmd_text, m.start()), msg, key=key, source=source))
+    return problems
+
+
 # The survey key families and their parts: belmig.core.keys.SHAPES. Options of scale questions:
 _SCALE_OPTS = {f"v{i}" for i in range(1, 11)} | {"ge8"}
 # Families whose segments are chosen by the stage that records them (cleaning steps, published
