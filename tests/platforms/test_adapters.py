@@ -376,3 +376,31 @@ def test_qualtrics_unsplit_multiple_choice_is_split_by_known_labels(corpus, trut
     df = read.ingest(path, CB).df
     for c in CB["reasons_exit"].multi_columns():
         pd.testing.assert_series_equal(df[c], truth[c])
+
+
+def test_an_ambiguous_date_order_is_a_warning_on_the_console(corpus, tmp_path, capsys):
+    """Planted fault (a review's en-GB sheet): every day of the month 12 or less, so day and month
+    cannot be told apart; the guess was only a note in ingest_report.json. It is a counted
+    warning now, worded in every edition."""
+    import csv
+    import io
+
+    from belmig.report import notes, tables
+
+    src = corpus / "google_forms.csv"
+    rows = list(csv.reader(io.StringIO(src.read_text(encoding="utf-8"))))
+    j = rows[0].index("Отметка времени")
+    rows[0][j] = "Timestamp"  # an English sheet, whose dates are day first (en-GB)
+    for r in rows[1:]:
+        date, time = r[j].split(" ", 1)
+        day, month, year = date.split(".")
+        r[j] = f"{min(int(day), 12)}/{int(month)}/{year} {time}"
+    path = tmp_path / "google_forms.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    res = read.ingest(path, CB)
+    (w,) = [w for w in res.warnings if w.check == "ambiguous_date_order"]
+    assert "12 or less" in w.message and w.params["column"] == "Timestamp"
+    for lang in ("lt", "ru"):
+        worded = notes.warning({"check": w.check, "message": w.message, "params": w.params}, tables.words(lang))
+        assert "Timestamp" in worded and "{" not in worded

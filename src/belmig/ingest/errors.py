@@ -117,6 +117,7 @@ class IngestWarning:
     message: str  # one sentence, no values
     problems: list[_Problem] = field(default_factory=list)
     count: int = 0
+    params: dict[str, Any] = field(default_factory=dict)  # the note's parameters (its id: "warn_" + check)
 
     def lines(self, path: Path | str) -> list[str]:
         head = f"warning: {self.message} ({self.count} cell(s))" if self.count else f"warning: {self.message}"

@@ -50,6 +50,10 @@ NOTE = messages.catalog(
             "'Other' texts while 'Other' is not chosen (the cleaning stage clears and counts them)"
         ),
         "warn_empty_question": "questions nobody answered",
+        "warn_ambiguous_date_order": (
+            "every day of the month in the {column} timestamps is 12 or less, so which is the day and which "
+            "the month is a guess ({read}, not {other}): check the dates against the platform's locale"
+        ),
         # what the export's lacks and time zones mean (belmig.ingest.report)
         "no_start_times": (
             "The export has no start times, so how long each submission took is unknown: the speeder "

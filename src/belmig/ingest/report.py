@@ -70,6 +70,7 @@ def build(result: Result, export: Path | str) -> dict[str, Any]:
                 "message": w.message,
                 "count": w.count,
                 "cells": [{"row": p.row, "column": p.column} for p in w.problems[:20]],
+                **({"params": w.params} if w.params else {}),
             }
         )
     info.pop("warnings", None)

@@ -35,7 +35,7 @@ from belmig.ingest.notes import NOTE
 from belmig.ingest.parse import Parser, _text
 from belmig.ingest.raw import TIMESTAMP_FORMAT, _Raw
 from belmig.ingest.tidy import QInput, Source, Tidy
-from belmig.ingest.times import _strip, all_equal_durations, human, parse_times
+from belmig.ingest.times import SWAPPED, _strip, all_equal_durations, human, parse_times
 
 
 @dataclass
@@ -117,6 +117,10 @@ def validate(raw: _Raw, tidy: Tidy, cb: Codebook, study_zone: str) -> Result:
         }
         if t.hint:
             info["admin"][cid]["note"] = t.hint
+            said = {"column": t.source.name, "read": human(fmt), "other": human(SWAPPED[fmt])}
+            warnings.append(
+                IngestWarning("ambiguous_date_order", str(NOTE("warn_ambiguous_date_order", **said)), params=said)
+            )
     out["started_at"], out["submitted_at"] = times["started_at"], times["submitted_at"]
     for cid, src in tidy.admin_extra.items():
         c = cb.admin_column(cid)

@@ -88,4 +88,4 @@ def warning(warn: Any, w: Any) -> str:
     edition `w`'s words: ``notes.ingest.warn_<check>``; English keeps the message."""
     if w.lang == "en":
         return str(warn["message"])
-    return word(messages.Note(f"ingest.warn_{warn['check']}", {}), w)
+    return word(messages.Note(f"ingest.warn_{warn['check']}", dict(warn.get("params") or {})), w)
