@@ -369,3 +369,29 @@ def test_a_percent_sign_goes_with_shares_only():
     assert found == [(6, "mean.security_by"), (6, "count.sex.female"), (8, "pct.sex.female")]
     (_, _, p) = unit_problems(text, kinds)
     assert "printed without '%'" in p.message
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("en", "Not the majority"),
+        ("lt", "Ne dauguma"),
+        ("lt", "Nėra daugiau nei pusė"),
+        ("ru", "Отнюдь не большинство"),
+        ("ru", "Не больше половины"),
+    ],
+)
+def test_a_negation_inside_a_claim_is_caught(lang, words):
+    """Planted faults: the claim's phrase ("the majority") holds for pct.a.yes > 50, and the
+    words around it say the opposite; the check read the phrase alone."""
+    text = doc(f'[{words}]{{.claim guard="big-share"}} of respondents said yes.')
+    problems = rc.check_claims(text, VALUES, guards=GUARDS, lexicon=LEX, lang=lang)
+    assert [p.kind for p in problems] == ["claim-words"] and "turns round" in problems[0].message
+    plain = doc('[The majority]{.claim guard="big-share"} of respondents said yes.')
+    assert rc.check_claims(plain, VALUES, guards=GUARDS, lexicon=LEX) == []
+
+
+def test_a_null_result_keeps_its_negation():
+    guards = gm.parse({"null": "padj.sex.a.b >= 0.05"})
+    text = doc('[Nė vienas skirtumas nėra statistiškai reikšmingas]{.claim guard="null"}.')
+    assert rc.check_claims(text, {"padj.sex.a.b": 0.4}, guards=guards, lexicon=LEX, lang="lt") == []

@@ -185,6 +185,15 @@ def check_claims(
 
 
 _SHORTCODE_TEXT_RE = re.compile(r"\{\{<.*?>\}\}")
+# A negation inside a claim's words outside its lexicon phrase ("[not the great majority]",
+# "[ne aukštesnis]", «[отнюдь не более высокую]»): the phrase's meaning is checked, the words
+# say the opposite (a review planted these). Lithuanian negates by the prefix ne-, which also
+# starts ordinary words: only the particle and the forms of "nėra"/"nebuvo" are read.
+_NEGATION_RE = {
+    "en": re.compile(r"(?i)\b(?:not|no|never|none|n't)\b"),
+    "lt": re.compile(r"(?i)(?<!\w)(?:ne|nė|nėra|nebuvo|nebus|niekada)(?!\w)"),
+    "ru": re.compile(r"(?i)(?<!\w)(?:не|ни|нет|отнюдь|никогда)(?!\w)"),
+}
 
 
 def words_problems(c: Claim, lexicon: Any, lang: str, source: str = DEFAULT_SOURCE) -> list[Problem]:
@@ -205,6 +214,22 @@ def words_problems(c: Claim, lexicon: Any, lang: str, source: str = DEFAULT_SOUR
                 f"add the phrase and its meaning to report/lexicon.yaml (phrases.{lang})"
             )
         ]
+    # a phrase that states a null result ("not significant", "none moves by more than a few
+    # points") takes the negation with it (Lithuanian and Russian negate twice: «ни одно … не»)
+    null = any(lexicon.meanings[m.meaning].kind in ("pvalue", "gap") for m in found)
+    negations = [
+        n.group(0)
+        for n in _NEGATION_RE.get(lang, _NEGATION_RE["en"]).finditer(words)
+        if not null and not any(m.start <= n.start() < m.end for m in found)
+    ]
+    if negations:
+        out.append(
+            problem(
+                f"claim [{c.text}]: {negations[0]!r} in its words turns round what the phrase says, "
+                "and the check reads the phrase alone; say it without the negation (the phrase for "
+                "what is true), or add the negated phrase and its meaning to report/lexicon.yaml"
+            )
+        )
     cons = lex_mod.constraints(c.condition)
     for m in found:
         meaning = lexicon.meanings[m.meaning]
