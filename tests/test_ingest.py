@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
 import copy
+import csv
+import io
 import sys
 from pathlib import Path
 
@@ -414,3 +417,18 @@ def test_an_other_text_many_typed_like_an_option_is_refused():
     assert out[0][0] == "bad" and "15 answers" in out[0][2] and repr(housing) in out[0][2]
     assert out[1] == parsed[1]  # typed once: a respondent's own words
     assert out[2] == parsed[2]  # repeated, but like no option
+
+
+def test_excel_unicode_text_and_a_second_byte_order_mark_are_read(files, ingested, tmp_path):
+    """Excel's "Unicode text" (UTF-16 LE with its mark, tab-separated) was refused as "looks like
+    cp1251"; a file saved twice with a mark kept the second one in its first header."""
+    text = files["csv"].read_text(encoding="utf-8")
+    rows = list(csv.reader(io.StringIO(text)))
+    tabbed = io.StringIO()
+    csv.writer(tabbed, delimiter="\t", lineterminator="\r\n").writerows(rows)
+    wide = tmp_path / "unicode.txt.csv"
+    wide.write_bytes(codecs.BOM_UTF16_LE + tabbed.getvalue().encode("utf-16-le"))
+    pd.testing.assert_frame_equal(ingest.read_export(wide, CB), ingested)
+    twice = tmp_path / "twice.csv"
+    twice.write_bytes(codecs.BOM_UTF8 + ("\ufeff" + text).encode("utf-8"))
+    pd.testing.assert_frame_equal(ingest.read_export(twice, CB), ingested)

@@ -14,11 +14,28 @@ from belmig.ingest.raw import _check_not_empty, _norm, _Raw
 DELIMITERS = (",", ";", "\t")
 
 
+def _utf16(path: Path, data: bytes) -> str | None:
+    """The text of a UTF-16 file with its byte-order mark (Excel's "Unicode text", tab-separated),
+    None for any other file."""
+    if not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    try:
+        return data.decode("utf-16").lstrip("\ufeff")
+    except UnicodeDecodeError as e:
+        raise IngestError(
+            f"{path}: a UTF-16 file (its byte-order mark says so) that is not valid UTF-16 at byte {e.start}; "
+            "re-save the export as CSV UTF-8"
+        ) from None
+
+
 def _decode(path: Path, data: bytes) -> str:
+    wide = _utf16(path, data)
+    if wide is not None:
+        return wide
     body = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
     offset = len(data) - len(body)
     try:
-        return body.decode("utf-8")
+        return body.decode("utf-8").lstrip("\ufeff")  # a second mark (a file re-saved with one)
     except UnicodeDecodeError as e:
         pos = e.start + offset
         line = data[:pos].count(b"\n") + 1
@@ -94,9 +111,11 @@ def peek_csv(path: Path, known: set[str], records: int = 4) -> tuple[str, list[l
     (the full reader words the error)."""
     with open(path, "rb") as fh:
         head = fh.read(4_000_000)
-    if head.startswith(codecs.BOM_UTF8):
-        head = head[len(codecs.BOM_UTF8) :]
-    text = head.decode("utf-8", errors="replace")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = head[: len(head) // 2 * 2].decode("utf-16", errors="replace").lstrip("\ufeff")
+    else:
+        text = head[len(codecs.BOM_UTF8) :] if head.startswith(codecs.BOM_UTF8) else head
+        text = text.decode("utf-8", errors="replace").lstrip("\ufeff")
     delim = _sniff_delimiter(text, known)
     out: list[list[str]] = []
     try:

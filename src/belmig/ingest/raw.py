@@ -107,8 +107,9 @@ def _check_not_empty(path: Path) -> bytes:
 
 
 def _norm(s: str) -> str:
-    """Normalise text for matching: NFC, trimmed, single spaces, case-folded."""
-    return " ".join(unicodedata.normalize("NFC", str(s)).split()).casefold()
+    """Normalise text for matching: NFC, trimmed, single spaces, case-folded, without byte-order
+    marks (a file saved twice with one keeps the second in its first header)."""
+    return " ".join(unicodedata.normalize("NFC", str(s)).replace("\ufeff", "").split()).casefold()
 
 
 def _cell_text(v: Any) -> str:
