@@ -9,6 +9,7 @@ placeholders; ``tests/test_table_words.py`` checks them).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -70,7 +71,8 @@ WORDS_EN: dict[str, Any] = {
     "release_follow_on": "Where such a value is left empty, so are the answers to the questions asked only because "
     "of it ({what}), so that it reads as a question skipped, not as a value hidden.",
     "release_codes": "The codes of open answers that fewer than {m} records hold are left empty, together with "
-    "the next rarest code where those are still fewer ({what}): a rare answer would pick its record out.",
+    "the next rarest code where those are still fewer ({n} answers to {questions} questions): a rare answer "
+    "would pick its record out.",
     "release_reraked": "The weights are raked again to the population margins of {variables} on the released "
     "categories only: weights computed on the original categories would tell apart the categories the release "
     "merges.",
@@ -183,14 +185,20 @@ def release_sentences(
     if blanked:
         what = join([w["release_blanked_item"].format(n=n, name=name(v)) for v, n in blanked.items()])
         out.append(w["release_blanked"].format(records=summary["records_with_blanks"], what=what))
+
+    def quoted(q: str) -> str:  # a question by its words, without "(several answers possible)"
+        text = cb[q].text(lang) if q in cb.by_id else q
+        return w["quote"].format(re.sub(r"\s*\([^()]*\)\s*$", "", text).rstrip("?"))
+
     follow = summary.get("follow_on") or {}
     if follow:
-        what = join([w["release_blanked_item"].format(n=n, name=name(q)) for q, n in follow.items()])
+        what = join([w["release_blanked_item"].format(n=n, name=quoted(q)) for q, n in follow.items()])
         out.append(w["release_follow_on"].format(what=what))
     pooled = summary.get("codes_pooled") or {}
     if pooled:
-        what = join([w["release_blanked_item"].format(n=n, name=name(q)) for q, n in pooled.items()])
-        out.append(w["release_codes"].format(m=summary["codes_threshold"], what=what))
+        out.append(
+            w["release_codes"].format(m=summary["codes_threshold"], n=sum(pooled.values()), questions=len(pooled))
+        )
     if summary.get("weights") == "reraked":
         out.append(w["release_reraked"].format(variables=join([name(v) for v in summary["raking_variables"]])))
     return out
