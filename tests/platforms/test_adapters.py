@@ -404,3 +404,25 @@ def test_an_ambiguous_date_order_is_a_warning_on_the_console(corpus, tmp_path, c
     for lang in ("lt", "ru"):
         worded = notes.warning({"check": w.check, "message": w.message, "params": w.params}, tables.words(lang))
         assert "Timestamp" in worded and "{" not in worded
+
+
+def test_surveymonkey_xlsx_with_date_cells(corpus, results, tmp_path):
+    """SurveyMonkey's xlsx download stores Start Date / End Date as date cells, which the reader
+    gives as ISO text; they were refused ("unparseable timestamp '2022-06-01 08:19:24'")."""
+    import csv
+
+    from openpyxl import Workbook
+
+    with (corpus / "surveymonkey.csv").open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    wb = Workbook()
+    ws = wb.active
+    when = {rows[0].index("Start Date"), rows[0].index("End Date")}
+    for i, r in enumerate(rows):
+        ws.append([dt.datetime.strptime(v, "%m/%d/%Y %I:%M:%S %p") if i >= 2 and j in when and v else v
+                   for j, v in enumerate(r)])  # fmt: skip
+    path = tmp_path / "surveymonkey.xlsx"
+    wb.save(path)
+    got = read.ingest(path, CB).df
+    want = results["surveymonkey.csv"].df
+    pd.testing.assert_frame_equal(got, want)

@@ -22,11 +22,12 @@ import re
 from belmig.core.codebook import Codebook, Question
 from belmig.ingest.notes import NOTE
 from belmig.ingest.platforms.base import Context, Layout
-from belmig.ingest.raw import _norm, _Raw
+from belmig.ingest.raw import TIMESTAMP_FORMAT, _norm, _Raw
 from belmig.ingest.tidy import QInput, Tidy
 
 NAME = "surveymonkey"
-TIME = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S")
+# the CSV's text; an xlsx download's date cells (read as TIMESTAMP_FORMAT by belmig.ingest.xlsx)
+TIME = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", TIMESTAMP_FORMAT)
 META = {
     "respondent id": "response_id",
     "collector id": "metadata",
