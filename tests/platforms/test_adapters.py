@@ -426,3 +426,37 @@ def test_surveymonkey_xlsx_with_date_cells(corpus, results, tmp_path):
     got = read.ingest(path, CB).df
     want = results["surveymonkey.csv"].df
     pd.testing.assert_frame_equal(got, want)
+
+
+def _kobo_variant(corpus: Path, out: Path, rename) -> Path:
+    """kobo_labels.xlsx with its headers passed through `rename` (None drops the column)."""
+    from openpyxl import Workbook, load_workbook
+
+    book = load_workbook(corpus / "kobo_labels.xlsx", read_only=True)
+    rows = [list(r) for r in book.active.iter_rows(values_only=True)]
+    book.close()
+    keep = [j for j, h in enumerate(rows[0]) if rename(str(h)) is not None]
+    wb = Workbook()
+    ws = wb.active
+    ws.append([rename(str(rows[0][j])) for j in keep])
+    for r in rows[1:]:
+        ws.append([r[j] for j in keep])
+    wb.save(out)
+    return out
+
+
+def test_kobo_labels_under_a_group_and_separate_columns_only(corpus, results, tmp_path):
+    """Two Kobo label exports the platform writes and the adapter refused: a form whose questions
+    sit in a group ("Основная часть/<label>", "…/<label>/<option>"; it was told to draft a
+    mapping), and select_multiple as separate 1/0 columns without the summary column."""
+    want = results["kobo_labels.xlsx"].df
+    top = {"start", "end"}
+
+    def grouped(h):
+        return h if h.startswith("_") or h in top else f"Основная часть/{h}"
+
+    got = read.ingest(_kobo_variant(corpus, tmp_path / "groups.xlsx", grouped), CB).df
+    pd.testing.assert_frame_equal(got, want)
+    summaries = {q.column for q in CB.questions if q.type == "multi"}
+    got = read.ingest(_kobo_variant(corpus, tmp_path / "separate.xlsx", lambda h: None if h in summaries else h), CB).df
+    pd.testing.assert_frame_equal(got, want)

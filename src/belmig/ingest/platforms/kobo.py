@@ -90,6 +90,10 @@ def adapt(raw: _Raw, cb: Codebook, ctx: Context) -> Tidy:
             else:
                 setattr(L.tidy, cid, L.time(j, TIMES))
     L.codebook_identifiers()
+    for c in cb.identifier_columns():  # under a group path too: dropped unread all the same
+        k = _in_group(L, c.column) if L.find(c.column, unclaimed=False) is None else None
+        if k is not None:
+            L.tidy.identifiers.append(L.claim(k, "identifier"))
     missing = []
     for q in cb.questions:
         qi = L.explicit(q, ("1",), ("0",), SEPARATOR)
@@ -99,7 +103,11 @@ def adapt(raw: _Raw, cb: Codebook, ctx: Context) -> Tidy:
             missing.append(q)
             continue
         if q.other_column and qi.other is None:
-            L.other(q, qi, "column")
+            k = _in_group(L, q.other_column) if L.find(q.other_column) is None else None
+            if k is not None:  # under the question's group path, as the question itself
+                qi.other, qi.other_mode = L.claim(k, q.id), "column"
+            else:
+                L.other(q, qi, "column")
         elif qi.other is not None:
             qi.other_mode = "column"
         L.tidy.questions.append(qi)
@@ -122,8 +130,44 @@ def adapt(raw: _Raw, cb: Codebook, ctx: Context) -> Tidy:
     return L.tidy
 
 
+def _in_group(L: Layout, text: str) -> int | None:
+    """The one unclaimed header that is `text` under a group path ("Основная часть/<label>": a
+    labels export of a form whose questions sit in groups writes the group's label first)."""
+    tail = "/" + _norm(text)
+    hits = [k for k in L.unclaimed() if _norm(L.names[k]).endswith(tail)]
+    return hits[0] if len(hits) == 1 else None
+
+
+def _option_heads(L: Layout, q: Question) -> list[str]:
+    """The paths a multiple answer's option columns start with: its label, under any group path."""
+    own = _norm(q.column) + "/"
+    labels = {_norm(t) for o in q.options for t in (o.label_ru, *o.aliases)}
+    heads = {own}
+    for k in L.unclaimed():
+        h = _norm(L.names[k])
+        i = h.rfind("/" + own)
+        if i >= 0 and h[i + len(own) + 1 :] in labels:
+            heads.add(h[: i + len(own) + 1])
+    return sorted(heads)
+
+
+def _has_option_columns(L: Layout, q: Question) -> bool:
+    labels = {_norm(t) for o in q.options for t in (o.label_ru, *o.aliases)}
+    heads = _option_heads(L, q)
+    return any(
+        _norm(L.names[k]).startswith(hd) and _norm(L.names[k])[len(hd) :] in labels
+        for k in L.unclaimed()
+        for hd in heads
+    )
+
+
 def _question(L: Layout, q: Question) -> QInput | None:
     j = L.find(q.column)
+    if j is None:
+        j = _in_group(L, q.column)
+    if j is None and q.type == "multi" and _has_option_columns(L, q):
+        # "separate columns" only (the export's select_multiple format without the summary column)
+        return _ticks(L, q, QInput(q, "ticks", ticked=("1",), unticked=("0",)))
     if j is None:
         return None
     qi = QInput(q, "ticks" if q.type == "multi" else "cell", cell=L.claim(j, q.id), ticked=("1",), unticked=("0",))
@@ -133,14 +177,23 @@ def _question(L: Layout, q: Question) -> QInput | None:
     qi.scale_codes = {k: int(v) for k, v in q.codes.items()} if q.type == "scale" else {}
     if q.type != "multi":
         return qi
-    head = _norm(q.column) + "/"
+    return _ticks(L, q, qi)
+
+
+def _ticks(L: Layout, q: Question, qi: QInput) -> QInput:
+    """The option columns of a multiple answer (``<label>/<option label>``, under any group path)."""
+    qi.separator = q.separator or SEPARATOR
+    qi.answers = L.answers(q)
+    qi.method = NOTE("method_header_labels")
+    heads = _option_heads(L, q)
     options = {}
     for o in q.options:
         for t in (o.label_ru, *o.aliases):
             options[_norm(t)] = o
     for k in L.unclaimed():
         h = _norm(L.names[k])
-        if h.startswith(head) and h[len(head) :] in options:
+        head = next((hd for hd in heads if h.startswith(hd) and h[len(hd) :] in options), None)
+        if head is not None and options[h[len(head) :]].key not in qi.ticks:
             qi.ticks[options[h[len(head) :]].key] = L.claim(k, q.id)
     if not qi.ticks:  # a summary cell only: read it as the answer
         qi.kind = "joined"
