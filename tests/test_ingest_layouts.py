@@ -339,3 +339,18 @@ def test_report_and_console_say_what_the_export_lacks(export_df, tmp_path, capsy
     md = tables.data_source_md(json.loads((tmp_path / "ingest_report.json").read_text(encoding="utf-8")))
     assert "speeder check was skipped" in md and "ids were generated" in md and "{#tbl-data-source}" in md
     assert "lacking: durations unknown, speeder check skipped" in md
+
+
+def test_qualtrics_without_its_metadata_columns_is_still_qualtrics():
+    """Two Qualtrics files read as generic (108 lines of "missing from the header"): the legacy
+    export (V1, V2… in row 1; the adapter says it is not supported and how to export again) and
+    the current one with "all fields" unticked (row 3 holds {"ImportId": …})."""
+    from belmig.ingest import detect
+
+    legacy = [["V1", "V2", "V3", "V4", "V5", "V6", "Q1"], ["ResponseID", "ResponseSet", "Name", "", "", "", "Вы…"]]
+    assert detect.from_rows(legacy, CB).platform == "qualtrics"
+    assert detect.from_rows(legacy, CB).evidence == "Qualtrics's legacy header row (V1, V2, V3…)"
+    bare = [["Q1", "Q2"], ["Вы являетесь…", "Когда…"], ['{"ImportId":"QID1"}', '{"ImportId":"QID2"}']]
+    det = detect.from_rows(bare, CB)
+    assert det.platform == "qualtrics" and '{"ImportId":"QID1"}' in det.evidence
+    assert detect.from_rows([["Q1", "Q2"], ["a", "b"], ["1", "2"]], CB).platform != "qualtrics"

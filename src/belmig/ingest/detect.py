@@ -88,6 +88,14 @@ def from_rows(rows: list[list[str]], cb: Codebook) -> Detection:
     q_meta = [m for m in QUALTRICS_META if m in have]
     if len(q_meta) >= 3:
         return Detection("qualtrics", NOTE("qualtrics", columns=", ".join(first[low.index(m)] for m in q_meta[:4])))
+    # Qualtrics without its metadata columns: the legacy export (V1, V2… then the question texts)
+    # and the current one with "all fields" unticked (its third row holds {"ImportId": …})
+    if low[:5] == [f"v{i}" for i in range(1, 6)]:
+        return Detection("qualtrics", NOTE("qualtrics_legacy"))
+    third = [c.strip() for c in rows[2]] if len(rows) > 2 else []
+    ids = [c for c in third if c.startswith("{") and '"importid"' in c.lower()]
+    if third and len(ids) >= max(1, len([c for c in third if c]) // 2):
+        return Detection("qualtrics", NOTE("qualtrics_import_ids", first=ids[0]))
     if low[:2] == ["respondent id", "collector id"]:
         return Detection("surveymonkey", NOTE("surveymonkey"))
     if set(LS_ADMIN_CODES) <= have:

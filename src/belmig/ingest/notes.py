@@ -14,6 +14,8 @@ NOTE = messages.catalog(
         "spss_limesurvey": "SPSS file with LimeSurvey's admin variables (id, submitdate, lastpage, startlanguage)",
         "spss_file": "an SPSS .sav file",
         "qualtrics": "Qualtrics metadata columns ({columns})",
+        "qualtrics_legacy": "Qualtrics's legacy header row (V1, V2, V3…)",
+        "qualtrics_import_ids": "Qualtrics's ImportId row ({first})",
         "surveymonkey": "SurveyMonkey's first columns 'Respondent ID', 'Collector ID'",
         "limesurvey_codes": "LimeSurvey admin fields (id, submitdate, lastpage, startlanguage)",
         "limesurvey_headings": "LimeSurvey admin headings (Response ID, Date submitted, Last page, Start language)",
