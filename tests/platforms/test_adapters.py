@@ -460,3 +460,26 @@ def test_kobo_labels_under_a_group_and_separate_columns_only(corpus, results, tm
     summaries = {q.column for q in CB.questions if q.type == "multi"}
     got = read.ingest(_kobo_variant(corpus, tmp_path / "separate.xlsx", lambda h: None if h in summaries else h), CB).df
     pd.testing.assert_frame_equal(got, want)
+
+
+def test_limesurvey_xlsx_is_read_like_its_csv(corpus, results, tmp_path):
+    """LimeSurvey's "Microsoft Excel" export: it was refused ("limesurvey exports are .csv or .sav")."""
+    import csv
+
+    from openpyxl import Workbook
+
+    with (corpus / "limesurvey_text.csv").open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh, delimiter=_sniff(corpus / "limesurvey_text.csv")))
+    wb = Workbook()
+    for r in rows:
+        wb.active.append(r)
+    path = tmp_path / "limesurvey_text.xlsx"
+    wb.save(path)
+    got = read.ingest(path, CB)
+    assert got.info["platform"]["used"] == "limesurvey"
+    pd.testing.assert_frame_equal(got.df, results["limesurvey_text.csv"].df)
+
+
+def _sniff(path: Path) -> str:
+    head = path.read_text(encoding="utf-8-sig").split("\n", 1)[0]
+    return max((",", ";", "\t"), key=head.count)

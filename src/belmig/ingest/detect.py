@@ -35,7 +35,7 @@ FORMATS = {
     "google_forms": (".csv", ".xlsx"),
     "surveymonkey": (".csv", ".xlsx"),
     "qualtrics": (".csv", ".xlsx"),
-    "limesurvey": (".csv", ".sav"),
+    "limesurvey": (".csv", ".xlsx", ".sav"),  # its "Microsoft Excel" export too
     "kobo": (".csv", ".xlsx"),
     "spss": (".sav",),
     "stata": (".dta",),
