@@ -432,3 +432,24 @@ def test_excel_unicode_text_and_a_second_byte_order_mark_are_read(files, ingeste
     twice = tmp_path / "twice.csv"
     twice.write_bytes(codecs.BOM_UTF8 + ("\ufeff" + text).encode("utf-8"))
     pd.testing.assert_frame_equal(ingest.read_export(twice, CB), ingested)
+
+
+def test_an_xlsx_with_a_title_row_or_a_summary_sheet_first_says_so(files, tmp_path):
+    """Planted faults: a title above the header, the data on the second worksheet. The message
+    was 'data row 1: has values in 2 or more columns, the header has 1'."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(files["xlsx"])
+    wb.active.insert_rows(1)
+    wb.active["A1"] = "Выгрузка ответов"
+    wb.save(tmp_path / "title.xlsx")
+    with pytest.raises(
+        IngestError, match=r"row 2 names \d+ of the codebook's columns, row 1 none .*the header must be row 1"
+    ):
+        ingest.read_export(tmp_path / "title.xlsx", CB)
+    wb = load_workbook(files["xlsx"])
+    wb.active.title = "Responses"
+    wb.create_sheet("Summary", 0)["A1"] = "Ответов: 12"
+    wb.save(tmp_path / "second.xlsx")
+    with pytest.raises(IngestError, match=r"on worksheet 'Responses' .* only the first worksheet, 'Summary', is read"):
+        ingest.read_export(tmp_path / "second.xlsx", CB)
