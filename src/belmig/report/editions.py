@@ -293,7 +293,10 @@ def main(argv: list[str] | None = None) -> int:
             alt_files=a.alt,
             stylesheet=a.css,
         )
-    except (build.ReportCheckError, render.RenderError) as exc:
+    except build.ReportCheckError as exc:  # a render error says what it kept itself
+        print(f"{exc}\n({build.kept_note([a.out_pdf, a.out_html])}.)", file=sys.stderr)
+        return 1
+    except render.RenderError as exc:
         print(str(exc), file=sys.stderr)
         return 1
     print(f"{a.qmd}: {len(used)} ledger values; rendered {a.out_pdf} and {a.out_html}")

@@ -138,6 +138,12 @@ def _printed(text: str) -> str:
     return _FRACTIONS_RE.sub("1", out)  # "½" is a number too
 
 
+def _allowlist_of(source: str) -> str:
+    """The allowlist of the edition `source` is ("report/report.lt.qmd" -> report/number-allowlist.lt.yaml)."""
+    m = re.search(r"report\.([a-z]{2})\.qmd$", str(source))
+    return f"report/number-allowlist.{m.group(1)}.yaml" if m else "report/number-allowlist.yaml"
+
+
 def lint_numbers(
     qmd_text: str, allowlist: Iterable[Any] | Path | str | None, source: str = DEFAULT_SOURCE
 ) -> list[Problem]:
@@ -162,7 +168,7 @@ def lint_numbers(
                 sentence=sentence_at(qmd_text, m.start()),
                 message=(
                     f"number {m.group(0)!r} is typed into the prose; use a ledger value "
-                    "({{< var key >}}) or add a rule to report/number-allowlist.yaml"
+                    f"({{{{< var key >}}}}) or add a rule to {_allowlist_of(source)}"
                 ),
                 source=source,
             )
