@@ -13,6 +13,8 @@ from belmig.core import paths
 NB = paths.rel(paths.NOTEBOOKS)
 EXE = paths.rel(paths.EXECUTED)
 PROC = paths.rel(paths.PROCESSED)
+# the keys the report prints (written at parse time by rules/publish.smk; read by the release and the audit)
+REPORT_KEYS = f"{PROC}/report_keys.json"
 VALUES = paths.rel(paths.VALUES)
 CODEBOOK = paths.rel(paths.CODEBOOK)
 FIGURES = paths.rel(paths.FIGURES)

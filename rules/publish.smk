@@ -7,10 +7,10 @@
 # same values (the parity check of rule render_edition fails the build otherwise), so reading only
 # English decides the same set, and editing a translation does not re-audit and re-render all.
 REPORT_EDITIONS = ["report/report.qmd"]
-# The keys that text prints and its claim conditions read (belmig.report.textkeys), written when
-# the Snakefile is parsed and rewritten only when they change: the audit reads this file, not the
-# text, so rewording a sentence re-renders the report without re-running the audit.
-REPORT_KEYS = f"{PROC}/report_keys.json"
+# REPORT_KEYS (rules/common.smk): the keys that text prints and its claim conditions read
+# (belmig.report.textkeys), written when the Snakefile is parsed and rewritten only when they
+# change: the audit reads this file, not the text, so rewording a sentence re-renders the report
+# without re-running the audit.
 TEXTKEY_CODE = [f"src/belmig/report/{m}.py" for m in ("textkeys", "keycheck", "guards", "claims", "render")]
 
 from belmig.report import textkeys
@@ -43,6 +43,7 @@ rule protect_values:
         weighting=rules.rake_weights.output.diagnostics,
         coding=rules.clean_responses.output.other,
         release=rules.export_microdata.output.csv,
+        release_report=rules.export_microdata.output.kanonymity,
         code=PRIVACY_CODE,
     output:
         # update(): the last decisions stay in place while the job runs, so that an edit of the
@@ -78,6 +79,8 @@ rule protect_values:
             input.coding,
             "--release",
             input.release,
+            "--release-report",
+            input.release_report,
             "--levels",
             input.levels,
             "--privacy",

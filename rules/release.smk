@@ -5,6 +5,8 @@ rule export_microdata:
         weights=rules.rake_weights.output.weights,
         codebook=CODEBOOK,
         levels=rules.estimate_values.output.levels,
+        # the keys the report prints: a protective blank takes the answers the tables cross it with
+        text_keys=REPORT_KEYS,
         code=sorted(str(p) for p in Path("src/belmig/release").glob("*.py"))
         + [f"src/belmig/privacy/{m}.py" for m in ("__init__", "kanon", "explain")],
     output:
@@ -43,6 +45,8 @@ rule export_microdata:
             output.summary,
             "--levels",
             input.levels,
+            "--report-keys",
+            input.text_keys,
         ),
     shell:
         '"$PYTHON" {params.cmd} > {log:q} 2>&1'

@@ -380,3 +380,43 @@ def test_the_audit_reads_a_follow_on_blank_as_anything():
     flag = CB["income_source"].multi_columns()[0]
     assert rv.sets[flag] == [frozenset(["0", "1", A.NA]), frozenset([A.NA]), frozenset(["0"])]
     assert rv.sets["income_regular"][0] == frozenset([*A.variables(CB)["income_regular"].states, A.NA])
+
+
+def test_the_published_crossings_are_read_from_the_keys_and_the_charts():
+    keys = ["pct.sex.female", "pctby.sex.female.income_regular.no", "nby.sex.male.support_needs", "ext.respondents"]
+    crossed = microdata.crossed_pairs(keys, CB)
+    assert crossed["sex"] == {"income_regular", "support_needs"}
+    assert crossed["support_needs"] == {"sex"}
+    assert "income_source" in crossed["income_regular"]  # chart 8: within those with a regular income
+    assert "ext" not in crossed and "respondents" not in crossed
+
+
+def test_a_protective_blank_takes_the_answers_its_tables_cross_it_with():
+    """Planted leak (the review of the editions): every respondent answered sex, so every sex
+    blank is protective, and a table of income by sex told how many of the blanked were women;
+    with their income answers present, 3 of 9 were placed among the women whatever the others."""
+    frame = pd.DataFrame(
+        {
+            "sex": [None, "female", "male", None],
+            "income_regular": ["yes", "no", "yes", None],
+            "income_source__employment": [True, False, True, None],
+            "municipality": ["vilnius_city"] * 4,
+        }
+    )
+    blanked = {"sex": np.array([True, False, False, False]), "municipality": np.zeros(4, bool)}
+    crossed = {"sex": {"income_regular", "municipality"}, "income_regular": {"sex", "income_source"}}
+    got = microdata.blank_crossed(frame, CB, blanked, crossed, never={"municipality"})
+    # the income answer, and what follows from it (asked only of those who answered)
+    assert got == {"income_regular": 1, "income_source__employment": 1}
+    assert frame.loc[0, ["income_regular", "income_source__employment"]].isna().all()
+    assert frame.loc[0, "municipality"] == "vilnius_city"  # a raking variable is never blanked
+    assert frame.loc[1:2, "income_regular"].tolist() == ["no", "yes"]  # records without a blank kept
+
+
+def test_the_audit_reads_a_crossed_blank_as_anything_where_a_protected_value_is_blank():
+    from belmig.privacy import audit as A
+
+    frame = pd.DataFrame({"sex": [None, "female"], "discrimination": [None, None]})
+    rv = A.ReleaseView.from_frame(frame, CB, ["sex"], crossed=["discrimination"])
+    everything = frozenset([*A.variables(CB)["discrimination"].states, A.NA])
+    assert rv.sets["discrimination"] == [everything, frozenset([A.NA])]

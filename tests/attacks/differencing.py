@@ -492,6 +492,14 @@ class ReleaseView:
     def follows_blank(self, v: str) -> np.ndarray:
         """Per record: v is asked because of a protected question (or of one asked because of
         it) that the record has blank."""
+        df = self.rel.frame
+        if v in self.rel.crossed:  # blanked beside any protective blank of the record
+            prot = [c for c in self.rel.protected if c in df.columns]
+            if prot:
+                return df[prot].isna().any(axis=1).to_numpy() | self._follows_parent(v)
+        return self._follows_parent(v)
+
+    def _follows_parent(self, v: str) -> np.ndarray:
         q = self.st.get(v)
         parent = q.asked_if if q is not None else None
         df = self.rel.frame

@@ -27,6 +27,8 @@ class Release:
     # columns the release blanked beyond k-anonymity (answers asked because of a protective blank,
     # pooled rare codes): a blank there may hide an answer; not a key to match records by
     also_blanked: set[str] = field(default_factory=set)
+    # questions blanked beside a protective blank because published tables cross them with it
+    crossed: set[str] = field(default_factory=set)
     merges: dict[str, list[frozenset]] = field(default_factory=dict)  # var -> merged groups seen
     weight: str | None = None
     id_column: str | None = None
@@ -116,8 +118,10 @@ def load(root: Path, files: list[str], structure: Structure) -> Release | None:
                 # the pooled codes: the release view reads those blanks itself)
                 if row.get("variable") in df.columns and row.get("step") in ("recode", "drop", "suppress"):
                     r.protected.add(row["variable"])
-                elif row.get("variable") in df.columns and row.get("step") in ("follow", "pool"):
+                elif row.get("variable") in df.columns and row.get("step") in ("follow", "pool", "cross"):
                     r.also_blanked.add(row["variable"])
+                    if row.get("step") == "cross":
+                        r.crossed.add(row["variable"].split("__", 1)[0])
     r.protected |= set(configured_qis(root)) & set(df.columns)
     return r
 

@@ -53,7 +53,12 @@ def cmd_protect(a: argparse.Namespace) -> int:
     if pub is None:
         rv = None
         if a.release:
-            rv = inputs.release_view(a.release, cb, list(priv["quasi_identifiers"]) + list(priv["extra_identifiers"]))
+            rv = inputs.release_view(
+                a.release,
+                cb,
+                list(priv["quasi_identifiers"]) + list(priv["extra_identifiers"]),
+                report=a.release_report,
+            )
         pub = publish.protect(
             entries, reqs, responses, cb, min_cell, fixed=fixed, release=rv, structural_zeros=zeros,
             levels=inputs.plan_levels(a.levels) if a.levels else None,
@@ -102,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--weighting", type=Path)
     p.add_argument("--coding", type=Path)
     p.add_argument("--release", type=Path)
+    p.add_argument(
+        "--release-report",
+        type=Path,
+        help="the release's kanonymity_report.csv (which answers it blanked beside a protective blank)",
+    )
     p.add_argument(
         "--claims", type=Path, help="report/claims.yaml, with --qmd: the claim guards (their keys are printed too)"
     )

@@ -468,26 +468,35 @@ class ReleaseView:
     n: int
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, cb: Codebook, protected: Iterable[str]) -> ReleaseView:
+    def from_frame(
+        cls, frame: pd.DataFrame, cb: Codebook, protected: Iterable[str], crossed: Iterable[str] = ()
+    ) -> ReleaseView:
         """A blank of a protected variable may be anything; so may a blank of a question asked
         because of it when that one is blank too (the release blanks those answers with it, so
-        that a blank left for protection reads as a question skipped)."""
+        that a blank left for protection reads as a question skipped), and a blank of a question
+        in `crossed` in a record with a protected value blank (the release blanks the answers the
+        published tables cross a protective blank with: ``microdata.blank_crossed``)."""
         import pandas as pd
 
         allv = variables(cb)
         prot = set(protected)
         parent = {q.id: q.universe.question for q in cb.questions if q.universe is not None}
         wild_rows: dict[str, list[bool]] = {}
+        shown = [c for c in prot if c in frame.columns]
+        any_blank = frame[shown].isna().any(axis=1).tolist() if shown else [False] * len(frame)
+        cross = set(crossed)
 
         def wild(v: str) -> list[bool]:
-            """Per record: a blank of v may hide an answer (its parent is protected and blank)."""
+            """Per record: a blank of v may hide an answer (its parent is protected and blank, or
+            v is crossed with a protected value the record has blank)."""
             if v not in wild_rows:
                 p = parent.get(v)
                 if p is None or p not in frame.columns or not (p in prot or p in parent):
-                    wild_rows[v] = [False] * len(frame)
+                    rows = [False] * len(frame)
                 else:
                     up = wild(p) if p not in prot else [True] * len(frame)
-                    wild_rows[v] = [bool(u and pd.isna(x)) for u, x in zip(up, frame[p].astype("object"))]
+                    rows = [bool(u and pd.isna(x)) for u, x in zip(up, frame[p].astype("object"))]
+                wild_rows[v] = [a or (v in cross and b) for a, b in zip(rows, any_blank)]
             return wild_rows[v]
 
         sets: dict[str, list[frozenset[str]]] = {}

@@ -70,6 +70,8 @@ WORDS_EN: dict[str, Any] = {
     "respondents with a rare combination have enough records they could be.",
     "release_follow_on": "Where such a value is left empty, so are the answers to the questions asked only because "
     "of it ({what}), so that it reads as a question skipped, not as a value hidden.",
+    "release_crossed": "In those records the answers that the report's tables cross with an empty value are left "
+    "empty as well ({what}): a table by sex, say, would otherwise tell which of them are women.",
     "release_codes": "The codes of open answers that fewer than {m} records hold are left empty, together with "
     "the next rarest code where those are still fewer ({n} answers to {questions} questions): a rare answer "
     "would pick its record out.",
@@ -194,6 +196,10 @@ def release_sentences(
     if follow:
         what = join([w["release_blanked_item"].format(n=n, name=quoted(q)) for q, n in follow.items()])
         out.append(w["release_follow_on"].format(what=what))
+    crossed = summary.get("crossed") or {}
+    if crossed:
+        what = join([w["release_blanked_item"].format(n=n, name=quoted(q)) for q, n in crossed.items()])
+        out.append(w["release_crossed"].format(what=what))
     pooled = summary.get("codes_pooled") or {}
     if pooled:
         out.append(

@@ -214,14 +214,24 @@ def plan_levels(level_plan_csv: Path) -> dict[str, list[str]]:
     return out
 
 
-def release_view(release_csv: Path, cb: Codebook, protected: Iterable[str]) -> A.ReleaseView:
+def release_view(
+    release_csv: Path, cb: Codebook, protected: Iterable[str], report: Path | None = None
+) -> A.ReleaseView:
+    """The release as the attacker reads it; `report`: its kanonymity_report.csv (the questions
+    it blanked beside a protective blank, read as possibly anything there)."""
     rel = pd.read_csv(release_csv, dtype=str, keep_default_na=False, na_values=[""])
     rel = rel.astype(object).where(rel.notna(), None)
     prot = set(protected)
     for c in rel.columns:  # merged categories mark a protected variable too
         if rel[c].dropna().astype(str).str.contains("+", regex=False).any():
             prot.add(c)
-    return A.ReleaseView.from_frame(rel, cb, prot)
+    # the questions whose answers the release blanked beside a protective blank (kanonymity_report.csv)
+    crossed = set()
+    if report is not None and Path(report).is_file():
+        rows = pd.read_csv(report, dtype=str, keep_default_na=False)
+        for col in rows.loc[rows["step"] == "cross", "variable"]:
+            crossed.add(col.split("__", 1)[0] if col.split("__", 1)[0] in cb.by_id else col)
+    return A.ReleaseView.from_frame(rel, cb, prot, crossed)
 
 
 def screening_zeros(cb: Codebook, cleaning: Mapping[str, Any]) -> list[A.Cell]:

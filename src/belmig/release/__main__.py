@@ -40,6 +40,11 @@ def main(argv: list[str] | None = None) -> None:
         type=Path,
         help="JSON {variable: {option: level}}: merges the estimates made (the release starts there)",
     )
+    ap.add_argument(
+        "--report-keys",
+        type=Path,
+        help="JSON of the keys the report prints (report_keys.json): the tables that cross two questions",
+    )
     a = ap.parse_args(argv)
 
     import pandas as pd
@@ -50,9 +55,13 @@ def main(argv: list[str] | None = None) -> None:
     cb = codebook.load(a.codebook) if a.codebook else codebook.load()
     responses = pd.read_parquet(a.responses)
     weights = pd.read_parquet(a.weights) if a.weights else None
+    crossed = None
+    if a.report_keys:
+        used = json.loads(a.report_keys.read_text(encoding="utf-8"))["used"]
+        crossed = microdata.crossed_pairs(used, cb)
     written = microdata.write_release(
         responses, weights, cb, json.loads(a.privacy), a.out_dir, seed=a.seed, summary_path=a.summary,
-        levels=read_levels(a.levels) if a.levels else None,
+        levels=read_levels(a.levels) if a.levels else None, crossed=crossed,
     )  # fmt: skip
     for p in written:
         print(paths.rel(p))

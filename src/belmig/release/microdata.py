@@ -310,8 +310,12 @@ def release_frame(
     privacy_cfg: dict[str, Any],
     seed: int,
     levels: Mapping[str, Mapping[str, str]] | None = None,
+    crossed: Mapping[str, set[str]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[dict[str, Any]]]:
     """(protected release frame, protection report, variable descriptions).
+
+    `crossed`: {variable: the questions the published tables cross it with} (:func:`crossed_pairs`);
+    a value blanked for protection takes the record's answers to those with it (:func:`blank_crossed`).
 
     `levels`: the merges the estimates made before estimation ({variable: {option: level}},
     issue 16's level plan); the release starts from them, so that it is never finer than the
@@ -370,6 +374,22 @@ def release_frame(
     rel = rel.drop(columns="resp_id")
     anon, report = privacy.k_anonymize(rel, qis, k, extras=extras)
     followed = blank_follow_on(anon, cb, report.attrs["protection"].blanked)
+    cross = blank_crossed(anon, cb, report.attrs["protection"].blanked, crossed or {}, raking)
+    if cross:
+        report = _with_rows(
+            report,
+            [
+                dict(
+                    step="cross",
+                    variable=col,
+                    detail=f"blanked {n} answers of {col} in records with a value left empty for protection "
+                    "that the published tables cross it with",
+                    rows_affected=n,
+                    violating_after=0,
+                )
+                for col, n in cross.items()
+            ],
+        )
     if followed:
         report = _with_rows(
             report,
@@ -436,6 +456,7 @@ def release_frame(
         "kept": kept,
         "codes_pooled": {coded_question(col): n for col, (_codes, n) in pooled.items()},
         "follow_on": {v: n for v, n in _by_question(followed, cb).items()},
+        "crossed": {v: n for v, n in _by_question(cross, cb).items()},
         "codes_threshold": max(k, int(privacy_cfg["min_cell"])),
     }
     return anon, report, _variables(anon, cb, labels, meta["coded_labels"])
@@ -484,6 +505,79 @@ def blank_follow_on(frame: pd.DataFrame, cb: Codebook, blanked: Mapping[str, np.
             if hit.any():
                 frame[col] = frame[col].where(~pd.Series(hit, index=frame.index))
                 out[col] = out.get(col, 0) + int(hit.sum())
+    return out
+
+
+# the key families that print a question within the groups of another ({by}.{level}.{question}…)
+_CROSSING = ("pctby", "wpctby", "nby", "meanby", "wmeanby")
+
+
+def crossed_pairs(keys: Sequence[str], cb: Codebook) -> dict[str, set[str]]:
+    """{variable: the questions a published value crosses it with}, both ways: from the report's
+    keys (``pctby.sex.female.income_regular.no`` crosses sex and income_regular) and the charts
+    drawn within a group (chart 8: the sources of income of those with a regular income)."""
+    from belmig.core import keys as K
+
+    out: dict[str, set[str]] = {}
+
+    def add(a: str, b: str) -> None:
+        if a in cb.by_id and b in cb.by_id and a != b:
+            out.setdefault(a, set()).add(b)
+            out.setdefault(b, set()).add(a)
+
+    for key in keys:
+        try:
+            k = K.parse(key)
+        except ValueError:
+            continue
+        if k.family in _CROSSING and len(k.parts) >= 3:
+            add(k.parts[0], k.parts[2])
+    for chart in cb.charts:
+        sub = getattr(chart, "subgroup", None)
+        if sub is not None and getattr(sub, "question", None):
+            add(sub.question, chart.question)
+    return out
+
+
+def blank_crossed(
+    frame: pd.DataFrame,
+    cb: Codebook,
+    blanked: Mapping[str, np.ndarray],
+    crossed: Mapping[str, set[str]],
+    never: set[str] = frozenset(),
+) -> dict[str, int]:
+    """Blank, in place, the answers a protective blank's record gives to the questions the
+    published tables cross the blanked variable with, and again for those (to a fixed point);
+    {column: answers blanked}. Not in `never` (the raking variables).
+
+    Everybody answered sex, age group, municipality and year of arrival, so every blank there is
+    known to be protective, and a table by sex tells how many women each answer group holds:
+    with the record's answers present, an attacker placed 3 of 9 such blanks among the women
+    whatever the others were. With those answers blank too, the record adds to the table's
+    "no answer" cell only, which nobody's value can be read from."""
+    rows: dict[str, np.ndarray] = {v: np.asarray(b, dtype=bool).copy() for v, b in blanked.items() if np.any(b)}
+    out: dict[str, int] = {}
+    changed = True
+    while changed:
+        changed = False
+        for v, r in list(rows.items()):
+            for w in sorted(crossed.get(v, ())):
+                if w in never:
+                    continue
+                cols = [c for c in frame.columns if c == w or (c.startswith(w + "__") and c[len(w) + 2 :])]
+                cols += [c for c in follow_on_columns(cb, w, list(frame.columns)) if c not in cols]
+                hit_any = np.zeros(len(frame), dtype=bool)
+                for col in cols:
+                    hit = r & frame[col].notna().to_numpy()
+                    if hit.any():
+                        frame[col] = frame[col].where(~pd.Series(hit, index=frame.index))
+                        out[col] = out.get(col, 0) + int(hit.sum())
+                        hit_any |= hit
+                if hit_any.any():
+                    prev = rows.get(w, np.zeros(len(frame), dtype=bool))
+                    if (hit_any & ~prev).any():
+                        rows[w] = prev | hit_any
+                        changed = True
     return out
 
 
@@ -686,6 +780,7 @@ def write_release(
     seed: int,
     summary_path: Path | str | None = None,
     levels: Mapping[str, Mapping[str, str]] | None = None,
+    crossed: Mapping[str, set[str]] | None = None,
 ) -> list[Path]:
     """Write the released microdata into `outdir`; return the paths written.
 
@@ -695,7 +790,7 @@ def write_release(
     import pyreadstat
 
     outdir = Path(outdir)
-    rel, report, variables = release_frame(responses, weights, codebook, privacy_cfg, seed, levels)
+    rel, report, variables = release_frame(responses, weights, codebook, privacy_cfg, seed, levels, crossed)
     meta = responses.attrs["belmig"]
     synthetic = bool(meta["synthetic"])
     k = int(privacy_cfg["k_anonymity"])
