@@ -395,3 +395,14 @@ def test_a_null_result_keeps_its_negation():
     guards = gm.parse({"null": "padj.sex.a.b >= 0.05"})
     text = doc('[Nė vienas skirtumas nėra statistiškai reikšmingas]{.claim guard="null"}.')
     assert rc.check_claims(text, {"padj.sex.a.b": 0.4}, guards=guards, lexicon=LEX, lang="lt") == []
+
+
+def test_a_markdown_link_to_a_missing_anchor_is_an_error():
+    """Planted fault: "[pav.](#fig-chart55)" beside a working reference; only @-references were read."""
+    from belmig.report.xrefs import crossref_problems
+
+    text = doc("See @fig-chart01 ([the chart](#fig-chart55)).", "", "![A](../figures/chart01.svg){#fig-chart01}")
+    errors, _ = crossref_problems(text)
+    assert [(p.kind, p.line) for p in errors] == [("xref", 6)] and "#fig-chart55 leads nowhere" in errors[0].message
+    ok = doc("See @fig-chart01 ([the chart](#fig-chart01)).", "", "![A](../figures/chart01.svg){#fig-chart01}")
+    assert crossref_problems(ok)[0] == []

@@ -24,6 +24,8 @@ XREF_DEF_RE = re.compile(r"\{#((?:fig|tbl|sec)-[\w:-]*\w)[\s}]")
 XREF_USE_RE = re.compile(r"(?<![\w@])-?@((?:fig|tbl|sec)-[\w:-]*\w)")
 _HEADING_ID_RE = re.compile(r"^(#{1,6})[ \t].*\{#(sec-[\w:-]*\w)[^}]*\}[ \t]*$", re.M)
 _KINDS = {"fig": "figure", "tbl": "table", "sec": "section"}
+_ANCHOR_LINK_RE = re.compile(r"\]\(#([\w:.-]+)\)")
+_ANY_ID_RE = re.compile(r"\{#([\w:.-]+)[\s}]")
 
 
 def crossref_problems(
@@ -56,6 +58,25 @@ def crossref_problems(
                     line,
                     f"@{rid} refers to a {kind} that does not exist"
                     + (f" (did you mean {', '.join('@' + n for n in near)}?)" if near else ""),
+                    sentence=sentence_at(qmd_text, m.start()),
+                    source=source,
+                )
+            )
+    # a Markdown link to an anchor of the page ("[pav.](#fig-chart55)") must land somewhere too
+    anchors = set(defined) | {m.group(1) for m in _ANY_ID_RE.finditer(text)}
+    for inc in (included or {}).values():
+        anchors |= {m.group(1) for m in _ANY_ID_RE.finditer(inc)}
+    for m in _ANCHOR_LINK_RE.finditer(mask_all(text, INLINE_CODE_RE)):
+        rid = m.group(1)
+        used.setdefault(rid, line_of(qmd_text, m.start()))
+        if rid not in anchors:
+            near = suggest(rid, sorted(anchors))
+            errors.append(
+                Problem(
+                    "xref",
+                    line_of(qmd_text, m.start()),
+                    f"the link to #{rid} leads nowhere: nothing has that id"
+                    + (f" (did you mean {', '.join('#' + n for n in near)}?)" if near else ""),
                     sentence=sentence_at(qmd_text, m.start()),
                     source=source,
                 )
