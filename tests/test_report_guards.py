@@ -406,3 +406,14 @@ def test_a_markdown_link_to_a_missing_anchor_is_an_error():
     assert [(p.kind, p.line) for p in errors] == [("xref", 6)] and "#fig-chart55 leads nowhere" in errors[0].message
     ok = doc("See @fig-chart01 ([the chart](#fig-chart01)).", "", "![A](../figures/chart01.svg){#fig-chart01}")
     assert crossref_problems(ok)[0] == []
+
+
+def test_a_number_starting_a_line_of_a_paragraph_is_no_list_marker():
+    """Planted fault: "…jų buvo\\n41. Kiti." printed "41." (a list cannot interrupt a paragraph);
+    the lint took it for a list marker."""
+    from belmig.report.numbercheck import lint_numbers
+
+    planted = doc("Iš jų buvo", "41. Kiti liko.")
+    assert [p.number for p in lint_numbers(planted, None)] == ["41"]
+    listed = doc("Grupės:", "", "1. pirmoji, kuri", "   tęsiasi;", "2. antroji.", "", "Tekstas.")
+    assert lint_numbers(listed, None) == []

@@ -115,9 +115,30 @@ def mask_markup(text: str) -> str:
     text = mask_all(text, DIV_FENCE_RE)
     text = mask_all(text, FOOTNOTE_RE)  # [^1] markers and definitions
     text = mask_all(text, CROSSREF_RE)  # @fig-chart01, @sec-methods, @tbl-audit
-    text = mask_all(text, LIST_MARKER_RE, 2)  # "1. " of ordered lists
+    text = _mask_list_markers(text)  # "1. " of ordered lists
     text = mask_all(text, HTML_TAG_RE)
     return text
+
+
+def _mask_list_markers(text: str) -> str:
+    """Blank the numbers of ordered-list markers: a marker after a blank line (or at the start),
+    or inside a list (its items and their indented continuation lines). A line of a paragraph
+    that starts "41. " is no list item (pandoc prints "41." in the text: a list cannot
+    interrupt a paragraph), so its number stays prose."""
+    out, prev_blank, in_list = [], True, False
+    for line in text.split("\n"):
+        m = LIST_MARKER_RE.match(line)
+        if not line.strip():
+            prev_blank = True
+        else:
+            if m and (prev_blank or in_list):
+                line = line[: m.start(2)] + " " * (m.end(2) - m.start(2)) + line[m.end(2) :]
+                in_list = True
+            elif prev_blank and not line[:1].isspace():
+                in_list = False  # a paragraph after the list ends it
+            prev_blank = False
+        out.append(line)
+    return "\n".join(out)
 
 
 def line_of(text: str, offset: int) -> int:
