@@ -483,3 +483,21 @@ def test_limesurvey_xlsx_is_read_like_its_csv(corpus, results, tmp_path):
 def _sniff(path: Path) -> str:
     head = path.read_text(encoding="utf-8-sig").split("\n", 1)[0]
     return max((",", ";", "\t"), key=head.count)
+
+
+def test_limesurvey_incomplete_responses_say_how_to_export(corpus, tmp_path):
+    """LimeSurvey's default export holds incomplete responses with no submission date; the error
+    said only "missing timestamp"."""
+    import csv
+
+    src = corpus / "limesurvey_text.csv"
+    sep = _sniff(src)
+    with src.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh, delimiter=sep))
+    j = next(i for i, h in enumerate(rows[0]) if h.strip().lower() in ("date submitted", "submitdate"))
+    rows[3][j] = ""
+    path = tmp_path / "limesurvey_text.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, delimiter=sep).writerows(rows)
+    with pytest.raises(IngestError, match=r"data row 3, .*missing timestamp.*'Completed responses only'"):
+        read.ingest(path, CB)

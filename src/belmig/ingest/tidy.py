@@ -93,6 +93,7 @@ class TimeInput:
     zone: str | None = None  # zone of naive timestamps (None: the study's time zone)
     stated: bool = False  # whether the file itself states the zone
     hint: str = ""  # how the format was chosen (for the report)
+    if_missing: str = ""  # what an empty cell means on this platform (said with the problem)
 
 
 @dataclass

@@ -97,7 +97,8 @@ def parse_times(
     col = t.source.show()
     for i in cells.index[parsed.isna().to_numpy()]:
         what = "missing timestamp" if not stripped[i] else "unparseable timestamp"
-        problems.append(_Problem(int(i), col, what, cells[i], f"expected {human(fmt)}", "timestamp", order))
+        hint = f"expected {human(fmt)}" + (f"; {t.if_missing}" if not stripped[i] and t.if_missing else "")
+        problems.append(_Problem(int(i), col, what, cells[i], hint, "timestamp", order))
     if getattr(parsed.dt, "tz", None) is not None:
         local = parsed.dt.tz_convert(study_zone).dt.tz_localize(None)
     elif t.zone and t.zone != study_zone:

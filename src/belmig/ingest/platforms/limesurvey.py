@@ -51,6 +51,10 @@ _SAV_SUB = re.compile(r"^\[(.*?)\]\s*(.*)$", re.S)
 TIMES = (TIMESTAMP_FORMAT, "%Y-%m-%d %H:%M")
 
 
+# LimeSurvey's default export holds the incomplete responses too, with no submission date
+INCOMPLETE = "LimeSurvey leaves the submission date empty for an incomplete response: export 'Completed responses only'"
+
+
 def adapt(raw: _Raw, cb: Codebook, ctx: Context) -> Tidy:
     L = Layout(raw, cb, NAME, ctx)
     if raw.spss is not None:
@@ -65,7 +69,10 @@ def adapt(raw: _Raw, cb: Codebook, ctx: Context) -> Tidy:
             if role == "response_id":
                 L.tidy.response_id = L.claim(j, role)
             else:
-                setattr(L.tidy, role, L.time(j, TIMES))
+                t = L.time(j, TIMES)
+                if role == "submitted_at":
+                    t.if_missing = INCOMPLETE
+                setattr(L.tidy, role, t)
         elif key in IDENTIFIERS:
             L.tidy.identifiers.append(L.claim(j, "identifier"))
         elif key in METADATA:
