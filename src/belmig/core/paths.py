@@ -46,3 +46,8 @@ LOGS = ROOT / "logs"
 def rel(path: Path | str) -> str:
     """Path relative to the root, with forward slashes (for ledgers, logs and links)."""
     return Path(path).resolve().relative_to(ROOT).as_posix()
+
+
+def shown(path: Path | str) -> str:
+    """A path as messages show it: relative to the root inside the checkout, else as given."""
+    return rel(path) if Path(path).resolve().is_relative_to(ROOT) else str(path)

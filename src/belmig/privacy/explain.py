@@ -192,14 +192,11 @@ def release_sentences(
         text = cb[q].text(lang) if q in cb.by_id else q
         return w["quote"].format(re.sub(r"\s*\([^()]*\)\s*$", "", text).rstrip("?"))
 
-    follow = summary.get("follow_on") or {}
-    if follow:
-        what = join([w["release_blanked_item"].format(n=n, name=quoted(q)) for q, n in follow.items()])
-        out.append(w["release_follow_on"].format(what=what))
-    crossed = summary.get("crossed") or {}
-    if crossed:
-        what = join([w["release_blanked_item"].format(n=n, name=quoted(q)) for q, n in crossed.items()])
-        out.append(w["release_crossed"].format(what=what))
+    for field, sentence in (("follow_on", "release_follow_on"), ("crossed", "release_crossed")):
+        blanked_too = summary.get(field) or {}
+        if blanked_too:
+            what = join([w["release_blanked_item"].format(n=n, name=quoted(q)) for q, n in blanked_too.items()])
+            out.append(w[sentence].format(what=what))
     pooled = summary.get("codes_pooled") or {}
     if pooled:
         out.append(

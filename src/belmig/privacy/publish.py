@@ -460,13 +460,11 @@ def protect(
     # withheld figure matched: with the printed figure and its wording ("exact"), its value
     held = sorted(k for k, d in decisions.items() if k.startswith("figure.") and not d.public)
     if held and "repro.matched" in decisions and decisions["repro.matched"].public:
+        why = f"counts whether {', '.join(held)} match the 2022 report"
         decisions["repro.matched"] = Decision(
-            "repro.matched",
-            False,
-            decisions["repro.matched"].role,
-            f"secondary: counts whether {', '.join(held)} match the 2022 report",
+            "repro.matched", False, decisions["repro.matched"].role, f"secondary: {why}"
         )
-        pub.secondary.append(f"repro.matched: counts whether {', '.join(held)} match the 2022 report")
+        pub.secondary.append(f"repro.matched: {why}")
     pub.facts = len(facts_now())
     return pub
 

@@ -375,35 +375,18 @@ def release_frame(
     anon, report = privacy.k_anonymize(rel, qis, k, extras=extras)
     followed = blank_follow_on(anon, cb, report.attrs["protection"].blanked)
     cross = blank_crossed(anon, cb, report.attrs["protection"].blanked, crossed or {}, raking)
-    if cross:
-        report = _with_rows(
-            report,
-            [
-                dict(
-                    step="cross",
-                    variable=col,
-                    detail=f"blanked {n} answers of {col} in records with a value left empty for protection "
-                    "that the published tables cross it with",
-                    rows_affected=n,
-                    violating_after=0,
-                )
-                for col, n in cross.items()
-            ],
-        )
-    if followed:
-        report = _with_rows(
-            report,
-            [
-                dict(
-                    step="follow",
-                    variable=col,
-                    detail=f"blanked {n} answers of {col} asked because of a value left empty for protection",
-                    rows_affected=n,
-                    violating_after=0,
-                )
-                for col, n in followed.items()
-            ],
-        )
+    crossing = "in records with a value left empty for protection that the published tables cross it with"
+    report = _with_rows(
+        report, "cross", {col: (n, f"blanked {n} answers of {col} {crossing}") for col, n in cross.items()}
+    )
+    report = _with_rows(
+        report,
+        "follow",
+        {
+            col: (n, f"blanked {n} answers of {col} asked because of a value left empty for protection")
+            for col, n in followed.items()
+        },
+    )
     prot = {"recodes": report.attrs["recodes"], "dropped": report.attrs["dropped"]}
     names = [q.name for q in qis + extras]
     kept = [n for n in names if n not in prot["dropped"]]
@@ -417,22 +400,16 @@ def release_frame(
         labels[q.name] = lab
         anon[q.name] = pd.Categorical(anon[q.name].astype("object"), categories=list(lab))
     anon = anon.reset_index(drop=True)
-    pooled = pool_rare_codes(anon, max(k, int(privacy_cfg["min_cell"])))
-    if pooled:
-        report = _with_rows(
-            report,
-            [
-                dict(
-                    step="pool",
-                    variable=col,
-                    detail=f"codes held by fewer than {max(k, int(privacy_cfg['min_cell']))} records are not released "
-                    f"(blank): {', '.join(codes)}",
-                    rows_affected=n,
-                    violating_after=0,
-                )
-                for col, (codes, n) in pooled.items()
-            ],
-        )
+    rare_below = max(k, int(privacy_cfg["min_cell"]))
+    pooled = pool_rare_codes(anon, rare_below)
+    report = _with_rows(
+        report,
+        "pool",
+        {
+            col: (n, f"codes held by fewer than {rare_below} records are not released (blank): {', '.join(codes)}")
+            for col, (codes, n) in pooled.items()
+        },
+    )
     risk = privacy.individual_risk(
         anon, [q for q in qi_names if q in kept], anon["weight"].to_numpy() if "weight" in anon.columns else None
     )
@@ -457,18 +434,26 @@ def release_frame(
         "codes_pooled": {coded_question(col): n for col, (_codes, n) in pooled.items()},
         "follow_on": {v: n for v, n in _by_question(followed, cb).items()},
         "crossed": {v: n for v, n in _by_question(cross, cb).items()},
-        "codes_threshold": max(k, int(privacy_cfg["min_cell"])),
+        "codes_threshold": rare_below,
     }
     return anon, report, _variables(anon, cb, labels, meta["coded_labels"])
 
 
-def _with_rows(report: pd.DataFrame, rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """The protection report with `rows` before its closing checks ("after: …", the loss)."""
+def _with_rows(report: pd.DataFrame, step: str, rows: Mapping[str, tuple[int, str]]) -> pd.DataFrame:
+    """The protection report with a row per variable of `rows` ({variable: (records, detail)})
+    for `step`, before its closing checks ("after: …", the information loss)."""
+    if not rows:
+        return report
     attrs = report.attrs
     tail = len(report)
     while tail > 0 and report["step"].iloc[tail - 1] == "check":
         tail -= 1
-    extra = pd.DataFrame(rows).astype({"rows_affected": "int64", "violating_after": "int64"})
+    extra = pd.DataFrame(
+        [
+            dict(step=step, variable=v, detail=detail, rows_affected=n, violating_after=0)
+            for v, (n, detail) in rows.items()
+        ]
+    ).astype({"rows_affected": "int64", "violating_after": "int64"})
     out = pd.concat([report.iloc[:tail], extra, report.iloc[tail:]]).reset_index(drop=True)
     out.attrs = attrs
     return out
@@ -481,9 +466,21 @@ def follow_on_columns(cb: Codebook, variable: str, columns: Sequence[str]) -> li
     for q in cb.questions:
         if q.universe is None or q.universe.question != variable:
             continue
-        own = [c for c in columns if c == q.id or (c.startswith(q.id + "__") and c[len(q.id) + 2 :])]
-        out += own + follow_on_columns(cb, q.id, columns)
+        out += _columns_of(q.id, columns) + follow_on_columns(cb, q.id, columns)
     return out
+
+
+def _columns_of(question: str, columns: Sequence[str]) -> list[str]:
+    """The released columns of a question: itself, or its options and code (``<id>__…``)."""
+    return [c for c in columns if c == question or (c.startswith(question + "__") and c[len(question) + 2 :])]
+
+
+def _blank(frame: pd.DataFrame, col: str, rows: np.ndarray) -> np.ndarray:
+    """Blank `col` in `rows` (in place); the rows that held an answer there."""
+    hit = rows & frame[col].notna().to_numpy()
+    if hit.any():
+        frame[col] = frame[col].where(~pd.Series(hit, index=frame.index))
+    return hit
 
 
 def blank_follow_on(frame: pd.DataFrame, cb: Codebook, blanked: Mapping[str, np.ndarray]) -> dict[str, int]:
@@ -501,9 +498,8 @@ def blank_follow_on(frame: pd.DataFrame, cb: Codebook, blanked: Mapping[str, np.
         if not rows.any():
             continue
         for col in follow_on_columns(cb, v, list(frame.columns)):
-            hit = rows & frame[col].notna().to_numpy()
+            hit = _blank(frame, col, rows)
             if hit.any():
-                frame[col] = frame[col].where(~pd.Series(hit, index=frame.index))
                 out[col] = out.get(col, 0) + int(hit.sum())
     return out
 
@@ -564,13 +560,12 @@ def blank_crossed(
             for w in sorted(crossed.get(v, ())):
                 if w in never:
                     continue
-                cols = [c for c in frame.columns if c == w or (c.startswith(w + "__") and c[len(w) + 2 :])]
+                cols = _columns_of(w, list(frame.columns))
                 cols += [c for c in follow_on_columns(cb, w, list(frame.columns)) if c not in cols]
                 hit_any = np.zeros(len(frame), dtype=bool)
                 for col in cols:
-                    hit = r & frame[col].notna().to_numpy()
+                    hit = _blank(frame, col, r)
                     if hit.any():
-                        frame[col] = frame[col].where(~pd.Series(hit, index=frame.index))
                         out[col] = out.get(col, 0) + int(hit.sum())
                         hit_any |= hit
                 if hit_any.any():

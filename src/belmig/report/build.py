@@ -131,7 +131,7 @@ def run_checks(
     from belmig.report import checks, guards, lexicon
 
     cfg = {"lint_numbers": True, "enforce_claims": True, **(report_cfg or {})}
-    source = paths.rel(qmd) if Path(qmd).resolve().is_relative_to(paths.ROOT) else str(qmd)
+    source = paths.shown(qmd)
     ed = checks.Edition.read(qmd, allowlist, source)
     allow = yaml.safe_load(Path(allowlist).read_text(encoding="utf-8")) if cfg["lint_numbers"] else None
     g = guards.load(guards_path)
@@ -212,11 +212,7 @@ def provenance(raw_export: Path, cfg: Mapping[str, Any], lock: Path | None = Non
 
 def kept_note(outputs: Sequence[Path | None]) -> str:
     """What a failed build leaves: "the last good report/report.pdf, … were kept" (update() outputs)."""
-    kept = [
-        paths.rel(p) if Path(p).resolve().is_relative_to(paths.ROOT) else str(p)
-        for p in outputs
-        if p is not None and Path(p).exists()
-    ]
+    kept = [paths.shown(p) for p in outputs if p is not None and Path(p).exists()]
     if not kept:
         return "nothing was rendered"
     return f"nothing was rendered; the last good {', '.join(kept)} {'was' if len(kept) == 1 else 'were'} kept"

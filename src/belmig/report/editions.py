@@ -176,12 +176,6 @@ def switcher_html(lang: str, report_dir: Path | None = None) -> str:
 # ----------------------------------------------------------------------------- render one edition
 
 
-def _shown(path: Path) -> str:
-    from belmig.core import paths
-
-    return paths.rel(path) if path.resolve().is_relative_to(paths.ROOT) else str(path)
-
-
 def render_edition(
     lang: str,
     *,
@@ -230,8 +224,10 @@ def render_edition(
             generated_dir=generated_dir,
         )
         text = qmd.read_text(encoding="utf-8")
-        foreign = [str(p) for p in parity.foreign_includes(text, lang, _shown(qmd))]
-        unreviewed = keycheck.unreviewed_keys(text, pub.decisions if pub else (), publish.INFO_FAMILIES, _shown(qmd))
+        foreign = [str(p) for p in parity.foreign_includes(text, lang, paths.shown(qmd))]
+        unreviewed = keycheck.unreviewed_keys(
+            text, pub.decisions if pub else (), publish.INFO_FAMILIES, paths.shown(qmd)
+        )
         if result.errors or unreviewed or foreign:
             said = [result.message() if result.errors else "", *(str(p) for p in unreviewed), *foreign]
             raise build.ReportCheckError("\n".join(m for m in said if m))

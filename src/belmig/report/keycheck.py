@@ -11,7 +11,7 @@ from belmig.core.keys import KEY_RE, SHAPES, level_from_segment, level_parts, pa
 from belmig.report import claims as claims_mod
 from belmig.report.claimcheck import find_claims
 from belmig.report.prose import DEFAULT_SOURCE, Problem, line_of, mask_non_text, suggest
-from belmig.report.render import VAR_RE
+from belmig.report.render import VAR_PERCENT_RE, VAR_RE
 
 # ----------------------------------------------------------------------------- keys
 
@@ -103,8 +103,6 @@ _PERCENT_KINDS = {"pct", "text"}
 
 def unit_problems(qmd_text: str, kinds: Mapping[str, str], source: str = DEFAULT_SOURCE) -> list[Problem]:
     """A percent sign after a value that is no share, and a share printed without one."""
-    from belmig.report.render import VAR_PERCENT_RE
-
     text = mask_non_text(qmd_text)
     problems = []
     for m in VAR_PERCENT_RE.finditer(text):

@@ -104,20 +104,18 @@ def _front_matter_text(text: str) -> str:
     m = FRONT_MATTER_RE.match(text)
     if not m:
         return ""
-    out, visible_block = [], False
+    out, block = [], False  # block: inside a reader-facing block scalar (">-", "|")
     for line in text[: m.end()].split("\n"):
         f = _FIELD_RE.match(line)
-        if f and not line.startswith((" " * 4, "\t")) or f and f.group(1).strip() == "-":
-            visible_block = f.group(2) in _VISIBLE_FIELDS
-            keep = f.group(3) if visible_block and f.group(3).strip() not in (">-", ">", "|", "|-") else ""
-            out.append(" " * (len(line) - len(keep)) + keep)
-        elif f and f.group(2) in _VISIBLE_FIELDS:  # "  role: ..." inside an author entry
-            out.append(" " * (len(line) - len(f.group(3))) + f.group(3))
-        elif visible_block and line.startswith((" ", "\t")) and not f:
-            out.append(line)  # a block scalar's lines
-        else:
-            visible_block = visible_block and not f
-            out.append(" " * len(line))
+        if block and line[:1].isspace() and not (f and f.group(2) in _VISIBLE_FIELDS):
+            out.append(line)
+            continue
+        block = False
+        keep = ""
+        if f and f.group(2) in _VISIBLE_FIELDS:  # "title: …", "- name: …", "    role: …"
+            block = f.group(3).strip() in (">-", ">", "|", "|-")
+            keep = "" if block else f.group(3)
+        out.append(" " * (len(line) - len(keep)) + keep)
     return "\n".join(out)
 
 

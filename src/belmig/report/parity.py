@@ -204,7 +204,7 @@ def foreign_includes(text: str, lang: str, edition_name: str = "edition") -> lis
         own = key.startswith(f"{lang}/") if lang != "en" else "/" not in key
         if not own:
             file = key if lang == "en" else f"{lang}/{key.split('/', 1)[-1]}"
-            line = text.count("\n", 0, m.start()) + 1
+            line = _line(text, m.start())
             out.append(TableProblem("foreign", f"{line}: {name}", "" if lang == "en" else file, edition_name))
     return out
 
@@ -263,8 +263,7 @@ def compare_texts(
 def _name(p: Path) -> str:
     from belmig.core import paths
 
-    p = Path(p)
-    return paths.rel(p) if p.resolve().is_relative_to(paths.ROOT) else str(p)
+    return paths.shown(p)
 
 
 def included_texts(qmd: Path, generated: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -292,7 +292,7 @@ def render(
     lang = editions.lang_of(front_matter(raw).get("lang"))
     build_dir = build_dir or report_dir / editions.build_dir_name(lang)
     build_dir.mkdir(parents=True, exist_ok=True)
-    source = paths.rel(qmd) if qmd.resolve().is_relative_to(paths.ROOT) else str(qmd)
+    source = paths.shown(qmd)
     if lang != "en":  # the appendix tables' numbers in the edition's format
         from belmig.report import locale
 
@@ -404,9 +404,7 @@ def render(
     if errors:
         for t in tmp.values():
             t.unlink(missing_ok=True)
-        kept = [
-            paths.rel(p) if p.resolve().is_relative_to(paths.ROOT) else str(p) for p in outputs.values() if p.exists()
-        ]
+        kept = [paths.shown(p) for p in outputs.values() if p.exists()]
         note = (
             f"the last good {', '.join(kept)} {'was' if len(kept) == 1 else 'were'} kept"
             if kept

@@ -632,8 +632,16 @@ def _audit_groups(groups_df: pd.DataFrame | None, mc: int, codebook: Any | None 
 # --------------------------------------------------------------------------- reproduction
 
 
-# a ledger key in a statement's condition (pct.reasons_exit.political, pctby.sex.male.…)
-_KEY_TOKEN_RE = re.compile(r"[A-Za-z_][\w]*(?:\.[\w]+)+")
+def _condition_keys(condition: str) -> set[str]:
+    """The ledger keys a statement's condition reads (belmig.report.claims.names)."""
+    from belmig.report import claims
+
+    try:
+        return claims.names(condition)
+    except claims.ClaimError:
+        return set()
+
+
 _DIFFERS_RE = re.compile(r"; differs by ([+-]?\d+(?:\.\d+)?)$")
 
 
@@ -774,7 +782,7 @@ def reproduction_md(
     srows, held, unsaid = [], 0, 0
     for i, r in enumerate(stmts.itertuples(index=False), 1):
         ok = _truthy(r.match)
-        reads_withheld = bool(set(_KEY_TOKEN_RE.findall(str(r.printed))) & set(withheld))
+        reads_withheld = bool(_condition_keys(str(r.printed)) & set(withheld))
         unsaid += reads_withheld
         held += ok and not reads_withheld
         verdict = SUPPRESSED if reads_withheld else (yes if ok else no)

@@ -52,10 +52,7 @@ def build(
     lap("export")
     info = df.attrs["synth"]
     info["mode"] = "reconstruction" if scale_n is None else f"scale (n={scale_n})"
-    info["inputs"] = {
-        paths.rel(p) if Path(p).resolve().is_relative_to(paths.ROOT) else str(p): _sha(p)
-        for p in (figures, assumed, bases, Path(codebook_path or paths.CODEBOOK))
-    }
+    info["inputs"] = {paths.shown(p): _sha(p) for p in (figures, assumed, bases, Path(codebook_path or paths.CODEBOOK))}
     info["unmet_figures"] = [
         {
             "figure": u.figure,

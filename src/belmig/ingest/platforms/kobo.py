@@ -138,34 +138,31 @@ def _in_group(L: Layout, text: str) -> int | None:
     return hits[0] if len(hits) == 1 else None
 
 
-def _option_heads(L: Layout, q: Question) -> list[str]:
-    """The paths a multiple answer's option columns start with: its label, under any group path."""
+def _option_columns(L: Layout, q: Question) -> dict[str, int]:
+    """{option key: unclaimed column} of a multiple answer's option columns, headed
+    ``<label>/<option label>`` under any group path (the first such column of each option)."""
     own = _norm(q.column) + "/"
-    labels = {_norm(t) for o in q.options for t in (o.label_ru, *o.aliases)}
-    heads = {own}
+    options = {_norm(t): o.key for o in q.options for t in (o.label_ru, *o.aliases)}
+    out: dict[str, int] = {}
     for k in L.unclaimed():
         h = _norm(L.names[k])
-        i = h.rfind("/" + own)
-        if i >= 0 and h[i + len(own) + 1 :] in labels:
-            heads.add(h[: i + len(own) + 1])
-    return sorted(heads)
-
-
-def _has_option_columns(L: Layout, q: Question) -> bool:
-    labels = {_norm(t) for o in q.options for t in (o.label_ru, *o.aliases)}
-    heads = _option_heads(L, q)
-    return any(
-        _norm(L.names[k]).startswith(hd) and _norm(L.names[k])[len(hd) :] in labels
-        for k in L.unclaimed()
-        for hd in heads
-    )
+        if h.startswith(own):
+            rest = h[len(own) :]
+        elif (at := h.rfind("/" + own)) >= 0:  # under a group path
+            rest = h[at + 1 + len(own) :]
+        else:
+            continue
+        key = options.get(rest)
+        if key is not None:
+            out.setdefault(key, k)
+    return out
 
 
 def _question(L: Layout, q: Question) -> QInput | None:
     j = L.find(q.column)
     if j is None:
         j = _in_group(L, q.column)
-    if j is None and q.type == "multi" and _has_option_columns(L, q):
+    if j is None and q.type == "multi" and _option_columns(L, q):
         # "separate columns" only (the export's select_multiple format without the summary column)
         return _ticks(L, q, QInput(q, "ticks", ticked=("1",), unticked=("0",)))
     if j is None:
@@ -185,16 +182,8 @@ def _ticks(L: Layout, q: Question, qi: QInput) -> QInput:
     qi.separator = q.separator or SEPARATOR
     qi.answers = L.answers(q)
     qi.method = NOTE("method_header_labels")
-    heads = _option_heads(L, q)
-    options = {}
-    for o in q.options:
-        for t in (o.label_ru, *o.aliases):
-            options[_norm(t)] = o
-    for k in L.unclaimed():
-        h = _norm(L.names[k])
-        head = next((hd for hd in heads if h.startswith(hd) and h[len(hd) :] in options), None)
-        if head is not None and options[h[len(head) :]].key not in qi.ticks:
-            qi.ticks[options[h[len(head) :]].key] = L.claim(k, q.id)
+    for key, k in _option_columns(L, q).items():
+        qi.ticks[key] = L.claim(k, q.id)
     if not qi.ticks:  # a summary cell only: read it as the answer
         qi.kind = "joined"
         return qi
