@@ -326,6 +326,7 @@ PLANTED_QUANTIFIERS = [
     ("ru", "Эта причина менее распространена среди мужчин."),
     ("lt", "Moterų pajamos žemesnės nei vyrų."),
     ("lt", "Jie retai naudojasi parama."),
+    ("lt", "Jų pajamos mažesnės nei vyrų."),
 ]
 
 
