@@ -22,6 +22,8 @@ R = privacy.REMOVED
         ("канал https://t.me/somechannel и www.site.by", f"канал {R} и {R}"),
         ("t.me/abc", R),
         ("см. example.com/page", f"см. {R}"),
+        ("861234567.0", R),  # a phone number in a numeric cell
+        ("8.612.34567", R),
     ],
 )
 def test_redact_removes_contact_details(text, expected):
@@ -39,6 +41,8 @@ def test_redact_removes_contact_details(text, expected):
         "Нет языкового барьера",
         "e-mail не дам",
         "@ один",
+        "44743.5625",  # an Excel serial date and time, quoted by an error message
+        "3.14159265358",
     ],
 )
 def test_redact_keeps_ordinary_text(text):

@@ -19,11 +19,14 @@ _PHONE = re.compile(r"(?<![\w+])\+?\(?\d[\d\s().\-]{4,}\d(?!\w)")
 
 
 _DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(?!\d)|\d{1,2}[./]\d{1,2}[./]\d{2,4}(?!\d)")
+# A decimal number: an Excel serial date and time ("44743.5625"), a weight, a rating mean. A phone
+# number stored as a number keeps its 7+ digits before the point ("861234567.0").
+_DECIMAL = re.compile(r"\d{1,6}\.\d+")
 
 
 def _phone(m: re.Match) -> str:
     s = m.group(0)
-    if _DATE.match(s):  # "2022-06-01 10", "01.06.2022 10": a date and time, not a phone number
+    if _DATE.match(s) or _DECIMAL.fullmatch(s):  # "2022-06-01 10", "01.06.2022 10": a date and time
         return s
     digits = sum(ch.isdigit() for ch in s)
     # International (+...) numbers from 7 digits, anything else from 9 digits
