@@ -501,3 +501,43 @@ def test_limesurvey_incomplete_responses_say_how_to_export(corpus, tmp_path):
         csv.writer(fh, delimiter=sep).writerows(rows)
     with pytest.raises(IngestError, match=r"data row 3, .*missing timestamp.*'Completed responses only'"):
         read.ingest(path, CB)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "said"),
+    [
+        ("Status", "Survey Preview", "as a survey preview"),
+        ("Status", "8", "as spam"),
+        ("Finished", "False", "did not finish"),
+        ("Finished", "0", "did not finish"),
+    ],
+)
+def test_qualtrics_previews_spam_and_unfinished_rows_are_named_not_counted(corpus, tmp_path, column, value, said):
+    """Planted fault (a review's export): Qualtrics' own previews, spam and recorded partial
+    responses were ingested as respondents without a word (Status and Finished were ignored)."""
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO((corpus / "qualtrics_text.csv").read_text(encoding="utf-8"), newline="")))
+    j = rows[0].index(column)
+    rows[3 + 4][j] = value  # data row 5
+    path = tmp_path / "qualtrics.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    with pytest.raises(IngestError) as err:
+        read.ingest(path, CB)
+    lines = [ln for ln in str(err.value).splitlines() if "data row" in ln]
+    assert len(lines) == 1 and "data row 5" in lines[0] and said in lines[0] and repr(value) in lines[0], lines
+
+
+def test_qualtrics_imported_and_offline_responses_are_responses(corpus, truth, tmp_path):
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO((corpus / "qualtrics_text.csv").read_text(encoding="utf-8"), newline="")))
+    j = rows[0].index("Status")
+    rows[3][j], rows[4][j] = "Imported", "Offline"
+    path = tmp_path / "qualtrics.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    assert len(read.ingest(path, CB).df) == len(truth)

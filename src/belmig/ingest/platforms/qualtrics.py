@@ -16,6 +16,12 @@ multiple-choice columns hold the choice text (or 1) when ticked; unsplit, one co
 chosen texts joined by ",". Times are
 ``YYYY-MM-DD HH:MM:SS`` in the ImportId's ``timeZone`` (converted to the study's). IP address,
 recipient names and e-mail, external reference and the IP geolocation are identifiers.
+
+``Status`` says what a response is: 0 / "IP Address" (a respondent), 4 / "Imported" and 16 /
+"Offline" (the offline app) are responses; 1 "Survey Preview", 2 "Survey Test", 8 "Spam", 9
+"Preview Spam" are not, and ``Finished`` 0 / "False" is a response closed before its end (the
+"Recorded responses" export holds them). Such a row is an error naming its row and value, never
+a respondent counted without a word (filter the export, or delete the rows).
 """
 
 from __future__ import annotations
@@ -23,10 +29,11 @@ from __future__ import annotations
 import json
 
 from belmig.core.codebook import Codebook, Question
+from belmig.ingest.errors import _Problem
 from belmig.ingest.notes import NOTE
 from belmig.ingest.platforms.base import Context, Layout
 from belmig.ingest.raw import TIMESTAMP_FORMAT, _norm, _Raw
-from belmig.ingest.tidy import QInput, Tidy
+from belmig.ingest.tidy import QInput, Source, Tidy
 
 NAME = "qualtrics"
 ADMIN = {"startDate": "started_at", "endDate": "submitted_at", "_recordId": "response_id"}
@@ -43,6 +50,8 @@ META_NAMES = {
     "StartDate": "startDate",
     "EndDate": "endDate",
     "ResponseId": "_recordId",
+    "Status": "status",
+    "Finished": "finished",
     "IPAddress": "ipAddress",
     "RecipientLastName": "recipientLastName",
     "RecipientFirstName": "recipientFirstName",
@@ -51,6 +60,63 @@ META_NAMES = {
     "LocationLatitude": "locationLatitude",
     "LocationLongitude": "locationLongitude",
 }
+
+
+# Qualtrics' response types ("Understanding your dataset"): the codes and the words of each
+RESPONSE_STATUS = {"0", "4", "16", "ip address", "imported", "offline"}
+NOT_A_RESPONSE = {
+    "1": "a survey preview",
+    "2": "a survey test",
+    "8": "spam",
+    "9": "preview spam",
+    "survey preview": "a survey preview",
+    "survey test": "a survey test",
+    "spam": "spam",
+    "preview spam": "preview spam",
+}
+UNFINISHED = {"0", "false"}
+
+
+def _status_check(status: Source | None, finished: Source | None):
+    """The rows Qualtrics marks as no respondent's (Status) or as not finished (Finished)."""
+
+    def check(cells, keys) -> list[_Problem]:
+        out = []
+        if status is not None:
+            for row, v in cells(status).items():
+                s = str(v).strip()
+                if s and s.lower() not in RESPONSE_STATUS:
+                    what = NOT_A_RESPONSE.get(s.lower(), "not a response Qualtrics counts")
+                    out.append(
+                        _Problem(
+                            row,
+                            status.show(),
+                            f"Qualtrics marks this row as {what}, not a respondent's answers:",
+                            s,
+                            "export again with a filter on Response Type (IP Address, Imported) or delete the row",
+                            "not_a_response",
+                            status.j,
+                        )
+                    )
+        if finished is not None:
+            for row, v in cells(finished).items():
+                s = str(v).strip()
+                if s.lower() in UNFINISHED:
+                    out.append(
+                        _Problem(
+                            row,
+                            finished.show(),
+                            "the respondent did not finish (Qualtrics closed the response):",
+                            s,
+                            "export again with a filter Finished = True (the default export holds the recorded "
+                            "partial responses), or delete the row",
+                            "unfinished",
+                            finished.j,
+                        )
+                    )
+        return out
+
+    return check
 
 
 def _import_id(cell: str) -> dict | None:
@@ -87,6 +153,7 @@ def adapt(raw: _Raw, cb: Codebook, ctx: Context) -> Tidy:
     over = L.overlay_admin()
     L.overlay_drop()
     numeric = False
+    status = finished = None
     for j, (name, imp) in enumerate(zip(L.names, ids)):
         if j in L.claimed:
             continue
@@ -103,8 +170,12 @@ def adapt(raw: _Raw, cb: Codebook, ctx: Context) -> Tidy:
         elif iid in IDENTIFIERS:
             L.tidy.identifiers.append(L.claim(j, "identifier"))
         elif iid and not iid.startswith("QID"):
-            L.tidy.metadata.append(L.claim(j, "metadata"))
+            src = L.claim(j, "metadata")
+            L.tidy.metadata.append(src)
+            if iid == "status":
+                status = src
             if iid == "finished":
+                finished = src
                 values = set(raw.column(j).str.strip()) - {""}
                 numeric = bool(values) and values <= {"0", "1"}
     for cid, j in over.items():
@@ -142,6 +213,8 @@ def adapt(raw: _Raw, cb: Codebook, ctx: Context) -> Tidy:
             "draft a mapping with `python -m belmig map-export FILE --definition survey.qsf` and set ingest.mapping",
             check="needs_mapping",
         )
+    if status is not None or finished is not None:
+        L.tidy.checks.append(_status_check(status, finished))
     L.unknown()
     return L.tidy
 
