@@ -541,3 +541,28 @@ def test_qualtrics_imported_and_offline_responses_are_responses(corpus, truth, t
     with path.open("w", encoding="utf-8", newline="") as fh:
         csv.writer(fh, lineterminator="\n").writerows(rows)
     assert len(read.ingest(path, CB).df) == len(truth)
+
+
+def test_google_forms_own_download_with_a_12_hour_clock_and_an_offset(corpus, truth, tmp_path):
+    """Planted fault (a review's export): the form's own "Download responses (.csv)" writes
+    '2022/06/01 8:30:59 PM GMT+3' (the Sheets download '01.06.2022 20:30:59'); it was refused as
+    'expected YYYY-MM-DD HH:MM:SS'. The stated offset is converted to the study's clock."""
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO((corpus / "google_forms.csv").read_text(encoding="utf-8"))))
+    j = rows[0].index("Отметка времени")
+    for k, r in enumerate(rows[1:]):
+        t = dt.datetime.strptime(r[j], "%d.%m.%Y %H:%M:%S")
+        if k % 2:  # half of them written in UTC: the same moment
+            t, zone = t - dt.timedelta(hours=3), "GMT"
+        else:
+            zone = "GMT+3"
+        r[j] = f"{t:%Y/%m/%d} {t.hour % 12 or 12}:{t:%M:%S} {'PM' if t.hour >= 12 else 'AM'} {zone}"
+    path = tmp_path / "google_forms.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    assert "AM GMT+3" in path.read_text(encoding="utf-8") and "PM GMT" in path.read_text(encoding="utf-8")
+    df = read.ingest(path, CB).df
+    expected = read.ingest(corpus / "google_forms.csv", CB).df
+    pd.testing.assert_series_equal(df["submitted_at"], expected["submitted_at"])

@@ -22,6 +22,16 @@ from belmig.ingest.raw import TIMESTAMP_FORMAT
 from belmig.ingest.tidy import TimeInput
 
 ISO = "iso"  # ISO 8601, with or without fraction and offset
+# Google Forms' own "Download responses (.csv)" (not the Sheets download): year first, a 12-hour
+# clock and the form owner's offset, "2022/06/01 8:30:59 AM GMT+3" (the AM/PM words by language)
+FORMS = "forms"
+_FORMS_RE = re.compile(
+    r"^(?P<y>\d{4})/(?P<m>\d{1,2})/(?P<d>\d{1,2}) (?P<H>\d{1,2}):(?P<M>\d{2}):(?P<S>\d{2})"
+    r"(?: ?(?P<ampm>AM|PM|A\.M\.|P\.M\.|ДП|ПП|priešpiet|popiet))?"
+    r"(?: ?(?P<zone>GMT|UTC)(?P<off>[+-]\d{1,2}(?::?\d{2})?)?)?$",
+    re.IGNORECASE,
+)
+_PM = {"pm", "p.m.", "пп", "popiet"}
 HUMAN = {
     TIMESTAMP_FORMAT: "YYYY-MM-DD HH:MM:SS",
     "%d.%m.%Y %H:%M:%S": "DD.MM.YYYY H:MM:SS",
@@ -30,6 +40,7 @@ HUMAN = {
     "%m/%d/%Y %I:%M:%S %p": "MM/DD/YYYY hh:mm:ss AM",
     "%d.%m.%Y %H:%M": "DD.MM.YYYY H:MM",
     ISO: "ISO 8601 (2022-06-01T08:19:24.000+03:00)",
+    FORMS: "YYYY/MM/DD h:mm:ss AM GMT+3 (Google Forms' own download)",
 }
 SWAPPED = {"%m/%d/%Y %H:%M:%S": "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M:%S": "%m/%d/%Y %H:%M:%S"}
 _TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
@@ -55,8 +66,46 @@ def _strip(cells: pd.Series) -> pd.Series:
     return out
 
 
+def _forms_time(text: object) -> tuple[pd.Timestamp, bool] | None:
+    """A Google Forms download's cell as (time, had an offset), UTC when it had one; None = not one."""
+    m = _FORMS_RE.match(text) if isinstance(text, str) else None
+    if m is None:
+        return None
+    hour = int(m["H"])
+    if m["ampm"]:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if m["ampm"].lower() in _PM else 0)
+    try:
+        ts = pd.Timestamp(int(m["y"]), int(m["m"]), int(m["d"]), hour, int(m["M"]), int(m["S"]))
+    except ValueError:
+        return None
+    if not m["zone"]:
+        return ts, False
+    if not m["off"]:  # "GMT": the offset is 0
+        return ts.tz_localize("UTC"), True
+    sign = -1 if m["off"][0] == "-" else 1
+    hh, _, mm = m["off"][1:].partition(":")
+    if not mm and len(hh) > 2:
+        hh, mm = hh[:-2], hh[-2:]
+    offset = pd.Timedelta(hours=int(hh), minutes=int(mm or 0))
+    return (ts - sign * offset).tz_localize("UTC"), True
+
+
+def _parse_forms(stripped: pd.Series) -> pd.Series:
+    read = [_forms_time(v) for v in stripped]
+    offsets = {r[1] for r in read if r is not None}
+    if len(offsets) > 1:
+        return pd.Series(pd.NaT, index=stripped.index)  # some with an offset, some without: not one format
+    if offsets == {True}:
+        return pd.Series([r[0] if r else pd.NaT for r in read], index=stripped.index, dtype="datetime64[ns, UTC]")
+    return pd.Series([r[0] if r else pd.NaT for r in read], index=stripped.index, dtype="datetime64[ns]")
+
+
 def _parse_with(stripped: pd.Series, fmt: str) -> pd.Series:
     """Parsed timestamps (UTC-aware for ISO cells with an offset, else naive); NaT = not read."""
+    if fmt == FORMS:
+        return _parse_forms(stripped)
     if fmt == TIMESTAMP_FORMAT:
         ok = stripped.str.match(_TS_RE.pattern if stripped.dtype == object else _TS_RE2)
         return pd.to_datetime(stripped.where(ok, None), format=fmt, errors="coerce")

@@ -10,7 +10,8 @@ cell (for a single-choice question the cell is just that text). Labels may conta
 cells are split by matching the known labels, and what is left is the "Other" text.
 Timestamps are the sheet's display format in its time zone, which the file does not state
 (read as the study's): ``01.06.2022 8:30:59`` (Russian), ``6/1/2022 8:30:59`` (en-US); XLSX
-date cells are read as dates.
+date cells are read as dates. The form's own "Download responses (.csv)" writes
+``2022/06/01 8:30:59 AM GMT+3``: the offset is stated, and the time converted.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from belmig.ingest.detect import GOOGLE_TIMESTAMP
 from belmig.ingest.platforms.base import Context, Layout
 from belmig.ingest.raw import TIMESTAMP_FORMAT, _norm, _Raw
 from belmig.ingest.tidy import Tidy
-from belmig.ingest.times import ISO
+from belmig.ingest.times import FORMS, ISO
 
 NAME = "google_forms"
 SEPARATOR = ", "
@@ -35,7 +36,7 @@ def formats(header: str) -> tuple[str, ...]:
     slash = ("%m/%d/%Y %H:%M:%S", "%d/%m/%Y %H:%M:%S")
     if _norm(header) not in ENGLISH:
         slash = slash[::-1]
-    return (TIMESTAMP_FORMAT, "%d.%m.%Y %H:%M:%S", *slash, ISO)
+    return (TIMESTAMP_FORMAT, "%d.%m.%Y %H:%M:%S", *slash, ISO, FORMS)
 
 
 def adapt(raw: _Raw, cb: Codebook, ctx: Context) -> Tidy:
