@@ -75,6 +75,8 @@ rule protect_values:
             input.reproduction,
             "--weighting",
             input.weighting,
+            "--weighting-config",
+            json.dumps(config["weighting"]),
             "--coding",
             input.coding,
             "--release",

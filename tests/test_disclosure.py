@@ -240,3 +240,56 @@ def test_a_value_the_audit_never_saw_is_not_printed():
     (p,) = keycheck.unreviewed_keys(text, pub.decisions, publish.INFO_FAMILIES, "report/report.lt.qmd")
     assert p.key == "count.security_lt.v1" and p.line == 3
     assert str(p).startswith("report/report.lt.qmd:3: ledger key 'count.security_lt.v1' is printed here")
+
+
+def _weighted_people() -> pd.DataFrame:
+    """Vilnius city: 20 with a regular income, 20 without; Šiauliai: 2 with, 1 without."""
+    rows = [("vilnius_city", "yes")] * 20 + [("vilnius_city", "no")] * 20
+    rows += [("siauliai_city", "yes")] * 2 + [("siauliai_city", "no")]
+    df = pd.DataFrame(rows, columns=["municipality", "income_regular"])
+    df["municipality"] = pd.Categorical(df["municipality"], categories=CB["municipality"].keys)
+    df["income_regular"] = pd.Categorical(df["income_regular"], categories=CB["income_regular"].keys)
+    return df
+
+
+def test_a_weighted_share_over_a_small_weighting_cell_is_withheld(tmp_path):
+    """Planted fault (a review's attack): post-stratified weights are public (the margins and the
+    respondents of each municipality), so each weighted share is one more equation on the table
+    municipality × answer; with its interval and effective base a review solved that table for 5
+    of 7 questions, undoing the release's merged municipalities. Here Šiauliai's 3 respondents
+    (2 with, 1 without income) weigh 10 times Vilnius city's: the weighted share and its interval
+    are withheld; with one weight for the whole frame (its rest) the cell is 22 of 43 and prints."""
+    from belmig.privacy import inputs
+
+    diag = tmp_path / "weighting_diagnostics.csv"
+    diag.write_text(
+        "margin,variables,category,n,target_count\n"
+        "m.csv,municipality,vilnius_city,40,40000\nm.csv,municipality,siauliai_city,3,30000\n",
+        encoding="utf-8",
+    )
+    cfg = {"method": "poststratify", "alternative_frame": {"question": "municipality", "keep": []}}
+    weights = inputs.cell_weights(diag, cfg)
+    assert weights["wpct"] == ("municipality", {"vilnius_city": 1000.0, "siauliai_city": 10000.0})
+    assert weights["wpctalt"][1] == {"vilnius_city": 70000 / 43, "siauliai_city": 70000 / 43}
+    assert inputs.cell_weights(diag, {**cfg, "method": "rake"}) == {}
+    people = _weighted_people()
+    keys = ["wpct.income_regular.yes", "wci.income_regular.yes", "wpctalt.income_regular.yes", "pct.income_regular.yes"]
+    entries = _entries({"wpct.income_regular.yes": "54.55", "wci.income_regular.yes": "40",
+                        "wpctalt.income_regular.yes": "51.16", "pct.income_regular.yes": "51.16"})  # fmt: skip
+    pub = publish.protect(entries, publish.requests_for_report(keys, entries=entries), people, CB, 5, weights=weights)
+    withheld = {d.key: d.reason for d in pub.withheld()}
+    assert set(withheld) == {"wpct.income_regular.yes", "wci.income_regular.yes"}
+    assert "siauliai_city: 2 of 3" in withheld["wpct.income_regular.yes"]
+    # without the weights (raking: no weight per cell) nothing says so
+    pub = publish.protect(entries, publish.requests_for_report(keys, entries=entries), people, CB, 5)
+    assert not pub.withheld()
+
+
+def test_a_withheld_value_s_description_carries_no_numbers():
+    """Planted fault (a review found it on the values page): the description of a withheld
+    weighted share still read "weighted percent (logit 66.93–78.74)", its interval."""
+    e = Entry("wpct.q.a", 73.25, "73.25", "pct", "estimate", "05_estimate", "x",
+              description="q = a: weighted percent (logit 66.93–78.74)")  # fmt: skip
+    shown = publish.withheld_text(e)
+    assert shown.text == publish.SUPPRESSED and shown.description == "q = a: weighted percent"
+    assert not any(ch.isdigit() for ch in shown.description)

@@ -47,7 +47,10 @@ def cmd_protect(a: argparse.Namespace) -> int:
     zeros = inputs.screening_zeros(cb, cleaning)
     # The audit is exact and takes seconds; an edit of the report's wording that prints the
     # same values reuses the last decisions (same digest of everything the audit reads).
-    digest = publish.digest(entries, reqs, fixed, zeros, min_cell, [a.responses, a.release, a.codebook, a.levels])
+    weights = inputs.cell_weights(a.weighting, json.loads(a.weighting_config)) if a.weighting else {}
+    digest = publish.digest(
+        entries, reqs, fixed, zeros, min_cell, [a.responses, a.release, a.codebook, a.levels, a.weighting], weights
+    )
     # (the rule declares its output update(): Snakemake leaves the last one in place)
     pub = publish.cached(a.out, digest)
     if pub is None:
@@ -61,7 +64,7 @@ def cmd_protect(a: argparse.Namespace) -> int:
             )
         pub = publish.protect(
             entries, reqs, responses, cb, min_cell, fixed=fixed, release=rv, structural_zeros=zeros,
-            levels=inputs.plan_levels(a.levels) if a.levels else None,
+            levels=inputs.plan_levels(a.levels) if a.levels else None, weights=weights,
         )  # fmt: skip
         pub.digest = digest
     else:
@@ -105,6 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--figures", type=Path)
     p.add_argument("--reproduction", type=Path)
     p.add_argument("--weighting", type=Path)
+    p.add_argument(
+        "--weighting-config",
+        default="{}",
+        help="JSON of the config's weighting section (post-stratified weights make weighted values facts)",
+    )
     p.add_argument("--coding", type=Path)
     p.add_argument("--release", type=Path)
     p.add_argument(

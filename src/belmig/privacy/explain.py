@@ -39,6 +39,10 @@ WORDS_EN: dict[str, Any] = {
     "touches; {recovered} of them could have been worked out from what the report would otherwise print.",
     "withheld": "- **Not printed** (shown as “–”): {n} value(s). ",
     "withheld_primary": "{n} rest on fewer than {m} respondents: {values}. ",
+    "withheld_weighted": "{n} are weighted figures: every respondent of a municipality carries the same weight, "
+    "which the population figures and the respondents of each municipality make public, so a weighted figure "
+    "counts each municipality's answers separately, and in some municipality fewer than {m} respondents gave "
+    "the answer, or did not: {values}. ",
     "withheld_secondary": "{n} would, together with other published numbers, have let a reader work out a "
     "count of fewer than {m} respondents: {values}.",
     "withheld_none": "- **Not printed:** nothing; every value the report prints passed both checks.",
@@ -84,6 +88,8 @@ WORDS_EN: dict[str, Any] = {
     "value_count": "the number answering “{option}” to {question}",
     "value_n": "the number who answered {question}",
     "value_mean": "the mean rating of {question}",
+    "value_wpct": "the weighted share answering “{option}” to {question}, with its confidence interval",
+    "value_wmean": "the weighted mean rating of {question}, with its confidence interval",
     "value_pctby": "the share answering “{option}” to {question} among {group}",
     "value_nby": "the number of {group} who answered {question}",
     "value_pby": "the test of whether answers to {question} differ by {name}",
@@ -229,13 +235,17 @@ def _value_words(cb: Codebook, key: str, w: Mapping[str, Any] = WORDS_EN, lang: 
         return w["group"].format(name=_name(cb, by, w, lang), labels=_join([w["quote"].format(x) for x in labels], w))
 
     try:
-        if k.family in ("pct", "wpct") and len(p) == 2:
+        if k.family in ("wpct", "wci", "wpctalt") and len(p) == 2:
+            return w["value_wpct"].format(option=_label(cb, p[0], p[1], lang), question=q_text(p[0]))
+        if k.family in ("wmean", "wci_mean", "wmeanalt") and len(p) == 1:
+            return w["value_wmean"].format(question=q_text(p[0]))
+        if k.family == "pct" and len(p) == 2:
             return w["value_pct"].format(option=_label(cb, p[0], p[1], lang), question=q_text(p[0]))
         if k.family == "count" and len(p) == 2:
             return w["value_count"].format(option=_label(cb, p[0], p[1], lang), question=q_text(p[0]))
         if k.family == "n" and len(p) == 1:
             return w["value_n"].format(question=q_text(p[0]))
-        if k.family in ("mean", "wmean") and len(p) == 1:
+        if k.family == "mean" and len(p) == 1:
             return w["value_mean"].format(question=q_text(p[0]))
         if k.family == "pctby" and len(p) == 4:
             return w["value_pctby"].format(
@@ -268,11 +278,12 @@ def protection_md(
     m = pub.min_cell
     out: list[str] = []
     withheld = sorted(pub.withheld(), key=lambda d: (d.reason.startswith("secondary"), d.key))
-    primary = [d for d in withheld if d.reason.startswith("primary")]
+    weighted = [d for d in withheld if d.reason.startswith("primary: weighted")]
+    primary = [d for d in withheld if d.reason.startswith("primary") and d not in weighted]
     secondary = [d for d in withheld if d.reason.startswith("secondary")]
 
-    def values(ds: Sequence[Any]) -> str:
-        return "; ".join(_value_words(cb, d.key, w, lang) for d in ds)
+    def values(ds: Sequence[Any]) -> str:  # a share and its interval are named once
+        return "; ".join(dict.fromkeys(_value_words(cb, d.key, w, lang) for d in ds))
 
     out.append(w["small"].format(m=m))
     out.append(w["worked_out"].format(m=m, targets=pub.targets, recovered=len(pub.recoveries_before)))
@@ -280,6 +291,7 @@ def protection_md(
         out.append(
             w["withheld"].format(n=len(withheld))
             + (w["withheld_primary"].format(n=len(primary), m=m, values=values(primary)) if primary else "")
+            + (w["withheld_weighted"].format(n=len(weighted), m=m, values=values(weighted)) if weighted else "")
             + (w["withheld_secondary"].format(n=len(secondary), m=m, values=values(secondary)) if secondary else "")
         )
     else:

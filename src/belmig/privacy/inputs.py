@@ -145,6 +145,37 @@ def weighting_facts(diagnostics_csv: Path) -> list[A.Fact]:
     return out
 
 
+def cell_weights(diagnostics_csv: Path, weighting: Mapping[str, Any]) -> dict[str, tuple[str, dict[str, float]]]:
+    """The weights of each weighted family when they are one per category of one variable, as the
+    weighting table and the margins publish them: post-stratification on one variable gives every
+    respondent of category s the weight N_s / n_s (``wpct``, ``wmean``); the sensitivity frame
+    (``alternative_frame``: the kept categories and one rest) N_g / n_g of its groups (``wpctalt``,
+    ``wmeanalt``). Raking over several margins gives weights that vary within every category:
+    {} (such weighted values are not audited, docs/disclosure.md)."""
+    if weighting.get("method") != "poststratify":
+        return {}
+    d = pd.read_csv(diagnostics_csv, dtype=str, keep_default_na=False)
+    rows = [r for r in d.to_dict("records") if r.get("category") and not r["category"].startswith("(")]
+    names = {r.get("variables", "") for r in rows}
+    if len(names) != 1 or not next(iter(names)) or "," in next(iter(names)):
+        return {}
+    (var,) = names
+    n = {r["category"]: float(r["n"]) for r in rows if r.get("n", "").replace(".", "", 1).isdigit()}
+    target = {r["category"]: float(r["target_count"]) for r in rows if r.get("target_count")}
+    if not n or set(n) != set(target):
+        return {}
+    w = {s: target[s] / n[s] for s in n if n[s] > 0}
+    out = {"wpct": (var, w), "wmean": (var, w)}
+    frame = weighting.get("alternative_frame") or {}
+    if frame.get("question") == var:
+        keep = set(frame.get("keep") or [])
+        rest = [s for s in n if s not in keep]
+        n_rest, t_rest = sum(n[s] for s in rest), sum(target[s] for s in rest)
+        alt = {s: (target[s] / n[s] if s in keep else t_rest / n_rest) for s in n if n[s] > 0 and (s in keep or n_rest)}
+        out.update(wpctalt=(var, alt), wmeanalt=(var, alt))
+    return out
+
+
 def coding_table(other_coding: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     """The coding table as the cleaning notebook shows it: counts below `min_cell` (and more,
     where one hidden count would follow from the others and the number of "Other" answers)

@@ -114,9 +114,10 @@ def digest(
     zeros: Sequence[A.Cell],
     min_cell: int,
     files: Sequence[Path | str | None],
+    weights: Mapping[str, Any] | None = None,
 ) -> str:
     """Digest of everything an audit reads: requests with their printed texts, fixed facts, the
-    data files and this module's code. Equal digests give equal decisions."""
+    data files, the cell weights and this module's code. Equal digests give equal decisions."""
     import hashlib
 
     h = hashlib.sha256()
@@ -125,7 +126,7 @@ def digest(
         h.update(repr((r.key, r.role, text, r.fact)).encode())
     for f in fixed:
         h.update(repr(f).encode())
-    h.update(repr((sorted(map(repr, zeros)), min_cell)).encode())
+    h.update(repr((sorted(map(repr, zeros)), min_cell, sorted((weights or {}).items()))).encode())
     for p in files:
         if p is not None:
             h.update(Path(p).read_bytes())
@@ -272,12 +273,77 @@ def primary(
     return None
 
 
+def weighted_primary(key: str, responses: pd.DataFrame, cb: Codebook, min_cell: int) -> str | None:
+    """Why a weighted value may not be published (None: it may), when its weights are one per
+    cell of one variable (post-stratification; :func:`belmig.privacy.inputs.cell_weights`).
+
+    The weights are public (the margins and the respondents of every cell), so a weighted share
+    is a linear equation on the table answer × weighting cell, beside the unweighted share's: with
+    the interval and the effective base (functions of the same table) a review solved that table
+    exactly for 5 of 7 questions (cells of 1 to 4 respondents), undoing the release's merged
+    municipalities. A weighted share, its interval, a weighted mean and its interval are printed
+    only when no cell of that table holds between 1 and ``min_cell`` − 1 respondents giving the
+    answer or not giving it (a mean: answering)."""
+    fam = K.family(key)
+    frame = _WEIGHTED.get(fam)
+    mn = meaning(key)
+    if frame is None or frame not in _WEIGHTS or mn is None or mn.cell is None or len(mn.cell) != 1:
+        return None
+    by, w = _WEIGHTS[frame]
+    allv = A.variables(cb)
+    q, state = mn.cell[0]
+    if by not in allv or q not in allv or by == q:
+        return None
+    cells: dict[float, list[str]] = {}
+    for s, x in w.items():  # states of one weight are one cell (the frame's rest)
+        cells.setdefault(round(x, 9), []).append(s)
+    where = A._single_values(responses, allv[by])
+    var = allv[q]
+    if var.multi:
+        answered, chosen = A._multi_values(responses, var)
+        picked = chosen.get(state) if state != A.ANS else None
+    else:
+        vals = A._single_values(responses, var)
+        answered = vals != A.NA
+        picked = (vals == state) if state != A.ANS else None
+    import numpy as np
+
+    small = []
+    for states in cells.values():
+        inside = np.isin(where, states) & answered
+        n = int(inside.sum())
+        k = int((inside & picked).sum()) if picked is not None else n
+        name = "+".join(states)
+        if picked is None and 0 < n < min_cell:
+            small.append(f"{name}: {n} answering")
+        elif picked is not None and (0 < k < min_cell or 0 < n - k < min_cell):
+            small.append(f"{name}: {k} of {n}")
+    if not small:
+        return None
+    return f"primary: weighted by {by}, one weight per cell, and the answers in a cell rest on few: {'; '.join(small)}"
+
+
 # ------------------------------------------------------------------------------ facts
+
+
+# The weights of each weighted family when they are one per state of one variable (protect()'s
+# `weights`: {"wpct": ("municipality", {"vilnius_city": 80.85, ...}), "wpctalt": ...}).
+_WEIGHTS: dict[str, tuple[str, dict[str, float]]] = {}
+# the weights each weighted family is computed with (intervals with their estimate's)
+_WEIGHTED = {
+    "wpct": "wpct",
+    "wci": "wpct",
+    "wmean": "wpct",
+    "wci_mean": "wpct",
+    "wpctalt": "wpctalt",
+    "wmeanalt": "wpctalt",
+}
 
 
 def key_facts(key: str, text: str, fixed: bool = False, where: str = "") -> list[A.Fact]:
     """The audit facts a printed ledger value gives (none for weighted values and tests:
-    weights and test statistics do not give exact integer constraints)."""
+    weights and test statistics do not give exact integer constraints; weighted values are
+    decided by :func:`weighted_primary`)."""
     mn = meaning(key)
     if mn is None:
         return []
@@ -339,9 +405,12 @@ def protect(
     release: A.ReleaseView | None = None,
     structural_zeros: Sequence[A.Cell] = (),
     levels: Mapping[str, Sequence[str]] | None = None,
+    weights: Mapping[str, tuple[str, Mapping[str, float]]] | None = None,
 ) -> Publication:
     """Decide which requested values are published (see the module docstring). `levels`: the
-    levels each subgroup question was analysed in (the estimates' level plan; tests compare those)."""
+    levels each subgroup question was analysed in (the estimates' level plan; tests compare those).
+    `weights`: per weighted family, the variable whose states carry one weight each, and those
+    weights (:func:`belmig.privacy.inputs.cell_weights`); the weighted values are then facts too."""
     # the values asked for, once each (the most visible role wins)
     req: dict[str, Request] = {}
     for r in requests:
@@ -352,6 +421,8 @@ def protect(
             )
     decisions: dict[str, Decision] = {}
     _ASKED.clear()
+    _WEIGHTS.clear()
+    _WEIGHTS.update({f: (v, dict(w)) for f, (v, w) in (weights or {}).items()})
     for q in cb.questions:  # who was asked each question (the base of pctasked / nasked)
         if q.universe is not None:
             _ASKED[q.id] = A.cell((q.universe.question, K.merged_level(list(q.universe.values))))
@@ -422,7 +493,7 @@ def protect(
         if fam in INFO_FAMILIES or meaning(key) is None and fam != "other":
             decisions[key] = Decision(key, True, "info" if fam in INFO_FAMILIES else r.role)
             continue
-        why = primary(key, m, min_cell, entries.get(key), levels)
+        why = primary(key, m, min_cell, entries.get(key), levels) or weighted_primary(key, responses, cb, min_cell)
         if fam == "other":
             why = _other_primary(key, m, min_cell)
         decisions[key] = Decision(key, why is None, r.role, why or "")
@@ -685,20 +756,36 @@ def requests_for_report(
 # ------------------------------------------------------------------------------ applying it
 
 
-def withheld_text(entry: Any) -> Any:
-    """A copy of a ledger entry that prints the suppression mark and carries no numbers."""
+_NUMBERED_RE = re.compile(r"\s*\([^()]*\d[^()]*\)")  # "(logit 66.93–78.74)": the interval
+
+
+def without_numbers(description: Any) -> Any:
+    """A value's description without the numbers it carries (its interval, in parentheses, and
+    any other figure): the values page prints it beside a withheld or rounded value."""
+    if not isinstance(description, str):
+        return description
+    return re.sub(r"\d+(?:[.,]\d+)*", "…", _NUMBERED_RE.sub("", description))
+
+
+def _stripped(entry: Any, **changes: Any) -> Any:
+    """`entry` with `changes` and its description without numbers."""
     import dataclasses
 
-    return dataclasses.replace(
-        entry, value=None, text=SUPPRESSED, n=None, n_eff=None, se=None, ci_low=None, ci_high=None
-    )
+    if hasattr(entry, "description"):
+        changes["description"] = without_numbers(entry.description)
+    return dataclasses.replace(entry, **changes)
+
+
+def withheld_text(entry: Any) -> Any:
+    """A copy of a ledger entry that prints the suppression mark and carries no numbers (its
+    description neither: "weighted percent (logit 66.93–78.74)" gave a withheld interval)."""
+    return _stripped(entry, value=None, text=SUPPRESSED, n=None, n_eff=None, se=None, ci_low=None, ci_high=None)
 
 
 def public_ledger(entries: Mapping[str, Any], pub: Publication, *, marks: bool = True) -> dict[str, Any]:
     """The ledger as the public may see it: the values the report asked for and the decision
     allowed; a withheld value is kept (printing the mark "–") when `marks`, else left out.
     Nothing that was not asked for: the full ledger stays internal."""
-    import dataclasses
 
     out = {}
     for key, d in pub.decisions.items():
@@ -707,12 +794,12 @@ def public_ledger(entries: Mapping[str, Any], pub: Publication, *, marks: bool =
             continue
         if d.public:
             if d.text is not None:
-                e = dataclasses.replace(e, text=d.text, ci_low=None, ci_high=None, se=None)
+                e = _stripped(e, text=d.text, ci_low=None, ci_high=None, se=None)
             b = base_key(key)
             if b is not None and b in pub.decisions and not pub.decisions[b].public:
                 # the base is withheld: so is everything that would give it away (an interval's
                 # width tells the base too)
-                e = dataclasses.replace(e, n=None, n_eff=None, se=None, ci_low=None, ci_high=None)
+                e = _stripped(e, n=None, n_eff=None, se=None, ci_low=None, ci_high=None)
             out[key] = e
         elif marks:
             out[key] = withheld_text(e)
@@ -728,7 +815,6 @@ def apply(shown: Mapping[str, Any], pub: Publication | None) -> dict[str, Any]:
     a withheld value prints "–", a value whose base is withheld loses its base and interval,
     and a value the audit never saw is withheld too (fail safe: every public value must have
     been asked for, see :func:`belmig.privacy.inputs.report_requests`)."""
-    import dataclasses
 
     if pub is None:
         return dict(shown)
@@ -742,10 +828,10 @@ def apply(shown: Mapping[str, Any], pub: Publication | None) -> dict[str, Any]:
             out[key] = withheld_text(e)
             continue
         if d is not None and d.text is not None:  # rounded: no interval either (it would give the decimals)
-            e = dataclasses.replace(e, text=d.text, ci_low=None, ci_high=None, se=None)
+            e = _stripped(e, text=d.text, ci_low=None, ci_high=None, se=None)
         b = base_key(key)
         if b is not None and b in pub.decisions and not pub.decisions[b].public:
-            e = dataclasses.replace(e, n=None, n_eff=None, se=None, ci_low=None, ci_high=None)
+            e = _stripped(e, n=None, n_eff=None, se=None, ci_low=None, ci_high=None)
         out[key] = e
     return out
 

@@ -373,7 +373,9 @@ def generated_tables(
                 est, codebook, list(HEADLINE_KEYS), min_cell=min_cell, withheld=withheld, lang=w
             ),
             "levels.md": tables.levels_md(plan, codebook, min_cell=min_cell, lang=w),
-            "frame.md": tables.frame_md(est, frame_df, codebook, list(HEADLINE_KEYS), frame=frame_name, lang=w),
+            "frame.md": tables.frame_md(
+                est, frame_df, codebook, list(HEADLINE_KEYS), frame=frame_name, withheld=withheld, lang=w
+            ),
             "multi_bases.md": tables.multi_bases_md(multi, codebook, multi_keys(codebook, used_keys), lang=w),
             "values.md": tables.values_md(shown, used_keys, min_cell=min_cell, lang=w),
             "data_source.md": tables.data_source_md(ingest, lang=w),

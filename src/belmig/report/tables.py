@@ -997,10 +997,13 @@ def frame_md(
     keys: Sequence[str],
     *,
     frame: str,
+    withheld: Collection[str] = (),
     lang: str | Words = "en",
 ) -> str:
     """Headline figures unweighted, weighted to the configured margins, and weighted to the
-    alternative frame (`frame`: how it is described), with the shift the frame makes."""
+    alternative frame (`frame`: how it is described), with the shift the frame makes.
+    `withheld`: ledger keys disclosure control withholds (``pct.*``, ``wpct.*``, ``wpctalt.*``,
+    ``mean.*``, ``wmean.*``, ``wmeanalt.*``): printed as suppressed, and the shift with them."""
     _require(frame_df, ["question", "option", "stat", "estimate"], "alternative frame")
     words_ = words(lang)
     rows = []
@@ -1018,7 +1021,15 @@ def frame_md(
             return DASH if r is None or _missing(r["estimate"]) else f"{num(r['estimate'])}{unit}"  # noqa: B023
 
         shift = DASH if w is None or a is None else f"{float(a['estimate']) - float(w['estimate']):+.2f}"
-        rows.append([cell(_label(codebook, q, opt, stat, words_)), fmt(u), fmt(w), fmt(a), shift])
+        ukey, wkey, akey = (
+            (f"pct.{q}.{opt}", f"wpct.{q}.{opt}", f"wpctalt.{q}.{opt}")
+            if stat == "pct"
+            else (f"mean.{q}", f"wmean.{q}", f"wmeanalt.{q}")
+        )
+        shown = [SUPPRESSED if k in withheld else v for k, v in ((ukey, fmt(u)), (wkey, fmt(w)), (akey, fmt(a)))]
+        if wkey in withheld or akey in withheld:
+            shift = SUPPRESSED
+        rows.append([cell(_label(codebook, q, opt, stat, words_)), *shown, shift])
     hd = "frame.headers."
     return pipe_table(
         [words_(hd + "figure"), words_(hd + "unweighted"), words_(hd + "weighted"),
