@@ -566,3 +566,19 @@ def test_google_forms_own_download_with_a_12_hour_clock_and_an_offset(corpus, tr
     df = read.ingest(path, CB).df
     expected = read.ingest(corpus / "google_forms.csv", CB).df
     pd.testing.assert_series_equal(df["submitted_at"], expected["submitted_at"])
+
+
+@pytest.mark.parametrize("suffix", [".tsv", ".txt"])
+def test_tab_separated_text_under_its_own_name_is_read(corpus, tmp_path, suffix):
+    """Planted fault (a review's export): Qualtrics' "TSV" download (UTF-16, tabs) was refused as
+    "unsupported export format '.tsv'", though the same file named .csv is read."""
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO((corpus / "qualtrics_text.csv").read_text(encoding="utf-8"), newline="")))
+    buf = io.StringIO()
+    csv.writer(buf, delimiter="\t", lineterminator="\r\n").writerows(rows)
+    path = tmp_path / f"qualtrics{suffix}"
+    path.write_bytes(buf.getvalue().encode("utf-16"))
+    expected = read.ingest(corpus / "qualtrics_text.csv", CB).df
+    pd.testing.assert_frame_equal(read.ingest(path, CB).df, expected)

@@ -125,6 +125,9 @@ def from_rows(rows: list[list[str]], cb: Codebook) -> Detection:
 def check_format(platform: str, path: Path) -> str | None:
     """A problem when `platform` does not write files like `path`."""
     ok = FORMATS.get(platform, ())
-    if path.suffix.lower() not in ok:
+    suffix = path.suffix.lower()
+    if suffix in (".tsv", ".txt"):  # delimited text: read as a CSV (the delimiter is sniffed)
+        suffix = ".csv"
+    if suffix not in ok:
         return f"{platform} exports are {' or '.join(ok)} files, not {path.suffix!r}"
     return None

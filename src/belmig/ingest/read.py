@@ -50,6 +50,9 @@ def _read_csv(path: Path, cb: Codebook) -> _Raw:
 
 READERS: dict[str, Callable[[Path, Codebook], _Raw]] = {
     ".csv": _read_csv,
+    # delimited text under another name: Qualtrics' "TSV" download, Excel's "Unicode text" (.txt)
+    ".tsv": _read_csv,
+    ".txt": _read_csv,
     ".xlsx": _read_xlsx,
     ".sav": _read_spss,
     ".dta": _read_spss,
@@ -72,7 +75,7 @@ def _read(path: Path, cb: Codebook, platform: str) -> tuple[_Raw, detect.Detecti
     """Read the file and tell its platform (``platform`` = "auto" or the forced one)."""
     suffix = path.suffix.lower()
     if suffix not in READERS:
-        raise IngestError(f"{path}: unsupported export format {suffix!r} (expected .csv, .xlsx, .sav or .dta)")
+        raise IngestError(f"{path}: unsupported export format {suffix!r} (expected .csv, .tsv, .txt, .xlsx, .sav or .dta)")
     if not path.exists():
         raise IngestError(f"{path}: file not found")
     if suffix in (".sav", ".dta"):
