@@ -582,3 +582,21 @@ def test_tab_separated_text_under_its_own_name_is_read(corpus, tmp_path, suffix)
     path.write_bytes(buf.getvalue().encode("utf-16"))
     expected = read.ingest(corpus / "qualtrics_text.csv", CB).df
     pd.testing.assert_frame_equal(read.ingest(path, CB).df, expected)
+
+
+def test_qualtrics_viewing_order_columns_are_metadata(corpus, tmp_path):
+    """Planted fault (a review's export): with "Export viewing order data" ticked, every Q3_DO
+    column (ImportId QID3_DO, '1|2|3|4|5') was "not in the codebook; add it there"."""
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO((corpus / "qualtrics_text.csv").read_text(encoding="utf-8"), newline="")))
+    j = rows[0].index("Q4")
+    extra = [["Q3_DO", "FL_6_DO"], [CB["reasons_exit"].column + " - Display Order", "Block - Display Order"],
+             ['{"ImportId":"QID3_DO"}', '{"ImportId":"FL_6_DO"}']]  # fmt: skip
+    for i, r in enumerate(rows):
+        r[j:j] = extra[i] if i < 3 else ["1|2|3|4|5", "BL_1"]
+    path = tmp_path / "qualtrics.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    pd.testing.assert_frame_equal(read.ingest(path, CB).df, read.ingest(corpus / "qualtrics_text.csv", CB).df)

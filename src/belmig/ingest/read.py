@@ -75,7 +75,9 @@ def _read(path: Path, cb: Codebook, platform: str) -> tuple[_Raw, detect.Detecti
     """Read the file and tell its platform (``platform`` = "auto" or the forced one)."""
     suffix = path.suffix.lower()
     if suffix not in READERS:
-        raise IngestError(f"{path}: unsupported export format {suffix!r} (expected .csv, .tsv, .txt, .xlsx, .sav or .dta)")
+        raise IngestError(
+            f"{path}: unsupported export format {suffix!r} (expected .csv, .tsv, .txt, .xlsx, .sav or .dta)"
+        )
     if not path.exists():
         raise IngestError(f"{path}: file not found")
     if suffix in (".sav", ".dta"):

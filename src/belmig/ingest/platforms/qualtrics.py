@@ -15,7 +15,9 @@ a mapping overlay (``python -m belmig map-export FILE --definition survey.qsf``)
 multiple-choice columns hold the choice text (or 1) when ticked; unsplit, one column holds the
 chosen texts joined by ",". Times are
 ``YYYY-MM-DD HH:MM:SS`` in the ImportId's ``timeZone`` (converted to the study's). IP address,
-recipient names and e-mail, external reference and the IP geolocation are identifiers.
+recipient names and e-mail, external reference and the IP geolocation are identifiers. The
+columns of "Export viewing order data" (``Q3_DO``, ImportId ``QID3_DO``; ``FL_6_DO``: the order
+the choices, questions or blocks were shown in) are metadata.
 
 ``Status`` says what a response is: 0 / "IP Address" (a respondent), 4 / "Imported" and 16 /
 "Offline" (the offline app) are responses; 1 "Survey Preview", 2 "Survey Test", 8 "Spam", 9
@@ -158,6 +160,9 @@ def adapt(raw: _Raw, cb: Codebook, ctx: Context) -> Tidy:
         if j in L.claimed:
             continue
         iid = (imp or {}).get("ImportId") or META_NAMES.get(name, "")
+        if iid.endswith("_DO") or name.endswith("_DO"):  # "Export viewing order data": the order shown
+            L.tidy.metadata.append(L.claim(j, "metadata"))
+            continue
         if iid in ADMIN:
             cid = ADMIN[iid]
             if cid in over:
