@@ -600,3 +600,31 @@ def test_qualtrics_viewing_order_columns_are_metadata(corpus, tmp_path):
     with path.open("w", encoding="utf-8", newline="") as fh:
         csv.writer(fh, lineterminator="\n").writerows(rows)
     pd.testing.assert_frame_equal(read.ingest(path, CB).df, read.ingest(corpus / "qualtrics_text.csv", CB).df)
+
+
+def test_a_sheet_saved_again_in_a_spreadsheet_keeps_minutes(corpus, tmp_path):
+    """Planted fault (a review's export): Excel in a Russian locale re-saves '01.06.2022 8:30:59'
+    as '01.06.2022 8:30'. A Google sheet (no start times, so no duration is lost) is read to the
+    minute; Qualtrics' start and end times are refused with the reason, not just a format."""
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO((corpus / "google_forms.csv").read_text(encoding="utf-8"))))
+    j = rows[0].index("Отметка времени")
+    for r in rows[1:]:
+        r[j] = r[j].rsplit(":", 1)[0]
+    path = tmp_path / "google_forms.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    got = read.ingest(path, CB).df["submitted_at"]
+    expected = read.ingest(corpus / "google_forms.csv", CB).df["submitted_at"].dt.floor("min")
+    pd.testing.assert_series_equal(got, expected)
+
+    rows = list(csv.reader(io.StringIO((corpus / "qualtrics_text.csv").read_text(encoding="utf-8"), newline="")))
+    j = rows[0].index("StartDate")
+    rows[3][j] = dt.datetime.strptime(rows[3][j], "%Y-%m-%d %H:%M:%S").strftime("%d.%m.%Y %H:%M").lstrip("0")
+    path = tmp_path / "qualtrics.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    with pytest.raises(IngestError, match="opened and saved again"):
+        read.ingest(path, CB)

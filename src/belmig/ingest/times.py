@@ -39,14 +39,30 @@ HUMAN = {
     "%d/%m/%Y %H:%M:%S": "D/M/YYYY H:MM:SS",
     "%m/%d/%Y %I:%M:%S %p": "MM/DD/YYYY hh:mm:ss AM",
     "%d.%m.%Y %H:%M": "DD.MM.YYYY H:MM",
+    "%m/%d/%Y %H:%M": "M/D/YYYY H:MM",
+    "%d/%m/%Y %H:%M": "D/M/YYYY H:MM",
     ISO: "ISO 8601 (2022-06-01T08:19:24.000+03:00)",
     FORMS: "YYYY/MM/DD h:mm:ss AM GMT+3 (Google Forms' own download)",
 }
-SWAPPED = {"%m/%d/%Y %H:%M:%S": "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M:%S": "%m/%d/%Y %H:%M:%S"}
+SWAPPED = {
+    "%m/%d/%Y %H:%M:%S": "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M:%S": "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M": "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M": "%m/%d/%Y %H:%M",
+}
 _TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 # _TS_RE for Arrow-backed strings (RE2: \d is ASCII only; Python's \d is any Unicode digit)
 _TS_RE2 = r"^\p{Nd}{4}-\p{Nd}{2}-\p{Nd}{2} \p{Nd}{2}:\p{Nd}{2}:\p{Nd}{2}$"
 _ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+# A spreadsheet's display of a date and time (no seconds, the day or month first, a 2- or 4-digit
+# year): what an export looks like after it was opened and saved again in Excel or LibreOffice
+_RESAVED_RE = re.compile(r"^\d{1,2}[./-]\d{1,2}[./-](\d{2}|\d{4}) \d{1,2}:\d{2}( ?[AP]M)?$", re.IGNORECASE)
+RESAVED = (
+    "it looks like a spreadsheet's display of a date (no seconds): the file was opened and saved again in "
+    "Excel or a similar program, which rewrites dates; use the platform's file as downloaded"
+)
 
 
 def human(fmt: str) -> str:
@@ -147,6 +163,8 @@ def parse_times(
     for i in cells.index[parsed.isna().to_numpy()]:
         what = "missing timestamp" if not stripped[i] else "unparseable timestamp"
         hint = f"expected {human(fmt)}" + (f"; {t.if_missing}" if not stripped[i] and t.if_missing else "")
+        if isinstance(stripped[i], str) and _RESAVED_RE.match(stripped[i]):
+            hint += f"; {RESAVED}"
         problems.append(_Problem(int(i), col, what, cells[i], hint, "timestamp", order))
     if getattr(parsed.dt, "tz", None) is not None:
         local = parsed.dt.tz_convert(study_zone).dt.tz_localize(None)

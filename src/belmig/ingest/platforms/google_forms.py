@@ -36,7 +36,10 @@ def formats(header: str) -> tuple[str, ...]:
     slash = ("%m/%d/%Y %H:%M:%S", "%d/%m/%Y %H:%M:%S")
     if _norm(header) not in ENGLISH:
         slash = slash[::-1]
-    return (TIMESTAMP_FORMAT, "%d.%m.%Y %H:%M:%S", *slash, ISO, FORMS)
+    # a sheet saved again in a spreadsheet keeps minutes only (Google records no start time, so
+    # no duration is lost)
+    minutes = tuple(f.replace(":%S", "") for f in ("%d.%m.%Y %H:%M:%S", *slash))
+    return (TIMESTAMP_FORMAT, "%d.%m.%Y %H:%M:%S", *slash, ISO, FORMS, *minutes)
 
 
 def adapt(raw: _Raw, cb: Codebook, ctx: Context) -> Tidy:
