@@ -3,6 +3,8 @@ rule draw_charts:
     redraws only the charts whose spec, shared code, options or slice of the estimates changed
     (keys in the state file)."""
     input:
+        # the configuration its command reads (re-runs the job when it changes)
+        settings=settings("draw_charts", "charts", "privacy"),
         estimates=rules.estimate_values.output.estimates,
         codebook=CODEBOOK,
         specs=expand("src/belmig/charts/specs/chart{n}.py", n=CHARTS),
@@ -43,6 +45,8 @@ rule draw_edition_charts:
     """The same charts, from the same specs, in the translated editions' languages (charts.languages):
     a job beside draw_charts, which the English report does not wait for."""
     input:
+        # the configuration its command reads (re-runs the job when it changes)
+        settings=settings("draw_edition_charts", "charts", "privacy"),
         estimates=rules.estimate_values.output.estimates,
         codebook=CODEBOOK,
         specs=expand("src/belmig/charts/specs/chart{n}.py", n=CHARTS),

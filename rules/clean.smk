@@ -1,6 +1,8 @@
 rule clean_responses:
     """Duplicates, test entries, screening, completeness, speeders, straight-lining; code open answers."""
     input:
+        # the configuration its command reads (re-runs the job when it changes)
+        settings=settings("clean_responses", "cleaning", "privacy"),
         nb=f"{NB}/03_clean.ipynb",
         ingested=rules.ingest_export.output.ingested,
         codebook=CODEBOOK,

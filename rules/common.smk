@@ -48,6 +48,27 @@ def margin_sidecars(margins):
     return [str(Path(m).with_suffix(".meta.yaml")) for m in margins]
 
 
+def settings(name, *sections):
+    """The configuration sections a rule's command reads, as an input file written when the
+    Snakefile parses and only when they changed (``data/processed/settings/<name>.json``).
+    Snakemake re-runs a job when an input's content changed; the command gets the same values
+    on its command line, which Snakemake does not compare (a function parameter), so without
+    this an edit of config/config.yaml (privacy.min_cell, say) re-ran nothing. A plain parameter
+    would do it too, at 0.4 s of every run: Snakemake imports pandas to hash one."""
+    from belmig.core import atomic
+
+    path = Path(PROC) / "settings" / f"{name}.json"
+    text = json.dumps({s: config[s] for s in sections}, sort_keys=True, ensure_ascii=False, indent=1) + "\n"
+    try:
+        same = path.read_text(encoding="utf-8") == text
+    except OSError:
+        same = False
+    if not same:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_text(path, text)
+    return str(path)
+
+
 def py_cmd(module, *args):
     """`-m <module> <args>` for "$PYTHON", every argument one shell word."""
     return shlex.join(["-m", module, *map(str, args)])

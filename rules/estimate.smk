@@ -2,6 +2,8 @@ rule estimate_values:
     """Shares and means, unweighted and weighted, with calibration-aware SEs and CIs, on the planned
     subgroup levels; whole-table tests with multiplicity control; sensitivity tables; reproduction table."""
     input:
+        # the configuration its command reads (re-runs the job when it changes)
+        settings=settings("estimate_values", "estimation", "weighting", "privacy"),
         nb=f"{NB}/05_estimate.ipynb",
         responses=rules.clean_responses.output.responses,
         weights=rules.rake_weights.output.weights,

@@ -4,6 +4,8 @@ rule ingest_export:
     Its summary (platform, warnings, what the export lacks) or, on failure, its error message
     is printed on the console as well as in the log (belmig.ingest.console)."""
     input:
+        # the configuration its command reads (re-runs the job when it changes)
+        settings=settings("ingest_export", "ingest", "raw_export"),
         nb=f"{NB}/02_ingest.ipynb",
         export=config["raw_export"],
         export_meta=export_sidecar(config["raw_export"]),

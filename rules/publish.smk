@@ -32,6 +32,8 @@ PRIVACY_CODE = [
 rule protect_values:
     """Primary and secondary suppression over every value the report prints (an exact audit)."""
     input:
+        # the configuration its command reads (re-runs the job when it changes)
+        settings=settings("protect_values", "privacy", "weighting", "cleaning"),
         ledger=paths.rel(paths.LEDGER),  # rule merge_ledger (rules/report.smk)
         responses=rules.clean_responses.output.responses,
         codebook=CODEBOOK,

@@ -1,6 +1,8 @@
 rule export_microdata:
     """Released microdata (k-anonymous the attacker's way, no free text, shuffled, random ids): CSV, Parquet, SPSS, Stata + datapackage.json."""
     input:
+        # the configuration its command reads (re-runs the job when it changes)
+        settings=settings("export_microdata", "privacy", "seed"),
         responses=rules.clean_responses.output.responses,
         weights=rules.rake_weights.output.weights,
         codebook=CODEBOOK,

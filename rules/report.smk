@@ -52,6 +52,8 @@ rule tabulate_appendix:
     """The appendix tables, the public ledger, _variables.yml and the reviewers' values page, for
     the keys the English text uses (report_keys.json): rewording the text leaves them as they are."""
     input:
+        # the configuration its command reads (re-runs the job when it changes)
+        settings=settings("tabulate_appendix", *config),
         text_keys=REPORT_KEYS,
         ledger=rules.merge_ledger.output.ledger,
         public=rules.protect_values.output.public,
@@ -129,6 +131,8 @@ rule render_report:
     """Lint numbers, check claim guards (conditions and words) and cross-references, render the
     report to PDF, HTML and DOCX. A failed render keeps the last good outputs (update())."""
     input:
+        # the configuration its command reads (re-runs the job when it changes)
+        settings=settings("render_report", *config),
         nb=f"{NB}/07_report.ipynb",
         qmd="report/report.qmd",
         text_keys=REPORT_KEYS,
@@ -214,6 +218,8 @@ rule render_edition:
     """Check one translated edition (number lint in its own format, guards, lexicon, keys,
     cross-references) and render its PDF and HTML. Parity with English is rule check_parity."""
     input:
+        # the configuration its command reads (re-runs the job when it changes)
+        settings=settings("render_edition", *config),
         qmd="report/report.{lang}.qmd",
         ledger=rules.merge_ledger.output.ledger,
         public=rules.protect_values.output.public,

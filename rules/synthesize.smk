@@ -5,6 +5,8 @@ SYNTH_CODE = sorted(str(p) for p in Path("src/belmig/synth").iterdir() if p.suff
 rule synthesize_export:
     """The SYNTHETIC raw export, generated from the published figures (default raw_export)."""
     input:
+        # the configuration its command reads (re-runs the job when it changes)
+        settings=settings("synthesize_export", "seed", "synthetic"),
         codebook=CODEBOOK,
         figures=PUBLISHED_FIGURES,
         assumed=ASSUMED_FIGURES,

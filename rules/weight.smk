@@ -1,6 +1,8 @@
 rule rake_weights:
     """Rake the analysed sample to the population margins under data/external/."""
     input:
+        # the configuration its command reads (re-runs the job when it changes)
+        settings=settings("rake_weights", "weighting"),
         nb=f"{NB}/04_weight.ipynb",
         responses=rules.clean_responses.output.responses,
         codebook=CODEBOOK,

@@ -99,3 +99,23 @@ def test_a_broken_export_fails_on_the_console_with_its_own_message(tmp_path):
     assert not list((root / "notebooks/executed").glob("*02_ingest*"))
     assert not (root / "data/processed/ingested.parquet").exists()
     assert not (root / "data/processed/values/ingest.json").exists()
+
+
+def test_every_rule_whose_command_reads_the_config_declares_its_settings():
+    """Planted fault (found in review): privacy.min_cell changed in config/config.yaml and the
+    build said "Nothing to be done": the commands get the configuration on their command line,
+    from a function parameter, which Snakemake does not compare. Each such rule declares the
+    sections it reads as an input file (rules/common.smk settings()), whose content it compares."""
+    import re
+
+    from belmig.core import paths
+
+    missing = []
+    for smk in sorted((paths.ROOT / "rules").glob("*.smk")):
+        text = smk.read_text(encoding="utf-8")
+        for m in re.finditer(r"^rule (\w+):\n(.*?)(?=^rule |\Z)", text, re.S | re.M):
+            name, body = m.group(1), m.group(2)
+            params = body.split("    params:", 1)[1] if "    params:" in body else ""
+            if "config" in params.split("    shell:", 1)[0] and "settings=settings(" not in body:
+                missing.append(f"{smk.name}: {name}")
+    assert missing == []

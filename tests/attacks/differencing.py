@@ -463,7 +463,7 @@ class ReleaseView:
             answered = df[cols].notna().any(axis=1).to_numpy()
             # a question asked because of a protected answer left blank: the release blanks it too
             # (so that the blank reads as a question skipped), so its blank may hide an answer
-            wild = ~answered & self.follows_blank(v)
+            wild = ~answered & (np.ones(self.n, bool) if v in self.rel.protected else self.follows_blank(v))
             if o == ANS:
                 return answered, answered | wild
             if o == NA:
@@ -495,6 +495,11 @@ class ReleaseView:
         df = self.rel.frame
         if v in self.rel.crossed:  # blanked beside any protective blank of the record
             prot = [c for c in self.rel.protected if c in df.columns]
+            # a protected multiple-choice question is blanked whole: its first option column
+            prot += [
+                f"{c}__{self._multi[c][0]}" for c in self.rel.protected if c in self._multi and c not in df.columns
+            ]
+            prot = [c for c in prot if c in df.columns]
             if prot:
                 return df[prot].isna().any(axis=1).to_numpy() | self._follows_parent(v)
         return self._follows_parent(v)
@@ -512,7 +517,8 @@ class ReleaseView:
             return blank & self.follows_blank(parent)
         if parent in self._multi:
             cols = [f"{parent}__{x}" for x in self._multi[parent]]
-            return ~df[cols].notna().any(axis=1).to_numpy() & self.follows_blank(parent)
+            blank = ~df[cols].notna().any(axis=1).to_numpy()
+            return blank if parent in self.rel.protected else blank & self.follows_blank(parent)
         return np.zeros(self.n, bool)
 
     def bounds(self, atoms: list[tuple[str, str | frozenset]]) -> tuple[int, int] | None:

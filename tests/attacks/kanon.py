@@ -92,6 +92,7 @@ def answer_keys(frame: pd.DataFrame, release: Release, truth: pd.DataFrame) -> l
         for c in release.frame.columns
         if c in truth.columns
         and c not in release.protected
+        and c.split("__", 1)[0] not in release.protected  # a question blanked whole (l-diversity)
         and c not in release.also_blanked
         and c not in (release.weight, release.id_column)
     ]
@@ -179,6 +180,52 @@ def attacker_k(
     if exclude is not None:
         m &= ~exclude
     return KResult(names, m.sum(axis=1), k)
+
+
+def homogeneous(
+    release: Release,
+    truth: pd.DataFrame,
+    qis: list[str],
+    st: Structure,
+    extras: list[str],
+    skip: set[str],
+) -> list[str]:
+    """Attribute disclosure (distinct l-diversity, a blank read as anything): targets whose every
+    candidate record (true quasi-identifiers, plus one extra identifier) gives one released
+    column the same answer; the attacker learns it without finding the record. Columns with one
+    value in the whole release (the screening answers) and those in `skip` tell nothing."""
+    df = release.frame
+    base = np.ones((len(truth), len(release)), bool)
+    for v in qis:
+        if v in df.columns and v in truth.columns:
+            base &= compat_matrix(release, truth, v, None, st.options(v))
+    sets = [("", base)]
+    for e in extras:
+        if e in df.columns and e in truth.columns and e not in qis:
+            sets.append((e, base & compat_matrix(release, truth, e, None, st.options(e))))
+    cols = [
+        c
+        for c in df.columns
+        if c not in qis
+        and c not in extras
+        and c.split("__", 1)[0] not in skip
+        and c not in (release.weight, release.id_column)
+        and df[c].dropna().nunique() > 1
+    ]
+    out = []
+    for c in cols:
+        vals = df[c].to_numpy(dtype=object)
+        blank = pd.isna(df[c]).to_numpy()
+        for name, m in sets:
+            any_blank = (m & blank[None, :]).any(axis=1)
+            for a in pd.unique(vals[~blank]):
+                hit = ~any_blank & ~(m & (vals != a)[None, :]).any(axis=1) & m.any(axis=1)
+                if hit.any():
+                    out.append(
+                        f"{int(hit.sum())} target(s) whose candidate records all have {c} = {a}"
+                        + (f" (knowing also {name})" if name else "")
+                    )
+    return out
 
 
 # ------------------------------------------------------------------------------ sdcMicro risk

@@ -118,6 +118,10 @@ def load(root: Path, files: list[str], structure: Structure) -> Release | None:
                 # the pooled codes: the release view reads those blanks itself)
                 if row.get("variable") in df.columns and row.get("step") in ("recode", "drop", "suppress"):
                     r.protected.add(row["variable"])
+                elif row.get("step") == "diverse":  # a sensitive question blanked whole (l-diversity)
+                    v = row.get("variable") or ""
+                    if v in df.columns or any(c.startswith(v + "__") for c in df.columns):
+                        r.protected.add(v)
                 elif row.get("variable") in df.columns and row.get("step") in ("follow", "pool", "cross"):
                     r.also_blanked.add(row["variable"])
                     if row.get("step") == "cross":

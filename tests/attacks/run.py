@@ -40,6 +40,7 @@ ATTACKS = {
     "kanon.extra": "the same with one more plausible identifier",
     "kanon.weights": "the same after the weights rule classes out",
     "kanon.marked_blank": "protective blank marked as such: a question asked only because of it is answered",
+    "kanon.homogeneous": "every record a target could be gives a sensitive question the same answer",
     "weights.mix_solved": "merged or blanked class whose category mix the weights and raking table solve",
     "leaks.free_text": "respondents' free text in a public file",
     "leaks.identifier": "an identifier of the export in a public file",
@@ -248,6 +249,12 @@ def attack(
                         kw.summary(),
                         "solved class mixes rule out records of classes that hold nobody with the target's category",
                     )
+            sensitive = set(priv.get("sensitive") or [])
+            extras = [e for e in priv.get("extra_identifiers") or [] if e in rel.frame.columns]
+            if sensitive:  # the questions the configuration calls sensitive; the others are not attacked
+                others = {c.split("__", 1)[0] for c in rel.frame.columns} - sensitive
+                for line in kanon.homogeneous(rel, truth, qis, st, extras, others):
+                    rep.add("kanon.homogeneous", line)
             _order(rep, rel, truth)
 
     # ---------------------------------------------------------------- leaks

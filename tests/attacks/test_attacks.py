@@ -575,3 +575,26 @@ def test_a_blank_the_questionnaire_marks_as_protective_is_found():
     rel.protected = set()  # not protected: a blank there is a question skipped, nothing to mark
     frame.loc[0, "income_source__job"] = "true"
     assert marked_blanks(rel, st) == []
+
+
+def test_every_candidate_answering_a_sensitive_question_alike_is_found():
+    """Planted leak (a review's attack): the three records a woman 18-25 could be all left for
+    political reasons, so she did; a blank among them (possibly anything) ends it."""
+    from .kanon import homogeneous
+    from .release import Release
+
+    st = structure.Structure(
+        {
+            "sex": structure.Question("sex", "single", ["female", "male"]),
+            "reasons_exit": structure.Question("reasons_exit", "multi", ["political"]),
+        }
+    )
+    frame = pd.DataFrame(
+        {"sex": ["female"] * 3 + ["male"] * 3, "reasons_exit__political": ["true"] * 4 + ["false"] * 2}, dtype=object
+    )
+    truth = pd.DataFrame({"sex": ["female"] * 3 + ["male"] * 3})
+    rel = Release(frame, "microdata.csv", protected={"sex"})
+    (line,) = homogeneous(rel, truth, ["sex"], st, [], set())
+    assert line.startswith("3 target(s) whose candidate records all have reasons_exit__political = true")
+    frame.loc[0, "reasons_exit__political"] = None
+    assert homogeneous(rel, truth, ["sex"], st, [], set()) == []

@@ -483,6 +483,9 @@ class ReleaseView:
         parent = {q.id: q.universe.question for q in cb.questions if q.universe is not None}
         wild_rows: dict[str, list[bool]] = {}
         shown = [c for c in prot if c in frame.columns]
+        # a protected multiple-choice question (blanked whole, microdata.diversify): its first option
+        shown += [multi_column(v, allv[v].states[0]) for v in prot if v in allv and allv[v].multi]
+        shown = [c for c in shown if c in frame.columns]
         any_blank = frame[shown].isna().any(axis=1).tolist() if shown else [False] * len(frame)
         cross = set(crossed)
 
@@ -506,7 +509,7 @@ class ReleaseView:
                 if not all(c in frame.columns for c in cols):
                     continue
                 block = frame[cols].astype("object")
-                w = wild(v)
+                w = [True] * len(frame) if v in prot else wild(v)
                 anything = frozenset(["0", "1", NA])
                 for o, c in zip(var.states, cols):
                     sets[f"{v}__{o}"] = [

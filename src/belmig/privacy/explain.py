@@ -74,6 +74,9 @@ WORDS_EN: dict[str, Any] = {
     "respondents with a rare combination have enough records they could be.",
     "release_follow_on": "Where such a value is left empty, so are the answers to the questions asked only because "
     "of it ({what}), so that it reads as a question skipped, not as a value hidden.",
+    "release_diverse": "Where every record that a respondent with a given background could be gives the same answer "
+    "to a sensitive question, that answer would be known without finding the record; one of those records then "
+    "has the question left empty ({what}).",
     "release_crossed": "In those records the answers that the report's tables cross with an empty value are left "
     "empty as well ({what}): a table by sex, say, would otherwise tell which of them are women.",
     "release_codes": "The codes of open answers that fewer than {m} records hold are left empty, together with "
@@ -198,7 +201,8 @@ def release_sentences(
         text = cb[q].text(lang) if q in cb.by_id else q
         return w["quote"].format(re.sub(r"\s*\([^()]*\)\s*$", "", text).rstrip("?"))
 
-    for field, sentence in (("follow_on", "release_follow_on"), ("crossed", "release_crossed")):
+    fields = (("diverse", "release_diverse"), ("follow_on", "release_follow_on"), ("crossed", "release_crossed"))
+    for field, sentence in fields:
         blanked_too = summary.get(field) or {}
         if blanked_too:
             what = join([w["release_blanked_item"].format(n=n, name=quoted(q)) for q, n in blanked_too.items()])

@@ -262,6 +262,9 @@ def release_view(
         rows = pd.read_csv(report, dtype=str, keep_default_na=False)
         for col in rows.loc[rows["step"] == "cross", "variable"]:
             crossed.add(col.split("__", 1)[0] if col.split("__", 1)[0] in cb.by_id else col)
+        # a sensitive question blanked where a target's candidates all answered it alike: any blank
+        # of it may be such a one
+        prot |= set(rows.loc[rows["step"] == "diverse", "variable"])
     return A.ReleaseView.from_frame(rel, cb, prot, crossed)
 
 

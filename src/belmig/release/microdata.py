@@ -56,7 +56,7 @@ BASENAME = "microdata"
 STATA_NAME_MAX = 32
 STATA_LABEL_MAX = 80
 MULTI_LABELS = {0: "not selected", 1: "selected"}
-PRIVACY_KEYS = ("min_cell", "k_anonymity", "quasi_identifiers", "extra_identifiers", "release_keep")
+PRIVACY_KEYS = ("min_cell", "k_anonymity", "quasi_identifiers", "extra_identifiers", "release_keep", "sensitive")
 ID_COLUMN = "record_id"
 
 SYNTHETIC_NOTICE = (
@@ -373,8 +373,32 @@ def release_frame(
     extras = _protected(cb, extra_names, "extra_identifiers", keep, raking, levels)
     rel = rel.drop(columns="resp_id")
     anon, report = privacy.k_anonymize(rel, qis, k, extras=extras)
-    followed = blank_follow_on(anon, cb, report.attrs["protection"].blanked)
-    cross = blank_crossed(anon, cb, report.attrs["protection"].blanked, crossed or {}, raking)
+    recodes = report.attrs["recodes"]
+    true = {
+        q.name: np.array(
+            [recodes.get(q.name, {}).get(v, v) if pd.notna(v) else None for v in rel[q.name].astype(object)]
+        )
+        for q in qis + extras
+        if q.name in rel.columns
+    }
+    unknown_s = sorted(s for s in privacy_cfg["sensitive"] if s not in cb.by_id)
+    if unknown_s:
+        raise ExportError(f"config privacy.sensitive: {unknown_s} are not questions of the codebook")
+    diverse = diversify(anon, true, [q.name for q in qis], [q.name for q in extras], list(privacy_cfg["sensitive"]))
+    report = _with_rows(
+        report,
+        "diverse",
+        {
+            q: (int(r.sum()), f"blanked {q} in {int(r.sum())} records: all the records a target with their "
+                f"background could be answered it alike")
+            for q, r in diverse.items()
+        },
+    )  # fmt: skip
+    blanked = dict(report.attrs["protection"].blanked)
+    for q, r in diverse.items():
+        blanked[q] = np.asarray(blanked.get(q, np.zeros(len(anon), dtype=bool)), dtype=bool) | r
+    followed = blank_follow_on(anon, cb, blanked)
+    cross = blank_crossed(anon, cb, blanked, crossed or {}, raking)
     crossing = "in records with a value left empty for protection that the published tables cross it with"
     report = _with_rows(
         report, "cross", {col: (n, f"blanked {n} answers of {col} {crossing}") for col, n in cross.items()}
@@ -434,6 +458,7 @@ def release_frame(
         "codes_pooled": {coded_question(col): n for col, (_codes, n) in pooled.items()},
         "follow_on": {v: n for v, n in _by_question(followed, cb).items()},
         "crossed": {v: n for v, n in _by_question(cross, cb).items()},
+        "diverse": {q: int(r.sum()) for q, r in diverse.items()},
         "codes_threshold": rare_below,
     }
     return anon, report, _variables(anon, cb, labels, meta["coded_labels"])
@@ -573,6 +598,75 @@ def blank_crossed(
                     if (hit_any & ~prev).any():
                         rows[w] = prev | hit_any
                         changed = True
+    return out
+
+
+def _candidates(frame: pd.DataFrame, true: Mapping[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
+    """[target, record]: whether the released record may be the target's, for an attacker who
+    knows the target's true values of `names` (the release's category of them; a blank may be
+    anything)."""
+    n = len(frame)
+    m = np.ones((n, n), dtype=bool)
+    for q in names:
+        if q not in frame.columns or q not in true:
+            continue
+        rel = frame[q].astype("string").fillna("").to_numpy(dtype=object)
+        blank = frame[q].isna().to_numpy()
+        known = np.array(["" if v is None else str(v) for v in true[q]], dtype=object)
+        m &= blank[None, :] | (rel[None, :] == known[:, None])
+    return m
+
+
+def diversify(
+    frame: pd.DataFrame,
+    true: Mapping[str, np.ndarray],
+    qis: Sequence[str],
+    extras: Sequence[str],
+    sensitive: Sequence[str],
+) -> dict[str, np.ndarray]:
+    """Blank, in place, a sensitive question in the records of targets whose every candidate
+    record gives it the same answer; {question: records blanked}.
+
+    Someone who knows a target's quasi-identifiers (and one extra identifier) takes the records
+    that may be theirs, k of them at least; when all of them answer a sensitive question alike
+    ("left Belarus for political reasons": a review learned it of 25 targets from the background
+    alone, 56 with their income) the target's answer is known without their record being found
+    (distinct l-diversity, with a blank read as possibly anything). One record at a time, the
+    candidate record shared by the most such targets then has the whole question blank, so that
+    it reads as unanswered, until no target is left; the follow-on and crossed answers are
+    blanked after this (release_frame)."""
+    n = len(frame)
+    sets = [_candidates(frame, true, qis)] + [
+        _candidates(frame, true, [*qis, e]) for e in extras if e in frame.columns and e in true
+    ]
+    out: dict[str, np.ndarray] = {}
+    for q in sensitive:
+        cols = _columns_of(q, list(frame.columns))
+        cols = [c for c in cols if not c.endswith("__code")] or cols
+        if not cols:
+            continue
+        done = np.zeros(n, dtype=bool)
+        while True:
+            cover = np.zeros(n, dtype=np.int64)  # records: how many exposed targets they may be
+            for m in sets:
+                exposed = np.zeros(n, dtype=bool)
+                for col in cols:
+                    vals = frame[col].astype("string").fillna("").to_numpy(dtype=object)
+                    blank = frame[col].isna().to_numpy()
+                    any_blank = (m & blank[None, :]).any(axis=1)
+                    for a in pd.unique(vals[~blank]):
+                        exposed |= ~any_blank & ~(m & (vals != a)[None, :]).any(axis=1) & m.any(axis=1)
+                cover += m[exposed].sum(axis=0)
+            cover[done] = 0
+            if not cover.any():
+                break
+            r = np.zeros(n, dtype=bool)
+            r[int(np.argmax(cover))] = True
+            for col in _columns_of(q, list(frame.columns)):
+                _blank(frame, col, r)
+            done |= r
+        if done.any():
+            out[q] = done
     return out
 
 
