@@ -628,3 +628,28 @@ def test_a_sheet_saved_again_in_a_spreadsheet_keeps_minutes(corpus, tmp_path):
         csv.writer(fh, lineterminator="\n").writerows(rows)
     with pytest.raises(IngestError, match="opened and saved again"):
         read.ingest(path, CB)
+
+
+def test_surveymonkey_numerical_value_export_is_refused_in_one_line(corpus, tmp_path):
+    """Planted fault (a review's export): SurveyMonkey's "Numerical value" download gave 8143
+    problems ("unknown answer label '1'...") and never said to export the answer texts."""
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO((corpus / "surveymonkey.csv").read_text(encoding="utf-8-sig"))))
+    by_text = {}
+    for q in CB.questions:
+        if q.type == "single":
+            for i, o in enumerate(q.options, 1):
+                by_text[o.label("ru")] = str(i)
+    for r in rows[2:]:
+        for j, v in enumerate(r):
+            if v in by_text:
+                r[j] = by_text[v]
+    path = tmp_path / "surveymonkey.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    with pytest.raises(IngestError) as err:
+        read.ingest(path, CB)
+    lines = str(err.value).splitlines()
+    assert len(lines) == 1 and "'Numerical value' export" in lines[0] and "Actual answer text" in lines[0]

@@ -113,8 +113,33 @@ def adapt(raw: _Raw, cb: Codebook, ctx: Context) -> Tidy:
             qi = _question(L, q, [j for j in js if j not in L.claimed])
         if qi is not None:
             L.tidy.questions.append(qi)
+    if _numeric_values(L, raw):
+        L.problem(
+            None,
+            "a 'Numerical value' export: the answers are the positions of the choices (1, 2, 3...), "
+            "not their texts, and the file does not say which text each number stands for",
+            "export 'All individual responses' again with 'Actual answer text' (Columns: Expanded)",
+            check="numeric_values",
+        )
+        L.tidy.questions = []  # unread: a cell problem per answer would only repeat it
     L.unknown()
     return L.tidy
+
+
+def _numeric_values(L: Layout, raw: _Raw) -> bool:
+    """Whether the single-choice answers are numbers where the options are words (SurveyMonkey's
+    "Numerical value" download): nearly every answer of three questions or more."""
+    digits = filled = questions = 0
+    for qi in L.tidy.questions:
+        if qi.q.type != "single" or qi.cell is None or any(str(o.label("ru")).isdigit() for o in qi.q.options):
+            continue
+        cells = raw.column(qi.cell.j).astype(str).str.strip()
+        cells = cells[cells != ""]
+        if len(cells):
+            questions += 1
+            filled += len(cells)
+            digits += int(cells.str.fullmatch(r"\d+").sum())
+    return questions >= 3 and digits >= 0.95 * filled
 
 
 def _question(L: Layout, q: Question, js: list[int]) -> QInput | None:
