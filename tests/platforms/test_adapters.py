@@ -653,3 +653,20 @@ def test_surveymonkey_numerical_value_export_is_refused_in_one_line(corpus, tmp_
         read.ingest(path, CB)
     lines = str(err.value).splitlines()
     assert len(lines) == 1 and "'Numerical value' export" in lines[0] and "Actual answer text" in lines[0]
+
+
+def test_limesurvey_code_and_text_headings_are_read_by_their_text(corpus, tmp_path):
+    """Planted fault (a review's export): "Question code & question text" headings ('Q01. <text>',
+    LimeSurvey's Writer.php: code, the separator '. ', text) were 100 "renamed version" problems."""
+    import csv
+
+    src = corpus / "limesurvey_text.csv"
+    with src.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh, delimiter=";"))
+    start = rows[0].index(CB.questions[0].column)
+    for n, j in enumerate(range(start, len(rows[0])), 1):
+        rows[0][j] = f"Q{n:02d}. {rows[0][j]}"
+    path = tmp_path / "limesurvey.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh, delimiter=";", quoting=csv.QUOTE_ALL).writerows(rows)
+    pd.testing.assert_frame_equal(read.ingest(path, CB).df, read.ingest(src, CB).df)

@@ -55,10 +55,17 @@ TIMES = (TIMESTAMP_FORMAT, "%Y-%m-%d %H:%M")
 INCOMPLETE = "LimeSurvey leaves the submission date empty for an incomplete response: export 'Completed responses only'"
 
 
+# "Question code & question text" headings: the code, LimeSurvey's separator (". ") and the text
+_CODE_TEXT = re.compile(r"^([A-Za-z][A-Za-z0-9_]*(?:\[[A-Za-z0-9_]+\])*)\. (.+)$", re.S)
+
+
 def adapt(raw: _Raw, cb: Codebook, ctx: Context) -> Tidy:
     L = Layout(raw, cb, NAME, ctx)
     if raw.spss is not None:
         L.labels = list(raw.spss.labels)
+    coded = [_CODE_TEXT.match(h) for h in L.names]
+    if sum(m is not None for m in coded) >= 3:  # headings "Q01. <question text>": read by their text
+        L.names = [m.group(2) if m is not None else h for h, m in zip(L.names, coded, strict=True)]
     L.duplicates()
     over = L.overlay_admin()
     L.overlay_drop()
