@@ -351,7 +351,7 @@ def _cases() -> list[Case]:
             ("unknown_label.sav", "data row 3", repr(sex), "unknown answer label", "'Мужчина'"),
         ),
         Case("not_sav.sav", w_not_sav, ("not_sav.sav", "not a readable SPSS .sav")),
-        Case("export.txt", w_txt, ("export.txt", "unsupported export format", "'.txt'")),
+        Case("export.json", w_txt, ("export.json", "unsupported export format", "'.json'")),
         Case(
             "all_ineligible.csv",
             w_all_ineligible,
