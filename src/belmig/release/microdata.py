@@ -636,9 +636,14 @@ def diversify(
     it reads as unanswered, until no target is left; the follow-on and crossed answers are
     blanked after this (release_frame)."""
     n = len(frame)
-    sets = [_candidates(frame, true, qis)] + [
-        _candidates(frame, true, [*qis, e]) for e in extras if e in frame.columns and e in true
-    ]
+    base = _candidates(frame, true, qis)
+    known = [e for e in extras if e in frame.columns and e in true]
+
+    def sets():  # one candidate matrix at a time (n × n each)
+        yield base
+        for e in known:
+            yield base & _candidates(frame, true, [e])
+
     out: dict[str, np.ndarray] = {}
     for q in sensitive:
         cols = _columns_of(q, list(frame.columns))
@@ -648,7 +653,7 @@ def diversify(
         done = np.zeros(n, dtype=bool)
         while True:
             cover = np.zeros(n, dtype=np.int64)  # records: how many exposed targets they may be
-            for m in sets:
+            for m in sets():
                 exposed = np.zeros(n, dtype=bool)
                 for col in cols:
                     vals = frame[col].astype("string").fillna("").to_numpy(dtype=object)
