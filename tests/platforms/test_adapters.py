@@ -670,3 +670,27 @@ def test_limesurvey_code_and_text_headings_are_read_by_their_text(corpus, tmp_pa
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         csv.writer(fh, delimiter=";", quoting=csv.QUOTE_ALL).writerows(rows)
     pd.testing.assert_frame_equal(read.ingest(path, CB).df, read.ingest(src, CB).df)
+
+
+def test_kobo_xml_with_select_multiple_in_one_column_is_mapped(corpus, results, tmp_path):
+    """Planted fault (a review's export): Kobo's XML export with "split select_multiple" unticked
+    (one column of space-separated choice names): map-export placed none of the 6 multiple-choice
+    questions, and ingestion then said they were missing. The draft now reads them from that
+    column with the definition's choice names."""
+    import csv
+
+    with (corpus / "kobo_xml.csv").open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh, delimiter=";"))
+    summaries = {h for h in rows[0] if h.count("/") == 1}
+    keep = [j for j, h in enumerate(rows[0]) if not (h.count("/") == 2 and h.rsplit("/", 1)[0] in summaries)]
+    assert len(keep) < len(rows[0])
+    path = tmp_path / "kobo_xml.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, delimiter=";", quoting=csv.QUOTE_ALL).writerows([[r[j] for j in keep] for r in rows])
+    p = mapexport.propose(path, CB, corpus / CODE_ONLY["kobo_xml.csv"])
+    assert p.unmatched_questions == [] and p.unmatched_headers == []
+    assert all(e["confidence"] == 1.0 for e in p.questions.values())
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text(mapexport.to_yaml(p), encoding="utf-8")
+    got = read.ingest(path, CB, mapping=mapping.load(overlay, CB)).df
+    pd.testing.assert_frame_equal(got, results["kobo_xml.csv"].df)

@@ -140,21 +140,29 @@ def _entry(dq: DefQuestion, q: Question, score: float, heads: _Headers, platform
     conf = score
     if q.type == "multi":
         cols = {}
+        summary = heads.get(dq.name, dq.group)
+        # Kobo's "split select_multiple" unticked: one column of the chosen names, space-separated
+        joined_only = platform == "kobo" and summary is not None and not any(heads.get(s, dq.group) for s, _ in dq.subs)
         for sub, text in dq.subs:
             key, s = _option(q, text)
             col = heads.get(sub, dq.group)
+            if key is not None and joined_only:
+                conf = min(conf, s)
+                continue
             if key is None or col is None:
                 notes.append(f"choice {text!r} ({sub}): " + ("no option" if key is None else "not in the export"))
                 conf = min(conf, 0.5)
                 continue
             cols[key] = col
             conf = min(conf, s)
-        summary = heads.get(dq.name, dq.group)
+        if joined_only:
+            notes.append("one column of the chosen names (select_multiple not split)")
         if summary is not None:
             e["column"] = summary
-        e["option_columns"] = cols
-        ticked, unticked = TICKS.get(platform, (["1"], ["0"]))
-        e["ticked"], e["unticked"] = ticked, unticked
+        if not joined_only:
+            e["option_columns"] = cols
+            ticked, unticked = TICKS.get(platform, (["1"], ["0"]))
+            e["ticked"], e["unticked"] = ticked, unticked
         if platform == "kobo":
             e["separator"] = " "
             e["codes"] = {c.rsplit("/", 1)[-1]: k for c, k in ((s, _option(q, t)[0]) for s, t in dq.subs) if k}
