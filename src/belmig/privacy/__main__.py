@@ -48,8 +48,15 @@ def cmd_protect(a: argparse.Namespace) -> int:
     # The audit is exact and takes seconds; an edit of the report's wording that prints the
     # same values reuses the last decisions (same digest of everything the audit reads).
     weights = inputs.cell_weights(a.weighting, json.loads(a.weighting_config)) if a.weighting else {}
+    blanked = inputs.release_blanked(a.release_report, cb) if a.release_report else set()
     digest = publish.digest(
-        entries, reqs, fixed, zeros, min_cell, [a.responses, a.release, a.codebook, a.levels, a.weighting], weights
+        entries,
+        reqs,
+        fixed,
+        zeros,
+        min_cell,
+        [a.responses, a.release, a.codebook, a.levels, a.weighting, a.release_report],
+        weights,
     )
     # (the rule declares its output update(): Snakemake leaves the last one in place)
     pub = publish.cached(a.out, digest)
@@ -64,7 +71,7 @@ def cmd_protect(a: argparse.Namespace) -> int:
             )
         pub = publish.protect(
             entries, reqs, responses, cb, min_cell, fixed=fixed, release=rv, structural_zeros=zeros,
-            levels=inputs.plan_levels(a.levels) if a.levels else None, weights=weights,
+            levels=inputs.plan_levels(a.levels) if a.levels else None, weights=weights, blanked=blanked,
         )  # fmt: skip
         pub.digest = digest
     else:

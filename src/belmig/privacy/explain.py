@@ -41,8 +41,9 @@ WORDS_EN: dict[str, Any] = {
     "withheld_primary": "{n} rest on fewer than {m} respondents: {values}. ",
     "withheld_weighted": "{n} are weighted figures: every respondent of a municipality carries the same weight, "
     "which the population figures and the respondents of each municipality make public, so a weighted figure "
-    "counts each municipality's answers separately, and in some municipality fewer than {m} respondents gave "
-    "the answer, or did not: {values}. ",
+    "counts each municipality's answers separately; it is not printed where some municipality holds fewer than "
+    "{m} respondents who gave the answer, or did not, or where the released microdata leave the question empty "
+    "for protection in some records (the figure would tell by municipality what those records hide): {values}. ",
     "withheld_secondary": "{n} would, together with other published numbers, have let a reader work out a "
     "count of fewer than {m} respondents: {values}.",
     "withheld_none": "- **Not printed:** nothing; every value the report prints passed both checks.",

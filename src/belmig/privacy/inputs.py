@@ -176,6 +176,19 @@ def cell_weights(diagnostics_csv: Path, weighting: Mapping[str, Any]) -> dict[st
     return out
 
 
+def release_blanked(report_csv: Path, cb: Codebook) -> set[str]:
+    """The questions whose answers the release left blank for protection in some records
+    (kanonymity_report.csv: local suppression, l-diversity, follow-on and crossed blanks; not the
+    pooled codes, which blank a code, not an answer)."""
+    rows = pd.read_csv(report_csv, dtype=str, keep_default_na=False)
+    out = set()
+    for v in rows.loc[rows["step"].isin(["suppress", "diverse", "follow", "cross"]), "variable"]:
+        q = v.split("__", 1)[0]
+        if q in cb.by_id:
+            out.add(q)
+    return out
+
+
 def coding_table(other_coding: pd.DataFrame, min_cell: int) -> pd.DataFrame:
     """The coding table as the cleaning notebook shows it: counts below `min_cell` (and more,
     where one hidden count would follow from the others and the number of "Other" answers)

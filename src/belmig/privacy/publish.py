@@ -283,7 +283,9 @@ def weighted_primary(key: str, responses: pd.DataFrame, cb: Codebook, min_cell: 
     exactly for 5 of 7 questions (cells of 1 to 4 respondents), undoing the release's merged
     municipalities. A weighted share, its interval, a weighted mean and its interval are printed
     only when no cell of that table holds between 1 and ``min_cell`` − 1 respondents giving the
-    answer or not giving it (a mean: answering)."""
+    answer or not giving it (a mean: answering), and when the release left no answer to the
+    question blank for protection: the release gives the table but for those blanks, and the
+    weighted figure would tell them apart by cell (the weighting variable is never blanked)."""
     fam = K.family(key)
     frame = _WEIGHTED.get(fam)
     mn = meaning(key)
@@ -318,9 +320,15 @@ def weighted_primary(key: str, responses: pd.DataFrame, cb: Codebook, min_cell: 
             small.append(f"{name}: {n} answering")
         elif picked is not None and (0 < k < min_cell or 0 < n - k < min_cell):
             small.append(f"{name}: {k} of {n}")
-    if not small:
-        return None
-    return f"primary: weighted by {by}, one weight per cell, and the answers in a cell rest on few: {'; '.join(small)}"
+    if small:
+        return (
+            f"primary: weighted by {by}, one weight per cell, and the answers in a cell rest on few: {'; '.join(small)}"
+        )
+    if q in _BLANKED:
+        # the release shows the cells' answers but for its protective blanks: with the weighted
+        # figure (one more equation per cell) the blanks' answers would follow by cell
+        return f"primary: weighted by {by}, one weight per cell, and the release leaves {q} blank for protection"
+    return None
 
 
 # ------------------------------------------------------------------------------ facts
@@ -329,6 +337,8 @@ def weighted_primary(key: str, responses: pd.DataFrame, cb: Codebook, min_cell: 
 # The weights of each weighted family when they are one per state of one variable (protect()'s
 # `weights`: {"wpct": ("municipality", {"vilnius_city": 80.85, ...}), "wpctalt": ...}).
 _WEIGHTS: dict[str, tuple[str, dict[str, float]]] = {}
+# The questions the release left blank for protection in some records (protect()'s `blanked`)
+_BLANKED: set[str] = set()
 # the weights each weighted family is computed with (intervals with their estimate's)
 _WEIGHTED = {
     "wpct": "wpct",
@@ -406,6 +416,7 @@ def protect(
     structural_zeros: Sequence[A.Cell] = (),
     levels: Mapping[str, Sequence[str]] | None = None,
     weights: Mapping[str, tuple[str, Mapping[str, float]]] | None = None,
+    blanked: Iterable[str] = (),
 ) -> Publication:
     """Decide which requested values are published (see the module docstring). `levels`: the
     levels each subgroup question was analysed in (the estimates' level plan; tests compare those).
@@ -423,6 +434,8 @@ def protect(
     _ASKED.clear()
     _WEIGHTS.clear()
     _WEIGHTS.update({f: (v, dict(w)) for f, (v, w) in (weights or {}).items()})
+    _BLANKED.clear()
+    _BLANKED.update(blanked)
     for q in cb.questions:  # who was asked each question (the base of pctasked / nasked)
         if q.universe is not None:
             _ASKED[q.id] = A.cell((q.universe.question, K.merged_level(list(q.universe.values))))
