@@ -694,3 +694,20 @@ def test_kobo_xml_with_select_multiple_in_one_column_is_mapped(corpus, results, 
     overlay.write_text(mapexport.to_yaml(p), encoding="utf-8")
     got = read.ingest(path, CB, mapping=mapping.load(overlay, CB)).df
     pd.testing.assert_frame_equal(got, results["kobo_xml.csv"].df)
+
+
+def test_spss_multiple_category_set_without_its_record_is_named_once(tmp_path):
+    """Planted fault (a review's export): q03_1…q03_3 all labelled with the question, each the
+    code of one chosen answer (a multiple-category set whose MRSETS record was lost) gave a
+    problem per cell and "q03_2 is not in the codebook; add it there"."""
+    import numpy as np
+    import pyreadstat
+
+    df = pd.DataFrame({"q03_1": [1.0, 2.0, 1.0], "q03_2": [2.0, np.nan, 3.0], "q03_3": [np.nan, np.nan, 4.0]})
+    path = tmp_path / "sets.sav"
+    pyreadstat.write_sav(df, str(path), column_labels=[CB["reasons_exit"].column] * 3)
+    with pytest.raises(IngestError) as err:
+        read.ingest(path, CB)
+    text = str(err.value)
+    assert "q03_1…q03_3 (3 variables with the question's label" in text and "multiple-category set" in text
+    assert "'q03_2'" not in text

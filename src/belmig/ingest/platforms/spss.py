@@ -139,6 +139,8 @@ def adapt(raw: _Raw, cb: Codebook, ctx: Context) -> Tidy:
                 continue
             L.missing(q, q.column)
             continue
+        if qi.kind == "joined" and qi.cell is not None and _category_set(L, q, qi.cell.j):
+            continue
         _other(L, q, qi)
         L.tidy.questions.append(qi)
     for q in pending:  # Stata: dichotomies by name stem
@@ -150,6 +152,34 @@ def adapt(raw: _Raw, cb: Codebook, ctx: Context) -> Tidy:
         L.tidy.questions.append(qi)
     L.unknown()
     return L.tidy
+
+
+def _category_set(L: SpssLayout, q: Question, j: int) -> bool:
+    """A multiple-category set without its MRSETS record: ``q03_1``, ``q03_2``… all labelled with
+    the question, each holding the code of one chosen answer. Not read (say so, once)."""
+    m = _STEM.match(L.names[j])
+    if m is None:
+        return False
+    label = _norm(L.labels[j])
+    js = [
+        k
+        for k in L.unclaimed()
+        if (mk := _STEM.match(L.names[k])) is not None and mk.group(1) == m.group(1) and _norm(L.labels[k]) == label
+    ]
+    if not js:
+        return False
+    names = [L.names[j], *(L.names[k] for k in js)]
+    for k in js:
+        L.claim(k, q.id)
+    L.problem(
+        repr(q.column),
+        f"{names[0]}…{names[-1]} ({len(names)} variables with the question's label, each holding the code of one "
+        "chosen answer) look like a multiple-category set whose MRSETS record is missing; this reader takes a "
+        "multiple-dichotomy set (one 0/1 variable per answer, MRSETS /MDGROUP) or one variable of joined labels",
+        "recode the set into one 0/1 variable per answer (or define it as a multiple-dichotomy set) and save again",
+        check="category_set",
+    )
+    return True
 
 
 def _other(L: SpssLayout, q: Question, qi: QInput) -> None:
