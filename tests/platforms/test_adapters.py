@@ -711,3 +711,22 @@ def test_spss_multiple_category_set_without_its_record_is_named_once(tmp_path):
     text = str(err.value)
     assert "q03_1…q03_3 (3 variables with the question's label" in text and "multiple-category set" in text
     assert "'q03_2'" not in text
+
+
+def test_kobo_xml_with_a_dot_as_group_separator_is_mapped(corpus, results, tmp_path):
+    """Planted fault (a review's export): Kobo's export settings offer "." as the group separator
+    ("g1_screening.citizen"); map-export placed nothing, so every entry of its draft was commented out."""
+    import csv
+
+    with (corpus / "kobo_xml.csv").open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh, delimiter=";"))
+    rows[0] = [h.replace("/", ".") for h in rows[0]]
+    path = tmp_path / "kobo_xml.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, delimiter=";", quoting=csv.QUOTE_ALL).writerows(rows)
+    p = mapexport.propose(path, CB, corpus / CODE_ONLY["kobo_xml.csv"])
+    assert p.unmatched_questions == [] and p.unmatched_headers == []
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text(mapexport.to_yaml(p), encoding="utf-8")
+    got = read.ingest(path, CB, mapping=mapping.load(overlay, CB)).df
+    pd.testing.assert_frame_equal(got, results["kobo_xml.csv"].df)

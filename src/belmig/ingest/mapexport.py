@@ -117,20 +117,22 @@ class _Headers:
     def __init__(self, names: list[str], platform: str):
         self.names = names
         self.platform = platform
-        self.exact = {n: n for n in names}
+        # Kobo's export lets the group separator be "." instead of "/" ("g1_screening.citizen")
+        dotted = platform == "kobo" and not any("/" in n for n in names) and sum("." in n for n in names) >= 3
+        self.exact = {(n.replace(".", "/") if dotted else n): n for n in names}  # as "/" paths -> header
         self.leaf: dict[str, list[str]] = {}
-        for n in names:
-            self.leaf.setdefault(n.rsplit("/", 1)[-1], []).append(n)
+        for path in self.exact:
+            self.leaf.setdefault(path.rsplit("/", 1)[-1], []).append(path)
 
     def get(self, name: str, group: str = "") -> str | None:
         if name in self.exact:
-            return name
+            return self.exact[name]
         if self.platform == "kobo":
             full = f"{group}/{name}" if group else name
             if full in self.exact:
-                return full
+                return self.exact[full]
             hits = [h for h in self.leaf.get(name.rsplit("/", 1)[-1], []) if h.endswith("/" + name) or h == name]
-            return hits[0] if len(hits) == 1 else None
+            return self.exact[hits[0]] if len(hits) == 1 else None
         return None
 
 
