@@ -59,13 +59,7 @@ def settings(name, *sections):
 
     path = Path(PROC) / "settings" / f"{name}.json"
     text = json.dumps({s: config[s] for s in sections}, sort_keys=True, ensure_ascii=False, indent=1) + "\n"
-    try:
-        same = path.read_text(encoding="utf-8") == text
-    except OSError:
-        same = False
-    if not same:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic.write_text(path, text)
+    atomic.write_text_if_changed(path, text)
     return str(path)
 
 

@@ -81,5 +81,19 @@ def write_text(path: Path | str, text: str) -> None:
     write_via(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline="\n"))
 
 
+def write_text_if_changed(path: Path | str, text: str) -> bool:
+    """Write `text` unless the file already holds exactly it (its bytes, and so its checksum for
+    Snakemake, stay put: files the Snakefile writes when it parses). True when it was written."""
+    path = Path(path)
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return False
+    except OSError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text(path, text)
+    return True
+
+
 def write_json(path: Path | str, obj: Any) -> None:
     write_text(path, json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=True) + "\n")

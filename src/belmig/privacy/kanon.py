@@ -228,6 +228,23 @@ def _join_names(g: Sequence[str]) -> str:
     return ", ".join(g[:-1]) + " and " + g[-1] if len(g) > 1 else g[0]
 
 
+def compatible(released: Sequence[object], true: Sequence[object]) -> np.ndarray:
+    """[true record, released record]: whether the released value (an option key, a merged
+    category "a+b", None = blank: anything) may stand for the true one (None: a value no released
+    record holds but a blank)."""
+    parts = sorted({p for x in released if x is not None for p in str(x).split("+")}, key=str)
+    pidx = {p: i for i, p in enumerate(parts)}
+    member = np.zeros((len(parts) + 1, len(released)), dtype=bool)  # last row: a value nobody has
+    for r, x in enumerate(released):
+        if x is None:
+            member[:, r] = True
+        else:
+            for p in str(x).split("+"):
+                member[pidx[p], r] = True
+    t = np.array([pidx.get(x, len(parts)) if x is not None else len(parts) for x in true], dtype=np.int64)
+    return member[t]
+
+
 def _values(df: pd.DataFrame, name: str) -> np.ndarray:
     return df[name].astype("object").where(df[name].notna(), None).to_numpy(dtype=object)
 
@@ -300,20 +317,8 @@ def attacker_counts(
     rows, assumed = _targets({q.name: _values(true, q.name) for q in qis}, qis)
     m = np.ones((len(rows), len(released)), dtype=bool)
     for v in variables:
-        if v not in released.columns:
-            continue
-        rel = _values(released, v)
-        parts = sorted({p for x in rel if x is not None for p in str(x).split("+")}, key=str)
-        pidx = {p: i for i, p in enumerate(parts)}
-        member = np.zeros((len(parts) + 1, len(rel)), dtype=bool)  # last row: a value nobody has
-        for r, x in enumerate(rel):
-            if x is None:
-                member[:, r] = True
-            else:
-                for p in str(x).split("+"):
-                    member[pidx[p], r] = True
-        t = np.array([pidx.get(x, len(parts)) for x in assumed[v]], dtype=np.int64)
-        m &= member[t]
+        if v in released.columns:
+            m &= compatible(_values(released, v), assumed[v])
     counts = m.sum(axis=1)
     worst = np.full(n, len(released), dtype=np.int64)
     np.minimum.at(worst, rows, counts)

@@ -49,6 +49,7 @@ import pandas as pd
 from belmig import privacy
 from belmig.core.codebook import Codebook, Question
 from belmig.core.keys import coded_question
+from belmig.privacy import kanon
 
 BASENAME = "microdata"
 # Stata allows 32-character names; readstat names the value label set of a variable after it
@@ -373,14 +374,7 @@ def release_frame(
     extras = _protected(cb, extra_names, "extra_identifiers", keep, raking, levels)
     rel = rel.drop(columns="resp_id")
     anon, report = privacy.k_anonymize(rel, qis, k, extras=extras)
-    recodes = report.attrs["recodes"]
-    true = {
-        q.name: np.array(
-            [recodes.get(q.name, {}).get(v, v) if pd.notna(v) else None for v in rel[q.name].astype(object)]
-        )
-        for q in qis + extras
-        if q.name in rel.columns
-    }
+    true = {q.name: kanon._values(rel, q.name) for q in qis + extras if q.name in rel.columns}
     unknown_s = sorted(s for s in privacy_cfg["sensitive"] if s not in cb.by_id)
     if unknown_s:
         raise ExportError(f"config privacy.sensitive: {unknown_s} are not questions of the codebook")
@@ -603,17 +597,12 @@ def blank_crossed(
 
 def _candidates(frame: pd.DataFrame, true: Mapping[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
     """[target, record]: whether the released record may be the target's, for an attacker who
-    knows the target's true values of `names` (the release's category of them; a blank may be
-    anything)."""
-    n = len(frame)
-    m = np.ones((n, n), dtype=bool)
+    knows the target's true values of `names` (a merged category stands for its parts, a blank
+    for anything: ``kanon.compatible``, as the k count)."""
+    m = np.ones((len(frame), len(frame)), dtype=bool)
     for q in names:
-        if q not in frame.columns or q not in true:
-            continue
-        rel = frame[q].astype("string").fillna("").to_numpy(dtype=object)
-        blank = frame[q].isna().to_numpy()
-        known = np.array(["" if v is None else str(v) for v in true[q]], dtype=object)
-        m &= blank[None, :] | (rel[None, :] == known[:, None])
+        if q in frame.columns and q in true:
+            m &= kanon.compatible(kanon._values(frame, q), true[q])
     return m
 
 

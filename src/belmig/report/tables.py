@@ -905,7 +905,7 @@ def weighted_vs_unweighted_md(
         we, wci = fmt(w)
         n = count(u["n"]) if u is not None else DASH
         neff = num(w["n_eff"], 0) if w is not None and not _missing(w["n_eff"]) else DASH
-        ukey, wkey = (f"pct.{q}.{opt}", f"wpct.{q}.{opt}") if stat == "pct" else (f"mean.{q}", f"wmean.{q}")
+        ukey, wkey, _ = _headline_keys(stat, q, opt)
         if ukey in withheld:
             ue, uci = SUPPRESSED, SUPPRESSED
         if wkey in withheld or f"wci.{q}.{opt}" in withheld or f"wci_mean.{q}" in withheld:
@@ -990,6 +990,13 @@ def levels_md(plan_df: pd.DataFrame, codebook: Any, *, min_cell: int | None = No
 # --------------------------------------------------------------------------- sensitivity
 
 
+def _headline_keys(stat: str, q: str, opt: str) -> tuple[str, str, str]:
+    """The ledger keys of a headline figure: unweighted, weighted, weighted to the alternative frame."""
+    if stat == "pct":
+        return f"pct.{q}.{opt}", f"wpct.{q}.{opt}", f"wpctalt.{q}.{opt}"
+    return f"mean.{q}", f"wmean.{q}", f"wmeanalt.{q}"
+
+
 def frame_md(
     estimates_df: pd.DataFrame,
     frame_df: pd.DataFrame,
@@ -1021,11 +1028,7 @@ def frame_md(
             return DASH if r is None or _missing(r["estimate"]) else f"{num(r['estimate'])}{unit}"  # noqa: B023
 
         shift = DASH if w is None or a is None else f"{float(a['estimate']) - float(w['estimate']):+.2f}"
-        ukey, wkey, akey = (
-            (f"pct.{q}.{opt}", f"wpct.{q}.{opt}", f"wpctalt.{q}.{opt}")
-            if stat == "pct"
-            else (f"mean.{q}", f"wmean.{q}", f"wmeanalt.{q}")
-        )
+        ukey, wkey, akey = _headline_keys(stat, q, opt)
         shown = [SUPPRESSED if k in withheld else v for k, v in ((ukey, fmt(u)), (wkey, fmt(w)), (akey, fmt(a)))]
         if wkey in withheld or akey in withheld:
             shift = SUPPRESSED

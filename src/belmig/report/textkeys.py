@@ -18,7 +18,6 @@ prints the same values (the parity check fails the build otherwise).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -57,18 +56,9 @@ def dumps(keys: dict[str, list[str]]) -> str:
 def write_if_changed(path: Path | str, keys: dict[str, list[str]]) -> bool:
     """Write the keys file unless it already holds exactly these keys (its bytes, and so its
     checksum for Snakemake, stay put). Atomic; True when it was written."""
-    path = Path(path)
-    text = dumps(keys)
-    try:
-        if path.read_text(encoding="utf-8") == text:
-            return False
-    except OSError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return True
+    from belmig.core import atomic
+
+    return atomic.write_text_if_changed(path, dumps(keys))
 
 
 def read(path: Path | str) -> dict[str, list[str]]:

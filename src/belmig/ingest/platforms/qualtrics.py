@@ -79,43 +79,38 @@ NOT_A_RESPONSE = {
 UNFINISHED = {"0", "false"}
 
 
+def _status_problem(v: str) -> str | None:
+    s = v.lower()
+    if not s or s in RESPONSE_STATUS:
+        return None
+    return f"Qualtrics marks this row as {NOT_A_RESPONSE.get(s, 'not a response Qualtrics counts')}, not a respondent's answers:"
+
+
+def _finished_problem(v: str) -> str | None:
+    return "the respondent did not finish (Qualtrics closed the response):" if v.lower() in UNFINISHED else None
+
+
+_ROW_CHECKS = (  # (what a cell says, the hint, the check's id)
+    (_status_problem, "export again with a filter on Response Type (IP Address, Imported) or delete the row",
+     "not_a_response"),
+    (_finished_problem, "export again with a filter Finished = True (the default export holds the recorded "
+     "partial responses), or delete the row", "unfinished"),
+)  # fmt: skip
+
+
 def _status_check(status: Source | None, finished: Source | None):
     """The rows Qualtrics marks as no respondent's (Status) or as not finished (Finished)."""
 
     def check(cells, keys) -> list[_Problem]:
         out = []
-        if status is not None:
-            for row, v in cells(status).items():
+        for src, (says, hint, kind) in zip((status, finished), _ROW_CHECKS, strict=True):
+            if src is None:
+                continue
+            for row, v in cells(src).items():
                 s = str(v).strip()
-                if s and s.lower() not in RESPONSE_STATUS:
-                    what = NOT_A_RESPONSE.get(s.lower(), "not a response Qualtrics counts")
-                    out.append(
-                        _Problem(
-                            row,
-                            status.show(),
-                            f"Qualtrics marks this row as {what}, not a respondent's answers:",
-                            s,
-                            "export again with a filter on Response Type (IP Address, Imported) or delete the row",
-                            "not_a_response",
-                            status.j,
-                        )
-                    )
-        if finished is not None:
-            for row, v in cells(finished).items():
-                s = str(v).strip()
-                if s.lower() in UNFINISHED:
-                    out.append(
-                        _Problem(
-                            row,
-                            finished.show(),
-                            "the respondent did not finish (Qualtrics closed the response):",
-                            s,
-                            "export again with a filter Finished = True (the default export holds the recorded "
-                            "partial responses), or delete the row",
-                            "unfinished",
-                            finished.j,
-                        )
-                    )
+                problem = says(s)
+                if problem is not None:
+                    out.append(_Problem(row, src.show(), problem, s, hint, kind, src.j))
         return out
 
     return check
