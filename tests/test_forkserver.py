@@ -40,6 +40,7 @@ print(json.dumps({
     "served": b"--serve" in parent, "umask": os.umask(0o22), "name": __name__,
     "preloaded": "json" in sys.modules and "belmig" not in sys.modules,
     "belmig_fresh": __import__("importlib").util.find_spec("belmig") is not None,
+    "wave": "wave" in sys.modules,
 }))
 print("to stderr", file=sys.stderr)
 """
@@ -203,3 +204,42 @@ def test_a_stopped_server_removes_its_socket_and_the_next_job_starts_another(fs)
     assert not fs.servers()
     assert _report(fs.run("two"))["served"]
     assert fs.server_pids() != [pid]
+
+
+def test_a_server_serves_while_it_preloads_and_jobs_get_what_it_has_loaded(fs):
+    # "before;while": json before the server listens, wave (never imported by a job) while it serves
+    env = {"BELMIG_FORKSERVER_PRELOAD": "json;wave"}
+    assert _report(fs.run("first", **env))["served"]
+    deadline = time.monotonic() + 30
+    while not _report(fs.run("later", **env))["wave"]:  # the preload goes on between jobs
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert len(fs.server_pids()) == 1
+
+
+def test_forkserver_start_starts_the_server_a_job_would_use_and_returns_at_once(fs):
+    t = time.monotonic()
+    forkserver.start(dict(fs.env, BELMIG_FORKSERVER_PRELOAD="json;wave"))
+    assert time.monotonic() - t < 1
+    deadline = time.monotonic() + 30
+    while not fs.servers():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    (pid,) = fs.server_pids()
+    assert _report(fs.run("job", BELMIG_FORKSERVER_PRELOAD="json;wave"))["served"]
+    assert fs.server_pids() == [pid]  # the job used the server started for it
+    forkserver.start(dict(fs.env, BELMIG_FORKSERVER="0"))  # disabled: starts nothing
+    assert fs.server_pids() == [pid]
+
+
+def test_a_preload_that_imports_belmig_makes_the_server_refuse_and_jobs_run_on_their_own(fs):
+    env = {"BELMIG_FORKSERVER_PRELOAD": ";belmig.core.paths"}  # found on the jobs' PYTHONPATH
+    assert _report(fs.run("one", **env))["served"] in (True, False)  # before or after the import
+    deadline = time.monotonic() + 30
+    while True:
+        rep = _report(fs.run("two", **env))
+        if not rep["served"]:
+            break  # refused: the client ran the job itself, and it succeeded
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert rep["argv"][1:] == ["two"] and len(fs.server_pids()) == 1

@@ -15,8 +15,10 @@ is forwarded, SIGKILL closes the socket) the job's process group is killed.
 so an edit is always seen. The server is keyed by the interpreter, this file, requirements.lock,
 the site-packages listing and the environment variables read at start-up or import (locale,
 ``PYTHON*``, ``MPL*``, thread counts…): a reinstall, another virtualenv or another locale gets its
-own server. The first client starts it (under a lock, detached); it exits after ``IDLE`` seconds
-without a job. Its socket is in ``$XDG_RUNTIME_DIR`` or ``/tmp/belmig-forkserver-<uid>/`` (0700).
+own server. The Snakefile starts it when it parses (``start``), or else the first client does
+(under a lock, detached); it exits after ``IDLE`` seconds without a job. It listens at once and
+imports PRELOAD one module at a time while no job is waiting: a job that comes earlier imports
+the rest itself (a cold build's first stages need pandas, not matplotlib or nbconvert). Its socket is in ``$XDG_RUNTIME_DIR`` or ``/tmp/belmig-forkserver-<uid>/`` (0700).
 
 Fallback: with ``BELMIG_FORKSERVER=0``, ``BELMIG_TRACE_IO`` set (the audit hook of
 belmig.core.iotrace must see the whole process), a command that is not ``-m <module> …``, or
@@ -59,18 +61,20 @@ START_TIMEOUT = 60  # seconds a client waits for a server to start before runnin
 # belmig.core.nbengine gives a preloaded pandas the kernel's value, as a stage imported it.)
 # NOT_PRELOADED: the server refuses to serve if a preloaded module imported one of these.
 PRELOAD = (
+    # the stages from the audit to the estimates (IPython runs their notebooks)
     "numpy",
     "pandas",
     "pyarrow",
     "pyarrow.parquet",
-    "matplotlib",
-    "matplotlib.pyplot",
+    "yaml",
+    "IPython.core.interactiveshell",
+    "nbformat",
     "scipy.stats",
     "scipy.optimize",
-    "yaml",
-    "nbformat",
+    # the charts, the notebooks' HTML, the report
+    "matplotlib",
+    "matplotlib.pyplot",
     "nbconvert",
-    "IPython.core.interactiveshell",
     "babel",
     "babel.numbers",
     "babel.dates",
@@ -276,6 +280,54 @@ def _forward(sock):
             pass
 
     return handler
+
+
+def start(env) -> None:
+    """Start, in the background, the server a job with environment `env` would use, unless it
+    runs already (or the server is disabled): the Snakefile calls this when it parses, so that the
+    preload (~3 s) overlaps Snakemake's own start and DAG instead of delaying the first job.
+    Returns at once; a failure only means the first job starts the server itself."""
+    import subprocess
+
+    if env.get("BELMIG_FORKSERVER", "1") == "0" or env.get("BELMIG_TRACE_IO"):
+        return
+    try:
+        path = os.path.join(runtime_dir(), server_key(env) + ".sock")
+        _connect(path).close()
+        return  # already serving
+    except OSError:
+        pass
+    import threading
+
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-SI", os.path.abspath(__file__), "--start"],
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            close_fds=True,
+        )
+    except OSError:
+        return
+    threading.Thread(target=proc.wait, daemon=True).start()  # reaped once it has started the server
+
+
+def _start_only() -> None:
+    """``forkserver.py --start``: connect to this environment's server, starting it if need be."""
+    try:
+        rdir = runtime_dir()
+        path = os.path.join(rdir, server_key() + ".sock")
+        try:
+            _connect(path).close()
+        except OSError:
+            sock = _start_server(rdir, path)
+            if sock is not None:
+                sock.close()
+    except (OSError, EOFError, ValueError):
+        pass
+    os._exit(0)
 
 
 def main(argv=None) -> None:
@@ -519,29 +571,57 @@ def _terminate(signum, _frame):
     raise SystemExit(128 + signum)
 
 
+def _preload_lists() -> tuple[list[str], list[str]]:
+    """(imported before the server listens, imported while it serves): PRELOAD, or
+    BELMIG_FORKSERVER_PRELOAD's ``before[;while]`` (comma-separated module names)."""
+    preload = os.environ.get("BELMIG_FORKSERVER_PRELOAD")
+    if preload is None:
+        return [], list(PRELOAD)
+    before, _, later = preload.partition(";")
+    return [m for m in before.split(",") if m], [m for m in later.split(",") if m]
+
+
 def serve(path, idle=IDLE, ready_fd=None) -> None:
-    """Preload, listen on ``path`` (renamed into place once ready), fork a supervisor per job."""
+    """Listen on ``path`` (renamed into place once ready) and fork a supervisor per job; import
+    the preloaded modules one by one while no job is waiting. A job that comes before the preload
+    is done imports the rest itself (the first jobs of a cold build need pandas, not matplotlib:
+    they no longer wait ~3 s for every import). The server refuses jobs (they run in their own
+    interpreter) if a preloaded module imported a NOT_PRELOADED one."""
+    import gc
     import importlib
     import select
 
     if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
         del sys.path[0]  # this file's folder (src/belmig/core) is no package root
     base_path = list(sys.path)
-    preload = os.environ.get("BELMIG_FORKSERVER_PRELOAD")
-    for name in PRELOAD if preload is None else [m for m in preload.split(",") if m]:
+    # as belmig.core.nbrun does in a job run without the server: jsonschema (imported by nbformat)
+    # skips the IRI format checker whose grammar it would build at import (~1.2 s of the preload)
+    sys.modules.setdefault("rfc3987_syntax", None)
+    before, pending = _preload_lists()
+    warm = os.environ.get("BELMIG_FORKSERVER_PRELOAD") is None
+
+    def load(name) -> bool:
+        """Import one module; False once a NOT_PRELOADED module has come with it."""
         try:
             importlib.import_module(name)
         except Exception as exc:  # a missing optional module: the job imports it (or fails) itself
             print(f"preload {name}: {exc!r}", flush=True)
-    if preload is None:
-        _warm()
-    bad = sorted({m.split(".")[0] for m in sys.modules} & set(NOT_PRELOADED))
-    if bad:  # the clients find no server and run their jobs themselves
-        raise SystemExit(f"preloading imported {bad}: not serving")
-    import gc
+        bad = sorted({m.split(".")[0] for m in sys.modules} & set(NOT_PRELOADED))
+        if bad:
+            print(f"preloading {name} imported {bad}: jobs run in their own interpreter", flush=True)
+        return not bad
 
-    gc.collect()
-    gc.freeze()  # fewer copy-on-write pages in the children
+    def settle() -> None:
+        if warm:
+            _warm()
+        gc.collect()
+        gc.freeze()  # fewer copy-on-write pages in the children
+
+    for name in before:
+        if not load(name):
+            raise SystemExit(f"preloading imported {NOT_PRELOADED}: not serving")
+    if not pending:
+        settle()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors are reaped by the kernel
     signal.signal(signal.SIGTERM, _terminate)  # exit through the finally below: remove the socket
     tmp = f"{path}.{os.getpid()}.tmp"
@@ -556,10 +636,16 @@ def serve(path, idle=IDLE, ready_fd=None) -> None:
     if ready_fd is not None:
         os.write(ready_fd, b"1")
         os.close(ready_fd)
+    refuse = False  # a preloaded module imported belmig: every job closes at once (runs direct)
     try:
         while True:
-            ready, _, _ = select.select([srv], [], [], idle)
+            ready, _, _ = select.select([srv], [], [], 0 if pending and not refuse else idle)
             if not ready:
+                if pending and not refuse:
+                    refuse = not load(pending.pop(0))
+                    if not pending and not refuse:
+                        settle()
+                    continue
                 break
             try:
                 st = os.stat(path)
@@ -568,6 +654,9 @@ def serve(path, idle=IDLE, ready_fd=None) -> None:
             if st is None or st.st_ino != ino:
                 break  # replaced or removed: another server owns the name
             conn, _ = srv.accept()
+            if refuse:
+                conn.close()  # EOF before "started": the client runs the job itself
+                continue
             if os.fork() == 0:
                 srv.close()
                 _supervise(conn, base_path)
@@ -582,7 +671,9 @@ def serve(path, idle=IDLE, ready_fd=None) -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--serve"]:
+    if sys.argv[1:2] == ["--start"]:
+        _start_only()
+    elif sys.argv[1:2] == ["--serve"]:
         ready = int(sys.argv[3]) if len(sys.argv) > 3 else None
         serve(sys.argv[2], idle=float(os.environ.get("BELMIG_FORKSERVER_IDLE", IDLE)), ready_fd=ready)
     else:
