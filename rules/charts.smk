@@ -52,7 +52,8 @@ rule draw_edition_charts:
         specs=expand("src/belmig/charts/specs/chart{n}.py", n=CHARTS),
         code=CHART_CODE,
     output:
-        other_langs=[update(f) for ext in ("svg", "png", "alt.txt", "json") for f in chart_files(ext, CHART_LANGS[1:])],
+        # no PNG: the editions' HTML and PDF show the SVG (only the English DOCX needs a PNG)
+        other_langs=[update(f) for ext in ("svg", "alt.txt", "json") for f in chart_files(ext, CHART_LANGS[1:])],
         state=update(f"{PROC}/charts_state.editions.json"),
     log:
         "logs/draw_edition_charts.log",

@@ -225,7 +225,6 @@ rule render_edition:
         public=rules.protect_values.output.public,
         generated=rules.tabulate_appendix.output.generated,
         svg=lambda w: editions_mod.figure_inputs(w.lang, CHARTS, ".svg"),
-        png=lambda w: editions_mod.figure_inputs(w.lang, CHARTS, ".png"),
         alt=lambda w: editions_mod.figure_inputs(w.lang, CHARTS, ".alt.txt"),
         codebook=CODEBOOK,
         claims="report/claims.yaml",

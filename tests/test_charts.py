@@ -449,6 +449,20 @@ def test_cli_writes_the_four_files(estimates, tmp_path):
     assert rec["lang"] == "ru" and [b["text"] for b in rec["bars"]] == ["69.49", "30.51"]
 
 
+def test_only_the_first_language_gets_a_png(estimates, tmp_path):
+    # the DOCX (English) shows the PNG; the PDF and every HTML edition show the SVG
+    pq = tmp_path / "estimates.parquet"
+    estimates.to_parquet(pq)
+    out = tmp_path / "figures"
+    common = ["--chart", "7", "--estimates", str(pq), "--lang", "en", "ru", "--ci-whiskers", "0", "--dpi", "72"]
+    common += ["--min-cell", "5", "--out-dir", str(out), "--state", str(tmp_path / "state.json")]
+    assert main([*common, "--draw", "ru"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["chart07.ru.alt.txt", "chart07.ru.json", "chart07.ru.svg"]
+    assert main([*common, "--draw", "en"]) == 0
+    assert {"chart07.png", "chart07.svg"} <= {p.name for p in out.iterdir()}
+    assert not (out / "chart07.ru.png").exists()
+
+
 def _overlaps(fig) -> list[str]:
     """Visible texts that leave the figure or overlap each other (as laid out by Agg)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -155,11 +155,11 @@ def mini_root(tmp_path, monkeypatch):
     shutil.copy(ROOT / "report" / "style.css", rep)
     shutil.copy(ROOT / "report" / "filters" / "crossref.lua", rep / "filters")
     (tmp_path / "figures").mkdir()
-    from PIL import Image  # the HTML shows the PNG twin of each SVG
+    from PIL import Image  # the DOCX (English) shows the PNG twin of the SVG
 
     for sfx in ("", ".lt", ".ru"):  # each edition prints its own figure (editions.figure_path)
         (tmp_path / "figures" / f"chart01{sfx}.svg").write_text(SVG, encoding="utf-8")
-        Image.new("RGB", (100, 40), (31, 78, 121)).save(tmp_path / "figures" / f"chart01{sfx}.png")
+    Image.new("RGB", (100, 40), (31, 78, 121)).save(tmp_path / "figures" / "chart01.png")
     monkeypatch.setattr(paths, "ROOT", tmp_path)
     return tmp_path
 

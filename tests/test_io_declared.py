@@ -31,8 +31,8 @@ PARSE_TIME_WRITES = {"data/processed/report_keys.json"}
 # Inputs read by a subprocess from the document rather than from its command line: pandoc and
 # typst open the chart files the report references. The trace sees the subprocess's command line
 # only (files named there count as read).
-# The renderer also reads the PNG twin of each SVG the document references to inline it in the
-# HTML (render.inline_chart_images): a declared input, named by the document, not the command.
+# The renderer also reads each SVG the document references to inline it in the HTML
+# (render.inline_chart_images): a declared input, named by the document, not the command.
 SUBPROCESS_READS = {
     (job, kind, f"figures/chart{n:02d}{sfx}.{ext}")
     # the translated editions (rule render_edition, issue 18) read their own figures the same way
@@ -40,7 +40,6 @@ SUBPROCESS_READS = {
     for n in range(1, 99)
     for ext in ("svg", "png")
     for kind in ("unread input", "not from the command")
-    if kind == "unread input" or ext == "png"
 }
 
 
@@ -93,7 +92,8 @@ def test_the_trace_saw_the_stages_read_their_data(findings):
     assert "data/processed/weights.parquet" in seen["rake_weights"].writes
     assert "data/published/statements.csv" in seen["estimate_values"].reads
     assert "figures/chart07.png" in seen["draw_charts"].writes  # issue 17: one chart job per role
-    assert "figures/chart07.ru.png" in seen["draw_edition_charts"].writes
+    assert "figures/chart07.ru.svg" in seen["draw_edition_charts"].writes
+    assert not any(f.endswith(".png") for f in seen["draw_edition_charts"].writes)  # the DOCX's alone
     assert {"data/release/microdata.sav", "data/release/microdata.dta"} <= seen["export_microdata"].writes
 
 

@@ -47,7 +47,7 @@ def test_every_stage_leaves_an_executed_notebook(built_repo):
 
 def test_html_report_is_self_contained(built_repo):
     html = (built_repo / "report/report.html").read_text(encoding="utf-8")
-    assert html.count("data:image/png;base64") >= chart_count()
+    assert html.count("data:image/svg+xml;base64") >= chart_count()  # the charts' SVG, not a PNG
     assert 'src="../figures' not in html
 
 

@@ -28,7 +28,7 @@ def pandoc(args: list[str], text: str) -> str:
 def edition_text(lang: str) -> str:
     """The edition as the renderer gives it to pandoc, as far as it goes without a build: front
     matter completed, the appendix tables included when built (else the include lines stay), and
-    every chart a data: URI (the HTML's embedded PNG)."""
+    every chart a data: URI (the HTML's embedded SVG)."""
     ed = editions.edition(lang)
     raw = ed.qmd.read_text(encoding="utf-8")
     gen = {
@@ -39,7 +39,7 @@ def edition_text(lang: str) -> str:
     text = render.INCLUDE_RE.sub(lambda m: gen.get(m.group(1), m.group(0)), raw)
     text = render.with_defaults(text, editions.strings(lang))
     return render.FIG_RE.sub(
-        lambda m: f'![{m.group("cap")}](data:image/png;base64,AAAA){{{m.group("attrs")} fig-alt="alt"}}', text
+        lambda m: f'![{m.group("cap")}](data:image/svg+xml;base64,AAAA){{{m.group("attrs")} fig-alt="alt"}}', text
     )
 
 

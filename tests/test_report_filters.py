@@ -125,14 +125,16 @@ def test_on_a_phone_a_table_is_one_card_per_row_with_the_headers_printed():
 
 def test_inlined_chart_images_give_the_bytes_of_pandocs_own_embedding(tmp_path):
     """render.inline_chart_images (placeholders, base64 put back after pandoc) is a speed-up only:
-    the HTML is byte for byte what --embed-resources writes from the PNG files."""
-    from PIL import Image
+    the HTML is byte for byte what --embed-resources writes from the charts' SVG as data: URIs."""
+    import base64
 
     report, figures = tmp_path / "report", tmp_path / "figures"
     report.mkdir()
     figures.mkdir()
     for n, colour in ((1, "red"), (2, "blue")):
-        Image.new("RGB", (3, 2), colour).save(figures / f"chart{n:02d}.png")
+        (figures / f"chart{n:02d}.svg").write_text(
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="3" height="2"><rect width="3" height="2" fill="{colour}"/></svg>'
+        )
     md = "".join(
         f'![Chart {n}](../figures/chart{n:02d}.svg){{#fig-chart{n:02d} fig-alt="values {n}"}}\n\nSee @fig-chart{n:02d}.\n\n'
         for n in (1, 2)
@@ -151,11 +153,15 @@ def test_inlined_chart_images_give_the_bytes_of_pandocs_own_embedding(tmp_path):
     def run(text: str) -> str:
         return subprocess.run(args, input=text, capture_output=True, text=True, check=True, cwd=report).stdout
 
-    pandocs_own = run(md)
     inlined, images = render.inline_chart_images(md, report)
     assert len(images) == 2 and "../figures" not in inlined
+    whole = inlined
+    for key, b64 in images.items():
+        whole = whole.replace(key, b64, 1)
+        assert base64.b64decode(b64).startswith(b"<svg")
+    pandocs_own = run(whole)
     ours = run(inlined)
     for key, b64 in images.items():
         ours = ours.replace(key, b64, 1)
-    assert pandocs_own.count("data:image/png;base64,") == 2
+    assert pandocs_own.count("data:image/svg+xml;base64,") == 2
     assert ours == pandocs_own

@@ -200,7 +200,9 @@ local function Image(img)
     if alt then args = args .. ", alt: " .. typst_string(alt) end
     return pandoc.RawInline("typst", "#box(image(" .. args .. "))")
   end
-  if img.src:match("%.svg$") then img.src = img.src:gsub("%.svg$", ".png") end
+  -- the DOCX shows the PNG (Word); the HTML shows the SVG, as a data: URI the render put in
+  -- (belmig.report.render.inline_chart_images)
+  if is_docx() and img.src:match("%.svg$") then img.src = img.src:gsub("%.svg$", ".png") end
   if alt then
     img.attributes["fig-alt"] = nil
     img.attributes["alt"] = alt

@@ -155,12 +155,13 @@ def draw(
     ci_whiskers: bool,
     dpi: int,
     out_svg: Path,
-    out_png: Path,
+    out_png: Path | None,
     out_alt: Path,
     out_data: Path,
     min_cell: int | None = None,
 ) -> dict[str, Any]:
-    """Draw chart `number` from the estimates and write SVG, PNG, alt text and the JSON record."""
+    """Draw chart `number` from the estimates and write SVG, PNG (unless `out_png` is None), alt
+    text and the JSON record."""
     with matplotlib.rc_context(theme.rc()):
         fig, rec = build(number, estimates, codebook, lang=lang, ci_whiskers=ci_whiskers, min_cell=min_cell)
         svg_meta = {
@@ -171,7 +172,8 @@ def draw(
             "Language": lang,
         }
         _atomic(out_svg, lambda tmp: fig.savefig(tmp, format="svg", metadata=svg_meta))
-        _atomic(out_png, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi, metadata={"Software": None}))
+        if out_png is not None:
+            _atomic(out_png, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi, metadata={"Software": None}))
     _write_text(out_alt, rec["alt"] + "\n")
     _write_text(out_data, json.dumps(rec, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
     return rec

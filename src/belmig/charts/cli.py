@@ -1,6 +1,6 @@
 """``python -m belmig.charts --chart 1 2 … 18 --estimates data/processed/estimates.parquet --lang en
 --ci-whiskers 0 --dpi 200 --min-cell 5 --out-dir figures [--state data/processed/charts_state.json]``
-writes figures/chartNN.{svg,png,alt.txt,json} for each chart.
+writes figures/chartNN.{svg,png,alt.txt,json} for each chart (the PNG in the first language only).
 
 All charts are drawn by one process (one Snakemake job, rules/charts.smk): matplotlib's and
 pandas' imports are paid once, not once per chart. With ``--state``, a chart is redrawn only when
@@ -11,7 +11,8 @@ are unchanged is left as it is, so editing ``specs/chart07.py`` redraws chart 7 
 output is touched at the end (the job's outputs are all newer than its inputs afterwards).
 
 Several languages (``--lang en lt ru``): the first one's files are ``chartNN.svg`` …, each other
-language's ``chartNN.<lang>.svg`` …. ``--draw`` restricts the job to some of them (the build
+language's ``chartNN.<lang>.svg`` …. Only the first language gets a PNG: the DOCX (English, rule
+render_report) shows it; the PDF and every HTML edition show the SVG. ``--draw`` restricts the job to some of them (the build
 draws the first language in one job, which the report waits for, and the editions' languages in
 another beside it: two cores draw at once).
 """
@@ -66,8 +67,9 @@ def stems(out_dir: Path, number: int, langs: list[str]) -> dict[str, Path]:
     return {lang: out_dir / (f"chart{number:02d}" + ("" if i == 0 else f".{lang}")) for i, lang in enumerate(langs)}
 
 
-def outputs(stem: Path) -> list[Path]:
-    return [stem.with_name(stem.name + s) for s in SUFFIXES]
+def outputs(stem: Path, png: bool = True) -> list[Path]:
+    """The files of one chart in one language: SVG, PNG (when `png`), alt text, JSON record."""
+    return [stem.with_name(stem.name + s) for s in SUFFIXES if png or s != ".png"]
 
 
 def _sha(data: bytes) -> str:
@@ -125,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
             name = stem.name
             data = base.select(spec, est, cb, lang=lang, ci_whiskers=bool(args.ci_whiskers), min_cell=args.min_cell)
             key = chart_key(n, repr(data), code, cb_bytes, {**options, "lang": lang})
-            files = outputs(stem)
+            first = lang == langs[0]
+            files = outputs(stem, png=first)
             prev = old.get(name)
             if args.state is not None and prev and prev.get("key") == key and _files_digest(files) == prev["files"]:
                 new[name] = prev
@@ -133,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             draw(
                 n, est, cb, lang=lang, ci_whiskers=bool(args.ci_whiskers), dpi=args.dpi,
-                out_svg=files[0], out_png=files[1], out_alt=files[2], out_data=files[3], min_cell=args.min_cell,
+                out_svg=files[0], out_png=files[1] if first else None, out_alt=files[-2], out_data=files[-1],
+                min_cell=args.min_cell,
             )  # fmt: skip
             new[name] = {"key": key, "files": _files_digest(files)}
             drawn.append(name)
@@ -141,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         state = {"charts": dict(sorted(new.items()))}
         atomic.write_text(args.state, json.dumps(state, indent=1, sort_keys=True) + "\n")
         for name in new:  # every output of the job is newer than its inputs now
-            for f in outputs(args.out_dir / name):
+            for f in outputs(args.out_dir / name, png="." not in name):
                 os.utime(f)
         os.utime(args.state)
     print(f"charts drawn: {' '.join(drawn) or 'none'}", file=sys.stderr)

@@ -173,6 +173,9 @@ def add_alt_text(markdown: str, figures_dir: Path, alt_files: Mapping[str, Path]
 def inline_chart_images(markdown: str, report_dir: Path) -> tuple[str, dict[str, str]]:
     """The HTML's chart images as data: URIs with short placeholders, and the base64 to put back.
 
+    The HTML shows the SVG the PDF prints (vector, text as paths; a quarter smaller than the
+    200-dpi PNG, which only the DOCX uses): the editions' charts need no PNG.
+
     pandoc's --embed-resources leaves a data: URI as it is and re-serialises the page around it,
     so a placeholder swapped for the base64 afterwards gives the same bytes as pandoc's own
     embedding (tests/test_report_filters.py), in half the time: the preview's save → HTML."""
@@ -181,12 +184,12 @@ def inline_chart_images(markdown: str, report_dir: Path) -> tuple[str, dict[str,
     images: dict[str, str] = {}
 
     def sub(m: re.Match) -> str:
-        png = (report_dir / m.group("src")).with_suffix(".png")  # the HTML shows the PNG (crossref.lua)
-        if not png.is_file():
+        svg = (report_dir / m.group("src")).with_suffix(".svg")
+        if not svg.is_file():
             return m.group(0)
         key = f"BELMIGIMG{len(images):03d}END"
-        images[key] = base64.b64encode(png.read_bytes()).decode("ascii")
-        return f"![{m.group('cap')}](data:image/png;base64,{key}){{{m.group('attrs')}}}"
+        images[key] = base64.b64encode(svg.read_bytes()).decode("ascii")
+        return f"![{m.group('cap')}](data:image/svg+xml;base64,{key}){{{m.group('attrs')}}}"
 
     return FIG_RE.sub(sub, markdown), images
 
