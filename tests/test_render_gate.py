@@ -3,7 +3,9 @@ that fails a check still replaces no output, and the check's error is the one re
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 
 import pytest
 from test_editions import DOCS, LEDGER, mini_root  # noqa: F401  (the fixture)
@@ -15,20 +17,39 @@ def failing_checks() -> None:
     raise build.ReportCheckError("report/report.qmd:3: claim [most] is no longer supported")
 
 
-def test_the_checks_and_the_render_run_at_the_same_time():
-    started = threading.Event()
+@pytest.mark.parametrize("in_thread", [False, True])
+def test_the_checks_and_the_render_run_at_the_same_time(tmp_path, in_thread):
+    """A forked process when the caller has no other thread (a build's job), else a thread."""
+    started = tmp_path / "checks started"
     seen = []
+    other = threading.Thread(target=threading.Event().wait, args=(5,), daemon=True)
+    if in_thread:
+        other.start()  # a second thread: no fork
 
     def checks():
-        started.set()
+        started.write_text(str(os.getpid()))
 
     def render_fn(gate):
-        seen.append(started.wait(10))  # sequential checks-then-render would never get here first
+        deadline = time.monotonic() + 10
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)  # sequential checks-then-render would never see the file here
+        seen.append(started.exists())
         gate()
         return "rendered"
 
     assert render.while_checking(checks, render_fn) == "rendered"
     assert seen == [True]
+    assert (int(started.read_text()) == os.getpid()) == in_thread  # a child's pid when forked
+
+
+def test_a_check_s_failure_comes_back_from_the_checks_process_with_its_type_and_text():
+    def broken():
+        return {}["missing key"]
+
+    with pytest.raises(KeyError, match="missing key"):
+        render.while_checking(broken, lambda gate: gate())
+    with pytest.raises(build.ReportCheckError, match="no longer supported"):
+        render.while_checking(failing_checks, lambda gate: gate())
 
 
 def test_a_failed_check_stops_the_render_at_the_gate():
