@@ -293,3 +293,25 @@ def test_a_failed_write_keeps_the_old_files_and_leaves_no_temporary(tmp_path):
     assert (tmp_path / "a.csv").read_text(encoding="utf-8") == "old a"  # all or nothing
     assert (tmp_path / "b.csv").read_text(encoding="utf-8") == "old b"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.csv"]
+
+
+def test_a_cached_schema_validator_rejects_what_fastjsonschema_s_own_rejects_with_the_same_message(tmp_path):
+    """belmig.core.schema keeps the compiled validators (0.06 s each) by the schema's digest."""
+    import fastjsonschema
+
+    from belmig.core import schema
+
+    codebook_schema = paths.CODEBOOK_SCHEMA
+    own = fastjsonschema.compile(schema.load_schema(codebook_schema), use_default=False)
+    good = schema.load_yaml(paths.CODEBOOK)
+    bad = dict(good, questions=[dict(good["questions"][0], type="not a type")])
+    for _ in range(2):  # compiled, then read from the cache
+        schema._validator.cache_clear()
+        ours = schema._validator(str(codebook_schema))
+        assert ours(good) == own(good)
+        with pytest.raises(fastjsonschema.JsonSchemaValueException) as e_ours:
+            ours(bad)
+        with pytest.raises(fastjsonschema.JsonSchemaValueException) as e_own:
+            own(bad)
+        assert (e_ours.value.message, e_ours.value.path) == (e_own.value.message, e_own.value.path)
+    assert any(schema._CACHE.iterdir())

@@ -32,9 +32,41 @@ def load_schema(path: Path) -> dict[str, Any]:
     return load_yaml(path)
 
 
+# fastjsonschema writes each validator as Python source and compiles it: 0.06 s for the codebook's
+# schema, in every job that loads the codebook (most of them). The compiled code is kept by the
+# digest of the schema's bytes and fastjsonschema's version, beside the project's bytecode
+# (belmig.core.bytecode: Snakemake's scratch folder of this checkout, never a build output).
+_CACHE = Path(__file__).resolve().parents[3] / ".snakemake" / "belmig" / "schemas"
+
+
 @lru_cache(maxsize=8)
 def _validator(path: str) -> Callable[[Any], Any]:
-    return fastjsonschema.compile(load_schema(Path(path)), use_default=False)
+    import hashlib
+    import marshal
+
+    data = Path(path).read_bytes()
+    key = hashlib.sha256(fastjsonschema.VERSION.encode() + b"\0" + data).hexdigest()
+    cached = _CACHE / key
+    code = None
+    if (_CACHE.parent.parent.parent / "Snakefile").is_file():  # a checkout: the cache is its own
+        try:
+            code = marshal.loads(cached.read_bytes())
+        except (OSError, ValueError, EOFError, TypeError):
+            code = None
+    if code is None:
+        source = fastjsonschema.compile_to_code(yaml.load(data, Loader=SafeLoader), use_default=False)
+        code = compile(source, f"<schema {Path(path).name}>", "exec")
+        if (_CACHE.parent.parent.parent / "Snakefile").is_file():
+            from belmig.core import atomic
+
+            try:
+                _CACHE.mkdir(parents=True, exist_ok=True)
+                atomic.write_bytes(cached, marshal.dumps(code))
+            except OSError:
+                pass  # only means the next job compiles it again
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)  # noqa: S102 (fastjsonschema's own generated validator, as compile() runs it)
+    return namespace["validate"]
 
 
 def validate(instance: Any, schema_path: Path, source: str) -> None:
