@@ -71,6 +71,9 @@ def rc() -> dict[str, Any]:
         "font.size": SIZE_LABEL,
         "text.color": INK,
         "text.parse_math": False,  # labels are plain text: "$" or "_" in a label stays as typed
+        # FreeType's hinting snaps glyphs to a screen's pixel grid: nothing at 200 dpi, and the
+        # autohinter was a third of the charts' text layout (18 charts 2.9 s -> 2.5 s without)
+        "text.hinting": "no_hinting",
         "axes.edgecolor": RULE,
         "axes.linewidth": 0.6,
         "axes.labelcolor": INK,
