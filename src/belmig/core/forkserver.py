@@ -36,7 +36,10 @@ forks). Cold build ``snakemake --cores 2``: 77–96 s with BELMIG_FORKSERVER=0, 
 (server started by the build), outputs byte-identical.
 
 The client half (``main``) imports only the standard library and runs with ``-S -I`` (~20 ms);
-the server half runs as ``<sys.executable> <this file> --serve <socket>``.
+the server half runs as ``<sys.executable> <this file> --serve <socket>``. The module is over
+600 lines because both halves must be one file: the client can import nothing of the project,
+and the server's name is the digest of this file (a client and a server of different code never
+meet).
 """
 
 # The client runs with -S -I and imports as little as it can: the C halves of socket and signal
