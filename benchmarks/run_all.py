@@ -105,7 +105,8 @@ def floors(runs: int) -> dict[str, float]:
 
 
 def stop_fork_servers() -> None:
-    """Stop every warm job server (belmig.core.forkserver) of this user, and wait for them to go."""
+    """Stop every warm server of this user (belmig.core.forkserver's job servers and
+    belmig.report.typstd's Typst servers: a cold build has neither), and wait for them to go."""
     import signal
 
     pids = []
@@ -115,7 +116,7 @@ def stop_fork_servers() -> None:
             if (
                 proc.stat().st_uid == os.getuid()
                 and b"--serve" in cmd
-                and any(c.endswith(b"forkserver.py") for c in cmd)
+                and any(c.endswith(b"forkserver.py") or c == b"belmig.report.typstd" for c in cmd)
             ):
                 pids.append(int(proc.name))
         except OSError:
