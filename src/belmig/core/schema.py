@@ -28,6 +28,12 @@ def load_yaml(path: Path | str) -> Any:
         return yaml.load(fh, Loader=SafeLoader)
 
 
+def parse_yaml(text: str) -> Any:
+    """``yaml.safe_load`` with libyaml's parser: the same values (the constructor is PyYAML's
+    safe one), a tenth of the time (the report's lexicon: 0.09 s in every check)."""
+    return yaml.load(text, Loader=SafeLoader)
+
+
 def load_schema(path: Path) -> dict[str, Any]:
     return load_yaml(path)
 

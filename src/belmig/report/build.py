@@ -22,10 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from belmig.core import paths
 from belmig.core.ledger import Entry
+from belmig.core.schema import parse_yaml
 from belmig.report import render, valuediff
 
 HEADLINE_KEYS = (
@@ -133,7 +132,7 @@ def run_checks(
     cfg = {"lint_numbers": True, "enforce_claims": True, **(report_cfg or {})}
     source = paths.shown(qmd)
     ed = checks.Edition.read(qmd, allowlist, source)
-    allow = yaml.safe_load(Path(allowlist).read_text(encoding="utf-8")) if cfg["lint_numbers"] else None
+    allow = parse_yaml(Path(allowlist).read_text(encoding="utf-8")) if cfg["lint_numbers"] else None
     g = guards.load(guards_path)
     lex = lexicon.Lexicon.cached(lexicon_path)
     if generated is None and generated_dir is not None:

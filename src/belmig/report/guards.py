@@ -86,7 +86,9 @@ def load(path: Path) -> dict[str, Guard]:
     key = (str(p.resolve()), st.st_mtime_ns, st.st_size)
     if key not in _LOADED:
         _LOADED.clear()
-        _LOADED[key] = parse(yaml.safe_load(p.read_text(encoding="utf-8")), str(path))
+        from belmig.core.schema import parse_yaml
+
+        _LOADED[key] = parse(parse_yaml(p.read_text(encoding="utf-8")), str(path))
     return dict(_LOADED[key])
 
 

@@ -22,10 +22,9 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from belmig.core import keys
 from belmig.report import claims as claims_mod
@@ -443,9 +442,15 @@ def _rel_str(r: Relation) -> str:
 class Phrase:
     text: str
     meaning: str
-    pattern: re.Pattern
+    source: str  # the regular expression (case-insensitive)
     guard_only: bool = False
     literal: str = ""  # in the lower-cased text wherever the pattern matches ("" unknown)
+
+    @cached_property
+    def pattern(self) -> re.Pattern:
+        """Compiled on first use: a check of one edition compiles its own language's phrases
+        alone (compiling all ~280 was 0.07 s of every check)."""
+        return re.compile(self.source, re.I)
 
 
 @dataclass(frozen=True)
@@ -491,7 +496,7 @@ def _phrase(text: str, spec: Any) -> Phrase:
         rx = rx + rf"(?!\s+(?:{_alts(spec['not_before'])}))"
     literal = max((w.rstrip("*").lower() for w in text.split()), key=len, default="")
     literal = literal if _CASEFIX and not (set(literal) & _CASEFIX) else ""  # in every match, lower-cased
-    return Phrase(text, str(spec["meaning"]), re.compile(rx, re.I), bool(spec.get("guard_only", False)), literal)
+    return Phrase(text, str(spec["meaning"]), rx, bool(spec.get("guard_only", False)), literal)
 
 
 def _casefix_chars() -> frozenset[str]:
@@ -550,7 +555,9 @@ class Lexicon:
 
     @classmethod
     def load(cls, path: Path) -> Lexicon:
-        return cls.parse(yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}, str(path))
+        from belmig.core.schema import parse_yaml
+
+        return cls.parse(parse_yaml(Path(path).read_text(encoding="utf-8")) or {}, str(path))
 
     @classmethod
     def cached(cls, path: Path) -> Lexicon:

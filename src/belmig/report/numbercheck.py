@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from belmig.report.prose import (
     DEFAULT_SOURCE,
     FRONT_MATTER_RE,
@@ -62,7 +60,9 @@ def load_allowlist(path: Path | str | None = None) -> list[AllowRule]:
 
         path = paths.REPORT / "number-allowlist.yaml"
     with open(path, encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh) or {}
+        from belmig.core.schema import parse_yaml
+
+        raw = parse_yaml(fh.read()) or {}
     rules = raw.get("rules") if isinstance(raw, dict) else raw
     if not isinstance(rules, list):
         raise ValueError(f"{path}: expected a list under 'rules'")
