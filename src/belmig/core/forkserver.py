@@ -574,6 +574,43 @@ def _terminate(signum, _frame):
     raise SystemExit(128 + signum)
 
 
+def listen(path, backlog, ready_fd=None):
+    """A unix socket listening at `path` (bound beside it, renamed into place once it listens),
+    and the inode that says this server still owns the name; `ready_fd` gets a byte then.
+    belmig.report.typstd's server listens the same way."""
+    import socket as pysocket  # the server may import what it likes: accept() is the wrapper's
+
+    srv = pysocket.socket(pysocket.AF_UNIX, pysocket.SOCK_STREAM)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    srv.bind(tmp)
+    srv.listen(backlog)
+    os.rename(tmp, path)
+    ino = os.stat(path).st_ino
+    print(f"serving on {path} (pid {os.getpid()})", flush=True)
+    if ready_fd is not None:
+        os.write(ready_fd, b"1")
+        os.close(ready_fd)
+    return srv, ino
+
+
+def owns(path, ino) -> bool:
+    """Whether the socket at `path` is still the one this server bound (not replaced or removed)."""
+    try:
+        return os.stat(path).st_ino == ino
+    except FileNotFoundError:
+        return False
+
+
+def release(srv, path, ino) -> None:
+    """Close the server's socket and remove its name, unless another server owns it now."""
+    try:
+        if owns(path, ino):
+            os.unlink(path)
+    except OSError:
+        pass
+    srv.close()
+
+
 def _preload_lists() -> tuple[list[str], list[str]]:
     """(imported before the server listens, imported while it serves): PRELOAD, or
     BELMIG_FORKSERVER_PRELOAD's ``before[;while]`` (comma-separated module names)."""
@@ -627,18 +664,7 @@ def serve(path, idle=IDLE, ready_fd=None) -> None:
         settle()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors are reaped by the kernel
     signal.signal(signal.SIGTERM, _terminate)  # exit through the finally below: remove the socket
-    tmp = f"{path}.{os.getpid()}.tmp"
-    import socket as pysocket  # the server may import what it likes: accept() is the wrapper's
-
-    srv = pysocket.socket(pysocket.AF_UNIX, pysocket.SOCK_STREAM)
-    srv.bind(tmp)
-    srv.listen(64)
-    os.rename(tmp, path)
-    ino = os.stat(path).st_ino
-    print(f"serving on {path} (pid {os.getpid()})", flush=True)
-    if ready_fd is not None:
-        os.write(ready_fd, b"1")
-        os.close(ready_fd)
+    srv, ino = listen(path, 64, ready_fd)
     refuse = False  # a preloaded module imported belmig: every job closes at once (runs direct)
     try:
         while True:
@@ -650,11 +676,7 @@ def serve(path, idle=IDLE, ready_fd=None) -> None:
                         settle()
                     continue
                 break
-            try:
-                st = os.stat(path)
-            except FileNotFoundError:
-                st = None
-            if st is None or st.st_ino != ino:
+            if not owns(path, ino):
                 break  # replaced or removed: another server owns the name
             conn, _ = srv.accept()
             if refuse:
@@ -665,12 +687,7 @@ def serve(path, idle=IDLE, ready_fd=None) -> None:
                 _supervise(conn, base_path)
             conn.close()
     finally:
-        try:
-            if os.stat(path).st_ino == ino:
-                os.unlink(path)
-        except OSError:
-            pass
-        srv.close()
+        release(srv, path, ino)
 
 
 if __name__ == "__main__":

@@ -54,7 +54,8 @@ def _validator(path: str) -> Callable[[Any], Any]:
     key = hashlib.sha256(fastjsonschema.VERSION.encode() + b"\0" + data).hexdigest()
     cached = _CACHE / key
     code = None
-    if (_CACHE.parent.parent.parent / "Snakefile").is_file():  # a checkout: the cache is its own
+    checkout = (_CACHE.parents[2] / "Snakefile").is_file()  # the cache is a checkout's own
+    if checkout:
         try:
             code = marshal.loads(cached.read_bytes())
         except (OSError, ValueError, EOFError, TypeError):
@@ -62,7 +63,7 @@ def _validator(path: str) -> Callable[[Any], Any]:
     if code is None:
         source = fastjsonschema.compile_to_code(yaml.load(data, Loader=SafeLoader), use_default=False)
         code = compile(source, f"<schema {Path(path).name}>", "exec")
-        if (_CACHE.parent.parent.parent / "Snakefile").is_file():
+        if checkout:
             from belmig.core import atomic
 
             try:

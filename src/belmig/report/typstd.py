@@ -54,18 +54,6 @@ def socket_path() -> str:
     return os.path.join(forkserver.runtime_dir(), f"typst-{h.hexdigest()[:20]}.sock")
 
 
-def _connect(path: str):
-    import socket
-
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        s.connect(path)
-    except OSError:
-        s.close()
-        raise
-    return s
-
-
 def _start(path: str):
     """Start the server (under a lock, detached) and connect to it."""
     import fcntl
@@ -74,7 +62,7 @@ def _start(path: str):
     with open(path + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            return _connect(path)
+            return forkserver._connect(path)
         except OSError:
             pass
         with contextlib.suppress(FileNotFoundError):
@@ -101,7 +89,7 @@ def _start(path: str):
         threading.Thread(target=proc.wait, daemon=True).start()
         if not ok:
             raise Unavailable("the Typst server did not start")
-        return _connect(path)
+        return forkserver._connect(path)
 
 
 def compile_pdf(typ: Path, root: Path, output: Path, timestamp: int) -> None:
@@ -118,12 +106,14 @@ def compile_pdf(typ: Path, root: Path, output: Path, timestamp: int) -> None:
     try:
         path = socket_path()
         try:
-            sock = _connect(path)
+            sock = forkserver._connect(path)
         except OSError:
             sock = _start(path)
-        with sock:
+        try:  # forkserver's socket is the C one: no context manager
             forkserver._send(sock, request)
             reply, _ = forkserver._recv(sock)
+        finally:
+            sock.close()
     except (OSError, EOFError, ValueError) as exc:
         raise Unavailable(repr(exc)) from None
     if "error" in reply:
@@ -143,7 +133,6 @@ def _rss_mib() -> float:
 
 
 def serve(path: str, ready_fd: int | None = None, idle: float = IDLE) -> None:
-    import socket
     import time
 
     import typst
@@ -185,16 +174,7 @@ def serve(path: str, ready_fd: int | None = None, idle: float = IDLE) -> None:
         finally:
             conn.close()
 
-    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    srv.bind(tmp)
-    srv.listen(16)
-    os.rename(tmp, path)
-    ino = os.stat(path).st_ino
-    print(f"serving on {path} (pid {os.getpid()})", flush=True)
-    if ready_fd is not None:
-        os.write(ready_fd, b"1")
-        os.close(ready_fd)
+    srv, ino = forkserver.listen(path, 16, ready_fd)
     srv.settimeout(1.0)
     try:
         while not done.is_set():
@@ -205,22 +185,13 @@ def serve(path: str, ready_fd: int | None = None, idle: float = IDLE) -> None:
                     if busy[0] == 0 and time.monotonic() - last[0] > idle:
                         break
                 continue
-            try:
-                if os.stat(path).st_ino != ino:
-                    conn.close()
-                    break  # another server owns the name
-            except FileNotFoundError:
+            if not forkserver.owns(path, ino):
                 conn.close()
-                break
+                break  # replaced or removed: another server owns the name
             conn.settimeout(None)
             threading.Thread(target=handle, args=(conn,), daemon=True).start()
     finally:
-        try:
-            if os.stat(path).st_ino == ino:
-                os.unlink(path)
-        except OSError:
-            pass
-        srv.close()
+        forkserver.release(srv, path, ino)
         deadline = time.monotonic() + 60  # let the compiles under way answer
         while busy[0] and time.monotonic() < deadline:
             time.sleep(0.05)
