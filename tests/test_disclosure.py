@@ -8,10 +8,12 @@ import json
 import pandas as pd
 import pytest
 
-from belmig.core import codebook as codebook_mod
+from belmig.core import codebook as codebook_mod, keys as K, ledger, paths
 from belmig.core.ledger import Entry
 from belmig.privacy import audit as A, manifest, publish, suppress as S
 from belmig.privacy.publish import Request
+
+PUBLIC_VALUES = paths.PROCESSED / "public_values.json"  # rule protect_values
 
 CB = codebook_mod.load()
 
@@ -240,6 +242,36 @@ def test_a_value_the_audit_never_saw_is_not_printed():
     (p,) = keycheck.unreviewed_keys(text, pub.decisions, publish.INFO_FAMILIES, "report/report.lt.qmd")
     assert p.key == "count.security_lt.v1" and p.line == 3
     assert str(p).startswith("report/report.lt.qmd:3: ledger key 'count.security_lt.v1' is printed here")
+
+
+@pytest.mark.skipif(not (paths.LEDGER.exists() and PUBLIC_VALUES.exists()), reason="needs a build (make report)")
+def test_the_rendered_ledger_decides_every_value_as_the_rule_says():
+    """publish.marked decides an entry when it is read: on the built ledger, every value reads as
+    the rule says (reviewed and public as it is or rounded, withheld or never reviewed: the mark)."""
+    import dataclasses
+
+    entries = ledger.load(paths.LEDGER)
+    pub = publish.load(PUBLIC_VALUES)
+    shown = publish.marked(entries, pub)
+    assert len(shown) == len(entries) and list(shown) == list(entries) and "no.such.key" not in shown
+    kinds = set()
+    for key, e in entries.items():
+        d = pub.decisions.get(key)
+        if d is None:
+            info = K.family(key) in publish.INFO_FAMILIES
+            expect = e if info else publish.withheld_text(e)
+            kinds.add("information" if info else "never reviewed")
+        elif not d.public:
+            expect, _ = publish.withheld_text(e), kinds.add("withheld")
+        elif d.text is not None:
+            expect, _ = dataclasses.replace(e, text=d.text), kinds.add("rounded")
+        else:
+            expect, _ = e, kinds.add("public")
+        assert shown[key] == expect, key
+        assert shown[key] is shown[key]  # decided once
+    assert {"withheld", "never reviewed", "public"} <= kinds
+    with pytest.raises(KeyError):
+        shown["no.such.key"]
 
 
 def _weighted_people() -> pd.DataFrame:

@@ -849,21 +849,47 @@ def apply(shown: Mapping[str, Any], pub: Publication | None) -> dict[str, Any]:
     return out
 
 
-def marked(entries: Mapping[str, Any], pub: Publication | None) -> dict[str, Any]:
+def marked(entries: Mapping[str, Any], pub: Publication | None) -> Mapping[str, Any]:
     """The full ledger with every withheld value replaced by the mark (to render the text), and
-    every value the audit never reviewed too."""
+    every value the audit never reviewed too (:class:`Marked`: each entry when it is read)."""
     if pub is None:
         return dict(entries)
-    import dataclasses
+    return Marked(entries, pub)
 
-    out = dict(entries)
-    for key in out:  # fail safe: a value the audit never reviewed prints "–" (as in apply)
-        if key not in pub.decisions and K.family(key) not in INFO_FAMILIES:
-            out[key] = withheld_text(out[key])
-    for d in pub.withheld():
-        if d.key in out:
-            out[d.key] = withheld_text(out[d.key])
-    for d in pub.decisions.values():
-        if d.public and d.text is not None and d.key in out:
-            out[d.key] = dataclasses.replace(out[d.key], text=d.text)
-    return out
+
+class Marked(Mapping):
+    """:func:`marked`'s ledger, each entry decided when it is first read: a text prints ~100 of
+    the ~4,000 values, and stripping every withheld one took 0.04 s of each render."""
+
+    def __init__(self, entries: Mapping[str, Any], pub: Publication):
+        self._entries = entries
+        self._pub = pub
+        self._seen: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self._seen[key]
+        except KeyError:
+            pass
+        e = self._entries[key]
+        d = self._pub.decisions.get(key)
+        if d is None:  # fail safe: a value the audit never reviewed prints "–" (as in apply)
+            if K.family(key) not in INFO_FAMILIES:
+                e = withheld_text(e)
+        elif not d.public:
+            e = withheld_text(e)
+        elif d.text is not None:
+            import dataclasses
+
+            e = dataclasses.replace(e, text=d.text)
+        self._seen[key] = e
+        return e
+
+    def __iter__(self):
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries

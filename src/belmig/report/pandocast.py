@@ -36,7 +36,7 @@ class PandocError(RuntimeError):
 _COMPACT = (",", ":")  # the JSON as pandoc writes it: no spaces for its reader to skip
 _FENCE_RE = re.compile(r"^(`{3,}|~{3,})")
 _DIV_RE = re.compile(r"^:{3,}")
-_HEADER_RE = re.compile(r"^# ")
+_HEADER_RES = {d: re.compile(r"^#{1," + str(d) + "} ") for d in range(1, 7)}
 _FRONT_RE = re.compile(r"^---\n.*?\n---\n", re.S)
 # A footnote definition: its first line and indented (or blank-then-indented) continuation lines.
 _NOTE_DEF_RE = re.compile(r"^\[\^([^\]\s]+)\]:[^\n]*(?:\n(?:[ \t]*\n)*(?:    |\t)[^\n]*)*", re.M)
@@ -45,10 +45,11 @@ _REF_DEF_RE = re.compile(r"^ {0,3}\[(?!\^)[^\]]+\]:\s", re.M)
 _EXAMPLE_RE = re.compile(r"^\s*\(@[\w-]*\)\s", re.M)
 
 
-def split_sections(markdown: str) -> list[str] | None:
-    """The text cut before every top-level ``# `` header (outside code, divs and comments);
-    section 0 is the front matter and whatever precedes the first header. None when the text uses
-    something that does not survive the cut (see the module's docstring)."""
+def split_sections(markdown: str, depth: int = 1) -> list[str] | None:
+    """The text cut before every top-level ``# `` header (`depth` 2: ``## `` too…; outside code,
+    divs and comments); section 0 is the front matter and whatever precedes the first header. None
+    when the text uses something that does not survive the cut (see the module's docstring)."""
+    header = _HEADER_RES[depth]
     if _REF_DEF_RE.search(markdown) or _EXAMPLE_RE.search(markdown):
         return None
     lines = markdown.split("\n")
@@ -72,7 +73,7 @@ def split_sections(markdown: str) -> list[str] | None:
             divs = divs + 1 if line.strip(": \t") else max(0, divs - 1)
         elif line.lstrip().startswith("<!--") and "-->" not in line:
             comment = True
-        elif divs == 0 and prev_blank and _HEADER_RE.match(line):
+        elif divs == 0 and prev_blank and header.match(line):
             cuts.append(i)
         prev_blank = not line.strip()
     if fence is not None or comment:
@@ -94,6 +95,13 @@ def _with_notes(sections: list[str]) -> list[str]:
         used = dict.fromkeys(m.group(1) for m in _NOTE_REF_RE.finditer(s) if m.group(1) in defs)
         out.append(s + "".join("\n\n" + defs[k] + "\n" for k in used) if used else s)
     return out
+
+
+def sections_of(markdown: str, depth: int = 1) -> list[str] | None:
+    """The text's sections (:func:`split_sections`) as each is read alone (the footnotes each
+    refers to appended), or None when the text must be read whole."""
+    sections = split_sections(markdown, depth)
+    return None if sections is None else _with_notes(sections)
 
 
 class _Section:
@@ -180,10 +188,9 @@ class SectionCache:
 
     def document(self, markdown: str) -> str:
         """The JSON AST of `markdown` (what ``pandoc --to=json`` gives for the whole text)."""
-        sections = split_sections(markdown)
+        sections = sections_of(markdown)
         if sections is None:
             return self.whole(markdown)
-        sections = _with_notes(sections)
         keys = [self._key(s) for s in sections]
         with self._lock:
             missing = [i for i, k in enumerate(keys) if k not in self._sections]

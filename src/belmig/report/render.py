@@ -31,6 +31,7 @@ import yaml
 
 from belmig.core import atomic, paths
 from belmig.core.ledger import Entry
+from belmig.report import pandocd
 from belmig.report.pandocast import PandocError, SectionCache, self_contained
 
 # The one definition of a value shortcode (the lint and the value diff use it too). Any
@@ -217,10 +218,18 @@ def pandoc_binary() -> str:
     pypandoc's own lookup searches PATH lazily and is not thread-safe: with a system pandoc 2.x
     installed, concurrent conversions picked it and failed on --embed-resources.
     """
-    import pypandoc
+    import importlib.util
 
-    bundled = Path(pypandoc.__file__).parent / "files" / "pandoc"
-    binary = str(bundled) if bundled.exists() else pypandoc.get_pandoc_path()
+    # found without importing pypandoc (its import is ~0.07 s of urllib, http and platform)
+    spec = importlib.util.find_spec("pypandoc")
+    where = list((spec and spec.submodule_search_locations) or [])
+    bundled = Path(where[0]) / "files" / "pandoc" if where else None
+    if bundled is not None and bundled.exists():
+        binary = str(bundled)
+    else:
+        import pypandoc
+
+        binary = pypandoc.get_pandoc_path()
     out = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True).stdout
     version = out.split()[1]
     if int(version.split(".")[0]) < 3:
@@ -228,8 +237,18 @@ def pandoc_binary() -> str:
     return binary
 
 
-def _pandoc(args: list[str], input_text: str, output: Path | None = None, source: str = "markdown") -> str:
-    """Run pandoc (`source` → args[0]); returns stdout, or writes `output` when given."""
+def _pandoc(
+    args: list[str], input_text: str, output: Path | None = None, source: str = "markdown", warm: str | None = None
+) -> str:
+    """Run pandoc (`source` → args[0]); returns stdout, or writes `output` when given.
+
+    `warm` (a build's render): the name of a warm worker in the render server
+    (belmig.report.pandocd), which re-reads only the sections an edit changed and gives the same
+    bytes; the command line runs when it declines."""
+    if warm is not None and source == "markdown":
+        out = pandocd.convert(pandoc_binary(), args, input_text, key=warm, output=output, epoch=PDF_TIMESTAMP)
+        if out is not None:
+            return out
     cmd = [pandoc_binary(), f"--from={source}", f"--to={args[0]}", *args[1:]]
     if output is not None:
         cmd.append(f"--output={output}")
@@ -325,6 +344,8 @@ def render(
     switcher = build_dir / "switcher.html"
     _atomic_write(switcher, editions.switcher_html(lang, qmd.parent))
     stem = qmd.stem
+    # a build (no section cache of its own) converts in the warm workers of this edition
+    warm_key = str(qmd.resolve()) if ast is None else None
     outputs = {k: v for k, v in (("pdf", out_pdf), ("html", out_html), ("docx", out_docx)) if v is not None}
     tmp = {k: v.with_name(f".{v.name}.rendering") for k, v in outputs.items()}
 
@@ -343,9 +364,17 @@ def render(
     def pdf() -> None:
         doc, source_format = read(markdown)
         typ = _pandoc(
-            ["typst", "--standalone", f"--template={report_dir / 'template.typ'}", f"--lua-filter={lua}", *meta],
+            [
+                "typst",
+                "--standalone",
+                "--wrap=none",  # a paragraph one line (the same PDF; pandoc's line filling costs ~0.04 s)
+                f"--template={report_dir / 'template.typ'}",
+                f"--lua-filter={lua}",
+                *meta,
+            ],
             doc,
             source=source_format,
+            warm=warm_key,
         )
         typ_path = build_dir / f"{stem}.typ"
         _atomic_write(typ_path, typ)
@@ -360,6 +389,7 @@ def render(
         args = [
             "html5",
             "--standalone",
+            "--wrap=none",  # a paragraph one line (the same page; line filling was ~0.1 s of the writer)
             "--embed-resources",
             f"--css={css}",
             f"--lua-filter={lua}",
@@ -372,7 +402,7 @@ def render(
         doc, source_format = read(html_md)
         # the page without --embed-resources and the stylesheet embedded here: the same bytes
         # (tests/test_preview_fast.py), 0.35 s less of pandoc; pandoc embeds when this cannot
-        linked = _pandoc([a for a in args if a != "--embed-resources"], doc, source=source_format)
+        linked = _pandoc([a for a in args if a != "--embed-resources"], doc, source=source_format, warm=warm_key)
         html_text = self_contained(linked, str(css), css.read_text(encoding="utf-8"))
         if html_text is None:
             html_text = _pandoc(args, doc, source=source_format)
@@ -385,6 +415,7 @@ def render(
             ["docx", f"--lua-filter={lua}", f"--resource-path={report_dir}", "--toc", "--toc-depth=2", *meta],
             docx_markdown,
             output=tmp["docx"],
+            warm=warm_key,
         )
 
     pandoc_binary()  # resolve once, before the threads

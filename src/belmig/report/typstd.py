@@ -9,10 +9,12 @@ releases the GIL); the job waits for its PDF.
 
 The PDF is the one a fresh ``typst.Compiler`` writes: Typst's output depends on its inputs
 alone (tests/test_typstd.py compiles an edited text warm and cold and compares the bytes).
+The same server keeps pandoc warm for the renders' conversions (requests with ``op: pandoc``,
+answered by belmig.report.pandocd in a thread each).
 
 The protocol is belmig.core.forkserver's (a length, then marshal data, over a unix socket in the
-same private folder). The server's name is a digest of the interpreter, this file,
-requirements.lock and the site-packages listing: a reinstall gets a new server. It exits after
+same private folder). The server's name is a digest of the interpreter, this file, pandocd's
+two files, requirements.lock and the site-packages listing: a reinstall gets a new server. It exits after
 ``IDLE`` seconds without a compile, or after a compile that left it holding more than
 ``MAX_RSS_MIB`` (or ``$BELMIG_TYPST_SERVER_MAX_RSS``; Typst's caches grow with every revision it has seen; the next job starts a fresh
 server). Anything wrong with the server (none can start, it went away, ``BELMIG_TYPST_SERVER=0``,
@@ -49,7 +51,9 @@ def socket_path() -> str:
 
     h = sha256()
     h.update(sys.executable.encode() + b"\0")
-    h.update(Path(__file__).read_bytes())
+    here = Path(__file__).parent
+    for name in (Path(__file__).name, "pandocd.py", "pandoc_worker.lua"):  # the server's code
+        h.update((here / name).read_bytes())
     h.update(forkserver.server_key({}).encode())  # interpreter, lock file, site-packages
     return os.path.join(forkserver.runtime_dir(), f"typst-{h.hexdigest()[:20]}.sock")
 
@@ -92,17 +96,11 @@ def _start(path: str):
         return forkserver._connect(path)
 
 
-def compile_pdf(typ: Path, root: Path, output: Path, timestamp: int) -> None:
-    """Compile `typ` to `output` in the warm server; raises RuntimeError with Typst's message
-    when the text does not compile, Unavailable when there is no server to ask."""
+def ask(request: dict) -> dict:
+    """One request to the server (started when there is none); raises Unavailable when there is
+    no server to ask."""
     if not enabled():
         raise Unavailable("disabled")
-    request = {
-        "typ": str(Path(typ).resolve()),
-        "root": str(Path(root).resolve()),
-        "output": str(Path(output).resolve()),
-    }
-    request["timestamp"] = int(timestamp)
     try:
         path = socket_path()
         try:
@@ -116,6 +114,20 @@ def compile_pdf(typ: Path, root: Path, output: Path, timestamp: int) -> None:
             sock.close()
     except (OSError, EOFError, ValueError) as exc:
         raise Unavailable(repr(exc)) from None
+    return reply
+
+
+def compile_pdf(typ: Path, root: Path, output: Path, timestamp: int) -> None:
+    """Compile `typ` to `output` in the warm server; raises RuntimeError with Typst's message
+    when the text does not compile, Unavailable when there is no server to ask."""
+    reply = ask(
+        {
+            "typ": str(Path(typ).resolve()),
+            "root": str(Path(root).resolve()),
+            "output": str(Path(output).resolve()),
+            "timestamp": int(timestamp),
+        }
+    )
     if "error" in reply:
         raise RuntimeError(reply["error"])
 
@@ -137,6 +149,8 @@ def serve(path: str, ready_fd: int | None = None, idle: float = IDLE) -> None:
 
     import typst
 
+    from belmig.report import pandocd
+
     compilers: dict[tuple[str, str], object] = {}
     locks: dict[tuple[str, str], threading.Lock] = {}
     guard = threading.Lock()
@@ -144,24 +158,26 @@ def serve(path: str, ready_fd: int | None = None, idle: float = IDLE) -> None:
     last = [time.monotonic()]  # when the last one ended
     done = threading.Event()  # set once the server holds too much memory
 
+    def compile_one(req) -> dict:
+        key = (req["typ"], req["root"])
+        with guard:
+            lock = locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in compilers:
+                compilers[key] = typst.Compiler(req["typ"], root=req["root"], font_paths=[], ignore_system_fonts=True)
+            try:
+                compilers[key].compile(output=req["output"], timestamp=req["timestamp"])
+                return {"ok": True}
+            except Exception as exc:  # Typst's own error, with its diagnostics
+                return {"error": str(exc)}
+
     def handle(conn) -> None:
         try:
             req, _ = forkserver._recv(conn)
-            key = (req["typ"], req["root"])
             with guard:
-                lock = locks.setdefault(key, threading.Lock())
                 busy[0] += 1
             try:
-                with lock:
-                    if key not in compilers:
-                        compilers[key] = typst.Compiler(
-                            req["typ"], root=req["root"], font_paths=[], ignore_system_fonts=True
-                        )
-                    try:
-                        compilers[key].compile(output=req["output"], timestamp=req["timestamp"])
-                        reply = {"ok": True}
-                    except Exception as exc:  # Typst's own error, with its diagnostics
-                        reply = {"error": str(exc)}
+                reply = pandocd.handle(req) if req.get("op") == "pandoc" else compile_one(req)
             finally:
                 with guard:
                     busy[0] -= 1
@@ -195,6 +211,7 @@ def serve(path: str, ready_fd: int | None = None, idle: float = IDLE) -> None:
         deadline = time.monotonic() + 60  # let the compiles under way answer
         while busy[0] and time.monotonic() < deadline:
             time.sleep(0.05)
+        pandocd.close_all()
 
 
 if __name__ == "__main__":

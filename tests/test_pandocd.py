@@ -1,0 +1,217 @@
+"""belmig.report.pandocd: the warm pandoc of the render server writes what the command line writes.
+
+Each test has its own runtime folder (so its own server) and stops the servers it started."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from belmig.core import paths
+from belmig.report import editions, pandocd, render
+
+LANGS = ("en", "lt", "ru")
+LUA = paths.REPORT / "filters" / "crossref.lua"
+STAMP = render.PDF_TIMESTAMP
+
+
+@pytest.fixture
+def server(monkeypatch):
+    run_dir = Path(tempfile.mkdtemp(prefix="pd", dir="/tmp"))  # a socket's path is < 108 bytes
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(run_dir))
+    monkeypatch.delenv("BELMIG_TYPST_SERVER", raising=False)
+    monkeypatch.delenv("BELMIG_TRACE_IO", raising=False)
+
+    def pids():
+        out = []
+        for log in (run_dir / "belmig-forkserver").glob("typst-*.log"):
+            out += [int(line.rsplit("pid ", 1)[1].rstrip(")")) for line in log.read_text().splitlines()
+                    if line.startswith("serving on")]  # fmt: skip
+        return out
+
+    yield pids
+    for pid in pids():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+
+
+def cli(args: list[str], text: str, output: Path | None = None) -> str:
+    cmd = [render.pandoc_binary(), "--from=markdown", f"--to={args[0]}", *args[1:]]
+    if output is not None:
+        cmd.append(f"--output={output}")
+    env = {**os.environ, "SOURCE_DATE_EPOCH": str(STAMP)}
+    return subprocess.run(cmd, input=text, capture_output=True, text=True, check=True, encoding="utf-8", env=env).stdout
+
+
+def warm(args: list[str], text: str, key: str, output: Path | None = None) -> str | None:
+    return pandocd.convert(render.pandoc_binary(), args, text, key=key, output=output, epoch=STAMP)
+
+
+def writers(tmp: Path, lang: str) -> dict[str, list[str]]:
+    """The render's three conversions (render.render), their files in `tmp`."""
+    meta = tmp / "provenance.yaml"
+    meta.write_text('provenance:\n- label: repository commit\n  value: "0000"\n', encoding="utf-8")
+    switcher = tmp / "switcher.html"
+    switcher.write_text(editions.switcher_html(lang, paths.REPORT), encoding="utf-8")
+    common = [f"--lua-filter={LUA}", "--metadata-file", str(meta)]
+    return {
+        "typst": ["typst", "--standalone", "--wrap=none", f"--template={paths.REPORT / 'template.typ'}", *common],
+        "html5": [
+            "html5",
+            "--standalone",
+            "--wrap=none",
+            f"--css={paths.REPORT / 'style.css'}",
+            *common,
+            "--toc",
+            "--toc-depth=2",
+            f"--resource-path={paths.REPORT}",
+            f"--include-before-body={switcher}",
+        ],  # fmt: skip
+        "docx": ["docx", *common, f"--resource-path={paths.REPORT}", "--toc", "--toc-depth=2"],
+    }
+
+
+def edition_text(lang: str) -> str:
+    """The edition as the render gives it to pandoc: appendix tables included, values printed."""
+    from belmig.core import ledger
+
+    ed = editions.edition(lang)
+    raw = ed.qmd.read_text(encoding="utf-8")
+    if lang != "en":
+        from belmig.report import locale
+
+        includes = {
+            m.group(1): locale.localize_table((paths.REPORT / m.group(1)).read_text(encoding="utf-8"), lang)
+            for m in render.INCLUDE_RE.finditer(raw)
+        }
+    else:
+        includes = None
+    text = render.with_defaults(render.expand_includes(raw, paths.REPORT, includes=includes), editions.strings(lang))
+    text = render.absorb_abbreviation_period(render.localize_figures(text, lang))
+    return render.substitute_values(text, ledger.load(paths.LEDGER), "../", "test", lang).markdown
+
+
+def docx_parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        return {i.filename: z.read(i) for i in z.infolist()}
+
+
+@pytest.mark.skipif(
+    not (paths.REPORT / "_generated").is_dir() or not paths.LEDGER.exists(),
+    reason="needs the appendix tables and the ledger (make report): the text refers to them",
+)
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_writer_gives_the_command_lines_bytes_cold_and_after_an_edit(server, tmp_path, lang):
+    text = edition_text(lang)
+    edited = re.sub(r"(\n\n[A-ZŽĄČĘĖĮŠŲŪА-Я][^\n]{20,})", r"\1 An added sentence, see @sec-methods.", text, count=1)
+    assert edited != text
+    for name, args in writers(tmp_path, lang).items():
+        if name == "docx" and lang != "en":
+            continue  # only English has a DOCX
+        for version, t in (("cold", text), ("edited", edited)):
+            key = f"test:{lang}"
+            if name == "docx":
+                ours, theirs = tmp_path / f"{version}.ours.docx", tmp_path / f"{version}.cli.docx"
+                assert warm(args, t, key, output=ours) == ""
+                cli(args, t, output=theirs)
+                assert docx_parts(ours) == docx_parts(theirs), (lang, name, version)
+                assert ours.read_bytes() == theirs.read_bytes()
+            else:
+                ours = warm(args, t, key)
+                assert ours is not None, (lang, name, version)
+                assert ours == cli(args, t), (lang, name, version)
+    assert len(server()) == 1
+
+
+SMALL = """---
+title: A test
+lang: en-GB
+---
+
+# One
+
+Text with a note.[^a] See @sec-two.
+
+[^a]: The note.
+
+# Two {#sec-two}
+
+More text.[^b] A citation [@someone] and another @other.
+
+[^b]: Another note.
+"""
+
+
+def test_sections_a_note_or_a_citation_number_across_come_out_as_in_the_whole_text(server, tmp_path):
+    args = ["html5", "--standalone", f"--lua-filter={LUA}"]
+    for text in (SMALL, SMALL.replace("More text.", "More text, edited.")):
+        assert warm(args, text, "small") == cli(args, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# A\n\n## Same\n\nx\n\n# B\n\n## Same\n\ny\n",  # pandoc numbers the second id (same-1)
+        "# A\n\nSee [it][r].\n\n# B\n\n[r]: http://x\n",  # a reference defined in another section
+        "# A\n\nNested.[^n]\n\n[^n]: A note with a citation [@x].\n\n# B\n\nz\n",
+    ],
+)
+def test_what_the_sections_cannot_stand_for_is_read_whole(server, text):
+    args = ["html5", "--standalone", f"--lua-filter={LUA}"]
+    assert warm(args, text, "whole") == cli(args, text)
+
+
+def test_an_error_or_an_unknown_argument_leaves_it_to_the_command_line(server, tmp_path):
+    bad = "# A\n\nSee @fig-missing.\n"  # the filter stops: an unresolved cross-reference
+    assert warm(["html5", "--standalone", f"--lua-filter={LUA}"], bad, "bad") is None
+    assert pandocd.request_for(["html5", "--embed-resources", f"--lua-filter={LUA}"]) is None
+    assert pandocd.request_for(["html5", "--citeproc", f"--lua-filter={LUA}"]) is None
+    assert pandocd.request_for(["docx", f"--lua-filter={LUA}"]) is None  # a binary writer needs a file
+    # and the worker goes on
+    good = "# A\n\nText.\n"
+    assert warm(["html5", "--standalone", f"--lua-filter={LUA}"], good, "bad") == cli(
+        ["html5", "--standalone", f"--lua-filter={LUA}"], good
+    )
+
+
+@pytest.mark.parametrize("env", [{"BELMIG_TYPST_SERVER": "0"}, {"BELMIG_TRACE_IO": "/nonexistent"}])
+def test_disabled_or_traced_the_job_runs_the_command_line(server, monkeypatch, env):
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    assert warm(["html5", f"--lua-filter={LUA}"], "# A\n", "off") is None
+    assert server() == []
+
+
+def test_a_worker_that_holds_too_much_memory_is_replaced(server, monkeypatch):
+    """The limit is read by the server: one started with it stops every worker after its answer."""
+    monkeypatch.setenv("BELMIG_PANDOC_WORKER_MAX_RSS", "1")  # MiB: every worker is over it
+    args = ["html5", "--standalone", f"--lua-filter={LUA}"]
+    for text in ("# A\n\nOne.\n", "# A\n\nTwo.\n", "# A\n\nTwo.\n"):
+        assert warm(args, text, "mem") == cli(args, text)
+    assert len(server()) == 1
+    workers = subprocess.run(["pgrep", "-f", "pandoc_worker.lua"], capture_output=True, text=True).stdout.split()
+    server_pid = str(server()[0])
+    parents = [Path(f"/proc/{p}/stat").read_text().split()[3] for p in workers if Path(f"/proc/{p}").exists()]
+    assert server_pid not in parents  # each was stopped after its answer
+
+
+def test_the_workers_of_many_editions_are_kept_to_the_last_few(server, monkeypatch):
+    args = ["html5", f"--lua-filter={LUA}"]
+    for i in range(pandocd.MAX_WORKERS + 3):
+        assert warm(args, f"# A\n\nCopy {i}.\n", f"copy-{i}") == cli(args, f"# A\n\nCopy {i}.\n")
+    server_pid = str(server()[0])
+    workers = subprocess.run(["pgrep", "-f", "pandoc_worker.lua"], capture_output=True, text=True).stdout.split()
+    ours = [
+        p
+        for p in workers
+        if Path(f"/proc/{p}").exists() and Path(f"/proc/{p}/stat").read_text().split()[3] == server_pid
+    ]
+    assert 1 <= len(ours) <= pandocd.MAX_WORKERS
