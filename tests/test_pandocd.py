@@ -43,6 +43,12 @@ def server(monkeypatch):
             os.kill(pid, signal.SIGTERM)
 
 
+def typstd_socket() -> str:
+    from belmig.report import typstd
+
+    return typstd.socket_path()
+
+
 def cli(args: list[str], text: str, output: Path | None = None) -> str:
     cmd = [render.pandoc_binary(), "--from=markdown", f"--to={args[0]}", *args[1:]]
     if output is not None:
@@ -197,7 +203,7 @@ def test_a_worker_that_holds_too_much_memory_is_replaced(server, monkeypatch):
     for text in ("# A\n\nOne.\n", "# A\n\nTwo.\n", "# A\n\nTwo.\n"):
         assert warm(args, text, "mem") == cli(args, text)
     assert len(server()) == 1
-    workers = subprocess.run(["pgrep", "-f", "pandoc_worker.lua"], capture_output=True, text=True).stdout.split()
+    workers = subprocess.run(["pgrep", "-f", "pandoc_worker"], capture_output=True, text=True).stdout.split()
     server_pid = str(server()[0])
     parents = [Path(f"/proc/{p}/stat").read_text().split()[3] for p in workers if Path(f"/proc/{p}").exists()]
     assert server_pid not in parents  # each was stopped after its answer
@@ -208,10 +214,32 @@ def test_the_workers_of_many_editions_are_kept_to_the_last_few(server, monkeypat
     for i in range(pandocd.MAX_WORKERS + 3):
         assert warm(args, f"# A\n\nCopy {i}.\n", f"copy-{i}") == cli(args, f"# A\n\nCopy {i}.\n")
     server_pid = str(server()[0])
-    workers = subprocess.run(["pgrep", "-f", "pandoc_worker.lua"], capture_output=True, text=True).stdout.split()
+    workers = subprocess.run(["pgrep", "-f", "pandoc_worker"], capture_output=True, text=True).stdout.split()
     ours = [
         p
         for p in workers
         if Path(f"/proc/{p}").exists() and Path(f"/proc/{p}/stat").read_text().split()[3] == server_pid
     ]
     assert 1 <= len(ours) <= pandocd.MAX_WORKERS
+
+
+def test_a_server_started_by_a_copy_that_is_gone_still_converts(server, tmp_path):
+    """The test suite and the benchmark run the build in copies of the repository, which start the
+    render server and are deleted; a later build of another checkout talks to that server."""
+    import shutil
+    import sys
+
+    copy = tmp_path / "copy"
+    shutil.copytree(paths.ROOT / "src", copy / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(paths.ROOT / "requirements.lock", copy)  # the same server's name (typstd.socket_path)
+    args = ["html5", "--standalone", f"--lua-filter={LUA}"]
+    code = (
+        "from belmig.report import pandocd, render, typstd\n"
+        f"assert pandocd.__file__.startswith({str(copy)!r})\n"
+        f"assert typstd.socket_path() == {typstd_socket()!r}\n"
+        f"assert pandocd.convert(render.pandoc_binary(), {args!r}, '# A\\n\\nOne.\\n', key='copy') is not None\n"
+    )
+    subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(copy / "src")}, check=True)
+    shutil.rmtree(copy)
+    assert len(server()) == 1
+    assert warm(args, "# A\n\nTwo.\n", "main") == cli(args, "# A\n\nTwo.\n")

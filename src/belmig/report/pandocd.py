@@ -119,6 +119,22 @@ def convert(pandoc: str, args: list[str], markdown: str, *, key: str, output: Pa
 # Server side (in the render server's process)
 
 
+_SOURCE = WORKER.read_bytes()  # read as the server starts: it outlives the checkout that started it
+
+
+def _script() -> str:
+    """The worker's Lua file, a copy in the server's private folder (the test suite's and the
+    benchmark's copies of the repository start servers and are deleted)."""
+    import hashlib
+
+    from belmig.core import atomic, forkserver
+
+    path = Path(forkserver.runtime_dir()) / f"pandoc_worker-{hashlib.sha256(_SOURCE).hexdigest()[:16]}.lua"
+    if not path.is_file() or path.read_bytes() != _SOURCE:
+        atomic.write_bytes(path, _SOURCE)
+    return str(path)
+
+
 class Worker:
     """One ``pandoc lua pandoc_worker.lua`` process and its pipes (one request at a time)."""
 
@@ -127,7 +143,7 @@ class Worker:
         if epoch is not None:
             env["SOURCE_DATE_EPOCH"] = str(epoch)
         self.proc = subprocess.Popen(
-            [pandoc, "lua", str(WORKER), pandoc],
+            [pandoc, "lua", _script(), pandoc],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
