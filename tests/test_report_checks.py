@@ -847,3 +847,33 @@ def test_generated_tables_parse_as_tables_in_pandoc():
     ast = json.loads(pypandoc.convert_text(md, to="json", format="markdown"))
     kinds = [b["t"] for b in ast["blocks"]]
     assert kinds.count("Table") == len(re.findall(r"\{#tbl-", md)), kinds
+
+
+def test_masking_blanks_each_match_keeps_offsets_and_lines_and_is_the_one_by_one_result():
+    """prose.mask_all blanks in one pass what blanking match after match gave (a check masks the
+    whole text with each pattern: one by one, the text was copied once per match)."""
+    import re
+
+    from belmig.core import paths
+    from belmig.report import prose
+
+    assert (
+        prose.mask_all("a {{< var x >}} b\n{{< var y\n>}}.", prose.SHORTCODE_RE)
+        == "a " + " " * 13 + " b\n" + " " * 9 + "\n   ."
+    )
+    assert prose.mask_all("no match", prose.SHORTCODE_RE) == "no match"
+
+    def one_by_one(text, pattern, group=0):
+        for start, end in reversed([m.span(group) for m in pattern.finditer(text) if m.start(group) >= 0]):
+            text = prose.blank(text, start, end)
+        return text
+
+    patterns = [v for k, v in vars(prose).items() if k.endswith("_RE") and isinstance(v, re.Pattern)]
+    assert len(patterns) > 10
+    for name in ("report.qmd", "report.lt.qmd", "report.ru.qmd"):
+        text = (paths.REPORT / name).read_text(encoding="utf-8")[:40_000]
+        for p in patterns:
+            for g in range(p.groups + 1):
+                masked = prose.mask_all(text, p, g)
+                assert masked == one_by_one(text, p, g), (name, p.pattern, g)
+                assert len(masked) == len(text) and masked.count("\n") == text.count("\n")
