@@ -488,6 +488,7 @@ def _phrase(text: str, spec: Any) -> Phrase:
         rx = "".join(rf"(?<!{re.escape(w)}\s)" for w in spec["not_after"] if "*" not in w) + rx
     if spec.get("not_before"):
         rx = rx + rf"(?!\s+(?:{_alts(spec['not_before'])}))"
+    rx = rf"(?={re.escape(text.lstrip()[:1])})" + rx if text.strip() else rx  # first letter, then look-behinds
     literal = max((w.rstrip("*").lower() for w in text.split()), key=len, default="")
     literal = literal if _CASEFIX and not (set(literal) & _CASEFIX) else ""  # in every match, lower-cased
     return Phrase(text, str(spec["meaning"]), rx, bool(spec.get("guard_only", False)), literal)
