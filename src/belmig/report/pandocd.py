@@ -119,19 +119,27 @@ def convert(pandoc: str, args: list[str], markdown: str, *, key: str, output: Pa
 # Server side (in the render server's process)
 
 
-_SOURCE = WORKER.read_bytes()  # read as the server starts: it outlives the checkout that started it
+_SOURCE: list[bytes] = []  # the worker's Lua, read as the server starts (serving())
+
+
+def serving() -> None:
+    """In the render server, as it starts: read the worker's Lua now, for the server outlives the
+    checkout that started it (the test suite's and the benchmark's copies are deleted)."""
+    if not _SOURCE:
+        _SOURCE.append(WORKER.read_bytes())
 
 
 def _script() -> str:
-    """The worker's Lua file, a copy in the server's private folder (the test suite's and the
-    benchmark's copies of the repository start servers and are deleted)."""
+    """The worker's Lua file: a copy in the server's private folder."""
     import hashlib
 
     from belmig.core import atomic, forkserver
 
-    path = Path(forkserver.runtime_dir()) / f"pandoc_worker-{hashlib.sha256(_SOURCE).hexdigest()[:16]}.lua"
-    if not path.is_file() or path.read_bytes() != _SOURCE:
-        atomic.write_bytes(path, _SOURCE)
+    serving()
+    source = _SOURCE[0]
+    path = Path(forkserver.runtime_dir()) / f"pandoc_worker-{hashlib.sha256(source).hexdigest()[:16]}.lua"
+    if not path.is_file() or path.read_bytes() != source:
+        atomic.write_bytes(path, source)
     return str(path)
 
 

@@ -151,6 +151,7 @@ def serve(path: str, ready_fd: int | None = None, idle: float = IDLE) -> None:
 
     from belmig.report import pandocd
 
+    pandocd.serving()
     compilers: dict[tuple[str, str], object] = {}
     locks: dict[tuple[str, str], threading.Lock] = {}
     guard = threading.Lock()
