@@ -61,48 +61,58 @@ def warm(args: list[str], text: str, key: str, output: Path | None = None) -> st
     return pandocd.convert(render.pandoc_binary(), args, text, key=key, output=output, epoch=STAMP)
 
 
-def writers(tmp: Path, lang: str) -> dict[str, list[str]]:
+def writers(tmp: Path, lang: str, report_dir: Path = paths.REPORT) -> dict[str, list[str]]:
     """The render's three conversions (render.render), their files in `tmp`."""
     meta = tmp / "provenance.yaml"
     meta.write_text('provenance:\n- label: repository commit\n  value: "0000"\n', encoding="utf-8")
     switcher = tmp / "switcher.html"
-    switcher.write_text(editions.switcher_html(lang, paths.REPORT), encoding="utf-8")
-    common = [f"--lua-filter={LUA}", "--metadata-file", str(meta)]
+    switcher.write_text(editions.switcher_html(lang, report_dir), encoding="utf-8")
+    common = [f"--lua-filter={report_dir / 'filters' / 'crossref.lua'}", "--metadata-file", str(meta)]
     return {
-        "typst": ["typst", "--standalone", "--wrap=none", f"--template={paths.REPORT / 'template.typ'}", *common],
+        "typst": ["typst", "--standalone", "--wrap=none", f"--template={report_dir / 'template.typ'}", *common],
         "html5": [
             "html5",
             "--standalone",
             "--wrap=none",
-            f"--css={paths.REPORT / 'style.css'}",
+            f"--css={report_dir / 'style.css'}",
             *common,
             "--toc",
             "--toc-depth=2",
-            f"--resource-path={paths.REPORT}",
+            f"--resource-path={report_dir}",
             f"--include-before-body={switcher}",
         ],  # fmt: skip
-        "docx": ["docx", *common, f"--resource-path={paths.REPORT}", "--toc", "--toc-depth=2"],
+        "docx": ["docx", *common, f"--resource-path={report_dir}", "--toc", "--toc-depth=2"],
     }
 
 
-def edition_text(lang: str) -> str:
-    """The edition as the render gives it to pandoc: appendix tables included, values printed."""
+def edition_text(lang: str, root: Path = paths.ROOT) -> str:
+    """The edition as the render gives it to pandoc: appendix tables included, values printed
+    (from the build in `root`)."""
     from belmig.core import ledger
 
-    ed = editions.edition(lang)
-    raw = ed.qmd.read_text(encoding="utf-8")
+    report_dir = root / "report"
+    raw = editions.edition(lang, report_dir).qmd.read_text(encoding="utf-8")
     if lang != "en":
         from belmig.report import locale
 
         includes = {
-            m.group(1): locale.localize_table((paths.REPORT / m.group(1)).read_text(encoding="utf-8"), lang)
+            m.group(1): locale.localize_table((report_dir / m.group(1)).read_text(encoding="utf-8"), lang)
             for m in render.INCLUDE_RE.finditer(raw)
         }
     else:
         includes = None
-    text = render.with_defaults(render.expand_includes(raw, paths.REPORT, includes=includes), editions.strings(lang))
+    text = render.with_defaults(render.expand_includes(raw, report_dir, includes=includes), editions.strings(lang))
     text = render.absorb_abbreviation_period(render.localize_figures(text, lang))
-    return render.substitute_values(text, ledger.load(paths.LEDGER), "../", "test", lang).markdown
+    entries = ledger.load(root / paths.rel(paths.LEDGER))
+    return render.substitute_values(text, entries, "../", "test", lang).markdown
+
+
+@pytest.fixture(scope="module")
+def build_root(request) -> Path:
+    """This checkout when it is built (make report), else the test suite's build in a copy."""
+    if (paths.REPORT / "_generated").is_dir() and paths.LEDGER.exists():
+        return paths.ROOT
+    return request.getfixturevalue("built_repo")
 
 
 def docx_parts(path: Path) -> dict[str, bytes]:
@@ -110,16 +120,13 @@ def docx_parts(path: Path) -> dict[str, bytes]:
         return {i.filename: z.read(i) for i in z.infolist()}
 
 
-@pytest.mark.skipif(
-    not (paths.REPORT / "_generated").is_dir() or not paths.LEDGER.exists(),
-    reason="needs the appendix tables and the ledger (make report): the text refers to them",
-)
+@pytest.mark.integration  # the editions as built (this checkout's build, else the suite's)
 @pytest.mark.parametrize("lang", LANGS)
-def test_every_writer_gives_the_command_lines_bytes_cold_and_after_an_edit(server, tmp_path, lang):
-    text = edition_text(lang)
+def test_every_writer_gives_the_command_lines_bytes_cold_and_after_an_edit(server, tmp_path, lang, build_root):
+    text = edition_text(lang, build_root)
     edited = re.sub(r"(\n\n[A-ZŽĄČĘĖĮŠŲŪА-Я][^\n]{20,})", r"\1 An added sentence, see @sec-methods.", text, count=1)
     assert edited != text
-    for name, args in writers(tmp_path, lang).items():
+    for name, args in writers(tmp_path, lang, build_root / "report").items():
         if name == "docx" and lang != "en":
             continue  # only English has a DOCX
         for version, t in (("cold", text), ("edited", edited)):
