@@ -877,3 +877,11 @@ def test_masking_blanks_each_match_keeps_offsets_and_lines_and_is_the_one_by_one
                 masked = prose.mask_all(text, p, g)
                 assert masked == one_by_one(text, p, g), (name, p.pattern, g)
                 assert len(masked) == len(text) and masked.count("\n") == text.count("\n")
+
+
+def test_a_problems_line_is_the_count_of_line_breaks_before_it():
+    from belmig.report import prose
+
+    for text in ("", "\n", "a\nb", "\n\nx\n", "one\ntwo\n\nfour"):
+        for offset in range(len(text) + 2):
+            assert prose.line_of(text, offset) == text.count("\n", 0, offset) + 1, (text, offset)
