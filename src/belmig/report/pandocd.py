@@ -6,7 +6,7 @@ render server keeps one ``pandoc lua`` process per edition and writer (``pandoc_
 It keeps every section's AST (the text cut before its headers of levels 1 to 3,
 by :func:`belmig.report.pandocast.split_sections`) and re-reads only the sections whose text
 changed. It then runs the Lua filter and the writer on the whole document, as the command
-line does: 0.2–0.25 s for an edited text.
+line does: 0.2–0.35 s for an edited text (0.5–0.75 s on the command line).
 
 The command line stays the one description of a conversion. :func:`request_for` translates its
 arguments, and declines any it does not know. The worker's output is the command line's, byte
