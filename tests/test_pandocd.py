@@ -250,3 +250,80 @@ def test_a_server_started_by_a_copy_that_is_gone_still_converts(server, tmp_path
     shutil.rmtree(copy)
     assert len(server()) == 1
     assert warm(args, "# A\n\nTwo.\n", "main") == cli(args, "# A\n\nTwo.\n")
+
+
+TABLES = """---
+title: Tables
+---
+
+# One
+
+| a | b |
+|---|---|
+| 1 | 2 |
+
+: A caption {#tbl-one}
+
+After the first table.
+
+| c |
+|---|
+| 3 |
+
+: The caption between two tables goes to the one before it
+
+| d |
+|---|
+| 4 |
+
+A paragraph.
+
+: A caption before its table {#tbl-four}
+
+| e |
+|---|
+| 5 |
+
+::: {.note}
+| f |
+|---|
+| 6 |
+
+: In a div
+
+Still in the div.
+:::
+
+See @tbl-one and @tbl-four.
+"""
+
+
+def test_a_text_is_cut_after_its_captioned_tables_and_reads_as_the_whole():
+    """The cut after a caption is where pandoc gives the caption to the table before it (a caption
+    before its table, one inside a div: no cut); the sections put together are the text."""
+    from belmig.report import pandocast
+
+    sections, after = pandocast.sections_after_tables(TABLES, 3)
+    assert "".join(sections) == TABLES
+    cut_after = [s.split("\n")[1] for s, a in zip(sections, after, strict=True) if a]
+    assert cut_after == ["After the first table.", "| d |"]
+    assert pandocast.sections_after_tables(TABLES + "\n\n", 3)[0][:-1] == sections[:-1]  # appended: the last alone
+
+
+@pytest.mark.parametrize("edit", ["", "\n", "\n\nA last paragraph.\n", "X"])
+def test_sections_cut_after_tables_give_the_command_lines_bytes(server, edit):
+    text = TABLES + edit if edit != "X" else TABLES.replace("After the first", "After the 1st")
+    for to in ("html5", "typst"):
+        args = [to, "--standalone", f"--lua-filter={LUA}"]
+        assert warm(args, text, f"tables-{to}") == cli(args, text)
+
+
+def test_a_cut_where_pandoc_saw_no_captioned_table_is_read_whole(server):
+    """A line that looks like a table but is not one (no separator row): the worker finds no
+    captioned table before the cut and asks for the whole text."""
+    text = "# A\n\n| not a table |\n\n: and this is a definition? no: a paragraph\n\nNext.\n"
+    from belmig.report import pandocast
+
+    assert any(pandocast.sections_after_tables(text, 3)[1])
+    args = ["html5", "--standalone", f"--lua-filter={LUA}"]
+    assert warm(args, text, "not-a-table") == cli(args, text)

@@ -104,3 +104,16 @@ def test_a_server_that_holds_too_much_memory_exits_and_the_next_job_starts_anoth
         time.sleep(0.05)
     typstd.compile_pdf(typ, tmp_path, tmp_path / "b.pdf", STAMP)
     assert len(server()) == 2 and (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
+
+
+def test_starting_the_server_leaves_no_thread_in_the_job(server, tmp_path):
+    """The server is started through sh and runs on its own: no thread of the job waits for it
+    (one did, and a job that then forked its checks ran them in a thread: render.while_checking)."""
+    import threading
+
+    before = threading.active_count()
+    typ = tmp_path / "a.typ"
+    typ.write_text(_doc(1), encoding="utf-8")
+    typstd.compile_pdf(typ, tmp_path, tmp_path / "a.pdf", STAMP)
+    assert len(server()) == 1
+    assert threading.active_count() == before

@@ -2,8 +2,11 @@
 -- `pandoc lua pandoc_worker.lua <pandoc>`, it answers requests on stdin, one at a time.
 --
 -- A request is a line with the length of a JSON object, then the object:
---   sections   the text cut at its top-level headers (belmig.report.pandocast.split_sections,
---              footnote definitions handed to the sections that use them), or the whole text;
+--   sections   the text cut before its headers and after its captioned tables
+--              (belmig.report.pandocast.sections_after_tables: footnote definitions handed to
+--              the sections that use them), or the whole text; after_table: for each section,
+--              whether it starts after a table's caption (checked: the section before ends
+--              with a captioned table);
 --   to         the writer (typst, html5, docx); standalone, with template: its text, or null
 --              for the writer's default;
 --   filter     the Lua filter's path; meta: the --metadata-file's YAML text;
@@ -74,7 +77,7 @@ local function blocks_at(entry, offset)
   return entry.shifted
 end
 
-local function document(sections)
+local function document(sections, after_table)
   local entries, seen = {}, {}
   for i, text in ipairs(sections) do
     local e = read_section(text)
@@ -83,6 +86,12 @@ local function document(sections)
       for _, id in ipairs(e.ids) do
         if seen[id] then return nil end  -- pandoc would have numbered the repeated id
         seen[id] = true
+      end
+      if after_table and after_table[i] == true then
+        -- cut after a table's caption: pandoc must have read a captioned table there
+        local before = entries[i - 1] and entries[i - 1].blocks
+        local last = before and before[#before]
+        if not last or last.t ~= "Table" or #last.caption.long == 0 then return nil end
       end
     end
     entries[i] = e
@@ -97,7 +106,7 @@ local function document(sections)
 end
 
 local function convert(req)
-  local doc = document(req.sections)
+  local doc = document(req.sections, req.after_table)
   if doc == nil then return { whole = true } end
   if type(req.meta) == "string" and req.meta ~= "" then  -- --metadata-file: the text's own values win
     local defaults = pandoc.read("---\n" .. req.meta .. "\n---\n", "markdown", reader_options).meta

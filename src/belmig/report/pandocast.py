@@ -38,6 +38,7 @@ _FENCE_RE = re.compile(r"^(`{3,}|~{3,})")
 _DIV_RE = re.compile(r"^:{3,}")
 _HEADER_RES = {d: re.compile(r"^#{1," + str(d) + "} ") for d in range(1, 7)}
 _FRONT_RE = re.compile(r"^---\n.*?\n---\n", re.S)
+_CAPTION_RE = re.compile(r"(?:[Tt]able)?:\s")  # a table's caption paragraph (pandoc's table_captions)
 # A footnote definition: its first line and indented (or blank-then-indented) continuation lines.
 _NOTE_DEF_RE = re.compile(r"^\[\^([^\]\s]+)\]:[^\n]*(?:\n(?:[ \t]*\n)*(?:    |\t)[^\n]*)*", re.M)
 _NOTE_REF_RE = re.compile(r"\[\^([^\]\s]+)\](?!:)")
@@ -49,6 +50,14 @@ def split_sections(markdown: str, depth: int = 1) -> list[str] | None:
     """The text cut before every top-level ``# `` header (`depth` 2: ``## `` too…; outside code,
     divs and comments); section 0 is the front matter and whatever precedes the first header. None
     when the text uses something that does not survive the cut (see the module's docstring)."""
+    cut = _cut(markdown, depth, after_tables=False)
+    return None if cut is None else cut[0]
+
+
+def _cut(markdown: str, depth: int, after_tables: bool) -> tuple[list[str], list[bool]] | None:
+    """The sections, and for each whether it starts after a captioned table (`after_tables`: at
+    the blank line after a pipe table, a blank line and its caption paragraph; pandoc gives a
+    caption there to the table before it, so what follows reads the same alone)."""
     header = _HEADER_RES[depth]
     if _REF_DEF_RE.search(markdown) or _EXAMPLE_RE.search(markdown):
         return None
@@ -56,30 +65,52 @@ def split_sections(markdown: str, depth: int = 1) -> list[str] | None:
     front = _FRONT_RE.match(markdown)
     start = front.group(0).count("\n") if front else 0
     cuts = [0]
+    after = [False]
     fence: str | None = None
     divs = 0
     comment = False
     prev_blank = True
+    kinds = ("", "")  # the two top-level blocks before this one: "table", "caption" or "other"
+    kind = ""  # this block's
     for i in range(start, len(lines)):
         line = lines[i]
+        blank = not line.strip()
         if comment:
             comment = "-->" not in line
+            kind = "other"
         elif fence is not None:
             if line.startswith(fence) and not line[len(fence) :].strip():
                 fence = None
         elif m := _FENCE_RE.match(line):
             fence = m.group(1)
+            kind = "other"
         elif _DIV_RE.match(line):
             divs = divs + 1 if line.strip(": \t") else max(0, divs - 1)
+            kind = "other"
         elif line.lstrip().startswith("<!--") and "-->" not in line:
             comment = True
+            kind = "other"
+        elif blank:
+            if kind:
+                kinds, kind = (kinds[1], kind), ""
+                if after_tables and divs == 0 and kinds == ("table", "caption"):
+                    cuts.append(i)  # the blank line after the caption starts the next section
+                    after.append(True)
         elif divs == 0 and prev_blank and header.match(line):
             cuts.append(i)
-        prev_blank = not line.strip()
+            after.append(False)
+            kinds, kind = ("", ""), "other"
+        elif prev_blank:  # a block starts
+            kind = "table" if line.startswith("|") else "caption" if _CAPTION_RE.match(line) else "other"
+            kind = kind if divs == 0 else "other"
+        elif kind == "table" and not line.startswith("|"):
+            kind = "other"
+        prev_blank = blank
     if fence is not None or comment:
         return None
     cuts.append(len(lines))
-    return ["\n".join(lines[a:b]) + ("\n" if b < len(lines) else "") for a, b in zip(cuts, cuts[1:], strict=False)]
+    sections = ["\n".join(lines[a:b]) + ("\n" if b < len(lines) else "") for a, b in zip(cuts, cuts[1:], strict=False)]
+    return sections, after
 
 
 def _with_notes(sections: list[str]) -> list[str]:
@@ -102,6 +133,14 @@ def sections_of(markdown: str, depth: int = 1) -> list[str] | None:
     refers to appended), or None when the text must be read whole."""
     sections = split_sections(markdown, depth)
     return None if sections is None else _with_notes(sections)
+
+
+def sections_after_tables(markdown: str, depth: int) -> tuple[list[str], list[bool]] | None:
+    """:func:`sections_of`, cut also after each captioned pipe table; with each section, whether
+    it starts after one (the reader of the sections checks that pandoc saw a captioned table
+    end the section before: belmig.report.pandocd)."""
+    cut = _cut(markdown, depth, after_tables=True)
+    return None if cut is None else (_with_notes(cut[0]), cut[1])
 
 
 class _Section:

@@ -3,9 +3,9 @@
 A build's render ran pandoc three times per edition on the whole text: each run read the 160 KB of
 Markdown again (0.3–0.45 s of its 0.5–0.75 s), though an edit touches one section. Here the
 render server keeps one ``pandoc lua`` process per edition and writer (``pandoc_worker.lua``).
-It keeps every section's AST (the text cut before its headers of levels 1 to 3,
-by :func:`belmig.report.pandocast.split_sections`) and re-reads only the sections whose text
-changed. It then runs the Lua filter and the writer on the whole document, as the command
+It keeps every section's AST (the text cut before its headers of levels 1 to 3 and after
+each captioned table, by :func:`belmig.report.pandocast.sections_after_tables`) and re-reads
+only the sections whose text changed. It then runs the Lua filter and the writer on the whole document, as the command
 line does: 0.2–0.35 s for an edited text (0.5–0.75 s on the command line).
 
 The command line stays the one description of a conversion. :func:`request_for` translates its
@@ -27,7 +27,7 @@ import subprocess
 import threading
 from pathlib import Path
 
-from belmig.report.pandocast import sections_of
+from belmig.report.pandocast import sections_after_tables
 
 WORKER = Path(__file__).with_name("pandoc_worker.lua")
 MAX_RSS_MIB = 1024  # a worker holding more after a conversion is stopped (the next starts afresh)
@@ -99,11 +99,11 @@ def convert(pandoc: str, args: list[str], markdown: str, *, key: str, output: Pa
         return None
     if req is None:
         return None
-    sections = sections_of(markdown, DEPTH)
+    cut = sections_after_tables(markdown, DEPTH)
     req |= {"op": "pandoc", "pandoc": pandoc, "key": key, "epoch": epoch}
-    for parts in (sections or [markdown], [markdown]):
+    for parts, after in (cut or ([markdown], [False]), ([markdown], [False])):
         try:
-            reply = typstd.ask(req | {"sections": parts})
+            reply = typstd.ask(req | {"sections": parts, "after_table": after})
         except typstd.Unavailable:
             return None
         if "text" in reply:

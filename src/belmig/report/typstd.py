@@ -75,8 +75,22 @@ def _start(path: str):
         with open(path + ".log", "ab") as log:
             env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
             env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])  # this checkout's src/
+            # through sh, which leaves the server running in the background and exits: the server
+            # is no child of this process, so nothing here waits for it (a thread that reaped it
+            # kept this process from forking its checks: render.while_checking)
             proc = subprocess.Popen(
-                [sys.executable, "-m", "belmig.report.typstd", "--serve", path, str(w)],
+                [
+                    "/bin/sh",
+                    "-c",
+                    '"$@" &',
+                    "sh",
+                    sys.executable,
+                    "-m",
+                    "belmig.report.typstd",
+                    "--serve",
+                    path,
+                    str(w),
+                ],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
@@ -88,9 +102,9 @@ def _start(path: str):
         os.close(w)
         import select
 
+        proc.wait()
         ok = select.select([r], [], [], START_TIMEOUT)[0] and os.read(r, 1)
         os.close(r)
-        threading.Thread(target=proc.wait, daemon=True).start()
         if not ok:
             raise Unavailable("the Typst server did not start")
         return forkserver._connect(path)
