@@ -99,3 +99,30 @@ def built_repo(traced_build) -> Path:
     """A temporary copy of the repository after a full `snakemake` run (traced: tracing changes no
     output, which test_two_clean_builds_are_byte_identical checks against an untraced build)."""
     return traced_build.root
+
+
+@pytest.fixture
+def render_server(monkeypatch):
+    """A private runtime folder, so a test gets its own render server (belmig.report.typstd, with
+    pandocd's workers); yields a function listing the pids of the servers started there, and
+    stops them afterwards."""
+    import contextlib
+    import signal
+    import tempfile
+
+    run_dir = Path(tempfile.mkdtemp(prefix="rs", dir="/tmp"))  # a socket's path is < 108 bytes
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(run_dir))
+    monkeypatch.delenv("BELMIG_TYPST_SERVER", raising=False)
+    monkeypatch.delenv("BELMIG_TRACE_IO", raising=False)
+
+    def pids():
+        out = []
+        for log in (run_dir / "belmig-forkserver").glob("typst-*.log"):
+            out += [int(line.rsplit("pid ", 1)[1].rstrip(")")) for line in log.read_text().splitlines()
+                    if line.startswith("serving on")]  # fmt: skip
+        return out
+
+    yield pids
+    for pid in pids():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)

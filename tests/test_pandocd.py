@@ -4,12 +4,9 @@ Each test has its own runtime folder (so its own server) and stops the servers i
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import signal
 import subprocess
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -21,26 +18,6 @@ from belmig.report import editions, pandocd, render
 LANGS = ("en", "lt", "ru")
 LUA = paths.REPORT / "filters" / "crossref.lua"
 STAMP = render.PDF_TIMESTAMP
-
-
-@pytest.fixture
-def server(monkeypatch):
-    run_dir = Path(tempfile.mkdtemp(prefix="pd", dir="/tmp"))  # a socket's path is < 108 bytes
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(run_dir))
-    monkeypatch.delenv("BELMIG_TYPST_SERVER", raising=False)
-    monkeypatch.delenv("BELMIG_TRACE_IO", raising=False)
-
-    def pids():
-        out = []
-        for log in (run_dir / "belmig-forkserver").glob("typst-*.log"):
-            out += [int(line.rsplit("pid ", 1)[1].rstrip(")")) for line in log.read_text().splitlines()
-                    if line.startswith("serving on")]  # fmt: skip
-        return out
-
-    yield pids
-    for pid in pids():
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
 
 
 def typstd_socket() -> str:
@@ -122,7 +99,7 @@ def docx_parts(path: Path) -> dict[str, bytes]:
 
 @pytest.mark.integration  # the editions as built (this checkout's build, else the suite's)
 @pytest.mark.parametrize("lang", LANGS)
-def test_every_writer_gives_the_command_lines_bytes_cold_and_after_an_edit(server, tmp_path, lang, build_root):
+def test_every_writer_gives_the_command_lines_bytes_cold_and_after_an_edit(render_server, tmp_path, lang, build_root):
     text = edition_text(lang, build_root)
     edited = re.sub(r"(\n\n[A-ZŽĄČĘĖĮŠŲŪА-Я][^\n]{20,})", r"\1 An added sentence, see @sec-methods.", text, count=1)
     assert edited != text
@@ -141,7 +118,7 @@ def test_every_writer_gives_the_command_lines_bytes_cold_and_after_an_edit(serve
                 ours = warm(args, t, key)
                 assert ours is not None, (lang, name, version)
                 assert ours == cli(args, t), (lang, name, version)
-    assert len(server()) == 1
+    assert len(render_server()) == 1
 
 
 SMALL = """---
@@ -163,7 +140,7 @@ More text.[^b] A citation [@someone] and another @other.
 """
 
 
-def test_sections_a_note_or_a_citation_number_across_come_out_as_in_the_whole_text(server, tmp_path):
+def test_sections_a_note_or_a_citation_number_across_come_out_as_in_the_whole_text(render_server, tmp_path):
     args = ["html5", "--standalone", f"--lua-filter={LUA}"]
     for text in (SMALL, SMALL.replace("More text.", "More text, edited.")):
         assert warm(args, text, "small") == cli(args, text)
@@ -177,12 +154,12 @@ def test_sections_a_note_or_a_citation_number_across_come_out_as_in_the_whole_te
         "# A\n\nNested.[^n]\n\n[^n]: A note with a citation [@x].\n\n# B\n\nz\n",
     ],
 )
-def test_what_the_sections_cannot_stand_for_is_read_whole(server, text):
+def test_what_the_sections_cannot_stand_for_is_read_whole(render_server, text):
     args = ["html5", "--standalone", f"--lua-filter={LUA}"]
     assert warm(args, text, "whole") == cli(args, text)
 
 
-def test_an_error_or_an_unknown_argument_leaves_it_to_the_command_line(server, tmp_path):
+def test_an_error_or_an_unknown_argument_leaves_it_to_the_command_line(render_server, tmp_path):
     bad = "# A\n\nSee @fig-missing.\n"  # the filter stops: an unresolved cross-reference
     assert warm(["html5", "--standalone", f"--lua-filter={LUA}"], bad, "bad") is None
     assert pandocd.request_for(["html5", "--embed-resources", f"--lua-filter={LUA}"]) is None
@@ -196,31 +173,31 @@ def test_an_error_or_an_unknown_argument_leaves_it_to_the_command_line(server, t
 
 
 @pytest.mark.parametrize("env", [{"BELMIG_TYPST_SERVER": "0"}, {"BELMIG_TRACE_IO": "/nonexistent"}])
-def test_disabled_or_traced_the_job_runs_the_command_line(server, monkeypatch, env):
+def test_disabled_or_traced_the_job_runs_the_command_line(render_server, monkeypatch, env):
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     assert warm(["html5", f"--lua-filter={LUA}"], "# A\n", "off") is None
-    assert server() == []
+    assert render_server() == []
 
 
-def test_a_worker_that_holds_too_much_memory_is_replaced(server, monkeypatch):
+def test_a_worker_that_holds_too_much_memory_is_replaced(render_server, monkeypatch):
     """The limit is read by the server: one started with it stops every worker after its answer."""
     monkeypatch.setenv("BELMIG_PANDOC_WORKER_MAX_RSS", "1")  # MiB: every worker is over it
     args = ["html5", "--standalone", f"--lua-filter={LUA}"]
     for text in ("# A\n\nOne.\n", "# A\n\nTwo.\n", "# A\n\nTwo.\n"):
         assert warm(args, text, "mem") == cli(args, text)
-    assert len(server()) == 1
+    assert len(render_server()) == 1
     workers = subprocess.run(["pgrep", "-f", "pandoc_worker"], capture_output=True, text=True).stdout.split()
-    server_pid = str(server()[0])
+    server_pid = str(render_server()[0])
     parents = [Path(f"/proc/{p}/stat").read_text().split()[3] for p in workers if Path(f"/proc/{p}").exists()]
     assert server_pid not in parents  # each was stopped after its answer
 
 
-def test_the_workers_of_many_editions_are_kept_to_the_last_few(server, monkeypatch):
+def test_the_workers_of_many_editions_are_kept_to_the_last_few(render_server, monkeypatch):
     args = ["html5", f"--lua-filter={LUA}"]
     for i in range(pandocd.MAX_WORKERS + 3):
         assert warm(args, f"# A\n\nCopy {i}.\n", f"copy-{i}") == cli(args, f"# A\n\nCopy {i}.\n")
-    server_pid = str(server()[0])
+    server_pid = str(render_server()[0])
     workers = subprocess.run(["pgrep", "-f", "pandoc_worker"], capture_output=True, text=True).stdout.split()
     ours = [
         p
@@ -230,7 +207,7 @@ def test_the_workers_of_many_editions_are_kept_to_the_last_few(server, monkeypat
     assert 1 <= len(ours) <= pandocd.MAX_WORKERS
 
 
-def test_a_server_started_by_a_copy_that_is_gone_still_converts(server, tmp_path):
+def test_a_server_started_by_a_copy_that_is_gone_still_converts(render_server, tmp_path):
     """The test suite and the benchmark run the build in copies of the repository, which start the
     render server and are deleted; a later build of another checkout talks to that server."""
     import shutil
@@ -248,7 +225,7 @@ def test_a_server_started_by_a_copy_that_is_gone_still_converts(server, tmp_path
     )
     subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(copy / "src")}, check=True)
     shutil.rmtree(copy)
-    assert len(server()) == 1
+    assert len(render_server()) == 1
     assert warm(args, "# A\n\nTwo.\n", "main") == cli(args, "# A\n\nTwo.\n")
 
 
@@ -311,14 +288,14 @@ def test_a_text_is_cut_after_its_captioned_tables_and_reads_as_the_whole():
 
 
 @pytest.mark.parametrize("edit", ["", "\n", "\n\nA last paragraph.\n", "X"])
-def test_sections_cut_after_tables_give_the_command_lines_bytes(server, edit):
+def test_sections_cut_after_tables_give_the_command_lines_bytes(render_server, edit):
     text = TABLES + edit if edit != "X" else TABLES.replace("After the first", "After the 1st")
     for to in ("html5", "typst"):
         args = [to, "--standalone", f"--lua-filter={LUA}"]
         assert warm(args, text, f"tables-{to}") == cli(args, text)
 
 
-def test_a_cut_where_pandoc_saw_no_captioned_table_is_read_whole(server):
+def test_a_cut_where_pandoc_saw_no_captioned_table_is_read_whole(render_server):
     """A line that looks like a table but is not one (no separator row): the worker finds no
     captioned table before the cut and asks for the whole text."""
     text = "# A\n\n| not a table |\n\n: and this is a definition? no: a paragraph\n\nNext.\n"

@@ -2,10 +2,6 @@
 
 Each test has its own runtime folder (so its own server) and stops the servers it started."""
 
-import contextlib
-import os
-import signal
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,26 +22,6 @@ def _doc(n_paragraphs: int, extra: str = "") -> str:
     return f'#set text(lang: "lt")\n#set page(numbering: "1")\n= Ataskaita ąčęėįšųūž\n\n{extra}\n\n{body}\n'
 
 
-@pytest.fixture
-def server(tmp_path, monkeypatch):
-    run_dir = Path(tempfile.mkdtemp(prefix="ty", dir="/tmp"))  # a socket's path is < 108 bytes
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(run_dir))
-    monkeypatch.delenv("BELMIG_TYPST_SERVER", raising=False)
-    monkeypatch.delenv("BELMIG_TRACE_IO", raising=False)
-
-    def pids():
-        out = []
-        for log in (run_dir / "belmig-forkserver").glob("typst-*.log"):
-            out += [int(line.rsplit("pid ", 1)[1].rstrip(")")) for line in log.read_text().splitlines()
-                    if line.startswith("serving on")]  # fmt: skip
-        return out
-
-    yield pids
-    for pid in pids():
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-
-
 def _cold(typ: Path, out: Path) -> bytes:
     import typst
 
@@ -55,7 +31,7 @@ def _cold(typ: Path, out: Path) -> bytes:
     return out.read_bytes()
 
 
-def test_a_recompile_in_the_warm_server_writes_the_bytes_a_cold_compile_writes(server, tmp_path):
+def test_a_recompile_in_the_warm_server_writes_the_bytes_a_cold_compile_writes(render_server, tmp_path):
     typ = tmp_path / "report.typ"
     typ.write_text(_doc(40), encoding="utf-8")
     typstd.compile_pdf(typ, tmp_path, tmp_path / "first.pdf", STAMP)
@@ -64,10 +40,10 @@ def test_a_recompile_in_the_warm_server_writes_the_bytes_a_cold_compile_writes(s
     typstd.compile_pdf(typ, tmp_path, tmp_path / "second.pdf", STAMP)  # warm: the same compiler
     assert (tmp_path / "second.pdf").read_bytes() == _cold(typ, tmp_path / "cold2.pdf")
     assert (tmp_path / "second.pdf").read_bytes() != (tmp_path / "first.pdf").read_bytes()
-    assert len(server()) == 1  # one server did both
+    assert len(render_server()) == 1  # one server did both
 
 
-def test_a_text_that_does_not_compile_raises_typst_s_message_and_the_server_goes_on(server, tmp_path):
+def test_a_text_that_does_not_compile_raises_typst_s_message_and_the_server_goes_on(render_server, tmp_path):
     bad = tmp_path / "bad.typ"
     bad.write_text("#let x = (\n", encoding="utf-8")
     with pytest.raises(RuntimeError) as err:
@@ -78,35 +54,37 @@ def test_a_text_that_does_not_compile_raises_typst_s_message_and_the_server_goes
     good.write_text(_doc(1), encoding="utf-8")
     typstd.compile_pdf(good, tmp_path, tmp_path / "good.pdf", STAMP)
     assert (tmp_path / "good.pdf").read_bytes()[:5] == b"%PDF-"
-    assert len(server()) == 1
+    assert len(render_server()) == 1
 
 
 @pytest.mark.parametrize("env", [{"BELMIG_TYPST_SERVER": "0"}, {"BELMIG_TRACE_IO": "/nonexistent"}])
-def test_disabled_or_traced_the_job_compiles_itself(server, tmp_path, monkeypatch, env):
+def test_disabled_or_traced_the_job_compiles_itself(render_server, tmp_path, monkeypatch, env):
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     typ = tmp_path / "a.typ"
     typ.write_text(_doc(1), encoding="utf-8")
     with pytest.raises(typstd.Unavailable):
         typstd.compile_pdf(typ, tmp_path, tmp_path / "a.pdf", STAMP)
-    assert server() == []
+    assert render_server() == []
 
 
-def test_a_server_that_holds_too_much_memory_exits_and_the_next_job_starts_another(server, tmp_path, monkeypatch):
+def test_a_server_that_holds_too_much_memory_exits_and_the_next_job_starts_another(
+    render_server, tmp_path, monkeypatch
+):
     monkeypatch.setenv("BELMIG_TYPST_SERVER_MAX_RSS", "1")  # MiB: every server is over it after a compile
     typ = tmp_path / "a.typ"
     typ.write_text(_doc(2), encoding="utf-8")
     typstd.compile_pdf(typ, tmp_path, tmp_path / "a.pdf", STAMP)
-    (first,) = server()
+    (first,) = render_server()
     deadline = time.monotonic() + 20
     while Path(f"/proc/{first}").exists() and Path(f"/proc/{first}/cmdline").read_bytes():
         assert time.monotonic() < deadline
         time.sleep(0.05)
     typstd.compile_pdf(typ, tmp_path, tmp_path / "b.pdf", STAMP)
-    assert len(server()) == 2 and (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
+    assert len(render_server()) == 2 and (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
 
 
-def test_starting_the_server_leaves_no_thread_in_the_job(server, tmp_path):
+def test_starting_the_server_leaves_no_thread_in_the_job(render_server, tmp_path):
     """The server is started through sh and runs on its own: no thread of the job waits for it
     (one did, and a job that then forked its checks ran them in a thread: render.while_checking)."""
     import threading
@@ -115,5 +93,5 @@ def test_starting_the_server_leaves_no_thread_in_the_job(server, tmp_path):
     typ = tmp_path / "a.typ"
     typ.write_text(_doc(1), encoding="utf-8")
     typstd.compile_pdf(typ, tmp_path, tmp_path / "a.pdf", STAMP)
-    assert len(server()) == 1
+    assert len(render_server()) == 1
     assert threading.active_count() == before
