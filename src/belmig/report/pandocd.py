@@ -171,13 +171,6 @@ class Worker:
         data = self.proc.stdout.read(int(line))
         return json.loads(data)
 
-    def rss_mib(self) -> float:
-        try:
-            with open(f"/proc/{self.proc.pid}/statm") as f:
-                return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-        except (OSError, ValueError, IndexError):
-            return 0.0
-
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self.proc.stdin.close()
@@ -185,6 +178,15 @@ class Worker:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+def rss_mib(pid: int | str = "self") -> float:
+    """The resident memory of a process (this one by default), in MiB; 0 when unknown."""
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 _WORKERS: dict[tuple, Worker] = {}  # by pandoc, edition and writer; the most recently used last
@@ -221,7 +223,7 @@ def handle(req: dict) -> dict:
         except (OSError, EOFError, ValueError) as exc:
             _drop(wkey, worker)
             return {"error": f"the pandoc worker failed: {exc!r}"}
-        if worker.rss_mib() > float(os.environ.get("BELMIG_PANDOC_WORKER_MAX_RSS", MAX_RSS_MIB)):
+        if rss_mib(worker.proc.pid) > float(os.environ.get("BELMIG_PANDOC_WORKER_MAX_RSS", MAX_RSS_MIB)):
             _drop(wkey, worker)
     return reply
 

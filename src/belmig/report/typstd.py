@@ -150,14 +150,6 @@ def compile_pdf(typ: Path, root: Path, output: Path, timestamp: int) -> None:
 # Server
 
 
-def _rss_mib() -> float:
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError, IndexError):
-        return 0.0
-
-
 def serve(path: str, ready_fd: int | None = None, idle: float = IDLE) -> None:
     import time
 
@@ -198,7 +190,7 @@ def serve(path: str, ready_fd: int | None = None, idle: float = IDLE) -> None:
                     busy[0] -= 1
                     last[0] = time.monotonic()
             forkserver._send(conn, reply)
-            if _rss_mib() > float(os.environ.get("BELMIG_TYPST_SERVER_MAX_RSS", MAX_RSS_MIB)):
+            if pandocd.rss_mib() > float(os.environ.get("BELMIG_TYPST_SERVER_MAX_RSS", MAX_RSS_MIB)):
                 done.set()
         except Exception as exc:  # a client that went away: nothing to answer
             print(f"request failed: {exc!r}", flush=True)
