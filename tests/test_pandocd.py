@@ -146,6 +146,99 @@ def test_sections_a_note_or_a_citation_number_across_come_out_as_in_the_whole_te
         assert warm(args, text, "small") == cli(args, text)
 
 
+def tiny_png() -> bytes:
+    """A 1×1 white PNG (the DOCX shows a figure's PNG)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00\xff")) + chunk(b"IEND", b"")
+
+
+NUMBERED = """---
+title: Numbered
+lang: en-GB
+crossref:
+  fig-prefix: Chart
+---
+
+# Opening {#sec-open}
+
+See @fig-one, @tbl-one and @sec-last.[^o]
+
+[^o]: A note in the opening.
+
+![The first chart](chart.svg){#fig-one fig-alt="Bars"}
+
+# Middle
+
+| a | b |
+|---|---|
+| 1 | 2 |
+
+: A table {#tbl-one}
+
+Words about @fig-one and `a_code.key`.
+
+## Deeper
+
+::: {.callout-note}
+A callout with [a claim]{.claim guard="x"}.
+:::
+
+# The last {#sec-last}
+
+More words.[^l]
+
+[^l]: A note at the end.
+
+![The second chart](chart.svg){#fig-two}
+"""
+
+# edits that change what the other sections print (numbering, a heading referred to, the notes,
+# the headers of the table of contents, the last section) and one that changes nothing else
+NUMBERED_EDITS = {
+    "a word": lambda t: t.replace("Words about", "Some words about"),
+    "a figure before the others": lambda t: t.replace("# Opening {#sec-open}\n", "# Opening {#sec-open}\n\n![New](chart.svg){#fig-zero}\n"),
+    "a heading referred to": lambda t: t.replace("# The last {#sec-last}", "# The very last {#sec-last}"),
+    "a note where there was none": lambda t: t.replace("Words about", "Words[^m] about") + "\n[^m]: A new note.\n",
+    "the notes removed": lambda t: t.replace("[^o]", "").replace("[^l]", "").replace(": A note in the opening.", "").replace(": A note at the end.", ""),
+    "a new header": lambda t: t.replace("## Deeper", "## Deeper\n\nText.\n\n## Deepest"),
+    "the last section": lambda t: t.replace("More words.", "More words, edited."),
+}
+
+
+@pytest.mark.parametrize("to", ["typst", "html5", "docx"])
+def test_an_edit_that_changes_the_other_sections_numbering_gives_the_command_lines_bytes(render_server, tmp_path, to):
+    """The filter and the writer are kept per section (pandoc_worker.lua): after each edit, in turn
+    (so that what was kept from the edit before is tried), the text is the command line's, and
+    Typst and HTML were put together from the sections' texts."""
+    args = [to, "--wrap=none", f"--lua-filter={LUA}"]
+    if to == "typst":
+        args += ["--standalone", f"--template={paths.REPORT / 'template.typ'}"]
+    elif to == "html5":
+        args += ["--standalone", "--toc", "--toc-depth=2"]
+    (tmp_path / "chart.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>', encoding="utf-8")
+    (tmp_path / "chart.png").write_bytes(tiny_png())
+    args.append(f"--resource-path={tmp_path}")
+    text = NUMBERED
+    for name, edit in [("cold", lambda t: t), *NUMBERED_EDITS.items()]:
+        text = edit(text)
+        detail: dict = {}
+        if to == "docx":
+            ours, theirs = tmp_path / "ours.docx", tmp_path / "cli.docx"
+            assert warm(args, text, f"numbered-{to}", output=ours) == "", name
+            cli(args, text, output=theirs)
+            assert ours.read_bytes() == theirs.read_bytes(), name
+        else:
+            ours = pandocd.convert(render.pandoc_binary(), args, text, key=f"numbered-{to}", epoch=STAMP, detail=detail)
+            assert ours == cli(args, text), name
+            assert detail == {"joined": True}, name
+
+
 @pytest.mark.parametrize(
     "text",
     [

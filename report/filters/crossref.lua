@@ -17,11 +17,24 @@
 -- Every reference is checked before pandoc runs (belmig.report.checks.crossref_problems); an
 -- unresolved one here still stops with a one-line message, not a stack trace.
 
-local numbers = {}   -- id -> figure/table number
-local headings = {}  -- id -> heading text
-local words = { fig = "Chart", tbl = "Table" }   -- reference prefixes (crossref.*-prefix)
-local titles = { fig = "Chart", tbl = "Table" }  -- caption labels (crossref.*-title)
-local number_first = false
+-- Loaded with the argument "phases" (the render server's worker, belmig.report.pandoc_worker.lua),
+-- the file returns its steps instead, so that the worker can run the second filter on each
+-- section it has kept: what the first filter does to the whole document is split into what it
+-- does to one section (captions' table ids; the targets found) and what it does once (numbering
+-- the targets in order; the front of an HTML/DOCX document).
+local mode = ...
+
+local numbers, headings, words, titles, number_first
+
+-- the state the second filter reads, as a new run starts it
+local function reset()
+  numbers = {}   -- id -> figure/table number
+  headings = {}  -- id -> heading text
+  words = { fig = "Chart", tbl = "Table" }   -- reference prefixes (crossref.*-prefix)
+  titles = { fig = "Chart", tbl = "Table" }  -- caption labels (crossref.*-title)
+  number_first = false
+end
+reset()
 
 local function is_typst() return FORMAT:match("typst") ~= nil end
 local function is_docx() return FORMAT:match("docx") ~= nil end
@@ -92,42 +105,77 @@ local function notice_blocks(meta)
   return blocks
 end
 
-local function number_elements(doc)
-  read_meta(doc.meta)
-  local fig, tbl = 0, 0
-  doc.blocks = doc.blocks:walk({
+-- first filter, on any run of blocks: a table's id from its caption ({#tbl-x})
+local function caption_ids(blocks)
+  return blocks:walk({
     Table = function(t)
       if t.identifier == "" then table_id_from_caption(t) end
       return t
     end,
   })
-  doc.blocks:walk({
+end
+
+-- first filter, on any run of blocks: the figures, tables and headings to number, in order
+local function targets(blocks)
+  local found = {}
+  blocks:walk({
     Figure = function(f)
-      if f.identifier:match("^fig%-") then fig = fig + 1; numbers[f.identifier] = fig end
+      if f.identifier:match("^fig%-") then found[#found + 1] = { "fig", f.identifier } end
     end,
     Table = function(t)
-      if t.identifier:match("^tbl%-") then tbl = tbl + 1; numbers[t.identifier] = tbl end
+      if t.identifier:match("^tbl%-") then found[#found + 1] = { "tbl", t.identifier } end
     end,
     Header = function(h)
-      if h.identifier ~= "" then headings[h.identifier] = pandoc.utils.stringify(h.content) end
+      if h.identifier ~= "" then found[#found + 1] = { "sec", h.identifier, pandoc.utils.stringify(h.content) } end
     end,
   })
-  if not is_typst() then
-    -- authors as "name, role" (the default templates print a map as "true")
-    if doc.meta.author then
-      local authors = pandoc.List()
-      for _, a in ipairs(doc.meta.author) do
-        if type(a) == "table" and a.name then
-          local s = pandoc.utils.stringify(a.name)
-          if a.role then s = s .. ", " .. pandoc.utils.stringify(a.role) end
-          authors:insert(pandoc.MetaInlines({ pandoc.Str(s) }))
-        else
-          authors:insert(a)
-        end
-      end
-      doc.meta.author = authors
+  return found
+end
+
+-- first filter, once: the state the second reads, from the front matter and the targets of each
+-- run of blocks in document order (`runs`: lists from targets()); returns it as a string, the
+-- same for the same state
+local function number(meta, runs)
+  reset()
+  read_meta(meta)
+  local fig, tbl = 0, 0
+  local key = { words.fig, words.tbl, titles.fig, titles.tbl, tostring(number_first) }
+  for _, found in ipairs(runs) do
+    for _, t in ipairs(found) do
+      if t[1] == "fig" then fig = fig + 1; numbers[t[2]] = fig
+      elseif t[1] == "tbl" then tbl = tbl + 1; numbers[t[2]] = tbl
+      else headings[t[2]] = t[3] end
+      key[#key + 1] = table.concat(t, "\0")
     end
-    local top = notice_blocks(doc.meta)
+  end
+  return table.concat(key, "\1")
+end
+
+-- first filter, once: HTML/DOCX authors and the blocks put before the text (none for Typst)
+local function front(meta)
+  if is_typst() then return pandoc.List() end
+  -- authors as "name, role" (the default templates print a map as "true")
+  if meta.author then
+    local authors = pandoc.List()
+    for _, a in ipairs(meta.author) do
+      if type(a) == "table" and a.name then
+        local s = pandoc.utils.stringify(a.name)
+        if a.role then s = s .. ", " .. pandoc.utils.stringify(a.role) end
+        authors:insert(pandoc.MetaInlines({ pandoc.Str(s) }))
+      else
+        authors:insert(a)
+      end
+    end
+    meta.author = authors
+  end
+  return notice_blocks(meta)
+end
+
+local function number_elements(doc)
+  doc.blocks = caption_ids(doc.blocks)
+  number(doc.meta, { targets(doc.blocks) })
+  if not is_typst() then
+    local top = front(doc.meta)
     top:extend(doc.blocks)
     doc.blocks = top
   end
@@ -278,7 +326,12 @@ local function Table(t)
   return t
 end
 
+local elements = { Cite = Cite, Span = Span, Div = Div, Image = Image, Figure = Figure, Table = Table, Link = Link }
+
+if mode == "phases" then
+  return { caption_ids = caption_ids, targets = targets, number = number, front = front, elements = elements }
+end
 return {
   { Pandoc = number_elements },
-  { Cite = Cite, Span = Span, Div = Div, Image = Image, Figure = Figure, Table = Table, Link = Link },
+  elements,
 }

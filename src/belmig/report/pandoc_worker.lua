@@ -12,10 +12,11 @@
 --   filter     the Lua filter's path; meta: the --metadata-file's YAML text;
 --   wrap, toc, toc_depth, variables (--css, --include-before-body as pandoc sets them);
 --   cwd        where images are looked up (--resource-path); output: a file for a binary writer.
--- The answer is a line with a length, then {"text": ...}, {"ok": true} or {"error": ...}.
+-- The answer is a line with a length, then {"text": ..., "joined": ...}, {"ok": true} or
+-- {"error": ...} ("joined": the text was put together from the sections' texts).
 --
 -- Each section's AST is kept, keyed by its text, so an edit re-reads only the sections it
--- touched. What pandoc would number across sections (header identifiers, notes and citations)
+-- touched; so are what the filter and the writer made of it (see filtered() and joined()). What pandoc would number across sections (header identifiers, notes and citations)
 -- is checked as belmig.report.pandocast does; when the sections cannot stand for the whole text,
 -- the answer is {"whole": true} and the caller sends the text in one piece.
 
@@ -26,15 +27,20 @@ end
 -- what the command line's reader gets: its data file's abbreviations, a standalone document
 local reader_options = pandoc.ReaderOptions({ abbreviations = abbreviations, standalone = true })
 
-local cache = {}      -- section text -> { blocks, meta, ids, count, ok, cites, offset, shifted }
+local cache = {}      -- section text -> { blocks, meta, ids, count, ok, cites, serial, out, ... }
 local cached = 0
+local serial = 0      -- each entry's number (what the module-level caches below are keyed by)
 local templates = {}  -- template text -> compiled template
 
 local function read_section(text)
   local entry = cache[text]
   if entry then return entry end
   local doc = pandoc.read(text, "markdown", reader_options)
-  entry = { blocks = doc.blocks, meta = doc.meta, ids = {}, notes = 0, groups = 0, ok = true, cites = false }
+  serial = serial + 1
+  entry = {
+    blocks = doc.blocks, meta = doc.meta, ids = {}, notes = 0, groups = 0, ok = true, cites = false,
+    serial = serial, out = {},
+  }
   local function walk_note(note)
     -- a note inside a note, or a citation inside a note: pandoc numbers those its own way
     note:walk({
@@ -52,31 +58,26 @@ local function read_section(text)
     end,
   })
   entry.count = entry.notes + entry.groups
-  entry.offset = 0
-  entry.shifted = entry.blocks
   cached = cached + 1
   if cached > 400 then cache = {}; cached = 0 end  -- an editor's many versions: start again
   cache[text] = entry
   return entry
 end
 
--- the section's blocks with its citations numbered from `offset` (as when read in the whole text)
-local function blocks_at(entry, offset)
-  if not entry.cites or offset == 0 then return entry.blocks end
-  if entry.offset ~= offset then
-    entry.shifted = entry.blocks:walk({
-      Cite = function(c)
-        local cites = c.citations
-        for _, citation in ipairs(cites) do citation.note_num = citation.note_num + offset end
-        c.citations = cites
-        return c
-      end,
-    })
-    entry.offset = offset
-  end
-  return entry.shifted
+-- `blocks` (a section's) with its citations numbered from `offset` (as when read in the whole text)
+local function shifted(entry, blocks, offset)
+  if not entry.cites or offset == 0 then return blocks end
+  return blocks:walk({
+    Cite = function(c)
+      local cites = c.citations
+      for _, citation in ipairs(cites) do citation.note_num = citation.note_num + offset end
+      c.citations = cites
+      return c
+    end,
+  })
 end
 
+-- the sections as read, or nil when they cannot stand for the whole text
 local function document(sections, after_table)
   local entries, seen = {}, {}
   for i, text in ipairs(sections) do
@@ -96,27 +97,208 @@ local function document(sections, after_table)
     end
     entries[i] = e
   end
-  local blocks = pandoc.Blocks({})
-  local offset = 0
-  for _, e in ipairs(entries) do
-    blocks:extend(blocks_at(e, offset))
-    offset = offset + e.count
-  end
-  return pandoc.Pandoc(blocks, entries[1] and entries[1].meta or pandoc.Meta({}))
+  return entries
 end
 
+-- The filter's steps (report/filters/crossref.lua loaded with "phases"), by path; false for a
+-- filter that has none (it then runs on the whole document, as on the command line).
+local filters = {}  -- path -> { text, steps }
+
+local function steps_of(path)
+  local f = type(path) == "string" and io.open(path, "rb")
+  if not f then return false end
+  local text = f:read("a")
+  f:close()
+  local c = filters[path]
+  if not c or c.text ~= text then
+    local chunk = load(text, "@" .. path)
+    local ok, steps = false, nil
+    if chunk then ok, steps = pcall(chunk, "phases") end
+    c = { text = text, steps = ok and type(steps) == "table" and type(steps.elements) == "table" and steps or false }
+    filters[path] = c
+  end
+  return c.steps
+end
+
+-- The filter on the sections: what its first pass does to one section is kept with the section,
+-- what it does once (numbering, the front) runs on every request, and the second pass is kept
+-- for the section while the numbering is the same. Returns the front as a document (blocks and
+-- the metadata, through the second pass) and each section's blocks through both passes.
+local function filtered(entries, steps, meta)
+  local runs = {}
+  for i, e in ipairs(entries) do
+    if e.steps ~= steps then
+      e.steps = steps
+      e.prepared = steps.caption_ids(e.blocks)
+      e.found = steps.targets(e.prepared)
+      e.out = {}
+    end
+    runs[i] = e.found
+  end
+  local state = FORMAT .. "\2" .. steps.number(meta, runs)
+  local head = pandoc.Pandoc(steps.front(meta), meta):walk(steps.elements)
+  local outs, offset = {}, 0
+  for i, e in ipairs(entries) do
+    local key = state .. "\2" .. offset
+    local o = e.out[FORMAT]
+    if not o or o.key ~= key then
+      o = { key = key, blocks = shifted(e, e.prepared, offset):walk(steps.elements) }
+      e.out[FORMAT] = o
+    end
+    outs[i] = o
+    offset = offset + e.count
+  end
+  return head, outs
+end
+
+-- What the sections' texts cannot be joined for: a header inside another block (the table of
+-- contents is made from the top-level ones), math or highlighted code (they add to the template).
+local function frame_headers(o)
+  if o.headers ~= nil then return o.headers end
+  local headers, all, plain = pandoc.List(), 0, true
+  for _, b in ipairs(o.blocks) do
+    if b.t == "Header" then headers:insert(b) end
+  end
+  o.blocks:walk({
+    Header = function() all = all + 1 end,
+    Math = function() plain = false end,
+    CodeBlock = function() plain = false end,
+    Code = function(c) if #c.classes > 0 then plain = false end end,
+  })
+  o.headers = (plain and all == #headers) and headers or false
+  return o.headers
+end
+
+local CUT = "<!-- belmig:cut -->"
+local noted = {}   -- writer -> { key, parts, tail }: the HTML of the sections with notes
+local frames = {}  -- writer -> { key, before, after }: the standalone document around its body
+
+-- The writer's text of the whole document from each section's, kept with the section: Typst
+-- and HTML write a document's blocks one after another, so the body is the sections' texts
+-- joined (HTML notes are numbered across the document and listed at its end: the sections with
+-- notes are written together). A standalone document is the template around the body: written
+-- once for the top-level headers (its table of contents) and kept while they are the same.
+-- Returns nil when the text cannot be had this way (the caller writes the whole document).
+local function joined(head, outs, entries, meta_key, req, opts)
+  local bare = pandoc.WriterOptions({ wrap_text = req.wrap or "auto" })
+  local wkey = table.concat({ FORMAT, tostring(req.wrap), tostring(req.cwd), meta_key }, "\2")
+  local function write(blocks) return pandoc.write(pandoc.Pandoc(blocks, head.meta), FORMAT, bare) end
+  local texts = {}
+  for i, o in ipairs(outs) do
+    if o.wkey ~= wkey then o.text = nil; o.wkey = wkey end
+    if FORMAT ~= "html5" or entries[i].notes == 0 then
+      if not o.text then o.text = write(o.blocks) end
+      texts[i] = o.text
+    end
+  end
+  local tail = ""
+  if FORMAT == "html5" then
+    local with, key = {}, { wkey }
+    for i, e in ipairs(entries) do
+      if e.notes > 0 then with[#with + 1] = i; key[#key + 1] = e.serial .. "\3" .. outs[i].key end
+    end
+    if #with > 0 then
+      key = table.concat(key, "\2")
+      local n = noted[FORMAT]
+      if not n or n.key ~= key then
+        local blocks = pandoc.Blocks({})
+        for _, i in ipairs(with) do
+          blocks:extend(outs[i].blocks)
+          blocks:insert(pandoc.RawBlock("html", CUT))
+        end
+        local text = write(blocks)
+        local pieces, from = {}, 1
+        while true do
+          local a, b = text:find(CUT, from, true)
+          if not a then break end
+          pieces[#pieces + 1] = text:sub(from, a - 1)
+          from = b + 1
+        end
+        if #pieces ~= #with then return nil end  -- the text itself has the mark
+        n = { key = key, parts = {}, tail = text:sub(from) }
+        for k, piece in ipairs(pieces) do
+          if k > 1 then
+            if piece:sub(1, 1) ~= "\n" then return nil end
+            piece = piece:sub(2)
+          end
+          if piece:sub(-1) ~= "\n" then return nil end
+          n.parts[with[k]] = piece:sub(1, -2)
+        end
+        noted[FORMAT] = n
+      end
+      for _, i in ipairs(with) do texts[i] = n.parts[i] end
+      tail = n.tail
+    end
+  end
+  local pieces = {}  -- the nonempty texts, in order: { text, section number (0: the front) }
+  local front = write(head.blocks)
+  if front ~= "" then pieces[1] = { front, 0 } end
+  for i = 1, #outs do
+    if texts[i] ~= "" then pieces[#pieces + 1] = { texts[i], i } end
+  end
+  local function join(upto)
+    local t = {}
+    for k = 1, upto do t[k] = pieces[k][1] end
+    return table.concat(t, "\n")
+  end
+  if not req.standalone then return join(#pieces) .. tail end
+  -- the standalone document: the template around the top-level headers (the table of contents)
+  -- and a mark; without notes, the last section follows the mark, so that the body ends in the
+  -- template as the whole text's does (a Typst body's last blank line is the template's)
+  for _, b in ipairs(head.blocks) do
+    if b.t == "Header" then return nil end
+  end
+  local last = pieces[#pieces]
+  if not last or last[2] == 0 then return nil end
+  local upto = tail == "" and last[2] - 1 or #outs
+  local frame = pandoc.Blocks({})
+  for i = 1, upto do
+    local h = frame_headers(outs[i])
+    if not h then return nil end
+    frame:extend(h)
+  end
+  frame:insert(pandoc.RawBlock(FORMAT, CUT))
+  local mark = write(frame)
+  local key = { wkey, mark, type(req.template) == "string" and req.template or "", pandoc.json.encode(req.variables or {}), tostring(req.toc),
+    tostring(req.toc_depth), tail == "" and entries[last[2]].serial .. "\3" .. outs[last[2]].key or "" }
+  key = table.concat(key, "\2")
+  local f = frames[FORMAT]
+  if not f or f.key ~= key then
+    local after_mark = ""  -- the text between the mark and the last section's (without notes)
+    if tail == "" then
+      if not frame_headers(outs[last[2]]) then return nil end
+      frame:extend(outs[last[2]].blocks)
+      local both = write(frame)
+      if both:sub(1, #mark) ~= mark or both:sub(-#last[1]) ~= last[1] or #both < #mark + #last[1] then return nil end
+      after_mark = both:sub(#mark + 1, #both - #last[1])
+    end
+    local out = pandoc.write(pandoc.Pandoc(frame, head.meta), FORMAT, pandoc.WriterOptions(opts))
+    local a, b = out:find(mark, 1, true)
+    if not a or out:find(mark, b + 1, true) or out:sub(b + 1, b + #after_mark) ~= after_mark then return nil end
+    f = { key = key, before = out:sub(1, a - 1), after = out:sub(b + #after_mark + 1) }
+    frames[FORMAT] = f
+  end
+  if tail ~= "" then return f.before .. join(#pieces) .. tail .. f.after end
+  local body = join(#pieces - 1)
+  return f.before .. body .. (body ~= "" and "\n" or "") .. f.after
+end
+
+local SPLIT = { typst = true, html5 = true }  -- writers joined from the sections' texts
+
 local function convert(req)
-  local doc = document(req.sections, req.after_table)
-  if doc == nil then return { whole = true } end
+  local entries = document(req.sections, req.after_table)
+  if entries == nil then return { whole = true } end
+  local meta = {}  -- a copy: the filter changes the document's (the kept section's stays)
+  for k, v in pairs(entries[1] and entries[1].meta or {}) do meta[k] = v end
   if type(req.meta) == "string" and req.meta ~= "" then  -- --metadata-file: the text's own values win
     local defaults = pandoc.read("---\n" .. req.meta .. "\n---\n", "markdown", reader_options).meta
     for k, v in pairs(defaults) do
-      if doc.meta[k] == nil then doc.meta[k] = v end
+      if meta[k] == nil then meta[k] = v end
     end
   end
   FORMAT = req.to
+  local steps = steps_of(req.filter)
   local function run()
-    doc = pandoc.utils.run_lua_filter(doc, req.filter)
     local opts = { variables = req.variables or {}, wrap_text = req.wrap or "auto" }
     if req.standalone then
       local text = type(req.template) == "string" and req.template or pandoc.template.default(req.to)
@@ -131,13 +313,33 @@ local function convert(req)
       opts.table_of_contents = true
       opts.toc_depth = req.toc_depth
     end
+    local doc
+    if steps then
+      local head, outs = filtered(entries, steps, meta)
+      if SPLIT[req.to] and type(req.output) ~= "string" then
+        local meta_key = (entries[1] and entries[1].serial or 0) .. "\2" .. tostring(req.meta)
+        local text = joined(head, outs, entries, meta_key, req, opts)
+        if text then return text, true end
+      end
+      local blocks = pandoc.Blocks({})
+      blocks:extend(head.blocks)
+      for _, o in ipairs(outs) do blocks:extend(o.blocks) end
+      doc = pandoc.Pandoc(blocks, head.meta)
+    else
+      local blocks, offset = pandoc.Blocks({}), 0
+      for _, e in ipairs(entries) do
+        blocks:extend(shifted(e, e.blocks, offset))
+        offset = offset + e.count
+      end
+      doc = pandoc.utils.run_lua_filter(pandoc.Pandoc(blocks, meta), req.filter)
+    end
     return pandoc.write(doc, req.to, pandoc.WriterOptions(opts))
   end
-  local out
+  local out, from_sections
   if type(req.cwd) == "string" then
-    out = pandoc.system.with_working_directory(req.cwd, run)
+    out, from_sections = pandoc.system.with_working_directory(req.cwd, run)
   else
-    out = run()
+    out, from_sections = run()
   end
   if type(req.output) == "string" then
     local f = assert(io.open(req.output, "wb"))
@@ -146,7 +348,7 @@ local function convert(req)
     return { ok = true }
   end
   if not req.standalone then out = out .. "\n" end  -- as the command line ends a fragment
-  return { text = out }
+  return { text = out, joined = from_sections == true }
 end
 
 while true do
