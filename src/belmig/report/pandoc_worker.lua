@@ -317,7 +317,9 @@ local function convert(req)
     if steps then
       local head, outs = filtered(entries, steps, meta)
       if SPLIT[req.to] and type(req.output) ~= "string" then
-        local meta_key = (entries[1] and entries[1].serial or 0) .. "\2" .. tostring(req.meta)
+        -- the document's metadata (what a writer may read besides the blocks): an edit of the
+        -- first section's text leaves the other sections' texts as they were
+        local meta_key = pandoc.write(pandoc.Pandoc({}, head.meta), "json")
         local text = joined(head, outs, entries, meta_key, req, opts)
         if text then return text, true end
       end
