@@ -208,6 +208,15 @@ NUMBERED_EDITS = {
     "the notes removed": lambda t: t.replace("[^o]", "").replace("[^l]", "").replace(": A note in the opening.", "").replace(": A note at the end.", ""),
     "a new header": lambda t: t.replace("## Deeper", "## Deeper\n\nText.\n\n## Deepest"),
     "the last section": lambda t: t.replace("More words.", "More words, edited."),
+    "raw HTML, a list": lambda t: t.replace("More words", '<div class="raw">raw</div>\n\n- one\n- two\n\nMore words'),
+}
+
+# what the worker does not join (the template or the table of contents depend on it): it writes
+# the whole document, and the text is still the command line's
+WHOLE_EDITS = {
+    "highlighted code": lambda t: t.replace("More words", "```python\nx = 1\n```\n\nMore words"),
+    "math": lambda t: t.replace("More words", "Math $x^2$ here. More words"),
+    "a header in a callout": lambda t: t.replace("A callout with", "## Inside\n\nA callout with"),
 }
 
 
@@ -237,6 +246,15 @@ def test_an_edit_that_changes_the_other_sections_numbering_gives_the_command_lin
             ours = pandocd.convert(render.pandoc_binary(), args, text, key=f"numbered-{to}", epoch=STAMP, detail=detail)
             assert ours == cli(args, text), name
             assert detail == {"joined": True}, name
+    if to == "docx":
+        return
+    for name, edit in WHOLE_EDITS.items():
+        detail = {}
+        t = edit(NUMBERED)
+        assert t != NUMBERED
+        assert pandocd.convert(render.pandoc_binary(), args, t, key=f"numbered-{to}", epoch=STAMP, detail=detail) == cli(args, t), name
+        # Typst has no table of contents of pandoc's: a header in a callout is joined there
+        assert detail == {"joined": to == "typst" and name == "a header in a callout"}, name
 
 
 @pytest.mark.parametrize(
