@@ -155,7 +155,9 @@ def tiny_png() -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00\xff")) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00\xff")) + chunk(b"IEND", b"")
+    )
 
 
 NUMBERED = """---
@@ -202,10 +204,17 @@ More words.[^l]
 # the headers of the table of contents, the last section) and one that changes nothing else
 NUMBERED_EDITS = {
     "a word": lambda t: t.replace("Words about", "Some words about"),
-    "a figure before the others": lambda t: t.replace("# Opening {#sec-open}\n", "# Opening {#sec-open}\n\n![New](chart.svg){#fig-zero}\n"),
+    "a figure before the others": lambda t: t.replace(
+        "# Opening {#sec-open}\n", "# Opening {#sec-open}\n\n![New](chart.svg){#fig-zero}\n"
+    ),
     "a heading referred to": lambda t: t.replace("# The last {#sec-last}", "# The very last {#sec-last}"),
     "a note where there was none": lambda t: t.replace("Words about", "Words[^m] about") + "\n[^m]: A new note.\n",
-    "the notes removed": lambda t: t.replace("[^o]", "").replace("[^l]", "").replace(": A note in the opening.", "").replace(": A note at the end.", ""),
+    "the notes removed": lambda t: (
+        t.replace("[^o]", "")
+        .replace("[^l]", "")
+        .replace(": A note in the opening.", "")
+        .replace(": A note at the end.", "")
+    ),
     "a new header": lambda t: t.replace("## Deeper", "## Deeper\n\nText.\n\n## Deepest"),
     "the last section": lambda t: t.replace("More words.", "More words, edited."),
     "raw HTML, a list": lambda t: t.replace("More words", '<div class="raw">raw</div>\n\n- one\n- two\n\nMore words'),
@@ -252,7 +261,9 @@ def test_an_edit_that_changes_the_other_sections_numbering_gives_the_command_lin
         detail = {}
         t = edit(NUMBERED)
         assert t != NUMBERED
-        assert pandocd.convert(render.pandoc_binary(), args, t, key=f"numbered-{to}", epoch=STAMP, detail=detail) == cli(args, t), name
+        assert pandocd.convert(
+            render.pandoc_binary(), args, t, key=f"numbered-{to}", epoch=STAMP, detail=detail
+        ) == cli(args, t), name
         # Typst has no table of contents of pandoc's: a header in a callout is joined there
         assert detail == {"joined": to == "typst" and name == "a header in a callout"}, name
 

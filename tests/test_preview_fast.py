@@ -160,12 +160,16 @@ def test_the_previews_render_is_the_builds_byte_for_byte(tmp_path, lang):
             shutil.rmtree(d, ignore_errors=True)
 
 
+# the number-word patterns' lead: a word's start (hoisted from each word), their first letters
+LEAD = r"^(?:\(\?<!\[\^\\W_\]\))?\(\?=\[[^\]]*\]\)"
+
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_lexicons_quick_skips_find_what_a_scan_of_every_phrase_finds(lang):
     """lexicon.find skips a phrase whose longest word is not in the lower-cased text, and the
-    number-word patterns start with a look-ahead for their first letters: the same matches as
-    trying every phrase and the plain patterns, also in upper case and with the letters
-    re.IGNORECASE pairs with others ("ı" for "i")."""
+    number-word patterns start with a word's start and a look-ahead for their first letters:
+    the same matches as trying every phrase and the plain patterns, also in upper case and with
+    the letters re.IGNORECASE pairs with others ("ı" for "i")."""
     import dataclasses
 
     from belmig.report import lexicon
@@ -178,10 +182,14 @@ def test_the_lexicons_quick_skips_find_what_a_scan_of_every_phrase_finds(lang):
             for k, ps in lex.phrases.items()
         },
         number_words={
-            k: {n: re.compile(re.sub(r"^\(\?=\[[^\]]*\]\)", "", rx.pattern), rx.flags) for n, rx in d.items()}
+            k: {n: re.compile(re.sub(LEAD, "", rx.pattern), rx.flags) for n, rx in d.items()}
             for k, d in lex.number_words.items()
         },
     )
+    assert all(
+        rx.pattern.startswith(rf"(?<!{lexicon._WORD})(?=[") for d in lex.number_words.values() for rx in d.values()
+    )
+    assert not any(re.match(LEAD, rx.pattern) for d in plain.number_words.values() for rx in d.values())
     assert any(p.literal for p in lex.phrases[lang])
     assert all(p.source.startswith("(?=") for p in lex.phrases[lang])
     assert not any(p.source.startswith("(?=") for ps in plain.phrases.values() for p in ps)

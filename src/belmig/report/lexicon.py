@@ -509,9 +509,9 @@ _CASEFIX = _casefix_chars()
 
 
 def _first_chars(words: Sequence[str]) -> str:
-    """A look-ahead for the first letters of `words`: a scan skips every other position quickly."""
-    firsts = sorted({w.lstrip()[0] for w in words if w.strip()})
-    return "(?=[" + "".join(re.escape(c) for c in firsts) + "])" if firsts else ""
+    """A look-ahead for `words`' first letters, after a word's start (their look-behind) if all: a fast scan."""
+    firsts = "".join(re.escape(c) for c in sorted({w.lstrip()[0] for w in words if w.strip()}))
+    return (rf"(?<!{_WORD})" if all(re.match(r"\w", w) for w in words) else "") + f"(?=[{firsts}])" if firsts else ""
 
 
 _CACHE: dict[tuple[str, int], Lexicon] = {}
