@@ -268,6 +268,26 @@ def test_an_edit_that_changes_the_other_sections_numbering_gives_the_command_lin
         assert detail == {"joined": to == "typst" and name == "a header in a callout"}, name
 
 
+def test_an_edited_filter_is_read_again_and_what_was_kept_for_the_old_one_is_not_used(render_server, tmp_path):
+    """The worker keeps the filter's steps and each section's output by the filter file's text:
+    a changed filter (its words for a figure) gives the command line's bytes with the new one."""
+    lua = tmp_path / "crossref.lua"
+    lua.write_text(LUA.read_text(encoding="utf-8"), encoding="utf-8")
+    text = NUMBERED.replace("crossref:\n  fig-prefix: Chart\n", "")
+    for to in ("typst", "html5"):
+        args = [to, "--standalone", "--wrap=none", f"--lua-filter={lua}"]
+        for words in ("Chart", "Figure"):
+            source = LUA.read_text(encoding="utf-8").replace('fig = "Chart"', f'fig = "{words}"')
+            assert source.count(f'fig = "{words}"') == 2
+            lua.write_text(source, encoding="utf-8")
+            detail: dict = {}
+            ours = pandocd.convert(render.pandoc_binary(), args, text, key=f"filter-{to}", epoch=STAMP, detail=detail)
+            assert ours == cli(args, text), (to, words)
+            assert detail == {"joined": True}
+            if to == "html5":
+                assert f"{words}\u00a01" in ours
+
+
 @pytest.mark.parametrize(
     "text",
     [
