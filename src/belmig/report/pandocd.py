@@ -9,7 +9,8 @@ only the sections whose text changed. The Lua filter (report/filters/crossref.lu
 and the writer run again only on the sections whose text or numbering changed: Typst and HTML
 write a document's blocks one after the other, so the body is the sections' texts joined, and the
 template around it is kept while the headers (the table of contents) are the same. An edited
-text takes 0.1–0.2 s (0.5–0.75 s on the command line); the DOCX is written whole.
+text's Typst or HTML takes 0.03–0.1 s (0.5–0.75 s on the command line); the DOCX, written whole
+from the kept filter output, 0.2–0.4 s.
 
 The command line stays the one description of a conversion. :func:`request_for` translates its
 arguments, and declines any it does not know. The worker's output is the command line's, byte
