@@ -509,7 +509,7 @@ _CASEFIX = _casefix_chars()
 
 
 def _first_chars(words: Sequence[str]) -> str:
-    """A look-ahead for `words`' first letters, after a word's start (their look-behind) if all: a fast scan."""
+    """A look-ahead for `words`' first letters, after a word start when every word has that look-behind."""
     firsts = "".join(re.escape(c) for c in sorted({w.lstrip()[0] for w in words if w.strip()}))
     return (rf"(?<!{_WORD})" if all(re.match(r"\w", w) for w in words) else "") + f"(?=[{firsts}])" if firsts else ""
 

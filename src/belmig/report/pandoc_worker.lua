@@ -16,9 +16,10 @@
 -- {"error": ...} ("joined": the text was put together from the sections' texts).
 --
 -- Each section's AST is kept, keyed by its text, so an edit re-reads only the sections it
--- touched; so are what the filter and the writer made of it (see filtered() and joined()). What pandoc would number across sections (header identifiers, notes and citations)
--- is checked as belmig.report.pandocast does; when the sections cannot stand for the whole text,
--- the answer is {"whole": true} and the caller sends the text in one piece.
+-- touched; so are what the filter and the writer made of it (filtered(), joined()). What pandoc
+-- would number across sections (header identifiers, notes and citations) is checked as
+-- belmig.report.pandocast does; when the sections cannot stand for the whole text, the answer
+-- is {"whole": true} and the caller sends the text in one piece.
 
 local abbreviations = {}
 for w in pandoc.pipe(arg[1], { "--print-default-data-file", "abbreviations" }, ""):gmatch("%S+") do
@@ -173,62 +174,107 @@ local CUT = "<!-- belmig:cut -->"
 local noted = {}   -- writer -> { key, parts, tail }: the HTML of the sections with notes
 local frames = {}  -- writer -> { key, before, after }: the standalone document around its body
 
+-- HTML: the texts of the sections with notes (`with`: their numbers), written together, for
+-- notes are numbered across the document, and the list of notes that follows the body; nil
+-- when the text cannot be cut at the marks
+local function noted_texts(with, outs, entries, wkey, write)
+  local key = { wkey }
+  for _, i in ipairs(with) do key[#key + 1] = entries[i].serial .. "\3" .. outs[i].key end
+  key = table.concat(key, "\2")
+  local n = noted[FORMAT]
+  if n and n.key == key then return n end
+  local blocks = pandoc.Blocks({})
+  for _, i in ipairs(with) do
+    blocks:extend(outs[i].blocks)
+    blocks:insert(pandoc.RawBlock("html", CUT))
+  end
+  local text = write(blocks)
+  local pieces, from = {}, 1
+  while true do
+    local a, b = text:find(CUT, from, true)
+    if not a then break end
+    pieces[#pieces + 1] = text:sub(from, a - 1)
+    from = b + 1
+  end
+  if #pieces ~= #with then return nil end  -- the text itself has the mark
+  n = { key = key, parts = {}, tail = text:sub(from) }
+  for k, piece in ipairs(pieces) do
+    if k > 1 then
+      if piece:sub(1, 1) ~= "\n" then return nil end
+      piece = piece:sub(2)
+    end
+    if piece:sub(-1) ~= "\n" then return nil end
+    n.parts[with[k]] = piece:sub(1, -2)
+  end
+  noted[FORMAT] = n
+  return n
+end
+
+-- The standalone document around the body: the template written for the top-level headers of
+-- the sections before `last` (the table of contents) and a mark; without notes (`tail` ""),
+-- section `last` follows the mark, so that the body ends in the template as the whole text's
+-- does (a Typst body's last blank line is the template's), and `after` starts after that
+-- section's text (`last_text`). Kept while the headers, the last section and the options are
+-- the same; nil when the mark is not found where expected.
+local function framed(outs, entries, last, last_text, tail, wkey, write, req, opts, head_meta)
+  local upto = tail == "" and last - 1 or #outs
+  local frame = pandoc.Blocks({})
+  for i = 1, upto do
+    local h = frame_headers(outs[i])
+    if not h then return nil end
+    frame:extend(h)
+  end
+  frame:insert(pandoc.RawBlock(FORMAT, CUT))
+  local mark = write(frame)
+  local key = table.concat({
+    wkey, mark, type(req.template) == "string" and req.template or "", pandoc.json.encode(req.variables or {}),
+    tostring(req.toc), tostring(req.toc_depth), tail == "" and entries[last].serial .. "\3" .. outs[last].key or "",
+  }, "\2")
+  local f = frames[FORMAT]
+  if f and f.key == key then return f end
+  local after_mark = ""  -- the text between the mark and the last section's (without notes)
+  if tail == "" then
+    if not frame_headers(outs[last]) then return nil end
+    frame:extend(outs[last].blocks)
+    local both = write(frame)
+    if both:sub(1, #mark) ~= mark or both:sub(-#last_text) ~= last_text or #both < #mark + #last_text then
+      return nil
+    end
+    after_mark = both:sub(#mark + 1, #both - #last_text)
+  end
+  local out = pandoc.write(pandoc.Pandoc(frame, head_meta), FORMAT, pandoc.WriterOptions(opts))
+  local a, b = out:find(mark, 1, true)
+  if not a or out:find(mark, b + 1, true) or out:sub(b + 1, b + #after_mark) ~= after_mark then return nil end
+  f = { key = key, before = out:sub(1, a - 1), after = out:sub(b + #after_mark + 1) }
+  frames[FORMAT] = f
+  return f
+end
+
 -- The writer's text of the whole document from each section's, kept with the section: Typst
 -- and HTML write a document's blocks one after another, so the body is the sections' texts
--- joined (HTML notes are numbered across the document and listed at its end: the sections with
--- notes are written together). A standalone document is the template around the body: written
--- once for the top-level headers (its table of contents) and kept while they are the same.
--- Returns nil when the text cannot be had this way (the caller writes the whole document).
+-- joined with a newline (HTML's sections with notes: noted_texts()), in the template
+-- (framed()). Returns nil when the text cannot be had this way (the caller writes the whole
+-- document).
 local function joined(head, outs, entries, meta_key, req, opts)
   local bare = pandoc.WriterOptions({ wrap_text = req.wrap or "auto" })
   local wkey = table.concat({ FORMAT, tostring(req.wrap), tostring(req.cwd), meta_key }, "\2")
   local function write(blocks) return pandoc.write(pandoc.Pandoc(blocks, head.meta), FORMAT, bare) end
-  local texts = {}
+  local texts, with = {}, {}
   for i, o in ipairs(outs) do
     if o.wkey ~= wkey then o.text = nil; o.wkey = wkey end
-    if FORMAT ~= "html5" or entries[i].notes == 0 then
+    if FORMAT == "html5" and entries[i].notes > 0 then
+      with[#with + 1] = i
+    else
       if not o.text then o.text = write(o.blocks) end
       texts[i] = o.text
     end
   end
   local tail = ""
-  if FORMAT == "html5" then
-    local with, key = {}, { wkey }
-    for i, e in ipairs(entries) do
-      if e.notes > 0 then with[#with + 1] = i; key[#key + 1] = e.serial .. "\3" .. outs[i].key end
-    end
-    if #with > 0 then
-      key = table.concat(key, "\2")
-      local n = noted[FORMAT]
-      if not n or n.key ~= key then
-        local blocks = pandoc.Blocks({})
-        for _, i in ipairs(with) do
-          blocks:extend(outs[i].blocks)
-          blocks:insert(pandoc.RawBlock("html", CUT))
-        end
-        local text = write(blocks)
-        local pieces, from = {}, 1
-        while true do
-          local a, b = text:find(CUT, from, true)
-          if not a then break end
-          pieces[#pieces + 1] = text:sub(from, a - 1)
-          from = b + 1
-        end
-        if #pieces ~= #with then return nil end  -- the text itself has the mark
-        n = { key = key, parts = {}, tail = text:sub(from) }
-        for k, piece in ipairs(pieces) do
-          if k > 1 then
-            if piece:sub(1, 1) ~= "\n" then return nil end
-            piece = piece:sub(2)
-          end
-          if piece:sub(-1) ~= "\n" then return nil end
-          n.parts[with[k]] = piece:sub(1, -2)
-        end
-        noted[FORMAT] = n
-      end
-      for _, i in ipairs(with) do texts[i] = n.parts[i] end
-      tail = n.tail
-    end
+  if #with > 0 then
+    local n = noted_texts(with, outs, entries, wkey, write)
+    if not n then return nil end
+    for _, i in ipairs(with) do texts[i] = n.parts[i] end
+    tail = n.tail
   end
   local pieces = {}  -- the nonempty texts, in order: { text, section number (0: the front) }
   local front = write(head.blocks)
@@ -242,42 +288,13 @@ local function joined(head, outs, entries, meta_key, req, opts)
     return table.concat(t, "\n")
   end
   if not req.standalone then return join(#pieces) .. tail end
-  -- the standalone document: the template around the top-level headers (the table of contents)
-  -- and a mark; without notes, the last section follows the mark, so that the body ends in the
-  -- template as the whole text's does (a Typst body's last blank line is the template's)
   for _, b in ipairs(head.blocks) do
-    if b.t == "Header" then return nil end
+    if b.t == "Header" then return nil end  -- (the table of contents is made from the sections')
   end
   local last = pieces[#pieces]
   if not last or last[2] == 0 then return nil end
-  local upto = tail == "" and last[2] - 1 or #outs
-  local frame = pandoc.Blocks({})
-  for i = 1, upto do
-    local h = frame_headers(outs[i])
-    if not h then return nil end
-    frame:extend(h)
-  end
-  frame:insert(pandoc.RawBlock(FORMAT, CUT))
-  local mark = write(frame)
-  local key = { wkey, mark, type(req.template) == "string" and req.template or "", pandoc.json.encode(req.variables or {}), tostring(req.toc),
-    tostring(req.toc_depth), tail == "" and entries[last[2]].serial .. "\3" .. outs[last[2]].key or "" }
-  key = table.concat(key, "\2")
-  local f = frames[FORMAT]
-  if not f or f.key ~= key then
-    local after_mark = ""  -- the text between the mark and the last section's (without notes)
-    if tail == "" then
-      if not frame_headers(outs[last[2]]) then return nil end
-      frame:extend(outs[last[2]].blocks)
-      local both = write(frame)
-      if both:sub(1, #mark) ~= mark or both:sub(-#last[1]) ~= last[1] or #both < #mark + #last[1] then return nil end
-      after_mark = both:sub(#mark + 1, #both - #last[1])
-    end
-    local out = pandoc.write(pandoc.Pandoc(frame, head.meta), FORMAT, pandoc.WriterOptions(opts))
-    local a, b = out:find(mark, 1, true)
-    if not a or out:find(mark, b + 1, true) or out:sub(b + 1, b + #after_mark) ~= after_mark then return nil end
-    f = { key = key, before = out:sub(1, a - 1), after = out:sub(b + #after_mark + 1) }
-    frames[FORMAT] = f
-  end
+  local f = framed(outs, entries, last[2], last[1], tail, wkey, write, req, opts, head.meta)
+  if not f then return nil end
   if tail ~= "" then return f.before .. join(#pieces) .. tail .. f.after end
   local body = join(#pieces - 1)
   return f.before .. body .. (body ~= "" and "\n" or "") .. f.after
