@@ -1,4 +1,5 @@
-"""Benchmarks of issues 9 and 17: print a results table and save it to benchmarks/results.md.
+"""Benchmarks of issues 9 and 17: print a results table and save it to benchmarks/results.md
+(a whole run; a part of it, --only, is printed only).
 
     make bench                       # everything (several minutes)
     python benchmarks/run_all.py --only report
@@ -364,7 +365,9 @@ def main() -> None:
         )
     )
     print(text)
-    (HERE / "results.md").write_text(text + "\n", encoding="utf-8")
+    # results.md is the record of a whole run: one part (--only) alone is printed, not saved over it
+    if a.only is None:
+        (HERE / "results.md").write_text(text + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
