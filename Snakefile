@@ -72,10 +72,12 @@ if not workflow.dryrun:
 
 from belmig.core import parsecache, scheduler
 
-# Snakemake's scheduler waits a second for its own timer before it exits, and the interpreter
-# collects the whole heap's garbage as it exits, 0.3-0.5 s (belmig.core.scheduler).
+# Snakemake's scheduler waits a second for its own timer before it exits, the interpreter
+# collects the whole heap's garbage as it exits, 0.3-0.5 s, and a finished job's metadata hashed
+# every input once per output (belmig.core.scheduler).
 scheduler.daemon_reevaluation()
 scheduler.no_final_collection()
+scheduler.one_checksum_per_input()
 
 # What the parse-time checks depend on besides the data: the code that validates.
 PARSE_CODE = [SRC / "belmig" / "core" / f"{m}.py" for m in ("config", "schema", "codebook", "keys", "paths")]

@@ -68,14 +68,15 @@ def py_cmd(module, *args):
     return shlex.join(["-m", module, *map(str, args)])
 
 
-def nb_cmd(stage, params):
+def nb_cmd(stage, params, html=None):
     """Command that executes notebooks/<stage>.ipynb with the given parameters (belmig.core.nbrun).
-    Its HTML for reviewers is rendered by a job off the critical path (rules/notebooks.smk,
-    rule export_report_notebook_html)."""
+    The stages' HTML for reviewers is rendered by a job off the critical path (rules/notebooks.smk);
+    `html`: the job writes it itself, after the notebook (rule render_report)."""
     return py_cmd(
         "belmig.core.nbrun",
         f"{NB}/{stage}.ipynb",
         f"{EXE}/{stage}.ipynb",
+        *([html] if html is not None else []),
         "--params",
         json.dumps(params),
     )

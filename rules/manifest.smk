@@ -33,7 +33,7 @@ rule list_public_files:
         + rules.export_notebook_html.output.html
         + [
             rules.render_report.output.notebook,
-            rules.export_report_notebook_html.output.html,
+            rules.render_report.output.notebook_html,
             rules.tabulate_appendix.output.values_page,
             rules.index_notebooks.output.index,
         ],

@@ -1,6 +1,6 @@
 # The executed stage notebooks rendered to HTML for reviewers, in one job beside the critical path
-# (nbconvert's import, ~1 s, is paid once; no stage waits for it). The report's notebook has its own job
-# (export_report_notebook_html, rules/report.smk).
+# (nbconvert's import, ~1 s, is paid once; no stage waits for it). The report's notebook is
+# rendered by its own job, rule render_report, after the report (rules/report.smk).
 STAGE_NOTEBOOKS = [
     rules.audit_published.output.notebook,
     rules.ingest_export.output.notebook,

@@ -158,6 +158,9 @@ rule render_report:
         build=directory("report/_build"),
         diff=f"{PROC}/ledger_diff.md",
         notebook=f"{EXE}/07_report.ipynb",
+        # the notebook's HTML for reviewers, written after the PDF, HTML and DOCX; kept when it
+        # shows the same notebook (belmig.core.nbrun.export_html: a text edit's usual case)
+        notebook_html=update(f"{EXE}/07_report.html"),
     log:
         "logs/render_report.log",
     # on the way to the English PDF: scheduled before the jobs beside it (editions, HTML)
@@ -189,24 +192,8 @@ rule render_report:
                 "out_build": output.build,
                 "out_diff": output.diff,
             },
+            html=output.notebook_html,
         ),
-    shell:
-        '"$PYTHON" {params.cmd} > {log:q} 2>&1'
-
-
-rule export_report_notebook_html:
-    """The executed report notebook as HTML for reviewers, beside the editions' renders (nbconvert's
-    import and export, ~1.5 s, are not on the way to the PDF)."""
-    input:
-        notebook=rules.render_report.output.notebook,
-    output:
-        html=update(f"{EXE}/07_report.html"),  # kept when it shows the same notebook
-    log:
-        "logs/export_report_notebook_html.log",
-    conda:
-        "../environment.yml"
-    params:
-        cmd=lambda w, input, output: py_cmd("belmig.core.nbrun", "--html", input.notebook, output.html),
     shell:
         '"$PYTHON" {params.cmd} > {log:q} 2>&1'
 

@@ -33,10 +33,11 @@ def printed_commands(tmp_path_factory) -> list[str]:
 
 def test_dry_run_prints_every_rules_command(printed_commands):
     # the synthetic export is not needed when raw_export names another file: 10 stages, the two
-    # chart jobs (English; the editions' languages), the two notebook HTML jobs (stages 01-06; the report's), disclosure control's two
+    # chart jobs (English; the editions' languages), the stage notebooks' HTML job (01-06; the
+    # report's notebook writes its own in render_report), disclosure control's two
     # (protect_values, list_public_files), the appendix tables, one render_edition and one
     # check_parity per translated edition (lt, ru), `all` aside
-    assert len(printed_commands) == 21
+    assert len(printed_commands) == 20
     assert {shlex.split(c)[2] for c in printed_commands} == {
         "belmig.core.nbrun", "belmig.charts", "belmig.cli", "belmig.release", "belmig.privacy",
         "belmig.report.editions", "belmig.report.build", "belmig.report.parity",

@@ -63,3 +63,49 @@ def test_the_heap_is_frozen_before_the_last_collection(tmp_path):
     script.write_text(control, encoding="utf-8")
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True).stdout
     assert out == "not frozen\n"
+
+
+def test_a_finished_jobs_records_hash_each_input_once(monkeypatch):
+    """While Snakemake writes a finished job's records (one per output, each with the checksums
+    of every input), each input is hashed once; outside that call every checksum is computed."""
+    import asyncio
+
+    from snakemake.io import _IOFile
+    from snakemake.persistence import PersistenceBase
+
+    hashed = []
+
+    async def checksum(self, threshold=None, force=False, algorithm=None):
+        hashed.append(str(self))
+        return f"sha256:{str(self)}-{len(hashed)}"
+
+    async def finished(self, job):
+        # what Snakemake does: for each output, the checksums of every input
+        return [{str(i): await i.checksum(1000) for i in job["input"]} for _ in job["output"]]
+
+    monkeypatch.setattr(_IOFile, "checksum", checksum)
+    monkeypatch.setattr(PersistenceBase, "finished", finished)
+    assert scheduler.one_checksum_per_input()
+    assert scheduler.one_checksum_per_input()  # twice is once
+
+    inputs = [_IOFile(name, rule=None) for name in ("a.json", "b.svg", "c.lock")]
+    job = {"input": inputs, "output": ["x.pdf", "x.html", "x.docx", "x.ipynb"]}
+    records = asyncio.run(PersistenceBase.finished(None, job))
+    assert hashed == ["a.json", "b.svg", "c.lock"]  # 3 inputs, 4 outputs: 3 hashes, not 12
+    assert all(r == records[0] for r in records) and records[0]["a.json"] == "sha256:a.json-1"
+    asyncio.run(PersistenceBase.finished(None, job))  # the next job's records: hashed again
+    assert len(hashed) == 6
+    asyncio.run(inputs[0].checksum(1000))  # outside a record: as Snakemake does
+    asyncio.run(inputs[0].checksum(1000))
+    assert len(hashed) == 8
+
+
+def test_unknown_persistence_is_left_alone(monkeypatch):
+    from snakemake.persistence import PersistenceBase
+
+    def finished(self, job):  # not a coroutine: another Snakemake
+        return None
+
+    monkeypatch.setattr(PersistenceBase, "finished", finished)
+    assert scheduler.one_checksum_per_input() is False
+    assert PersistenceBase.finished is finished

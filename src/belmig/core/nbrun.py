@@ -5,8 +5,8 @@
     python -m belmig.core.nbrun --html notebooks/executed/03_clean.ipynb notebooks/executed/03_clean.html ...
 
 The notebook runs in this process (belmig.core.nbengine: no kernel to start, no second import of
-what the stage uses); the HTML export for reviewers is its own job, off the critical path (a third
-positional argument still writes it in the same job). The executed notebook keeps its injected-parameters cell (with a fixed cell id, so links and
+what the stage uses); the stages' HTML export for reviewers is its own job, off the critical path (a third
+positional argument writes it in the same job, after the notebook: rule render_report). The executed notebook keeps its injected-parameters cell (with a fixed cell id, so links and
 rebuilds are stable); papermill's timing metadata is stripped, so two builds of the same commit
 give the same notebook. No absolute machine path reaches the executed copies: parameters inside
 the repository are passed relative to its root, a file outside it is shown by name and checksum,
