@@ -21,7 +21,11 @@ def declared(stage: str) -> set[str]:
 
 def passed(stage: str) -> set[str]:
     for rules in (ROOT / "rules").glob("*.smk"):
-        m = re.search(r'nb_cmd\(\s*"' + stage + r'",\s*\{(.*?)\}\s*(?:,\s*html=[\w.]+\s*)?,?\s*\)', rules.read_text(encoding="utf-8"), re.S)
+        m = re.search(
+            r'nb_cmd\(\s*"' + stage + r'",\s*\{(.*?)\}\s*(?:,\s*html=[\w.]+\s*)?,?\s*\)',
+            rules.read_text(encoding="utf-8"),
+            re.S,
+        )
         if m:
             return set(re.findall(r'"(\w+)":', m.group(1)))
     raise AssertionError(f"no rule runs {stage}")

@@ -218,6 +218,13 @@ NUMBERED_EDITS = {
     "a new header": lambda t: t.replace("## Deeper", "## Deeper\n\nText.\n\n## Deepest"),
     "the last section": lambda t: t.replace("More words.", "More words, edited."),
     "raw HTML, a list": lambda t: t.replace("More words", '<div class="raw">raw</div>\n\n- one\n- two\n\nMore words'),
+    # DOCX: a section that starts with a table after one that ends with a table (the writer's empty
+    # paragraph between them, where the worker joins the sections' raw tables), one with a link
+    "two tables in a row, one linked": lambda t: t.replace(
+        ": A table {#tbl-one}\n",
+        ": A table {#tbl-one}\n\n| c |\n|---|\n| [x](https://example.org) |\n\n: Linked {#tbl-two}\n\n"
+        "| d |\n|---|\n| 4 |\n\n: Third {#tbl-three}\n",
+    ),
 }
 
 # what the worker does not join (the template or the table of contents depend on it): it writes

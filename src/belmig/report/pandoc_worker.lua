@@ -302,6 +302,33 @@ end
 
 local SPLIT = { typst = true, html5 = true }  -- writers joined from the sections' texts
 
+-- DOCX, written whole: the blocks with their tables as raw OpenXML (the filter's docx_tables),
+-- each section's kept with the section's second pass, and the empty paragraph the writer puts
+-- between two tables where a section ending with one meets a section starting with one
+local function docx_blocks(head, outs, steps)
+  local todo, lists = {}, { head.blocks }
+  for i, o in ipairs(outs) do
+    if not o.docx then
+      todo[#todo + 1] = i
+      lists[#lists + 1] = o.blocks
+    end
+  end
+  local res = steps.docx_tables(lists)
+  for k, i in ipairs(todo) do outs[i].docx = res[k + 1] end
+  local blocks, last = pandoc.Blocks({}), nil
+  local function add(part)
+    local first = part.first
+    if first and first ~= "other" and (last == "raw" or last == "table") and not (first == "table" and last == "table") then
+      blocks:insert(pandoc.RawBlock("openxml", "<w:p />"))
+    end
+    blocks:extend(part.blocks)
+    last = part.last or last
+  end
+  add(res[1])
+  for _, o in ipairs(outs) do add(o.docx) end
+  return blocks
+end
+
 local function convert(req)
   local entries = document(req.sections, req.after_table)
   if entries == nil then return { whole = true } end
@@ -341,8 +368,12 @@ local function convert(req)
         if text then return text, true end
       end
       local blocks = pandoc.Blocks({})
-      blocks:extend(head.blocks)
-      for _, o in ipairs(outs) do blocks:extend(o.blocks) end
+      if FORMAT == "docx" and steps.docx_tables then
+        blocks = docx_blocks(head, outs, steps)
+      else
+        blocks:extend(head.blocks)
+        for _, o in ipairs(outs) do blocks:extend(o.blocks) end
+      end
       doc = pandoc.Pandoc(blocks, head.meta)
     else
       local blocks, offset = pandoc.Blocks({}), 0
