@@ -376,6 +376,13 @@ local function written_alone(blocks, n)
   return parts
 end
 
+-- whether the writer's empty paragraph goes between a block of kind `last` and one of `kind`
+-- (kinds of docx_tables below): two tables, unless both are left to the writer (it puts it)
+local function separates(last, kind)
+  return (kind == "raw" or kind == "table") and (last == "raw" or last == "table")
+    and not (kind == "table" and last == "table")
+end
+
 -- `lists` (block lists) with their tables as raw OpenXML, and each list's first and last table
 -- kind ("raw", "table", "other"; nil: only raw blocks of other formats), for lists joined later
 local function docx_tables(lists)
@@ -420,7 +427,7 @@ local function docx_tables(lists)
         kind = nil
       end
       if kind then
-        if kind ~= "other" and (last == "raw" or last == "table") and not (kind == "table" and last == "table") then
+        if separates(last, kind) then
           out:insert(pandoc.RawBlock("openxml", "<w:p />"))
         end
         first = first or kind
@@ -447,7 +454,7 @@ end
 if mode == "phases" then
   return {
     caption_ids = caption_ids, targets = targets, number = number, front = front, elements = elements,
-    docx_tables = docx_tables,
+    docx_tables = docx_tables, separates = separates,
   }
 end
 return {

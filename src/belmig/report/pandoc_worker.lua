@@ -318,7 +318,7 @@ local function docx_blocks(head, outs, steps)
   local blocks, last = pandoc.Blocks({}), nil
   local function add(part)
     local first = part.first
-    if first and first ~= "other" and (last == "raw" or last == "table") and not (first == "table" and last == "table") then
+    if steps.separates(last, first) then
       blocks:insert(pandoc.RawBlock("openxml", "<w:p />"))
     end
     blocks:extend(part.blocks)
@@ -368,7 +368,7 @@ local function convert(req)
         if text then return text, true end
       end
       local blocks = pandoc.Blocks({})
-      if FORMAT == "docx" and steps.docx_tables then
+      if FORMAT == "docx" and steps.docx_tables and steps.separates then
         blocks = docx_blocks(head, outs, steps)
       else
         blocks:extend(head.blocks)
