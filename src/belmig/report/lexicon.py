@@ -20,7 +20,7 @@ import ast
 import importlib
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -445,6 +445,7 @@ class Phrase:
     source: str  # case-insensitive; compiled on first use (re's cache): only the edition's language
     guard_only: bool = False
     literal: str = ""  # in the lower-cased text wherever the pattern matches ("" unknown)
+    first: str = ""  # where every match starts in the lower-cased text ("" unknown): the first word
 
 
 @dataclass(frozen=True)
@@ -489,9 +490,15 @@ def _phrase(text: str, spec: Any) -> Phrase:
     if spec.get("not_before"):
         rx = rx + rf"(?!\s+(?:{_alts(spec['not_before'])}))"
     rx = rf"(?={re.escape(text.lstrip()[:1])})" + rx if text.strip() else rx  # first letter, then look-behinds
-    literal = max((w.rstrip("*").lower() for w in text.split()), key=len, default="")
-    literal = literal if _CASEFIX and not (set(literal) & _CASEFIX) else ""  # in every match, lower-cased
-    return Phrase(text, str(spec["meaning"]), rx, bool(spec.get("guard_only", False)), literal)
+    words = [w.rstrip("*").lower() for w in text.split()]
+    literal = _lowered_literal(max(words, key=len, default=""))  # in every match, lower-cased
+    first = _lowered_literal(words[0] if words else "")  # what every match starts with (look-arounds take no room)
+    return Phrase(text, str(spec["meaning"]), rx, bool(spec.get("guard_only", False)), literal, first)
+
+
+def _lowered_literal(word: str) -> str:
+    """`word` (lower-cased) when re.IGNORECASE matches it exactly where a lower-cased text has it, else ""."""
+    return word if _CASEFIX and not (set(word) & _NOT_PLAIN) else ""
 
 
 def _casefix_chars() -> frozenset[str]:
@@ -506,6 +513,30 @@ def _casefix_chars() -> frozenset[str]:
 
 
 _CASEFIX = _casefix_chars()
+# ...and "Σ", whose lower case str.lower() chooses by its place in a word (re's is always "σ").
+_NOT_PLAIN = _CASEFIX | {"\u03a3"}
+
+
+def _plain(text: str, lowered: str) -> bool:
+    """Whether `lowered` (text.lower()) stands in for `text` under re.IGNORECASE, letter for letter."""
+    return bool(_CASEFIX) and len(lowered) == len(text) and _NOT_PLAIN.isdisjoint(text)
+
+
+def _matches_from(source: str, text: str, lowered: str, first: str) -> Iterator[re.Match]:
+    """``re.compile(source, re.I).finditer(text)`` for a pattern whose every match starts with
+    `first` in `lowered`: the pattern is tried only where `lowered` has it, and compiled only when
+    it has it somewhere (a scan of the whole text for each phrase was most of a check). The same
+    matches: each is the leftmost at or after the previous one's end, and `rx.match` at a position
+    sees the text before it, as the scan's look-behinds do."""
+    pos = lowered.find(first)
+    if pos < 0:
+        return
+    rx = re.compile(source, re.I)
+    while pos >= 0:
+        m = rx.match(text, pos)
+        if m is not None:
+            yield m
+        pos = lowered.find(first, m.end() if m is not None and m.end() > pos else pos + 1)
 
 
 def _first_chars(words: Sequence[str]) -> str:
@@ -522,7 +553,7 @@ class Lexicon:
     meanings: dict[str, Meaning]
     phrases: dict[str, list[Phrase]]  # language -> phrases, longest first
     groups: dict[str, list[tuple[re.Pattern, str]]]  # language -> (pattern, "by.level")
-    number_words: dict[str, dict[str, re.Pattern]]
+    number_words: dict[str, dict[str, str]]  # language -> {"big", "percent"}: sources, compiled on use
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any], source: str = "report/lexicon.yaml") -> Lexicon:
@@ -542,9 +573,9 @@ class Lexicon:
         for lang, spec in (raw.get("number_words") or {}).items():
             big, small, pct = spec.get("words", []), spec.get("small", []), spec.get("percent", [])
             num, pcts = f"(?:{_alts(big + small)})", _alts([p for p in pct if p != "%"])
-            numbers[str(lang)] = {
-                "big": re.compile(rf"{_first_chars(big)}(?:{_alts(big)})(?:[\s-]+(?:{_alts(small)}))?", re.I),
-                "percent": re.compile(rf"{_first_chars(big + small)}{num}(?:[\s-]+{num})*\s*(?:{pcts}|%)", re.I),
+            numbers[str(lang)] = {  # compiled for the edition checked only (~5 ms a language)
+                "big": rf"{_first_chars(big)}(?:{_alts(big)})(?:[\s-]+(?:{_alts(small)}))?",
+                "percent": rf"{_first_chars(big + small)}{num}(?:[\s-]+{num})*\s*(?:{pcts}|%)",
             }
         return cls(meanings, phrases, groups, numbers)
 
@@ -568,11 +599,15 @@ class Lexicon:
         taken: list[tuple[int, int]] = []
         out = []
         lowered = text.lower()
-        plain = not (_CASEFIX and not _CASEFIX.isdisjoint(text))
+        plain = _plain(text, lowered)
         for p in self.phrases.get(lang, []):
             if plain and p.literal and p.literal not in lowered:  # cannot match: skip the scan
                 continue
-            for m in re.compile(p.source, re.I).finditer(text):
+            if plain and p.first:
+                found = _matches_from(p.source, text, lowered, p.first)
+            else:
+                found = re.compile(p.source, re.I).finditer(text)
+            for m in found:
                 if any(m.start() < e and s < m.end() for s, e in taken):
                     continue
                 taken.append(m.span())
@@ -588,8 +623,8 @@ class Lexicon:
         pats = self.number_words.get(lang)
         if not pats:
             return []
-        found = list(pats["percent"].finditer(text))
-        for m in pats["big"].finditer(text):
+        found = list(re.compile(pats["percent"], re.I).finditer(text))
+        for m in re.compile(pats["big"], re.I).finditer(text):
             if not any(f.start() <= m.start() < f.end() for f in found):
                 found.append(m)
         return sorted(found, key=lambda m: m.start())

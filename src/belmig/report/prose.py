@@ -108,8 +108,10 @@ def mask_all(text: str, pattern: re.Pattern, group: int | str = 0) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=8)
 def mask_non_text(text: str) -> str:
-    """The text with front matter, code blocks and HTML comments blanked (offsets kept)."""
+    """The text with front matter, code blocks and HTML comments blanked (offsets kept). Kept for
+    the last few texts: a check of the report asks for the same text's masks a dozen times."""
     m = FRONT_MATTER_RE.match(text)
     if m:
         text = blank(text, 0, m.end())
@@ -118,8 +120,10 @@ def mask_non_text(text: str) -> str:
     return text
 
 
+@lru_cache(maxsize=8)
 def mask_markup(text: str) -> str:
-    """Only the prose remains: everything that is markup, a reference or a path is blanked."""
+    """Only the prose remains: everything that is markup, a reference or a path is blanked (kept
+    as :func:`mask_non_text` is)."""
     text = mask_non_text(text)
     text = mask_all(text, SHORTCODE_RE)  # {{< var … >}}, {{< include … >}}
     text = mask_all(text, INLINE_CODE_RE)
