@@ -74,10 +74,12 @@ from belmig.core import parsecache, scheduler
 
 # Snakemake's scheduler waits a second for its own timer before it exits, the interpreter
 # collects the whole heap's garbage as it exits, 0.3-0.5 s, and a finished job's metadata hashed
-# every input once per output (belmig.core.scheduler).
+# every input once per output (belmig.core.scheduler). The rule files below are translated to
+# Python again only when they change (belmig.core.parsecache).
 scheduler.daemon_reevaluation()
 scheduler.no_final_collection()
 scheduler.one_checksum_per_input()
+parsecache.included_snakefiles()
 
 # What the parse-time checks depend on besides the data: the code that validates.
 PARSE_CODE = [SRC / "belmig" / "core" / f"{m}.py" for m in ("config", "schema", "codebook", "keys", "paths")]

@@ -12,6 +12,10 @@ the interval the words promise.
     ['more-than-two-thirds']
     >>> disagreement(lex.meanings["more-than-two-thirds"], constraints("pct.a.b > 50"))
     'the condition allows pct.a.b in (50, 100], the words say (66.67, 100]'
+
+Size: a little above 600 lines, kept whole: the meanings, the conditions' constraints and the
+search for phrases in a text are one model (a phrase's meaning is what the constraints are
+checked against, and the search must find exactly the phrases the meanings were written for).
 """
 
 from __future__ import annotations
