@@ -131,3 +131,11 @@ def chart_cmd(input, state, draw):
         "--state",
         state,
     )
+
+
+def parity_english():
+    """English's record for the parity checks (rules/report.smk PARITY_ENGLISH), imported only when
+    the text or that code changed (belmig.core.parsecache keeps it otherwise)."""
+    from belmig.report import parity
+
+    return parity.english_record(Path("report/report.qmd"))

@@ -118,8 +118,17 @@ def _dry_run_with(built_repo: Path, rel: str, edit) -> str:
 def test_rewording_english_does_not_rerun_the_disclosure_audit(built_repo):
     jobs = _dry_run_with(built_repo, "report/report.qmd", lambda t: t.replace("the survey", "the  survey", 1))
     assert "render_report" in jobs
-    for other in ("protect_values", "merge_ledger", "draw_chart", "estimate_values"):
+    # nor the parity checks: what the editions must match (parity.en.json) is unchanged
+    for other in ("protect_values", "merge_ledger", "draw_chart", "estimate_values", "check_parity"):
         assert other not in jobs, jobs
+
+
+def test_moving_what_the_editions_must_match_checks_them_again(built_repo):
+    """A paragraph added before English's claims moves their lines (the parity messages name
+    them): both editions are checked again, and neither is re-rendered."""
+    jobs = _dry_run_with(built_repo, "report/report.qmd", lambda t: t.replace("\n## ", "\nA new paragraph.\n\n## ", 1))
+    assert "render_report" in jobs and "check_parity" in jobs
+    assert "render_edition" not in jobs, jobs
 
 
 def test_printing_a_new_value_reruns_the_disclosure_audit(built_repo):

@@ -24,9 +24,10 @@ from conftest import BIN, copy_repo, dag_env, run_snakemake
 # compiled with use_default=False, so it changes no output.
 PARSE_TIME = {"config/codebook.schema.yaml"}
 # Written by the Snakefile itself when it parses, not by a job: the keys the English text uses
-# (belmig.report.textkeys), rewritten only when they change; the jobs that read it declare it
-# (and the settings files, SETTINGS below).
-PARSE_TIME_WRITES = {"data/processed/report_keys.json"}
+# (belmig.report.textkeys) and English's part of the parity checks (belmig.report.parity),
+# rewritten only when they change; the jobs that read them declare them (and the settings files,
+# SETTINGS below).
+PARSE_TIME_WRITES = {"data/processed/report_keys.json", "data/processed/parity.en.json"}
 
 # Inputs read by a subprocess from the document rather than from its command line: pandoc and
 # typst open the chart files the report references. The trace sees the subprocess's command line

@@ -197,3 +197,47 @@ def test_an_edition_includes_its_own_tables_only():
     assert [str(p).split(": ", 1)[1] for p in foreign_includes(text, "en", "en.qmd")] == [
         "_generated/lt/levels.md: includes another edition's table; include the English tables in _generated/"
     ]
+
+
+def test_englishs_record_checks_as_its_text_does(tmp_path, monkeypatch):
+    """Rule check_parity reads English's record (written when the Snakefile parses), not its
+    text: the same problems as from the text, for the real editions and for a planted omission,
+    on the command line too; a reworded sentence leaves the record as it is, a moved claim does not."""
+    import json
+
+    from belmig.core import paths
+
+    shutil.copytree(REPORT, tmp_path / "report", ignore=shutil.ignore_patterns("_build*", "*.pdf", "*.html"))
+    monkeypatch.setattr(paths, "ROOT", tmp_path)
+    en = tmp_path / "report" / "report.qmd"
+    record = parity.english_record(en)
+    assert record["english"] == "report/report.qmd" and record["events"]
+    assert json.loads(json.dumps(record)) == record  # as the file holds it
+    gen_dir = REPORT / "_generated"
+    gen = parity.read_generated(gen_dir) if gen_dir.is_dir() else None
+    for lang in ("lt", "ru"):
+        ed = tmp_path / "report" / f"report.{lang}.qmd"
+        assert parity.compare(en, ed, gen, record) == parity.compare(en, ed, gen)
+        planted = ed.read_text(encoding="utf-8").replace("{{< var ext.interviews >}}", "11", 1)
+        ed.write_text(planted, encoding="utf-8")
+        from_record = [str(p) for p in parity.compare(en, ed, gen, record)]
+        assert from_record == [str(p) for p in parity.compare(en, ed, gen)] and from_record
+    text = en.read_text(encoding="utf-8")
+    claim = text.index('.claim guard="')
+    start = text.rindex("\n\n", 0, claim)
+    reworded = text[:start] + text[start:claim].replace(" ", "  ", 1) + text[claim:]
+    en.write_text(reworded, encoding="utf-8")
+    assert parity.english_record(en) == record
+    en.write_text(text[:start] + "\n\nA new paragraph.\n" + text[start:], encoding="utf-8")
+    assert parity.english_record(en) != record  # the claims' lines moved: the editions are checked again
+    en.write_text(text, encoding="utf-8")
+    rec = tmp_path / "parity.en.json"
+    rec.write_text(json.dumps(record), encoding="utf-8")
+    lt = tmp_path / "report" / "report.lt.qmd"
+    args = ["--english-events", str(rec), str(lt)] + (["--generated", str(gen_dir)] if gen is not None else [])
+    assert parity.main(args) == 1  # the planted "11" above
+    lt.write_text((REPORT / "report.lt.qmd").read_text(encoding="utf-8"), encoding="utf-8")
+    assert parity.main(args) == 0
+    rec.write_text(json.dumps({"english": "x"}), encoding="utf-8")
+    with pytest.raises(SystemExit):
+        parity.main(args)

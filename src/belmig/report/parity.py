@@ -110,29 +110,59 @@ def _blank(m: re.Match) -> str:
     return re.sub(r"[^\n]", " ", m.group(0))
 
 
+def events(text: str) -> list[tuple[str, str, int]]:
+    """What :func:`inventory` adds, in its order: ``(kind, item, line)``, and ``("include", name,
+    line)`` where the text includes a file (whose tables come from the included text). English's
+    are worked out when the Snakefile parses (:func:`english_record`)."""
+    out: list[tuple[str, str, int]] = []
+    body = checks.mask_non_text(text)
+    for c in checks.find_claims(text, guards={}):
+        out.append(("claim", c.guard or f"when={c.condition}", c.line))
+    for m in render.VAR_RE.finditer(body):
+        out.append(("value", m.group(1), _line(text, m.start())))
+    for m in _CHART_RE.finditer(body):
+        out.append(("figure", m.group(1), _line(text, m.start())))
+    for m in xrefs.XREF_DEF_RE.finditer(body):
+        out.append((_DEF_KINDS[m.group(1).split("-")[0]], m.group(1), _line(text, m.start())))
+    for m in _INCLUDE_RE.finditer(body):
+        out.append(("include", m.group(1), _line(text, m.start())))
+    refs = _REF_MASK_RE.sub(_blank, body)
+    for m in xrefs.XREF_USE_RE.finditer(refs):
+        out.append(("reference", m.group(1), _line(text, m.start())))
+    return out
+
+
+_DEF_KINDS = {"fig": "figure", "tbl": "table", "sec": "section"}
+
+
+def replay(evs: Iterable[Sequence], included: Mapping[str, str] | None = None) -> Inventory:
+    """The inventory of a text's :func:`events`; `included`: the text of each included file by its
+    name as written (tables defined there)."""
+    inv = Inventory()
+    for kind, item, line in evs:
+        if kind != "include":
+            inv.add(kind, item, line)
+            continue
+        inv.add("table", table_item(item), line)
+        for d in xrefs.XREF_DEF_RE.finditer((included or {}).get(item, "")):
+            inv.add(_DEF_KINDS[d.group(1).split("-")[0]], d.group(1), 0)
+    return inv
+
+
 def inventory(text: str, included: Mapping[str, str] | None = None) -> Inventory:
     """The claims, values, figures, tables, sections and references of one edition's text.
     `included`: the text of each included file by its name as written (tables defined there)."""
-    inv = Inventory()
-    body = checks.mask_non_text(text)
-    for c in checks.find_claims(text, guards={}):
-        inv.add("claim", c.guard or f"when={c.condition}", c.line)
-    for m in render.VAR_RE.finditer(body):
-        inv.add("value", m.group(1), _line(text, m.start()))
-    for m in _CHART_RE.finditer(body):
-        inv.add("figure", m.group(1), _line(text, m.start()))
-    kinds = {"fig": "figure", "tbl": "table", "sec": "section"}
-    for m in xrefs.XREF_DEF_RE.finditer(body):
-        inv.add(kinds[m.group(1).split("-")[0]], m.group(1), _line(text, m.start()))
-    for m in _INCLUDE_RE.finditer(body):
-        name = m.group(1)
-        inv.add("table", table_item(name), _line(text, m.start()))
-        for d in xrefs.XREF_DEF_RE.finditer((included or {}).get(name, "")):
-            inv.add(kinds[d.group(1).split("-")[0]], d.group(1), 0)
-    refs = _REF_MASK_RE.sub(_blank, body)
-    for m in xrefs.XREF_USE_RE.finditer(refs):
-        inv.add("reference", m.group(1), _line(text, m.start()))
-    return inv
+    return replay(events(text), included)
+
+
+def english_record(english: Path) -> dict:
+    """English's part of every parity check, written when the Snakefile parses (rule check_parity
+    reads it instead of the text): its name and :func:`events`. A reworded sentence leaves it as
+    it is, so editing English checks the editions again only when what they must match moved."""
+    return {
+        "english": _name(Path(english)),
+        "events": [list(e) for e in events(Path(english).read_text(encoding="utf-8"))],
+    }
 
 
 def table_item(name: str) -> str:
@@ -239,7 +269,11 @@ def compare_texts(
     included: Mapping[str, str] | None = None,
 ) -> list[Problem]:
     """Every claim, value, figure, table, section and reference one text has and the other lacks."""
-    en, ed = inventory(english, included), inventory(edition, included)
+    return compare_inventories(inventory(english, included), inventory(edition, included), english_name, edition_name)
+
+
+def compare_inventories(en: Inventory, ed: Inventory, english_name: str, edition_name: str) -> list[Problem]:
+    """:func:`compare_texts` of two inventories (English's, the edition's)."""
     out: list = []
     for kind in KINDS:
         a, b = en.items[kind], ed.items[kind]
@@ -270,31 +304,41 @@ def included_texts(qmd: Path, generated: Mapping[str, str] | None = None) -> dic
     """The files `qmd` includes, by name as written (generated tables from `generated` by
     :func:`generated_key` when given, else from disk; a missing file counts as empty)."""
     qmd = Path(qmd)
+    names = [m.group(1) for m in _INCLUDE_RE.finditer(qmd.read_text(encoding="utf-8"))]
+    return _included(names, qmd.parent, generated)
+
+
+def _included(names: Iterable[str], base: Path, generated: Mapping[str, str] | None) -> dict[str, str]:
     out = {}
-    for m in _INCLUDE_RE.finditer(qmd.read_text(encoding="utf-8")):
-        name = m.group(1)
+    for name in names:
         key = generated_key(name)
         if generated is not None and key in generated:
             out[name] = generated[key]
-        elif (qmd.parent / name).is_file():
-            out[name] = (qmd.parent / name).read_text(encoding="utf-8")
+        elif (base / name).is_file():
+            out[name] = (base / name).read_text(encoding="utf-8")
     return out
 
 
-def compare(english: Path, edition: Path, generated: Mapping[str, str] | None = None) -> list:
+def compare(
+    english: Path, edition: Path, generated: Mapping[str, str] | None = None, english_events: Mapping | None = None
+) -> list:
     """Parity problems of the edition file `edition` against the English file `english`; with
     `generated` (every language's tables, ``belmig.report.build.read_generated``), those of its
-    generated tables too (:func:`generated_problems`)."""
+    generated tables too (:func:`generated_problems`). `english_events`: English's
+    :func:`english_record`, read instead of the text."""
+    from belmig.core import paths
     from belmig.report import editions
 
-    included = {**included_texts(english, generated), **included_texts(edition, generated)}
+    if english_events is None:
+        english_events, en_base = english_record(english), Path(english).parent
+    else:
+        en_base = (paths.ROOT / english_events["english"]).parent
+    en_events = english_events["events"]
+    en_includes = _included((item for kind, item, _ in en_events if kind == "include"), en_base, generated)
+    included = {**en_includes, **included_texts(edition, generated)}
     text = Path(edition).read_text(encoding="utf-8")
-    out: list = compare_texts(
-        Path(english).read_text(encoding="utf-8"),
-        text,
-        english_name=_name(english),
-        edition_name=_name(edition),
-        included=included,
+    out: list = compare_inventories(
+        replay(en_events, included), inventory(text, included), english_events["english"], _name(edition)
     )
     lang = editions.lang_of(render.front_matter(text).get("lang"))
     out += foreign_includes(text, lang, _name(edition))
@@ -316,39 +360,56 @@ def read_generated(generated_dir: Path) -> dict[str, str]:
     return {p.relative_to(d).as_posix(): p.read_text(encoding="utf-8") for p in sorted(d.rglob("*.md"))}
 
 
-def check_editions(english: Path, editions_: Iterable[Path], generated_dir: Path | None = None) -> list:
-    """Parity problems of every edition (``make check``); generated tables from `generated_dir`."""
+def check_editions(
+    english: Path, editions_: Iterable[Path], generated_dir: Path | None = None, english_events: Mapping | None = None
+) -> list:
+    """Parity problems of every edition (``make check``); generated tables from `generated_dir`;
+    `english_events`: English's :func:`english_record` (read instead of `english`)."""
     gen = None
     if generated_dir is not None and Path(generated_dir).is_dir():
         gen = read_generated(generated_dir)
     out: list = []
     for ed in editions_:
-        out += compare(english, ed, gen)
+        out += compare(english, ed, gen, english_events)
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m belmig.report.parity ENGLISH.qmd EDITION.qmd [...] [--generated DIR] [--out F]``
-    (rule check_parity): exit status 1 and the problems on stderr when an edition lacks a claim,
-    value, figure, table or reference English has, or has one English lacks; with --out, a record
-    of the check (written only when it passes)."""
+    """``python -m belmig.report.parity ENGLISH.qmd EDITION.qmd [...] [--generated DIR] [--out F]``,
+    or ``python -m belmig.report.parity --english-events RECORD EDITION.qmd [...]`` (rule
+    check_parity: English's :func:`english_record`, written when the Snakefile parses, instead of
+    its text): exit status 1 and the problems on stderr when an edition lacks a claim, value,
+    figure, table or reference English has, or has one English lacks; with --out, a record of the
+    check (written only when it passes)."""
     import argparse
     import json
 
     from belmig.core import atomic
 
     ap = argparse.ArgumentParser(prog="python -m belmig.report.parity")
-    ap.add_argument("english", type=Path)
-    ap.add_argument("editions", type=Path, nargs="+")
+    ap.add_argument(
+        "texts", type=Path, nargs="+", help="English's text, then the editions' (only those with --english-events)"
+    )
+    ap.add_argument("--english-events", type=Path, help="English's record (belmig.report.parity.english_record)")
     ap.add_argument("--generated", type=Path, help="the appendix tables (report/_generated)")
     ap.add_argument("--out", type=Path, help="a JSON record of the passed check")
     a = ap.parse_args(argv)
+    english_events = None
+    if a.english_events is not None:
+        english_events = json.loads(a.english_events.read_text(encoding="utf-8"))
+        if not isinstance(english_events, dict) or set(english_events) != {"english", "events"}:
+            ap.error(f"{a.english_events}: not a record of belmig.report.parity.english_record")
+        english, eds = Path(english_events["english"]), a.texts
+    elif len(a.texts) < 2:
+        ap.error("name English's text and at least one edition's")
+    else:
+        english, eds = a.texts[0], a.texts[1:]
     failed = 0
-    record = {"english": _name(a.english), "editions": {}}
-    for ed in a.editions:
-        problems = check_editions(a.english, [ed], a.generated)
+    record = {"english": _name(english), "editions": {}}
+    for ed in eds:
+        problems = check_editions(english, [ed], a.generated, english_events)
         if problems:
-            print(format_problems(problems, _name(a.english), _name(ed)), file=sys.stderr)
+            print(format_problems(problems, _name(english), _name(ed)), file=sys.stderr)
         else:
             print(f"{_name(ed)}: parity ok")
         record["editions"][_name(ed)] = "ok" if not problems else f"{len(problems)} problem(s)"
