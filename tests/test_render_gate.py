@@ -6,10 +6,12 @@ from __future__ import annotations
 import os
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from test_editions import DOCS, LEDGER, mini_root  # noqa: F401  (the fixture)
 
+from belmig.core import paths
 from belmig.report import build, editions, render
 
 
@@ -103,3 +105,52 @@ def test_render_replaces_nothing_when_the_gate_raises(mini_root):  # noqa: F811
         gate=lambda: None,
     )
     assert "<html" in out["html"].read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(not paths.LEDGER.exists(), reason="needs a built ledger (make report)")
+def test_tables_made_for_another_text_stop_the_build_and_write_nothing(tmp_path):
+    """Planted fault: report_keys.json lists other keys than the text uses (the appendix tables
+    were made for another text). The comparison runs beside the render, with the other checks:
+    the build fails naming the file, and writes no PDF, HTML, DOCX or value diff."""
+    import json
+    import shutil
+    import tempfile
+
+    import yaml
+
+    keys = tmp_path / "report_keys.json"
+    keys.write_text(json.dumps({"used": ["pct.not.this"], "printed": ["pct.not.this"]}), encoding="utf-8")
+    out = {ext: tmp_path / f"report.{ext}" for ext in ("pdf", "html", "docx")}
+    report = paths.ROOT / "report"
+    build_dir = Path(tempfile.mkdtemp(prefix="test-build-", dir=paths.ROOT / ".snakemake"))  # Typst: inside the root
+    cfg = {"report": yaml.safe_load((paths.ROOT / "config/config.yaml").read_text(encoding="utf-8"))["report"]}
+    try:
+        _build_with(keys, out, report, build_dir, cfg, tmp_path)
+    finally:
+        shutil.rmtree(build_dir, ignore_errors=True)
+    assert not [p for p in out.values() if p.exists()] and not (tmp_path / "ledger_diff.md").exists()
+
+
+def _build_with(keys, out, report, build_dir, cfg, tmp_path):
+    from belmig.core import ledger
+
+    with pytest.raises(build.ReportCheckError, match="lists other keys than report.qmd uses"):
+        build.build(
+            report / "report.qmd",
+            ledger.load(paths.LEDGER),
+            paths.ROOT / "data/raw/synthetic_export.csv",
+            cfg,
+            out["pdf"],
+            out["html"],
+            out["docx"],
+            codebook_path=paths.ROOT / "config/codebook.yaml",
+            guards_path=report / "claims.yaml",
+            lexicon_path=report / "lexicon.yaml",
+            allowlist=report / "number-allowlist.yaml",
+            approved=paths.ROOT / "data/approved/ledger.json",
+            out_diff=tmp_path / "ledger_diff.md",
+            generated_dir=report / "_generated",
+            text_keys=keys,
+            out_build=build_dir,
+            stylesheet=report / "style.css",
+        )
