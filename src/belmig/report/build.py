@@ -494,19 +494,18 @@ def build(
         )
     cb = cb_mod.load(codebook_path)
     g = guards.load(guards_path)
-    made_for = textkeys.read(text_keys)["used"] if text_keys is not None else None
-    generated = read_generated(generated_dir)  # every language's tables: the text includes its own
-
-    def checks() -> None:
-        if (
-            made_for is not None
-            and made_for != textkeys.used_keys(qmd.read_text(encoding="utf-8"), guards_path)["used"]
-        ):
+    if text_keys is not None:
+        made_for = textkeys.read(text_keys)["used"]
+        uses = textkeys.used_keys(qmd.read_text(encoding="utf-8"), guards_path)["used"]
+        if made_for != uses:
             raise ReportCheckError(
                 f"{paths.rel(text_keys) if Path(text_keys).resolve().is_relative_to(paths.ROOT) else text_keys} "
                 f"lists other keys than {qmd.name} uses (the tables were made for another text): run "
                 f"snakemake again, which rewrites it when it parses\n({kept_note([out_pdf, out_html, out_docx])}.)"
             )
+    generated = read_generated(generated_dir)  # every language's tables: the text includes its own
+
+    def checks() -> None:
         try:
             result = check(
                 qmd,
