@@ -645,8 +645,20 @@ class Recovery:
     label: str
 
 
+# Integer points that satisfied some solver's program are kept with the model (POINTS_ATTR). Most
+# audited cells are not pinned: a point another check found often already gives such a cell
+# another value, and checking it takes a product where the solver took ~10 ms.
+POINTS_ATTR = "_feasible_points"
+_TOL = 1e-9  # a point is kept only when it satisfies every constraint to this (the solver's own is 1e-6ish)
+
+
 class Solver:
-    """Feasibility checks on the integer program (structure + chosen facts + release)."""
+    """Feasibility checks on the integer program (structure + chosen facts + release).
+
+    :meth:`feasible` first looks among the integer points found before for the same model (each
+    checked against this program's constraints, exactly but for float rounding): one that gives
+    the cell a value in the asked range proves the range feasible, as the solver would. Only
+    when none does is the solver asked; a point it finds is kept. The answers are the solver's."""
 
     def __init__(self, m: Model, cons: Sequence[Constraint]):
         import numpy as np
@@ -666,11 +678,41 @@ class Solver:
         self.lo = np.array(lo, dtype=float)
         self.hi = np.array(hi, dtype=float)
         self.nv = nv
+        self._pool = m.__dict__.setdefault(POINTS_ATTR, [])
+        self._seen = 0  # how many of the model's points were checked against this program
+        self._points = np.zeros((0, nv))  # those that satisfy it, one a row
+
+    def _satisfies(self, x) -> bool:
+        import numpy as np
+
+        if x.shape != (self.nv,) or (x < 0).any() or (x > self.m.n).any():
+            return False
+        ax = self.A @ x
+        return bool(np.all(ax >= self.lo - _TOL) and np.all(ax <= self.hi + _TOL))
+
+    def _known(self, extra: dict[int, float], lo: float, hi: float) -> bool:
+        """Whether an integer point found before satisfies this program with the extra row in range."""
+        import numpy as np
+
+        if self._seen < len(self._pool):
+            new = [x for x in self._pool[self._seen :] if self._satisfies(x)]
+            self._seen = len(self._pool)
+            if new:
+                self._points = np.vstack([self._points, *new])
+        if not len(self._points):
+            return False
+        idx = np.fromiter(extra.keys(), dtype=int, count=len(extra))
+        coef = np.fromiter(extra.values(), dtype=float, count=len(extra))
+        v = self._points[:, idx] @ coef
+        return bool(np.any((v >= lo - _TOL) & (v <= hi + _TOL)))
 
     def feasible(self, extra: dict[int, float], lo: float, hi: float) -> bool:
         import numpy as np
         from scipy import sparse
         from scipy.optimize import Bounds, LinearConstraint, milp
+
+        if self._known(extra, lo, hi):
+            return True
 
         row = sparse.csr_matrix((list(extra.values()), ([0] * len(extra), list(extra.keys()))), shape=(1, self.nv))
         A = sparse.vstack([self.A, row], format="csr")
@@ -684,6 +726,10 @@ class Solver:
         )
         if res.status == 1:  # time limit: cannot prove either way; count as recoverable (fail safe)
             return False
+        if res.status == 0 and res.x is not None:
+            x = np.rint(res.x)
+            if self._satisfies(x):  # kept only when it is an integer point of this program
+                self._pool.append(x)
         return res.status == 0
 
     def pinned(self, expr: dict[int, float], true: int) -> bool:
