@@ -69,3 +69,26 @@ def test_a_rounded_solution_outside_the_program_is_not_kept():
     assert not s._satisfies(np.array([-1.0, 4.0, 5.0, 2.0]))  # below zero
     assert not s._satisfies(np.array([1.0, 2.0, 3.0]))  # another shape
     assert s._satisfies(np.array([1.0, 2.0, 3.0, 4.0]))
+
+
+def test_a_time_limit_with_the_objective_asks_for_any_point(monkeypatch):
+    """The solver runs out of time optimising the random objective: the same check is asked
+    without one, and answered as before; out of time there too, the cell counts as recovered."""
+    import scipy.optimize
+
+    real = scipy.optimize.milp
+    seen = []
+
+    def slow_with_objective(c, **k):
+        seen.append(bool(np.any(c)))
+        if np.any(c):
+            return scipy.optimize.OptimizeResult(status=1, x=None, fun=None)
+        return real(c=c, **k)
+
+    monkeypatch.setattr(scipy.optimize, "milp", slow_with_objective)
+    m, cons = _model()
+    assert A.Solver(m, cons).feasible({0: 1.0}, 2, math.inf) and seen == [True, False]
+    assert not A.Solver(m, cons).feasible({3: 1.0}, 7, math.inf)
+    monkeypatch.setattr(scipy.optimize, "milp", lambda c, **k: scipy.optimize.OptimizeResult(status=1, x=None))
+    m, cons = _model()
+    assert A.Solver(m, cons).pinned({0: 1.0}, 1)  # fail safe
