@@ -14,7 +14,7 @@ a check that fails raises as before and stores nothing. Only this module's stand
 imports are paid on a hit.
 
 :func:`included_snakefiles` does the same for Snakemake's translation of the rule files the
-Snakefile includes (``rules/*.smk``) into Python: 0.04 s of every run, a no-op too, for files
+Snakefile includes (``rules/*.smk``) into Python: 0.02–0.04 s of every run, a no-op too, for files
 that rarely change. The translation is a function of the file's bytes and path, the rule count
 before it, Snakemake's parser and the interpreter; it is kept by their digest under
 ``.snakemake/belmig/snakefiles/`` and Snakemake compiles and runs the same code as before.
