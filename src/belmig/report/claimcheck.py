@@ -70,9 +70,11 @@ def _attr(rx: re.Pattern, attrs: str) -> str | None:
     return html.unescape(m.group("dq") if m.group("dq") is not None else m.group("sq")).strip()
 
 
-def find_claims(qmd_text: str, guards: Mapping[str, Any] | None = None) -> list[Claim]:
+def find_claims(qmd_text: str, guards: Mapping[str, Any] | None = None, *, sentences: bool = True) -> list[Claim]:
     """Every ``[text]{.claim guard="id"}`` span (and old ``when="…"`` spans) outside front
-    matter, code and comments; the condition comes from `guards` (report/claims.yaml)."""
+    matter, code and comments; the condition comes from `guards` (report/claims.yaml).
+    `sentences` False: each claim's sentence is left empty (what messages quote: half the time,
+    for callers that only want keys, ids and lines)."""
     guards = default_guards() if guards is None else guards
     searchable = mask_non_text(qmd_text)
     out = []
@@ -87,7 +89,7 @@ def find_claims(qmd_text: str, guards: Mapping[str, Any] | None = None) -> list[
                 text=" ".join(m.group("text").split()),
                 condition=g.when if g is not None else (cond if gid is None else None),
                 line=line_of(qmd_text, m.start()),
-                sentence=sentence_at(qmd_text, m.start("text")),
+                sentence=sentence_at(qmd_text, m.start("text")) if sentences else "",
                 offset=m.start(),
                 guard=gid,
                 legacy=gid is None and cond is not None,

@@ -22,7 +22,7 @@ def _key_occurrences(
     searchable = mask_non_text(qmd_text)
     found: list[tuple[int, str]] = [(m.start(), m.group(1)) for m in VAR_RE.finditer(searchable)]
     if include_claims:
-        for c in find_claims(qmd_text, guards):
+        for c in find_claims(qmd_text, guards, sentences=False):
             if not c.condition:
                 continue
             try:

@@ -42,7 +42,7 @@ def usages(qmd_text: str, guards=None) -> dict[str, list[str]]:
     from belmig.report.checks import find_claims
 
     claim_keys: dict[int, set[str]] = {}
-    for c in find_claims(qmd_text, guards):
+    for c in find_claims(qmd_text, guards, sentences=False):
         try:
             claim_keys.setdefault(c.line, set()).update(claims.names(c.condition or ""))
         except claims.ClaimError:
