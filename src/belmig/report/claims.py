@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import operator
 from collections.abc import Mapping
+from functools import lru_cache
 
 _CMP = {
     ast.Lt: operator.lt,
@@ -47,7 +48,13 @@ def _parse(expr: str) -> ast.Expression:
 
 
 def names(expr: str) -> set[str]:
-    """Ledger keys a condition refers to."""
+    """Ledger keys a condition refers to (a new set each time; a check asks for the same
+    conditions' keys hundreds of times: they are worked out once per condition)."""
+    return set(_names(expr))
+
+
+@lru_cache(maxsize=4096)
+def _names(expr: str) -> frozenset[str]:
     found: set[str] = set()
 
     def visit(node: ast.AST) -> None:
@@ -59,7 +66,7 @@ def names(expr: str) -> set[str]:
             visit(child)
 
     visit(_parse(expr).body)
-    return found
+    return frozenset(found)
 
 
 def evaluate(expr: str, values: Mapping[str, float]) -> bool:
