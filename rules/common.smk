@@ -134,8 +134,8 @@ def chart_cmd(input, state, draw):
 
 
 def parity_english():
-    """English's record for the parity checks (rules/report.smk PARITY_ENGLISH), imported only when
-    the text or that code changed (belmig.core.parsecache keeps it otherwise)."""
+    """The text of English's record for the parity checks (rules/report.smk PARITY_ENGLISH),
+    imported only when the text or that code changed (belmig.core.parsecache keeps it otherwise)."""
     from belmig.report import parity
 
-    return parity.english_record(Path("report/report.qmd"))
+    return parity.record_text(Path("report/report.qmd"))

@@ -290,13 +290,7 @@ if EDITIONS:
     from belmig.core import atomic
 
     atomic.write_text_if_changed(
-        PARITY_ENGLISH,
-        json.dumps(
-            parsecache.cached("parity_english", ["report/report.qmd", *PARITY_CODE], parity_english),
-            ensure_ascii=False,
-            indent=1,
-        )
-        + "\n",
+        PARITY_ENGLISH, parsecache.cached("parity_english", ["report/report.qmd", *PARITY_CODE], parity_english)
     )
 
 

@@ -73,8 +73,8 @@ def _attr(rx: re.Pattern, attrs: str) -> str | None:
 def find_claims(qmd_text: str, guards: Mapping[str, Any] | None = None, *, sentences: bool = True) -> list[Claim]:
     """Every ``[text]{.claim guard="id"}`` span (and old ``when="…"`` spans) outside front
     matter, code and comments; the condition comes from `guards` (report/claims.yaml).
-    `sentences` False: each claim's sentence is left empty (what messages quote: half the time,
-    for callers that only want keys, ids and lines)."""
+    `sentences` False: each claim's sentence (what a message quotes) is left empty, for callers
+    that want only keys, ids and lines (finding the sentences is half the work)."""
     guards = default_guards() if guards is None else guards
     searchable = mask_non_text(qmd_text)
     out = []

@@ -103,10 +103,6 @@ class UseProblem:
         )
 
 
-def _line(text: str, offset: int) -> int:
-    return line_of(text, offset)  # a bisection: counting the newlines before each of ~1000 items took most of events()
-
-
 def _blank(m: re.Match) -> str:
     return re.sub(r"[^\n]", " ", m.group(0))
 
@@ -120,16 +116,16 @@ def events(text: str) -> list[tuple[str, str, int]]:
     for c in checks.find_claims(text, guards={}, sentences=False):
         out.append(("claim", c.guard or f"when={c.condition}", c.line))
     for m in render.VAR_RE.finditer(body):
-        out.append(("value", m.group(1), _line(text, m.start())))
+        out.append(("value", m.group(1), line_of(text, m.start())))
     for m in _CHART_RE.finditer(body):
-        out.append(("figure", m.group(1), _line(text, m.start())))
+        out.append(("figure", m.group(1), line_of(text, m.start())))
     for m in xrefs.XREF_DEF_RE.finditer(body):
-        out.append((_DEF_KINDS[m.group(1).split("-")[0]], m.group(1), _line(text, m.start())))
+        out.append((_DEF_KINDS[m.group(1).split("-")[0]], m.group(1), line_of(text, m.start())))
     for m in _INCLUDE_RE.finditer(body):
-        out.append(("include", m.group(1), _line(text, m.start())))
+        out.append(("include", m.group(1), line_of(text, m.start())))
     refs = _REF_MASK_RE.sub(_blank, body)
     for m in xrefs.XREF_USE_RE.finditer(refs):
-        out.append(("reference", m.group(1), _line(text, m.start())))
+        out.append(("reference", m.group(1), line_of(text, m.start())))
     return out
 
 
@@ -164,6 +160,13 @@ def english_record(english: Path) -> dict:
         "english": _name(Path(english)),
         "events": [list(e) for e in events(Path(english).read_text(encoding="utf-8"))],
     }
+
+
+def record_text(english: Path) -> str:
+    """:func:`english_record` as its file holds it (``data/processed/parity.en.json``)."""
+    import json
+
+    return json.dumps(english_record(english), ensure_ascii=False, indent=1) + "\n"
 
 
 def table_item(name: str) -> str:
@@ -235,7 +238,7 @@ def foreign_includes(text: str, lang: str, edition_name: str = "edition") -> lis
         own = key.startswith(f"{lang}/") if lang != "en" else "/" not in key
         if not own:
             file = key if lang == "en" else f"{lang}/{key.split('/', 1)[-1]}"
-            line = _line(text, m.start())
+            line = line_of(text, m.start())
             out.append(TableProblem("foreign", f"{line}: {name}", "" if lang == "en" else file, edition_name))
     return out
 
