@@ -13,11 +13,12 @@ import math
 import re
 from pathlib import Path
 
+import matplotlib
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from belmig.charts import base, build, caption, draw, main
+from belmig.charts import base, build, caption, draw, main, theme
 from belmig.charts.strings import SUPPRESSED_MARK
 from belmig.core import codebook as codebook_mod
 from belmig.core.ledger import format_value
@@ -506,3 +507,79 @@ def test_no_text_overlaps_or_leaves_the_figure(estimates, cb, lang, ci):
         for n in CHARTS:
             fig, _ = build(n, est, cb, lang=lang, ci_whiskers=ci)
             assert not _overlaps(fig), (n, _overlaps(fig))
+
+
+# --------------------------------------------------------------------------- the wrap's estimate
+
+
+def _codebook_texts(cb) -> list[tuple[str, str]]:
+    """The words of the charts in three languages, with their language: every question text,
+    answer label and chart title of the codebook, and the charts' own furniture."""
+    from belmig.charts.strings import TEXT
+
+    out = []
+    for lang in ("en", "lt", "ru"):
+        for q in cb.questions:
+            out.append((lang, q.text(lang)))
+            out += [(lang, o.label(lang)) for o in q.options]
+        out += [(lang, c.title(lang)) for c in cb.charts]
+        out += [(lang, s) for s in TEXT[lang].values()]
+    return out
+
+
+_WRAP_FONTS = [(theme.SIZE_TITLE, "bold"), (theme.SIZE_LABEL, "normal"), (theme.SIZE_SOURCE, "normal")]
+_WRAP_WIDTHS = [base.LABEL_MAX * (theme.FIG_WIDTH_IN - 2 * base.MARGIN), theme.FIG_WIDTH_IN - 2 * base.MARGIN]
+
+
+def _exact_wrap(monkeypatch, text, width, prop, tried=None):
+    """The wrap measuring every line it tries (each recorded in ``tried``)."""
+
+    def measured(s, w, p):
+        if tried is not None:
+            tried.append(s)
+        return base._line_width(s, p) > w
+
+    with monkeypatch.context() as m:
+        m.setattr(base, "wider_than", measured)
+        return base.wrap(text, width, prop)
+
+
+def test_wrap_decided_by_the_advance_widths_is_the_measured_wrap(cb, monkeypatch):
+    """The wrap measures only lines whose advance-width sum is near the width: on the charts'
+    words in three languages, three fonts and two widths (the labels' and the text's), it wraps exactly as measuring every
+    line does, and each line the measured wrap tried is within half the slack of its width."""
+    texts = _codebook_texts(cb)
+    assert len(texts) > 400
+    worst = 0.0
+    with matplotlib.rc_context(theme.rc()):
+        for size, weight in _WRAP_FONTS:
+            prop = theme.font(size, weight)
+            em = size / 72.0
+            for lang, text in texts:
+                for width in _WRAP_WIDTHS:
+                    tried: list[str] = []
+                    exact = _exact_wrap(monkeypatch, text, width, prop, tried)
+                    assert base.wrap(text, width, prop) == exact, (lang, text, width)
+                    for line in tried:
+                        est = base.estimate_width(line, prop)
+                        assert est is not None, (lang, line)
+                        slack = base.ESTIMATE_SLACK_EM * em + base.ESTIMATE_SLACK_REL * est
+                        err = abs(base._line_width(line, prop) - est)
+                        worst = max(worst, err / em)
+                        assert err <= slack / 2, (lang, line, err, slack)
+    assert worst > 0.05  # the estimate is not exact: a too-small slack would show
+
+
+def test_wrap_with_no_slack_differs_from_the_measured_wrap(cb, monkeypatch):
+    """Planted fault: deciding every line by the advance widths alone wraps some text differently,
+    so the comparison above can fail."""
+    monkeypatch.setattr(base, "ESTIMATE_SLACK_EM", 0.0)
+    monkeypatch.setattr(base, "ESTIMATE_SLACK_REL", 0.0)
+    differs = 0
+    with matplotlib.rc_context(theme.rc()):
+        for size, weight in _WRAP_FONTS:
+            prop = theme.font(size, weight)
+            for _, text in _codebook_texts(cb):
+                for width in _WRAP_WIDTHS:
+                    differs += base.wrap(text, width, prop) != _exact_wrap(monkeypatch, text, width, prop)
+    assert differs > 0
