@@ -678,3 +678,70 @@ def test_alternative_frame_collapses_the_margin(cb, full):
     assert got == pytest.approx(expect, rel=1e-12)
     with pytest.raises(EstimateError, match=r"\['vilnius'\] are not categories"):
         estimate.alternative_frame(df, w, cb, {"question": "municipality", "keep": ["vilnius"]}, cfg(), 5)
+
+
+def _adjust_families_reference(tests_: pd.DataFrame, method: str) -> pd.DataFrame:
+    """The pandas formulation of multiplicity.adjust_families (before its array fast path)."""
+    from belmig.estimate.multiplicity import adjust
+
+    out = tests_.copy()
+    out["p_table_adj"] = np.nan
+    out["p_adj"] = np.nan
+    for _, idx in out.groupby("weighted").groups.items():
+        part = out.loc[idx]
+        tab = part[part["role"] == "table"]
+        adj = pd.Series(adjust(tab["p"].to_numpy(), method), index=tab["comparison"].to_numpy())
+        out.loc[idx, "p_table_adj"] = part["comparison"].map(adj).to_numpy()
+        out.loc[tab.index, "p_adj"] = adj.to_numpy()
+        for _, g in part[part["role"] == "follow-up"].groupby("comparison"):
+            within = adjust(g["p"].to_numpy(), method)
+            gate = out.loc[g.index, "p_table_adj"].to_numpy()
+            ok = np.isfinite(within) & np.isfinite(gate)
+            out.loc[g.index, "p_adj"] = np.where(ok, np.maximum(within, np.where(ok, gate, 0.0)), np.nan)
+    return out
+
+
+@pytest.mark.parametrize("method", ["holm", "bh"])
+def test_multiplicity_arrays_equal_the_pandas_formulation(method):
+    from belmig.estimate import multiplicity
+
+    rng = np.random.default_rng(7)
+    rows = []
+    for i in range(40):
+        for weighted in (False, True):
+            comp = f"q{i}"
+            p = rng.uniform(0, 0.2, 5)
+            p[rng.uniform(size=5) < 0.15] = np.nan  # tests that could not be computed
+            if i % 7 != 3:  # some comparisons have no whole-table test
+                rows.append((weighted, comp, "table", p[0], None))
+            rows += [(weighted, comp, "follow-up", x, f"o{j}") for j, x in enumerate(p[1:])]
+    order = rng.permutation(len(rows))  # families interleaved
+    tests_ = pd.DataFrame([rows[i] for i in order], columns=["weighted", "comparison", "role", "p", "option"])
+    got = multiplicity.adjust_families(tests_, method)
+    ref = _adjust_families_reference(tests_, method)
+    for c in ("p_table_adj", "p_adj"):  # the same floats, bit for bit
+        assert np.array_equal(got[c].to_numpy(), ref[c].to_numpy(), equal_nan=True)
+    dup = pd.concat([tests_, tests_[tests_["role"] == "table"].head(1)], ignore_index=True)
+    with pytest.raises(ValueError, match="two whole-table tests"):
+        multiplicity.adjust_families(dup, method)
+
+
+def test_estimates_leave_the_inputs_attrs_alone(cb):
+    scb = sub_codebook(cb, ["citizen_by", "sex"])
+    n = 12
+    df = pd.DataFrame({
+        "resp_id": pd.array([f"r{i}" for i in range(n)], dtype="str"),
+        "citizen_by": pd.Categorical(["yes"] * n, categories=["yes", "no"]),
+        "sex": pd.Categorical(["female", "male"] * 6, categories=cb["sex"].keys),
+    })  # fmt: skip
+    df.attrs["belmig"] = {"screening": {"citizen_by": ["yes"]}}
+    w = pd.DataFrame({"resp_id": df["resp_id"], "weight": 1.0})
+    w.attrs["calibration"] = {"margins": []}
+    est = estimate.estimate_all(df, w, scb, cfg(subgroups=("sex",)), 5)
+    assert df.attrs == {"belmig": {"screening": {"citizen_by": ["yes"]}}}  # read, not dropped
+    e = est.set_index(["question", "option", "by", "level", "weighted"])
+    assert e.loc[("citizen_by", "yes", "", "", True), "ci_method"] == "fixed"  # the screening rule was seen
+    types = dict(est.attrs["question_types"])
+    vals = ledger.Values(stage="estimate", notebook="05_estimate")
+    estimate.to_values(est, vals)
+    assert est.attrs["question_types"] == types and est["question"].dtype == "str"

@@ -17,7 +17,7 @@ import pandas as pd
 from belmig import weight as wt
 from belmig.core.codebook import Codebook
 from belmig.estimate import intervals, multiplicity
-from belmig.estimate.design import Design, EstimateError, design, lincov
+from belmig.estimate.design import Design, EstimateError, bare, design, lincov
 from belmig.estimate.items import Item, check_universe, subgroup_questions, values
 from belmig.estimate.tests import level_tests
 from belmig.privacy import levels as lv_mod
@@ -32,49 +32,33 @@ SCREENING_ATTR = "screening"  # responses.attrs["belmig"]["screening"]: {questio
 LEVEL, COMPLEMENTARY, COUNT = "level", "complementary", "count"
 
 
-def _block(
+def _blocks(
     item: Item,
     T: np.ndarray,
     L: int,
     levels: Sequence[str],
     des: Design,
-    weighted: bool,
     test: bool,
     min_cell: int,
-) -> dict[str, np.ndarray]:
-    """Point estimates, variances, suppression and tests of one item in the L levels of one breakdown.
+) -> list[dict[str, np.ndarray]]:
+    """Point estimates, variances, suppression and tests of one item in the L levels of one
+    breakdown: [unweighted, weighted] (what rests on the counts alone is computed once for both).
 
     ``T``: (3, G, S, V) count, Σw, Σw² by calibration cell, slot and answer (0 = outside the
     base). Slots: 0 = subgroup not answered, 1..L = the analysis levels, L+1 (breakdowns only) =
     answered but in a level the plan dropped. Returns (L, J) arrays.
     """
-    N, S1, S2 = T[0][:, 1 : L + 1, 1:], T[1][:, 1 : L + 1, 1:], T[2][:, 1 : L + 1, 1:]  # (G, L, Vb)
+    N = T[0][:, 1 : L + 1, 1:]  # (G, L, Vb)
     rest = int(T[0][:, L + 1 :, 1:].sum())  # in the base, in a level the plan dropped
-    if not weighted:
-        S1 = S2 = N
     G, _, Vb = N.shape
     F = item.F
     J = F.shape[1]
-    S1tot, S2tot = des.tot[weighted]
-    calibrated = weighted and des.calibrated
-    Q = des.Q if calibrated else None
-
-    S1lv = S1.sum(0)  # (L, Vb)
+    Nlv = N.sum(0)  # (L, Vb)
     n_l = N.sum((0, 2))
-    W_l = S1lv.sum(1)
-    W2_l = S2.sum((0, 2))
     ok = n_l > 0
-    Wd = np.where(ok, W_l, 1.0)
-    theta = (S1lv @ F) / Wd[:, None]  # (L, J)
-    k = N.sum(0) @ F
-    # linearised values on atoms (l', v): block-diagonal in the level
-    e = np.zeros((L, J, L, Vb))
+    k = Nlv @ F
     li = np.flatnonzero(ok)
-    e[li, :, li, :] = (F.T[None, :, :] - theta[li][:, :, None]) / Wd[li][:, None, None]
-    Na, S1a, S2a = (x.reshape(G, L * Vb) for x in (N, S1, S2))
-    var = lincov(e.reshape(L * J, L * Vb), Na, S1a, S2a, S1tot, S2tot, Q, float(des.n), diag=True).reshape(L, J)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        n_eff = np.where(ok, W_l**2 / W2_l, np.nan) if weighted else n_l.astype(float)
+    n_rep = np.repeat(n_l[:, None], J, 1)
     # which levels bear estimates in this base (the plan's rule again, inside the base)
     level_sup = np.full(L, "", dtype=object)
     if test:
@@ -84,24 +68,53 @@ def _block(
                 level_sup[i] = COMPLEMENTARY if sup[name] == lv_mod.REASON_COMPLEMENTARY else LEVEL
             elif n_l[i] < min_cell:
                 level_sup[i] = LEVEL  # an empty level
-    out = {
-        "estimate": np.where(ok[:, None], theta, np.nan),
-        "var": np.where(ok[:, None], var, np.nan),
-        "n": np.repeat(n_l[:, None], J, 1),
-        "k": k,
-        "n_eff": np.repeat(n_eff[:, None], J, 1),
-        # R's nrow(design) for the Korn–Graubard df adjustment
-        "nrow": np.full((L, J), des.n) if calibrated else np.repeat(n_l[:, None], J, 1),
-        "p_diff": np.full((L, J), np.nan),
-        "p_table": np.full((L, J), np.nan),
-        "level_sup": np.repeat(level_sup[:, None], J, 1),
-    }
-    if test:
-        tested = ok & (level_sup == "")
-        p, p_table = level_tests(item, N, S1, S2, S1tot, S2tot, Q, des, calibrated, theta, tested)
-        out["p_diff"][:] = p[None, :]
-        out["p_table"][:] = p_table
-    return out
+    level_sup_rep = np.repeat(level_sup[:, None], J, 1)
+    tested = ok & (level_sup == "")
+    Na = N.reshape(G, L * Vb)
+    test_cache: dict = {}  # what the tests rest on besides the weights
+    outs = []
+    for weighted in (False, True):
+        if weighted:
+            S1, S2 = T[1][:, 1 : L + 1, 1:], T[2][:, 1 : L + 1, 1:]
+            S1lv = S1.sum(0)  # (L, Vb)
+        else:
+            S1 = S2 = N
+            S1lv = Nlv
+        S1tot, S2tot = des.tot[weighted]
+        calibrated = weighted and des.calibrated
+        Q = des.Q if calibrated else None
+        W_l = S1lv.sum(1)
+        Wd = np.where(ok, W_l, 1.0)
+        theta = (S1lv @ F) / Wd[:, None]  # (L, J)
+        # linearised values on atoms (l', v): block-diagonal in the level
+        e = np.zeros((L, J, L, Vb))
+        e[li, :, li, :] = (F.T[None, :, :] - theta[li][:, :, None]) / Wd[li][:, None, None]
+        S1a, S2a = (Na, Na) if not weighted else (S1.reshape(G, L * Vb), S2.reshape(G, L * Vb))
+        var = lincov(e.reshape(L * J, L * Vb), Na, S1a, S2a, S1tot, S2tot, Q, float(des.n), diag=True).reshape(L, J)
+        if weighted:
+            W2_l = S2.sum((0, 2))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                n_eff = np.where(ok, W_l**2 / W2_l, np.nan)
+        else:
+            n_eff = n_l.astype(float)
+        out = {
+            "estimate": np.where(ok[:, None], theta, np.nan),
+            "var": np.where(ok[:, None], var, np.nan),
+            "n": n_rep,
+            "k": k,
+            "n_eff": np.repeat(n_eff[:, None], J, 1),
+            # R's nrow(design) for the Korn–Graubard df adjustment
+            "nrow": np.full((L, J), des.n) if calibrated else n_rep,
+            "p_diff": np.full((L, J), np.nan),
+            "p_table": np.full((L, J), np.nan),
+            "level_sup": level_sup_rep,
+        }
+        if test:
+            p, p_table = level_tests(item, N, S1, S2, S1tot, S2tot, Q, des, calibrated, theta, tested, test_cache)
+            out["p_diff"][:] = p[None, :]
+            out["p_table"][:] = p_table
+        outs.append(out)
+    return outs
 
 
 def _screening(responses: pd.DataFrame, screening: Mapping[str, Sequence[str]] | None) -> dict[str, list[str]]:
@@ -166,6 +179,8 @@ def estimate_all(
     level = float(estimation_cfg["confidence"])
     if "resp_id" not in responses.columns:
         raise EstimateError("responses have no resp_id column")
+    screening = _screening(responses, screening)
+    responses = bare(responses)  # the attrs are read: columns taken from here do not copy them
     des = design(responses, weights)
     bys = subgroup_questions(codebook, estimation_cfg)
     if plan is None:
@@ -238,21 +253,24 @@ def estimate_all(
                 Tb = np.stack([np.bincount(flat, weights=T[i].ravel(), minlength=des.G * S * V) for i in range(3)])
                 Tb = Tb.reshape(3, des.G, S, V)
                 cid = f"{q.id}|{item.options[0]}|{by}" if item.kind == "multi" else f"{q.id}||{by}"
-                for weighted in (False, True):
-                    res = _block(item, Tb, L, lvls, des, weighted, by != "", min_cell)
-                    cols["question"].append(np.full(L * J, q.id, dtype=object))
-                    cols["option"].append(np.tile(np.array(item.options, dtype=object), L))
-                    cols["stat"].append(np.tile(np.array(item.stats, dtype=object), L))
-                    cols["by"].append(np.full(L * J, by, dtype=object))
-                    cols["level"].append(np.repeat(np.array(lvls, dtype=object), J))
-                    cols["weighted"].append(np.full(L * J, weighted))
-                    cols["cid"].append(np.full(L * J, cid, dtype=object))
+                n_rows = L * J
+                opts, sts = list(item.options) * L, list(item.stats) * L
+                lvl_rows = [x for x in lvls for _ in range(J)]
+                for weighted, res in zip((False, True), _blocks(item, Tb, L, lvls, des, by != "", min_cell)):
+                    cols["question"] += [q.id] * n_rows
+                    cols["option"] += opts
+                    cols["stat"] += sts
+                    cols["by"] += [by] * n_rows
+                    cols["level"] += lvl_rows
+                    cols["weighted"] += [weighted] * n_rows
+                    cols["cid"] += [cid] * n_rows
                     for c in nums:
                         nums[c].append(np.asarray(res[c], dtype=float).ravel())
                     level_sup.append(res["level_sup"].ravel())
                     if by != "":
                         test_rows += _test_rows(item, cid, weighted, res)
-    a = {c: np.concatenate(v) for c, v in {**cols, **nums}.items()}
+    a = {c: np.concatenate(v) for c, v in nums.items()}
+    a.update({c: np.array(v, dtype=bool if c == "weighted" else object) for c, v in cols.items()})
     sup_level = np.concatenate(level_sup)
     is_mean = a["stat"] == "mean"
     est, var, n = a["estimate"], a["var"], a["n"]
@@ -262,7 +280,7 @@ def estimate_all(
     lo = np.where(is_mean, lo_m, lo)
     hi = np.where(is_mean, hi_m, hi)
     label = np.where(is_mean, "t", label)
-    fixed = _fix_screening(a, _screening(responses, screening), codebook) & ~is_mean
+    fixed = _fix_screening(a, screening, codebook) & ~is_mean
     se = np.where(fixed, 0.0, se)
     lo = np.where(fixed, np.nan, lo)
     hi = np.where(fixed, np.nan, hi)
@@ -320,12 +338,21 @@ def _adjust(a: dict[str, np.ndarray], test_rows: list[tuple], method: str) -> tu
     nrows = len(a["question"])
     if not test_rows:
         return np.full(nrows, np.nan), np.full(nrows, np.nan)
-    tdf = pd.DataFrame(test_rows, columns=["comparison", "role", "weighted", "p", "option"])
-    adj = multiplicity.adjust_families(tdf, method)
-    table = adj.drop_duplicates(["comparison", "weighted"]).set_index(["comparison", "weighted"])["p_table_adj"]
-    per = adj[adj["option"].notna()].set_index(["comparison", "weighted", "option"])["p_adj"]
-    rows = pd.MultiIndex.from_arrays([a["cid"], a["weighted"].astype(bool)])
-    p_table_adj = table.reindex(rows).to_numpy(dtype=float)
-    rows3 = pd.MultiIndex.from_arrays([a["cid"], a["weighted"].astype(bool), a["option"]])
-    p_adj = per.reindex(rows3).to_numpy(dtype=float)
+    comparison, role, weighted, p, option = zip(*test_rows)
+    p_table_adj_t, p_adj_t = multiplicity.adjust_arrays(
+        np.array(weighted, dtype=bool), np.array(comparison, dtype=object), np.array(role, dtype=object),
+        np.array(p, dtype=float), method,
+    )  # fmt: skip
+    table: dict[tuple, float] = {}  # (comparison, weighted) -> p_table_adj
+    per: dict[tuple, float] = {}  # (comparison, weighted, option) -> p_adj
+    for c, wv, o, pt, pa in zip(comparison, weighted, option, p_table_adj_t.tolist(), p_adj_t.tolist()):
+        table.setdefault((c, bool(wv)), pt)
+        if o is not None:
+            if (c, bool(wv), o) in per:
+                raise ValueError(f"comparison {c!r} tests option {o!r} twice")
+            per[(c, bool(wv), o)] = pa
+    nan = float("nan")
+    cid, wtd, opt = a["cid"].tolist(), a["weighted"].astype(bool).tolist(), a["option"].tolist()
+    p_table_adj = np.array([table.get((c, wv), nan) for c, wv in zip(cid, wtd)], dtype=float)
+    p_adj = np.array([per.get((c, wv, o), nan) for c, wv, o in zip(cid, wtd, opt)], dtype=float)
     return p_adj, p_table_adj

@@ -26,6 +26,15 @@ class Design:
     tot: dict[bool, tuple[np.ndarray, np.ndarray]]  # weighted? -> per-cell (Σw, Σw²)
 
 
+def bare(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` without its ``attrs`` (a shallow copy: no data is copied). pandas deep-copies a
+    frame's attrs into every column or mask taken from it, which costs more than the estimates'
+    arithmetic; read what the attrs hold first, then work on this."""
+    out = frame.copy(deep=False)
+    out.attrs = {}
+    return out
+
+
 def calibration_margins(weights: pd.DataFrame) -> list[wt.Margin]:
     rec = weights.attrs.get(wt.CALIBRATION_ATTR)
     if rec is None:

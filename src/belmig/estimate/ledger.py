@@ -10,6 +10,7 @@ import pandas as pd
 from belmig.core import keys
 from belmig.core.ledger import format_value
 from belmig.estimate.compute import COMPLEMENTARY, LEVEL
+from belmig.estimate.design import bare
 from belmig.estimate.intervals import FIXED
 
 CELL = "estimate-values"
@@ -42,6 +43,10 @@ def to_values(estimates: pd.DataFrame, vals) -> None:
                       "ci_high": float(r.ci_high), "weighted": bool(r.weighted)}  # fmt: skip
         vals.add(key, value, kind, cell=CELL, description=description, **stats_, **extra)
 
+    types = estimates.attrs.get("question_types", {})
+    estimates = bare(estimates)  # the attrs are read: masks and rows taken from here do not copy them
+    # rows are read one by one: Python strings iterate faster than Arrow-backed ones (same values)
+    estimates = estimates.astype({c: object for c, t in estimates.dtypes.items() if isinstance(t, pd.StringDtype)})
     for r in estimates[estimates["by"] == ""].itertuples(index=False):
         q, o = r.question, r.option
         fixed = r.ci_method == FIXED
@@ -91,7 +96,6 @@ def to_values(estimates: pd.DataFrame, vals) -> None:
         if _finite(r.p_adj):
             add(keys.padj(r.by, r.question, r.option), r.p_adj, "pvalue",
                 f"{r.question} = {r.option} by {r.by}: p adjusted for multiplicity (weighted)", weighted=True)  # fmt: skip
-    types = estimates.attrs.get("question_types", {})
     single = {q for q, t in types.items() if t == "single"}
     for r in w.drop_duplicates(["by", "question"]).itertuples(index=False):
         if r.stat == "pct" and (r.question in single) and _finite(r.p_table):
@@ -119,7 +123,7 @@ def sensitivity_values(bases: pd.DataFrame, frame: pd.DataFrame, vals) -> None:
         vals.add(keys.pctasked(r.question, r.option), r.pct_asked, "pct", cell=CELL, n=int(r.n_asked),
                  description=f"{r.question} = {r.option}: unweighted percent of everyone asked (blank = not chosen)")  # fmt: skip
     what = frame.attrs.get("frame", "the alternative frame")
-    for r in frame.itertuples(index=False):
+    for r in bare(frame).itertuples(index=False):
         stats_ = {"n": int(r.n), "n_eff": float(r.n_eff), "se": float(r.se), "ci_low": float(r.ci_low),
                   "ci_high": float(r.ci_high), "weighted": True}  # fmt: skip
         if r.stat == "pct":

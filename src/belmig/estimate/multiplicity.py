@@ -73,20 +73,43 @@ def adjust_families(tests: pd.DataFrame, method: str) -> pd.DataFrame:
     docstring: gated for follow-ups) and ``p_table_adj`` (the comparison's adjusted p).
     """
     out = tests.copy()
-    out["p_table_adj"] = np.nan
-    out["p_adj"] = np.nan
-    for _, idx in out.groupby("weighted").groups.items():
-        part = out.loc[idx]
-        tab = part[part["role"] == "table"]
-        adj = pd.Series(adjust(tab["p"].to_numpy(), method), index=tab["comparison"].to_numpy())
-        if adj.index.duplicated().any():
-            raise ValueError(f"comparison {adj.index[adj.index.duplicated()][0]!r} has two whole-table tests")
-        out.loc[idx, "p_table_adj"] = part["comparison"].map(adj).to_numpy()
-        out.loc[tab.index, "p_adj"] = adj.to_numpy()
-        fu = part[part["role"] == "follow-up"]
-        for _, g in fu.groupby("comparison"):
-            within = adjust(g["p"].to_numpy(), method)
-            gate = out.loc[g.index, "p_table_adj"].to_numpy()
-            ok = np.isfinite(within) & np.isfinite(gate)  # no valid gate: no adjusted follow-up
-            out.loc[g.index, "p_adj"] = np.where(ok, np.maximum(within, np.where(ok, gate, 0.0)), np.nan)
+    p_table_adj, p_adj = adjust_arrays(
+        tests["weighted"].to_numpy(),
+        tests["comparison"].to_numpy(dtype=object),
+        tests["role"].to_numpy(dtype=object),
+        tests["p"].to_numpy(dtype=float),
+        method,
+    )
+    out["p_table_adj"] = p_table_adj
+    out["p_adj"] = p_adj
     return out
+
+
+def adjust_arrays(
+    weighted: np.ndarray, comparison: np.ndarray, role: np.ndarray, p: np.ndarray, method: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`adjust_families` on the columns as arrays (one entry per test): (p_table_adj, p_adj)."""
+    p = np.asarray(p, dtype=float)
+    p_table_adj = np.full(len(p), np.nan)
+    p_adj = np.full(len(p), np.nan)
+    for wv in np.unique(weighted):  # each family on the weighted tests, and on the unweighted ones
+        rows = np.flatnonzero(weighted == wv)
+        tab = rows[role[rows] == "table"]
+        adj = adjust(p[tab], method)
+        table_of: dict = {}
+        for r, a in zip(tab.tolist(), adj.tolist()):
+            if comparison[r] in table_of:
+                raise ValueError(f"comparison {comparison[r]!r} has two whole-table tests")
+            table_of[comparison[r]] = a
+        p_table_adj[rows] = [table_of.get(c, np.nan) for c in comparison[rows].tolist()]
+        p_adj[tab] = adj
+        follow: dict = {}  # the follow-ups of each comparison, in their order
+        for r in rows[role[rows] == "follow-up"].tolist():
+            follow.setdefault(comparison[r], []).append(r)
+        for g in follow.values():
+            g = np.asarray(g)
+            within = adjust(p[g], method)
+            gate = p_table_adj[g]
+            ok = np.isfinite(within) & np.isfinite(gate)  # no valid gate: no adjusted follow-up
+            p_adj[g] = np.where(ok, np.maximum(within, np.where(ok, gate, 0.0)), np.nan)
+    return p_table_adj, p_adj

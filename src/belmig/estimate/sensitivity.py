@@ -26,8 +26,8 @@ from belmig import weight as wt
 from belmig.clean.steps import applicable
 from belmig.core.codebook import Codebook
 from belmig.core.keys import multi_column
-from belmig.estimate.compute import estimate_all
-from belmig.estimate.design import EstimateError
+from belmig.estimate.compute import _screening, estimate_all
+from belmig.estimate.design import EstimateError, bare
 from belmig.privacy.levels import LevelPlan
 
 MULTI_COLUMNS = ["question", "option", "k", "n_answered", "pct_answered", "n_asked", "pct_asked"]
@@ -37,6 +37,7 @@ REST = "rest"  # label of the pooled category of the alternative frame
 def multi_bases(responses: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     """Every option of every multiple-choice question: count k, and k as a percent of those who
     answered (``n_answered``) and of everyone asked (``n_asked``: in the question's universe)."""
+    responses = bare(responses)  # columns taken from here do not copy its attrs
     asked = applicable(responses, codebook)
     rows = []
     for q in codebook.of_type("multi"):
@@ -103,7 +104,8 @@ def alternative_frame(
         raise EstimateError(f"alternative frame: {len(hits)} margins hold {q!r}; exactly one must")
     collapsed, pool = collapse_margin(margins[hits[0]], codebook, keep)
     margins[hits[0]] = collapsed
-    recoded = responses.copy()
+    screening = _screening(responses, None)  # the cleaning's rule, from the attrs
+    recoded = bare(responses).copy()  # columns taken from here do not copy the attrs
     col = recoded[q].astype(object)
     recoded[q] = pd.Categorical(col.where(col.isna() | col.isin(keep), pool), categories=codebook[q].keys)
     method = wt.Method.from_record(rec["method"])
@@ -111,7 +113,7 @@ def alternative_frame(
     res.require_converged()
     sub = dataclasses.replace(codebook, charts=())
     cfg = {**estimation_cfg, "subgroups": [], "level_merges": {}}
-    est = estimate_all(recoded, res.to_frame(), sub, cfg, min_cell, plan=LevelPlan(min_cell, {}))
+    est = estimate_all(recoded, res.to_frame(), sub, cfg, min_cell, plan=LevelPlan(min_cell, {}), screening=screening)
     out = est[(est["by"] == "") & est["weighted"] & (est["question"] != q)].reset_index(drop=True)
     out.attrs = {"frame": f"{q}: {', '.join(keep)} vs {REST}", "method": method.describe()}
     return out

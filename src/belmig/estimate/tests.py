@@ -95,64 +95,94 @@ def wald_means(mu: np.ndarray, V: np.ndarray, ddf: float) -> float:
     return float(special.fdtrc(L - 1, ddf, W / (L - 1)))
 
 
-def _tables(fs: np.ndarray, lv: np.ndarray, N, S1, S2, S1tot, S2tot, Q, des: Design, calibrated: bool) -> np.ndarray:
-    """p of the Rao–Scott test of a batch of (row × level) tables over the levels `lv`.
-
-    ``fs``: (B, R, Vb) membership of each answer value in each table row. Cells are in R's
-    interaction order (rows fastest)."""
-    G, L, Vb = N.shape
+def _domain(fs: np.ndarray, lv: np.ndarray, L: int, Vb: int) -> tuple[np.ndarray, np.ndarray]:
+    """The cell memberships of a batch of (row × level) tables over the levels `lv`: ``u`` (B,
+    R·m, L·Vb) on the atoms, and the mask of the atoms in the domain (L·Vb,). They rest on the
+    answers and levels alone, not on the weights."""
     B, R, _ = fs.shape
     m = len(lv)
     onehot = (lv[:, None] == np.arange(L)).astype(float)  # (m, L)
-    WD = float(S1.sum(0)[lv].sum())
-    nD = float(N.sum((0, 2))[lv].sum())
-    Na, S1a, S2a = (x.reshape(G, L * Vb) for x in (N, S1, S2))
     u = onehot[None, :, None, :, None] * fs[:, None, :, None, :]  # (B, m, R, L, Vb)
     u = u.reshape(B, R * m, L * Vb)
+    return u, np.repeat(onehot.sum(0) > 0, Vb)
+
+
+def _tables(fs: np.ndarray, lv: np.ndarray, N, S1, S2, S1tot, S2tot, Q, des: Design, calibrated: bool, dom=None):
+    """p of the Rao–Scott test of a batch of (row × level) tables over the levels `lv`.
+
+    ``fs``: (B, R, Vb) membership of each answer value in each table row. Cells are in R's
+    interaction order (rows fastest). ``dom``: :func:`_domain` of `fs` (computed when not given)."""
+    G, L, Vb = N.shape
+    B, R, _ = fs.shape
+    m = len(lv)
+    u, in_domain = _domain(fs, lv, L, Vb) if dom is None else dom
+    WD = float(S1.sum(0)[lv].sum())
+    Na, S1a, S2a = (x.reshape(G, L * Vb) for x in (N, S1, S2))
     pc = (u @ S1a.sum(0)) / WD  # (B, R·m)
     e = (u - pc[:, :, None]) / WD
-    e *= np.repeat(onehot.sum(0) > 0, Vb)[None, None, :]  # only atoms of the domain
+    e *= in_domain[None, None, :]  # only atoms of the domain
     V = lincov(e, Na, S1a, S2a, S1tot, S2tot, Q, float(des.n), diag=False)
-    nu = des.n - 1 if calibrated else nD - 1
+    nu = des.n - 1 if calibrated else float(N.sum((0, 2))[lv].sum()) - 1
     return rao_scott(pc, V, R, m, nu)
 
 
-def level_tests(item, N, S1, S2, S1tot, S2tot, Q, des: Design, calibrated: bool, theta, tested: np.ndarray):
+def level_tests(item, N, S1, S2, S1tot, S2tot, Q, des: Design, calibrated: bool, theta, tested: np.ndarray, cache=None):
     """Tests that the tested levels differ: (per-estimand p, whole-table p).
 
     Per estimand: the follow-up (chosen × level) table of a share, the Wald test of a mean.
     Whole table: single choice → the (option × level) table; multi option → its own table;
     scale → the Wald test of the mean. ``N``, ``S1``, ``S2``: (G, L, Vb) count, Σw, Σw² of the
-    domain atoms; ``tested``: (L,) levels that enter the test.
+    domain atoms; ``tested``: (L,) levels that enter the test. ``cache``: a dict shared by the
+    unweighted and the weighted tests of the same `item`, `N` and `tested` (what rests on them
+    alone is computed once).
     """
     G, L, Vb = N.shape
     F = item.F
     J = F.shape[1]
     out = np.full(J, np.nan)
-    lv = np.flatnonzero(tested)
+    if cache is None:
+        cache = {}
+    if "lv" not in cache:
+        lv = np.flatnonzero(tested)
+        cache["lv"] = lv
+        if len(lv) >= 2:
+            cache["nD"] = float(N.sum((0, 2))[lv].sum())
+            cache["onehot"] = (lv[:, None] == np.arange(L)).astype(float)
+            is_mean = np.array([s == "mean" for s in item.stats])
+            cache["mean_j"] = np.flatnonzero(is_mean)
+            jp = np.flatnonzero(~is_mean)
+            cache["jp"] = jp
+            if len(jp):
+                f = F[:, jp].T  # (Jp, Vb)
+                fs = np.stack([1 - f, f], 1)
+                cache["follow"] = (fs, _domain(fs, lv, L, Vb))
+            if item.kind == "single":
+                present = N[:, lv, :].sum((0, 1)) > 0  # options chosen in the tested levels
+                if present.sum() >= 2:
+                    fs = np.eye(Vb)[present][None]  # (1, R, Vb)
+                    cache["table"] = (fs, _domain(fs, lv, L, Vb))
+    lv = cache["lv"]
     m = len(lv)
     if m < 2:
         return out, math.nan
-    nD = float(N.sum((0, 2))[lv].sum())
+    nD = cache["nD"]
     W_l = S1.sum(0).sum(1)
     Na, S1a, S2a = (x.reshape(G, L * Vb) for x in (N, S1, S2))
-    onehot = (lv[:, None] == np.arange(L)).astype(float)
-    is_mean = np.array([s == "mean" for s in item.stats])
+    onehot = cache["onehot"]
     p_mean = math.nan
-    for j in np.flatnonzero(is_mean):
+    for j in cache["mean_j"]:
         e = onehot[:, :, None] * ((F[:, j][None, :] - theta[lv, j][:, None]) / W_l[lv][:, None])[:, None, :]
         V = lincov(e.reshape(m, L * Vb), Na, S1a, S2a, S1tot, S2tot, Q, float(des.n), diag=False)
         out[j] = p_mean = wald_means(theta[lv, j], V, nD - m)
-    jp = np.flatnonzero(~is_mean)
+    jp = cache["jp"]
     if len(jp):
-        f = F[:, jp].T  # (Jp, Vb)
-        out[jp] = _tables(np.stack([1 - f, f], 1), lv, N, S1, S2, S1tot, S2tot, Q, des, calibrated)
+        fs, dom = cache["follow"]
+        out[jp] = _tables(fs, lv, N, S1, S2, S1tot, S2tot, Q, des, calibrated, dom)
     if item.kind == "single":
-        present = N[:, lv, :].sum((0, 1)) > 0  # options chosen in the tested levels
-        if present.sum() < 2:
+        if "table" not in cache:  # fewer than two options chosen in the tested levels
             return out, math.nan
-        fs = np.eye(Vb)[present][None]  # (1, R, Vb)
-        return out, float(_tables(fs, lv, N, S1, S2, S1tot, S2tot, Q, des, calibrated)[0])
+        fs, dom = cache["table"]
+        return out, float(_tables(fs, lv, N, S1, S2, S1tot, S2tot, Q, des, calibrated, dom)[0])
     if item.kind == "multi":
         return out, float(out[0])
     return out, p_mean
