@@ -246,7 +246,15 @@ def compatible(released: Sequence[object], true: Sequence[object]) -> np.ndarray
 
 
 def _values(df: pd.DataFrame, name: str) -> np.ndarray:
-    return df[name].astype("object").where(df[name].notna(), None).to_numpy(dtype=object)
+    """The column as a new object array, missing = None (the values as ``astype("object")``
+    gives them: str, int, bool, Timestamp ...)."""
+    s = df[name]
+    if isinstance(s.dtype, pd.CategoricalDtype):  # code -1 (missing) takes the appended None
+        cats = np.append(np.asarray(s.cat.categories.astype(object), dtype=object), None)
+        return cats[s.cat.codes.to_numpy()]
+    out = s.to_numpy(dtype=object, copy=True)
+    out[s.isna().to_numpy()] = None
+    return out
 
 
 def _released(level: Level, v: object) -> object:
@@ -360,11 +368,22 @@ def _level_bits(values: np.ndarray, level: Level) -> float:
     return float(np.log2(n_rel / n_orig).sum())
 
 
+def _pack_rows(m: np.ndarray) -> np.ndarray:
+    """The rows of a bool matrix as 64-bit words, zero-padded (:func:`_unpack_rows` undoes it).
+
+    Only ANDs and popcounts are taken of the words, so the order of the bits in them is free.
+    """
+    b = np.packbits(m, axis=1)
+    b = np.pad(b, ((0, 0), (0, -b.shape[1] % 8)))
+    return np.ascontiguousarray(b).view(np.uint64)
+
+
+def _unpack_rows(packed: np.ndarray, n: int) -> np.ndarray:
+    return np.unpackbits(packed.view(np.uint8), axis=1, count=n).astype(bool)
+
+
 def _popcount_rows(packed: np.ndarray) -> np.ndarray:
-    return _POP[packed].sum(axis=1, dtype=np.int64)
-
-
-_POP = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
+    return np.bitwise_count(packed).sum(axis=1, dtype=np.int64)
 
 
 class _Problem:
@@ -394,8 +413,9 @@ class _Problem:
             ]
             none = np.zeros(self.n, dtype=bool)
             self.packed[q.name] = [
-                np.packbits(_compat(self.assumed[q.name], self.true[q.name], lv, none), axis=1) for lv in ladder
+                _pack_rows(_compat(self.assumed[q.name], self.true[q.name], lv, none)) for lv in ladder
             ]
+        self._base: tuple | None = None  # (quasi-identifiers' levels, their AND, its popcount): last counts()
 
     def _entropy(self, name: str) -> float:
         known = [v for v in self.true[name] if v is not None]
@@ -405,56 +425,95 @@ class _Problem:
         return float(-(p * np.log2(p)).sum() * len(known))
 
     def counts(self, combo: dict[str, int]) -> dict[tuple[str, ...], np.ndarray]:
-        """Per key set: candidates of every target row at these levels (no blanks)."""
-        out = {}
-        base = None
-        for v in self.key_sets[0]:
-            p = self.packed[v][combo[v]]
-            base = p.copy() if base is None else base & p
-        for ks in self.key_sets:
-            m = base if len(ks) == len(self.key_sets[0]) else base & self.packed[ks[-1]][combo[ks[-1]]]
-            out[ks] = _popcount_rows(m)
+        """Per key set: candidates of every target row at these levels (no blanks).
+
+        The search asks for the combinations in order, the extra identifiers' levels changing
+        fastest, so the quasi-identifiers' AND is kept from the last call while their levels stay.
+        The arrays returned are shared between calls: read them, do not change them.
+        """
+        base_ks = self.key_sets[0]
+        qi_levels = tuple(combo[v] for v in base_ks)
+        if self._base is None or self._base[0] != qi_levels:
+            base = self.packed[base_ks[0]][combo[base_ks[0]]].copy()
+            for v in base_ks[1:]:
+                base &= self.packed[v][combo[v]]
+            self._base = (qi_levels, base, _popcount_rows(base))
+        _, base, base_counts = self._base
+        out = {base_ks: base_counts}
+        for ks in self.key_sets[1:]:
+            out[ks] = _popcount_rows(base & self.packed[ks[-1]][combo[ks[-1]]])
         return out
 
 
+@dataclass
+class _KeySetState:
+    """One key set's part of the decoy search (:func:`_suppress`), kept up to date blank by blank."""
+
+    blankable: np.ndarray  # indices (in prob.names) of its variables that may be blanked
+    miss: np.ndarray  # [target row, record]: how many of its variables fail (int8)
+    cands: np.ndarray  # per target row: candidates (records with miss 0)
+    short: np.ndarray  # per target row: fewer than k candidates
+    gains: np.ndarray  # [blankable variable, record]: short rows one blank of it gives a candidate
+
+
 def _suppress(prob: _Problem, combo: dict[str, int]) -> dict[str, np.ndarray]:
-    """Decoy blanks (variable -> bool per record) that give every target row k candidates."""
-    k = prob.k
-    mats = {v: np.unpackbits(prob.packed[v][combo[v]], axis=1, count=prob.n).astype(bool) for v in prob.names}
-    blanked = {v: np.zeros(prob.n, dtype=bool) for v in prob.names}
-    blankable = {q.name: q.blankable and not prob.ladders[q.name][combo[q.name]].dropped for q in prob.vars}
+    """Decoy blanks (variable -> bool per record) that give every target row k candidates.
+
+    Greedy: while some target row (under some key set) is short of k candidates, blank the
+    value that adds a candidate to the most short rows, summed over the key sets (ties: the
+    earlier variable, then the earlier record). A blank of variable j in record r adds r as a
+    candidate of row t exactly when j is the only variable of the key set on which r fails t.
+
+    Incremental: a blank changes one column (its record), and rows only ever leave the short
+    rows (candidates are never lost), so per key set the failing variables per (row, record),
+    the candidates per row and the gains per record are updated on that column and on the rows
+    that reach k, instead of recounted every step (the same gains, hence the same blanks).
+    """
+    k, n, names = prob.k, prob.n, prob.names
+    # fail[i, t, r]: record r's released value of variable i cannot stand for target row t's value
+    fail = np.stack([~_unpack_rows(prob.packed[v][combo[v]], n) for v in names])
+    may_blank = np.array([q.blankable and not prob.ladders[q.name][combo[q.name]].dropped for q in prob.vars])
+    gain = np.zeros((len(names), n), dtype=np.int64)  # summed over the key sets
+    states = []
+    for ks in prob.key_sets:
+        idx = np.array([names.index(v) for v in ks])
+        jdx = idx[may_blank[idx]]
+        miss = fail[idx].sum(axis=0, dtype=np.int8)  # a key set has a few variables only
+        cands = (miss == 0).sum(axis=1)
+        short = cands < k
+        gains = ((miss[short] == 1)[None] & fail[jdx][:, short]).sum(axis=1)
+        gain[jdx] += gains
+        states.append(_KeySetState(jdx, miss, cands, short, gains))
+    blanked = np.zeros((len(names), n), dtype=bool)
     while True:
-        deficits = []
-        for ks in prob.key_sets:
-            m = np.ones_like(mats[ks[0]])
-            for v in ks:
-                m &= mats[v]
-            short = np.flatnonzero(m.sum(axis=1) < k)
-            if short.size:
-                deficits.append((ks, short))
-        if not deficits:
-            return blanked
-        gain = {v: np.zeros(prob.n, dtype=np.int64) for v in prob.names}
-        for ks, short in deficits:
-            sub = {v: mats[v][short] for v in ks}
-            for j in ks:
-                if not blankable[j]:
-                    continue
-                others = np.ones((len(short), prob.n), dtype=bool)
-                for v in ks:
-                    if v != j:
-                        others &= sub[v]
-                gain[j] += (others & ~sub[j]).sum(axis=0)
-        best = max(((int(g.max()), -prob.names.index(v), v) for v, g in gain.items() if g.size), default=None)
-        if best is None or best[0] == 0:
-            ks, short = deficits[0]
+        if not any(st.short.any() for st in states):
+            return {v: blanked[i].copy() for i, v in enumerate(names)}  # own arrays, not views
+        most = gain.max(axis=1)
+        i = int(np.argmax(most))  # the earliest variable with the largest gain
+        if most[i] == 0:
+            ks, st = next((ks, st) for ks, st in zip(prob.key_sets, states) if st.short.any())
             raise RuntimeError(
-                f"k_anonymize: no blank helps the {len(short)} target(s) short of k={k} on {', '.join(ks)}"
+                f"k_anonymize: no blank helps the {int(st.short.sum())} target(s) short of k={k} on {', '.join(ks)}"
             )
-        v = best[2]
-        r = int(np.argmax(gain[v]))  # the first record with the largest gain
-        mats[v][:, r] = True
-        blanked[v][r] = True
+        r = int(np.argmax(gain[i]))  # the first record with the largest gain
+        blanked[i, r] = True
+        was = fail[i, :, r].copy()
+        fail[i, :, r] = False
+        for ks, st in zip(prob.key_sets, states):
+            if names[i] not in ks:
+                continue  # nothing of this key set changes
+            st.miss[:, r] -= was
+            st.cands += was & (st.miss[:, r] == 0)  # variable i was the only one failing these rows
+            done = np.flatnonzero(st.short & (st.cands >= k))
+            if done.size:  # rows that reached k count no more (column r is recounted below)
+                st.short[done] = False
+                lost = ((st.miss[done] == 1)[None] & fail[np.ix_(st.blankable, done)]).sum(axis=1)
+                st.gains -= lost
+                gain[st.blankable] -= lost
+            rows = np.flatnonzero(st.short)
+            col = ((st.miss[rows, r] == 1)[None] & fail[st.blankable[:, None], rows[None, :], r]).sum(axis=1)
+            gain[st.blankable, r] += col - st.gains[:, r]
+            st.gains[:, r] = col
 
 
 def k_anonymize(
@@ -512,9 +571,9 @@ def k_anonymize(
         # records short of k (each needs at least one blank somewhere), not their shortfalls
         deficit = 0
         for c in cnt.values():
-            short = np.zeros(prob.n, dtype=np.int64)
-            np.maximum.at(short, prob.rows, np.maximum(k - c, 0))
-            deficit = max(deficit, int((short > 0).sum()))
+            short = np.zeros(prob.n, dtype=bool)
+            short[prob.rows[c < k]] = True
+            deficit = max(deficit, int(short.sum()))
         loss = sum(prob.bits[v][i] for v, i in combo.items())
         scored.append((round(loss + deficit * blank_bits, 9), sum(idx), idx))
     scored.sort()

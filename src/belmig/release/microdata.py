@@ -627,11 +627,16 @@ def diversify(
     n = len(frame)
     base = _candidates(frame, true, qis)
     known = [e for e in extras if e in frame.columns and e in true]
+    # the candidate matrices (n × n each), as 0/1 float32 too for the answer counts (exact: < 2**24);
+    # an extra's is made again only once a blank has touched its column (the base never is)
+    sets: list[tuple[np.ndarray, np.ndarray] | None] = [(base, base.astype(np.float32))] + [None] * len(known)
 
-    def sets():  # one candidate matrix at a time (n × n each)
-        yield base
-        for e in known:
-            yield base & _candidates(frame, true, [e])
+    def candidate_sets() -> list[tuple[np.ndarray, np.ndarray]]:
+        for i, e in enumerate(known, start=1):
+            if sets[i] is None:
+                m = base & _candidates(frame, true, [e])
+                sets[i] = (m, m.astype(np.float32))
+        return sets  # type: ignore[return-value]
 
     out: dict[str, np.ndarray] = {}
     for q in sensitive:
@@ -641,15 +646,14 @@ def diversify(
             continue
         done = np.zeros(n, dtype=bool)
         while True:
+            answers = _answer_indicators(frame, cols)
             cover = np.zeros(n, dtype=np.int64)  # records: how many exposed targets they may be
-            for m in sets():
+            for m, mf in candidate_sets():
                 exposed = np.zeros(n, dtype=bool)
-                for col in cols:
-                    vals = frame[col].astype("string").fillna("").to_numpy(dtype=object)
-                    blank = frame[col].isna().to_numpy()
-                    any_blank = (m & blank[None, :]).any(axis=1)
-                    for a in pd.unique(vals[~blank]):
-                        exposed |= ~any_blank & ~(m & (vals != a)[None, :]).any(axis=1) & m.any(axis=1)
+                for ind, blank_col in answers:
+                    seen = (mf @ ind) > 0  # [target, column's answer | blank]: some candidate holds it
+                    # no candidate blank, and exactly one answer among the candidates
+                    exposed |= ~seen[:, blank_col] & (seen.sum(axis=1) == 1)
                 cover += m[exposed].sum(axis=0)
             cover[done] = 0
             if not cover.any():
@@ -658,9 +662,27 @@ def diversify(
             r[int(np.argmax(cover))] = True
             for col in _columns_of(q, list(frame.columns)):
                 _blank(frame, col, r)
+                if col in known:
+                    sets[known.index(col) + 1] = None
             done |= r
         if done.any():
             out[q] = done
+    return out
+
+
+def _answer_indicators(frame: pd.DataFrame, cols: Sequence[str]) -> list[tuple[np.ndarray, int]]:
+    """Per column: its answers one-hot (records × (distinct answers as text, then "blank"),
+    float32) and the index of the blank column."""
+    out = []
+    for col in cols:
+        blank = frame[col].isna().to_numpy()
+        text = frame[col].astype("string").fillna("").to_numpy(dtype=object)
+        codes, uniques = pd.factorize(text[~blank])
+        full = np.full(len(frame), len(uniques), dtype=np.int64)
+        full[~blank] = codes
+        ind = np.zeros((len(frame), len(uniques) + 1), dtype=np.float32)
+        ind[np.arange(len(frame)), full] = 1.0
+        out.append((ind, len(uniques)))
     return out
 
 
