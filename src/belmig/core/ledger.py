@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,14 @@ class Entry:
     def source(self) -> str:
         """Link target: the cell of the executed notebook rendered to HTML."""
         return f"notebooks/executed/{self.notebook}.html#cell-id={self.cell}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields by name, in their order: ``dataclasses.asdict`` without its deep copy (a
+        field holds a number, a string or None; the copy was most of a stage's ledger writing)."""
+        return {name: getattr(self, name) for name in _ENTRY_FIELDS}
+
+
+_ENTRY_FIELDS = tuple(f.name for f in fields(Entry))
 
 
 def _clean(x: Any) -> Any:
@@ -115,13 +123,13 @@ class Values:
 
     def write(self, path: Path) -> None:
         check_prefixes(self.entries)
-        _atomic_write_json(path, [asdict(e) for e in sorted(self.entries.values(), key=lambda e: e.key)])
+        _atomic_write_json(path, [e.as_dict() for e in sorted(self.entries.values(), key=lambda e: e.key)])
 
     def table(self):
         """The entries as a DataFrame, for display in the stage notebook."""
         import pandas as pd
 
-        return pd.DataFrame([asdict(e) for e in self.entries.values()])
+        return pd.DataFrame([e.as_dict() for e in self.entries.values()])
 
 
 def check_prefixes(keys: Iterable[str]) -> None:
@@ -145,7 +153,7 @@ def merge(fragments: Iterable[Path], out: Path) -> dict[str, Entry]:
                 raise LedgerError(f"{frag}: key {e.key!r} already recorded by stage {ledger[e.key].stage!r}")
             ledger[e.key] = e
     check_prefixes(ledger)
-    _atomic_write_json(out, [asdict(ledger[k]) for k in sorted(ledger)])
+    _atomic_write_json(out, [ledger[k].as_dict() for k in sorted(ledger)])
     return ledger
 
 

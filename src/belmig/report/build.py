@@ -426,8 +426,6 @@ def write_appendix(
     With `publication` (``public_values.json``, rule ``protect_values``) only the values
     disclosure control allows leave the build: the tables, ``_variables.yml``, the values page and
     the public ledger print "–" for a withheld value (:func:`belmig.privacy.publish.apply`)."""
-    from dataclasses import asdict
-
     from belmig.core import atomic, codebook as cb_mod
     from belmig.privacy import publish
     from belmig.report import public, textkeys, values_page
@@ -443,7 +441,7 @@ def write_appendix(
     write_generated(Path(out_generated), generated)
     shown = publish.apply(public.public_entries(entries, used), pub)
     render.write_quarto_variables(shown, out_variables)
-    atomic.write_json(out_public, [asdict(shown[k]) for k in sorted(shown)])
+    atomic.write_json(out_public, [shown[k].as_dict() for k in sorted(shown)])
     values_page.write(out_values_page, shown, used, cb, commit=git_commit(paths.ROOT))
     return tuple(used)
 
