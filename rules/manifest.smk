@@ -30,7 +30,7 @@ rule list_public_files:
             for k in ("csv", "parquet", "sav", "dta", "datapackage", "variables", "kanonymity", "readme")
         ],
         notebooks=[r.output.notebook for r in STAGE_RULES]
-        + rules.export_notebook_html.output.html
+        + STAGE_HTML
         + [
             rules.render_report.output.notebook,
             rules.render_report.output.notebook_html,
