@@ -106,6 +106,23 @@ def test_ledger_source_links_to_the_cell():
     assert e.text == "8.81" and e.source == "notebooks/executed/05_estimate.html#cell-id=estimate-values"
 
 
+def test_ledger_entries_are_written_field_by_field(tmp_path):
+    """Entries are written as their fields in order (dataclasses.asdict's dict, without the copy)."""
+    import dataclasses
+
+    v = ledger.Values("estimate", "05_estimate")
+    v.add("pct.sex.female", 50.123, "pct", cell="c", description="share", n=335, n_eff=301.5, weighted=True)
+    v.add("text.note", "a note", "text", cell="c")
+    for e in v.entries.values():
+        assert e.as_dict() == dataclasses.asdict(e)
+        assert list(e.as_dict()) == [f.name for f in dataclasses.fields(ledger.Entry)]
+    v.write(tmp_path / "v.json")
+    written = json.loads((tmp_path / "v.json").read_text())
+    assert written == [dataclasses.asdict(v.entries[k]) for k in sorted(v.entries)]
+    assert ledger.merge([tmp_path / "v.json"], tmp_path / "ledger.json") == v.entries
+    assert list(v.table().columns) == [f.name for f in dataclasses.fields(ledger.Entry)]
+
+
 # ---------------------------------------------------------------- claims
 VALUES = {"pct.a.yes": 69.49, "pct.a.no": 30.51, "mean.x": 8.81, "mean.y": 4.17}
 
