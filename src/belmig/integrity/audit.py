@@ -55,6 +55,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
 
 import pandas as pd
@@ -161,6 +163,7 @@ class AuditError(ValueError):
 
 
 # ------------------------------------------------------------------------- GRIM primitives
+@lru_cache(maxsize=4096)  # a pure function of the string; the solver asks it for each candidate base
 def _scaled(printed: str) -> tuple[int, int]:
     """ "18.70" -> (1870, 2): the printed value times 10**d, and d."""
     d = pub.decimals(printed)
@@ -281,15 +284,46 @@ class _Row:
         return pct_consistent(f.printed, n)
 
     def prepare(self, n_max: int) -> None:
-        self.sat = [0] + [sum(self.meets(f, n) for f in self.exact) for n in range(1, n_max + 1)]
-        self.best = [(0, 0)]
-        for n in range(1, n_max + 1):
-            s, b = self.best[-1]
-            self.best.append((self.sat[n], n) if self.sat[n] >= s else (s, b))
+        sat = [0] * (n_max + 1)
+        for f in self.exact:  # figure by figure over all bases: the same test as meets(f, n)
+            for n in _bases_met(f, n_max, self.scale):
+                sat[n] += 1
+        self.sat = sat
+        # best[n] = best[n - 1] unless sat[n] >= its max: the larger of the two (sat, n) pairs,
+        # since n grows (best[0] = (sat[0], 0) = (0, 0))
+        self.best = list(accumulate(zip(sat, range(n_max + 1)), max))
 
     def best_upto(self, h: int) -> tuple[int, int]:
         h = max(0, min(h, len(self.best) - 1))
         return self.best[h]
+
+
+def _bases_met(f: _Fig, n_max: int, scale: tuple[int, int]) -> list[int]:
+    """The bases n in 1..n_max at which figure f is consistent (pct_consistent / mean_consistent
+    of each n, with the printed value parsed once)."""
+    v, d = _scaled(f.printed)
+    if f.stat == "mean":
+        lo, hi = scale
+        unit = 10**d
+        out = []
+        for n in range(1, n_max + 1):
+            vn = v * n
+            s0 = vn // unit
+            for t in (s0 - 1, s0, s0 + 1):
+                if lo * n <= t <= hi * n and 2 * abs(t * unit - vn) <= n:
+                    out.append(n)
+                    break
+        return out
+    unit = 100 * 10**d
+    out = []
+    for n in range(1, n_max + 1):
+        vn = v * n
+        k0 = vn // unit
+        for k in (k0 - 1, k0, k0 + 1):
+            if 0 <= k <= n and 2 * abs(k * unit - vn) <= n:
+                out.append(n)
+                break
+    return out
 
 
 @dataclass
@@ -343,9 +377,21 @@ class _Solver:
         self.universe: dict[tuple[str, str, str], int] = {}
         self.order = {q.id: i for i, q in enumerate(codebook.questions)}
         self.rejected: dict[tuple[str, str, str], list[tuple[int, tuple[messages.Note, ...]]]] = {}
+        # count, _dependents and _own_subgroups depend only on their arguments and on the rows,
+        # the codebook and the assumed shares (fixed above): each is worked out once
+        self._counts: dict[tuple[str, str, int], int | None] = {}
+        self._deps: dict[str, list] = {}
+        self._owns: dict[str, dict[str, list[_Row]]] = {}
+        self._split: dict[tuple[str, int], dict[str, int]] = {}
 
-    # counts of one option of an all-respondent question at base n (None when unknown)
     def count(self, qid: str, opt: str, n: int) -> int | None:
+        """Count of one option of an all-respondent question at base n (None when unknown)."""
+        key = (qid, opt, n)
+        if key not in self._counts:
+            self._counts[key] = self._count(qid, opt, n)
+        return self._counts[key]
+
+    def _count(self, qid: str, opt: str, n: int) -> int | None:
         row = self.rows.get((qid, "", ""))
         q = self.cb[qid]
         for f in row.exact if row else []:
@@ -365,7 +411,9 @@ class _Solver:
             return None
         shares = {o: self.assumed_pct[(qid, o)] for o in q.keys if (qid, o) in self.assumed_pct}
         if q.type == "single" and len(shares) == len(q.keys):
-            return _apportion(shares, n)[opt]
+            if (qid, n) not in self._split:  # one split of the question at base n for all its options
+                self._split[(qid, n)] = _apportion(shares, n)
+            return self._split[(qid, n)][opt]
         return int(v * n / 100 + Fraction(1, 2))  # round half up
 
     def need_count(self, qid: str, opt: str, n: int, why: str) -> int:
@@ -396,6 +444,11 @@ class _Solver:
 
     def _dependents(self, qid: str):
         """(row, levels-of-qid it is conditioned on) for follow-ups and subgroups defined by qid."""
+        if qid not in self._deps:
+            self._deps[qid] = self._find_dependents(qid)
+        return self._deps[qid]
+
+    def _find_dependents(self, qid: str):
         out = []
         for q in self.cb.questions:
             if q.universe is not None and q.universe.question == qid and (q.id, "", "") in self.rows:
@@ -409,6 +462,11 @@ class _Solver:
 
     def _own_subgroups(self, qid: str):
         """Subgroup rows of qid by an earlier question, grouped by that question."""
+        if qid not in self._owns:
+            self._owns[qid] = self._find_own_subgroups(qid)
+        return self._owns[qid]
+
+    def _find_own_subgroups(self, qid: str):
         groups: dict[str, list[_Row]] = {}
         for key, r in self.rows.items():
             if key[0] == qid and key[1]:
