@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from belmig.core import schema
 from belmig.core.codebook import Codebook, Question
 from belmig.core.keys import code_column, other_text_column
 
@@ -107,8 +107,7 @@ class CodingRules:
 def load_rules(keywords: Path, manual: Path, codebook: Codebook) -> CodingRules:
     """Read and check the keyword dictionary and the manual coding table against the codebook."""
     keywords, manual = Path(keywords), Path(manual)
-    with open(keywords, encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh) or {}
+    raw = schema.load_yaml(keywords) or {}  # libyaml's parser, PyYAML's safe constructor: the same values
     if not isinstance(raw, dict):
         raise CodingError(f"{keywords}: expected a mapping question -> categories")
     codable = {q.id: q for q in codable_questions(codebook)}

@@ -13,9 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
-import yaml
 
-from belmig.core import atomic, messages
+from belmig.core import atomic, messages, schema
 from belmig.core.codebook import Codebook
 from belmig.ingest import csv_fast, detect
 from belmig.ingest.csv_fast import _NotFast, _read_csv_fast
@@ -64,8 +63,7 @@ def _is_synthetic(path: Path) -> bool:
     side = path.with_name(path.name + ".meta.yaml")
     if not side.exists():
         return False
-    with open(side, encoding="utf-8") as fh:
-        meta = yaml.safe_load(fh) or {}
+    meta = schema.load_yaml(side) or {}  # libyaml's parser, PyYAML's safe constructor: the same values
     if not isinstance(meta, dict) or not isinstance(meta.get("synthetic"), bool):
         raise IngestError(f"{side}: the sidecar of the export must say 'synthetic: true' or 'synthetic: false'")
     return meta["synthetic"]

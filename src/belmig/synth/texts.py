@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import yaml
-
+from belmig.core import schema
 from belmig.synth.common import SynthError
 
 TEXTS_FILE = Path(__file__).with_name("texts.yaml")
@@ -33,8 +32,7 @@ class Texts:
 def load(path: Path = TEXTS_FILE) -> Texts:
     """The texts of `path` (default: ``belmig/synth/texts.yaml``), in file order (order matters:
     the seeded draws pick texts by position)."""
-    with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+    data = schema.load_yaml(path)  # libyaml's parser, PyYAML's safe constructor: the same values
     need = {"bank", "plan", "comment_rate", "noise"}
     if not isinstance(data, dict) or not need <= set(data):
         raise SynthError(f"{path}: needs the sections {sorted(need)}")

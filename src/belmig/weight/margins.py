@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from belmig.core import schema
 from belmig.core.codebook import Codebook
 
 TARGET_COLUMN = "target"
@@ -153,8 +153,7 @@ def read_margin(path: Path | str, codebook: Codebook) -> Margin:
     side = _sidecar(path)
     if not side.is_file():
         raise MarginError(f"{src}: provenance sidecar {side.name} not found (keys: {', '.join(SIDECAR_KEYS)})")
-    with open(side, encoding="utf-8") as fh:
-        meta = yaml.safe_load(fh) or {}
+    meta = schema.load_yaml(side) or {}  # libyaml's parser, PyYAML's safe constructor: the same values
     missing = [k for k in SIDECAR_KEYS if not meta.get(k)]
     if missing:
         raise MarginError(f"{side}: missing provenance keys {missing}")
