@@ -28,7 +28,8 @@ rule draw_charts:
         state=update(f"{PROC}/charts_state.json"),
     log:
         "logs/draw_charts.log",
-    # on the way to the English PDF: scheduled before the jobs beside it (editions, HTML)
+    # on the way to the English PDF: scheduled before the jobs beside it (editions, HTML, the
+    # release: niced), and drawn by two processes, so that the report waits less for its charts
     priority: 10
     conda:
         "../environment.yml"
@@ -36,7 +37,7 @@ rule draw_charts:
         # for the caption; a function of the input, so that Snakemake does not hash it (hashing a
         # plain parameter imports pandas: ~0.5 s on every run, a no-op too)
         titles=lambda w, input: CHART_TITLES,
-        cmd=lambda w, input, output: chart_cmd(input, output.state, CHART_LANGS[:1]),
+        cmd=lambda w, input, output: chart_cmd(input, output.state, CHART_LANGS[:1], chart_processes()),
     shell:
         '"$PYTHON" {params.cmd} > {log:q} 2>&1'
 
@@ -61,8 +62,9 @@ rule draw_edition_charts:
         "../environment.yml"
     params:
         cmd=lambda w, input, output: chart_cmd(input, output.state, CHART_LANGS[1:]),
+    # niced: the English charts and what follows them (the critical path) come first
     shell:
-        '"$PYTHON" {params.cmd} > {log:q} 2>&1'
+        'nice -n 10 "$PYTHON" {params.cmd} > {log:q} 2>&1'
 
 
 rule review_charts:

@@ -106,10 +106,23 @@ def chart_files(ext, langs=CHART_LANGS[:1]):
     return [f"{FIGURES}/chart{n}{suffix[lang]}.{ext}" for lang in langs for n in CHARTS]
 
 
-def chart_cmd(input, state, draw):
-    """The chart job's command: every chart of the report, in the languages `draw` (of CHART_LANGS)."""
+def chart_processes():
+    """How many processes draw the English charts: two when the build has two cores or more.
+    The job holds one core, as Snakemake counts; the jobs beside it are niced, so the second
+    process takes what they would (the report waits for these charts, not for theirs)."""
+    try:
+        return min(2, workflow.cores)
+    except WorkflowError:  # no --cores (a dry run)
+        return 1
+
+
+def chart_cmd(input, state, draw, jobs=1):
+    """The chart job's command: every chart of the report, in the languages `draw` (of
+    CHART_LANGS), drawn by `jobs` processes (the job's threads)."""
     return py_cmd(
         "belmig.charts",
+        "--jobs",
+        jobs,
         "--chart",
         *CHARTS,
         "--estimates",

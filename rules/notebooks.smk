@@ -32,5 +32,6 @@ rule export_notebook_html:
         "../environment.yml"
     params:
         cmd=lambda w, input, output: py_cmd("belmig.core.nbrun", "--html", input.notebook, output.html),
+    # niced: the stage running beside it (the critical path) comes first on a busy machine
     shell:
-        '"$PYTHON" {params.cmd} > {log:q} 2>&1'
+        'nice -n 10 "$PYTHON" {params.cmd} > {log:q} 2>&1'

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from pathlib import Path
 
@@ -462,6 +463,44 @@ def test_only_the_first_language_gets_a_png(estimates, tmp_path):
     assert main([*common, "--draw", "en"]) == 0
     assert {"chart07.png", "chart07.svg"} <= {p.name for p in out.iterdir()}
     assert not (out / "chart07.ru.png").exists()
+
+
+def test_two_drawing_processes_write_what_one_does_and_name_a_failing_chart(estimates, tmp_path, monkeypatch):
+    """--jobs 2 (rule draw_charts on two cores): a forked process draws every other chart; the
+    files and the state are the bytes one process writes. A chart that fails in the forked
+    process fails the job with its name, and the parent's charts are still written."""
+    from belmig.charts import cli
+
+    pq = tmp_path / "estimates.parquet"
+    estimates.to_parquet(pq)
+    charts = ["1", "3", "7", "8", "16"]
+
+    def run(jobs, out):
+        argv = ["--chart", *charts, "--estimates", str(pq), "--lang", "en", "ru", "--ci-whiskers", "0"]
+        argv += ["--dpi", "72", "--min-cell", "5", "--out-dir", str(out), "--state", str(out / "state.json")]
+        return main([*argv, "--jobs", str(jobs)])
+
+    assert run(1, tmp_path / "one") == 0 and run(2, tmp_path / "two") == 0
+    one = {p.name: p.read_bytes() for p in (tmp_path / "one").iterdir()}
+    two = {p.name: p.read_bytes() for p in (tmp_path / "two").iterdir()}
+    assert len(one) == 5 * 2 * 4 - 5 + 1 and one == two  # 5 charts × 2 languages, no ru PNG, the state
+
+    real = cli.in_processes
+
+    def failing_in_child(tasks, work, jobs):
+        def work_or_fail(task):
+            if task[0] == "chart03.ru" and os.getpid() != parent:  # the forked process's (every other)
+                raise ValueError("planted")
+            return work(task)
+
+        return real(tasks, work_or_fail, jobs)
+
+    parent = os.getpid()
+    monkeypatch.setattr(cli, "in_processes", failing_in_child)
+    out = tmp_path / "fail"
+    with pytest.raises(RuntimeError, match="chart03.ru: planted"):
+        run(2, out)
+    assert (out / "chart16.svg").is_file() and not (out / "state.json").exists()
 
 
 def _overlaps(fig) -> list[str]:

@@ -40,7 +40,7 @@ print(json.dumps({
     "served": b"--serve" in parent, "umask": os.umask(0o22), "name": __name__,
     "preloaded": "json" in sys.modules and "belmig" not in sys.modules,
     "belmig_fresh": __import__("importlib").util.find_spec("belmig") is not None,
-    "wave": "wave" in sys.modules,
+    "wave": "wave" in sys.modules, "nice": os.getpriority(os.PRIO_PROCESS, 0),
 }))
 print("to stderr", file=sys.stderr)
 """
@@ -115,6 +115,20 @@ def test_a_served_job_gets_its_argv_cwd_env_stdin_and_path(fs):
     # The environment is the job's own, not the one the server started with.
     rep2 = _report(fs.run("again", PROBE_VALUE="other"))
     assert rep2["served"] and rep2["env"] == "other"
+    assert len(fs.servers()) == 1
+
+
+def test_a_job_run_under_nice_keeps_its_niceness_and_the_server_its_own(fs):
+    """`nice -n 10 "$PYTHON" …` (the jobs beside the critical path): the served job runs niced, as
+    it would in its own interpreter; the next job is not (the server's priority is unchanged)."""
+    assert _report(fs.run("first"))["nice"] == os.getpriority(os.PRIO_PROCESS, 0)  # starts the server
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    e = {**fs.env}
+    niced = subprocess.run(["nice", "-n", "7", *fs.cmd("niced")], capture_output=True, text=True, cwd=fs.cwd, env=e)
+    rep = _report(niced)
+    assert rep["served"] and rep["nice"] == min(19, mine + 7)
+    after = _report(fs.run("after"))
+    assert after["served"] and after["nice"] == mine
     assert len(fs.servers()) == 1
 
 

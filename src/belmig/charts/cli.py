@@ -2,8 +2,9 @@
 --ci-whiskers 0 --dpi 200 --min-cell 5 --out-dir figures [--state data/processed/charts_state.json]``
 writes figures/chartNN.{svg,png,alt.txt,json} for each chart (the PNG in the first language only).
 
-All charts are drawn by one process (one Snakemake job, rules/charts.smk): matplotlib's and
-pandas' imports are paid once, not once per chart. With ``--state``, a chart is redrawn only when
+All charts are drawn by one job (rules/charts.smk): matplotlib's and pandas' imports are paid
+once, not once per chart. ``--jobs 2`` (the English charts, which the report waits for) forks a
+second process after the estimates are read, and each draws every other chart. With ``--state``, a chart is redrawn only when
 what it is drawn from changed: its spec module, the shared chart code, the codebook, the options
 and its own slice of the estimates (the selected points) are hashed into a key, and the state
 file keeps each chart's key and the checksums of the files it wrote. A chart whose key and files
@@ -58,6 +59,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", type=Path, required=True, help="directory of chartNN.svg/.png/.alt.txt/.json")
     p.add_argument("--codebook", type=Path, default=paths.CODEBOOK, help="codebook (default: config/codebook.yaml)")
     p.add_argument("--state", type=Path, help="keys of the charts drawn last (redraw only what changed)")
+    p.add_argument("--jobs", type=int, default=1, help="processes that draw (the job's threads; default 1)")
     p.add_argument("--draw", choices=LANGS, nargs="+", help="draw only these of --lang (default: every one)")
     return p
 
@@ -87,6 +89,56 @@ def _files_digest(files: list[Path]) -> dict[str, str] | None:
     if not all(f.is_file() for f in files):
         return None
     return {f.name: _sha(f.read_bytes()) for f in files}
+
+
+def in_processes(tasks: list[tuple], work, jobs: int) -> dict[str, dict]:
+    """``{task[0]: work(task)}`` for every task, in `jobs` processes: this one and jobs − 1 forked
+    (each takes every jobs-th task: neighbouring charts cost about the same). A task that fails
+    fails the whole job, naming its chart; the others still finish."""
+    jobs = max(1, min(jobs, len(tasks)))
+    if jobs == 1:
+        return {t[0]: work(t) for t in tasks}
+    import traceback
+
+    children = []
+    for i in range(1, jobs):
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # a drawing process: its share, then its records on the pipe
+            os.close(r)
+            code, name = 0, None
+            try:
+                out = {}
+                for t in tasks[i::jobs]:
+                    name = t[0]
+                    out[name] = work(t)
+                reply = {"records": out}
+            except BaseException as exc:  # reported by the parent, with the chart's name
+                code = 1
+                reply = {"error": f"{name}: {exc}", "trace": traceback.format_exc()}
+            with os.fdopen(w, "w", encoding="utf-8") as f:
+                json.dump(reply, f)
+            os._exit(code)
+        os.close(w)
+        children.append((pid, r))
+    error = None
+    try:
+        records = {t[0]: work(t) for t in tasks[0::jobs]}
+    except BaseException as exc:
+        error, records = exc, {}
+    for pid, r in children:
+        with os.fdopen(r, encoding="utf-8") as f:
+            text = f.read()
+        os.waitpid(pid, 0)
+        reply = json.loads(text) if text else {"error": "a drawing process ended without a word", "trace": ""}
+        if "error" in reply:
+            sys.stderr.write(reply["trace"])
+            error = error or RuntimeError(reply["error"])
+        else:
+            records.update(reply["records"])
+    if error is not None:
+        raise error
+    return records
 
 
 def load_state(path: Path | None) -> dict:
@@ -119,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     options = {"ci_whiskers": bool(args.ci_whiskers), "dpi": args.dpi, "min_cell": args.min_cell}
     old, new = load_state(args.state), {}
     drawn, kept = [], []
+    todo = []  # (name, what draw() is given), in chart and language order
     for n in args.chart:
         spec = specs.load(n)
         for lang, stem in stems(args.out_dir, n, langs).items():
@@ -134,13 +187,25 @@ def main(argv: list[str] | None = None) -> int:
                 new[name] = prev
                 kept.append(name)
                 continue
-            draw(
-                n, est, cb, lang=lang, ci_whiskers=bool(args.ci_whiskers), dpi=args.dpi,
-                out_svg=files[0], out_png=files[1] if first else None, out_alt=files[-2], out_data=files[-1],
-                min_cell=args.min_cell,
-            )  # fmt: skip
-            new[name] = {"key": key, "files": _files_digest(files)}
-            drawn.append(name)
+            todo.append((name, key, files, {
+                "number": n, "lang": lang, "out_svg": files[0], "out_png": files[1] if first else None,
+                "out_alt": files[-2], "out_data": files[-1],
+            }))  # fmt: skip
+
+    def draw_one(task) -> dict:
+        name, key, files, what = task
+        n = what["number"]
+        draw(
+            n, est, cb, lang=what["lang"], ci_whiskers=bool(args.ci_whiskers), dpi=args.dpi,
+            out_svg=what["out_svg"], out_png=what["out_png"], out_alt=what["out_alt"], out_data=what["out_data"],
+            min_cell=args.min_cell,
+        )  # fmt: skip
+        return {"key": key, "files": _files_digest(files)}
+
+    records = in_processes(todo, draw_one, args.jobs)
+    for name, *_ in todo:
+        new[name] = records[name]
+        drawn.append(name)
     if args.state is not None:
         state = {"charts": dict(sorted(new.items()))}
         atomic.write_text(args.state, json.dumps(state, indent=1, sort_keys=True) + "\n")

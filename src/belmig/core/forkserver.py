@@ -377,6 +377,7 @@ def main(argv=None) -> None:
         umask = os.umask(0)
         os.umask(umask)
         request = {"argv": argv, "cwd": os.getcwd(), "env": dict(env), "umask": umask}
+        request["nice"] = os.getpriority(os.PRIO_PROCESS, 0)  # a job run under `nice` stays niced
         _send(sock, request, fds=(0, 1, 2))
         started, _ = _recv(sock)  # EOF here: the server never forked the job, run it ourselves
     except (OSError, EOFError, ValueError):
@@ -429,6 +430,14 @@ def _reset_stdio() -> None:
     sys.stderr = sys.__stderr__ = stderr
 
 
+def _adopt_nice(nice: int) -> None:
+    """The job's process takes the client's niceness when it is lower in priority than the
+    server's: a job started as ``nice -n 10 "$PYTHON" ...`` (rules/notebooks.smk) gives way to
+    the others, as it would run without the server (a priority is never raised)."""
+    if nice > os.getpriority(os.PRIO_PROCESS, 0):
+        os.setpriority(os.PRIO_PROCESS, 0, nice)
+
+
 def _run_job(request, fds, base_path) -> None:
     """In the job's process: become the job, run the module, exit with its status (never returns)."""
     code = 1
@@ -437,6 +446,7 @@ def _run_job(request, fds, base_path) -> None:
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         os.setpgid(0, 0)
+        _adopt_nice(request.get("nice", 0))
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
         for fd in fds:
