@@ -106,6 +106,15 @@ def chart_files(ext, langs=CHART_LANGS[:1]):
     return [f"{FIGURES}/chart{n}{suffix[lang]}.{ext}" for lang in langs for n in CHARTS]
 
 
+# The thread counts Snakemake's shell() exports for a one-core job, for a job declared with no core
+# (threads: 0) whose command should run as a one-core job's does (the same job server, whose key
+# holds them: belmig.core.forkserver.KEY_ENV_PREFIXES).
+ONE_THREAD = (
+    "export OMP_NUM_THREADS=1 GOTO_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1"
+    " VECLIB_MAXIMUM_THREADS=1 NUMEXPR_NUM_THREADS=1;"
+)
+
+
 def chart_processes():
     """How many processes draw the English charts: two when the build has two cores or more.
     The job holds one core, as Snakemake counts; the jobs beside it are niced, so the second

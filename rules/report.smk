@@ -233,6 +233,11 @@ rule render_edition:
         lang="|".join(EDITIONS) or "none",
     conda:
         "../environment.yml"
+    # No core of its own in Snakemake's count: the job mostly waits while the render server's
+    # pandoc and Typst convert, so the editions render beside the English report instead of one
+    # after the other (the last one rendered alone for ~2 s at the end of a cold build). Its
+    # command runs with one thread, as a one-core job's does (the job server is the same).
+    threads: 0
     params:
         cmd=lambda w, input, output: py_cmd(
             "belmig.report.editions",
@@ -273,7 +278,7 @@ rule render_edition:
             *input.alt,
         ),
     shell:
-        '"$PYTHON" {params.cmd} > {log:q} 2>&1'
+        f"{ONE_THREAD} " '"$PYTHON" {params.cmd} > {log:q} 2>&1'
 
 
 # English's part of every parity check (belmig.report.parity.english_record: its claims, values,

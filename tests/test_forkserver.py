@@ -257,3 +257,22 @@ def test_a_preload_that_imports_belmig_makes_the_server_refuse_and_jobs_run_on_t
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert rep["argv"][1:] == ["two"] and len(fs.server_pids()) == 1
+
+
+def test_a_no_core_jobs_thread_exports_are_those_of_a_one_core_job():
+    """rules/common.smk's ONE_THREAD (rule render_edition, threads: 0) sets every thread count
+    Snakemake's shell() exports, to what it exports for one thread: the job's client finds the
+    server the other jobs use (the counts are part of its key) instead of starting a cold one."""
+    import importlib.util
+    import re
+
+    source = Path(importlib.util.find_spec("snakemake.shell").origin).read_text()
+    exported = set(re.findall(r'envvars\["(\w+)"\] = threads', source))
+    assert len(exported) >= 5
+    common = (Path(__file__).resolve().parents[1] / "rules" / "common.smk").read_text()
+    block = re.search(r"ONE_THREAD = \(\n((?:    \".*\"\n)+)\)", common).group(1)
+    text = "".join(re.findall(r'"(.*)"', block))
+    assert text.startswith("export ") and text.endswith(";")
+    assert dict(v.split("=") for v in text[len("export ") : -1].split()) == dict.fromkeys(exported, "1")
+    keyed = {v for v in exported if v.startswith(forkserver.KEY_ENV_PREFIXES) or v in forkserver.KEY_ENV}
+    assert keyed == exported  # each is part of the server's key: a 0 would name another server
