@@ -72,7 +72,7 @@ PRELOAD = (
     "yaml",
     "IPython.core.interactiveshell",
     "nbformat",
-    "scipy.stats",
+    "scipy.special",
     "scipy.optimize",
     # the charts, the notebooks' HTML, the report
     "matplotlib",

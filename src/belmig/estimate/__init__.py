@@ -53,7 +53,7 @@ variables), ``intervals``, ``tests``, ``multiplicity``, ``compute`` (:func:`esti
 from belmig.core import lazy
 
 # The names are imported when first used (PEP 562): importing the package, or finding one of its
-# modules (the values page reads their source lines), does not pay for scipy.stats and pandas.
+# modules (the values page reads their source lines), does not pay for scipy and pandas.
 _EXPORTS = {
     "COLUMNS": "compute",
     "estimate_all": "compute",
