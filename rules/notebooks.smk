@@ -25,7 +25,7 @@ rule export_notebook_html:
         # rendered again (belmig.core.nbrun.export_html)
         html=update(f"{EXE}/{{stage}}.html"),
     log:
-        "logs/export_notebook_html/{stage}.log",
+        "logs/export_notebook_html_{stage}.log",
     wildcard_constraints:
         stage="|".join(STAGE_NOTEBOOKS),
     conda:

@@ -69,9 +69,9 @@ def findings(traced_build):
     jobs = dry_run_jobs(traced_build.root)
     # every job of the DAG but `all`: 11 stages, disclosure control's two (protect_values,
     # list_public_files), (issue 17, speed) the two chart jobs (English; the editions' languages), the
-    # stage notebooks' HTML job (render_report writes its own notebook's) and the appendix tables,
-    # and one render_edition and one check_parity per translated edition (lt, ru)
-    assert len(jobs) == 17 + 4
+    # six stage notebooks' HTML jobs (render_report writes its own notebook's) and the appendix
+    # tables, and one render_edition and one check_parity per translated edition (lt, ru)
+    assert len(jobs) == 22 + 4
     found, seen = iocheck.check_jobs(jobs, iocheck.read_traces(traced_build.trace), traced_build.root)
     return jobs, found, seen
 

@@ -42,8 +42,11 @@ class Job:
         return f"{self.rule}[{self.wildcards}]" if self.wildcards else self.rule
 
     def argv(self) -> list[str]:
-        """The command's words after "$PYTHON", up to the first redirection or pipe (the log)."""
+        """The command's words after "$PYTHON", up to the first redirection or pipe (the log).
+        What comes before "$PYTHON" (``nice -n 10``, the thread counts' ``export …;``) is left out."""
         words = shlex.split(self.command)
+        if "$PYTHON" in words:
+            words = words[words.index("$PYTHON") :]
         for i, w in enumerate(words):
             if w in ("|", "||", "&&", ";") or w.startswith((">", "2>")):
                 words = words[:i]
