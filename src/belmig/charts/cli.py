@@ -4,18 +4,20 @@ writes figures/chartNN.{svg,png,alt.txt,json} for each chart (the PNG in the fir
 
 All charts are drawn by one job (rules/charts.smk): matplotlib's and pandas' imports are paid
 once, not once per chart. ``--jobs 2`` (the English charts, which the report waits for) forks a
-second process after the estimates are read, and each draws every other chart. With ``--state``, a chart is redrawn only when
-what it is drawn from changed: its spec module, the shared chart code, the codebook, the options
-and its own slice of the estimates (the selected points) are hashed into a key, and the state
-file keeps each chart's key and the checksums of the files it wrote. A chart whose key and files
+second process after the estimates are read, and each draws every other chart.
+
+With ``--state``, a chart is redrawn only when what it is drawn from changed: its spec module,
+the shared chart code, the codebook, the options and its own slice of the estimates (the
+selected points) are hashed into a key, and the state file keeps each chart's key and the
+checksums of the files it wrote. A chart whose key and files
 are unchanged is left as it is, so editing ``specs/chart07.py`` redraws chart 7 alone. Every
 output is touched at the end (the job's outputs are all newer than its inputs afterwards).
 
 Several languages (``--lang en lt ru``): the first one's files are ``chartNN.svg`` …, each other
 language's ``chartNN.<lang>.svg`` …. Only the first language gets a PNG: the DOCX (English, rule
-render_report) shows it; the PDF and every HTML edition show the SVG. ``--draw`` restricts the job to some of them (the build
-draws the first language in one job, which the report waits for, and the editions' languages in
-another beside it: two cores draw at once).
+render_report) shows it; the PDF and every HTML edition show the SVG. ``--draw`` restricts the
+job to some of them (the build draws the first language in one job, which the report waits for,
+and the editions' languages in another beside it, niced).
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", type=Path, required=True, help="directory of chartNN.svg/.png/.alt.txt/.json")
     p.add_argument("--codebook", type=Path, default=paths.CODEBOOK, help="codebook (default: config/codebook.yaml)")
     p.add_argument("--state", type=Path, help="keys of the charts drawn last (redraw only what changed)")
-    p.add_argument("--jobs", type=int, default=1, help="processes that draw (the job's threads; default 1)")
+    p.add_argument("--jobs", type=int, default=1, help="processes that draw (default 1)")
     p.add_argument("--draw", choices=LANGS, nargs="+", help="draw only these of --lang (default: every one)")
     return p
 
@@ -118,6 +120,8 @@ def in_processes(tasks: list[tuple], work, jobs: int) -> dict[str, dict]:
                 reply = {"error": f"{name}: {exc}", "trace": traceback.format_exc()}
             with os.fdopen(w, "w", encoding="utf-8") as f:
                 json.dump(reply, f)
+            sys.stdout.flush()  # what it printed (os._exit flushes nothing)
+            sys.stderr.flush()
             os._exit(code)
         os.close(w)
         children.append((pid, r))
