@@ -28,8 +28,9 @@ rule draw_charts:
         state=update(f"{PROC}/charts_state.json"),
     log:
         "logs/draw_charts.log",
-    # on the way to the English PDF: scheduled before the jobs beside it (editions, HTML, the
-    # release: niced), and drawn by two processes, so that the report waits less for its charts
+    # on the way to the English PDF: scheduled before the jobs beside it, and drawn by two
+    # processes (the edition charts and the notebooks' HTML beside it run niced), so that the
+    # report waits less for its charts
     priority: 10
     conda:
         "../environment.yml"

@@ -127,7 +127,7 @@ def chart_processes():
 
 def chart_cmd(input, state, draw, jobs=1):
     """The chart job's command: every chart of the report, in the languages `draw` (of
-    CHART_LANGS), drawn by `jobs` processes (the job's threads)."""
+    CHART_LANGS), drawn by `jobs` processes (chart_processes())."""
     return py_cmd(
         "belmig.charts",
         "--jobs",
