@@ -211,12 +211,12 @@ def _isin(s: pd.Series, values) -> pd.Series:
 
 def answered(df: pd.DataFrame, cb: Codebook) -> pd.DataFrame:
     """Boolean frame (rows × question ids): did the respondent answer the question?"""
-    cols = {q.id: question_columns(q) for q in cb.questions}
-    # every column's missingness once, as arrays (not a frame of the question's columns each)
-    have = {c: df[c].notna().to_numpy(dtype=bool) for c in dict.fromkeys(c for cs in cols.values() for c in cs)}
     out = {}
-    for qid, cs in cols.items():
-        out[qid] = np.logical_or.reduce([have[c] for c in cs]) if cs else np.zeros(len(df), dtype=bool)
+    for q in cb.questions:
+        # the question's columns' missingness as arrays, not a frame of its columns (one question's
+        # at a time: a million rows' masks of every column at once were ~0.3 GB more at the peak)
+        have = [df[c].notna().to_numpy(dtype=bool) for c in question_columns(q)]
+        out[q.id] = np.logical_or.reduce(have) if have else np.zeros(len(df), dtype=bool)
     return pd.DataFrame(out, index=df.index)
 
 
@@ -327,22 +327,35 @@ def completeness(df: pd.DataFrame, cb: Codebook, asked: pd.DataFrame | None = No
 
 
 def duplicate_flags(df: pd.DataFrame, cb: Codebook) -> pd.Series:
-    """True for a submission identical (on every answer) to an earlier one.
+    """True for a submission identical (on every answer) to an earlier one."""
+    cols = ingested_answer_columns(cb)
+    has_answer = df[cols].notna().any(axis=1)
+    key = pd.util.hash_pandas_object(
+        pd.DataFrame({c: _object_categorical(df[c]) for c in cols}, index=df.index), index=False
+    )
+    return key.duplicated(keep="first") & has_answer
 
-    The rows are compared value by value (``DataFrame.duplicated``: each column factorised, a
-    missing answer equal to a missing one), as the hashes of the object values did (those
-    could only collide more)."""
-    answers = _bare(df)[ingested_answer_columns(cb)]
-    has_answer = answers.notna().any(axis=1)
-    return answers.duplicated(keep="first") & has_answer
 
-
-def _bare(df: pd.DataFrame) -> pd.DataFrame:
-    """`df` without its ``attrs`` (a shallow copy): pandas deep-copies a frame's attrs into every
-    column, mask and row taken from it, which costs more than the work on small frames."""
-    out = df.copy(deep=False)
-    out.attrs = {}
-    return out
+def _object_categorical(s: pd.Series) -> pd.Categorical:
+    """The categorical ``hash_array`` builds from ``s.astype("object")`` (same categories, so the
+    same hashes), without converting every cell to a Python object: the column is factorised in
+    its own dtype and only the first occurrence of each distinct value is converted."""
+    codes, _ = pd.factorize(s, use_na_sentinel=True)
+    codes = np.asarray(codes, dtype=np.intp)
+    k = int(codes.max()) + 1 if len(codes) else 0
+    # factorize numbers the values in order of first appearance: a code first appears where
+    # the running maximum grows
+    grows = np.diff(np.maximum.accumulate(codes), prepend=-1) > 0 if len(codes) else np.zeros(0, dtype=bool)
+    first = np.flatnonzero(grows)
+    if len(first) != k or not np.array_equal(codes[first], np.arange(k)):
+        uniq, first = np.unique(codes, return_index=True)
+        first = first[uniq >= 0]
+    small = s.iloc[first].astype("object").to_numpy()
+    ocodes, ouniques = pd.factorize(small, sort=False)  # as hash_array does on the object column
+    to_obj = np.asarray(ocodes, dtype=np.intp)
+    cell = np.where(codes >= 0, to_obj[np.maximum(codes, 0)] if k else -1, -1)
+    dtype = pd.CategoricalDtype(categories=pd.Index(ouniques, copy=False), ordered=False)
+    return pd.Categorical.from_codes(cell, dtype=dtype)
 
 
 def test_flags(df: pd.DataFrame, cb: Codebook, markers: list[str]) -> pd.Series:
