@@ -106,6 +106,28 @@ def test_mean_consistency():
     assert audit.consistent_bases(["8.01"], 93, stat="mean")[-1] == 93  # 745/93 = 8.0108
 
 
+def test_the_solvers_bases_in_one_pass_are_the_consistency_checks_base_by_base():
+    """audit._bases_met (every base a figure allows, in one pass) is pct_consistent /
+    mean_consistent asked base by base, on printed shares and means of 0 to 3 decimals; a
+    planted off-by-one in the base range is seen."""
+    import random
+
+    rng = random.Random(3)
+    printed = ["0", "100", "0.0", "100.00", "18.70", "50", "33.3", "66.67", "2.5", "8.81", "4.17", "1.0", "10"]
+    printed += [f"{rng.uniform(0, 100):.{rng.choice((0, 1, 2, 3))}f}" for _ in range(40)]
+    for text in printed:
+        for stat in ("pct", "mean"):
+            if stat == "mean" and not 1 <= float(text) <= 10:
+                continue
+            fig = audit._Fig(id="f", printed=text, comparator="=", stat=stat, options=[] if stat == "mean" else ["x"])
+            for scale in ((1, 10), (0, 5)):
+                want = [n for n in range(1, 401) if
+                        (audit.mean_consistent(text, n, *scale) if stat == "mean" else audit.pct_consistent(text, n))]  # fmt: skip
+                assert audit._bases_met(fig, 400, scale) == want, (text, stat, scale)
+    fig = audit._Fig(id="f", printed="18.70", comparator="=", stat="pct", options=["x"])
+    assert audit._bases_met(fig, 122, (1, 10)) != [n for n in range(1, 124) if audit.pct_consistent("18.70", n)]
+
+
 def test_compact():
     assert audit.compact([1, 2, 3, 7, 29, 58]) == "1–3,7,29,58"
     assert audit.compact([]) == "none"
