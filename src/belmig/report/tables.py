@@ -33,11 +33,12 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -839,22 +840,55 @@ def _label(codebook: Any, q: str, opt: str, stat: str, w: Words | None = None) -
     return w("common.option", title=title, option=_option_label(codebook, q, opt, w.lang))
 
 
-def _pick(est: pd.DataFrame, q: str, opt: str, stat: str, weighted: bool) -> pd.Series | None:
-    by = est["by"].fillna("") if "by" in est else ""
-    level = est["level"].fillna("") if "level" in est else ""
+class _FirstRows:
+    """The first row of a frame for each key, as ``df[<key columns == key>].iloc[0]`` finds it
+    (None when no row has the key). `index` (:func:`_overall_rows`, :func:`_frame_rows`) maps each
+    key to the position of its first row, once, on the first look-up (so a frame without its key
+    columns fails where a mask over it would): a mask over all 3,904 estimates per figure was
+    most of the appendix tables' time."""
+
+    def __init__(self, df: pd.DataFrame, index: Callable[[pd.DataFrame], dict[tuple[Any, ...], int]]) -> None:
+        self.df, self.index = df, index
+        self.first: dict[tuple[Any, ...], int] | None = None
+
+    def __call__(self, *key: Any) -> pd.Series | None:
+        if self.first is None:
+            self.first = self.index(self.df)
+        i = self.first.get(key)
+        return None if i is None else self.df.iloc[i]
+
+
+def _first_positions(keys: Iterable[tuple[Any, ...]], rows: Iterable[int]) -> dict[tuple[Any, ...], int]:
+    first: dict[tuple[Any, ...], int] = {}
+    for key, i in zip(keys, rows):
+        first.setdefault(key, i)
+    return first
+
+
+def _overall_rows(est: pd.DataFrame) -> dict[tuple[Any, ...], int]:
+    """{(question, option, stat, weighted): position of its first row} among the estimates of all
+    respondents (no ``by``/``level``; a missing option, by or level is "")."""
     option = est["option"].fillna("")
-    m = (
-        (est["question"] == q)
-        & (option == opt)
-        & (est["stat"] == stat)
-        & (by == "")
-        & (level == "")
-        & (est["weighted"].astype(bool) == weighted)
-    )
-    hit = est[m]
-    if hit.empty:
-        return None
-    return hit.iloc[0]
+    overall = np.ones(len(est), dtype=bool)
+    for col in ("by", "level"):
+        if col in est:
+            overall &= (est[col].fillna("") == "").to_numpy(dtype=bool)
+    rows = np.flatnonzero(overall).tolist()
+    cols = [est["question"], option, est["stat"], est["weighted"].astype(bool)]
+    keys = zip(*(c.iloc[rows].tolist() for c in cols))
+    return _first_positions(keys, rows)
+
+
+def _frame_rows(frame_df: pd.DataFrame) -> dict[tuple[Any, ...], int]:
+    """{(question, option, stat): position of its first row} of the alternative-frame estimates."""
+    cols = [frame_df["question"], frame_df["option"].fillna(""), frame_df["stat"]]
+    return _first_positions(zip(*(c.tolist() for c in cols)), range(len(frame_df)))
+
+
+def _pick(est: pd.DataFrame, q: str, opt: str, stat: str, weighted: bool) -> pd.Series | None:
+    """The estimate of all respondents for a figure (None when there is none); a table of many
+    figures looks them up in one :class:`_FirstRows` instead."""
+    return _FirstRows(est, _overall_rows)(q, opt, stat, weighted)
 
 
 def weighted_vs_unweighted_md(
@@ -881,11 +915,12 @@ def weighted_vs_unweighted_md(
     mc = _min_cell(min_cell)
     words_ = words(lang)
     fixed = words_("weighted.fixed")
+    pick = _FirstRows(estimates_df, _overall_rows)
     rows = []
     for key in keys:
         stat, q, opt = _parse_headline(key)
-        u = _pick(estimates_df, q, opt, stat, False)
-        w = _pick(estimates_df, q, opt, stat, True)
+        u = pick(q, opt, stat, False)
+        w = pick(q, opt, stat, True)
         unit = "%" if stat == "pct" else ""
 
         def fmt(r: pd.Series | None) -> tuple[str, str]:
@@ -1013,15 +1048,13 @@ def frame_md(
     ``mean.*``, ``wmean.*``, ``wmeanalt.*``): printed as suppressed, and the shift with them."""
     _require(frame_df, ["question", "option", "stat", "estimate"], "alternative frame")
     words_ = words(lang)
+    pick, alternative = _FirstRows(estimates_df, _overall_rows), _FirstRows(frame_df, _frame_rows)
     rows = []
     for key in keys:
         stat, q, opt = _parse_headline(key)
-        u = _pick(estimates_df, q, opt, stat, False)
-        w = _pick(estimates_df, q, opt, stat, True)
-        hit = frame_df[
-            (frame_df["question"] == q) & (frame_df["option"].fillna("") == opt) & (frame_df["stat"] == stat)
-        ]
-        a = hit.iloc[0] if len(hit) else None
+        u = pick(q, opt, stat, False)
+        w = pick(q, opt, stat, True)
+        a = alternative(q, opt, stat)
         unit = "%" if stat == "pct" else ""
 
         def fmt(r: Any) -> str:

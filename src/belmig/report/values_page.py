@@ -14,7 +14,7 @@ import ast
 import functools
 import html
 import importlib.util
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -126,14 +126,16 @@ def _what(key: str, e: Entry, cb: Any) -> list[tuple[str, str]]:
     return rows
 
 
-def _source_rows(e: Entry, commit: str) -> list[tuple[str, str]]:
+def _source_rows(
+    e: Entry, commit: str, source: Callable[[str], dict[str, Any] | None] = function_source
+) -> list[tuple[str, str]]:
     fam = e.key.split(".")[0]
     if fam in CITED_FAMILIES:
         return [("source", html.escape(CITED_FAMILIES[fam]))]
     specs = CELL_FUNCTIONS.get(e.cell) or STAGE_FUNCTIONS.get(e.stage)
     out = []
     for label, spec in zip(("computed by", "recorded by"), specs or ()):
-        src = function_source(spec)
+        src = source(spec)
         if src:
             link = f"../../{src['path']}"
             out.append(
@@ -156,6 +158,8 @@ def _source_rows(e: Entry, commit: str) -> list[tuple[str, str]]:
 
 def render_page(entries: Mapping[str, Entry], used: Iterable[str], cb: Any, commit: str) -> str:
     used = set(used)
+    # a handful of functions for all the entries: find each once per page (finding them is most of its time)
+    source = functools.cache(function_source)
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Values used in the report</title>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
@@ -179,7 +183,7 @@ def render_page(entries: Mapping[str, Entry], used: Iterable[str], cb: Any, comm
         rows += [(a, html.escape(b)) for a, b in _what(key, e, cb) if b]
         if key not in used:
             rows.append(("why listed", "the base of a printed value"))
-        rows += _source_rows(e, commit)
+        rows += _source_rows(e, commit, source)
         body = "".join(f"<tr><th>{html.escape(a)}</th><td>{b}</td></tr>" for a, b in rows)
         parts.append(
             f"<section id='{html.escape(anchor(key))}'><h2>{html.escape(key)}</h2><table>{body}</table></section>"
