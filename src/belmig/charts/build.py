@@ -162,7 +162,7 @@ def draw(
 ) -> dict[str, Any]:
     """Draw chart `number` from the estimates and write SVG, PNG (unless `out_png` is None), alt
     text and the JSON record."""
-    with matplotlib.rc_context(theme.rc()):
+    with matplotlib.rc_context(theme.rc()), theme.svg_text_cache():
         fig, rec = build(number, estimates, codebook, lang=lang, ci_whiskers=ci_whiskers, min_cell=min_cell)
         svg_meta = {
             "Date": None,

@@ -8,13 +8,22 @@ importing this module changes no global matplotlib state.
   Russian build look the same and render identically everywhere (SVG text is converted to paths).
 - Sizes: the figure is 16 cm wide (an A4 text column) and is printed at 100 %, so the point
   sizes below are the sizes on paper.
+
+:func:`svg_text_cache` (also entered by ``build.draw``) makes the SVG backend lay out each string
+and outline each glyph once per process instead of once per chart; the files are the same bytes.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import matplotlib.text
 from matplotlib.font_manager import FontProperties, findfont
+from matplotlib.ft2font import LoadFlags
+from matplotlib.textpath import TextToPath
 
 # Okabe–Ito colours (hex) and the roles they play.
 OKABE_ITO = {
@@ -100,3 +109,112 @@ def rc() -> dict[str, Any]:
         "path.simplify": False,
         "lines.solid_capstyle": "butt",
     }
+
+
+# --------------------------------------------------------------------------- SVG text, laid out once
+#
+# With text as paths the SVG backend shapes every string it draws (libraqm) and loads the outline
+# of every glyph of it, for each chart again: 16,000 glyph loads for the 36 edition charts, most of
+# them of glyphs (and a third of the strings: tick labels, the source line) it had already done, and
+# it measures the same strings again for each chart's layout. The class below remembers, per
+# process, what matplotlib's ``TextToPath`` computes from a font that its ``_get_font`` has just set
+# to ``FONT_SCALE`` at ``DPI`` (the SVG renderer's calls: the state is then the same every time);
+# any other call is passed to matplotlib unchanged. It returns what matplotlib returns (tests/
+# test_charts_textcache.py compares them); what it skips are only side effects on the FreeType
+# font object (the last glyph loaded, glyphs kept for a bitmap) that every user of that object
+# resets before reading (``_get_font`` and the Agg renderer set the size, ``set_text`` clears).
+# Missing-glyph warnings are not repeated for a string laid out before (the house font has every
+# glyph of the three languages).
+
+TEXT_CACHE_MAX = 4096  # entries per cache (the 18 charts in three languages: ~600 strings, ~250 glyphs)
+
+_LAYOUTS: dict[tuple, tuple] = {}  # (font, s, features, language) -> ((glyph_repr, x, y, path), …)
+_GLYPHS: dict[tuple, tuple] = {}  # (font or fallback font, glyph index) -> (glyph_repr, path)
+_METRICS: dict[tuple, tuple] = {}  # (font, size in points, s) -> (width, height, descent)
+
+
+def _remember(cache: dict, key: tuple, value: Any) -> Any:
+    if len(cache) >= TEXT_CACHE_MAX:  # bounded: start afresh (rare; only the time differs)
+        cache.clear()
+    cache[key] = value
+    return value
+
+
+def clear_text_cache() -> None:
+    for cache in (_LAYOUTS, _GLYPHS, _METRICS):
+        cache.clear()
+
+
+class CachedTextToPath(TextToPath):
+    """``matplotlib.textpath.TextToPath`` that lays out and measures a string, and outlines a glyph,
+    once per process (see the comment above). The font objects are keys: an FT2Font is one file
+    list, face and kerning factor (``font_manager.get_font`` keeps one per thread), so equal keys
+    mean the same font in the same state."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._sized = None  # the font _get_font has just set to FONT_SCALE at DPI, until used
+
+    def _get_font(self, prop):
+        font = super()._get_font(prop)
+        self._sized = font
+        return font
+
+    def get_text_width_height_descent(self, s, prop, ismath):
+        if ismath:  # mathtext or TeX: matplotlib's own
+            return super().get_text_width_height_descent(s, prop, ismath)
+        key = (self._get_font(prop), prop.get_size_in_points(), s)
+        metrics = _METRICS.get(key)
+        if metrics is None:
+            metrics = _remember(_METRICS, key, super().get_text_width_height_descent(s, prop, ismath))
+        self._sized = None  # set_text is no glyph layout
+        return metrics
+
+    def get_glyphs_with_font(
+        self, font, s, glyph_map=None, return_new_glyphs_only=False, *, features=None, language=None
+    ):
+        sized, self._sized = self._sized, None
+        key = (font, s, features, language)
+        try:
+            hash(key)
+        except TypeError:  # features or language in a list: matplotlib's own
+            sized = None
+        if font is not sized:
+            return super().get_glyphs_with_font(
+                font, s, glyph_map, return_new_glyphs_only, features=features, language=language
+            )
+        glyphs = _LAYOUTS.get(key)
+        if glyphs is None:
+            glyphs = _remember(_LAYOUTS, key, tuple(self._lay_out(font, s, features, language)))
+        # what matplotlib's loop builds: the map of the glyphs not in glyph_map, in order of first
+        # use, each outline a fresh pair of arrays
+        if glyph_map is None:
+            glyph_map = OrderedDict()
+        glyph_map_new = OrderedDict() if return_new_glyphs_only else glyph_map
+        for glyph_repr, _, _, (verts, codes) in glyphs:
+            if glyph_repr not in glyph_map and glyph_repr not in glyph_map_new:
+                glyph_map_new[glyph_repr] = (verts.copy(), codes.copy())
+        return [(glyph_repr, x, y, 1.0) for glyph_repr, x, y, _ in glyphs], glyph_map_new, []
+
+    def _lay_out(self, font, s, features, language) -> Iterator[tuple]:
+        """matplotlib's ``_text_helpers.layout``, loading only the glyphs not outlined before."""
+        for item in font._layout(s, LoadFlags.NO_HINTING, features=features, language=language):
+            ft_object, index = item.ft_object, item.glyph_index
+            glyph = _GLYPHS.get((ft_object, index))
+            if glyph is None:
+                ft_object.load_glyph(index, flags=LoadFlags.NO_HINTING)
+                glyph_repr = self._get_glyph_repr(ft_object, index)
+                glyph = _remember(_GLYPHS, (ft_object, index), (glyph_repr, ft_object.get_path()))
+            yield glyph[0], item.x, item.y, glyph[1]
+
+
+@contextmanager
+def svg_text_cache() -> Iterator[None]:
+    """Renderers created inside use :class:`CachedTextToPath` (matplotlib's renderers take their
+    ``TextToPath`` from ``matplotlib.text`` when they are made); restored on leaving."""
+    saved = matplotlib.text.TextToPath
+    matplotlib.text.TextToPath = CachedTextToPath
+    try:
+        yield
+    finally:
+        matplotlib.text.TextToPath = saved
