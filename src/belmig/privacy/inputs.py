@@ -263,11 +263,10 @@ def release_view(
 ) -> A.ReleaseView:
     """The release as the attacker reads it; `report`: its kanonymity_report.csv (the questions
     it blanked beside a protective blank, read as possibly anything there)."""
-    rel = pd.read_csv(release_csv, dtype=str, keep_default_na=False, na_values=[""])
-    rel = rel.astype(object).where(rel.notna(), None)
+    rel = _release_frame(pd.read_csv(release_csv, dtype=str, keep_default_na=False, na_values=[""]))
     prot = set(protected)
-    for c in rel.columns:  # merged categories mark a protected variable too
-        if rel[c].dropna().astype(str).str.contains("+", regex=False).any():
+    for c, col in rel.items():  # merged categories mark a protected variable too
+        if any(x is not None and "+" in str(x) for x in col.tolist()):
             prot.add(c)
     # the questions whose answers the release blanked beside a protective blank (kanonymity_report.csv)
     crossed = set()
@@ -279,6 +278,14 @@ def release_view(
         # of it may be such a one
         prot |= set(rows.loc[rows["step"] == "diverse", "variable"])
     return A.ReleaseView.from_frame(rel, cb, prot, crossed)
+
+
+def _release_frame(rel: pd.DataFrame) -> pd.DataFrame:
+    """The release as read (text columns), as objects with None for a blank: the frame of
+    ``rel.astype(object).where(rel.notna(), None)``, in one conversion instead of two passes
+    over every column (0.014 s of 0.09 s)."""
+    values = rel.to_numpy(dtype=object, na_value=None)
+    return pd.DataFrame(values, index=rel.index, columns=rel.columns, dtype=object)
 
 
 def screening_zeros(cb: Codebook, cleaning: Mapping[str, Any]) -> list[A.Cell]:

@@ -28,9 +28,10 @@ that apply its decisions are one decision procedure.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -117,7 +118,7 @@ def digest(
     weights: Mapping[str, Any] | None = None,
 ) -> str:
     """Digest of everything an audit reads: requests with their printed texts, fixed facts, the
-    data files, the cell weights and this module's code. Equal digests give equal decisions."""
+    data files, the cell weights and the code that decides. Equal digests give equal decisions."""
     import hashlib
 
     h = hashlib.sha256()
@@ -130,7 +131,9 @@ def digest(
     for p in files:
         if p is not None:
             h.update(Path(p).read_bytes())
-    for mod in (A.__file__, __file__):
+    # the code that decides: the audit, this module, and inputs.py, which reads the release and
+    # the levels the audit is given
+    for mod in (A.__file__, __file__, Path(__file__).with_name("inputs.py")):
         h.update(Path(mod).read_bytes())
     return h.hexdigest()
 
@@ -273,7 +276,9 @@ def primary(
     return None
 
 
-def weighted_primary(key: str, responses: pd.DataFrame, cb: Codebook, min_cell: int) -> str | None:
+def weighted_primary(
+    key: str, responses: pd.DataFrame, cb: Codebook, min_cell: int, memo: dict[Any, Any] | None = None
+) -> str | None:
     """Why a weighted value may not be published (None: it may), when its weights are one per
     cell of one variable (post-stratification; :func:`belmig.privacy.inputs.cell_weights`).
 
@@ -285,34 +290,37 @@ def weighted_primary(key: str, responses: pd.DataFrame, cb: Codebook, min_cell: 
     only when no cell of that table holds between 1 and ``min_cell`` − 1 respondents giving the
     answer or not giving it (a mean: answering), and when the release left no answer to the
     question blank for protection: the release gives the table but for those blanks, and the
-    weighted figure would tell them apart by cell (the weighting variable is never blanked)."""
+    weighted figure would tell them apart by cell (the weighting variable is never blanked).
+
+    `memo`: a dict kept across the calls of one :func:`protect` (the same `responses` and `cb`):
+    the variables and each variable's answers are read once, not once per weighted key."""
     fam = K.family(key)
     frame = _WEIGHTED.get(fam)
     mn = meaning(key)
     if frame is None or frame not in _WEIGHTS or mn is None or mn.cell is None or len(mn.cell) != 1:
         return None
     by, w = _WEIGHTS[frame]
-    allv = A.variables(cb)
+    allv = _memo(memo, ("variables",), lambda: A.variables(cb))
     q, state = mn.cell[0]
     if by not in allv or q not in allv or by == q:
         return None
     cells: dict[float, list[str]] = {}
     for s, x in w.items():  # states of one weight are one cell (the frame's rest)
         cells.setdefault(round(x, 9), []).append(s)
-    where = A._single_values(responses, allv[by])
+    where = _memo(memo, ("single", by), lambda: A._single_values(responses, allv[by]))
     var = allv[q]
     if var.multi:
-        answered, chosen = A._multi_values(responses, var)
+        answered, chosen = _memo(memo, ("multi", q), lambda: A._multi_values(responses, var))
         picked = chosen.get(state) if state != A.ANS else None
     else:
-        vals = A._single_values(responses, var)
+        vals = _memo(memo, ("single", q), lambda: A._single_values(responses, var))
         answered = vals != A.NA
         picked = (vals == state) if state != A.ANS else None
     import numpy as np
 
     small = []
     for states in cells.values():
-        inside = np.isin(where, states) & answered
+        inside = _memo(memo, ("cell", by, tuple(states)), functools.partial(np.isin, where, states)) & answered
         n = int(inside.sum())
         k = int((inside & picked).sum()) if picked is not None else n
         name = "+".join(states)
@@ -329,6 +337,20 @@ def weighted_primary(key: str, responses: pd.DataFrame, cb: Codebook, min_cell: 
         # figure (one more equation per cell) the blanks' answers would follow by cell
         return f"primary: weighted by {by}, one weight per cell, and the release leaves {q} blank for protection"
     return None
+
+
+def _memo(memo: dict[Any, Any] | None, key: Any, make: Callable[[], Any]) -> Any:
+    """``make()``, computed once per `key` of `memo` (no memo, or a key that cannot be hashed:
+    every time). What it keeps is only read, never changed."""
+    if memo is None:
+        return make()
+    try:
+        if key in memo:
+            return memo[key]
+    except TypeError:  # unhashable (a fact with a list in it): not kept
+        return make()
+    memo[key] = got = make()
+    return got
 
 
 # ------------------------------------------------------------------------------ facts
@@ -497,6 +519,7 @@ def protect(
         )
 
     # 1. primary suppression
+    answers: dict[Any, Any] = {}  # weighted_primary's reading of the responses, once per variable
     for key, r in req.items():
         fam = K.family(key)
         if r.fact is not None:
@@ -506,10 +529,14 @@ def protect(
         if fam in INFO_FAMILIES or meaning(key) is None and fam != "other":
             decisions[key] = Decision(key, True, "info" if fam in INFO_FAMILIES else r.role)
             continue
-        why = primary(key, m, min_cell, entries.get(key), levels) or weighted_primary(key, responses, cb, min_cell)
+        why = primary(key, m, min_cell, entries.get(key), levels) or weighted_primary(
+            key, responses, cb, min_cell, answers
+        )
         if fam == "other":
             why = _other_primary(key, m, min_cell)
         decisions[key] = Decision(key, why is None, r.role, why or "")
+
+    said: dict[Any, Any] = {}  # key_facts of a printed text, once per key and text
 
     def facts_now() -> list[A.Fact]:
         out = list(fixed)
@@ -525,7 +552,7 @@ def protect(
             if K.family(key) == "other":
                 out += _other_facts(key, text, m)
             else:
-                out += key_facts(key, str(text))
+                out += _memo(said, (key, str(text)), functools.partial(key_facts, key, str(text)))
         out += [A.Fact(f"zero:{A.describe(c)}", "count", c, None, "0", True, "screening") for c in structural_zeros]
         return out
 
@@ -627,12 +654,16 @@ def _secondary(
     entries_text = entries_text or {}
     from belmig.privacy.audit import Solver
 
+    # a fact's constraints depend on the fact and the model's cells (which do not change here):
+    # worked out once per fact, not once per solver
+    known: dict[Any, Any] = {}
+
     def solver() -> Solver:
         cons = [
             c for c in m.cons if c.group in ("structure", "fact:flow.analysed") or (release and c.group == "release")
         ]
         for f in facts_now():
-            cons += _constraints(m, f) or []
+            cons += _memo(known, f, functools.partial(_constraints, m, f)) or []
         return Solver(m, cons)
 
     s = solver()
