@@ -213,6 +213,34 @@ def test_every_chart_writes_its_files(drawn, lang):
     assert not list(d.glob("*.tmp")) and not list(d.glob(".*.tmp"))
 
 
+@pytest.mark.parametrize("n", [5, 14])
+def test_png_has_the_pixels_of_matplotlibs_default_png(estimates, cb, tmp_path, n):
+    """build.PNG_COMPRESS_LEVEL changes the bytes, never the image: the written PNG decodes to the
+    pixels (and size, mode, resolution) of the PNG matplotlib writes with Pillow's defaults, and on
+    these flat-coloured charts it is the smaller file."""
+    import importlib
+    import io
+
+    from PIL import Image
+
+    level = importlib.import_module("belmig.charts.build").PNG_COMPRESS_LEVEL
+
+    stem = tmp_path / f"chart{n:02d}"
+    draw(n, estimates, cb, lang="en", ci_whiskers=False, dpi=200, out_svg=stem.with_suffix(".svg"),
+         out_png=stem.with_suffix(".png"), out_alt=stem.with_suffix(".alt.txt"),
+         out_data=stem.with_suffix(".json"))  # fmt: skip
+    with matplotlib.rc_context(theme.rc()):
+        fig, _ = build(n, estimates, cb, lang="en", ci_whiskers=False)
+        default = io.BytesIO()
+        fig.savefig(default, format="png", dpi=200, metadata={"Software": None})
+    written = stem.with_suffix(".png").read_bytes()
+    assert level == 3 and written != default.getvalue()
+    ours, theirs = Image.open(io.BytesIO(written)), Image.open(default)
+    assert (ours.size, ours.mode, ours.info.get("dpi")) == (theirs.size, theirs.mode, theirs.info.get("dpi"))
+    assert ours.tobytes() == theirs.tobytes()
+    assert len(written) < len(default.getvalue())
+
+
 @pytest.mark.parametrize("lang", ["en", "ru"])
 def test_plotted_numbers_are_the_ledger_text_of_the_estimates(drawn, estimates, lang):
     for rec in drawn[lang][1].values():
