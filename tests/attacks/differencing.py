@@ -87,6 +87,7 @@ class Engine:
         self.cons: list[Constraint] = []
         self.of: list[list[int]] = []
         self.conflicts: list[str] = []
+        self.conflicted: set[int] = set()  # cells whose bounds crossed (_set)
         self._expanded: set[tuple[CellKey, str]] = set()
         self._queue: deque[CellKey] = deque()
 
@@ -171,6 +172,10 @@ class Engine:
 
     # ------------------------------------------------------------------------- propagation
     def _set(self, j: int, lo: int | None, hi: int | None, why: int) -> bool:
+        # A cell whose bounds crossed is recorded once and left as it is: contradictory facts
+        # would otherwise push its bounds (and its neighbours') apart without end.
+        if j in self.conflicted:
+            return False
         changed = False
         if lo is not None and lo > self.lo[j]:
             self.lo[j] = lo
@@ -185,6 +190,7 @@ class Engine:
                 f"{describe(self.cells[j])}: bounds {self.lo[j]} > {self.hi[j]} (constraint: {self.cons[why].label})"
             )
             self.hi[j] = None if self.hi[j] is None else max(self.hi[j], self.lo[j])
+            self.conflicted.add(j)
         return changed
 
     def propagate(self, max_steps: int = 5_000_000) -> None:

@@ -62,6 +62,13 @@ _NUM_IN_TEXT = r"[-−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
 TEXT_PAIR_RE = re.compile(
     rf"(?<![\w.])((?:{_PREFIX})(?:\.{_SEG})+)[`'\"]?[\s|:=]{{1,40}}({_NUM_IN_TEXT})(?![\d.,]*[–-]\d)"
 )
+# A PDF's key and its value are on one line (a table row, a sentence as laid out): a key that ends
+# a line is not paired with the number that starts the next one, which is as often the page's
+# number in the footer (pypdf, used when pdftotext is missing, puts the footer right after the
+# last line of the page).
+PDF_PAIR_RE = re.compile(
+    rf"(?<![\w.])((?:{_PREFIX})(?:\.{_SEG})+)[`'\"]?[ \t|:=]{{1,40}}({_NUM_IN_TEXT})(?![\d.,]*[–-]\d)"
+)
 
 
 def parse_key(key: str) -> dict:
@@ -241,8 +248,8 @@ def read_table_rows(header: list[str], rows: list[list[str]], col: Collector, fi
             break
 
 
-def read_text_pairs(text: str, col: Collector, file: str, where: str) -> None:
-    for m in TEXT_PAIR_RE.finditer(text):
+def read_text_pairs(text: str, col: Collector, file: str, where: str, pattern: re.Pattern = TEXT_PAIR_RE) -> None:
+    for m in pattern.finditer(text):
         col.add(m.group(1), m.group(2), file, where)
 
 
@@ -296,7 +303,7 @@ def pdf_text(data: bytes) -> str:
 
 
 PDF_ROW_RE = re.compile(
-    rf"((?:{_PREFIX})(?:\.{_SEG})+)\s+({_NUM_IN_TEXT}%?)\s+(?:(?:{_NUM_IN_TEXT}[–-]{_NUM_IN_TEXT})|–)\s+(\d[\d,]*)\s"
+    rf"((?:{_PREFIX})(?:\.{_SEG})+)[ \t]+({_NUM_IN_TEXT}%?)[ \t]+(?:(?:{_NUM_IN_TEXT}[–-]{_NUM_IN_TEXT})|–)[ \t]+(\d[\d,]*)\s"
 )
 
 
@@ -321,7 +328,7 @@ def read_pdf(data: bytes, col: Collector, file: str) -> str:
         text = delocalize(text)
     # Long keys wrap inside table cells: join a line ending in "." or "_" with the next one.
     joined = re.sub(r"([A-Za-z0-9_+]\.|_)\n\s*", r"\1", text)
-    read_text_pairs(joined, col, file, "text")
+    read_text_pairs(joined, col, file, "text", PDF_PAIR_RE)
     for m in PDF_ROW_RE.finditer(joined):
         col.add_base(m.group(1), m.group(3), file, "values table (base column)")
     return text

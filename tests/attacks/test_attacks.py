@@ -533,6 +533,32 @@ def test_extract_reads_tables_text_and_zip(tmp_path):
     assert not any(k == "wci.q1.yes" and t == "20" for k, t, _ in got)  # a range is no value
 
 
+def test_a_pdf_key_is_paired_with_a_number_on_its_own_line_only():
+    # pypdf (used when pdftotext is missing) puts the page's footer right after the page's last
+    # line: a condition ending in a key, then the page number, is no published value of that key
+    col = extract.Collector()
+    text = (
+        "pct.education_problems.information <\npct.health_problems.information\n29\nMigracija iš Baltarusijos\n"
+        "pct.health_problems.language 36.88 29.70–44.68 160 05_estimate\n"
+    )
+    extract.read_text_pairs(text, col, "report.lt.pdf", "text", extract.PDF_PAIR_RE)
+    assert {(f.key, f.text) for f in col.facts} == {("pct.health_problems.language", "36.88")}
+    extract.read_text_pairs(text, col, "page.html", "text")  # other text: a value may follow a line break
+    assert ("pct.health_problems.information", "29") in {(f.key, f.text) for f in col.facts}
+
+
+def test_contradictory_facts_end_in_a_conflict_not_a_runaway():
+    # 36.88 % of 160 is 59; a second "fact" says 29 % of it (a page number read as a value): the
+    # bounds cross, the conflict is recorded with the numbers that crossed, and propagation stops
+    st = structure.Structure({"q": structure.Question("q", "multi", ["a", "b"])})
+    rows = [("n.q", "160"), ("pct.q.a", "36.88"), ("pct.q.a", "29"), ("pct.q.b", "36.88")]
+    facts = pd.DataFrame([{"key": k, "text": v, **extract.parse_key(k), "file": "f", "where": ""} for k, v in rows])
+    e = D.build(facts, st, root_count=160)  # before: bounds with thousands of digits, no end
+    assert 0 < len(e.conflicts) <= len(e.cells)  # each cell's crossing once
+    assert e.conflicts[0].startswith("q=a: bounds 59 > 47 (constraint: pct.q.a = 29")
+    assert max(e.lo) < 1000 and all(h is None or h < 1000 for h in e.hi)
+
+
 def test_manifest_flags_unlisted_and_missing(tmp_path):
     make_build(tmp_path)
     (tmp_path / "public_manifest.json").write_text(json.dumps(["report/_variables.yml", "report/report.pdf"]))
