@@ -349,7 +349,11 @@ def main() -> None:
         weighting = bench_script("bench_weighting.py")
     preview = ""
     if a.only in (None, "preview") and (HERE / "bench_preview.py").exists():  # needs a built ledger
-        preview = bench_script("bench_preview.py", "--rounds", str(max(5, a.runs)))
+        if (REPO / "data/processed/ledger.json").is_file():
+            preview = bench_script("bench_preview.py", "--rounds", str(max(5, a.runs)))
+        else:
+            preview = "## The editor's loop: make check and make preview (issue 15)\n\nNot measured: it needs this checkout's build (`make report`; `make bench` builds it first)."
+            print(preview, flush=True)
     text = "\n\n".join(
         filter(
             None,
