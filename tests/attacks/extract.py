@@ -59,16 +59,21 @@ KEY_RE = re.compile(rf"(?<![\w.])(?:{_PREFIX})(?:\.{_SEG})+")
 KEY_FULL = re.compile(rf"(?:{_PREFIX})(?:\.{_SEG})+")
 NUM_RE = re.compile(r"^[-−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?%?$")
 _NUM_IN_TEXT = r"[-−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
-TEXT_PAIR_RE = re.compile(
-    rf"(?<![\w.])((?:{_PREFIX})(?:\.{_SEG})+)[`'\"]?[\s|:=]{{1,40}}({_NUM_IN_TEXT})(?![\d.,]*[–-]\d)"
-)
+
+
+def _pair_re(space: str) -> re.Pattern:
+    """A key, then (within 40 characters of `space`, "|", ":" or "=") the number printed for it."""
+    return re.compile(
+        rf"(?<![\w.])((?:{_PREFIX})(?:\.{_SEG})+)[`'\"]?[{space}|:=]{{1,40}}({_NUM_IN_TEXT})(?![\d.,]*[–-]\d)"
+    )
+
+
+TEXT_PAIR_RE = _pair_re(r"\s")
 # A PDF's key and its value are on one line (a table row, a sentence as laid out): a key that ends
 # a line is not paired with the number that starts the next one, which is as often the page's
 # number in the footer (pypdf, used when pdftotext is missing, puts the footer right after the
 # last line of the page).
-PDF_PAIR_RE = re.compile(
-    rf"(?<![\w.])((?:{_PREFIX})(?:\.{_SEG})+)[`'\"]?[ \t|:=]{{1,40}}({_NUM_IN_TEXT})(?![\d.,]*[–-]\d)"
-)
+PDF_PAIR_RE = _pair_re(r" \t")
 
 
 def parse_key(key: str) -> dict:
