@@ -2,7 +2,7 @@
 
 Each test starts its own server (a private runtime folder, a tiny preload list) and stops it at
 the end. The probe module reports what the job sees: argv, cwd, environment, stdin, sys.path,
-its exit status, and whether its parent is the server's supervisor.
+its exit status, and whether its parent is the server.
 """
 
 import contextlib
@@ -34,6 +34,29 @@ if what == "raise":
 if what == "exit":
     print("before exit")
     sys.exit(int(sys.argv[2]))
+if what == "slow-exit":  # write the pid, wait for the go file, exit with 5
+    import time
+    open(sys.argv[2], "w").write(str(os.getpid()))
+    while not os.path.exists(sys.argv[3]):
+        time.sleep(0.02)
+    sys.exit(5)
+if what == "background":  # leave a process in the job's own group, and end
+    import subprocess
+    bg = subprocess.Popen(["sleep", "60"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    open(sys.argv[2], "w").write(str(bg.pid))
+    sys.exit(0)
+if what == "fork":  # a forked child that ends as the job would (its status is not the job's)
+    import time
+    if os.fork() == 0:
+        sys.exit(7)
+    time.sleep(0.3)
+    sys.exit(4)
+if what == "fds":  # the descriptors a program the job runs finds open (its own listing's aside)
+    import subprocess
+    out = subprocess.run([sys.executable, "-c", "import os; print(sorted(os.listdir('/proc/self/fd'), key=int))"],
+                         capture_output=True, text=True, check=True).stdout
+    print(out.strip())
+    sys.exit(0)
 print(json.dumps({
     "argv": sys.argv, "cwd": os.getcwd(), "env": os.environ.get("PROBE_VALUE"),
     "no_env": "PROBE_UNSET" in os.environ, "stdin": sys.stdin.read(), "path0": sys.path[:3],
@@ -276,3 +299,47 @@ def test_a_no_core_jobs_thread_exports_are_those_of_a_one_core_job():
     assert dict(v.split("=") for v in text[len("export ") : -1].split()) == dict.fromkeys(exported, "1")
     keyed = {v for v in exported if v.startswith(forkserver.KEY_ENV_PREFIXES) or v in forkserver.KEY_ENV}
     assert keyed == exported  # each is part of the server's key: a 0 would name another server
+
+
+def test_a_job_reports_its_status_though_its_server_is_stopped_while_it_runs(fs, tmp_path):
+    """The job tells its client how it ended (before its exit): a server stopped (SIGTERM: it
+    stops listening and still tends its jobs) or killed meanwhile loses no job."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        pidfile, go = tmp_path / f"job{sig}.pid", tmp_path / f"go{sig}"
+        client = subprocess.Popen(
+            fs.cmd("slow-exit", str(pidfile), str(go)), stdin=subprocess.DEVNULL, cwd=fs.cwd, env=fs.env
+        )
+        _wait_for(pidfile)
+        (server,) = fs.server_pids()
+        os.kill(server, sig)
+        if sig == signal.SIGKILL:
+            assert _gone(server)  # (a stopped one waits for its jobs)
+        go.write_text("go")
+        assert client.wait(timeout=30) == 5
+        assert _gone(server)
+        for log in (fs.servers()[0].parent if fs.servers() else Path("/nonexistent")).glob("*.log"):
+            log.unlink()  # the next round's server is the only one listed
+
+
+def test_a_job_that_ends_leaves_its_background_process_alone_as_without_the_server(fs, tmp_path):
+    for env in ({}, {"BELMIG_FORKSERVER": "0"}):
+        pidfile = tmp_path / f"bg{len(env)}.pid"
+        assert fs.run("background", str(pidfile), **env).returncode == 0
+        bg = int(pidfile.read_text())
+        time.sleep(0.3)  # the server has seen the client go
+        try:
+            os.kill(bg, 0)  # still running
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(bg, signal.SIGKILL)
+
+
+def test_a_program_run_by_a_served_job_finds_the_descriptors_it_would_without_the_server(fs):
+    served = fs.run("fds")
+    direct = fs.run("fds", BELMIG_FORKSERVER="0")
+    assert served.returncode == direct.returncode == 0, served.stderr + direct.stderr
+    assert served.stdout == direct.stdout == "['0', '1', '2', '3']\n"
+
+
+def test_a_process_the_job_forks_does_not_report_for_it(fs):
+    assert fs.run("fork").returncode == 4
