@@ -49,6 +49,9 @@ rule list_public_files:
             "manifest",
             "--out",
             output.manifest,
+            # the checksums of the last run's files: a file unchanged since is not read again
+            "--hashes",
+            paths.rel(paths.FILE_HASHES),
             "--public",
             *input.report,
             input.variables,

@@ -4,6 +4,8 @@ hand-made respondents whose counts can be checked by hand."""
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -193,6 +195,64 @@ def test_manifest_lists_files_with_checksums(tmp_path, monkeypatch):
     assert [f["path"] for f in m["files"]] == ["notebooks/index.html", "report/bundle.zip", "report/report.pdf"]
     with pytest.raises(FileNotFoundError, match="not a file"):
         manifest.write(tmp_path / "m.json", ["report/missing.pdf"])
+
+
+def _counting_sha256(monkeypatch):
+    read = []
+    real = manifest.sha256
+    monkeypatch.setattr(manifest, "sha256", lambda path: read.append(Path(path).name) or real(path))
+    return read
+
+
+def test_the_manifest_reads_again_only_the_files_that_changed_since_its_last_run(tmp_path, monkeypatch):
+    from belmig.core import paths
+
+    monkeypatch.setattr(paths, "ROOT", tmp_path)
+    monkeypatch.setattr(manifest, "RACY_NS", 0)  # (the racy case: the next test)
+    for name, data in (("a.pdf", b"%PDF"), ("b.html", b"<html>"), ("c.csv", b"x,y")):
+        (tmp_path / name).write_bytes(data)
+    hashes, files = tmp_path / ".snakemake/belmig/file_hashes.json", ["a.pdf", "b.html", "c.csv"]
+    read = _counting_sha256(monkeypatch)
+    first = manifest.write(tmp_path / "m.json", files, hashes=hashes)
+    assert read == ["a.pdf", "b.html", "c.csv"] and first == manifest.build(files)
+    read.clear()
+    assert manifest.write(tmp_path / "m.json", files, hashes=hashes) == first and read == []
+    # new bytes of the same size; the old modification time put back: the change time still moved
+    before = os.stat(tmp_path / "b.html")
+    (tmp_path / "b.html").write_bytes(b"<HTML>")
+    os.utime(tmp_path / "b.html", ns=(before.st_atime_ns, before.st_mtime_ns))
+    (tmp_path / "c.csv").write_bytes(b"x,y,z")
+    read.clear()
+    again = manifest.write(tmp_path / "m.json", files, hashes=hashes)
+    assert sorted(read) == ["b.html", "c.csv"]
+    assert again == manifest.build(files) != first
+    hashes.write_text("{not json", encoding="utf-8")  # a broken record: every file is read
+    read.clear()
+    assert manifest.write(tmp_path / "m.json", files, hashes=hashes) == again and len(read) == 3
+
+
+def test_the_manifest_does_not_trust_a_record_written_just_after_a_file_changed(tmp_path, monkeypatch):
+    from belmig.core import paths
+
+    monkeypatch.setattr(paths, "ROOT", tmp_path)
+    (tmp_path / "a.pdf").write_bytes(b"%PDF")
+    hashes = tmp_path / "file_hashes.json"
+    read = _counting_sha256(monkeypatch)
+    manifest.write(tmp_path / "m.json", ["a.pdf"], hashes=hashes)
+    manifest.write(tmp_path / "m.json", ["a.pdf"], hashes=hashes)
+    assert read == ["a.pdf", "a.pdf"]  # changed less than RACY_NS before the record: read again
+
+
+def test_the_manifest_names_a_file_by_its_real_path_as_paths_rel_does(tmp_path, monkeypatch):
+    from belmig.core import paths
+
+    monkeypatch.setattr(paths, "ROOT", tmp_path)
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real/a.pdf").write_bytes(b"%PDF")
+    (tmp_path / "alias").symlink_to(tmp_path / "real")
+    (tmp_path / "link.pdf").symlink_to(tmp_path / "real/a.pdf")
+    for given in ("alias/a.pdf", "link.pdf", "real/../real/a.pdf", str(tmp_path / "alias/a.pdf")):
+        assert manifest.entry(given, "public")["path"] == paths.rel(tmp_path / given) == "real/a.pdf"
 
 
 def test_a_small_count_published_anyway_stops_the_build():

@@ -41,6 +41,9 @@ NOTEBOOKS = ROOT / "notebooks"
 EXECUTED = ROOT / "notebooks" / "executed"
 REPORT = ROOT / "report"
 LOGS = ROOT / "logs"
+# The public manifest's checksums by file and stat (belmig.privacy.manifest.Hashes): Snakemake's
+# scratch folder, never a build output.
+FILE_HASHES = ROOT / ".snakemake" / "belmig" / "file_hashes.json"
 
 
 def rel(path: Path | str) -> str:

@@ -97,7 +97,7 @@ def cmd_manifest(a: argparse.Namespace) -> int:
     if a.extend:
         m = manifest.extend(a.out, a.public)
     else:
-        m = manifest.write(a.out, public=a.public, reviewer=a.reviewer or [])
+        m = manifest.write(a.out, public=a.public, reviewer=a.reviewer or [], hashes=a.hashes)
     print(f"{len(m['files'])} public files -> {a.out}")
     return 0
 
@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--public", type=Path, nargs="*", default=[])
     m.add_argument("--reviewer", type=Path, nargs="*", default=[])
     m.add_argument("--extend", action="store_true", help="add the --public files to the existing manifest")
+    m.add_argument("--hashes", type=Path, help="the checksums of the last run, by file and stat (read, then rewritten)")
     m.set_defaults(func=cmd_manifest)
     a = ap.parse_args(argv)
     return a.func(a)
