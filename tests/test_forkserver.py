@@ -343,3 +343,25 @@ def test_a_program_run_by_a_served_job_finds_the_descriptors_it_would_without_th
 
 def test_a_process_the_job_forks_does_not_report_for_it(fs):
     assert fs.run("fork").returncode == 4
+
+
+LOAD_CLIENT = (
+    "import importlib.util as u; s = u.spec_from_file_location('client', {path!r}); "
+    "m = u.module_from_spec(s); s.loader.exec_module(m); "
+)
+
+
+def test_the_snakefile_and_a_job_s_client_name_the_same_server(fs):
+    """start() runs in Snakemake's interpreter (with its site), a client with -S -I: the key is
+    the same (the virtualenv's packages count in both)."""
+    env = {**fs.env, "PYTHONPATH": str(CLIENT.parents[2])}
+    code = "from belmig.core import forkserver; print(forkserver.server_key())"
+    with_site = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    client = subprocess.run(
+        [sys.executable, "-SI", "-c", LOAD_CLIENT.format(path=str(CLIENT)) + "print(m.server_key())"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert with_site.stdout == client.stdout and len(client.stdout.strip()) == 20

@@ -100,6 +100,27 @@ def test_ledger_merge_refuses_a_key_from_two_stages(tmp_path):
     assert not (tmp_path / "ledger.json").exists()
 
 
+def test_a_loaded_ledger_is_the_merged_one_and_makes_each_entry_once_when_read(tmp_path):
+    v = ledger.Values("estimate", "05_estimate")
+    v.add("pct.sex.female", 50.123, "pct", cell="c", n=335)
+    v.add("count.sex.female", 168, "count", cell="c")
+    v.write(tmp_path / "v.json")
+    merged = ledger.merge([tmp_path / "v.json"], tmp_path / "ledger.json")
+    loaded = ledger.load(tmp_path / "ledger.json")
+    assert loaded._made == {}  # nothing made before it is read
+    assert loaded["pct.sex.female"] is loaded["pct.sex.female"]  # made once
+    assert list(loaded._made) == ["pct.sex.female"]
+    assert loaded == merged and dict(loaded) == merged and len(loaded) == 2
+    assert "count.sex.female" in loaded and "count.sex.male" not in loaded
+    with pytest.raises(KeyError):
+        loaded["count.sex.male"]
+    records = json.loads((tmp_path / "ledger.json").read_text())
+    for bad in ({**records[0], "colour": "red"}, {k: v for k, v in records[0].items() if k != "text"}):
+        (tmp_path / "bad.json").write_text(json.dumps([records[1], bad]))
+        with pytest.raises(ledger.LedgerError, match="bad.json: a record with the fields"):
+            ledger.load(tmp_path / "bad.json")
+
+
 def test_ledger_source_links_to_the_cell():
     v = ledger.Values("estimate", "05_estimate")
     e = v.add("mean.security_lt", 8.8059, "mean", cell="estimate-values", n=330)
@@ -332,3 +353,32 @@ def test_a_cached_schema_validator_rejects_what_fastjsonschema_s_own_rejects_wit
             own(bad)
         assert (e_ours.value.message, e_ours.value.path) == (e_own.value.message, e_own.value.path)
     assert any(schema._CACHE.iterdir())
+
+
+def test_a_yaml_file_read_from_the_cache_has_the_values_a_parse_gives(tmp_path, monkeypatch):
+    """belmig.core.schema.load_yaml keeps a file's values by the digest of its bytes: an edit is
+    parsed, dates (which marshal cannot hold) are parsed each time, a syntax error names the file."""
+    import datetime as dt
+
+    import yaml
+
+    from belmig.core import schema
+
+    monkeypatch.setattr(schema, "_YAML_CACHE", tmp_path / ".snakemake" / "belmig" / "yaml")
+    (tmp_path / "Snakefile").write_text("")  # a checkout: its cache is used
+    f = tmp_path / "a.yaml"
+    f.write_text("a: [1, 2.5, x]\nb: {c: null, d: true}\ne: &x [1]\nf: *x\n", encoding="utf-8")
+    parsed = yaml.safe_load(f.read_text(encoding="utf-8"))
+    assert schema.load_yaml(f) == parsed and len(list(schema._YAML_CACHE.iterdir())) == 1
+    monkeypatch.setattr(schema.yaml, "load", lambda *a, **k: pytest.fail("parsed again"))
+    assert schema.load_yaml(f) == parsed  # from the cache
+    monkeypatch.undo()
+    monkeypatch.setattr(schema, "_YAML_CACHE", tmp_path / ".snakemake" / "belmig" / "yaml")
+    f.write_text("a: [1, 2.5, y]\n", encoding="utf-8")
+    assert schema.load_yaml(f) == {"a": [1, 2.5, "y"]}  # edited: parsed, not the old values
+    f.write_text("when: 2022-11-03\n", encoding="utf-8")
+    assert schema.load_yaml(f) == {"when": dt.date(2022, 11, 3)} == schema.load_yaml(f)
+    assert len(list(schema._YAML_CACHE.iterdir())) == 2  # the date's file is not kept
+    f.write_text("a: [1,\n", encoding="utf-8")
+    with pytest.raises(yaml.YAMLError, match="a.yaml"):
+        schema.load_yaml(f)

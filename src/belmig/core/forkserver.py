@@ -189,7 +189,12 @@ def server_key(env=None) -> str:
     except OSError:
         h.update(b"no lock")
     ver = f"python{sys.version_info[0]}.{sys.version_info[1]}"
-    for prefix in dict.fromkeys((sys.prefix, sys.base_prefix)):
+    # the virtualenv of the interpreter: sys.prefix, except that a client runs with -S -I, and then
+    # sys.prefix is the base installation's (the Snakefile's start() named another server than the
+    # jobs', and a reinstall into the virtualenv did not change the key)
+    venv = os.path.dirname(os.path.dirname(sys.executable))
+    own = venv if os.path.isfile(os.path.join(venv, "pyvenv.cfg")) else sys.prefix
+    for prefix in dict.fromkeys((own, sys.base_prefix)):
         site = os.path.join(prefix, "lib", ver, "site-packages")
         try:
             h.update(f"{site}\0{os.stat(site).st_mtime_ns}\0".encode())
