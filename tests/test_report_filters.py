@@ -160,8 +160,11 @@ def test_inlined_chart_images_give_the_bytes_of_pandocs_own_embedding(tmp_path):
         whole = whole.replace(key, b64, 1)
         assert base64.b64decode(b64).startswith(b"<svg")
     pandocs_own = run(whole)
-    ours = run(inlined)
-    for key, b64 in images.items():
-        ours = ours.replace(key, b64, 1)
+    ours = render.put_back_images(run(inlined), images)  # what render() does with the page
     assert pandocs_own.count("data:image/svg+xml;base64,") == 2
     assert ours == pandocs_own
+    # the first occurrence of each placeholder only, as str.replace(key, b64, 1) did
+    page = "a BELMIGIMG000END b BELMIGIMG001END c BELMIGIMG000END d BELMIGIMG999END"
+    assert render.put_back_images(page, {"BELMIGIMG000END": "X", "BELMIGIMG001END": "Y"}) == (
+        "a X b Y c BELMIGIMG000END d BELMIGIMG999END"
+    )

@@ -109,3 +109,58 @@ def test_unknown_persistence_is_left_alone(monkeypatch):
     monkeypatch.setattr(PersistenceBase, "finished", finished)
     assert scheduler.one_checksum_per_input() is False
     assert PersistenceBase.finished is finished
+
+
+def test_an_input_s_checksum_is_kept_for_the_next_run_while_its_stat_vouches_for_it(monkeypatch, tmp_path):
+    """The record (scheduler.Record) answers for a file whose device, inode, size and times are
+    those it was hashed with, and that was older than RACY_NS when the record was written."""
+    import asyncio
+    import os
+    import time
+
+    from snakemake.io import _IOFile
+    from snakemake.persistence import PersistenceBase
+
+    hashed = []
+
+    async def checksum(self, threshold=None, force=False, algorithm=None):
+        hashed.append(os.path.basename(self.file))
+        with open(self.file) as fh:
+            return f"sha256:{fh.read()}"
+
+    async def finished(self, job):
+        return [{str(i): await i.checksum(1000) for i in job["input"]} for _ in job["output"]]
+
+    monkeypatch.setattr(_IOFile, "checksum", checksum)
+    monkeypatch.setattr(PersistenceBase, "finished", finished)
+    monkeypatch.setattr(_IOFile, "is_storage", False)
+    assert scheduler.one_checksum_per_input()
+    for name in ("a.json", "b.svg"):
+        (tmp_path / name).write_text(name)
+    inputs = [_IOFile(str(tmp_path / name), rule=None) for name in ("a.json", "b.svg")]
+    job = {"input": inputs, "output": ["x.pdf", "x.html"]}
+
+    clock = [0]
+    monkeypatch.setattr(scheduler.time, "time_ns", lambda: clock[0])
+
+    def run(written_later_by=10.0):
+        """One Snakemake run: a fresh record read from its file, one finished job, the save."""
+        monkeypatch.setattr(scheduler, "_RECORD", scheduler.Record(tmp_path / "input_checksums.json"))
+        hashed.clear()
+        records = asyncio.run(PersistenceBase.finished(None, job))
+        clock[0] = int(time.time() * 1e9 + written_later_by * 1e9)
+        scheduler._RECORD.save()
+        return records
+
+    first = run()
+    assert hashed == ["a.json", "b.svg"] and first[0][str(inputs[0])] == "sha256:a.json"
+    assert run() == first and hashed == []  # the record vouches for both
+    before = os.stat(inputs[1].file)
+    (tmp_path / "b.svg").write_text("B.svg")  # same size; the old modification time put back
+    os.utime(inputs[1].file, ns=(before.st_atime_ns, before.st_mtime_ns))
+    changed = run(written_later_by=0)  # changed just before this record was written: racy
+    assert hashed == ["b.svg"] and changed[0][str(inputs[1])] == "sha256:B.svg"
+    assert run() == changed and hashed == ["a.json", "b.svg"]  # a racy record vouches for none
+    assert run() == changed and hashed == []
+    (tmp_path / "input_checksums.json").write_text("{broken")
+    assert run() == changed and hashed == ["a.json", "b.svg"]  # a broken record: everything hashed
