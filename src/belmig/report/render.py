@@ -31,7 +31,7 @@ import yaml
 
 from belmig.core import atomic, paths
 from belmig.core.ledger import Entry
-from belmig.report import pandocd
+from belmig.report import docxmedia, pandocd
 from belmig.report.pandocast import PandocError, SectionCache, self_contained
 
 # The one definition of a value shortcode (the lint and the value diff use it too). Any
@@ -420,12 +420,21 @@ def render(
         tmp["html"].write_text(html_text, encoding="utf-8")
 
     def docx() -> None:
+        # the charts as stand-ins of their size, put back in the archive after pandoc (docxmedia)
+        sources = [m.group("src") for m in FIG_RE.finditer(docx_markdown)]
+        found = docxmedia.stand_ins(docx_markdown, sources, report_dir, build_dir / "docx-media")
+        resources, originals = found or (report_dir, {})
         _pandoc(
-            ["docx", f"--lua-filter={lua}", f"--resource-path={report_dir}", "--toc", "--toc-depth=2", *meta],
+            ["docx", f"--lua-filter={lua}", f"--resource-path={resources}", "--toc", "--toc-depth=2", *meta],
             docx_markdown,
             output=tmp["docx"],
             warm=warm_key,
         )
+        if originals:
+            try:
+                docxmedia.put_back(tmp["docx"], originals)
+            except (docxmedia.StandInError, OSError) as exc:
+                raise RenderError(f"{paths.shown(out_docx)}: the charts could not be put back: {exc}") from None
 
     pandoc_binary()  # resolve once, before the threads
     jobs = {"pdf": pdf, "html": html_out, "docx": docx}
