@@ -11,7 +11,10 @@ REPORT_EDITIONS = ["report/report.qmd"]
 # (belmig.report.textkeys), written when the Snakefile is parsed and rewritten only when they
 # change: the audit reads this file, not the text, so rewording a sentence re-renders the report
 # without re-running the audit.
-TEXTKEY_CODE = [f"src/belmig/report/{m}.py" for m in ("textkeys", "keycheck", "guards", "claims", "render")]
+TEXTKEY_CODE = [
+    f"src/belmig/report/{m}.py"
+    for m in ("textkeys", "keycheck", "guards", "claims", "claimcheck", "prose", "shortcodes")
+]
 
 from belmig.report import textkeys
 

@@ -286,9 +286,7 @@ rule render_edition:
 # and rewritten only when it changes, as REPORT_KEYS is: rule check_parity reads this file, not
 # the text, so rewording an English sentence checks no edition again.
 PARITY_ENGLISH = f"{PROC}/parity.en.json"
-PARITY_CODE = [
-    f"src/belmig/report/{m}.py" for m in ("parity", "checks", "claimcheck", "claims", "prose", "render", "xrefs")
-]
+PARITY_CODE = [f"src/belmig/report/{m}.py" for m in ("parity", "claimcheck", "claims", "prose", "shortcodes", "xrefs")]
 
 
 if EDITIONS:

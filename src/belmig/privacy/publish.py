@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from belmig.core import keys as K
 from belmig.core.codebook import Codebook
 from belmig.privacy import audit as A
+from belmig.report.shortcodes import VAR_RE  # the report text's one definition of a value shortcode
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -769,9 +770,6 @@ def _sources(m: A.Model, facts: Sequence[A.Fact], c) -> str:
 
 
 # ------------------------------------------------------------------------------ the report's requests
-
-
-VAR_RE = re.compile(r"\{\{<\s*var\s+([^\s>]+)\s*>\}\}")
 
 
 def shortcode_keys(paths: Iterable[Path]) -> list[str]:

@@ -11,7 +11,7 @@ from belmig.core.keys import KEY_RE, SHAPES, level_from_segment, level_parts, pa
 from belmig.report import claims as claims_mod
 from belmig.report.claimcheck import find_claims
 from belmig.report.prose import DEFAULT_SOURCE, Problem, line_of, mask_non_text, suggest
-from belmig.report.render import VAR_PERCENT_RE, VAR_RE
+from belmig.report.shortcodes import VAR_PERCENT_RE, VAR_RE
 
 # ----------------------------------------------------------------------------- keys
 

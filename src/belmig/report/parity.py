@@ -32,8 +32,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from belmig.report import checks, render, xrefs
-from belmig.report.prose import line_of
+from belmig.report import xrefs
+from belmig.report.claimcheck import find_claims
+from belmig.report.prose import line_of, mask_non_text
+from belmig.report.shortcodes import VAR_RE
 
 KINDS = ("claim", "value", "figure", "table", "section", "reference")
 _CHART_RE = re.compile(r"!\[[^\]]*\]\([^)\s]*?/figures/(chart\d+)(?:\.[a-z]{2})?\.svg\)")
@@ -112,10 +114,10 @@ def events(text: str) -> list[tuple[str, str, int]]:
     line)`` where the text includes a file (whose tables come from the included text). English's
     are worked out when the Snakefile parses (:func:`english_record`)."""
     out: list[tuple[str, str, int]] = []
-    body = checks.mask_non_text(text)
-    for c in checks.find_claims(text, guards={}, sentences=False):
+    body = mask_non_text(text)
+    for c in find_claims(text, guards={}, sentences=False):
         out.append(("claim", c.guard or f"when={c.condition}", c.line))
-    for m in render.VAR_RE.finditer(body):
+    for m in VAR_RE.finditer(body):
         out.append(("value", m.group(1), line_of(text, m.start())))
     for m in _CHART_RE.finditer(body):
         out.append(("figure", m.group(1), line_of(text, m.start())))
@@ -344,6 +346,8 @@ def compare(
     out: list = compare_inventories(
         replay(en_events, included), inventory(text, included), english_events["english"], _name(edition)
     )
+    from belmig.report import render
+
     lang = editions.lang_of(render.front_matter(text).get("lang"))
     out += foreign_includes(text, lang, _name(edition))
     if generated and lang != "en":

@@ -33,11 +33,8 @@ from belmig.core import atomic, paths
 from belmig.core.ledger import Entry
 from belmig.report import docxmedia, pandocd
 from belmig.report.pandocast import PandocError, SectionCache, self_contained
+from belmig.report.shortcodes import INCLUDE_RE, VAR_PERCENT_RE
 
-# The one definition of a value shortcode (the lint and the value diff use it too). Any
-# non-space key matches, so a malformed key fails as "not in the ledger" instead of passing through.
-VAR_RE = re.compile(r"\{\{<\s*var\s+([^\s>]+)\s*>\}\}")
-INCLUDE_RE = re.compile(r"^\{\{<\s*include\s+(\S+)\s*>\}\}\s*$", re.M)
 # Fixed PDF timestamp: the publication date of the 2022 report (no build time in outputs).
 PDF_TIMESTAMP = int(dt.datetime(2022, 11, 3, tzinfo=dt.UTC).timestamp())
 
@@ -82,10 +79,6 @@ def value_link(entry: Entry, link_prefix: str | None) -> str:
     if link_prefix is None:
         return f"[{text}]{{.value}}"
     return f"[{text}]({link_prefix}{VALUES_PAGE}#{entry.key}){{.value}}"
-
-
-# A value shortcode and the percent sign typed after it, with or without a (no-break) space.
-VAR_PERCENT_RE = re.compile(VAR_RE.pattern + r"(?P<pct>[ \u00a0\u202f]?%)?")
 
 
 def substitute_values(

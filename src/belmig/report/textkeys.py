@@ -26,7 +26,7 @@ def used_keys(text: str, guards: Path | None = None) -> dict[str, list[str]]:
     """{"used": ..., "printed": ...} of one text; the claims' conditions live in `guards`."""
     from belmig.report import guards as guards_mod
     from belmig.report.keycheck import used_keys as all_used
-    from belmig.report.render import VAR_RE
+    from belmig.report.shortcodes import VAR_RE
 
     g = guards_mod.load(guards) if guards is not None else None
     return {"used": all_used(text, guards=g), "printed": list(dict.fromkeys(VAR_RE.findall(text)))}

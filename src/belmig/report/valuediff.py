@@ -17,7 +17,7 @@ from pathlib import Path
 from belmig.core import atomic, keys, paths
 from belmig.core.ledger import Entry
 from belmig.report import claims
-from belmig.report.render import VAR_RE
+from belmig.report.shortcodes import VAR_RE
 
 
 @dataclass(frozen=True)
