@@ -51,6 +51,10 @@ if what == "fork":  # a forked child that ends as the job would (its status is n
         sys.exit(7)
     time.sleep(0.3)
     sys.exit(4)
+if what == "killed":  # dies of a signal: its status comes from the server, its parent
+    import signal
+    print("before the signal", flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
 if what == "fds":  # the descriptors a program the job runs finds open (its own listing's aside)
     import subprocess
     out = subprocess.run([sys.executable, "-c", "import os; print(sorted(os.listdir('/proc/self/fd'), key=int))"],
@@ -365,3 +369,10 @@ def test_the_snakefile_and_a_job_s_client_name_the_same_server(fs):
         check=True,
     )
     assert with_site.stdout == client.stdout and len(client.stdout.strip()) == 20
+
+
+def test_a_job_killed_by_a_signal_ends_its_client_with_that_signal(fs):
+    """A job that dies of a signal reports nothing itself: the server, its parent, reports it."""
+    proc = fs.run("killed")
+    assert proc.returncode == -signal.SIGKILL and proc.stdout == "before the signal\n"
+    assert fs.servers()  # served

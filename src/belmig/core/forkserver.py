@@ -411,9 +411,12 @@ def main(argv=None) -> None:
     except (OSError, EOFError, ValueError):
         sys.stderr.write("belmig.core.forkserver: the server went away while the job ran\n")
         os._exit(1)
-    if "signal" in status:
+    if "signal" in status:  # die of the job's signal, as its shell would see the job die
         sig = status["signal"]
-        signal.signal(sig, signal.SIG_DFL)
+        try:
+            signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass  # SIGKILL and SIGSTOP keep their default (an OOM kill is a SIGKILL)
         os.kill(os.getpid(), sig)
         os._exit(128 + sig)
     os._exit(status["code"])
