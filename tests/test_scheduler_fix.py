@@ -121,6 +121,8 @@ def test_an_input_s_checksum_is_kept_for_the_next_run_while_its_stat_vouches_for
     from snakemake.io import _IOFile
     from snakemake.persistence import PersistenceBase
 
+    from belmig.core import statrecord
+
     hashed = []
 
     async def checksum(self, threshold=None, force=False, algorithm=None):
@@ -141,7 +143,7 @@ def test_an_input_s_checksum_is_kept_for_the_next_run_while_its_stat_vouches_for
     job = {"input": inputs, "output": ["x.pdf", "x.html"]}
 
     clock = [0]
-    monkeypatch.setattr(scheduler.time, "time_ns", lambda: clock[0])
+    monkeypatch.setattr(statrecord.time, "time_ns", lambda: clock[0])
 
     def run(written_later_by=10.0):
         """One Snakemake run: a fresh record read from its file, one finished job, the save."""

@@ -31,9 +31,10 @@ between that job's end and the next job's start). While one such record-writing 
 input's checksum is now computed once and reused for the other outputs' records: the same inputs,
 the same bytes (nothing writes a finished job's inputs while it is recorded), the same records.
 And an input's checksum is kept from run to run (:class:`Record`, ``.snakemake/belmig/
-input_checksums.json``, as git's index keeps its files' hashes): an input whose device, inode,
-size, modification and change times (nanoseconds) are those it had when it was hashed, and that
-had not changed for :data:`RACY_NS` when the record was written, is not read again. After a text
+input_checksums.json``, :mod:`belmig.core.statrecord`, as git's index keeps its files' hashes): an
+input whose device, inode, size, modification and change times (nanoseconds) are those it had
+when it was hashed, and that had not changed for 2 s when the record was written, is not read
+again. After a text
 edit the render's ~80 inputs and the manifest's 212 were all read again for their records
 (~25 ms of the Snakemake process); a changed file has another change time, a replaced one
 another inode, and anything the record cannot vouch for is hashed as before.
@@ -46,11 +47,11 @@ import contextvars
 import functools
 import gc
 import inspect
-import json
 import os
 import threading
-import time
 from pathlib import Path
+
+from belmig.core import statrecord
 
 _PATCHED = "_belmig_daemon_timer"
 
@@ -91,62 +92,15 @@ def no_final_collection() -> None:
 
 # (path, threshold, force, algorithm) -> checksum, while a job's metadata is being written
 _CHECKSUMS: contextvars.ContextVar[dict | None] = contextvars.ContextVar("belmig_checksums", default=None)
-RACY_NS = 2_000_000_000  # a record vouches only for files unchanged this long before it was written
 RECORD = Path(".snakemake") / "belmig" / "input_checksums.json"  # beside Snakemake's own records
 
 
-def _stamp(st: os.stat_result) -> list[int]:
-    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
-
-
-class Record:
-    """Inputs' checksums from earlier runs, by path and the arguments of the call, each with the
-    ``stat`` it was taken under (see the module's docstring). Read when first used; :meth:`save`
-    writes what it knows of files that still exist. A record that cannot be read is empty."""
+class Record(statrecord.StatRecord):
+    """Inputs' checksums from earlier runs, by file and the arguments of the call
+    (belmig.core.statrecord; see the module's docstring)."""
 
     def __init__(self, path: Path = RECORD):
-        self.path = path
-        self.known: dict[str, list] | None = None
-        self.written_ns = 0
-        self.changed = False
-
-    def _load(self) -> dict[str, list]:
-        if self.known is None:
-            try:
-                data = json.loads(self.path.read_text(encoding="utf-8"))
-                self.written_ns, self.known = int(data["written_ns"]), dict(data["files"])
-            except (OSError, ValueError, KeyError, TypeError):
-                self.written_ns, self.known = 0, {}
-        return self.known
-
-    def get(self, key: str, st: os.stat_result) -> tuple[bool, str | None]:
-        """(True, checksum) when the record vouches for the file as `st` describes it."""
-        rec = self._load().get(key)
-        if (
-            isinstance(rec, list)
-            and len(rec) == 6
-            and rec[:5] == _stamp(st)
-            and max(st.st_mtime_ns, st.st_ctime_ns) < self.written_ns - RACY_NS
-        ):
-            return True, rec[5]
-        return False, None
-
-    def put(self, key: str, st: os.stat_result, value: str | None) -> None:
-        self._load()[key] = [*_stamp(st), value]
-        self.changed = True
-
-    def save(self) -> None:
-        if not self.changed or self.known is None:
-            return
-        files = {k: v for k, v in self.known.items() if os.path.exists(json.loads(k)[0])}
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
-            tmp.write_text(json.dumps({"written_ns": time.time_ns(), "files": files}, sort_keys=True), encoding="utf-8")
-            os.replace(tmp, self.path)
-        except OSError:
-            pass  # a read-only checkout: the next run hashes its inputs again
-        self.changed = False
+        super().__init__(path)
 
 
 _RECORD = Record()
@@ -202,17 +156,17 @@ async def _recorded(iofile, key, checksum, args, kwargs):
         plain = (int, str, bool, type(None))
         if getattr(iofile, "is_storage", True) or not all(isinstance(a, plain) for a in (*args, *kwargs.values())):
             raise TypeError
-        name = json.dumps([str(iofile.file), repr(key[1:])])
-        st = os.stat(iofile.file)
+        file, extra = str(iofile.file), repr(key[1:])
+        st = os.stat(file)
     except (OSError, TypeError, ValueError, AttributeError):
         return await checksum(iofile, *args, **kwargs)
-    known, value = _RECORD.get(name, st)
+    known, value = _RECORD.get(file, st, extra)
     if known:
         return value
     value = await checksum(iofile, *args, **kwargs)
     try:
-        if _stamp(os.stat(iofile.file)) == _stamp(st):  # not changed while it was read
-            _RECORD.put(name, st, value)
+        if statrecord.stamp(os.stat(file)) == statrecord.stamp(st):  # not changed while it was read
+            _RECORD.put(file, st, value, extra)
     except OSError:
         pass
     return value

@@ -30,29 +30,15 @@ def load_yaml(path: Path | str) -> Any:
     each time; the cache is the checkout's (:data:`_CACHE`'s folder), and any failure to read or
     write it only means parsing."""
     import hashlib
-    import marshal
 
     data = Path(path).read_bytes()
     key = hashlib.sha256(f"{yaml.__version__}\0{SafeLoader.__name__}\0".encode() + data).hexdigest()
-    cached = _YAML_CACHE / key
-    checkout = (_YAML_CACHE.parents[2] / "Snakefile").is_file()
-    if checkout:
-        try:
-            return marshal.loads(cached.read_bytes())
-        except (OSError, ValueError, EOFError, TypeError):
-            pass
-    with open(path, encoding="utf-8") as fh:  # a stream: a syntax error names the file
-        value = yaml.load(fh, Loader=SafeLoader)
-    if checkout:
-        from belmig.core import atomic
 
-        try:
-            blob = marshal.dumps(value)
-            _YAML_CACHE.mkdir(parents=True, exist_ok=True)
-            atomic.write_bytes(cached, blob)
-        except (OSError, ValueError):
-            pass  # a value marshal cannot hold, or no cache: parsed again next time
-    return value
+    def parse() -> Any:
+        with open(path, encoding="utf-8") as fh:  # a stream: a syntax error names the file
+            return yaml.load(fh, Loader=SafeLoader)
+
+    return _marshalled(_YAML_CACHE, key, parse)
 
 
 def parse_yaml(text: str) -> Any:
@@ -73,32 +59,43 @@ _CACHE = Path(__file__).resolve().parents[3] / ".snakemake" / "belmig" / "schema
 _YAML_CACHE = _CACHE.with_name("yaml")  # load_yaml's parsed files, by the digest of their bytes
 
 
+def _marshalled(folder: Path, key: str, compute: Callable[[], Any]) -> Any:
+    """`compute()`, kept marshalled in `folder` under `key` (a digest of what it is computed from).
+    The cache is a checkout's own (beside its Snakefile); a value marshal cannot hold, or a cache
+    that cannot be read or written, only means computing it again next time."""
+    import marshal
+
+    checkout = (folder.parents[2] / "Snakefile").is_file()
+    if checkout:
+        try:
+            return marshal.loads((folder / key).read_bytes())
+        except (OSError, ValueError, EOFError, TypeError):
+            pass
+    value = compute()
+    if checkout:
+        from belmig.core import atomic
+
+        try:
+            blob = marshal.dumps(value)
+            folder.mkdir(parents=True, exist_ok=True)
+            atomic.write_bytes(folder / key, blob)
+        except (OSError, ValueError):
+            pass
+    return value
+
+
 @lru_cache(maxsize=8)
 def _validator(path: str) -> Callable[[Any], Any]:
     import hashlib
-    import marshal
 
     data = Path(path).read_bytes()
     key = hashlib.sha256(fastjsonschema.VERSION.encode() + b"\0" + data).hexdigest()
-    cached = _CACHE / key
-    code = None
-    checkout = (_CACHE.parents[2] / "Snakefile").is_file()  # the cache is a checkout's own
-    if checkout:
-        try:
-            code = marshal.loads(cached.read_bytes())
-        except (OSError, ValueError, EOFError, TypeError):
-            code = None
-    if code is None:
-        source = fastjsonschema.compile_to_code(yaml.load(data, Loader=SafeLoader), use_default=False)
-        code = compile(source, f"<schema {Path(path).name}>", "exec")
-        if checkout:
-            from belmig.core import atomic
 
-            try:
-                _CACHE.mkdir(parents=True, exist_ok=True)
-                atomic.write_bytes(cached, marshal.dumps(code))
-            except OSError:
-                pass  # only means the next job compiles it again
+    def compiled():
+        source = fastjsonschema.compile_to_code(yaml.load(data, Loader=SafeLoader), use_default=False)
+        return compile(source, f"<schema {Path(path).name}>", "exec")
+
+    code = _marshalled(_CACHE, key, compiled)
     namespace: dict[str, Any] = {}
     exec(code, namespace)  # noqa: S102 (fastjsonschema's own generated validator, as compile() runs it)
     return namespace["validate"]

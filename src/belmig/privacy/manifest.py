@@ -28,16 +28,15 @@ import hashlib
 import json
 import os
 import stat
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from belmig.core import atomic, paths
+from belmig.core import atomic, paths, statrecord
 
 VERSION = 1
 AUDIENCES = ("public", "reviewer")
-RACY_NS = 2_000_000_000  # a record trusts only the files it saw unchanged this long before it was written
+RACY_NS = statrecord.RACY_NS  # a record trusts only the files unchanged this long before it was written
 
 
 def sha256(path: Path) -> str:
@@ -48,43 +47,20 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _stamp(st: os.stat_result) -> list[int]:
-    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
-
-
-class Hashes:
-    """Checksums kept by path with the ``stat`` they were taken under (see the module's
-    docstring). ``sha256(path, st)`` reads the file only when the record cannot vouch for it;
-    :meth:`save` writes the checksums of this run's files. A missing or unreadable record is an
-    empty one: every file is read."""
+class Hashes(statrecord.StatRecord):
+    """Checksums kept by file with the ``stat`` they were taken under (belmig.core.statrecord;
+    see the module's docstring). ``sha256(path, st)`` reads the file only when the record cannot
+    vouch for it; :meth:`save` writes the record back."""
 
     def __init__(self, path: Path | str):
-        self.path = Path(path)
-        self.used: dict[str, list] = {}
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            self.written_ns = int(data["written_ns"])
-            self.known: dict[str, list] = {k: v for k, v in data["files"].items() if isinstance(v, list)}
-        except (OSError, ValueError, KeyError, TypeError):
-            self.written_ns, self.known = 0, {}
+        super().__init__(path, racy_ns=RACY_NS)
 
     def sha256(self, path: Path, st: os.stat_result) -> str:
-        key, stamp = str(path), _stamp(st)
-        rec = self.known.get(key)
-        trusted = (
-            rec is not None and rec[:5] == stamp and max(st.st_mtime_ns, st.st_ctime_ns) < self.written_ns - RACY_NS
-        )
-        digest = rec[5] if trusted else sha256(path)
-        self.used[key] = [*stamp, digest]
+        known, digest = self.get(str(path), st)
+        if not known:
+            digest = sha256(path)
+            self.put(str(path), st, digest)
         return digest
-
-    def save(self) -> None:
-        data = {"written_ns": time.time_ns(), "files": self.used}
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            atomic.write_text(self.path, json.dumps(data, sort_keys=True) + "\n")
-        except OSError:
-            pass  # a read-only checkout: the next run reads every file
 
 
 def _resolved_dir(folder: Path, seen: dict[Path, Path]) -> Path:

@@ -164,6 +164,10 @@ def add_alt_text(markdown: str, figures_dir: Path, alt_files: Mapping[str, Path]
     return FIG_RE.sub(sub, markdown)
 
 
+_PLACEHOLDER = "BELMIGIMG{:03d}END"  # an image's stand-in in the HTML's Markdown (inline_chart_images)
+_PLACEHOLDER_RE = re.compile(r"BELMIGIMG\d{3}END")  # any of them
+
+
 def inline_chart_images(markdown: str, report_dir: Path) -> tuple[str, dict[str, str]]:
     """The HTML's chart images as data: URIs with short placeholders, and the base64 to put back.
 
@@ -181,14 +185,11 @@ def inline_chart_images(markdown: str, report_dir: Path) -> tuple[str, dict[str,
         svg = (report_dir / m.group("src")).with_suffix(".svg")
         if not svg.is_file():
             return m.group(0)
-        key = f"BELMIGIMG{len(images):03d}END"
+        key = _PLACEHOLDER.format(len(images))
         images[key] = base64.b64encode(svg.read_bytes()).decode("ascii")
         return f"![{m.group('cap')}](data:image/svg+xml;base64,{key}){{{m.group('attrs')}}}"
 
     return FIG_RE.sub(sub, markdown), images
-
-
-_PLACEHOLDER_RE = re.compile(r"BELMIGIMG\d{3}END")
 
 
 def put_back_images(page: str, images: Mapping[str, str]) -> str:
